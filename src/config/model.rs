@@ -1,0 +1,176 @@
+//! The validated configuration: every cross-reference checked, every `${VAR}` resolved.
+
+use crate::people::Person;
+use crate::platforms::Platform;
+use crate::schedule::HolidayPolicy;
+use crate::secret::Secret;
+use crate::tasks::Status;
+use chrono::Duration;
+use chrono_tz::Tz;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Locale {
+    ZhCn,
+    En,
+}
+
+impl Locale {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Locale::ZhCn => "zh-CN",
+            Locale::En => "en",
+        }
+    }
+}
+
+/// A field of a task that a column of the sheet can map to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Field {
+    Id,
+    Title,
+    Unit,
+    Leader,
+    Owners,
+    Due,
+    Status,
+    Progress,
+    Notes,
+    Category,
+    Channel,
+}
+
+impl Field {
+    pub const ALL: [Field; 11] = [
+        Field::Id,
+        Field::Title,
+        Field::Unit,
+        Field::Leader,
+        Field::Owners,
+        Field::Due,
+        Field::Status,
+        Field::Progress,
+        Field::Notes,
+        Field::Category,
+        Field::Channel,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Field::Id => "id",
+            Field::Title => "title",
+            Field::Unit => "unit",
+            Field::Leader => "leader",
+            Field::Owners => "owners",
+            Field::Due => "due",
+            Field::Status => "status",
+            Field::Progress => "progress",
+            Field::Notes => "notes",
+            Field::Category => "category",
+            Field::Channel => "channel",
+        }
+    }
+
+    pub fn from_name(s: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
+/// Where the task list is and how to read it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TasksConfig {
+    /// Absolute, or relative to the config file's directory already resolved.
+    pub source: PathBuf,
+    /// Sheet name for workbooks; the first sheet when `None`.
+    pub sheet: Option<String>,
+    /// Explicit header text per field; wins over the built-in header names.
+    pub columns: BTreeMap<Field, String>,
+    /// Extra cell texts per status, on top of the built-in words.
+    pub status_values: BTreeMap<Status, Vec<String>>,
+    /// Forces a text encoding for CSV/TSV (`utf-8`, `gbk`, `gb18030`); detected when `None`.
+    pub encoding: Option<String>,
+}
+
+/// Which tasks a channel or schedule covers. Empty lists mean "all".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub units: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+impl TaskFilter {
+    pub fn matches(&self, task: &crate::tasks::Task) -> bool {
+        (self.units.is_empty() || self.units.iter().any(|u| *u == task.unit))
+            && (self.categories.is_empty() || self.categories.iter().any(|c| *c == task.category))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelConfig {
+    pub name: String,
+    pub platform: Platform,
+    /// Outbound URL (for Telegram, the API base; the token is a credential).
+    pub webhook: Option<Secret>,
+    /// Outbound signing secret (DingTalk 加签, Feishu 签名校验, generic webhook HMAC).
+    pub secret: Option<Secret>,
+    /// Other credentials by the platform's own key names (app_secret, signing_secret, token, …).
+    pub credentials: BTreeMap<String, Secret>,
+    /// Non-secret platform options (chat_id, msgtype, …).
+    pub options: BTreeMap<String, String>,
+    pub template_dir: Option<PathBuf>,
+    pub filter: TaskFilter,
+    /// Overrides the platform's message size limit (in the platform's unit).
+    pub max_message_size: Option<usize>,
+    pub locale: Option<Locale>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleKind {
+    Reminders,
+    Digest,
+    ReportCall,
+}
+
+impl ScheduleKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScheduleKind::Reminders => "reminders",
+            ScheduleKind::Digest => "digest",
+            ScheduleKind::ReportCall => "report_call",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduleConfig {
+    pub name: String,
+    pub cron: String,
+    pub timezone: Tz,
+    pub kind: ScheduleKind,
+    pub channels: Vec<String>,
+    pub on_holiday: HolidayPolicy,
+    pub workdays_only: bool,
+    /// A slot missed while the daemon was down is still sent if at most this late.
+    pub catch_up: Duration,
+    /// Owners' leaders are @mentioned once a task is overdue by more than this many days.
+    pub escalate_after_days: i64,
+    pub template_dir: Option<PathBuf>,
+    pub filter: TaskFilter,
+    pub locale: Option<Locale>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file this was loaded from, for messages.
+    pub path: PathBuf,
+    pub timezone: Tz,
+    pub locale: Locale,
+    pub store_url: Secret,
+    pub tasks: TasksConfig,
+    pub people: Vec<Person>,
+    pub channels: BTreeMap<String, ChannelConfig>,
+    pub schedules: Vec<ScheduleConfig>,
+    pub holiday_files: Vec<PathBuf>,
+    pub server_listen: Option<String>,
+}

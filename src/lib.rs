@@ -1,0 +1,13 @@
+//! weekbell: a self-hosted chat bot for teams that run on a weekly task list.
+//!
+//! Data flows one way: `config` → `tasks` → `schedule` → `render` → `platforms`.
+//! See ARCHITECTURE.md for the code map and the invariants.
+
+pub mod calendar;
+pub mod clock;
+pub mod config;
+pub mod people;
+pub mod platforms;
+pub mod schedule;
+pub mod secret;
+pub mod tasks;

@@ -1,0 +1,44 @@
+//! Schedules: cron expressions in a time zone, holiday rules, and the slots they produce.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// What a schedule does when a slot falls on a holiday (an off day in the calendar).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum HolidayPolicy {
+    /// Fire anyway.
+    #[default]
+    Run,
+    /// Drop the slot.
+    Skip,
+    /// Fire at the same local time on the next workday.
+    NextWorkday,
+}
+
+impl HolidayPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HolidayPolicy::Run => "run",
+            HolidayPolicy::Skip => "skip",
+            HolidayPolicy::NextWorkday => "next_workday",
+        }
+    }
+}
+
+impl fmt::Display for HolidayPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for HolidayPolicy {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "run" => Ok(HolidayPolicy::Run),
+            "skip" => Ok(HolidayPolicy::Skip),
+            "next_workday" => Ok(HolidayPolicy::NextWorkday),
+            _ => Err(()),
+        }
+    }
+}

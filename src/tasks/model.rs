@@ -1,0 +1,142 @@
+//! The task list as weekbell sees it once a source file has been read.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use std::fmt;
+
+/// The six states a task can be in. Every source's own wording is mapped onto these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Todo,
+    InProgress,
+    Blocked,
+    Done,
+    Ongoing,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Todo,
+        Status::InProgress,
+        Status::Blocked,
+        Status::Done,
+        Status::Ongoing,
+        Status::Cancelled,
+    ];
+
+    /// The English name used in config keys, `--status` and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Todo => "todo",
+            Status::InProgress => "in_progress",
+            Status::Blocked => "blocked",
+            Status::Done => "done",
+            Status::Ongoing => "ongoing",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the canonical English name (also accepting spaces or dashes for `in_progress`).
+    pub fn from_name(s: &str) -> Option<Status> {
+        let norm: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+            .collect();
+        Status::ALL.into_iter().find(|st| st.as_str() == norm)
+    }
+
+    /// Open tasks are the ones reminders are about and that can be overdue.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Todo | Status::InProgress | Status::Blocked)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name written in an owners or leader cell, and the configured person it resolved to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Assignee {
+    /// The text as written in the sheet (one name after splitting the cell).
+    pub name: String,
+    /// The `id` of the configured person it matched, by id or display name.
+    pub person: Option<String>,
+}
+
+/// Where a task came from, so that errors and exports can point back at the sheet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowRef {
+    /// Sheet name for workbooks; the file name for CSV, TOML and JSON.
+    pub sheet: String,
+    /// 1-based row number as a spreadsheet program shows it (or the entry index for TOML/JSON).
+    pub row: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: String,
+    pub title: String,
+    /// Responsible unit (责任单位); empty when the list has no such column.
+    pub unit: String,
+    pub leader: Option<Assignee>,
+    pub owners: Vec<Assignee>,
+    /// `None` means no deadline (ongoing work such as 长期坚持).
+    pub due: Option<NaiveDate>,
+    pub status: Status,
+    /// Percent complete, 0–100, when the list or a chat update gave one.
+    pub progress: Option<u8>,
+    pub notes: String,
+    pub category: String,
+    /// A channel name that this task is routed to, overriding the channels' own filters.
+    pub channel: Option<String>,
+    pub source: RowRef,
+}
+
+impl Task {
+    /// A task is overdue on `today` when it is still open and its deadline has passed.
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        self.status.is_open() && self.due.is_some_and(|d| d < today)
+    }
+
+    /// Whole days past the deadline on `today` (0 when not overdue).
+    pub fn days_overdue(&self, today: NaiveDate) -> i64 {
+        match self.due {
+            Some(d) if self.is_overdue(today) => (today - d).num_days(),
+            _ => 0,
+        }
+    }
+}
+
+/// A problem with one row that did not stop the rest of the list from loading.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowWarning {
+    pub sheet: String,
+    pub row: usize,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for RowWarning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} row {}", self.sheet, self.row)?;
+        if let Some(c) = &self.column {
+            write!(f, ", column {c}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// The loaded list: tasks in source order, and warnings that a person should see but that do not
+/// block sending (unknown owners, for instance).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TaskList {
+    pub tasks: Vec<Task>,
+    pub warnings: Vec<RowWarning>,
+}

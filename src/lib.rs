@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod people;
+pub mod render;
 pub mod platforms;
 pub mod schedule;
 pub mod secret;

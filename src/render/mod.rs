@@ -1,0 +1,1 @@
+//! Rendering: reminders and digests, templates, per-platform markup and splitting.

@@ -44,9 +44,7 @@ impl Directory {
 
     /// Finds a person by id or display name, ignoring surrounding whitespace.
     pub fn resolve(&self, name_or_id: &str) -> Option<&Person> {
-        self.by_key
-            .get(name_or_id.trim())
-            .map(|&i| &self.people[i])
+        self.by_key.get(name_or_id.trim()).map(|&i| &self.people[i])
     }
 
     pub fn get(&self, id: &str) -> Option<&Person> {

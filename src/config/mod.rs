@@ -1,5 +1,15 @@
 //! Configuration: one TOML file, `${ENV}` interpolation, cross-references checked.
+//!
+//! Parsing keeps the byte span of every value, so each problem is reported at its file, line
+//! and column, and every problem in the file is reported at once.
 
+mod error;
+mod load;
 mod model;
+mod raw;
+#[cfg(test)]
+mod tests;
 
+pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
+pub use load::{Env, ProcessEnv, load, parse, parse_duration};
 pub use model::*;

@@ -101,8 +101,8 @@ pub struct TaskFilter {
 
 impl TaskFilter {
     pub fn matches(&self, task: &crate::tasks::Task) -> bool {
-        (self.units.is_empty() || self.units.iter().any(|u| *u == task.unit))
-            && (self.categories.is_empty() || self.categories.iter().any(|c| *c == task.category))
+        (self.units.is_empty() || self.units.contains(&task.unit))
+            && (self.categories.is_empty() || self.categories.contains(&task.category))
     }
 }
 

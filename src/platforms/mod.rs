@@ -2,6 +2,15 @@
 //!
 //! Only this module knows a chat vendor's wire format.
 
+mod console;
+mod dingtalk;
+mod feishu;
+mod slack;
+mod webhook;
+mod wecom;
+
+use crate::people::Person;
+use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -68,4 +77,85 @@ impl FromStr for Platform {
             .find(|p| p.as_str() == s)
             .ok_or(())
     }
+}
+
+/// Outbound rendering profile: markup, limits, mentions and the request body of one message.
+///
+/// Discord, Teams, Mattermost, Telegram and Google Chat are not implemented in this version:
+/// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
+/// body, which is not what their webhooks expect.
+impl Platform {
+    /// The markup the message body is written in.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Platform::Console => console::DIALECT,
+            Platform::Webhook => webhook::DIALECT,
+            Platform::Dingtalk => dingtalk::DIALECT,
+            Platform::Wecom => wecom::DIALECT,
+            Platform::Feishu => feishu::DIALECT,
+            Platform::Slack => slack::DIALECT,
+            _ => Dialect::Plain,
+        }
+    }
+
+    /// The most text one message part may hold; `None` for no limit.
+    pub fn size_limit(self) -> Option<SizeLimit> {
+        match self {
+            Platform::Dingtalk => Some(dingtalk::SIZE_LIMIT),
+            Platform::Wecom => Some(wecom::SIZE_LIMIT),
+            Platform::Feishu => Some(feishu::SIZE_LIMIT),
+            Platform::Slack => Some(slack::SIZE_LIMIT),
+            _ => None,
+        }
+    }
+
+    /// The platform's limit on the whole serialized request body, in bytes, where it has one.
+    pub fn body_limit(self) -> Option<usize> {
+        match self {
+            Platform::Dingtalk => Some(dingtalk::BODY_LIMIT),
+            Platform::Feishu => Some(feishu::BODY_LIMIT),
+            _ => None,
+        }
+    }
+
+    /// Whether the platform displays the title apart from the text (Feishu's card header), so
+    /// templates should not repeat it.
+    pub fn shows_title(self) -> bool {
+        matches!(self, Platform::Feishu)
+    }
+
+    /// Who `person` is on this platform for an @mention; `None` when they cannot be notified
+    /// here (no handle configured), in which case they are written as `@Name`.
+    pub fn mention_for(self, person: &Person) -> Option<Mention> {
+        match self {
+            Platform::Dingtalk => dingtalk::mention_for(person),
+            Platform::Wecom => wecom::mention_for(person),
+            Platform::Feishu => feishu::mention_for(person),
+            Platform::Slack => slack::mention_for(person),
+            Platform::Webhook => webhook::mention_for(person),
+            _ => None,
+        }
+    }
+
+    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job.
+    pub fn request_body(self, part: &OutboundPart) -> serde_json::Value {
+        match self {
+            Platform::Dingtalk => dingtalk::request_body(part),
+            Platform::Wecom => wecom::request_body(part),
+            Platform::Feishu => feishu::request_body(part),
+            Platform::Slack => slack::request_body(part),
+            Platform::Webhook => webhook::request_body(part),
+            Platform::Console => console::request_body(part),
+            _ => serde_json::json!({ "text": part.text }),
+        }
+    }
+}
+
+/// A person's handle for `platform`, if it can be written into mention markup safely.
+fn safe_handle(person: &Person, platform: Platform) -> Option<String> {
+    person
+        .handle(platform)
+        .map(str::trim)
+        .filter(|h| crate::render::markup::is_safe_handle(h))
+        .map(str::to_string)
 }

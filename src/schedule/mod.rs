@@ -1,4 +1,17 @@
 //! Schedules: cron expressions in a time zone, holiday rules, and the slots they produce.
+//!
+//! - [`cron_expr`] parses 5-field Unix cron, `@daily` and friends, and 6/7-field expressions, and
+//!   runs them on the `cron` crate without its Quartz surprises.
+//! - [`dst`] turns wall-clock times into instants across daylight-saving changes.
+//! - [`slots`] applies the time zone and the holiday calendar ([`crate::calendar`]) to produce slots.
+
+pub mod cron_expr;
+pub mod dst;
+pub mod slots;
+
+pub use cron_expr::{CronError, CronExpr, CronField, Dialect, Occurrences};
+pub use dst::resolve_local;
+pub use slots::{CALENDAR_LOOKAHEAD_DAYS, Schedule, Slot, Slots, calendar_gap_warning, slot_key};
 
 use std::fmt;
 use std::str::FromStr;

@@ -1,5 +1,33 @@
 //! The task list: import from the office's file, then the model the rest of weekbell uses.
+//!
+//! Import rules beyond DESIGN.md §3, for whoever maintains a list:
+//! - The header row is the row among the first 20 non-blank rows that maps the most fields and
+//!   has a title column; rows above it (titles, dates, merged banners) are ignored.
+//! - Fully blank rows are skipped. A row with an empty title and at most one filled cell (a note
+//!   such as "填报人：…" under the table, or a pre-numbered 序号 nobody filled in) is skipped too;
+//!   an empty title with more cells filled is a bad row. A row with a title is never dropped.
+//! - Values of vertically merged cells (a 责任单位 merged over several rows) apply to every row
+//!   they cover (xlsx and xls).
+//! - Without an id column, or with an empty id cell, the row number is the task's id.
+//! - A leader cell naming several people keeps the first and warns.
 
+mod cell;
+mod columns;
+mod delimited;
+mod due;
+mod error;
+mod import;
 mod model;
+mod names;
+mod records;
+mod rows;
+mod status;
+mod text;
+mod workbook;
 
+pub use due::parse_due;
+pub use error::{SUPPORTED_EXTENSIONS, TaskError};
+pub use import::{load, load_bytes};
 pub use model::{Assignee, RowRef, RowWarning, Status, Task, TaskList};
+pub use names::split_names;
+pub use status::StatusMap;

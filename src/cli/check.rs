@@ -1,0 +1,134 @@
+//! `weekbell check`: validate everything and summarise what weekbell will do.
+
+use super::Cli;
+use super::output::table;
+use std::collections::BTreeMap;
+use weekbell::clock::{Clock, SystemClock};
+use weekbell::plan::{Plan, PlanError};
+use weekbell::tasks::Status;
+
+pub fn run(cli: &Cli) -> Result<(), PlanError> {
+    let now = SystemClock.now();
+    let plan = Plan::load(&cli.config, now.date_naive())?;
+    for dir in plan
+        .config
+        .channels
+        .values()
+        .filter_map(|c| c.template_dir.as_deref())
+        .chain(
+            plan.config
+                .schedules
+                .iter()
+                .filter_map(|s| s.template_dir.as_deref()),
+        )
+    {
+        weekbell::render::check_templates(dir)?;
+    }
+    let cfg = &plan.config;
+    let today = now.with_timezone(&cfg.timezone).date_naive();
+
+    println!("config     {}", cfg.path.display());
+    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+    for t in &plan.tasks.tasks {
+        *by_status.entry(t.status).or_default() += 1;
+    }
+    let overdue = plan
+        .tasks
+        .tasks
+        .iter()
+        .filter(|t| t.is_overdue(today))
+        .count();
+    println!(
+        "tasks      {}: {} tasks, {overdue} overdue as of {today}",
+        cfg.tasks.source.display(),
+        plan.tasks.tasks.len()
+    );
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| format!("{s} {}", by_status.get(s).copied().unwrap_or(0)))
+        .collect();
+    println!("           {}", counts.join(" · "));
+    let units: std::collections::BTreeSet<&str> = plan
+        .tasks
+        .tasks
+        .iter()
+        .map(|t| t.unit.as_str())
+        .filter(|u| !u.is_empty())
+        .collect();
+    println!("           {} units", units.len());
+    println!(
+        "people     {} ({} admin)",
+        cfg.people.len(),
+        cfg.people.iter().filter(|p| p.admin).count()
+    );
+    let years: Vec<String> = plan.calendar.years().map(|y| y.to_string()).collect();
+    println!(
+        "calendar   {} file(s); holiday data for {}",
+        cfg.holiday_files.len(),
+        if years.is_empty() {
+            "no year".to_string()
+        } else {
+            years.join(", ")
+        }
+    );
+    println!("channels");
+    let mut rows = Vec::new();
+    for c in cfg.channels.values() {
+        let mut scope = Vec::new();
+        if !c.filter.units.is_empty() {
+            scope.push(format!("units {}", c.filter.units.join("、")));
+        }
+        if !c.filter.categories.is_empty() {
+            scope.push(format!("categories {}", c.filter.categories.join("、")));
+        }
+        rows.push(vec![
+            format!("  {}", c.name),
+            c.platform.to_string(),
+            if scope.is_empty() {
+                "all tasks".to_string()
+            } else {
+                scope.join("; ")
+            },
+        ]);
+    }
+    print!("{}", table(&rows));
+    println!("schedules");
+    let mut rows = Vec::new();
+    for (sc, s) in cfg.schedules.iter().zip(&plan.schedules) {
+        let next = s
+            .next_after(now, &plan.calendar)
+            .map(|slot| slot.at_local().format("%a %Y-%m-%d %H:%M %:z").to_string())
+            .unwrap_or_else(|| "never".to_string());
+        rows.push(vec![
+            format!("  {}", sc.name),
+            format!("\"{}\"", sc.cron),
+            sc.timezone.to_string(),
+            sc.kind.as_str().to_string(),
+            format!("→ {}", sc.channels.join(", ")),
+            format!(
+                "on_holiday={}{}",
+                sc.on_holiday,
+                if sc.workdays_only {
+                    " workdays_only"
+                } else {
+                    ""
+                }
+            ),
+            format!("next {next}"),
+        ]);
+    }
+    print!("{}", table(&rows));
+    let warnings = plan.warnings(now);
+    if !warnings.is_empty() {
+        println!("warnings");
+        for w in &warnings {
+            println!("  - {w}");
+        }
+    }
+    println!(
+        "ok: {} checked, {} warning(s)",
+        cfg.path.display(),
+        warnings.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,120 @@
+//! `weekbell tasks`: the task list as weekbell sees it.
+
+use super::output::{table, truncate};
+use super::{Cli, instant};
+use chrono::{DateTime, FixedOffset};
+use serde::Serialize;
+use weekbell::plan::{Plan, PlanError};
+use weekbell::tasks::{Status, Task};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Judge overdue as of this instant (RFC 3339) instead of now; dates use the config's zone.
+    #[arg(long)]
+    at: Option<DateTime<FixedOffset>>,
+    /// Only tasks with this status (todo, in_progress, blocked, done, ongoing, cancelled).
+    #[arg(long, value_parser = parse_status)]
+    status: Option<Status>,
+    /// Only tasks of this responsible unit (exact text).
+    #[arg(long)]
+    unit: Option<String>,
+    /// Only open tasks past their deadline.
+    #[arg(long)]
+    overdue: bool,
+    /// Print a JSON array of tasks.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_status(s: &str) -> Result<Status, String> {
+    Status::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown status `{s}`; use one of: {}",
+            Status::ALL.map(Status::as_str).join(", ")
+        )
+    })
+}
+
+#[derive(Serialize)]
+struct TaskJson<'a> {
+    id: &'a str,
+    title: &'a str,
+    unit: &'a str,
+    leader: Option<&'a str>,
+    owners: Vec<&'a str>,
+    due: Option<String>,
+    status: Status,
+    progress: Option<u8>,
+    notes: &'a str,
+    overdue: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<(), PlanError> {
+    let at = instant(args.at.as_ref());
+    // The config is needed to know its zone, so load it once with the UTC date, then judge
+    // "today" in the configured zone.
+    let plan = Plan::load(&cli.config, at.date_naive())?;
+    let today = at.with_timezone(&plan.config.timezone).date_naive();
+    let selected: Vec<&Task> = plan
+        .tasks
+        .tasks
+        .iter()
+        .filter(|t| args.status.is_none_or(|s| t.status == s))
+        .filter(|t| args.unit.as_ref().is_none_or(|u| t.unit == *u))
+        .filter(|t| !args.overdue || t.is_overdue(today))
+        .collect();
+    if args.json {
+        let rows: Vec<TaskJson> = selected
+            .iter()
+            .map(|t| TaskJson {
+                id: &t.id,
+                title: &t.title,
+                unit: &t.unit,
+                leader: t.leader.as_ref().map(|l| l.name.as_str()),
+                owners: t.owners.iter().map(|o| o.name.as_str()).collect(),
+                due: t.due.map(|d| d.format("%Y-%m-%d").to_string()),
+                status: t.status,
+                progress: t.progress,
+                notes: &t.notes,
+                overdue: t.is_overdue(today),
+            })
+            .collect();
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
+        );
+        return Ok(());
+    }
+    let mut rows = vec![
+        ["ID", "STATUS", "DUE", "UNIT", "LEADER", "OWNERS", "TITLE"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for t in &selected {
+        let due = match t.due {
+            Some(d) if t.is_overdue(today) => format!("{d} (+{}d)", t.days_overdue(today)),
+            Some(d) => d.to_string(),
+            None => "—".to_string(),
+        };
+        rows.push(vec![
+            t.id.clone(),
+            t.status.to_string(),
+            due,
+            t.unit.clone(),
+            t.leader
+                .as_ref()
+                .map(|l| l.name.clone())
+                .unwrap_or_default(),
+            t.owners
+                .iter()
+                .map(|o| o.name.as_str())
+                .collect::<Vec<_>>()
+                .join("、"),
+            truncate(&t.title, 40),
+        ]);
+    }
+    print!("{}", table(&rows));
+    let overdue = selected.iter().filter(|t| t.is_overdue(today)).count();
+    println!("{} tasks, {overdue} overdue as of {today}", selected.len());
+    Ok(())
+}

@@ -1,0 +1,762 @@
+//! Reading the config file: parse with spans, interpolate `${ENV}`, validate cross-references.
+
+use super::error::{ConfigError, Problem, mask_secrets};
+use super::model::*;
+use super::raw::{DurationValue, RawChannel, RawConfig, RawSchedule, S};
+use crate::people::Person;
+use crate::platforms::Platform;
+use crate::schedule::{CronExpr, HolidayPolicy};
+use crate::secret::Secret;
+use crate::tasks::Status;
+use chrono::Duration;
+use chrono_tz::Tz;
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use toml::Spanned;
+
+/// Where `${NAME}` values come from; the process environment in production, a map in tests.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+/// Loads and validates the config file at `path`, reading `${VAR}`s from the process environment.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(path, &text, &ProcessEnv)
+}
+
+/// Validates config text. `path` names the file in errors and anchors relative paths.
+pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigError> {
+    let invalid = |problems: Vec<Problem>| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        text: Arc::new(mask_secrets(text)),
+        problems,
+    };
+    let raw: RawConfig = match toml::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            let message = e.message().trim().to_string();
+            let mut problem = Problem::new(span, message.clone());
+            if message.contains("unknown field") {
+                problem = problem
+                    .help("remove the key or fix its spelling; see config/examples/ for every key");
+            }
+            return Err(invalid(vec![problem]));
+        }
+    };
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+    let mut v = Validator {
+        env,
+        base,
+        problems: Vec::new(),
+    };
+    let config = v.config(path, raw);
+    if v.problems.is_empty() {
+        Ok(config)
+    } else {
+        v.problems.sort_by_key(|p| p.span.start);
+        Err(invalid(v.problems))
+    }
+}
+
+struct Validator<'a> {
+    env: &'a dyn Env,
+    base: PathBuf,
+    problems: Vec<Problem>,
+}
+
+impl Validator<'_> {
+    fn problem(&mut self, p: Problem) {
+        self.problems.push(p);
+    }
+
+    /// Resolves `${NAME}`, `${NAME:-default}` and `$$` in a string value.
+    fn text(&mut self, s: &S) -> String {
+        let raw = s.get_ref();
+        let mut out = String::with_capacity(raw.len());
+        let mut rest = raw.as_str();
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            if let Some(stripped) = after.strip_prefix('$') {
+                out.push('$');
+                rest = stripped;
+            } else if let Some(body) = after.strip_prefix('{') {
+                let Some(end) = body.find('}') else {
+                    self.problem(
+                        Problem::new(s.span(), "`${` is not closed with `}`")
+                            .help("write `${NAME}` to read an environment variable, or `$$` for a literal `$`"),
+                    );
+                    return out;
+                };
+                let expr = &body[..end];
+                let (name, default) = match expr.split_once(":-") {
+                    Some((n, d)) => (n, Some(d)),
+                    None => (expr, None),
+                };
+                let valid_name = !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !name.starts_with(|c: char| c.is_ascii_digit());
+                if !valid_name {
+                    self.problem(Problem::new(
+                        s.span(),
+                        format!("`${{{expr}}}` is not a valid environment variable reference"),
+                    ));
+                } else {
+                    match (self.env.var(name), default) {
+                        (Some(value), _) => out.push_str(&value),
+                        (None, Some(d)) => out.push_str(d),
+                        (None, None) => self.problem(
+                            Problem::new(s.span(), format!("environment variable `{name}` is not set"))
+                                .help(format!("export {name} before starting weekbell, or use `${{{name}:-default}}`")),
+                        ),
+                    }
+                }
+                rest = &body[end + 1..];
+            } else {
+                out.push('$');
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    fn opt_text(&mut self, s: Option<&S>) -> Option<String> {
+        s.map(|s| self.text(s)).filter(|t| !t.is_empty())
+    }
+
+    fn path(&mut self, s: &S) -> PathBuf {
+        let t = self.text(s);
+        let p = PathBuf::from(t);
+        if p.is_absolute() {
+            p
+        } else {
+            self.base.join(p)
+        }
+    }
+
+    fn timezone(&mut self, s: &S) -> Option<Tz> {
+        let t = self.text(s);
+        match t.parse::<Tz>() {
+            Ok(tz) => Some(tz),
+            Err(_) => {
+                self.problem(
+                    Problem::new(s.span(), format!("`{t}` is not an IANA time zone name")).help(
+                        "use a name such as Asia/Shanghai, Europe/Berlin or America/New_York",
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn locale(&mut self, s: &S) -> Option<Locale> {
+        match self.text(s).as_str() {
+            "zh-CN" | "zh" | "zh_CN" => Some(Locale::ZhCn),
+            "en" | "en-US" | "en-GB" => Some(Locale::En),
+            other => {
+                self.problem(
+                    Problem::new(s.span(), format!("unknown locale `{other}`"))
+                        .help("weekbell has built-in messages for `zh-CN` and `en`"),
+                );
+                None
+            }
+        }
+    }
+
+    fn duration(&mut self, d: &Spanned<DurationValue>, bare_unit: &str) -> Option<Duration> {
+        let parsed = match d.get_ref() {
+            DurationValue::Number(n) => match bare_unit {
+                "d" => Some(Duration::days(*n)),
+                _ => Some(Duration::seconds(*n)),
+            },
+            DurationValue::Text(t) => parse_duration(t),
+        };
+        match parsed {
+            Some(dur) if dur >= Duration::zero() => Some(dur),
+            _ => {
+                self.problem(Problem::new(d.span(), "not a duration").help(
+                    "write a number with a unit, such as \"30m\", \"6h\", \"3d\" or \"1h30m\"",
+                ));
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, path: &Path, raw: RawConfig) -> Config {
+        let timezone = raw
+            .timezone
+            .as_ref()
+            .and_then(|s| self.timezone(s))
+            .unwrap_or(chrono_tz::Asia::Shanghai);
+        let locale = raw
+            .locale
+            .as_ref()
+            .and_then(|s| self.locale(s))
+            .unwrap_or(Locale::ZhCn);
+        let escalate_after = raw
+            .escalate_after
+            .as_ref()
+            .and_then(|d| self.duration(d, "d"))
+            .unwrap_or(Duration::days(3));
+
+        let store_url = match raw.store.as_ref().and_then(|s| s.url.as_ref()) {
+            Some(s) => {
+                let url = self.text(s);
+                if !(url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://"))
+                {
+                    self.problem(
+                        Problem::new(
+                            s.span(),
+                            "the store URL must start with `sqlite:` or `postgres://`",
+                        )
+                        .help("for example sqlite://data/weekbell.db or postgres://user@host/db"),
+                    );
+                }
+                url
+            }
+            None => "sqlite://data/weekbell.db".to_string(),
+        };
+
+        let tasks = self.tasks(raw.tasks.get_ref());
+        let people = self.people(&raw.people);
+        let channels = self.channels(&raw.channels);
+        let mut schedules = Vec::new();
+        let mut schedule_names: HashMap<String, ()> = HashMap::new();
+        for s in &raw.schedules {
+            if let Some(sc) = self.schedule(s.get_ref(), timezone, escalate_after, &channels) {
+                if schedule_names.insert(sc.name.clone(), ()).is_some() {
+                    self.problem(
+                        Problem::new(
+                            s.get_ref().name.span(),
+                            format!("schedule `{}` is defined twice", sc.name),
+                        )
+                        .help("schedule names key the slot ledger, so they must be unique"),
+                    );
+                }
+                schedules.push(sc);
+            }
+        }
+        let holiday_files = raw
+            .calendar
+            .as_ref()
+            .map(|c| c.holidays.iter().map(|h| self.path(h)).collect())
+            .unwrap_or_default();
+        let server_listen = raw
+            .server
+            .as_ref()
+            .and_then(|s| s.listen.as_ref())
+            .map(|l| {
+                let t = self.text(l);
+                if t.parse::<std::net::SocketAddr>().is_err() {
+                    self.problem(
+                        Problem::new(l.span(), format!("`{t}` is not an address to listen on"))
+                            .help("write IP:PORT, for example 127.0.0.1:8080"),
+                    );
+                }
+                t
+            });
+
+        Config {
+            path: path.to_path_buf(),
+            timezone,
+            locale,
+            store_url: Secret::new(store_url),
+            tasks,
+            people,
+            channels,
+            schedules,
+            holiday_files,
+            server_listen,
+        }
+    }
+
+    fn tasks(&mut self, t: &super::raw::RawTasks) -> TasksConfig {
+        let source = self.path(&t.source);
+        let sheet = self.opt_text(t.sheet.as_ref());
+        let encoding = t.encoding.as_ref().and_then(|e| {
+            let name = self.text(e).to_ascii_lowercase();
+            if ["utf-8", "utf8", "gbk", "gb18030", "gb2312"].contains(&name.as_str()) {
+                Some(name)
+            } else {
+                self.problem(
+                    Problem::new(e.span(), format!("unknown encoding `{name}`"))
+                        .help("use utf-8, gbk or gb18030, or leave it out to detect it"),
+                );
+                None
+            }
+        });
+        let mut columns = BTreeMap::new();
+        for (key, header) in &t.columns {
+            match Field::from_name(key.get_ref()) {
+                Some(field) => {
+                    let h = self.text(header);
+                    columns.insert(field, h);
+                }
+                None => self.problem(
+                    Problem::new(
+                        key.span(),
+                        format!("`{}` is not a task field", key.get_ref()),
+                    )
+                    .help(format!(
+                        "fields are: {}",
+                        Field::ALL.map(Field::as_str).join(", ")
+                    )),
+                ),
+            }
+        }
+        let mut status_values = BTreeMap::new();
+        for (key, words) in &t.status_values {
+            match Status::from_name(key.get_ref()) {
+                Some(status) => {
+                    let words: Vec<String> = words.iter().map(|w| self.text(w)).collect();
+                    status_values.insert(status, words);
+                }
+                None => self.problem(
+                    Problem::new(key.span(), format!("`{}` is not a status", key.get_ref())).help(
+                        format!(
+                            "statuses are: {}",
+                            Status::ALL.map(Status::as_str).join(", ")
+                        ),
+                    ),
+                ),
+            }
+        }
+        TasksConfig {
+            source,
+            sheet,
+            columns,
+            status_values,
+            encoding,
+        }
+    }
+
+    fn people(&mut self, raw: &[Spanned<super::raw::RawPerson>]) -> Vec<Person> {
+        let mut ids: HashMap<String, ()> = HashMap::new();
+        let mut handles: HashMap<(Platform, String), String> = HashMap::new();
+        let mut people = Vec::new();
+        for p in raw {
+            let p = p.get_ref();
+            let id = self.text(&p.id);
+            if id.trim().is_empty() {
+                self.problem(Problem::new(p.id.span(), "a person's id must not be empty"));
+                continue;
+            }
+            if ids.insert(id.clone(), ()).is_some() {
+                self.problem(
+                    Problem::new(p.id.span(), format!("person id `{id}` is used twice"))
+                        .help("each [[people]] entry needs its own id"),
+                );
+            }
+            let name = self.opt_text(p.name.as_ref()).unwrap_or_else(|| id.clone());
+            let mut person_handles = BTreeMap::new();
+            for (key, value) in p.handles() {
+                let Some(value) = value else { continue };
+                let Ok(platform) = key.parse::<Platform>() else {
+                    continue;
+                };
+                let handle = self.text(value);
+                if handle.is_empty() {
+                    continue;
+                }
+                if let Some(other) = handles.insert((platform, handle.clone()), id.clone()) {
+                    self.problem(
+                        Problem::new(
+                            value.span(),
+                            format!("{key} handle `{handle}` is also given to `{other}`"),
+                        )
+                        .help("a handle identifies one person, so senders can be recognised"),
+                    );
+                }
+                person_handles.insert(platform, handle);
+            }
+            people.push(Person {
+                id,
+                name,
+                unit: self.opt_text(p.unit.as_ref()),
+                mobile: self.opt_text(p.mobile.as_ref()),
+                handles: person_handles,
+                admin: p.admin,
+            });
+        }
+        people
+    }
+
+    fn channels(
+        &mut self,
+        raw: &BTreeMap<S, Spanned<RawChannel>>,
+    ) -> BTreeMap<String, ChannelConfig> {
+        let mut out = BTreeMap::new();
+        for (name, ch) in raw {
+            let name_text = name.get_ref().clone();
+            if name_text.is_empty()
+                || !name_text
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            {
+                self.problem(
+                    Problem::new(
+                        name.span(),
+                        format!(
+                            "channel name `{name_text}` may only use letters, digits, `-` and `_`"
+                        ),
+                    )
+                    .help("the name appears in URLs such as /hooks/{channel}"),
+                );
+            }
+            if let Some(c) = self.channel(&name_text, ch.get_ref()) {
+                out.insert(name_text, c);
+            }
+        }
+        out
+    }
+
+    fn channel(&mut self, name: &str, ch: &RawChannel) -> Option<ChannelConfig> {
+        let platform_text = self.text(&ch.platform);
+        let Ok(platform) = platform_text.parse::<Platform>() else {
+            self.problem(
+                Problem::new(
+                    ch.platform.span(),
+                    format!("unknown platform `{platform_text}`"),
+                )
+                .help(format!(
+                    "platforms are: {}",
+                    Platform::ALL.map(Platform::as_str).join(", ")
+                )),
+            );
+            return None;
+        };
+        let spec = platform_keys(platform);
+        if !spec.supported {
+            self.problem(
+                Problem::new(
+                    ch.platform.span(),
+                    format!("platform `{platform}` is not supported by this version of weekbell"),
+                )
+                .help("supported now: console, webhook, dingtalk, wecom, feishu, slack"),
+            );
+        }
+        let check_allowed = |v: &mut Self, key: &str, span: std::ops::Range<usize>| {
+            if !spec.allowed.contains(&key) {
+                v.problem(
+                    Problem::new(span, format!("`{key}` is not used by platform {platform}")).help(
+                        if spec.allowed.is_empty() {
+                            format!("{platform} channels take no credentials")
+                        } else {
+                            format!("{platform} channels take: {}", spec.allowed.join(", "))
+                        },
+                    ),
+                );
+            }
+        };
+        let webhook = ch.webhook.as_ref().map(|w| {
+            check_allowed(self, "webhook", w.span());
+            let problems_before = self.problems.len();
+            let url = self.text(w);
+            // A variable that is not set was already reported; an empty URL would only repeat it.
+            let interpolated = self.problems.len() == problems_before;
+            if interpolated
+                && (!(url.starts_with("http://") || url.starts_with("https://"))
+                    || reqwest::Url::parse(&url).is_err())
+            {
+                self.problem(
+                    Problem::new(w.span(), "the webhook is not an http:// or https:// URL")
+                        .help("paste the whole webhook address from the platform's robot settings"),
+                );
+            }
+            Secret::new(url)
+        });
+        let secret = ch.secret.as_ref().map(|s| {
+            check_allowed(self, "secret", s.span());
+            Secret::new(self.text(s))
+        });
+        let mut credentials = BTreeMap::new();
+        for (key, value) in ch.credentials() {
+            if let Some(value) = value {
+                check_allowed(self, key, value.span());
+                credentials.insert(key.to_string(), Secret::new(self.text(value)));
+            }
+        }
+        let mut options = BTreeMap::new();
+        for (key, value) in ch.options() {
+            if let Some(value) = value {
+                check_allowed(self, key, value.span());
+                options.insert(key.to_string(), self.text(value));
+            }
+        }
+        if let Some(p) = &ch.polling {
+            check_allowed(self, "polling", p.span());
+            options.insert("polling".to_string(), p.get_ref().to_string());
+        }
+        for required in spec.required {
+            let present = match *required {
+                "webhook" => webhook.is_some(),
+                key => credentials.contains_key(key) || options.contains_key(key),
+            };
+            if !present {
+                self.problem(
+                    Problem::new(
+                        ch.platform.span(),
+                        format!("channel `{name}` on {platform} needs `{required}`"),
+                    )
+                    .help(format!(
+                        "add `{required} = \"${{SOME_ENV_VAR}}\"` to [channels.{name}]"
+                    )),
+                );
+            }
+        }
+        let max_message_size = ch.max_message_size.as_ref().and_then(|m| {
+            let n = *m.get_ref();
+            if n < 200 {
+                self.problem(Problem::new(
+                    m.span(),
+                    "max_message_size must be at least 200",
+                ));
+                None
+            } else {
+                usize::try_from(n).ok()
+            }
+        });
+        Some(ChannelConfig {
+            name: name.to_string(),
+            platform,
+            webhook,
+            secret,
+            credentials,
+            options,
+            template_dir: ch.templates.as_ref().map(|t| self.path(t)),
+            filter: TaskFilter {
+                units: ch.units.iter().map(|u| self.text(u)).collect(),
+                categories: ch.categories.iter().map(|c| self.text(c)).collect(),
+            },
+            max_message_size,
+            locale: ch.locale.as_ref().and_then(|l| self.locale(l)),
+        })
+    }
+
+    fn schedule(
+        &mut self,
+        s: &RawSchedule,
+        default_tz: Tz,
+        default_escalate: Duration,
+        channels: &BTreeMap<String, ChannelConfig>,
+    ) -> Option<ScheduleConfig> {
+        let name = self.text(&s.name);
+        if name.is_empty() || name.contains('@') || name.chars().any(char::is_whitespace) {
+            self.problem(
+                Problem::new(
+                    s.name.span(),
+                    format!("schedule name `{name}` must be non-empty with no spaces or `@`"),
+                )
+                .help(
+                    "slots are keyed as NAME@TIME, for example monday-reminders@2026-12-07T09:00",
+                ),
+            );
+        }
+        let cron = self.text(&s.cron);
+        if let Err(e) = CronExpr::parse(&cron) {
+            self.problem(Problem::new(s.cron.span(), e.to_string()).help(
+                "5 fields: minute hour day-of-month month day-of-week, e.g. \"0 9 * * MON\"; or @daily, @weekly, @monthly",
+            ));
+        }
+        let kind = match self.text(&s.kind).as_str() {
+            "reminders" | "reminder" => Some(ScheduleKind::Reminders),
+            "digest" => Some(ScheduleKind::Digest),
+            "report_call" => Some(ScheduleKind::ReportCall),
+            other => {
+                self.problem(
+                    Problem::new(s.kind.span(), format!("unknown schedule kind `{other}`"))
+                        .help("kinds are: reminders, digest, report_call"),
+                );
+                None
+            }
+        };
+        let mut channel_names = Vec::new();
+        if s.channels.get_ref().is_empty() {
+            self.problem(
+                Problem::new(s.channels.span(), "a schedule needs at least one channel")
+                    .help("name channels defined under [channels.NAME]"),
+            );
+        }
+        for c in s.channels.get_ref() {
+            let cname = self.text(c);
+            if !channels.contains_key(&cname) {
+                let known: Vec<&str> = channels.keys().map(String::as_str).collect();
+                self.problem(
+                    Problem::new(c.span(), format!("no channel named `{cname}`")).help(
+                        if known.is_empty() {
+                            "define it under [channels.NAME]".to_string()
+                        } else {
+                            format!("defined channels: {}", known.join(", "))
+                        },
+                    ),
+                );
+            }
+            channel_names.push(cname);
+        }
+        let timezone = match &s.timezone {
+            Some(t) => self.timezone(t)?,
+            None => default_tz,
+        };
+        let on_holiday = match &s.on_holiday {
+            Some(h) => {
+                let t = self.text(h);
+                match t.parse::<HolidayPolicy>() {
+                    Ok(p) => p,
+                    Err(()) => {
+                        self.problem(
+                            Problem::new(h.span(), format!("unknown on_holiday value `{t}`"))
+                                .help("use run, skip or next_workday"),
+                        );
+                        HolidayPolicy::Run
+                    }
+                }
+            }
+            None => HolidayPolicy::Run,
+        };
+        let catch_up = s
+            .catch_up
+            .as_ref()
+            .and_then(|d| self.duration(d, "s"))
+            .unwrap_or(Duration::hours(6));
+        let escalate_after_days = s
+            .escalate_after
+            .as_ref()
+            .and_then(|d| self.duration(d, "d"))
+            .unwrap_or(default_escalate)
+            .num_days();
+        Some(ScheduleConfig {
+            name,
+            cron,
+            timezone,
+            kind: kind?,
+            channels: channel_names,
+            on_holiday,
+            workdays_only: s.workdays_only,
+            catch_up,
+            escalate_after_days,
+            template_dir: s.templates.as_ref().map(|t| self.path(t)),
+            filter: TaskFilter {
+                units: s.units.iter().map(|u| self.text(u)).collect(),
+                categories: s.categories.iter().map(|c| self.text(c)).collect(),
+            },
+            locale: s.locale.as_ref().and_then(|l| self.locale(l)),
+        })
+    }
+}
+
+/// Which channel keys a platform takes (DESIGN §2), and which it cannot do without.
+struct PlatformKeys {
+    supported: bool,
+    allowed: &'static [&'static str],
+    required: &'static [&'static str],
+}
+
+fn platform_keys(p: Platform) -> PlatformKeys {
+    let (supported, allowed, required): (bool, &'static [&'static str], &'static [&'static str]) =
+        match p {
+            Platform::Console => (true, &[], &[]),
+            Platform::Webhook => (
+                true,
+                &["webhook", "template", "signing_secret", "token"],
+                &["webhook"],
+            ),
+            Platform::Dingtalk => (
+                true,
+                &["webhook", "secret", "app_key", "app_secret"],
+                &["webhook"],
+            ),
+            Platform::Wecom => (
+                true,
+                &["webhook", "token", "encoding_aes_key"],
+                &["webhook"],
+            ),
+            Platform::Feishu => (
+                true,
+                &[
+                    "webhook",
+                    "secret",
+                    "app_id",
+                    "app_secret",
+                    "verification_token",
+                    "encrypt_key",
+                ],
+                &["webhook"],
+            ),
+            Platform::Slack => (
+                true,
+                &["webhook", "signing_secret", "app_token"],
+                &["webhook"],
+            ),
+            Platform::Discord => (false, &["webhook", "public_key"], &["webhook"]),
+            Platform::Teams => (false, &["webhook", "security_token"], &["webhook"]),
+            Platform::Mattermost => (false, &["webhook", "token"], &["webhook"]),
+            Platform::Telegram => (
+                false,
+                &["bot_token", "chat_id", "secret_token", "polling"],
+                &["bot_token", "chat_id"],
+            ),
+            Platform::Googlechat => (false, &["webhook", "audience"], &["webhook"]),
+        };
+    PlatformKeys {
+        supported,
+        allowed,
+        required,
+    }
+}
+
+/// Parses `90s`, `30m`, `6h`, `3d`, `1w` and sums like `1h30m`.
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = Duration::zero();
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        if c.is_whitespace() {
+            continue;
+        }
+        let n: i64 = number.parse().ok()?;
+        number.clear();
+        let unit = match c {
+            's' => Duration::seconds(n),
+            'm' => Duration::minutes(n),
+            'h' => Duration::hours(n),
+            'd' => Duration::days(n),
+            'w' => Duration::weeks(n),
+            _ => return None,
+        };
+        total = total.checked_add(&unit)?;
+    }
+    if !number.is_empty() {
+        return None;
+    }
+    Some(total)
+}

@@ -1,0 +1,189 @@
+//! The config file as written, before validation: every value keeps its byte span so that
+//! errors can point at the exact text.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use toml::Spanned;
+
+pub(super) type S = Spanned<String>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub timezone: Option<S>,
+    pub locale: Option<S>,
+    pub escalate_after: Option<Spanned<DurationValue>>,
+    pub store: Option<RawStore>,
+    pub tasks: Spanned<RawTasks>,
+    #[serde(default)]
+    pub people: Vec<Spanned<RawPerson>>,
+    #[serde(default)]
+    pub channels: BTreeMap<S, Spanned<RawChannel>>,
+    #[serde(default)]
+    pub schedules: Vec<Spanned<RawSchedule>>,
+    pub calendar: Option<RawCalendar>,
+    pub server: Option<RawServer>,
+}
+
+/// `escalate_after` and `catch_up` accept `"6h"`-style strings or a bare number of days/seconds.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum DurationValue {
+    Text(String),
+    Number(i64),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStore {
+    pub url: Option<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTasks {
+    pub source: S,
+    pub sheet: Option<S>,
+    pub encoding: Option<S>,
+    #[serde(default)]
+    pub columns: BTreeMap<S, S>,
+    #[serde(default)]
+    pub status_values: BTreeMap<S, Vec<S>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPerson {
+    pub id: S,
+    pub name: Option<S>,
+    pub unit: Option<S>,
+    pub mobile: Option<S>,
+    #[serde(default)]
+    pub admin: bool,
+    pub dingtalk: Option<S>,
+    pub wecom: Option<S>,
+    pub feishu: Option<S>,
+    pub slack: Option<S>,
+    pub discord: Option<S>,
+    pub teams: Option<S>,
+    pub mattermost: Option<S>,
+    pub telegram: Option<S>,
+    pub googlechat: Option<S>,
+}
+
+impl RawPerson {
+    pub fn handles(&self) -> [(&'static str, Option<&S>); 9] {
+        [
+            ("dingtalk", self.dingtalk.as_ref()),
+            ("wecom", self.wecom.as_ref()),
+            ("feishu", self.feishu.as_ref()),
+            ("slack", self.slack.as_ref()),
+            ("discord", self.discord.as_ref()),
+            ("teams", self.teams.as_ref()),
+            ("mattermost", self.mattermost.as_ref()),
+            ("telegram", self.telegram.as_ref()),
+            ("googlechat", self.googlechat.as_ref()),
+        ]
+    }
+}
+
+/// Every key any platform uses. Which of them a given platform accepts is checked in
+/// validation, so that a key copied from another platform's example gets a precise message
+/// instead of serde's generic "unknown field".
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChannel {
+    pub platform: S,
+    pub webhook: Option<S>,
+    pub secret: Option<S>,
+    pub templates: Option<S>,
+    pub locale: Option<S>,
+    #[serde(default)]
+    pub units: Vec<S>,
+    #[serde(default)]
+    pub categories: Vec<S>,
+    pub max_message_size: Option<Spanned<i64>>,
+    // Credentials, by each platform's own names (DESIGN §2).
+    pub app_key: Option<S>,
+    pub app_secret: Option<S>,
+    pub token: Option<S>,
+    pub encoding_aes_key: Option<S>,
+    pub app_id: Option<S>,
+    pub verification_token: Option<S>,
+    pub encrypt_key: Option<S>,
+    pub signing_secret: Option<S>,
+    pub app_token: Option<S>,
+    pub public_key: Option<S>,
+    pub security_token: Option<S>,
+    pub bot_token: Option<S>,
+    pub secret_token: Option<S>,
+    pub audience: Option<S>,
+    // Non-secret options.
+    pub chat_id: Option<S>,
+    pub template: Option<S>,
+    pub polling: Option<Spanned<bool>>,
+}
+
+impl RawChannel {
+    /// Credential keys and their values, in a fixed order. `webhook` and `secret` are
+    /// handled separately because every outbound platform uses them.
+    pub fn credentials(&self) -> [(&'static str, Option<&S>); 13] {
+        [
+            ("app_key", self.app_key.as_ref()),
+            ("app_secret", self.app_secret.as_ref()),
+            ("token", self.token.as_ref()),
+            ("encoding_aes_key", self.encoding_aes_key.as_ref()),
+            ("app_id", self.app_id.as_ref()),
+            ("verification_token", self.verification_token.as_ref()),
+            ("encrypt_key", self.encrypt_key.as_ref()),
+            ("signing_secret", self.signing_secret.as_ref()),
+            ("app_token", self.app_token.as_ref()),
+            ("public_key", self.public_key.as_ref()),
+            ("security_token", self.security_token.as_ref()),
+            ("bot_token", self.bot_token.as_ref()),
+            ("secret_token", self.secret_token.as_ref()),
+        ]
+    }
+
+    pub fn options(&self) -> [(&'static str, Option<&S>); 3] {
+        [
+            ("chat_id", self.chat_id.as_ref()),
+            ("template", self.template.as_ref()),
+            ("audience", self.audience.as_ref()),
+        ]
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSchedule {
+    pub name: S,
+    pub cron: S,
+    pub kind: S,
+    pub channels: Spanned<Vec<S>>,
+    pub timezone: Option<S>,
+    pub on_holiday: Option<S>,
+    #[serde(default)]
+    pub workdays_only: bool,
+    pub catch_up: Option<Spanned<DurationValue>>,
+    pub escalate_after: Option<Spanned<DurationValue>>,
+    pub templates: Option<S>,
+    pub locale: Option<S>,
+    #[serde(default)]
+    pub units: Vec<S>,
+    #[serde(default)]
+    pub categories: Vec<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawCalendar {
+    #[serde(default)]
+    pub holidays: Vec<S>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    pub listen: Option<S>,
+}

@@ -1,0 +1,161 @@
+use super::*;
+use std::collections::HashMap;
+use std::path::Path;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+const BASE: &str = r#"
+[tasks]
+source = "tasks.csv"
+[channels.team]
+platform = "slack"
+webhook = "${HOOK}"
+[[schedules]]
+name = "digest"
+cron = "0 17 * * FRI"
+kind = "digest"
+channels = ["team"]
+"#;
+
+fn problems(text: &str, vars: &[(&str, &str)]) -> Vec<(usize, String)> {
+    match parse(Path::new("w.toml"), text, &env(vars)) {
+        Ok(_) => Vec::new(),
+        Err(e) => e
+            .problems()
+            .iter()
+            .map(|p| (line_col(text, p.span.start).0, p.message.clone()))
+            .collect(),
+    }
+}
+
+#[test]
+fn a_valid_config_resolves_env_and_defaults() {
+    let cfg = parse(
+        Path::new("/etc/wb/w.toml"),
+        BASE,
+        &env(&[("HOOK", "https://hooks.slack.com/x")]),
+    );
+    let cfg = match cfg {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    assert_eq!(cfg.timezone, chrono_tz::Asia::Shanghai);
+    assert_eq!(cfg.locale, Locale::ZhCn);
+    assert_eq!(cfg.tasks.source, Path::new("/etc/wb/tasks.csv"));
+    let team = &cfg.channels["team"];
+    assert_eq!(
+        team.webhook.as_ref().map(|w| w.expose()),
+        Some("https://hooks.slack.com/x")
+    );
+    assert_eq!(cfg.schedules[0].catch_up, chrono::Duration::hours(6));
+    assert_eq!(cfg.schedules[0].escalate_after_days, 3);
+}
+
+#[test]
+fn a_missing_variable_is_reported_at_its_string() {
+    assert_eq!(
+        problems(BASE, &[]),
+        vec![(6, "environment variable `HOOK` is not set".to_string())]
+    );
+    let with_default = BASE.replace("${HOOK}", "${HOOK:-https://example.com/h}");
+    assert!(problems(&with_default, &[]).is_empty());
+}
+
+#[test]
+fn dollar_dollar_is_a_literal_dollar() {
+    let text = BASE.replace("${HOOK}", "https://example.com/a$$b");
+    match parse(Path::new("w.toml"), &text, &env(&[])) {
+        Ok(cfg) => assert_eq!(
+            cfg.channels["team"].webhook.as_ref().map(|w| w.expose()),
+            Some("https://example.com/a$b")
+        ),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+#[test]
+fn unknown_keys_name_the_key() {
+    let text = BASE.replace("kind = \"digest\"", "kind = \"digest\"\nwhen = \"friday\"");
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].0, 11);
+    assert!(p[0].1.contains("when"), "{p:?}");
+}
+
+#[test]
+fn keys_of_another_platform_are_refused_with_the_right_list() {
+    let text = BASE.replace(
+        "webhook = \"${HOOK}\"",
+        "webhook = \"${HOOK}\"\nencoding_aes_key = \"x\"",
+    );
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    assert_eq!(
+        p,
+        vec![(
+            7,
+            "`encoding_aes_key` is not used by platform slack".to_string()
+        )]
+    );
+}
+
+#[test]
+fn cross_references_are_checked_and_all_reported() {
+    let text = format!(
+        "timezone = \"Mars/Olympus\"\n{}\n[[people]]\nid = \"a\"\nslack = \"U1\"\n[[people]]\nid = \"a\"\nslack = \"U1\"\n",
+        BASE.replace("channels = [\"team\"]", "channels = [\"team\", \"ghost\"]")
+            .replace("0 17 * * FRI", "0 17 * * 9")
+    );
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    let messages: Vec<&str> = p.iter().map(|(_, m)| m.as_str()).collect();
+    assert_eq!(p.len(), 5, "{messages:#?}");
+    assert!(messages[0].contains("Mars/Olympus"));
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("no channel named `ghost`"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("person id `a` is used twice"))
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("slack handle `U1` is also given to `a`"))
+    );
+    // Sorted by position in the file.
+    assert!(p.windows(2).all(|w| w[0].0 <= w[1].0));
+}
+
+#[test]
+fn a_webhook_must_be_a_url() {
+    let p = problems(BASE, &[("HOOK", "oapi.dingtalk.com/robot")]);
+    assert_eq!(p.len(), 1);
+    assert!(p[0].1.contains("http:// or https://"));
+    // The value itself (it may hold a token) is not repeated in the message.
+    assert!(!p[0].1.contains("oapi"));
+}
+
+#[test]
+fn durations_accept_units_and_sums() {
+    assert_eq!(parse_duration("90s"), Some(chrono::Duration::seconds(90)));
+    assert_eq!(parse_duration("1h30m"), Some(chrono::Duration::minutes(90)));
+    assert_eq!(parse_duration("3d"), Some(chrono::Duration::days(3)));
+    assert_eq!(parse_duration("3"), None);
+    assert_eq!(parse_duration("3x"), None);
+    assert_eq!(parse_duration(""), None);
+}
+
+#[test]
+fn a_syntax_error_points_at_the_line() {
+    let text = BASE.replace("kind = \"digest\"", "kind = digest");
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    assert_eq!(p.len(), 1);
+    assert_eq!(p[0].0, 10);
+}

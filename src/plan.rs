@@ -1,0 +1,224 @@
+//! The planning half of weekbell, with no network: load everything a schedule needs, list its
+//! slots, and render the messages each channel would receive for a slot.
+
+use crate::calendar::{Calendar, CalendarError};
+use crate::config::{self, ChannelConfig, Config, ConfigError, ScheduleConfig, ScheduleKind};
+use crate::people::Directory;
+use crate::render::{
+    DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError, WeekActivity,
+};
+use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
+use crate::tasks::{self, Task, TaskError, TaskList};
+use chrono::{DateTime, NaiveDate, Utc};
+use std::path::Path;
+
+/// Anything that stops weekbell from planning: all of these are bad input (exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Tasks(#[from] TaskError),
+    #[error(transparent)]
+    Calendar(#[from] CalendarError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+    #[error("no schedule named `{0}`; `weekbell check` lists the schedules")]
+    UnknownSchedule(String),
+    #[error("no channel named `{0}`; `weekbell check` lists the channels")]
+    UnknownChannel(String),
+    #[error("schedule `{0}` has no upcoming slot")]
+    NoSlot(String),
+}
+
+/// Everything loaded and validated: config, people, calendar, schedules, task list, templates.
+pub struct Plan {
+    pub config: Config,
+    pub people: Directory,
+    pub calendar: Calendar,
+    pub schedules: Vec<Schedule>,
+    pub tasks: TaskList,
+    pub renderer: Renderer,
+}
+
+/// The messages one channel gets for one slot.
+pub struct ChannelMessages<'a> {
+    pub channel: &'a ChannelConfig,
+    pub messages: Vec<RenderedMessage>,
+}
+
+impl Plan {
+    /// Loads the config at `path` and everything it points to. `today` resolves dates written
+    /// without a year (`12月底前`).
+    pub fn load(path: &Path, today: NaiveDate) -> Result<Plan, PlanError> {
+        let config = config::load(path)?;
+        Plan::from_config(config, today)
+    }
+
+    pub fn from_config(config: Config, today: NaiveDate) -> Result<Plan, PlanError> {
+        let people = Directory::new(config.people.clone());
+        let calendar = Calendar::load(&config.holiday_files)?;
+        let schedules = config
+            .schedules
+            .iter()
+            .map(|s| {
+                // The config loader already parsed every expression; this cannot fail for a
+                // validated config, but an error is still reported rather than trusted away.
+                let cron = CronExpr::parse(&s.cron).map_err(|e| {
+                    PlanError::Config(ConfigError::Read {
+                        path: config.path.clone(),
+                        source: std::io::Error::other(e.to_string()),
+                    })
+                })?;
+                Ok(Schedule {
+                    name: s.name.clone(),
+                    cron,
+                    tz: s.timezone,
+                    on_holiday: s.on_holiday,
+                    workdays_only: s.workdays_only,
+                })
+            })
+            .collect::<Result<Vec<_>, PlanError>>()?;
+        let tasks = tasks::load(&config.tasks, &people, today)?;
+        let renderer = Renderer::from_config(&config)?;
+        Ok(Plan {
+            config,
+            people,
+            calendar,
+            schedules,
+            tasks,
+            renderer,
+        })
+    }
+
+    pub fn schedule_config(&self, name: &str) -> Result<(&ScheduleConfig, &Schedule), PlanError> {
+        self.config
+            .schedules
+            .iter()
+            .zip(&self.schedules)
+            .find(|(c, _)| c.name == name)
+            .ok_or_else(|| PlanError::UnknownSchedule(name.to_string()))
+    }
+
+    /// The next `count` slots after `after`, across the named schedule or all of them, in time order.
+    pub fn upcoming(
+        &self,
+        schedule: Option<&str>,
+        after: DateTime<Utc>,
+        count: usize,
+    ) -> Result<Vec<Slot>, PlanError> {
+        let chosen: Vec<&Schedule> = match schedule {
+            Some(name) => vec![self.schedule_config(name)?.1],
+            None => self.schedules.iter().collect(),
+        };
+        let mut slots: Vec<Slot> = chosen
+            .iter()
+            .flat_map(|s| s.slots_after(after, &self.calendar).take(count))
+            .collect();
+        slots.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.schedule.cmp(&b.schedule)));
+        slots.truncate(count);
+        Ok(slots)
+    }
+
+    /// Warnings a person should see before trusting the plan (calendar gaps, unknown owners).
+    pub fn warnings(&self, now: DateTime<Utc>) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .tasks
+            .warnings
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        // Only schedules that depend on the calendar are judged by it (the rule is in
+        // `calendar_gap_warning`'s docs).
+        out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
+        out
+    }
+
+    /// The tasks a schedule sends to a channel: both filters apply, and a task routed to a
+    /// channel by its own `channel` column goes only there.
+    pub fn tasks_for(&self, schedule: &ScheduleConfig, channel: &ChannelConfig) -> Vec<Task> {
+        self.tasks
+            .tasks
+            .iter()
+            .filter(|t| match &t.channel {
+                Some(c) => *c == channel.name,
+                None => channel.filter.matches(t),
+            })
+            .filter(|t| schedule.filter.matches(t))
+            .cloned()
+            .collect()
+    }
+
+    /// Renders what each of the schedule's channels (or only `only_channel`) receives for `slot`.
+    pub fn messages(
+        &self,
+        slot: &Slot,
+        only_channel: Option<&str>,
+        activity: &WeekActivity,
+    ) -> Result<Vec<ChannelMessages<'_>>, PlanError> {
+        let (sc, schedule) = self.schedule_config(&slot.schedule)?;
+        if let Some(c) = only_channel
+            && !sc.channels.iter().any(|n| n == c)
+        {
+            return Err(PlanError::UnknownChannel(format!(
+                "{c}` in schedule `{}",
+                sc.name
+            )));
+        }
+        let today = slot.local.date();
+        let period_start = schedule
+            .previous_before(slot.at, &self.calendar)
+            .map(|p| p.local.date());
+        let mut out = Vec::new();
+        for name in &sc.channels {
+            if only_channel.is_some_and(|c| c != name) {
+                continue;
+            }
+            let channel = self
+                .config
+                .channels
+                .get(name)
+                .ok_or_else(|| PlanError::UnknownChannel(name.clone()))?;
+            let target = RenderTarget {
+                platform: channel.platform,
+                locale: sc.locale.or(channel.locale).unwrap_or(self.config.locale),
+                // A schedule's own templates are more specific than its channel's.
+                template_dir: sc
+                    .template_dir
+                    .as_deref()
+                    .or(channel.template_dir.as_deref()),
+                max_message_size: channel.max_message_size,
+            };
+            let tasks = self.tasks_for(sc, channel);
+            let messages = match sc.kind {
+                ScheduleKind::Digest => {
+                    let input = DigestInput {
+                        tasks: &tasks,
+                        today,
+                        period_start,
+                        period_end: today,
+                        activity,
+                        stale_list_note: None,
+                    };
+                    vec![self.renderer.digest(&target, &input, &self.people)?]
+                }
+                ScheduleKind::Reminders => self.renderer.reminders(
+                    &target,
+                    &tasks,
+                    today,
+                    sc.escalate_after_days,
+                    &self.people,
+                )?,
+                ScheduleKind::ReportCall => self
+                    .renderer
+                    .report_call(&target, &tasks, today, activity, &self.people)?
+                    .into_iter()
+                    .collect(),
+            };
+            out.push(ChannelMessages { channel, messages });
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,462 @@
+//! Markup dialects: how each chat formats text, escapes user text and writes an @mention.
+//!
+//! # Escaping policy
+//!
+//! Task titles, notes, unit and people names come from an office's spreadsheet and may contain
+//! any character. They are escaped so that they can never change the message's layout, while
+//! Chinese text passes through unchanged:
+//!
+//! * Every dialect first folds line breaks, tabs and other control characters in a value into a
+//!   single space: the template, not the data, decides where lines end (this also keeps the
+//!   splitter's line boundaries under the template's control).
+//! * [`Dialect::Plain`]: nothing else.
+//! * [`Dialect::SlackMrkdwn`]: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`, the only escaping Slack
+//!   documents. `*`, `_`, `~` are left alone: Slack only formats them when they wrap a word.
+//! * The three Chinese markdown dialects (DingTalk, WeCom, Feishu `lark_md`): none of these vendors
+//!   documents a backslash escape, so a backslash might show up literally. Characters that would
+//!   start markup are instead replaced by their full-width forms, which no renderer treats as
+//!   markup and which read naturally in Chinese text:
+//!   - anywhere: `*`→`＊`, `` ` ``→`｀`, `[`→`［`, `]`→`］`, `~`→`～`, `<`→`＜` (tags: `<font>`,
+//!     `<at>`, `<@userid>`);
+//!   - `_`→`＿` unless it sits between two letters or digits (`OPS_331` stays copyable so people
+//!     can type it back in a command; an intraword `_` does not start emphasis);
+//!   - at the start of a value, where a block construct could begin (a value often follows a
+//!     list bullet, and `- # x` is a heading inside a list item): `#`, `>`, `-`, `+`, `=`, `|`,
+//!     and the `.`/`)` of a leading `12.`/`12)`.
+//!
+//! # Mentions
+//!
+//! DingTalk `@<userId or mobile>` (the same id must be in the request's `at` lists, which
+//! `platforms::dingtalk` fills from the part's mentions), WeCom `<@userid>`, Feishu
+//! `<at id=ou_xxx></at>`, Slack `<@U123>`, Plain `@Name`. Someone without a usable handle on the
+//! platform is written `@Name` and notifies nobody. DingTalk shows the raw id in markdown
+//! messages on some clients; it still notifies.
+//!
+//! Dialect output (bold, headings, mentions) is produced only by this module, so templates never
+//! have to know a dialect's syntax.
+
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// The markup language a platform's message body is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dialect {
+    /// No markup at all: the console, the generic webhook, platforms not implemented yet.
+    Plain,
+    /// DingTalk custom-robot `markdown` messages.
+    DingTalkMarkdown,
+    /// WeCom group-robot `markdown` (v1, the one that supports `<@userid>` mentions).
+    WeComMarkdown,
+    /// Feishu/Lark card `markdown` elements (`lark_md`).
+    FeishuMarkdown,
+    /// Slack `mrkdwn`.
+    SlackMrkdwn,
+}
+
+/// A message size limit, in the unit the platform counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SizeLimit {
+    /// UTF-8 bytes (CJK characters are 3 bytes each).
+    Bytes(usize),
+    /// Unicode scalar values.
+    Chars(usize),
+}
+
+impl SizeLimit {
+    /// The size of `s` in this limit's unit.
+    pub fn measure(self, s: &str) -> usize {
+        match self {
+            SizeLimit::Bytes(_) => s.len(),
+            SizeLimit::Chars(_) => s.chars().count(),
+        }
+    }
+
+    /// The size of one character in this limit's unit.
+    pub fn char_cost(self, c: char) -> usize {
+        match self {
+            SizeLimit::Bytes(_) => c.len_utf8(),
+            SizeLimit::Chars(_) => 1,
+        }
+    }
+
+    pub fn value(self) -> usize {
+        match self {
+            SizeLimit::Bytes(n) | SizeLimit::Chars(n) => n,
+        }
+    }
+
+    /// The same unit with another value, for a channel's `max_message_size` override.
+    pub fn with_value(self, n: usize) -> SizeLimit {
+        match self {
+            SizeLimit::Bytes(_) => SizeLimit::Bytes(n),
+            SizeLimit::Chars(_) => SizeLimit::Chars(n),
+        }
+    }
+
+    pub fn fits(self, s: &str) -> bool {
+        self.measure(s) <= self.value()
+    }
+}
+
+/// Who a mention token points at, as far as the markup is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MentionRef<'a> {
+    /// A platform user id (or, on DingTalk, a mobile number): the chat notifies that person.
+    /// Plain text shows the name, since a bare id means nothing to a reader.
+    Handle { id: &'a str, name: &'a str },
+    /// Only a display name is known: written as `@Name` and notifies nobody.
+    Name(&'a str),
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 5] = [
+        Dialect::Plain,
+        Dialect::DingTalkMarkdown,
+        Dialect::WeComMarkdown,
+        Dialect::FeishuMarkdown,
+        Dialect::SlackMrkdwn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Plain => "plain",
+            Dialect::DingTalkMarkdown => "dingtalk_markdown",
+            Dialect::WeComMarkdown => "wecom_markdown",
+            Dialect::FeishuMarkdown => "feishu_markdown",
+            Dialect::SlackMrkdwn => "slack_mrkdwn",
+        }
+    }
+
+    /// Escapes user text for this dialect (see the module docs for the exact rules).
+    pub fn escape(self, s: &str) -> String {
+        let mut out = String::with_capacity(s.len() + 8);
+        self.escape_into(s, &mut out);
+        out
+    }
+
+    /// Like [`escape`](Self::escape) but appends to `out`, so hot paths avoid an allocation.
+    pub fn escape_into(self, s: &str, out: &mut String) {
+        let s = fold_breaks(s);
+        match self {
+            Dialect::Plain => out.push_str(&s),
+            Dialect::SlackMrkdwn => {
+                for c in s.chars() {
+                    match c {
+                        '&' => out.push_str("&amp;"),
+                        '<' => out.push_str("&lt;"),
+                        '>' => out.push_str("&gt;"),
+                        _ => out.push(c),
+                    }
+                }
+            }
+            Dialect::DingTalkMarkdown | Dialect::WeComMarkdown | Dialect::FeishuMarkdown => {
+                escape_cjk_markdown(&s, out)
+            }
+        }
+    }
+
+    /// Bold text. `escaped` must already be escaped for this dialect.
+    pub fn bold(self, escaped: &str) -> String {
+        let t = escaped.trim();
+        if t.is_empty() {
+            return String::new();
+        }
+        match self {
+            Dialect::Plain => t.to_string(),
+            // mrkdwn bold is a single star and fails when the star touches a space.
+            Dialect::SlackMrkdwn => format!("*{t}*"),
+            _ => format!("**{t}**"),
+        }
+    }
+
+    /// A heading line (1–6). Dialects without headings (Slack, Feishu cards, where heading
+    /// support depends on the card version) use bold instead; Plain writes the text as is.
+    pub fn heading(self, escaped: &str, level: usize) -> String {
+        let t = escaped.trim();
+        if t.is_empty() {
+            return String::new();
+        }
+        match self {
+            Dialect::DingTalkMarkdown | Dialect::WeComMarkdown => {
+                format!("{} {t}", "#".repeat(level.clamp(1, 6)))
+            }
+            Dialect::FeishuMarkdown | Dialect::SlackMrkdwn => self.bold(t),
+            Dialect::Plain => t.to_string(),
+        }
+    }
+
+    /// The marker that starts a list item. Slack mrkdwn has no list syntax and WeCom markdown
+    /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect.
+    pub fn bullet(self) -> &'static str {
+        match self {
+            Dialect::SlackMrkdwn | Dialect::Plain => "• ",
+            _ => "- ",
+        }
+    }
+
+    /// The text that @mentions someone. A [`MentionRef::Name`] is written `@Name` in every
+    /// dialect: the chat shows who is meant, but nobody is notified.
+    pub fn mention(self, target: MentionRef<'_>) -> String {
+        match target {
+            MentionRef::Name(name) => format!("@{}", self.escape(name.trim())),
+            MentionRef::Handle { id: h, name } => match self {
+                Dialect::Plain => format!("@{}", self.escape(name.trim())),
+                Dialect::DingTalkMarkdown => format!("@{h}"),
+                Dialect::WeComMarkdown | Dialect::SlackMrkdwn => format!("<@{h}>"),
+                Dialect::FeishuMarkdown => format!("<at id={h}></at>"),
+            },
+        }
+    }
+
+    /// Final touches on a whole rendered message, applied before splitting.
+    ///
+    /// DingTalk's markdown joins consecutive lines into one paragraph on some clients; its
+    /// documentation recommends two spaces around `\n`, so every non-blank line ends with a
+    /// markdown hard break (two trailing spaces).
+    pub fn finish<'t>(self, text: &'t str) -> Cow<'t, str> {
+        match self {
+            Dialect::DingTalkMarkdown => {
+                let mut out = String::with_capacity(text.len() + text.len() / 16);
+                for (i, line) in text.split('\n').enumerate() {
+                    if i > 0 {
+                        out.push('\n');
+                    }
+                    out.push_str(line);
+                    if !line.trim().is_empty() {
+                        out.push_str("  ");
+                    }
+                }
+                Cow::Owned(out)
+            }
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    /// The first line of one part of a split message, e.g. `(2/3)`.
+    pub fn part_prefix(self, part: usize, parts: usize) -> String {
+        match self {
+            Dialect::DingTalkMarkdown => format!("({part}/{parts})  "),
+            _ => format!("({part}/{parts})"),
+        }
+    }
+}
+
+/// Whether a platform handle can be written inside mention markup without breaking it.
+/// Handles come from the config file; one with spaces or markup characters would produce a
+/// broken tag, so such a person is mentioned by name instead.
+pub fn is_safe_handle(h: &str) -> bool {
+    !h.is_empty()
+        && h.len() <= 128
+        && h.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '+' | ':'))
+}
+
+fn fold_breaks(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(char::is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut in_break = false;
+    for c in s.chars() {
+        if c.is_control() {
+            if !in_break {
+                out.push(' ');
+            }
+            in_break = true;
+        } else {
+            out.push(c);
+            in_break = false;
+        }
+    }
+    Cow::Owned(out)
+}
+
+fn escape_cjk_markdown(s: &str, out: &mut String) {
+    let lead = s.len() - s.trim_start().len();
+    let rest = &s[lead..];
+    // A block marker only counts when whitespace (or the end) follows it, as in CommonMark:
+    // `-5%` and `2026.12.31` are ordinary text and stay as written.
+    let ends_marker = |i: usize| s[i..].chars().next().is_none_or(char::is_whitespace);
+    let ordered_marker = {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let i = lead + digits;
+        ((1..=9).contains(&digits)
+            && matches!(s.as_bytes().get(i), Some(b'.' | b')'))
+            && ends_marker(i + 1))
+        .then_some(i)
+    };
+    let repeated_marker = |c: char| {
+        let run = rest.chars().take_while(|&x| x == c).count();
+        ends_marker(lead + run)
+    };
+    let mut prev: Option<char> = None;
+    let mut iter = s.char_indices().peekable();
+    while let Some((i, c)) = iter.next() {
+        let next = iter.peek().map(|x| x.1);
+        let at_start = i == lead;
+        let mapped = match c {
+            '*' => Some('＊'),
+            '`' => Some('｀'),
+            '[' => Some('［'),
+            ']' => Some('］'),
+            '~' => Some('～'),
+            '<' => Some('＜'),
+            '_' => {
+                let intraword = prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric);
+                (!intraword).then_some('＿')
+            }
+            '#' if at_start => Some('＃'),
+            '>' if at_start => Some('＞'),
+            '|' if at_start => Some('｜'),
+            '-' if at_start && repeated_marker('-') => Some('－'),
+            '+' if at_start && repeated_marker('+') => Some('＋'),
+            '=' if at_start && repeated_marker('=') => Some('＝'),
+            '.' if ordered_marker == Some(i) => Some('．'),
+            ')' if ordered_marker == Some(i) => Some('）'),
+            _ => None,
+        };
+        out.push(mapped.unwrap_or(c));
+        prev = Some(c);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_keeps_text_but_folds_line_breaks() {
+        assert_eq!(Dialect::Plain.escape("a*b_c <x>"), "a*b_c <x>");
+        assert_eq!(
+            Dialect::Plain.escape("第一行\r\n\n第二行\t完"),
+            "第一行 第二行 完"
+        );
+    }
+
+    #[test]
+    fn slack_escapes_only_the_three_documented_characters() {
+        assert_eq!(
+            Dialect::SlackMrkdwn.escape("R&D <!channel> *x* a>b"),
+            "R&amp;D &lt;!channel&gt; *x* a&gt;b"
+        );
+    }
+
+    #[test]
+    fn chinese_text_is_unchanged_in_every_dialect() {
+        let s =
+            "县城建成区餐饮油烟净化设施未全覆盖（已完成 62 家，剩余 18 家）；耕地“非农化”问题整改";
+        for d in Dialect::ALL {
+            assert_eq!(d.escape(s), s, "{d:?}");
+        }
+    }
+
+    #[test]
+    fn cjk_markdown_neutralises_inline_markup() {
+        for d in [
+            Dialect::DingTalkMarkdown,
+            Dialect::WeComMarkdown,
+            Dialect::FeishuMarkdown,
+        ] {
+            assert_eq!(
+                d.escape("**重点** `x` [链接](u)"),
+                "＊＊重点＊＊ ｀x｀ ［链接］(u)"
+            );
+            assert_eq!(
+                d.escape("<font color=red>红</font>"),
+                "＜font color=red>红＜/font>"
+            );
+            assert_eq!(d.escape("<at id=all></at>"), "＜at id=all>＜/at>");
+            assert_eq!(d.escape("3~5 天"), "3～5 天");
+            assert_eq!(d.escape("138****0123"), "138＊＊＊＊0123");
+        }
+    }
+
+    #[test]
+    fn underscore_is_kept_inside_words_so_ids_stay_copyable() {
+        let d = Dialect::DingTalkMarkdown;
+        assert_eq!(d.escape("OPS_331"), "OPS_331");
+        assert_eq!(d.escape("_斜体_"), "＿斜体＿");
+        assert_eq!(d.escape("a _b_ c"), "a ＿b＿ c");
+    }
+
+    #[test]
+    fn block_markers_are_escaped_only_at_the_start() {
+        let d = Dialect::WeComMarkdown;
+        assert_eq!(d.escape("# 标题"), "＃ 标题");
+        assert_eq!(d.escape("  > 引用"), "  ＞ 引用");
+        assert_eq!(d.escape("- 项"), "－ 项");
+        assert_eq!(d.escape("12. 第十二"), "12． 第十二");
+        assert_eq!(d.escape("3) 三"), "3） 三");
+        assert_eq!(d.escape("--- "), "－-- ");
+        assert_eq!(d.escape("a # b > c - d 1. e"), "a # b > c - d 1. e");
+        assert_eq!(d.escape("2026.12.31"), "2026.12.31");
+        assert_eq!(d.escape("-5% 同比"), "-5% 同比");
+    }
+
+    #[test]
+    fn a_line_break_in_a_value_cannot_start_a_heading() {
+        let d = Dialect::DingTalkMarkdown;
+        assert_eq!(d.escape("说明\n# 标题"), "说明 # 标题");
+    }
+
+    #[test]
+    fn bold_and_heading_per_dialect() {
+        assert_eq!(Dialect::Plain.bold("x"), "x");
+        assert_eq!(Dialect::SlackMrkdwn.bold(" x "), "*x*");
+        assert_eq!(Dialect::DingTalkMarkdown.bold("逾期"), "**逾期**");
+        assert_eq!(Dialect::FeishuMarkdown.bold(""), "");
+        assert_eq!(Dialect::DingTalkMarkdown.heading("周调度", 3), "### 周调度");
+        assert_eq!(Dialect::WeComMarkdown.heading("周调度", 9), "###### 周调度");
+        assert_eq!(Dialect::FeishuMarkdown.heading("周调度", 2), "**周调度**");
+        assert_eq!(Dialect::SlackMrkdwn.heading("Week", 1), "*Week*");
+        assert_eq!(Dialect::Plain.heading("Week", 1), "Week");
+    }
+
+    #[test]
+    fn mention_syntax_per_dialect() {
+        let h = MentionRef::Handle {
+            id: "U123",
+            name: "Alice",
+        };
+        assert_eq!(Dialect::SlackMrkdwn.mention(h), "<@U123>");
+        assert_eq!(Dialect::WeComMarkdown.mention(h), "<@U123>");
+        assert_eq!(Dialect::FeishuMarkdown.mention(h), "<at id=U123></at>");
+        assert_eq!(Dialect::DingTalkMarkdown.mention(h), "@U123");
+        assert_eq!(Dialect::Plain.mention(h), "@Alice");
+        let n = MentionRef::Name("孙<强>");
+        assert_eq!(Dialect::SlackMrkdwn.mention(n), "@孙&lt;强&gt;");
+        assert_eq!(Dialect::FeishuMarkdown.mention(n), "@孙＜强>");
+        assert_eq!(Dialect::Plain.mention(n), "@孙<强>");
+    }
+
+    #[test]
+    fn unsafe_handles_are_rejected() {
+        assert!(is_safe_handle("ou_7d8a6e6df7621556ce0d21922b676706ccs"));
+        assert!(is_safe_handle("13800000001"));
+        assert!(is_safe_handle("staff-0001"));
+        assert!(!is_safe_handle("U1> <@U2"));
+        assert!(!is_safe_handle(""));
+        assert!(!is_safe_handle("孙强"));
+    }
+
+    #[test]
+    fn dingtalk_lines_end_in_hard_breaks() {
+        assert_eq!(
+            Dialect::DingTalkMarkdown.finish("### 标题\n\n- a\n- b"),
+            "### 标题  \n\n- a  \n- b  "
+        );
+        assert_eq!(Dialect::SlackMrkdwn.finish("a\nb"), "a\nb");
+    }
+
+    #[test]
+    fn size_limits_measure_in_their_unit() {
+        assert_eq!(SizeLimit::Bytes(10).measure("整改"), 6);
+        assert_eq!(SizeLimit::Chars(10).measure("整改"), 2);
+        assert!(SizeLimit::Bytes(6).fits("整改"));
+        assert!(!SizeLimit::Bytes(5).fits("整改"));
+        assert_eq!(SizeLimit::Chars(5).with_value(9), SizeLimit::Chars(9));
+    }
+}

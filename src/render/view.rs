@@ -1,0 +1,628 @@
+//! What the messages say, computed from tasks: counts, sections, who to remind. No formatting
+//! happens here; templates turn these views into text.
+
+use crate::people::{Directory, Person};
+use crate::tasks::{Assignee, Status, Task};
+use chrono::NaiveDate;
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// How far ahead "due soon" looks: open tasks due from today through today + 7 days.
+pub const DUE_SOON_DAYS: i64 = 7;
+
+/// Activity recorded between digests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WeekActivity {
+    /// Task ids marked done since the last digest, from events (filled by a later issue; empty now).
+    pub completed_since: Vec<String>,
+    /// Units that sent a weekly report this week.
+    pub reported_units: BTreeSet<String>,
+}
+
+/// Everything a digest is computed from.
+#[derive(Debug, Clone, Copy)]
+pub struct DigestInput<'a> {
+    /// Already filtered for the channel and schedule.
+    pub tasks: &'a [Task],
+    pub today: NaiveDate,
+    /// The previous slot's date, when there was one.
+    pub period_start: Option<NaiveDate>,
+    pub period_end: NaiveDate,
+    pub activity: &'a WeekActivity,
+    /// Footer shown when the last re-read of the task list failed and an older list is used.
+    pub stale_list_note: Option<&'a str>,
+}
+
+/// Task counts by status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StatusTotals {
+    pub total: usize,
+    pub todo: usize,
+    pub in_progress: usize,
+    pub blocked: usize,
+    pub done: usize,
+    pub ongoing: usize,
+    pub cancelled: usize,
+}
+
+impl StatusTotals {
+    pub fn add(&mut self, status: Status) {
+        self.total += 1;
+        match status {
+            Status::Todo => self.todo += 1,
+            Status::InProgress => self.in_progress += 1,
+            Status::Blocked => self.blocked += 1,
+            Status::Done => self.done += 1,
+            Status::Ongoing => self.ongoing += 1,
+            Status::Cancelled => self.cancelled += 1,
+        }
+    }
+
+    /// Tasks that count towards the completion rate: all but the cancelled ones.
+    pub fn counted(&self) -> usize {
+        self.total - self.cancelled
+    }
+
+    /// Completion rate in whole percent: `done / (total − cancelled)`, rounded down so that
+    /// 100% means every counted task is done.
+    ///
+    /// Cancelled tasks are left out because they will never be done; ongoing tasks (长期坚持)
+    /// count as not done, since they never finish. `None` when no task counts.
+    pub fn completion_rate(&self) -> Option<u8> {
+        let counted = self.counted();
+        // done <= counted, so the quotient is at most 100.
+        (counted > 0).then(|| u8::try_from(self.done * 100 / counted).unwrap_or(100))
+    }
+}
+
+/// One task in a list section, with the day arithmetic done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TaskLine<'a> {
+    pub task: &'a Task,
+    /// Whole days past the deadline (0 when not overdue).
+    pub days_overdue: i64,
+    /// Days until the deadline for open tasks (0 = due today, negative = overdue).
+    pub days_left: Option<i64>,
+}
+
+impl<'a> TaskLine<'a> {
+    pub fn new(task: &'a Task, today: NaiveDate) -> Self {
+        TaskLine {
+            task,
+            days_overdue: task.days_overdue(today),
+            days_left: task
+                .due
+                .filter(|_| task.status.is_open())
+                .map(|d| (d - today).num_days()),
+        }
+    }
+}
+
+/// One line of the per-unit overview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRow<'a> {
+    /// Trimmed; empty for tasks without a unit.
+    pub unit: &'a str,
+    pub total: usize,
+    pub done: usize,
+    /// Open (todo, in progress, blocked) tasks.
+    pub open: usize,
+    /// Open and ongoing tasks: work that owes a weekly report.
+    pub active: usize,
+    pub overdue: usize,
+    pub reported: bool,
+}
+
+/// The digest's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DigestView<'a> {
+    pub today: NaiveDate,
+    pub period_start: Option<NaiveDate>,
+    pub period_end: NaiveDate,
+    pub totals: StatusTotals,
+    pub completion_rate: Option<u8>,
+    /// Sorted by overdue count (most first), then by the order units first appear in the list:
+    /// offices order their sheets on purpose (departments, then townships), while sorting
+    /// Chinese names by code point gives an order nobody recognises.
+    pub units: Vec<UnitRow<'a>>,
+    /// Open tasks past their deadline, most overdue first (then list order).
+    pub overdue: Vec<TaskLine<'a>>,
+    /// Open tasks due from today through today + [`DUE_SOON_DAYS`], soonest first.
+    pub due_soon: Vec<TaskLine<'a>>,
+    /// Blocked tasks in list order; the reason is the task's notes.
+    pub blocked: Vec<TaskLine<'a>>,
+    /// Tasks in [`WeekActivity::completed_since`] that are still done now (a task reopened
+    /// since is not listed), in list order.
+    pub done_since: Vec<TaskLine<'a>>,
+    /// See [`units_without_report`].
+    pub silent_units: Vec<&'a str>,
+    pub stale_list_note: Option<&'a str>,
+}
+
+/// Computes the digest view in one pass over the tasks plus sorts of the (smaller) sections.
+pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
+    let today = input.today;
+    let soon_end = today
+        .checked_add_signed(chrono::Duration::days(DUE_SOON_DAYS))
+        .unwrap_or(NaiveDate::MAX);
+    let completed: HashSet<&str> = input
+        .activity
+        .completed_since
+        .iter()
+        .map(String::as_str)
+        .collect();
+
+    let mut totals = StatusTotals::default();
+    let mut unit_index: HashMap<&str, usize> = HashMap::new();
+    let mut units: Vec<UnitRow<'a>> = Vec::new();
+    let mut overdue = Vec::new();
+    let mut due_soon = Vec::new();
+    let mut blocked = Vec::new();
+    let mut done_since = Vec::new();
+
+    for task in input.tasks {
+        totals.add(task.status);
+        let unit = task.unit.trim();
+        let idx = *unit_index.entry(unit).or_insert_with(|| {
+            units.push(UnitRow {
+                unit,
+                total: 0,
+                done: 0,
+                open: 0,
+                active: 0,
+                overdue: 0,
+                reported: input.activity.reported_units.contains(unit),
+            });
+            units.len() - 1
+        });
+        let row = &mut units[idx];
+        row.total += 1;
+        match task.status {
+            Status::Done => row.done += 1,
+            Status::Ongoing => row.active += 1,
+            s if s.is_open() => {
+                row.open += 1;
+                row.active += 1;
+            }
+            _ => {}
+        }
+        if task.is_overdue(today) {
+            row.overdue += 1;
+            overdue.push(TaskLine::new(task, today));
+        } else if task.status.is_open() && task.due.is_some_and(|d| d >= today && d <= soon_end) {
+            due_soon.push(TaskLine::new(task, today));
+        }
+        if task.status == Status::Blocked {
+            blocked.push(TaskLine::new(task, today));
+        }
+        if task.status == Status::Done && completed.contains(task.id.as_str()) {
+            done_since.push(TaskLine::new(task, today));
+        }
+    }
+
+    // Same rule as `units_without_report`, from the rows already counted (still in list order).
+    let silent_units = units
+        .iter()
+        .filter(|u| u.active > 0 && !u.reported && !u.unit.is_empty())
+        .map(|u| u.unit)
+        .collect();
+    // Stable sorts keep list order among equals, which is the order the office wrote.
+    overdue.sort_by_key(|l| std::cmp::Reverse(l.days_overdue));
+    due_soon.sort_by_key(|l| l.task.due);
+    units.sort_by_key(|u| std::cmp::Reverse(u.overdue));
+
+    DigestView {
+        today,
+        period_start: input.period_start,
+        period_end: input.period_end,
+        totals,
+        completion_rate: totals.completion_rate(),
+        units,
+        overdue,
+        due_soon,
+        blocked,
+        done_since,
+        silent_units,
+        stale_list_note: input.stale_list_note,
+    }
+}
+
+/// A unit that owes this week's report, with the owners to ask.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportCallUnit<'a> {
+    pub unit: &'a str,
+    /// Owners of the unit's open and ongoing tasks, first appearance first, each once.
+    pub owners: Vec<&'a Assignee>,
+    /// How many of its tasks are open or ongoing.
+    pub active: usize,
+}
+
+/// Units that have not reported this week, in list order.
+///
+/// Only units with work still running (an open or ongoing task) owe a weekly report: a unit
+/// whose tasks are all done or cancelled has nothing to report. Tasks without a unit are left
+/// out, since there is nobody to ask.
+pub fn units_without_report<'a>(
+    tasks: &'a [Task],
+    activity: &WeekActivity,
+) -> Vec<ReportCallUnit<'a>> {
+    // `None` marks a unit that has reported, so each unit is looked up in the report set once.
+    let mut index: HashMap<&str, Option<usize>> = HashMap::new();
+    let mut out: Vec<ReportCallUnit<'a>> = Vec::new();
+    let mut seen_owner: HashSet<(usize, AssigneeKey<'a>)> = HashSet::new();
+    for task in tasks {
+        let unit = task.unit.trim();
+        if unit.is_empty() {
+            continue;
+        }
+        // Units are registered at their first task, active or not, so the order matches the
+        // digest's list of silent units.
+        let slot = *index.entry(unit).or_insert_with(|| {
+            (!activity.reported_units.contains(unit)).then(|| {
+                out.push(ReportCallUnit {
+                    unit,
+                    owners: Vec::new(),
+                    active: 0,
+                });
+                out.len() - 1
+            })
+        });
+        let Some(i) = slot else {
+            continue;
+        };
+        if !(task.status.is_open() || task.status == Status::Ongoing) {
+            continue;
+        }
+        out[i].active += 1;
+        for owner in &task.owners {
+            if seen_owner.insert((i, assignee_key(owner))) {
+                out[i].owners.push(owner);
+            }
+        }
+    }
+    out.retain(|u| u.active > 0);
+    out
+}
+
+/// One reminder: a person and their open tasks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReminderView<'a> {
+    /// The configured person's id, or `None` when the owner matched nobody.
+    pub person_id: Option<String>,
+    /// The person's display name, or the name as written in the list.
+    pub name: String,
+    /// Open tasks, by due date (no deadline last), then list order.
+    pub tasks: Vec<ReminderTask<'a>>,
+    /// Leaders of this person's tasks overdue by more than `escalate_after_days`, each once.
+    pub escalate_to: Vec<&'a Assignee>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReminderTask<'a> {
+    pub line: TaskLine<'a>,
+    /// Overdue by more than `escalate_after_days`: the leader is mentioned too.
+    pub escalated: bool,
+}
+
+/// Groups open tasks by owner: one reminder per person, in order of first appearance.
+///
+/// An owner is the configured person their cell resolved to (by the importer, or here by id or
+/// display name). Owners that resolve to nobody are still reminded, by the name written in the
+/// list, and tasks are grouped by that name, so a typo in the sheet does not silence a reminder.
+pub fn reminder_views<'a>(
+    tasks: &'a [Task],
+    today: NaiveDate,
+    escalate_after_days: i64,
+    people: &Directory,
+) -> Vec<ReminderView<'a>> {
+    let mut index: HashMap<AssigneeKey<'_>, usize> = HashMap::new();
+    let mut out: Vec<ReminderView<'a>> = Vec::new();
+    let mut owners_seen = Vec::new();
+    for task in tasks.iter().filter(|t| t.status.is_open()) {
+        let line = TaskLine::new(task, today);
+        let escalated = line.days_overdue > escalate_after_days;
+        owners_seen.clear();
+        for owner in &task.owners {
+            let person = resolve(owner, people);
+            let key = match person {
+                Some(p) => AssigneeKey::Person(p.id.as_str()),
+                None => AssigneeKey::Name(owner.name.trim()),
+            };
+            if key == AssigneeKey::Name("") || owners_seen.contains(&key) {
+                continue;
+            }
+            owners_seen.push(key);
+            let i = *index.entry(key).or_insert_with(|| {
+                out.push(ReminderView {
+                    person_id: person.map(|p| p.id.clone()),
+                    name: person.map_or_else(|| owner.name.trim().to_string(), |p| p.name.clone()),
+                    tasks: Vec::new(),
+                    escalate_to: Vec::new(),
+                });
+                out.len() - 1
+            });
+            let view = &mut out[i];
+            view.tasks.push(ReminderTask { line, escalated });
+            if escalated
+                && let Some(leader) = &task.leader
+                && !view
+                    .escalate_to
+                    .iter()
+                    .any(|l| assignee_key(l) == assignee_key(leader))
+            {
+                view.escalate_to.push(leader);
+            }
+        }
+    }
+    for view in &mut out {
+        // No deadline sorts last; the sort is stable, so list order breaks ties.
+        view.tasks
+            .sort_by_key(|t| (t.line.task.due.is_none(), t.line.task.due));
+    }
+    out
+}
+
+/// The configured person an assignee stands for: the importer's resolution when it made one,
+/// else a lookup by the written name (tasks built by hand or by older importers).
+pub fn resolve<'p>(a: &Assignee, people: &'p Directory) -> Option<&'p Person> {
+    // `resolve` is an index lookup and prefers ids over names, so it finds the person an id
+    // names (`get` would scan the whole list for every task).
+    match &a.person {
+        Some(id) => people.resolve(id),
+        None => people.resolve(&a.name),
+    }
+}
+
+/// Identifies an assignee without allocating: by resolved person id, else by written name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum AssigneeKey<'a> {
+    Person(&'a str),
+    Name(&'a str),
+}
+
+fn assignee_key(a: &Assignee) -> AssigneeKey<'_> {
+    match &a.person {
+        Some(id) => AssigneeKey::Person(id),
+        None => AssigneeKey::Name(a.name.trim()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::RowRef;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default()
+    }
+
+    fn who(name: &str) -> Assignee {
+        Assignee {
+            name: name.to_string(),
+            person: None,
+        }
+    }
+
+    fn task(id: &str, unit: &str, owner: &str, due: Option<&str>, status: Status) -> Task {
+        Task {
+            id: id.to_string(),
+            title: format!("task {id}"),
+            unit: unit.to_string(),
+            leader: Some(who("leader")),
+            owners: vec![who(owner)],
+            due: due.map(d),
+            status,
+            progress: None,
+            notes: String::new(),
+            category: String::new(),
+            channel: None,
+            source: RowRef {
+                sheet: "s".into(),
+                row: 1,
+            },
+        }
+    }
+
+    fn sample() -> Vec<Task> {
+        vec![
+            task("1", "A", "ann", Some("2026-11-20"), Status::InProgress), // 7 days overdue
+            task("2", "A", "bob", Some("2026-11-25"), Status::Todo),       // 2 days overdue
+            task("3", "B", "ann", Some("2026-11-27"), Status::Todo),       // due today
+            task("4", "B", "bob", Some("2026-12-04"), Status::Blocked),    // due in 7 days
+            task("5", "B", "cid", Some("2026-12-05"), Status::InProgress), // due in 8 days
+            task("6", "C", "cid", Some("2026-11-01"), Status::Done),       // done: not overdue
+            task("7", "C", "dan", None, Status::Ongoing),
+            task("8", "", "dan", Some("2026-10-01"), Status::Cancelled),
+        ]
+    }
+
+    fn input<'a>(tasks: &'a [Task], activity: &'a WeekActivity) -> DigestInput<'a> {
+        DigestInput {
+            tasks,
+            today: d("2026-11-27"),
+            period_start: Some(d("2026-11-20")),
+            period_end: d("2026-11-27"),
+            activity,
+            stale_list_note: None,
+        }
+    }
+
+    #[test]
+    fn completion_rate_excludes_cancelled_and_counts_ongoing_as_not_done() {
+        let tasks = sample();
+        let activity = WeekActivity::default();
+        let v = digest_view(&input(&tasks, &activity));
+        assert_eq!(v.totals.total, 8);
+        assert_eq!(v.totals.cancelled, 1);
+        assert_eq!(v.totals.counted(), 7);
+        // 1 done of 7 counted = 14.28…% → 14
+        assert_eq!(v.completion_rate, Some(14));
+    }
+
+    #[test]
+    fn completion_rate_edges() {
+        let mut t = StatusTotals::default();
+        assert_eq!(t.completion_rate(), None);
+        t.add(Status::Cancelled);
+        assert_eq!(t.completion_rate(), None);
+        t.add(Status::Done);
+        assert_eq!(t.completion_rate(), Some(100));
+        t.add(Status::Ongoing);
+        assert_eq!(t.completion_rate(), Some(50));
+        for _ in 0..997 {
+            t.add(Status::Done);
+        }
+        // 998 of 999 is 99.9%: rounded down, so 100% only when all are done.
+        assert_eq!(t.completion_rate(), Some(99));
+    }
+
+    #[test]
+    fn overdue_is_open_and_past_due_most_overdue_first() {
+        let tasks = sample();
+        let activity = WeekActivity::default();
+        let v = digest_view(&input(&tasks, &activity));
+        let ids: Vec<_> = v
+            .overdue
+            .iter()
+            .map(|l| (l.task.id.as_str(), l.days_overdue))
+            .collect();
+        assert_eq!(ids, vec![("1", 7), ("2", 2)]);
+    }
+
+    #[test]
+    fn due_soon_is_today_through_seven_days() {
+        let tasks = sample();
+        let activity = WeekActivity::default();
+        let v = digest_view(&input(&tasks, &activity));
+        let ids: Vec<_> = v
+            .due_soon
+            .iter()
+            .map(|l| (l.task.id.as_str(), l.days_left))
+            .collect();
+        assert_eq!(ids, vec![("3", Some(0)), ("4", Some(7))]);
+    }
+
+    #[test]
+    fn per_unit_rows_sorted_by_overdue_then_list_order() {
+        let tasks = sample();
+        let activity = WeekActivity {
+            reported_units: ["B".to_string()].into(),
+            ..Default::default()
+        };
+        let v = digest_view(&input(&tasks, &activity));
+        let rows: Vec<_> = v
+            .units
+            .iter()
+            .map(|r| {
+                (
+                    r.unit, r.total, r.done, r.open, r.active, r.overdue, r.reported,
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                ("A", 2, 0, 2, 2, 2, false),
+                ("B", 3, 0, 3, 3, 0, true),
+                ("C", 2, 1, 0, 1, 0, false),
+                ("", 1, 0, 0, 0, 0, false),
+            ]
+        );
+        // C still has an ongoing task, the unnamed unit is nobody to ask, B has reported.
+        assert_eq!(v.silent_units, vec!["A", "C"]);
+        let called: Vec<_> = units_without_report(&tasks, &activity)
+            .iter()
+            .map(|u| u.unit)
+            .collect();
+        assert_eq!(v.silent_units, called);
+    }
+
+    #[test]
+    fn blocked_and_done_since() {
+        let tasks = sample();
+        let activity = WeekActivity {
+            completed_since: vec!["6".into(), "1".into(), "nope".into()],
+            ..Default::default()
+        };
+        let v = digest_view(&input(&tasks, &activity));
+        assert_eq!(v.blocked.len(), 1);
+        assert_eq!(v.blocked[0].task.id, "4");
+        // Task 1 was reported done but is open again now, so it is not listed.
+        let done: Vec<_> = v.done_since.iter().map(|l| l.task.id.as_str()).collect();
+        assert_eq!(done, vec!["6"]);
+    }
+
+    #[test]
+    fn reminders_group_by_owner_sort_by_due_and_escalate() {
+        let mut tasks = sample();
+        tasks.push(task("9", "A", "ann", None, Status::Todo));
+        tasks.push(task("10", "A", "ann", Some("2026-11-26"), Status::Todo));
+        let people = Directory::new(vec![Person {
+            id: "ann.id".into(),
+            name: "ann".into(),
+            unit: None,
+            mobile: None,
+            handles: Default::default(),
+            admin: false,
+        }]);
+        let views = reminder_views(&tasks, d("2026-11-27"), 3, &people);
+        let summary: Vec<_> = views
+            .iter()
+            .map(|v| {
+                (
+                    v.person_id.clone(),
+                    v.name.clone(),
+                    v.tasks
+                        .iter()
+                        .map(|t| (t.line.task.id.as_str(), t.escalated))
+                        .collect::<Vec<_>>(),
+                    v.escalate_to
+                        .iter()
+                        .map(|l| l.name.as_str())
+                        .collect::<Vec<_>>(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (
+                    Some("ann.id".to_string()),
+                    "ann".to_string(),
+                    vec![("1", true), ("10", false), ("3", false), ("9", false)],
+                    vec!["leader"],
+                ),
+                (
+                    None,
+                    "bob".to_string(),
+                    vec![("2", false), ("4", false)],
+                    vec![]
+                ),
+                (None, "cid".to_string(), vec![("5", false)], vec![]),
+            ]
+        );
+    }
+
+    #[test]
+    fn report_call_lists_active_units_with_their_owners() {
+        let tasks = sample();
+        let activity = WeekActivity {
+            reported_units: ["A".to_string()].into(),
+            ..Default::default()
+        };
+        let units = units_without_report(&tasks, &activity);
+        let summary: Vec<_> = units
+            .iter()
+            .map(|u| {
+                (
+                    u.unit,
+                    u.owners.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+                    u.active,
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("B", vec!["ann", "bob", "cid"], 3), ("C", vec!["dan"], 1)]
+        );
+    }
+}

@@ -1,0 +1,366 @@
+//! Deadlines as offices write them: Excel date cells and serials, ISO-ish dates, and the
+//! Chinese forms (`2026年12月31日`, `2026年12月底前`, `12月底前`, `长期坚持`).
+
+use super::cell::Cell;
+use chrono::{Datelike, Months, NaiveDate};
+use std::borrow::Cow;
+
+/// Cell texts that mean "no deadline". `/` and `-` are what offices put in a cell that does not
+/// apply, and 常态化 / 持续推进 describe standing work just as 长期坚持 does.
+const NO_DEADLINE: &[&str] = &[
+    "长期坚持",
+    "长期",
+    "长期推进",
+    "持续推进",
+    "常态化",
+    "无",
+    "ongoing",
+    "none",
+    "n/a",
+    "-",
+    "--",
+    "—",
+    "——",
+    "/",
+];
+
+const HINT: &str = "write a date such as 2026-12-31 or 2026年12月31日, 2026年12月底前 for the end \
+                    of a month, or 长期坚持 for no deadline";
+
+/// Reads a due-date cell. `Ok(None)` means no deadline; `Err` is the reason for a bad row.
+pub(crate) fn parse_due_cell(
+    cell: &Cell<'_>,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, String> {
+    match cell {
+        Cell::Empty => Ok(None),
+        Cell::Date(d) => Ok(Some(*d)),
+        Cell::Number { value, .. } => plain_serial(*value).map(Some).ok_or_else(|| {
+            format!(
+                "the number {} is not a date; {HINT}",
+                super::cell::format_number(*value)
+            )
+        }),
+        Cell::Text(t) => parse_due(t, today),
+        Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {HINT}")),
+    }
+}
+
+/// Serial 18264 is 1950-01-01. A number cell without a date format is taken as a serial only
+/// from there on, so that a year typed as a number (2026) is an error, not a date in 1905.
+const FIRST_PLAIN_SERIAL: f64 = 18264.0;
+
+fn plain_serial(serial: f64) -> Option<NaiveDate> {
+    if serial >= FIRST_PLAIN_SERIAL {
+        excel_serial(serial)
+    } else {
+        None
+    }
+}
+
+/// Converts an Excel serial day number (1900 date system) to a date.
+///
+/// Serials below 60 are shifted by a day because Excel counts the non-existent 1900-02-29.
+pub(crate) fn excel_serial(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    let days = serial.floor() as i64;
+    let days = if days < 60 { days + 1 } else { days };
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    epoch.checked_add_signed(chrono::Duration::days(days))
+}
+
+/// Parses deadline text. `today` supplies the year for forms without one (`12月底前`).
+pub fn parse_due(raw: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Ok(None);
+    }
+    let s = normalise(strip_time(trimmed));
+    if NO_DEADLINE.contains(&&*s) {
+        return Ok(None);
+    }
+    let bad = || format!("cannot read {trimmed:?} as a deadline; {HINT}");
+    // "by then" endings change nothing about the date itself.
+    let mut core: &str = &s;
+    core = core.strip_suffix("完成").unwrap_or(core);
+    for suffix in ["之前", "以前", "前"] {
+        if let Some(rest) = core.strip_suffix(suffix) {
+            core = rest;
+            break;
+        }
+    }
+    if core.is_empty() {
+        return Err(bad());
+    }
+    let parsed = if core.contains(['年', '月']) {
+        parse_chinese(core, today.year())
+    } else {
+        parse_numeric(core)
+    };
+    match parsed {
+        Parsed::Date(d) => Ok(Some(d)),
+        Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {HINT}")),
+        Parsed::NoMatch => Err(bad()),
+    }
+}
+
+enum Parsed {
+    Date(NaiveDate),
+    /// Looked like a date but names no real day (2026-02-30, month 13).
+    Invalid,
+    NoMatch,
+}
+
+impl From<Option<NaiveDate>> for Parsed {
+    fn from(d: Option<NaiveDate>) -> Self {
+        d.map_or(Parsed::Invalid, Parsed::Date)
+    }
+}
+
+/// Exports from other tools write `2026-12-31 00:00:00` or `2026-12-31T00:00:00`; the time of day
+/// means nothing for a deadline.
+fn strip_time(s: &str) -> &str {
+    match s.find(['T', ' ']) {
+        Some(pos) if s[pos + 1..].contains(':') => &s[..pos],
+        _ => s,
+    }
+}
+
+/// Full-width digits and punctuation come from Chinese input methods; whitespace inside a
+/// date (`2026 年 12 月`) is layout, not meaning.
+fn normalise(s: &str) -> Cow<'_, str> {
+    let needs_change = |c: char| {
+        c.is_whitespace() || c.is_ascii_uppercase() || matches!(c, '０'..='９' | '／' | '－' | '．')
+    };
+    // Most cells are already plain; copying them would be most of this function's cost.
+    if !s.chars().any(needs_change) {
+        return Cow::Borrowed(s);
+    }
+    s.chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
+            '／' => '/',
+            '－' => '-',
+            '．' => '.',
+            _ => c.to_ascii_lowercase(),
+        })
+        .collect::<String>()
+        .into()
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn num(s: &str) -> Option<u32> {
+    if all_digits(s) && s.len() <= 4 {
+        s.parse().ok()
+    } else {
+        None
+    }
+}
+
+fn ymd(y: u32, m: u32, d: u32) -> Option<NaiveDate> {
+    if !(1900..=9999).contains(&y) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, m, d)
+}
+
+fn end_of_month(y: u32, m: u32) -> Option<NaiveDate> {
+    ymd(y, m, 1)?.checked_add_months(Months::new(1))?.pred_opt()
+}
+
+fn parse_numeric(s: &str) -> Parsed {
+    if all_digits(s) {
+        return match s.len() {
+            // 20261231: the compact form some registration systems export.
+            8 => match (num(&s[..4]), num(&s[4..6]), num(&s[6..])) {
+                (Some(y), Some(m), Some(d)) => ymd(y, m, d).into(),
+                _ => Parsed::NoMatch,
+            },
+            // A date cell saved to CSV without its format comes out as the serial (46387).
+            5 => s
+                .parse::<f64>()
+                .ok()
+                .and_then(plain_serial)
+                .map_or(Parsed::NoMatch, Parsed::Date),
+            _ => Parsed::NoMatch,
+        };
+    }
+    let Some(sep) = s.chars().find(|c| matches!(c, '-' | '/' | '.')) else {
+        return Parsed::NoMatch;
+    };
+    let mut parts = s.split(sep);
+    let year = parts.next().filter(|y| y.len() == 4).and_then(num);
+    let month = parts.next().and_then(num);
+    let day = parts.next().map(num);
+    if parts.next().is_some() {
+        return Parsed::NoMatch;
+    }
+    match (year, month, day) {
+        (Some(y), Some(m), Some(Some(d))) => ymd(y, m, d).into(),
+        // 2026-12: a month given as a deadline means its last day.
+        (Some(y), Some(m), None) => end_of_month(y, m).into(),
+        _ => Parsed::NoMatch,
+    }
+}
+
+fn parse_chinese(s: &str, this_year: i32) -> Parsed {
+    let (year, rest) = match s.split_once('年') {
+        // 年底前 without a year means this year's end.
+        Some(("", rest @ ("底" | "末"))) => (u32::try_from(this_year).unwrap_or(0), rest),
+        Some((y, rest)) => match num(y) {
+            Some(y) if y >= 1000 => (y, rest),
+            _ => return Parsed::NoMatch,
+        },
+        None => (u32::try_from(this_year).unwrap_or(0), s),
+    };
+    // 2026年 / 2026年底: the whole year.
+    if s.contains('年') && matches!(rest, "" | "底" | "末") {
+        return ymd(year, 12, 31).into();
+    }
+    let Some((month, tail)) = rest.split_once('月') else {
+        return Parsed::NoMatch;
+    };
+    let Some(month) = num(month) else {
+        return Parsed::NoMatch;
+    };
+    match tail {
+        "" | "底" | "末" | "份" | "下旬" => end_of_month(year, month).into(),
+        "上旬" => ymd(year, month, 10).into(),
+        "中旬" => ymd(year, month, 20).into(),
+        _ => {
+            let day = tail
+                .strip_suffix('日')
+                .or_else(|| tail.strip_suffix('号'))
+                .unwrap_or(tail);
+            match num(day) {
+                Some(d) => ymd(year, month, d).into(),
+                None => Parsed::NoMatch,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_default()
+    }
+
+    fn p(s: &str) -> Result<Option<NaiveDate>, String> {
+        parse_due(s, today())
+    }
+
+    #[test]
+    fn numeric_forms() {
+        assert_eq!(p("2026-12-31"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026/12/31"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026.12.31"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-1-5"), Ok(d(2026, 1, 5)));
+        assert_eq!(p(" 2026/1/5 "), Ok(d(2026, 1, 5)));
+        assert_eq!(p("２０２６－１２－３１"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-12-31 00:00:00"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-12-31T08:30:00"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("20261231"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("46387"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-02"), Ok(d(2026, 2, 28)));
+    }
+
+    #[test]
+    fn chinese_forms() {
+        assert_eq!(p("2026年12月31日"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年12月31号"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026 年 1 月 5 日"), Ok(d(2026, 1, 5)));
+        assert_eq!(p("2026年12月31日前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年12月底前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年12月底"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年12月前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2027年2月底前完成"), Ok(d(2027, 2, 28)));
+        assert_eq!(p("2028年2月底"), Ok(d(2028, 2, 29)));
+        assert_eq!(p("12月底前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("3月底前"), Ok(d(2026, 3, 31)));
+        assert_eq!(p("6月15日"), Ok(d(2026, 6, 15)));
+        assert_eq!(p("2026年底前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("年底前"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年6月中旬"), Ok(d(2026, 6, 20)));
+    }
+
+    #[test]
+    fn no_deadline() {
+        for s in [
+            "",
+            "  ",
+            "长期坚持",
+            "长期",
+            "ongoing",
+            "Ongoing",
+            "常态化",
+            "/",
+            "—",
+        ] {
+            assert_eq!(p(s), Ok(None), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_garbage_and_impossible_dates() {
+        for s in [
+            "soon",
+            "2026-13-01",
+            "2026-02-30",
+            "2026年13月",
+            "2026年2月30日",
+            "12/31/2026",
+            "年",
+            "月底",
+            "前",
+            "2026--1",
+            "99999999999",
+            "26年12月",
+            "12345678",
+        ] {
+            assert!(p(s).is_err(), "{s:?} should be rejected");
+        }
+        let err = p("next week").err().unwrap_or_default();
+        assert!(
+            err.contains("next week") && err.contains("长期坚持"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn serials_and_cells() {
+        assert_eq!(excel_serial(46387.0), d(2026, 12, 31));
+        assert_eq!(excel_serial(46387.75), d(2026, 12, 31));
+        assert_eq!(excel_serial(61.0), d(1900, 3, 1));
+        assert_eq!(excel_serial(1.0), d(1900, 1, 1));
+        assert_eq!(excel_serial(0.0), None);
+        assert_eq!(excel_serial(-5.0), None);
+        assert_eq!(excel_serial(f64::NAN), None);
+        assert_eq!(excel_serial(f64::INFINITY), None);
+        let year = Cell::Number {
+            value: 2026.0,
+            percent: false,
+        };
+        assert!(parse_due_cell(&year, today()).is_err());
+        assert!(p("12345").is_err());
+        let cell = Cell::Number {
+            value: 46387.0,
+            percent: false,
+        };
+        assert_eq!(parse_due_cell(&cell, today()), Ok(d(2026, 12, 31)));
+        assert!(parse_due_cell(&Cell::Bool(true), today()).is_err());
+        assert_eq!(parse_due_cell(&Cell::Empty, today()), Ok(None));
+    }
+}

@@ -1,0 +1,508 @@
+//! From rows of cells to tasks: finds the header row, converts each data row, and collects
+//! every problem so that one load reports all of them.
+
+use super::cell::Cell;
+use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec};
+use super::due::parse_due_cell;
+use super::error::TaskError;
+use super::model::{Assignee, RowRef, RowWarning, Status, Task, TaskList};
+use super::names::{assignee, split_names};
+use super::status::StatusMap;
+use crate::config::Field;
+use crate::people::Directory;
+use chrono::NaiveDate;
+use rustc_hash::FxHashMap;
+use std::path::Path;
+
+/// Everything a row conversion needs that does not change between rows.
+pub(crate) struct Context<'a> {
+    pub(crate) path: &'a Path,
+    pub(crate) people: &'a Directory,
+    pub(crate) today: NaiveDate,
+    pub(crate) statuses: StatusMap,
+    pub(crate) headers: HeaderSpec,
+}
+
+/// Imports one sheet (or one CSV/TOML/JSON file). Feed rows in order with [`Self::push_row`],
+/// then call [`Self::finish`].
+pub(crate) struct SheetImport<'a> {
+    ctx: &'a Context<'a>,
+    /// Known once the header row is found.
+    map: Option<ColumnMap>,
+    /// Rows seen while the header row is not yet known.
+    pending: Vec<(usize, Vec<Cell<'static>>)>,
+    out: Output,
+}
+
+struct Output {
+    sheet: String,
+    tasks: Vec<Task>,
+    warnings: Vec<RowWarning>,
+    bad: Vec<RowWarning>,
+    /// Ids and rows of bad rows that have a title: they take part in the duplicate-id check
+    /// although they are not tasks.
+    bad_ids: Vec<(String, usize)>,
+    /// Written name → resolved person id. A list names the same few dozen people on every
+    /// row, so each is looked up in the directory once.
+    resolved: FxHashMap<String, Option<String>>,
+}
+
+impl Output {
+    /// Every row whose id an earlier row already used. Checked once at the end, borrowing the
+    /// ids from the tasks, rather than keeping a copy of every id while reading.
+    fn duplicate_ids(&self, header: Option<String>) -> Vec<RowWarning> {
+        let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+        first.reserve(self.tasks.len() + self.bad_ids.len());
+        let mut tasks = self
+            .tasks
+            .iter()
+            .map(|t| (t.id.as_str(), t.source.row))
+            .peekable();
+        let mut bad = self
+            .bad_ids
+            .iter()
+            .map(|(id, row)| (id.as_str(), *row))
+            .peekable();
+        let mut duplicates = Vec::new();
+        // Both lists are in row order; merging them keeps "first" meaning the earlier row.
+        loop {
+            let next = match (tasks.peek(), bad.peek()) {
+                (Some(a), Some(b)) if b.1 < a.1 => bad.next(),
+                (Some(_), _) => tasks.next(),
+                (None, _) => bad.next(),
+            };
+            let Some((id, row)) = next else { break };
+            match first.get(id) {
+                Some(&earlier) => duplicates.push(self.note(
+                    row,
+                    header.clone(),
+                    format!(
+                        "duplicate id {id:?}: row {earlier} already uses it; ids must be unique"
+                    ),
+                )),
+                None => {
+                    first.insert(id, row);
+                }
+            }
+        }
+        duplicates
+    }
+
+    fn note(&self, row: usize, column: Option<String>, message: String) -> RowWarning {
+        RowWarning {
+            sheet: self.sheet.clone(),
+            row,
+            column,
+            message,
+        }
+    }
+}
+
+impl<'a> SheetImport<'a> {
+    pub(crate) fn new(ctx: &'a Context<'a>, sheet: String) -> Self {
+        SheetImport {
+            ctx,
+            map: None,
+            pending: Vec::new(),
+            out: Output {
+                sheet,
+                tasks: Vec::new(),
+                warnings: Vec::new(),
+                bad: Vec::new(),
+                bad_ids: Vec::new(),
+                resolved: FxHashMap::default(),
+            },
+        }
+    }
+
+    /// For sources whose keys are known up front (TOML, JSON): no header row to look for.
+    pub(crate) fn with_columns(ctx: &'a Context<'a>, sheet: String, map: ColumnMap) -> Self {
+        let mut s = SheetImport::new(ctx, sheet);
+        s.map = Some(map);
+        s
+    }
+
+    pub(crate) fn reserve(&mut self, rows: usize) {
+        self.out.tasks.reserve(rows);
+    }
+
+    /// Problems that are not tied to a cell value (an unknown JSON key, say) but that the
+    /// person fixing the file should see.
+    pub(crate) fn warn(&mut self, row: usize, column: Option<String>, message: String) {
+        let w = self.out.note(row, column, message);
+        self.out.warnings.push(w);
+    }
+
+    /// Records a problem that makes the row unusable.
+    pub(crate) fn reject(&mut self, row: usize, column: Option<String>, message: String) {
+        let w = self.out.note(row, column, message);
+        self.out.bad.push(w);
+    }
+
+    /// `row` is the spreadsheet row number (1-based). Fully blank rows are not data and are
+    /// skipped here, so they neither count towards the header search window nor become tasks.
+    pub(crate) fn push_row(&mut self, row: usize, cells: &[Cell<'_>]) -> Result<(), TaskError> {
+        if cells.iter().all(Cell::is_blank) {
+            return Ok(());
+        }
+        match &self.map {
+            Some(map) => convert(self.ctx, &mut self.out, map, row, cells),
+            None => {
+                self.pending
+                    .push((row, cells.iter().cloned().map(Cell::into_owned).collect()));
+                if self.pending.len() >= HEADER_SCAN_ROWS {
+                    self.find_header()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn find_header(&mut self) -> Result<(), TaskError> {
+        let pending = std::mem::take(&mut self.pending);
+        let (at, map) = self
+            .ctx
+            .headers
+            .detect(&pending)
+            .map_err(|p| self.header_error(p, pending.len()))?;
+        for (row, cells) in &pending[at + 1..] {
+            convert(self.ctx, &mut self.out, &map, *row, cells);
+        }
+        self.map = Some(map);
+        Ok(())
+    }
+
+    fn header_error(&self, p: HeaderProblem, scanned: usize) -> TaskError {
+        let path = self.ctx.path.to_path_buf();
+        let sheet = self.out.sheet.clone();
+        match p {
+            HeaderProblem::NotFound {
+                expected_title,
+                expected_others,
+            } => TaskError::NoHeaderRow {
+                path,
+                sheet,
+                scanned,
+                expected_title,
+                expected_others,
+            },
+            HeaderProblem::Missing {
+                field,
+                header,
+                row,
+                found,
+                configured,
+            } => TaskError::MissingColumn {
+                path,
+                sheet,
+                field,
+                header,
+                row: Some(row),
+                found,
+                configured,
+            },
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Result<TaskList, TaskError> {
+        if self.map.is_none() {
+            self.find_header()?;
+        }
+        let id_header = self.map.as_ref().map(|m| m.header(Field::Id));
+        let duplicates = self.out.duplicate_ids(id_header);
+        if !duplicates.is_empty() {
+            self.out.bad.extend(duplicates);
+            // Stable, so several problems in one row keep their column order.
+            self.out.bad.sort_by_key(|w| w.row);
+        }
+        if !self.out.bad.is_empty() {
+            return Err(TaskError::BadRows {
+                path: self.ctx.path.to_path_buf(),
+                rows: self.out.bad,
+            });
+        }
+        Ok(TaskList {
+            tasks: self.out.tasks,
+            warnings: self.out.warnings,
+        })
+    }
+}
+
+fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cells: &[Cell<'_>]) {
+    let get = |f: Field| -> &Cell<'_> {
+        map.col(f)
+            .and_then(|c| cells.get(c))
+            .unwrap_or(&Cell::Empty)
+    };
+    let mut problems: Vec<(Field, String)> = Vec::new();
+
+    let title = get(Field::Title).text();
+    if title.is_empty() {
+        // One stray cell under the table ("填报人：…", a pre-numbered 序号 with nothing
+        // else) is not a task; more than one means someone forgot the title.
+        if cells.iter().filter(|c| !c.is_blank()).count() <= 1 {
+            return;
+        }
+        problems.push((
+            Field::Title,
+            "the title is empty but other cells in the row are filled in; write the title \
+             or clear the row"
+                .to_string(),
+        ));
+    }
+
+    // Without an id column (or with the cell left empty) the row number is the id: it is
+    // stable as long as nobody inserts rows above, and it is what people see in the sheet.
+    let id = match map.col(Field::Id) {
+        Some(_) => {
+            let t = get(Field::Id).text();
+            if t.is_empty() {
+                row.to_string()
+            } else {
+                t.into_owned()
+            }
+        }
+        None => row.to_string(),
+    };
+
+    let due = parse_due_cell(get(Field::Due), ctx.today).unwrap_or_else(|e| {
+        problems.push((Field::Due, e));
+        None
+    });
+    let status = ctx
+        .statuses
+        .parse(&get(Field::Status).text())
+        .unwrap_or_else(|e| {
+            problems.push((Field::Status, e));
+            Status::Todo
+        });
+    let progress = parse_progress(get(Field::Progress)).unwrap_or_else(|e| {
+        problems.push((Field::Progress, e));
+        None
+    });
+
+    let leader_text = get(Field::Leader).text();
+    let owners_text = get(Field::Owners).text();
+    let mut unknown: Vec<(Field, &str)> = Vec::new();
+    let mut leaders = split_names(&leader_text);
+    let leader = leaders.next().map(|n| {
+        resolve(
+            ctx.people,
+            &mut out.resolved,
+            Field::Leader,
+            n,
+            &mut unknown,
+        )
+    });
+    let extra_leaders: Vec<&str> = leaders.collect();
+    let owners: Vec<Assignee> = split_names(&owners_text)
+        .map(|n| {
+            resolve(
+                ctx.people,
+                &mut out.resolved,
+                Field::Owners,
+                n,
+                &mut unknown,
+            )
+        })
+        .collect();
+
+    if !extra_leaders.is_empty()
+        && let Some(first) = &leader
+    {
+        let w = out.note(
+            row,
+            Some(map.header(Field::Leader)),
+            format!(
+                "a task has one leader; using {:?} and ignoring {}",
+                first.name,
+                extra_leaders.join("、")
+            ),
+        );
+        out.warnings.push(w);
+    }
+    for (field, name) in unknown {
+        let w = out.note(
+            row,
+            Some(map.header(field)),
+            format!(
+                "{name:?} matches no configured person (by id or name), so nobody will be \
+                 @mentioned for it; add them under [[people]] or correct the name"
+            ),
+        );
+        out.warnings.push(w);
+    }
+
+    if !problems.is_empty() {
+        if !title.is_empty() {
+            out.bad_ids.push((id, row));
+        }
+        for (field, message) in problems {
+            let w = out.note(row, Some(map.header(field)), message);
+            out.bad.push(w);
+        }
+        return;
+    }
+
+    let text = |f: Field| get(f).text().into_owned();
+    let channel = get(Field::Channel).text();
+    out.tasks.push(Task {
+        id,
+        title: title.into_owned(),
+        unit: text(Field::Unit),
+        leader,
+        owners,
+        due,
+        status,
+        progress,
+        notes: text(Field::Notes),
+        category: text(Field::Category),
+        channel: (!channel.is_empty()).then(|| channel.into_owned()),
+        source: RowRef {
+            sheet: out.sheet.clone(),
+            row,
+        },
+    });
+}
+
+/// Notes each unknown name once per row, whether it appears as leader, owner or twice.
+fn resolve<'n>(
+    people: &Directory,
+    cache: &mut FxHashMap<String, Option<String>>,
+    field: Field,
+    name: &'n str,
+    unknown: &mut Vec<(Field, &'n str)>,
+) -> Assignee {
+    let person = match cache.get(name) {
+        Some(p) => p.clone(),
+        None => {
+            let p = assignee(name, people).person;
+            cache.insert(name.to_string(), p.clone());
+            p
+        }
+    };
+    if person.is_none() && !unknown.iter().any(|(_, n)| *n == name) {
+        unknown.push((field, name));
+    }
+    Assignee {
+        name: name.to_string(),
+        person,
+    }
+}
+
+const PROGRESS_HINT: &str = "write progress as a whole percent from 0 to 100, such as 60 or 60%";
+
+/// Reads a progress cell as a percent.
+///
+/// A number cell below 1 is read as a fraction (0.6 → 60%): that is how a percent-formatted cell
+/// is stored, and only xlsx tells us the format, while a real progress of 0.6% does not occur.
+/// Text must be a whole number, optionally with `%` (then decimals are rounded).
+pub(crate) fn parse_progress(cell: &Cell<'_>) -> Result<Option<u8>, String> {
+    let pct = match cell {
+        Cell::Empty => return Ok(None),
+        Cell::Number { value, percent } => {
+            if *percent || (*value > 0.0 && *value < 1.0) {
+                value * 100.0
+            } else {
+                *value
+            }
+        }
+        Cell::Text(t) => {
+            let t: String = t
+                .trim()
+                .chars()
+                .map(|c| match c {
+                    '０'..='９' => {
+                        char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c)
+                    }
+                    '％' => '%',
+                    '．' => '.',
+                    _ => c,
+                })
+                .collect();
+            if t.is_empty() {
+                return Ok(None);
+            }
+            let (number, has_percent) = match t.strip_suffix('%') {
+                Some(n) => (n.trim(), true),
+                None => (t.as_str(), false),
+            };
+            let valid = !number.is_empty()
+                && number.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+                && number.bytes().filter(|b| *b == b'.').count() <= 1;
+            let value: f64 = match number.parse() {
+                Ok(v) if valid => v,
+                _ => return Err(format!("cannot read {t:?} as progress; {PROGRESS_HINT}")),
+            };
+            if !has_percent && value.fract() != 0.0 {
+                return Err(format!("cannot read {t:?} as progress; {PROGRESS_HINT}"));
+            }
+            value
+        }
+        Cell::Date(_) | Cell::Bool(_) => {
+            return Err(format!(
+                "cannot read {:?} as progress; {PROGRESS_HINT}",
+                cell.text()
+            ));
+        }
+    };
+    if !(0.0..=100.0).contains(&pct) {
+        return Err(format!(
+            "progress {} is outside 0–100; {PROGRESS_HINT}",
+            super::cell::format_number(pct)
+        ));
+    }
+    Ok(Some(pct.round() as u8))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(s: &str) -> Cell<'_> {
+        Cell::Text(s.into())
+    }
+
+    #[test]
+    fn progress_forms() {
+        assert_eq!(parse_progress(&text("60")), Ok(Some(60)));
+        assert_eq!(parse_progress(&text("60%")), Ok(Some(60)));
+        assert_eq!(parse_progress(&text(" 60 % ")), Ok(Some(60)));
+        assert_eq!(parse_progress(&text("６０％")), Ok(Some(60)));
+        assert_eq!(parse_progress(&text("62.5%")), Ok(Some(63)));
+        assert_eq!(parse_progress(&text("0")), Ok(Some(0)));
+        assert_eq!(parse_progress(&text("100")), Ok(Some(100)));
+        assert_eq!(parse_progress(&text("")), Ok(None));
+        assert_eq!(parse_progress(&Cell::Empty), Ok(None));
+        let pct = |value, percent| Cell::Number { value, percent };
+        assert_eq!(parse_progress(&pct(0.6, true)), Ok(Some(60)));
+        assert_eq!(parse_progress(&pct(1.0, true)), Ok(Some(100)));
+        assert_eq!(parse_progress(&pct(0.6, false)), Ok(Some(60)));
+        assert_eq!(parse_progress(&pct(60.0, false)), Ok(Some(60)));
+        assert_eq!(parse_progress(&pct(1.0, false)), Ok(Some(1)));
+    }
+
+    #[test]
+    fn progress_rejects() {
+        for s in [
+            "101", "-5", "0.6", "abc", "60%%", "1.2.3", "%", "1e2", "NaN", "inf",
+        ] {
+            assert!(parse_progress(&text(s)).is_err(), "{s:?}");
+        }
+        let n = |value| Cell::Number {
+            value,
+            percent: false,
+        };
+        assert!(parse_progress(&n(150.0)).is_err());
+        assert!(parse_progress(&n(-1.0)).is_err());
+        assert!(parse_progress(&n(f64::NAN)).is_err());
+        assert!(
+            parse_progress(&Cell::Number {
+                value: 1.5,
+                percent: true
+            })
+            .is_err()
+        );
+        assert!(parse_progress(&Cell::Bool(true)).is_err());
+    }
+}

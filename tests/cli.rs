@@ -1,0 +1,460 @@
+//! Black-box tests of the `weekbell` binary on the shipped config and on broken copies of it.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn weekbell(args: &[&str]) -> Output {
+    weekbell_env(args, &[])
+}
+
+fn weekbell_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
+    cmd.current_dir(repo())
+        .args(args)
+        .env_remove("WEEKBELL_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    match cmd.output() {
+        Ok(o) => o,
+        Err(e) => panic!("could not run weekbell: {e}"),
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Writes a config into a temp dir whose relative paths point back at the shipped data.
+fn temp_config(body: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let config_dir = repo().join("config");
+    let text = body.replace("@CONFIG@", &config_dir.display().to_string());
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("write config: {e}"));
+    (dir, path)
+}
+
+const MINIMAL: &str = r#"timezone = "Asia/Shanghai"
+[tasks]
+source = "@CONFIG@/tasks/rectification-list.xlsx"
+[calendar]
+holidays = ["@CONFIG@/holidays/2025.json", "@CONFIG@/holidays/2026.json"]
+[channels.county]
+platform = "console"
+[[schedules]]
+name = "monday-reminders"
+cron = "0 9 * * MON"
+kind = "reminders"
+channels = ["county"]
+on_holiday = "next_workday"
+"#;
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is not JSON ({e}): {}\nstderr: {}",
+            stdout(o),
+            stderr(o)
+        )
+    })
+}
+
+fn assert_exit(o: &Output, code: i32) {
+    assert_eq!(
+        o.status.code(),
+        Some(code),
+        "stdout:\n{}\nstderr:\n{}",
+        stdout(o),
+        stderr(o)
+    );
+}
+
+/// The first command of the README's quick start works on the shipped config.
+#[test]
+fn check_passes_on_the_shipped_config() {
+    let o = weekbell(&["check"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("18 tasks"), "{out}");
+    assert!(
+        out.contains("todo 4 · in_progress 11 · blocked 1 · done 2 · ongoing 0 · cancelled 0"),
+        "{out}"
+    );
+    assert!(out.contains("monday-reminders"), "{out}");
+    assert!(out.contains("friday-digest"), "{out}");
+}
+
+fn assert_config_error(body: &str, env: &[(&str, &str)], line: usize, needle: &str) {
+    let (_dir, path) = temp_config(body);
+    let p = path.display().to_string();
+    let o = weekbell_env(&["--config", &p, "check"], env);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    let location = format!("{}:{line}:", path.display());
+    assert!(err.contains(&location), "expected {location} in:\n{err}");
+    assert!(err.contains(needle), "expected {needle:?} in:\n{err}");
+}
+
+#[test]
+fn a_bad_cron_expression_exits_2_with_line_and_column() {
+    let body = MINIMAL.replace("0 9 * * MON", "0 9 * * FUNDAY");
+    assert_config_error(&body, &[], 10, "FUNDAY");
+    let (_dir, path) = temp_config(&body);
+    let o = weekbell(&["--config", &path.display().to_string(), "check"]);
+    // The column of the cron string's opening quote on line 10: `cron = "…` → column 8.
+    assert!(
+        stderr(&o).contains(&format!("{}:10:8", path.display())),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn an_unknown_key_exits_2_with_line_and_column() {
+    let body = MINIMAL.replace(
+        "kind = \"reminders\"",
+        "kind = \"reminders\"\ncolour = \"red\"",
+    );
+    assert_config_error(&body, &[], 12, "colour");
+}
+
+#[test]
+fn a_missing_environment_variable_exits_2_naming_it() {
+    let body = MINIMAL.replace(
+        "platform = \"console\"",
+        "platform = \"console\"\n[channels.group]\nplatform = \"slack\"\nwebhook = \"${WEEKBELL_TEST_UNSET_VAR}\"",
+    );
+    assert_config_error(&body, &[], 10, "WEEKBELL_TEST_UNSET_VAR");
+}
+
+#[test]
+fn a_schedule_naming_a_missing_channel_exits_2() {
+    let body = MINIMAL.replace(
+        "channels = [\"county\"]",
+        "channels = [\"county\", \"nowhere\"]",
+    );
+    assert_config_error(&body, &[], 12, "no channel named `nowhere`");
+}
+
+#[test]
+fn several_problems_are_reported_together() {
+    let body = MINIMAL
+        .replace("Asia/Shanghai", "Asia/Atlantis")
+        .replace("channels = [\"county\"]", "channels = [\"nowhere\"]");
+    let (_dir, path) = temp_config(&body);
+    let o = weekbell(&["--config", &path.display().to_string(), "check"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(
+        err.contains("Asia/Atlantis") && err.contains("nowhere"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_literal_webhook_token_never_appears_in_an_error() {
+    let body = MINIMAL.replace(
+        "platform = \"console\"",
+        "platform = \"console\"\n[channels.group]\nplatform = \"dingtalk\"\nwebhook = \"https://oapi.dingtalk.com/robot/send?access_token=SUPERSECRET123\"\napp_token = \"xapp-LEAKY\"",
+    );
+    let (_dir, path) = temp_config(&body);
+    let o = weekbell(&["--config", &path.display().to_string(), "check"]);
+    assert_exit(&o, 2);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("app_token"), "{all}");
+    assert!(!all.contains("SUPERSECRET123"), "{all}");
+    assert!(!all.contains("LEAKY"), "{all}");
+}
+
+fn next_json(cron: &str, tz: &str, extra: &str, after: &str, count: &str) -> Vec<(String, String)> {
+    let body = MINIMAL
+        .replace("0 9 * * MON", cron)
+        .replace(
+            "timezone = \"Asia/Shanghai\"",
+            &format!("timezone = \"{tz}\""),
+        )
+        .replace("on_holiday = \"next_workday\"", extra);
+    let (_dir, path) = temp_config(&body);
+    let o = weekbell(&[
+        "--config",
+        &path.display().to_string(),
+        "next",
+        "--json",
+        "--after",
+        after,
+        "--count",
+        count,
+    ]);
+    assert_exit(&o, 0);
+    let v = json(&o);
+    let Some(arr) = v.as_array() else {
+        panic!("not an array: {v}")
+    };
+    arr.iter()
+        .map(|s| {
+            assert_eq!(s["schedule"], "monday-reminders");
+            (
+                s["at"].as_str().unwrap_or_default().to_string(),
+                s["local"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn national_day_monday_moves_to_the_next_workday() {
+    let slots = next_json(
+        "0 9 * * MON",
+        "Asia/Shanghai",
+        "on_holiday = \"next_workday\"",
+        "2026-09-28T12:00:00+08:00",
+        "2",
+    );
+    assert_eq!(slots[0].0, "2026-10-08T09:00:00+08:00");
+    assert_eq!(slots[0].1, "2026-10-08T09:00:00");
+    assert_eq!(slots[1].0, "2026-10-12T09:00:00+08:00");
+    let skipped = next_json(
+        "0 9 * * MON",
+        "Asia/Shanghai",
+        "on_holiday = \"skip\"",
+        "2026-09-28T12:00:00+08:00",
+        "1",
+    );
+    assert_eq!(skipped[0].0, "2026-10-12T09:00:00+08:00");
+    let run = next_json(
+        "0 9 * * MON",
+        "Asia/Shanghai",
+        "on_holiday = \"run\"",
+        "2026-09-28T12:00:00+08:00",
+        "1",
+    );
+    assert_eq!(run[0].0, "2026-10-05T09:00:00+08:00");
+}
+
+#[test]
+fn daylight_saving_gap_fires_after_it_and_overlap_fires_once() {
+    let ny_gap = next_json(
+        "30 2 * * *",
+        "America/New_York",
+        "",
+        "2026-03-07T12:00:00-05:00",
+        "2",
+    );
+    assert_eq!(ny_gap[0].0, "2026-03-08T03:00:00-04:00");
+    assert_eq!(ny_gap[1].0, "2026-03-09T02:30:00-04:00");
+    let ny_overlap = next_json(
+        "30 1 * * *",
+        "America/New_York",
+        "",
+        "2026-10-31T12:00:00-04:00",
+        "2",
+    );
+    assert_eq!(ny_overlap[0].0, "2026-11-01T01:30:00-04:00");
+    assert_eq!(ny_overlap[1].0, "2026-11-02T01:30:00-05:00");
+    let berlin_gap = next_json(
+        "30 2 * * *",
+        "Europe/Berlin",
+        "",
+        "2026-03-28T12:00:00+01:00",
+        "1",
+    );
+    assert_eq!(berlin_gap[0].0, "2026-03-29T03:00:00+02:00");
+    let berlin_overlap = next_json(
+        "30 2 * * *",
+        "Europe/Berlin",
+        "",
+        "2026-10-24T12:00:00+02:00",
+        "2",
+    );
+    assert_eq!(berlin_overlap[0].0, "2026-10-25T02:30:00+02:00");
+    assert_eq!(berlin_overlap[1].0, "2026-10-26T02:30:00+01:00");
+}
+
+#[test]
+fn day_of_month_or_day_of_week_as_in_unix_cron() {
+    // Vixie cron: with both fields restricted, a day matching either fires.
+    let slots = next_json("0 0 13 * FRI", "UTC", "", "2026-11-01T00:00:00Z", "6");
+    let days: Vec<&str> = slots.iter().map(|(at, _)| &at[..10]).collect();
+    assert_eq!(
+        days,
+        [
+            "2026-11-06",
+            "2026-11-13",
+            "2026-11-20",
+            "2026-11-27",
+            "2026-12-04",
+            "2026-12-11"
+        ]
+    );
+    let slots = next_json("0 0 13 * FRI", "UTC", "", "2026-12-11T12:00:00Z", "2");
+    assert_eq!(slots[0].0, "2026-12-13T00:00:00+00:00");
+    // 0 and 7 are both Sunday.
+    let zero = next_json("0 8 * * 0", "UTC", "", "2026-11-29T12:00:00Z", "1");
+    let seven = next_json("0 8 * * 7", "UTC", "", "2026-11-29T12:00:00Z", "1");
+    assert_eq!(zero, seven);
+    assert_eq!(zero[0].0, "2026-12-06T08:00:00+00:00");
+}
+
+#[test]
+fn tasks_json_matches_the_sheet() {
+    let o = weekbell(&["tasks", "--json", "--at", "2026-11-29T12:00:00+08:00"]);
+    assert_exit(&o, 0);
+    let v = json(&o);
+    let Some(tasks) = v.as_array() else {
+        panic!("not an array")
+    };
+    assert_eq!(tasks.len(), 18);
+    let count = |status: &str| tasks.iter().filter(|t| t["status"] == status).count();
+    assert_eq!(
+        (
+            count("todo"),
+            count("in_progress"),
+            count("blocked"),
+            count("done")
+        ),
+        (4, 11, 1, 2)
+    );
+    let overdue: Vec<&str> = tasks
+        .iter()
+        .filter(|t| t["overdue"] == true)
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(overdue, ["7", "13"]);
+    let first = &tasks[0];
+    assert_eq!(first["id"], "1");
+    assert_eq!(first["unit"], "县城管局");
+    assert_eq!(first["leader"], "张明远");
+    assert_eq!(first["owners"], serde_json::json!(["孙强"]));
+    assert_eq!(first["due"], "2026-12-31");
+    let t18 = &tasks[17];
+    assert_eq!(t18["owners"], serde_json::json!(["周敏", "孙强"]));
+    assert_eq!(tasks[9]["due"], serde_json::Value::Null);
+    assert_eq!(tasks[1]["due"], "2026-12-31");
+}
+
+#[test]
+fn tasks_filters_combine() {
+    let o = weekbell(&[
+        "tasks",
+        "--json",
+        "--unit",
+        "县生态环境分局",
+        "--at",
+        "2026-11-29T12:00:00+08:00",
+    ]);
+    assert_exit(&o, 0);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(4));
+    let o = weekbell(&["tasks", "--json", "--status", "blocked"]);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(1));
+    let o = weekbell(&["tasks", "--status", "finished"]);
+    assert_exit(&o, 2);
+}
+
+#[test]
+fn preview_of_the_friday_digest_counts_what_the_sheet_says() {
+    let o = weekbell(&[
+        "preview",
+        "friday-digest",
+        "--at",
+        "2026-12-01T10:00:00+08:00",
+    ]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("friday-digest → county (console)"), "{out}");
+    assert!(out.contains("2026-12-04 17:00 +08:00"), "{out}");
+    assert!(out.contains("18"), "{out}");
+    assert!(
+        out.contains("唐马寨镇建筑垃圾非法倾倒点清理"),
+        "overdue task #7 is listed:\n{out}"
+    );
+    assert!(
+        out.contains("省环保督察交办信访件办理"),
+        "blocked task #14 is listed:\n{out}"
+    );
+}
+
+#[test]
+fn preview_json_prints_request_bodies() {
+    let o = weekbell(&[
+        "preview",
+        "monday-reminders",
+        "--at",
+        "2026-11-30T00:00:00+08:00",
+        "--json",
+    ]);
+    assert_exit(&o, 0);
+    let v = json(&o);
+    let Some(parts) = v.as_array() else {
+        panic!("not an array")
+    };
+    // One reminder per owner with open tasks: every owner in the sheet except 吴涛 and 韩雪's done tasks.
+    assert!(!parts.is_empty());
+    for p in parts {
+        assert_eq!(p["channel"], "county");
+        assert_eq!(p["slot"], "monday-reminders@2026-11-30T09:00");
+        assert!(p["body"]["text"].is_string(), "{p}");
+    }
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    for cmd in ["check", "next", "preview", "tasks"] {
+        let o = weekbell(&[cmd, "--help"]);
+        assert_exit(&o, 0);
+        assert!(
+            stdout(&o).contains("Example"),
+            "{cmd} --help lacks an example"
+        );
+    }
+}
+
+#[test]
+fn every_example_config_checks() {
+    let env = [
+        (
+            "COUNTY_DINGTALK_WEBHOOK",
+            "https://oapi.dingtalk.com/robot/send?access_token=tok-7f3a",
+        ),
+        ("COUNTY_DINGTALK_SECRET", "SECtok-7f3a"),
+        (
+            "TOWNSHIP_WECOM_WEBHOOK",
+            "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=tok-7f3a",
+        ),
+        (
+            "BUREAU_FEISHU_WEBHOOK",
+            "https://open.feishu.cn/open-apis/bot/v2/hook/tok-7f3a",
+        ),
+        (
+            "TEAM_SLACK_WEBHOOK",
+            "https://hooks.slack.com/services/T0/B0/tok-7f3a",
+        ),
+        ("OA_WEBHOOK", "https://oa.example.gov.cn/api/weekbell"),
+    ];
+    let examples = repo().join("config/examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&examples).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
+            continue;
+        }
+        seen += 1;
+        let o = weekbell_env(&["--config", &path.display().to_string(), "check"], &env);
+        assert_exit(&o, 0);
+        let out = stdout(&o);
+        assert!(
+            !out.contains("tok-7f3a"),
+            "a secret leaked into check output of {}:\n{out}",
+            path.display()
+        );
+    }
+    assert!(seen >= 6);
+}

@@ -16,6 +16,10 @@ use weekbell::config::TasksConfig;
 use weekbell::people::{Directory, Person};
 use weekbell::tasks::{TaskList, load};
 
+/// The same allocator as the `weekbell` binary, so the figures are the shipped ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const ROWS: usize = 100_000;
 const RUNS: usize = 5;
 

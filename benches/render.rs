@@ -12,6 +12,10 @@ use weekbell::platforms::Platform;
 use weekbell::render::{DigestInput, RenderOptions, RenderTarget, Renderer, WeekActivity};
 use weekbell::tasks::{Assignee, RowRef, Status, Task};
 
+/// The same allocator as the `weekbell` binary, so the figures are the shipped ones.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const TASKS: usize = 100_000;
 const UNITS: usize = 300;
 const PEOPLE: usize = 2_000;

@@ -458,3 +458,32 @@ fn every_example_config_checks() {
     }
     assert!(seen >= 6);
 }
+
+/// A broken user template is caught by `check`, before any slot tries to send it.
+#[test]
+fn a_template_error_is_reported_by_check() {
+    let (dir, path) = temp_config(&MINIMAL.replace(
+        "platform = \"console\"",
+        "platform = \"console\"\ntemplates = \"tpl\"",
+    ));
+    let tpl = dir.path().join("tpl");
+    std::fs::create_dir(&tpl).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        tpl.join("digest.j2"),
+        "{{ title }}\n{% for u in units.items %}\n{{ u.nmae }}\n{% endfor %}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(&["--config", &path.display().to_string(), "check"]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("digest.j2"), "{err}");
+    assert!(err.contains("nmae") || err.contains("undefined"), "{err}");
+
+    std::fs::write(
+        tpl.join("digest.j2"),
+        "{{ title }}\n{% for u in units.items %}\n{{ u.unit }}: {{ u.overdue }}\n{% endfor %}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(&["--config", &path.display().to_string(), "check"]);
+    assert_exit(&o, 0);
+}

@@ -1,5 +1,5 @@
 //! Message templates: the built-in ones (zh-CN and en) and the ones a channel or schedule points
-//! at with `template_dir`.
+//! at with `templates = "DIR"` in its config.
 //!
 //! # Writing a template
 //!
@@ -20,7 +20,8 @@
 //!   and trailing blank lines are dropped;
 //! - a top-level `{% set title = "…" %}` replaces the default title (the notification preview on
 //!   DingTalk, the card header on Feishu, `title` for the generic webhook);
-//! - a render may write at most 4 MiB and create at most 100,000 `range()` items, and recursion is
+//! - a render may write at most 4 MiB, create at most 100,000 `range()` items and run a bounded
+//!   number of instructions (minijinja fuel), and recursion is
 //!   limited, so a broken template fails instead of hanging the daemon.
 //!
 //! # Variables

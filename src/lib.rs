@@ -6,10 +6,12 @@
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod daemon;
 pub mod people;
 pub mod plan;
 pub mod platforms;
 pub mod render;
 pub mod schedule;
 pub mod secret;
+pub mod store;
 pub mod tasks;

@@ -11,6 +11,7 @@ use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
 use crate::tasks::{self, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Anything that stops weekbell from planning: all of these are bad input (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,9 @@ pub struct Plan {
     pub schedules: Vec<Schedule>,
     pub tasks: TaskList,
     pub renderer: Renderer,
+    /// Set when a later re-read of the files failed and this plan is the last good one: the
+    /// next digest says so in its footer.
+    stale: AtomicBool,
 }
 
 /// The messages one channel gets for one slot.
@@ -90,6 +94,26 @@ impl Plan {
             schedules,
             tasks,
             renderer,
+            stale: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks this plan as the last good one after a failed re-read.
+    pub fn mark_stale(&self) {
+        self.stale.store(true, Ordering::Relaxed);
+    }
+
+    fn stale_note(&self, locale: crate::config::Locale) -> Option<&'static str> {
+        if !self.stale.load(Ordering::Relaxed) {
+            return None;
+        }
+        Some(match locale {
+            crate::config::Locale::ZhCn => {
+                "注意：任务清单或配置最近一次修改后读取失败，本消息仍按上次成功读取的版本生成，请运行 weekbell check 查看原因。"
+            }
+            crate::config::Locale::En => {
+                "Note: the latest change to the task list or config could not be read; this message uses the last good version. Run `weekbell check` to see why."
+            }
         })
     }
 
@@ -200,7 +224,7 @@ impl Plan {
                         period_start,
                         period_end: today,
                         activity,
-                        stale_list_note: None,
+                        stale_list_note: self.stale_note(target.locale),
                     };
                     vec![self.renderer.digest(&target, &input, &self.people)?]
                 }

@@ -1,13 +1,15 @@
 //! `weekbell check`: validate everything and summarise what weekbell will do.
 
 use super::Cli;
+use super::CliError;
 use super::output::table;
 use std::collections::BTreeMap;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::plan::{Plan, PlanError};
+use weekbell::plan::Plan;
+use weekbell::plan::PlanError;
 use weekbell::tasks::Status;
 
-pub fn run(cli: &Cli) -> Result<(), PlanError> {
+pub fn run(cli: &Cli) -> Result<(), CliError> {
     let now = SystemClock.now();
     let plan = Plan::load(&cli.config, now.date_naive())?;
     for dir in plan
@@ -22,7 +24,7 @@ pub fn run(cli: &Cli) -> Result<(), PlanError> {
                 .filter_map(|s| s.template_dir.as_deref()),
         )
     {
-        weekbell::render::check_templates(dir)?;
+        weekbell::render::check_templates(dir).map_err(|e| CliError::from(PlanError::from(e)))?;
     }
     let cfg = &plan.config;
     let today = now.with_timezone(&cfg.timezone).date_naive();

@@ -3,15 +3,20 @@
 
 mod check;
 mod next;
+mod outbox;
 mod output;
 mod preview;
+mod run;
+mod send;
 mod tasks;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use weekbell::daemon::DaemonError;
 use weekbell::plan::PlanError;
+use weekbell::store::StoreError;
 
 /// Exit code for bad configuration or input (DESIGN §9).
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -57,6 +62,21 @@ pub enum Command {
         after_help = "Examples:\n  weekbell preview\n  weekbell preview friday-digest --at 2026-12-04T08:00:00+08:00\n  weekbell preview monday-reminders --channel county --json"
     )]
     Preview(preview::Args),
+    /// Run the daemon: fire slots, deliver the outbox, reload files when they change.
+    #[command(
+        after_help = "Examples:\n  weekbell run\n  WEEKBELL_LOG=debug weekbell --config /etc/weekbell/weekbell.toml run\n\nStops on SIGTERM or Ctrl-C: no new slots are fired, sends in flight get 10 seconds, the rest stays in the outbox for the next start."
+    )]
+    Run,
+    /// Fire a schedule now, once, and deliver its messages (recorded as a manual slot).
+    #[command(
+        after_help = "Examples:\n  weekbell send friday-digest\n  weekbell send monday-reminders --channel county"
+    )]
+    Send(send::Args),
+    /// Inspect the outbox, retry a dead letter, or drop a message.
+    #[command(
+        after_help = "Examples:\n  weekbell outbox\n  weekbell outbox list --status dead --json\n  weekbell outbox retry 'friday-digest@2026-12-04T17:00/county/0/1'\n  weekbell outbox drop 'friday-digest@2026-12-04T17:00/county/0/1'"
+    )]
+    Outbox(outbox::Args),
     /// List the tasks as weekbell sees them.
     #[command(
         after_help = "Examples:\n  weekbell tasks\n  weekbell tasks --overdue --unit 县生态环境分局\n  weekbell tasks --status blocked --json"
@@ -71,6 +91,9 @@ pub fn main() -> ExitCode {
         Command::Next(args) => next::run(&cli, args),
         Command::Preview(args) => preview::run(&cli, args),
         Command::Tasks(args) => tasks::run(&cli, args),
+        Command::Run => run::run(&cli),
+        Command::Send(args) => send::run(&cli, args),
+        Command::Outbox(args) => outbox::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -81,7 +104,48 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn exit_code(e: &PlanError) -> u8 {
+/// Everything a command can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Plan(Box<PlanError>),
+    #[error(transparent)]
+    Daemon(Box<DaemonError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A failure at run time that was already explained on stdout/stderr.
+    #[error("{0}")]
+    Failed(String),
+    /// Bad input on the command line.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl From<PlanError> for CliError {
+    fn from(e: PlanError) -> Self {
+        CliError::Plan(Box::new(e))
+    }
+}
+
+impl From<DaemonError> for CliError {
+    fn from(e: DaemonError) -> Self {
+        CliError::Daemon(Box::new(e))
+    }
+}
+
+fn exit_code(e: &CliError) -> u8 {
+    match e {
+        CliError::Plan(p) => plan_exit_code(p),
+        CliError::Daemon(d) => match d.as_ref() {
+            DaemonError::Plan(p) => plan_exit_code(p),
+            _ => EXIT_RUNTIME,
+        },
+        CliError::Usage(_) => EXIT_BAD_INPUT,
+        CliError::Store(_) | CliError::Failed(_) => EXIT_RUNTIME,
+    }
+}
+
+fn plan_exit_code(e: &PlanError) -> u8 {
     match e {
         PlanError::Config(_)
         | PlanError::Tasks(_)
@@ -95,8 +159,19 @@ fn exit_code(e: &PlanError) -> u8 {
 }
 
 /// Prints an error for a person: config problems as underlined source snippets.
-fn report(e: &PlanError) {
-    if let PlanError::Config(c) = e {
+fn report(e: &CliError) {
+    let config_error = match e {
+        CliError::Plan(p) => match p.as_ref() {
+            PlanError::Config(c) => Some(c),
+            _ => None,
+        },
+        CliError::Daemon(d) => match d.as_ref() {
+            DaemonError::Plan(PlanError::Config(c)) => Some(c),
+            _ => None,
+        },
+        _ => None,
+    };
+    if let Some(c) = config_error {
         let reports = c.reports();
         if !reports.is_empty() {
             for r in reports {
@@ -112,4 +187,32 @@ fn report(e: &PlanError) {
 pub fn instant(arg: Option<&DateTime<chrono::FixedOffset>>) -> DateTime<Utc> {
     use weekbell::clock::{Clock, SystemClock};
     arg.map_or_else(|| SystemClock.now(), |a| a.with_timezone(&Utc))
+}
+
+/// Logs go to stderr; `WEEKBELL_LOG` (or `RUST_LOG`) sets the filter, `info` by default, and
+/// `WEEKBELL_LOG_FORMAT=json` prints one JSON object per line for log collectors.
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = std::env::var("WEEKBELL_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".to_string());
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let json = std::env::var("WEEKBELL_LOG_FORMAT").is_ok_and(|f| f == "json");
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// A tokio runtime for the commands that talk to the store or the network.
+pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
 }

@@ -1,9 +1,10 @@
 //! `weekbell next`: upcoming slots.
 
+use super::CliError;
 use super::{Cli, instant};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use weekbell::plan::{Plan, PlanError};
+use weekbell::plan::Plan;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,7 +34,7 @@ struct SlotJson {
     moved_from: Option<String>,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> Result<(), PlanError> {
+pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let after = instant(args.after.as_ref());
     let plan = Plan::load(&cli.config, after.date_naive())?;
     let slots = plan.upcoming(args.schedule.as_deref(), after, args.count)?;

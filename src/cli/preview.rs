@@ -1,5 +1,6 @@
 //! `weekbell preview`: the exact messages a slot would post, without posting them.
 
+use super::CliError;
 use super::{Cli, instant};
 use chrono::{DateTime, Duration, FixedOffset};
 use serde::Serialize;
@@ -34,7 +35,7 @@ struct PartJson {
     body: serde_json::Value,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> Result<(), PlanError> {
+pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let at = instant(args.at.as_ref());
     let plan = Plan::load(&cli.config, at.date_naive())?;
     let names: Vec<String> = match &args.schedule {

@@ -1,10 +1,11 @@
 //! `weekbell tasks`: the task list as weekbell sees it.
 
+use super::CliError;
 use super::output::{table, truncate};
 use super::{Cli, instant};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
-use weekbell::plan::{Plan, PlanError};
+use weekbell::plan::Plan;
 use weekbell::tasks::{Status, Task};
 
 #[derive(Debug, clap::Args)]
@@ -49,7 +50,7 @@ struct TaskJson<'a> {
     overdue: bool,
 }
 
-pub fn run(cli: &Cli, args: &Args) -> Result<(), PlanError> {
+pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let at = instant(args.at.as_ref());
     // The config is needed to know its zone, so load it once with the UTC date, then judge
     // "today" in the configured zone.

@@ -539,6 +539,18 @@ impl Validator<'_> {
                 usize::try_from(n).ok()
             }
         });
+        let rate_limit = ch.rate_limit.as_ref().and_then(|r| {
+            let text = self.text(r);
+            let parsed = parse_rate_limit(&text);
+            if parsed.is_none() {
+                self.problem(
+                    Problem::new(r.span(), format!("`{text}` is not a rate limit")).help(
+                        "write COUNT/PERIOD such as \"20/min\", \"5/s\" or \"1/2s\", or \"off\"",
+                    ),
+                );
+            }
+            parsed
+        });
         Some(ChannelConfig {
             name: name.to_string(),
             platform,
@@ -552,6 +564,7 @@ impl Validator<'_> {
                 categories: ch.categories.iter().map(|c| self.text(c)).collect(),
             },
             max_message_size,
+            rate_limit,
             locale: ch.locale.as_ref().and_then(|l| self.locale(l)),
         })
     }
@@ -725,6 +738,25 @@ fn platform_keys(p: Platform) -> PlatformKeys {
         allowed,
         required,
     }
+}
+
+/// Parses `20/min`, `5/s`, `1/2s`, `100/1h` or `off`.
+pub fn parse_rate_limit(text: &str) -> Option<RateLimitSetting> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") || text.eq_ignore_ascii_case("none") {
+        return Some(RateLimitSetting::Off);
+    }
+    let (count, period) = text.split_once('/')?;
+    let count: u32 = count.trim().parse().ok().filter(|c| *c > 0)?;
+    let period = period.trim();
+    let per = match period {
+        "s" | "sec" | "second" => Duration::seconds(1),
+        "min" | "m" | "minute" => Duration::minutes(1),
+        "h" | "hour" => Duration::hours(1),
+        other => parse_duration(other)?,
+    };
+    let per = per.to_std().ok().filter(|d| !d.is_zero())?;
+    Some(RateLimitSetting::Limit { count, per })
 }
 
 /// Parses `90s`, `30m`, `6h`, `3d`, `1w` and sums like `1h30m`.

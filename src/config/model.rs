@@ -122,7 +122,21 @@ pub struct ChannelConfig {
     pub filter: TaskFilter,
     /// Overrides the platform's message size limit (in the platform's unit).
     pub max_message_size: Option<usize>,
+    /// Sending pace for this channel; `None` uses the platform's default.
+    pub rate_limit: Option<RateLimitSetting>,
     pub locale: Option<Locale>,
+}
+
+/// A channel's own sending pace, overriding the platform's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateLimitSetting {
+    /// No limit (a local sink, a proxy that paces itself).
+    Off,
+    /// At most `count` messages per `per`.
+    Limit {
+        count: u32,
+        per: std::time::Duration,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -103,6 +103,8 @@ pub(super) struct RawChannel {
     #[serde(default)]
     pub categories: Vec<S>,
     pub max_message_size: Option<Spanned<i64>>,
+    /// `"20/min"`, `"5/s"`, `"1/2s"` or `"off"`; the platform's limit when absent.
+    pub rate_limit: Option<S>,
     // Credentials, by each platform's own names (DESIGN §2).
     pub app_key: Option<S>,
     pub app_secret: Option<S>,

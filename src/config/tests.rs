@@ -159,3 +159,25 @@ fn a_syntax_error_points_at_the_line() {
     assert_eq!(p.len(), 1);
     assert_eq!(p[0].0, 10);
 }
+
+#[test]
+fn rate_limits_parse() {
+    use std::time::Duration as D;
+    assert_eq!(parse_rate_limit("off"), Some(RateLimitSetting::Off));
+    assert_eq!(
+        parse_rate_limit("20/min"),
+        Some(RateLimitSetting::Limit {
+            count: 20,
+            per: D::from_secs(60)
+        })
+    );
+    assert_eq!(
+        parse_rate_limit("1/2s"),
+        Some(RateLimitSetting::Limit {
+            count: 1,
+            per: D::from_secs(2)
+        })
+    );
+    assert_eq!(parse_rate_limit("0/s"), None);
+    assert_eq!(parse_rate_limit("fast"), None);
+}

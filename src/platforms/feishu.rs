@@ -1,9 +1,17 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
+use super::transport::{
+    PreparedRequest, RateLimit, ReplyRow, Verdict, configured, hmac_sha256, int_field, json_body,
+    json_headers, str_field, webhook_url, with_quote, without_code,
+};
+use crate::config::ChannelConfig;
 use crate::people::Person;
-use crate::platforms::Platform;
+use crate::platforms::{Outcome, Platform};
 use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::secret::Secret;
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 /// Markdown only exists inside an interactive card.
 pub(super) const DIALECT: Dialect = Dialect::FeishuMarkdown;
@@ -33,4 +41,260 @@ pub(super) fn request_body(part: &OutboundPart) -> Value {
             "elements": [ { "tag": "markdown", "content": part.text } ],
         },
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Transport: signing, request, reply table.
+
+/// 5 messages a second per bot. Feishu also allows only 100 a minute; see
+/// [`Platform::default_rate_limit`](crate::platforms::Platform::default_rate_limit).
+pub(super) const RATE_LIMIT: RateLimit = RateLimit::new(5, Duration::from_secs(1));
+
+/// How long to wait after 11232 (flow control): the stricter of Feishu's limits is per minute.
+pub(super) const THROTTLE_WAIT: Duration = Duration::from_secs(60);
+
+const TOKEN_HINT: &str = "paste the bot's whole webhook address \
+    (https://open.feishu.cn/open-apis/bot/v2/hook/…) into `webhook`; if it is already there, the \
+    bot was removed from the group: add it again and use its new address";
+
+const SIGN_HINT: &str = "set `secret` to the secret shown under the bot's 安全设置 → 签名校验 \
+    (signature verification), or turn signature verification off; also check this server's \
+    clock, which Feishu allows to be one hour off at most";
+
+const BUG_HINT: &str = "this is a weekbell bug; please report it with the reason above";
+
+/// Every reply the custom bot is known to give (`code` in the body; HTTP 200 for most, and a
+/// 4xx for 9499).
+///
+/// Sources: the custom bot guide on open.feishu.cn (19021, 19022, 19024, 9499, 11232) and
+/// observed replies (19001, 19036).
+pub(super) const REPLIES: &[ReplyRow<i64>] = &[
+    ReplyRow {
+        code: 0,
+        platform_message: "success",
+        verdict: Verdict::Sent,
+        reason: "sent",
+        hint: "",
+    },
+    ReplyRow {
+        code: 9499,
+        platform_message: "Bad Request",
+        verdict: Verdict::Permanent,
+        reason: "Feishu could not read the request",
+        hint: BUG_HINT,
+    },
+    ReplyRow {
+        code: 11232,
+        platform_message: "frequency limited",
+        verdict: Verdict::Wait(THROTTLE_WAIT),
+        reason: "Feishu is throttling this bot: more than 5 messages in a second or 100 in a \
+                 minute",
+        hint: "if another system posts through the same bot, give weekbell its own bot; \
+               schedules at :00 and :30 meet Feishu's busiest minutes",
+    },
+    ReplyRow {
+        code: 19001,
+        platform_message: "param invalid: incoming webhook access token invalid",
+        verdict: Verdict::Permanent,
+        reason: "Feishu does not accept this webhook's token: the address is wrong or the bot \
+                 was removed",
+        hint: TOKEN_HINT,
+    },
+    ReplyRow {
+        code: 19021,
+        platform_message: "sign match fail or timestamp is not within one hour from current time",
+        verdict: Verdict::Permanent,
+        reason: "Feishu refused the signature: `secret` is not this bot's signing secret, or \
+                 this server's clock is more than an hour off",
+        hint: SIGN_HINT,
+    },
+    ReplyRow {
+        code: 19022,
+        platform_message: "Ip Not Allowed",
+        verdict: Verdict::Permanent,
+        reason: "Feishu refused the message: this server's IP is not on the bot's IP allow-list",
+        hint: "add this server's public IP to the bot's 安全设置 → IP 白名单, or remove the \
+               allow-list",
+    },
+    ReplyRow {
+        code: 19024,
+        platform_message: "Key Words Not Found",
+        verdict: Verdict::Permanent,
+        reason: "Feishu refused the message: it contains none of the bot's custom keywords",
+        hint: "in the bot's 安全设置 → 自定义关键词, add a keyword that every message contains \
+               (such as the title), or remove the keyword setting",
+    },
+    ReplyRow {
+        code: 19036,
+        platform_message: "The message exceeds the size limit",
+        verdict: Verdict::Permanent,
+        reason: "the message is larger than Feishu allows",
+        hint: "set a smaller `max_message_size` on the channel so long messages are split into \
+               smaller parts",
+    },
+];
+
+/// The 签名校验 signature: `base64(HMAC-SHA256(key = "{timestamp_s}\n{secret}", message = ""))`.
+/// Key and message are the other way round from DingTalk's, and the timestamp is in seconds.
+pub(super) fn sign(timestamp_s: i64, secret: &str) -> Result<String, Outcome> {
+    let key = format!("{timestamp_s}\n{secret}");
+    let mac = hmac_sha256(key.as_bytes(), b"")?;
+    Ok(super::transport::base64(&mac))
+}
+
+/// `POST <webhook>` with the card body, plus top-level `"timestamp"` (seconds, as a string) and
+/// `"sign"` when `secret` is set.
+pub(super) fn prepare(
+    channel: &ChannelConfig,
+    part: &OutboundPart,
+    now: DateTime<Utc>,
+) -> Result<PreparedRequest, Outcome> {
+    let url = webhook_url(channel)?;
+    let mut body = request_body(part);
+    if let Some(secret) = configured(channel.secret.as_ref()) {
+        let timestamp = now.timestamp();
+        let sign = sign(timestamp, secret.trim())?;
+        if let Some(fields) = body.as_object_mut() {
+            fields.insert("timestamp".into(), Value::String(timestamp.to_string()));
+            fields.insert("sign".into(), Value::String(sign));
+        }
+    }
+    Ok(PreparedRequest {
+        url: Secret::new(String::from(url)),
+        headers: json_headers(),
+        body: json_body(&body)?,
+    })
+}
+
+/// Feishu's result is `code` (older replies: `StatusCode`), whatever the HTTP status: only
+/// `code == 0` is delivered. Codes not in [`REPLIES`]: 9000–9999 and 19000–19999 (request and
+/// custom-bot refusals) are permanent; any other code is retried, bounded by the caller's
+/// attempts and deadline.
+pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+    let reply: Option<Value> = serde_json::from_slice(body).ok();
+    let code = reply
+        .as_ref()
+        .and_then(|r| int_field(r, "code").or_else(|| int_field(r, "StatusCode")));
+    let Some(code) = code else {
+        return without_code("Feishu", status, retry_after, body);
+    };
+    let message = reply
+        .as_ref()
+        .and_then(|r| str_field(r, "msg").or_else(|| str_field(r, "StatusMessage")));
+    if let Some(row) = REPLIES.iter().find(|row| row.code == code) {
+        return row.outcome("Feishu code", code, message, retry_after);
+    }
+    if (9_000..10_000).contains(&code) || (19_000..20_000).contains(&code) {
+        Outcome::Permanent {
+            reason: with_quote("Feishu refused the message", "Feishu code", code, message),
+            hint: "look the code up in Feishu's custom bot guide (open.feishu.cn); the message \
+                   is not resent as is"
+                .into(),
+        }
+    } else if status == 429 {
+        Outcome::Wait {
+            after: retry_after.unwrap_or(THROTTLE_WAIT),
+            reason: with_quote("Feishu asked us to slow down", "Feishu code", code, message),
+        }
+    } else {
+        Outcome::Retry {
+            reason: with_quote(
+                "Feishu answered with an error weekbell does not know",
+                "Feishu code",
+                code,
+                message,
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::platforms::transport::test_support::{channel, header, now, part};
+
+    const SECRET: &str = "qH3nXkVJ8fTzY2mWcR5pLd";
+
+    #[test]
+    fn sign_known_answer() {
+        // Cross-checked with Python:
+        //   base64.b64encode(hmac.new(f"{ts}\n{secret}".encode(), b"", sha256).digest())
+        assert_eq!(
+            sign(1_764_918_000, SECRET).ok().as_deref(),
+            Some("G7eCWG23yLezjFIWVUZL/h/CyBWoQuONWKdm/PV8Y4g=")
+        );
+    }
+
+    #[test]
+    fn prepare_adds_timestamp_and_sign_to_the_body() {
+        let url = "https://open.feishu.cn/open-apis/bot/v2/hook/0b7e3c1a-9f2d";
+        let ch = channel(Platform::Feishu, url, Some(SECRET));
+        let req = Platform::Feishu.prepare(&ch, &part(), now());
+        let Ok(req) = req else {
+            panic!("prepare failed: {req:?}")
+        };
+        assert_eq!(req.url.expose(), url);
+        assert_eq!(
+            header(&req, "content-type"),
+            Some("application/json; charset=utf-8")
+        );
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        assert_eq!(body["timestamp"], "1764918000");
+        assert_eq!(body["sign"], "G7eCWG23yLezjFIWVUZL/h/CyBWoQuONWKdm/PV8Y4g=");
+        assert_eq!(body["msg_type"], "interactive");
+
+        let unsigned = channel(Platform::Feishu, url, None);
+        let body = Platform::Feishu
+            .prepare(&unsigned, &part(), now())
+            .map(|r| r.body)
+            .unwrap_or_default();
+        let body: Value = serde_json::from_slice(&body).unwrap_or_default();
+        assert!(body.get("sign").is_none() && body.get("timestamp").is_none());
+    }
+
+    #[test]
+    fn every_table_row_classifies_as_documented() {
+        for row in REPLIES {
+            let body = json!({ "code": row.code, "msg": row.platform_message, "data": {} });
+            // 9499 comes with HTTP 400; the code decides either way.
+            for status in [200, 400] {
+                let got = classify(status, None, body.to_string().as_bytes());
+                match row.verdict {
+                    Verdict::Sent => assert_eq!(got, Outcome::Sent),
+                    Verdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{got:?}"),
+                    Verdict::Wait(d) => assert!(
+                        matches!(&got, Outcome::Wait { after, .. } if *after == d),
+                        "{got:?}"
+                    ),
+                    Verdict::Permanent => {
+                        let Outcome::Permanent { reason, hint } = &got else {
+                            panic!("{} → {got:?}", row.code)
+                        };
+                        assert!(reason.contains(&row.code.to_string()), "{reason}");
+                        assert!(!hint.is_empty());
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn legacy_and_unknown_replies() {
+        assert_eq!(
+            classify(200, None, br#"{"StatusCode":0,"StatusMessage":"success"}"#),
+            Outcome::Sent
+        );
+        let got = classify(200, None, br#"{"code":19099,"msg":"new"}"#);
+        assert!(matches!(got, Outcome::Permanent { .. }), "{got:?}");
+        let got = classify(200, None, br#"{"code":12345,"msg":"new"}"#);
+        assert!(matches!(got, Outcome::Retry { .. }), "{got:?}");
+        let got = classify(
+            429,
+            None,
+            br#"{"code":99991400,"msg":"request trigger frequency limit"}"#,
+        );
+        assert!(matches!(got, Outcome::Wait { .. }), "{got:?}");
+        assert!(matches!(classify(200, None, b"ok"), Outcome::Retry { .. }));
+        assert!(matches!(classify(500, None, b""), Outcome::Retry { .. }));
+    }
 }

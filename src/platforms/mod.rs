@@ -1,4 +1,6 @@
-//! One file per chat platform: wire format, markup dialect, size limit.
+//! One file per chat platform: wire format, markup dialect, size limit, and the outbound
+//! transport (signing, the table of documented replies); `transport.rs` holds what they share
+//! and [`deliver`], which sends one part and says what became of it as an [`Outcome`].
 //!
 //! Only this module knows a chat vendor's wire format.
 
@@ -6,8 +8,15 @@ mod console;
 mod dingtalk;
 mod feishu;
 mod slack;
+mod transport;
 mod webhook;
 mod wecom;
+
+pub use transport::{
+    DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
+    http_client, parse_retry_after,
+};
+pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 
 use crate::people::Person;
 use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};

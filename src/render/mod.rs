@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 use templates::{Common, RenderData, RenderedText};
 
 /// Someone @mentioned in a message, with what the platform needs to notify them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Mention {
     /// The configured person's id.
     pub person_id: Option<String>,
@@ -54,7 +54,7 @@ pub struct Mention {
 }
 
 /// One chat message: a whole message, or one numbered part of a split one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct OutboundPart {
     /// Plain text (no markup); ends in ` (i/n)` when the message was split.
     pub title: String,

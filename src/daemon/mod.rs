@@ -1,0 +1,245 @@
+//! `weekbell run`: the scheduler, the outbox, the delivery workers and reloading.
+//!
+//! The scheduler never calls the network: at each slot it renders the messages and writes them
+//! to the outbox in the same transaction that claims the slot. One delivery worker per channel
+//! sends that channel's messages in order, under its rate limit, and records each outcome.
+
+mod ratelimit;
+mod scheduler;
+mod worker;
+
+pub use ratelimit::TokenBucket;
+pub use scheduler::{FireError, Scheduler, enqueue_slot};
+pub use worker::{DeliveryConfig, Worker, http_client};
+
+use crate::clock::Clock;
+use crate::plan::{Plan, PlanError};
+use crate::store::{Store, StoreError};
+use std::collections::HashSet;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{Notify, watch};
+
+/// How long sends in flight may finish after SIGTERM before the process exits; what is left
+/// stays in the outbox for the next start.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the config, task list and calendar files are checked for changes.
+pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Fire(#[from] FireError),
+    #[error("cannot build the HTTP client: {0}")]
+    Client(String),
+}
+
+/// What the daemon shares between the scheduler and the workers.
+pub struct Shared {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Identifies this process in the ledger and in outbox leases.
+    pub instance: String,
+    /// Wakes workers when the scheduler has written new messages.
+    pub wake: Notify,
+}
+
+/// A fresh identifier for this process: host-free, so it can appear in logs and the ledger.
+pub fn instance_id() -> String {
+    format!("wb-{}-{:08x}", std::process::id(), fastrand::u32(..))
+}
+
+/// Runs the daemon until `shutdown` resolves: loads the config, catches up missed slots,
+/// then fires slots and delivers messages; reloads files when they change.
+pub async fn run(
+    config_path: &Path,
+    clock: Arc<dyn Clock>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let now = clock.now();
+    let plan = Plan::load(config_path, now.date_naive())?;
+    let store = Store::open(plan.config.store_url.expose()).await?;
+    let shared = Arc::new(Shared {
+        store,
+        clock,
+        instance: instance_id(),
+        wake: Notify::new(),
+    });
+    tracing::info!(
+        instance = %shared.instance,
+        config = %config_path.display(),
+        tasks = plan.tasks.tasks.len(),
+        schedules = plan.schedules.len(),
+        channels = plan.config.channels.len(),
+        "weekbell started"
+    );
+    for w in plan.warnings(now) {
+        tracing::warn!("{w}");
+    }
+    let snapshot = serde_json::to_string(&plan.tasks.tasks).unwrap_or_default();
+    let source = plan.config.tasks.source.display().to_string();
+    shared
+        .store
+        .save_task_snapshot(&source, &snapshot, now.timestamp_millis())
+        .await?;
+
+    let plan = Arc::new(plan);
+    let (plan_tx, plan_rx) = watch::channel(plan.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let client = worker::http_client().map_err(DaemonError::Client)?;
+
+    let mut workers = tokio::task::JoinSet::new();
+    let mut started: HashSet<String> = HashSet::new();
+    let spawn_workers =
+        |plan: &Plan, started: &mut HashSet<String>, workers: &mut tokio::task::JoinSet<()>| {
+            for name in plan.config.channels.keys() {
+                if started.insert(name.clone()) {
+                    let w = Worker::new(
+                        name.clone(),
+                        shared.clone(),
+                        plan_rx.clone(),
+                        stop_rx.clone(),
+                        client.clone(),
+                        DeliveryConfig::default(),
+                    );
+                    workers.spawn(w.run());
+                }
+            }
+        };
+    spawn_workers(&plan, &mut started, &mut workers);
+
+    let mut scheduler = Scheduler::new(shared.clone());
+    scheduler.catch_up(&plan).await?;
+
+    let mut watched = Watched::new(&plan);
+    let mut current = plan;
+    tokio::pin!(shutdown);
+    loop {
+        let now = shared.clock.now();
+        let next = scheduler.next_due(&current);
+        let until_next = next
+            .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(RELOAD_CHECK);
+        let sleep = until_next.min(RELOAD_CHECK);
+        tokio::select! {
+            () = &mut shutdown => break,
+            () = tokio::time::sleep(sleep) => {}
+        }
+        if watched.changed() {
+            match Plan::load(config_path, shared.clock.now().date_naive()) {
+                Ok(new_plan) => {
+                    tracing::info!(
+                        tasks = new_plan.tasks.tasks.len(),
+                        "reloaded the config and task list"
+                    );
+                    let snapshot = serde_json::to_string(&new_plan.tasks.tasks).unwrap_or_default();
+                    let source = new_plan.config.tasks.source.display().to_string();
+                    if let Err(e) = shared
+                        .store
+                        .save_task_snapshot(
+                            &source,
+                            &snapshot,
+                            shared.clock.now().timestamp_millis(),
+                        )
+                        .await
+                    {
+                        tracing::error!("could not save the task list snapshot: {e}");
+                    }
+                    watched = Watched::new(&new_plan);
+                    let new_plan = Arc::new(new_plan);
+                    spawn_workers(&new_plan, &mut started, &mut workers);
+                    scheduler.reconcile(&new_plan);
+                    let _ = plan_tx.send(new_plan.clone());
+                    current = new_plan;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        "the changed files have a problem; keeping the last good version: {e}"
+                    );
+                    watched.accept_current();
+                    current.mark_stale();
+                }
+            }
+        }
+        if let Err(e) = scheduler.fire_due(&current).await {
+            tracing::error!("could not record a slot; will try again: {e}");
+        }
+    }
+
+    tracing::info!(
+        "stopping: no new slots; sends in flight get {}s",
+        SHUTDOWN_GRACE.as_secs()
+    );
+    let _ = stop_tx.send(true);
+    shared.wake.notify_waiters();
+    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while workers.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            "sends still in flight after the grace period stay in the outbox for the next start"
+        );
+        workers.abort_all();
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The files a plan was built from and their modification times, to notice edits.
+struct Watched {
+    files: Vec<(PathBuf, Option<SystemTime>)>,
+}
+
+impl Watched {
+    fn new(plan: &Plan) -> Self {
+        let mut paths = vec![plan.config.path.clone(), plan.config.tasks.source.clone()];
+        paths.extend(plan.config.holiday_files.iter().cloned());
+        for dir in plan
+            .config
+            .channels
+            .values()
+            .filter_map(|c| c.template_dir.clone())
+            .chain(
+                plan.config
+                    .schedules
+                    .iter()
+                    .filter_map(|s| s.template_dir.clone()),
+            )
+        {
+            for name in ["digest.j2", "reminder.j2", "report_call.j2"] {
+                paths.push(dir.join(name));
+            }
+        }
+        Watched {
+            files: paths
+                .into_iter()
+                .map(|p| {
+                    let m = mtime(&p);
+                    (p, m)
+                })
+                .collect(),
+        }
+    }
+
+    fn changed(&self) -> bool {
+        self.files.iter().any(|(p, m)| mtime(p) != *m)
+    }
+
+    /// Remembers the current times, so a bad edit is reported once, not every two seconds.
+    fn accept_current(&mut self) {
+        for (p, m) in &mut self.files {
+            *m = mtime(p);
+        }
+    }
+}
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}

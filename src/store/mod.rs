@@ -1,0 +1,881 @@
+//! The store: the slot ledger, the outbox, the last good task list, task events and the inbound
+//! ids already handled — all of weekbell's SQL.
+//!
+//! One [`Store`] type serves SQLite (the embedded default, one file in WAL mode) and PostgreSQL
+//! (several replicas sharing one state) with one schema (`migrations.rs`) and one set of
+//! statements (`sql.rs`), through sqlx's `Any` driver. That driver knows only booleans,
+//! integers, floats, text and blobs, so times are `BIGINT` epoch milliseconds, flags are
+//! `BIGINT` 0/1 and statuses and JSON are `TEXT`.
+//!
+//! # Guarantees
+//!
+//! - **A slot is claimed once.** [`Store::claim_slot`] inserts the ledger row with
+//!   `ON CONFLICT DO NOTHING` and, only if that insert won, the slot's messages — in one
+//!   transaction. However many replicas race, one gets `true`; a failure half-way leaves
+//!   neither the claim nor any message behind, so the slot can be claimed again.
+//! - **Each channel sends in order.** A channel's head of line is its oldest pending message
+//!   (by `created_ms`, then `ord`, then `id`). [`Store::lease_head`] only ever hands out that
+//!   message, so a head waiting for its retry holds back the rest of its channel, and only its
+//!   channel. Dead and dropped messages do not block.
+//! - **One sender per message at a time.** The lease is a conditional `UPDATE … RETURNING` that
+//!   re-checks the row, so of two replicas asking at once exactly one gets it. A replica that
+//!   dies leaves a lease that expires, and then another replica takes the message over.
+//!   Delivery is therefore at-least-once: the message id is the idempotency key to send where a
+//!   platform takes one.
+
+mod error;
+mod migrations;
+mod model;
+mod sql;
+
+pub use error::{StoreError, redact_url};
+pub use model::{
+    Backend, Head, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxMessage,
+    OutboxStatus, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
+};
+
+use error::{redact_parts, scrub};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Decode, Row, Transaction, Type};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Connections per process on SQLite: one writer at a time anyway, a few readers beside it.
+const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Connections per replica on PostgreSQL.
+const PG_MAX_CONNECTIONS: u32 = 8;
+/// How long a caller waits for a free connection (or, on SQLite, for the file's write lock,
+/// via `busy_timeout` in `sql::SQLITE_CONNECTION_SETUP`).
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long opening a PostgreSQL store waits for the server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often [`Store::lease_head`] looks again when another worker changed the head between
+/// its look and its lease.
+const LEASE_ATTEMPTS: usize = 4;
+
+/// The handle to weekbell's database. Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    /// Where the database is, fit to print: the SQLite path or the redacted PostgreSQL URL.
+    location: Arc<str>,
+    /// Passwords from the URL, scrubbed from every driver message kept in an error.
+    secrets: Arc<[String]>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What a store URL points at.
+#[derive(Debug, PartialEq, Eq)]
+enum Target {
+    Sqlite(PathBuf),
+    /// The URL as given, less surrounding whitespace.
+    Postgres(String),
+}
+
+impl Store {
+    /// Opens the database and brings its schema up to date.
+    ///
+    /// - `sqlite://data/weekbell.db` or `sqlite:data/weekbell.db`: a file, relative to the
+    ///   current directory (`sqlite:///var/lib/weekbell/state.db` for an absolute path). Missing
+    ///   parent directories are created, and the file is switched to WAL mode.
+    /// - `postgres://user:password@host:5432/database` (or `postgresql://`): any PostgreSQL
+    ///   parameters sqlx accepts may follow, e.g. `?sslmode=require`.
+    ///
+    /// `sqlite::memory:` is refused: an in-memory SQLite database lives inside one connection,
+    /// so the pool's other connections would each see a different, empty database, and every
+    /// claimed slot and queued message would vanish when the process exits — the very things
+    /// the store exists to remember. Tests use a file in a temporary directory.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let store = match parse_target(url)? {
+            Target::Sqlite(path) => open_sqlite(&path).await?,
+            Target::Postgres(url) => open_postgres(&url).await?,
+        };
+        migrations::run(&store).await?;
+        tracing::info!(backend = %store.backend, store = %store.location, "store open");
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Where the database is, fit to print (a path, or the URL with its password hidden).
+    pub fn location(&self) -> &str {
+        &self.location
+    }
+
+    /// Closes every connection; later calls fail. Dropping the last clone does the same lazily.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- slot ledger ------------------------------------------------------------------------
+
+    /// Claims a slot and enqueues its messages, in one transaction: the ledger row is inserted
+    /// with `ON CONFLICT DO NOTHING`; if this call inserted it, every message is inserted into
+    /// the outbox and the answer is `true`; if the slot was already claimed, nothing is written
+    /// and the answer is `false`. If anything fails (a message id already taken, a lost
+    /// connection), nothing is written and the error says so — a crash can never leave a slot
+    /// claimed with its messages missing.
+    pub async fn claim_slot(
+        &self,
+        claim: &SlotClaim,
+        messages: &[NewMessage],
+    ) -> Result<bool, StoreError> {
+        let fail = |e| {
+            let action = format!("claiming slot {}@{}", claim.schedule, claim.slot_local);
+            self.query_error(action, e)
+        };
+        let count = i64::try_from(messages.len()).unwrap_or(i64::MAX);
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let inserted = sqlx::query(sql::CLAIM_SLOT)
+            .bind(&claim.schedule)
+            .bind(&claim.slot_local)
+            .bind(claim.slot_at_ms)
+            .bind(claim.status.as_str())
+            .bind(&claim.claimed_by)
+            .bind(claim.now_ms)
+            .bind(count)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?
+            .rows_affected();
+        if inserted == 0 {
+            tx.rollback().await.map_err(fail)?;
+            tracing::debug!(schedule = %claim.schedule, slot = %claim.slot_local, "slot already claimed");
+            return Ok(false);
+        }
+        for message in messages {
+            let result = sqlx::query(sql::INSERT_MESSAGE)
+                .bind(&message.id)
+                .bind(&message.slot_key)
+                .bind(&message.channel)
+                .bind(&message.platform)
+                .bind(message.ord)
+                .bind(&message.payload)
+                .bind(message.created_ms)
+                .bind(message.deadline_ms)
+                .bind(i64::from(message.late))
+                .execute(&mut *tx)
+                .await;
+            if let Err(e) = result {
+                // Dropping `tx` would roll back too; doing it here reports a failed rollback.
+                let action = format!(
+                    "claiming slot {}@{} (enqueueing message {}; the claim was rolled back)",
+                    claim.schedule, claim.slot_local, message.id
+                );
+                let err = self.query_error(action, e);
+                tx.rollback().await.map_err(fail)?;
+                return Err(err);
+            }
+        }
+        tx.commit().await.map_err(fail)?;
+        tracing::debug!(
+            schedule = %claim.schedule,
+            slot = %claim.slot_local,
+            messages = messages.len(),
+            "slot claimed"
+        );
+        Ok(true)
+    }
+
+    pub async fn is_claimed(&self, schedule: &str, slot_local: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query(sql::IS_CLAIMED)
+            .bind(schedule)
+            .bind(slot_local)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("looking up slot {schedule}@{slot_local}"), e))?;
+        Ok(row.is_some())
+    }
+
+    /// The most recent ledger entry (by `slot_at_ms`) of a schedule, any status.
+    pub async fn latest_slot(&self, schedule: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        let row = sqlx::query(sql::LATEST_SLOT)
+            .bind(schedule)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("reading the last slot of {schedule}"), e))?;
+        row.map(|r| decode_ledger(&r).map_err(|d| self.corrupt(d)))
+            .transpose()
+    }
+
+    /// Ledger entries, newest slot first, of one schedule or all; `limit` ≤ 0 means all.
+    pub async fn ledger(
+        &self,
+        schedule: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<LedgerEntry>, StoreError> {
+        let rows = sqlx::query(sql::LEDGER)
+            .bind(schedule)
+            .bind(no_limit_if_not_positive(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("reading the slot ledger", e))?;
+        rows.iter()
+            .map(|r| decode_ledger(r).map_err(|d| self.corrupt(d)))
+            .collect()
+    }
+
+    // ---- outbox -----------------------------------------------------------------------------
+
+    /// The channels that have pending messages, sorted.
+    pub async fn pending_channels(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(sql::PENDING_CHANNELS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("listing channels with pending messages", e))
+    }
+
+    /// Looks at the oldest pending message of `channel`. If it is due (`next_try_ms <= now_ms`)
+    /// and free (never leased, its lease expired — `lease_until_ms < now_ms` — or leased by
+    /// this same `worker`), leases it to `worker` until `now_ms + lease_ms` and returns
+    /// [`Head::Leased`]. Otherwise returns [`Head::WaitUntil`] with the first instant it could
+    /// be leased (its next try, or the instant after another worker's lease ends), or
+    /// [`Head::Empty`].
+    ///
+    /// A worker id should name one sending loop (e.g. `host-pid`): renewing one's own lease is
+    /// allowed, so a loop may hold its head across several calls.
+    pub async fn lease_head(
+        &self,
+        channel: &str,
+        worker: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<Head, StoreError> {
+        let until = now_ms.saturating_add(lease_ms.max(0));
+        for _ in 0..LEASE_ATTEMPTS {
+            let head = sqlx::query(sql::CHANNEL_HEAD)
+                .bind(channel)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| {
+                    self.query_error(format!("reading the head of channel {channel}"), e)
+                })?;
+            let Some(head) = head else {
+                return Ok(Head::Empty);
+            };
+            let head = decode_message(&head).map_err(|d| self.corrupt(d))?;
+            if let Some(at) = blocked_until(&head, worker, now_ms) {
+                return Ok(Head::WaitUntil(at));
+            }
+            let leased = sqlx::query(sql::LEASE_MESSAGE)
+                .bind(worker)
+                .bind(until)
+                .bind(&head.id)
+                .bind(now_ms)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| self.query_error(format!("leasing message {}", head.id), e))?;
+            if let Some(row) = leased {
+                return decode_message(&row)
+                    .map(Head::Leased)
+                    .map_err(|d| self.corrupt(d));
+            }
+            // Another worker leased, sent or dropped it between the look and the lease.
+        }
+        Ok(Head::WaitUntil(now_ms.saturating_add(1)))
+    }
+
+    /// Records that the platform accepted the message. `worker` stays in `lease_owner` as the
+    /// sender. Marking a sent message again changes nothing; a dead or dropped one that was in
+    /// flight becomes sent, because it was.
+    pub async fn mark_sent(&self, id: &str, worker: &str, now_ms: i64) -> Result<(), StoreError> {
+        let changed = sqlx::query(sql::MARK_SENT)
+            .bind(id)
+            .bind(now_ms)
+            .bind(worker)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("marking message {id} sent"), e))?
+            .rows_affected();
+        if changed == 0 {
+            self.require_message(id).await?;
+        }
+        Ok(())
+    }
+
+    /// A failed attempt to try again: `attempts += 1`, next try at `next_try_ms`, lease
+    /// released, `error` (already redacted by the caller) kept. No effect unless pending.
+    pub async fn mark_retry(
+        &self,
+        id: &str,
+        next_try_ms: i64,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        let changed = sqlx::query(sql::MARK_RETRY)
+            .bind(id)
+            .bind(next_try_ms)
+            .bind(error)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("scheduling a retry of message {id}"), e))?
+            .rows_affected();
+        if changed == 0 {
+            self.require_message(id).await?;
+        }
+        Ok(())
+    }
+
+    /// A failed attempt that ends the message (a permanent error, or no time left for another
+    /// try): it becomes a dead letter with `reason`, and the attempt is counted. No effect
+    /// unless pending.
+    pub async fn mark_dead(&self, id: &str, reason: &str, now_ms: i64) -> Result<(), StoreError> {
+        self.kill(sql::MARK_DEAD, id, reason, now_ms).await
+    }
+
+    /// Like [`Store::mark_dead`] without counting an attempt: the message's deadline passed
+    /// while it waited, and it was not tried again.
+    pub async fn mark_expired(
+        &self,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.kill(sql::MARK_EXPIRED, id, reason, now_ms).await
+    }
+
+    async fn kill(
+        &self,
+        statement: &'static str,
+        id: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let changed = sqlx::query(statement)
+            .bind(id)
+            .bind(reason)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("marking message {id} dead"), e))?
+            .rows_affected();
+        if changed == 0 {
+            self.require_message(id).await?;
+        }
+        Ok(())
+    }
+
+    /// Outbox rows, newest first, filtered by status and channel.
+    pub async fn outbox(&self, filter: OutboxFilter) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = sqlx::query(sql::OUTBOX_LIST)
+            .bind(filter.status.map(OutboxStatus::as_str))
+            .bind(filter.channel.as_deref())
+            .bind(no_limit_if_not_positive(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("listing the outbox", e))?;
+        rows.iter()
+            .map(|r| decode_message(r).map_err(|d| self.corrupt(d)))
+            .collect()
+    }
+
+    pub async fn outbox_get(&self, id: &str) -> Result<Option<OutboxMessage>, StoreError> {
+        let row = sqlx::query(sql::OUTBOX_GET)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("reading message {id}"), e))?;
+        row.map(|r| decode_message(&r).map_err(|d| self.corrupt(d)))
+            .transpose()
+    }
+
+    /// Sends a dead (or pending) message again: pending, due at `now_ms`, attempts reset, its
+    /// deadline moved to at least `now_ms + extend_ms`. `false` when there is no such message
+    /// or it is sent or dropped (see [`Store::outbox_get`] to tell which).
+    pub async fn outbox_retry(
+        &self,
+        id: &str,
+        now_ms: i64,
+        extend_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(sql::OUTBOX_RETRY)
+            .bind(id)
+            .bind(now_ms)
+            .bind(now_ms.saturating_add(extend_ms.max(0)))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("reviving message {id}"), e))?
+            .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Withdraws a pending or dead message: it becomes `dropped`, kept for the record and never
+    /// sent. `false` when there is no such message or it is already sent or dropped.
+    pub async fn outbox_drop(&self, id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let changed = sqlx::query(sql::OUTBOX_DROP)
+            .bind(id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("dropping message {id}"), e))?
+            .rows_affected();
+        Ok(changed > 0)
+    }
+
+    pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
+        let rows = sqlx::query(sql::OUTBOX_COUNTS)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("counting the outbox", e))?;
+        let mut counts = OutboxCounts::default();
+        for row in &rows {
+            let (status, n) = decode_count(row).map_err(|d| self.corrupt(d))?;
+            match status {
+                OutboxStatus::Pending => counts.pending = n,
+                OutboxStatus::Sent => counts.sent = n,
+                OutboxStatus::Dead => counts.dead = n,
+                OutboxStatus::Dropped => counts.dropped = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    // ---- task snapshot ----------------------------------------------------------------------
+
+    /// Replaces the last good task list.
+    pub async fn save_task_snapshot(
+        &self,
+        source: &str,
+        json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::SAVE_SNAPSHOT)
+            .bind(source)
+            .bind(json)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error("saving the task list snapshot", e))?;
+        Ok(())
+    }
+
+    pub async fn load_task_snapshot(&self) -> Result<Option<TaskSnapshot>, StoreError> {
+        let row = sqlx::query(sql::LOAD_SNAPSHOT)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.query_error("reading the task list snapshot", e))?;
+        row.map(|r| decode_snapshot(&r).map_err(|d| self.corrupt(d)))
+            .transpose()
+    }
+
+    // ---- task events ------------------------------------------------------------------------
+
+    /// Records a change to a task. `false` when its id or its dedupe key (the platform's
+    /// message id) is already recorded: a platform's retry of the same command.
+    pub async fn append_event(&self, e: &NewEvent) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(sql::APPEND_EVENT)
+            .bind(&e.id)
+            .bind(e.dedupe_key.as_deref())
+            .bind(&e.task_id)
+            .bind(e.at_ms)
+            .bind(&e.actor)
+            .bind(&e.source)
+            .bind(e.channel.as_deref())
+            .bind(&e.field)
+            .bind(e.old_value.as_deref())
+            .bind(e.new_value.as_deref())
+            .execute(&self.pool)
+            .await
+            .map_err(|err| {
+                self.query_error(
+                    format!("recording event {} of task {}", e.id, e.task_id),
+                    err,
+                )
+            })?
+            .rows_affected();
+        Ok(inserted > 0)
+    }
+
+    /// Events, oldest first, of one task or all, at or after `since_ms`.
+    pub async fn events(
+        &self,
+        task_id: Option<&str>,
+        since_ms: Option<i64>,
+    ) -> Result<Vec<TaskEvent>, StoreError> {
+        let rows = sqlx::query(sql::EVENTS)
+            .bind(task_id)
+            .bind(since_ms)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("reading task events", e))?;
+        rows.iter()
+            .map(|r| decode_event(r).map_err(|d| self.corrupt(d)))
+            .collect()
+    }
+
+    // ---- inbound ids ------------------------------------------------------------------------
+
+    /// Remembers a platform's message or event id. `false` when it was seen before on this
+    /// channel, i.e. the platform is retrying and the request was already handled.
+    pub async fn note_inbound(
+        &self,
+        channel: &str,
+        message_id: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let inserted = sqlx::query(sql::NOTE_INBOUND)
+            .bind(channel)
+            .bind(message_id)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("recording inbound id on {channel}"), e))?
+            .rows_affected();
+        Ok(inserted > 0)
+    }
+
+    /// Forgets inbound ids seen before `before_ms` (platforms retry for minutes, not days).
+    /// Returns how many were forgotten.
+    pub async fn prune_inbound(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(sql::PRUNE_INBOUND)
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error("forgetting old inbound ids", e))?;
+        Ok(done.rows_affected())
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at once (see
+    /// `sql::SQLITE_BEGIN_WRITE`); PostgreSQL's row locks need nothing special.
+    pub(crate) async fn begin_write(&self) -> Result<Transaction<'static, Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with(sql::SQLITE_BEGIN_WRITE).await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    /// `Ok` when the message exists (whatever its status), [`StoreError::NoSuchMessage`] if not.
+    async fn require_message(&self, id: &str) -> Result<(), StoreError> {
+        let status: Option<String> = sqlx::query_scalar(sql::OUTBOX_STATUS)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("reading message {id}"), e))?;
+        match status {
+            Some(status) => {
+                tracing::debug!(id, %status, "outbox message no longer pending; left as it is");
+                Ok(())
+            }
+            None => Err(StoreError::NoSuchMessage { id: id.to_owned() }),
+        }
+    }
+
+    fn query_error(&self, action: impl Into<String>, e: sqlx::Error) -> StoreError {
+        StoreError::Query {
+            location: self.location.to_string(),
+            action: action.into(),
+            detail: scrub(&e.to_string(), &self.secrets),
+            hint: error::hint_for(&e),
+        }
+    }
+
+    pub(crate) fn migrate_error(
+        &self,
+        version: i32,
+        name: &'static str,
+        e: sqlx::Error,
+    ) -> StoreError {
+        StoreError::Migrate {
+            location: self.location.to_string(),
+            version,
+            name,
+            detail: scrub(&e.to_string(), &self.secrets),
+        }
+    }
+
+    fn corrupt(&self, detail: String) -> StoreError {
+        StoreError::Corrupt {
+            location: self.location.to_string(),
+            detail,
+        }
+    }
+}
+
+/// When the head cannot be leased by `worker` at `now_ms`: the first instant it could be.
+fn blocked_until(head: &OutboxMessage, worker: &str, now_ms: i64) -> Option<i64> {
+    let mut at = (head.next_try_ms > now_ms).then_some(head.next_try_ms);
+    if let Some(until) = head.lease_until_ms
+        && until >= now_ms
+        && head.lease_owner.as_deref() != Some(worker)
+    {
+        let free_at = until.saturating_add(1);
+        at = Some(at.map_or(free_at, |t| t.max(free_at)));
+    }
+    at
+}
+
+fn no_limit_if_not_positive(limit: i64) -> i64 {
+    if limit <= 0 { i64::MAX } else { limit }
+}
+
+// ---- opening ------------------------------------------------------------------------------------
+
+const MEMORY_REFUSED: &str = "an in-memory SQLite database lives inside one connection, so the \
+     pool's other connections would each see a different, empty database, and every claimed slot \
+     and queued message would vanish when weekbell exits — use a file, e.g. \
+     sqlite://data/weekbell.db";
+
+fn parse_target(url: &str) -> Result<Target, StoreError> {
+    let unsupported = |reason: &str| StoreError::UnsupportedUrl {
+        url: redact_url(url),
+        reason: reason.to_owned(),
+    };
+    let trimmed = url.trim();
+    let lower = trimmed.to_ascii_lowercase();
+    if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+        return Ok(Target::Postgres(trimmed.to_owned()));
+    }
+    let rest = if lower.starts_with("sqlite://") {
+        &trimmed["sqlite://".len()..]
+    } else if lower.starts_with("sqlite:") {
+        &trimmed["sqlite:".len()..]
+    } else {
+        return Err(unsupported(
+            "expected sqlite://PATH (for example sqlite://data/weekbell.db) or \
+             postgres://USER:PASSWORD@HOST:PORT/DATABASE",
+        ));
+    };
+    let (path, params) = match rest.split_once('?') {
+        Some((path, params)) => (path, Some(params)),
+        None => (rest, None),
+    };
+    if path == ":memory:"
+        || path.starts_with("file::memory:")
+        || params.is_some_and(|p| p.contains("mode=memory"))
+    {
+        return Err(unsupported(MEMORY_REFUSED));
+    }
+    if params.is_some() {
+        return Err(unsupported(
+            "weekbell sets the SQLite options itself (WAL, busy timeout, create if missing); \
+             remove the `?…` part",
+        ));
+    }
+    if path.is_empty() {
+        return Err(unsupported(
+            "no file path; write e.g. sqlite://data/weekbell.db",
+        ));
+    }
+    Ok(Target::Sqlite(PathBuf::from(
+        error::percent_decode(path).into_owned(),
+    )))
+}
+
+async fn open_sqlite(path: &Path) -> Result<Store, StoreError> {
+    let shown = path.display().to_string();
+    let Some(file_name) = path.file_name() else {
+        return Err(StoreError::UnsupportedUrl {
+            url: format!("sqlite://{shown}"),
+            reason: "the path names a directory, not a file; write e.g. \
+                     sqlite://data/weekbell.db"
+                .to_owned(),
+        });
+    };
+    let dir = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let dir_error = |e: std::io::Error| StoreError::CreateDir {
+        dir: dir.display().to_string(),
+        detail: e.to_string(),
+    };
+    tokio::fs::create_dir_all(&dir).await.map_err(dir_error)?;
+    let dir = tokio::fs::canonicalize(&dir).await.map_err(dir_error)?;
+    let absolute = dir.join(file_name);
+    let Some(absolute_text) = absolute.to_str() else {
+        return Err(StoreError::UnsupportedUrl {
+            url: format!("sqlite://{shown}"),
+            reason: "the path is not valid UTF-8; choose a path without such characters".to_owned(),
+        });
+    };
+    let open_error = |e: sqlx::Error| StoreError::OpenSqlite {
+        path: shown.clone(),
+        detail: e.to_string(),
+    };
+    let connect_url = format!("sqlite://{}?mode=rwc", percent_encode_path(absolute_text));
+    let pool = AnyPoolOptions::new()
+        .max_connections(SQLITE_MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                sqlx::raw_sql(sql::SQLITE_CONNECTION_SETUP)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(&connect_url)
+        .await
+        .map_err(open_error)?;
+    enable_wal(&pool).await.map_err(open_error)?;
+    Ok(Store {
+        pool,
+        backend: Backend::Sqlite,
+        location: Arc::from(shown.as_str()),
+        secrets: Arc::from(Vec::new()),
+    })
+}
+
+/// Switches the file to WAL once; the mode is stored in the file, so later opens find it set.
+/// Changing the mode needs a lock that `busy_timeout` does not wait for, so when another
+/// process opens the same new file at the same moment, wait a little and look again.
+async fn enable_wal(pool: &AnyPool) -> Result<(), sqlx::Error> {
+    let mut tries = 0;
+    loop {
+        let mode: String = sqlx::query_scalar(sql::SQLITE_JOURNAL_MODE)
+            .fetch_one(pool)
+            .await?;
+        if mode.eq_ignore_ascii_case("wal") {
+            return Ok(());
+        }
+        match sqlx::raw_sql(sql::SQLITE_SET_WAL).execute(pool).await {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(_)) if tries < 50 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn open_postgres(url: &str) -> Result<Store, StoreError> {
+    let (shown, secrets) = redact_parts(url);
+    let connect_error = |detail: String| StoreError::ConnectPostgres {
+        url: shown.clone(),
+        detail: scrub(&detail, &secrets),
+    };
+    // One plain connection first: the pool retries a refused connection until its acquire
+    // timeout and then reports only "pool timed out", which hides the cause.
+    match tokio::time::timeout(CONNECT_TIMEOUT, AnyConnection::connect(url)).await {
+        Err(_) => {
+            return Err(connect_error(format!(
+                "no answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            )));
+        }
+        Ok(Err(e)) => return Err(connect_error(e.to_string())),
+        Ok(Ok(conn)) => {
+            // Only a probe; a failure to say goodbye politely does not matter.
+            let _ = conn.close().await;
+        }
+    }
+    let pool = AnyPoolOptions::new()
+        .max_connections(PG_MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect(url)
+        .await
+        .map_err(|e| connect_error(e.to_string()))?;
+    Ok(Store {
+        pool,
+        backend: Backend::Postgres,
+        location: Arc::from(shown.as_str()),
+        secrets: Arc::from(secrets),
+    })
+}
+
+/// Escapes what the SQLite URL parser would otherwise read as syntax (`?`, `#`, `%`, spaces).
+fn percent_encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---- decoding -----------------------------------------------------------------------------------
+
+/// One column, or a message naming it.
+fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, String>
+where
+    T: Decode<'r, Any> + Type<Any>,
+{
+    row.try_get(name).map_err(|e| format!("column {name}: {e}"))
+}
+
+fn decode_ledger(row: &AnyRow) -> Result<LedgerEntry, String> {
+    Ok(LedgerEntry {
+        schedule: col(row, "schedule")?,
+        slot_local: col(row, "slot_local")?,
+        slot_at_ms: col(row, "slot_at_ms")?,
+        status: col::<String>(row, "status")?.parse()?,
+        claimed_by: col(row, "claimed_by")?,
+        claimed_ms: col(row, "claimed_ms")?,
+        messages: col(row, "messages")?,
+    })
+}
+
+fn decode_message(row: &AnyRow) -> Result<OutboxMessage, String> {
+    Ok(OutboxMessage {
+        id: col(row, "id")?,
+        slot_key: col(row, "slot_key")?,
+        channel: col(row, "channel")?,
+        platform: col(row, "platform")?,
+        ord: col(row, "ord")?,
+        payload: col(row, "payload")?,
+        status: col::<String>(row, "status")?.parse()?,
+        attempts: col(row, "attempts")?,
+        next_try_ms: col(row, "next_try_ms")?,
+        deadline_ms: col(row, "deadline_ms")?,
+        last_error: col(row, "last_error")?,
+        late: col::<i64>(row, "late")? != 0,
+        created_ms: col(row, "created_ms")?,
+        updated_ms: col(row, "updated_ms")?,
+        sent_ms: col(row, "sent_ms")?,
+        lease_owner: col(row, "lease_owner")?,
+        lease_until_ms: col(row, "lease_until_ms")?,
+    })
+}
+
+fn decode_count(row: &AnyRow) -> Result<(OutboxStatus, i64), String> {
+    Ok((col::<String>(row, "status")?.parse()?, col(row, "n")?))
+}
+
+fn decode_snapshot(row: &AnyRow) -> Result<TaskSnapshot, String> {
+    Ok(TaskSnapshot {
+        source: col(row, "source")?,
+        json: col(row, "tasks_json")?,
+        saved_ms: col(row, "saved_ms")?,
+    })
+}
+
+fn decode_event(row: &AnyRow) -> Result<TaskEvent, String> {
+    Ok(TaskEvent {
+        id: col(row, "id")?,
+        dedupe_key: col(row, "dedupe_key")?,
+        task_id: col(row, "task_id")?,
+        at_ms: col(row, "at_ms")?,
+        actor: col(row, "actor")?,
+        source: col(row, "source")?,
+        channel: col(row, "channel")?,
+        field: col(row, "field")?,
+        old_value: col(row, "old_value")?,
+        new_value: col(row, "new_value")?,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,307 @@
+//! The records the store reads and writes. Times are epoch milliseconds (UTC).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Which database a [`super::Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a slot was claimed. Stored as `on_time`, `late`, `skipped` or `manual`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SlotStatus {
+    /// Fired at its minute.
+    OnTime,
+    /// Fired after its minute (the daemon was down or busy), within the catch-up window.
+    Late,
+    /// Recorded as passed without sending (too late to be useful, or a holiday policy).
+    Skipped,
+    /// Sent by hand (`weekbell send`), keyed `manual-<instant>`.
+    Manual,
+}
+
+impl SlotStatus {
+    pub const ALL: [SlotStatus; 4] = [
+        SlotStatus::OnTime,
+        SlotStatus::Late,
+        SlotStatus::Skipped,
+        SlotStatus::Manual,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SlotStatus::OnTime => "on_time",
+            SlotStatus::Late => "late",
+            SlotStatus::Skipped => "skipped",
+            SlotStatus::Manual => "manual",
+        }
+    }
+}
+
+impl fmt::Display for SlotStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SlotStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SlotStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown slot status {s:?}; expected on_time, late, skipped or manual")
+            })
+    }
+}
+
+/// Where an outbox message stands. Stored as `pending`, `sent`, `dead` or `dropped`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxStatus {
+    /// Waiting to be sent (or being sent, when leased).
+    Pending,
+    /// The platform accepted it.
+    Sent,
+    /// Failed for good (permanent error or past its deadline); `outbox retry` revives it.
+    Dead,
+    /// Withdrawn by hand; kept for the record and never sent.
+    Dropped,
+}
+
+impl OutboxStatus {
+    pub const ALL: [OutboxStatus; 4] = [
+        OutboxStatus::Pending,
+        OutboxStatus::Sent,
+        OutboxStatus::Dead,
+        OutboxStatus::Dropped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutboxStatus::Pending => "pending",
+            OutboxStatus::Sent => "sent",
+            OutboxStatus::Dead => "dead",
+            OutboxStatus::Dropped => "dropped",
+        }
+    }
+}
+
+impl fmt::Display for OutboxStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OutboxStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        OutboxStatus::ALL
+            .into_iter()
+            .find(|v| v.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown outbox status {s:?}; expected pending, sent, dead or dropped")
+            })
+    }
+}
+
+/// A claim on one slot of one schedule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SlotClaim {
+    pub schedule: String,
+    /// The slot's local wall-clock time (`2026-12-04T17:00`) or `manual-<utc instant>`.
+    pub slot_local: String,
+    pub slot_at_ms: i64,
+    pub status: SlotStatus,
+    /// The replica or command that claims it, for the record.
+    pub claimed_by: String,
+    pub now_ms: i64,
+}
+
+/// One row of the slot ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerEntry {
+    pub schedule: String,
+    pub slot_local: String,
+    pub slot_at_ms: i64,
+    pub status: SlotStatus,
+    pub claimed_by: String,
+    pub claimed_ms: i64,
+    /// How many outbox messages the claim enqueued.
+    pub messages: i64,
+}
+
+/// A rendered message to enqueue with a slot claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewMessage {
+    /// Deterministic, e.g. `friday-digest@2026-12-04T17:00/county/0/1`.
+    pub id: String,
+    pub slot_key: String,
+    pub channel: String,
+    pub platform: String,
+    /// Order within the slot and channel (parts of a split digest count up).
+    pub ord: i64,
+    /// JSON of `render::OutboundPart`.
+    pub payload: String,
+    pub late: bool,
+    pub deadline_ms: i64,
+    /// Also the first moment it may be sent.
+    pub created_ms: i64,
+}
+
+/// One outbox row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    pub id: String,
+    pub slot_key: String,
+    pub channel: String,
+    pub platform: String,
+    pub ord: i64,
+    pub payload: String,
+    pub status: OutboxStatus,
+    /// Failed attempts so far (reset by `outbox retry`).
+    pub attempts: i64,
+    pub next_try_ms: i64,
+    pub deadline_ms: i64,
+    /// The last failure, already redacted by the sender.
+    pub last_error: Option<String>,
+    pub late: bool,
+    pub created_ms: i64,
+    /// When the status last changed (created, sent, dead, dropped, revived).
+    pub updated_ms: i64,
+    pub sent_ms: Option<i64>,
+    /// While pending: the worker holding the lease. Once sent: the worker that sent it.
+    pub lease_owner: Option<String>,
+    pub lease_until_ms: Option<i64>,
+}
+
+/// The head of line of one channel, as seen by a worker.
+// A short-lived answer, moved once: boxing the message would only add an allocation per lease.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Head {
+    /// No pending message.
+    Empty,
+    /// The head is not due, or another worker holds it; ask again at this instant.
+    WaitUntil(i64),
+    /// The head is now leased to the asking worker.
+    Leased(OutboxMessage),
+}
+
+/// Which outbox rows to list, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxFilter {
+    pub status: Option<OutboxStatus>,
+    pub channel: Option<String>,
+    /// At most this many rows; zero or less means all.
+    pub limit: i64,
+}
+
+impl Default for OutboxFilter {
+    fn default() -> Self {
+        OutboxFilter {
+            status: None,
+            channel: None,
+            limit: 50,
+        }
+    }
+}
+
+/// How many outbox rows are in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutboxCounts {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+    pub dropped: i64,
+}
+
+/// The last task list that loaded cleanly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskSnapshot {
+    /// Where it came from (the list's path or URL).
+    pub source: String,
+    pub json: String,
+    pub saved_ms: i64,
+}
+
+/// A change to a task, to record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewEvent {
+    pub id: String,
+    /// Recorded at most once (the platform's message or event id); `None` never clashes.
+    pub dedupe_key: Option<String>,
+    pub task_id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    /// `file`, `chat`, `cli` or `api`.
+    pub source: String,
+    pub channel: Option<String>,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// A recorded change to a task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TaskEvent {
+    pub id: String,
+    pub dedupe_key: Option<String>,
+    pub task_id: String,
+    pub at_ms: i64,
+    pub actor: String,
+    pub source: String,
+    pub channel: Option<String>,
+    pub field: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_text() {
+        for s in SlotStatus::ALL {
+            assert_eq!(s.as_str().parse::<SlotStatus>(), Ok(s));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
+        for s in OutboxStatus::ALL {
+            assert_eq!(s.as_str().parse::<OutboxStatus>(), Ok(s));
+            assert_eq!(
+                serde_json::to_value(s).ok(),
+                Some(serde_json::Value::from(s.as_str()))
+            );
+        }
+        assert!("ontime".parse::<SlotStatus>().is_err());
+        assert!("Sent".parse::<OutboxStatus>().is_err());
+    }
+}

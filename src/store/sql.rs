@@ -1,0 +1,206 @@
+//! Every SQL statement the store issues, one constant each.
+//!
+//! One text serves SQLite and PostgreSQL: `$N` placeholders (sqlx-sqlite binds them by number),
+//! `ON CONFLICT`, `RETURNING`, `CASE` instead of `GREATEST`/`MAX(a, b)`, integers for times
+//! (epoch milliseconds) and flags (0/1), and text for statuses and JSON. The only statements for
+//! one backend are SQLite's pragmas and write-transaction opener and PostgreSQL's migration
+//! lock, each named for its backend. The schema itself is in `migrations.rs`.
+
+/// The columns of `outbox`, in the order `decode_message` reads them.
+macro_rules! outbox_columns {
+    () => {
+        "id, slot_key, channel, platform, ord, payload, status, attempts, next_try_ms, \
+         deadline_ms, last_error, late, created_ms, updated_ms, sent_ms, lease_owner, \
+         lease_until_ms"
+    };
+}
+
+/// The columns of `slot_ledger`, in the order `decode_ledger` reads them.
+macro_rules! ledger_columns {
+    () => {
+        "schedule, slot_local, slot_at_ms, status, claimed_by, claimed_ms, messages"
+    };
+}
+
+/// The columns of `task_events`, in the order `decode_event` reads them.
+macro_rules! event_columns {
+    () => {
+        "id, dedupe_key, task_id, at_ms, actor, source, channel, field, old_value, new_value"
+    };
+}
+
+// ---- transactions and migrations -------------------------------------------------------------
+
+/// SQLite: take the write lock at BEGIN, so a transaction that reads before it writes cannot
+/// fail half-way with `SQLITE_BUSY_SNAPSHOT`; waiting for the lock honours `busy_timeout`.
+pub const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
+/// Run on every new SQLite connection. sqlx already turns foreign keys on and waits 5 s for
+/// locks; the wait is made explicit and longer because several replicas of the scheduler and
+/// the CLI may share one file.
+pub const SQLITE_CONNECTION_SETUP: &str = "PRAGMA busy_timeout = 15000";
+
+/// SQLite: the journal mode in force (`wal` once set; it is stored in the file).
+pub const SQLITE_JOURNAL_MODE: &str = "PRAGMA journal_mode";
+
+/// SQLite: switch the file to write-ahead logging, so readers never block the writer.
+pub const SQLITE_SET_WAL: &str = "PRAGMA journal_mode = WAL";
+
+/// PostgreSQL: serialise migrations between processes that start at once. The lock is released
+/// by the transaction's end; the key is `"weekbell"` read as a big-endian i64.
+pub const PG_MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(8603394175047920748)";
+
+pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
+     version INTEGER PRIMARY KEY, \
+     applied_ms BIGINT NOT NULL)";
+
+pub const APPLIED_VERSIONS: &str = "SELECT version FROM schema_migrations ORDER BY version";
+
+pub const IS_APPLIED: &str = "SELECT version FROM schema_migrations WHERE version = $1";
+
+pub const RECORD_MIGRATION: &str =
+    "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)";
+
+// ---- slot ledger ------------------------------------------------------------------------------
+
+/// Inserts nothing when the slot is already claimed; `rows_affected` tells the winner.
+pub const CLAIM_SLOT: &str = "INSERT INTO slot_ledger \
+     (schedule, slot_local, slot_at_ms, status, claimed_by, claimed_ms, messages) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7) \
+     ON CONFLICT DO NOTHING";
+
+pub const IS_CLAIMED: &str =
+    "SELECT slot_at_ms FROM slot_ledger WHERE schedule = $1 AND slot_local = $2";
+
+pub const LATEST_SLOT: &str = concat!(
+    "SELECT ",
+    ledger_columns!(),
+    " FROM slot_ledger WHERE schedule = $1 \
+     ORDER BY slot_at_ms DESC, slot_local DESC LIMIT 1"
+);
+
+/// `$1` is the schedule or NULL for all; `$2` the row limit.
+pub const LEDGER: &str = concat!(
+    "SELECT ",
+    ledger_columns!(),
+    " FROM slot_ledger WHERE ($1 IS NULL OR schedule = $1) \
+     ORDER BY slot_at_ms DESC, schedule, slot_local DESC LIMIT $2"
+);
+
+// ---- outbox -----------------------------------------------------------------------------------
+
+/// A new message is due at once (`next_try_ms = created_ms`) and unleased.
+pub const INSERT_MESSAGE: &str = "INSERT INTO outbox \
+     (id, slot_key, channel, platform, ord, payload, status, attempts, next_try_ms, \
+      deadline_ms, last_error, late, created_ms, updated_ms, sent_ms, lease_owner, \
+      lease_until_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, NULL, $9, $7, $7, NULL, NULL, NULL)";
+
+pub const PENDING_CHANNELS: &str =
+    "SELECT DISTINCT channel FROM outbox WHERE status = 'pending' ORDER BY channel";
+
+/// The head of line of one channel: its oldest pending message.
+pub const CHANNEL_HEAD: &str = concat!(
+    "SELECT ",
+    outbox_columns!(),
+    " FROM outbox WHERE channel = $1 AND status = 'pending' \
+     ORDER BY created_ms, ord, id LIMIT 1"
+);
+
+/// Leases one message if it is still pending, due and free (never leased, lease expired, or
+/// leased by the same worker). The WHERE clause re-checks everything, so of two replicas that
+/// race for the same row exactly one sees a row come back: PostgreSQL re-evaluates the
+/// condition on the row the winner committed, SQLite runs one writer at a time.
+/// `$1` worker, `$2` lease until, `$3` id, `$4` now.
+pub const LEASE_MESSAGE: &str = concat!(
+    "UPDATE outbox SET lease_owner = $1, lease_until_ms = $2 \
+     WHERE id = $3 AND status = 'pending' AND next_try_ms <= $4 \
+     AND (lease_until_ms IS NULL OR lease_until_ms < $4 OR lease_owner = $1) \
+     RETURNING ",
+    outbox_columns!()
+);
+
+/// The worker that sent the message stays in `lease_owner`, for the record.
+/// `$1` id, `$2` now, `$3` worker.
+pub const MARK_SENT: &str = "UPDATE outbox SET status = 'sent', sent_ms = $2, updated_ms = $2, \
+     lease_owner = $3, lease_until_ms = NULL \
+     WHERE id = $1 AND status <> 'sent'";
+
+/// `$1` id, `$2` next try, `$3` error.
+pub const MARK_RETRY: &str = "UPDATE outbox SET attempts = attempts + 1, next_try_ms = $2, \
+     last_error = $3, lease_owner = NULL, lease_until_ms = NULL \
+     WHERE id = $1 AND status = 'pending'";
+
+/// A failed attempt that ends the message. `$1` id, `$2` reason, `$3` now.
+pub const MARK_DEAD: &str = "UPDATE outbox SET status = 'dead', attempts = attempts + 1, \
+     last_error = $2, updated_ms = $3, lease_owner = NULL, lease_until_ms = NULL \
+     WHERE id = $1 AND status = 'pending'";
+
+/// Dead without a new attempt (its deadline passed while it waited). `$1` id, `$2` reason,
+/// `$3` now.
+pub const MARK_EXPIRED: &str = "UPDATE outbox SET status = 'dead', \
+     last_error = $2, updated_ms = $3, lease_owner = NULL, lease_until_ms = NULL \
+     WHERE id = $1 AND status = 'pending'";
+
+/// Back to pending, due now, attempts reset, deadline at least `$3`. A live lease is left in
+/// place so a worker that is sending it right now is not doubled. `$1` id, `$2` now,
+/// `$3` new deadline.
+pub const OUTBOX_RETRY: &str = "UPDATE outbox SET status = 'pending', attempts = 0, \
+     next_try_ms = $2, updated_ms = $2, \
+     deadline_ms = CASE WHEN deadline_ms > $3 THEN deadline_ms ELSE $3 END \
+     WHERE id = $1 AND status IN ('pending', 'dead')";
+
+/// `$1` id, `$2` now.
+pub const OUTBOX_DROP: &str = "UPDATE outbox SET status = 'dropped', updated_ms = $2, \
+     lease_owner = NULL, lease_until_ms = NULL \
+     WHERE id = $1 AND status IN ('pending', 'dead')";
+
+/// `$1` status or NULL, `$2` channel or NULL, `$3` limit. Newest first.
+pub const OUTBOX_LIST: &str = concat!(
+    "SELECT ",
+    outbox_columns!(),
+    " FROM outbox WHERE ($1 IS NULL OR status = $1) AND ($2 IS NULL OR channel = $2) \
+     ORDER BY created_ms DESC, channel, ord DESC, id DESC LIMIT $3"
+);
+
+pub const OUTBOX_GET: &str = concat!("SELECT ", outbox_columns!(), " FROM outbox WHERE id = $1");
+
+pub const OUTBOX_STATUS: &str = "SELECT status FROM outbox WHERE id = $1";
+
+pub const OUTBOX_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status";
+
+// ---- task snapshot ----------------------------------------------------------------------------
+
+/// One row, named `current`, replaced on every save.
+pub const SAVE_SNAPSHOT: &str = "INSERT INTO task_snapshot (name, source, tasks_json, saved_ms) \
+     VALUES ('current', $1, $2, $3) \
+     ON CONFLICT (name) DO UPDATE SET source = excluded.source, \
+     tasks_json = excluded.tasks_json, saved_ms = excluded.saved_ms";
+
+pub const LOAD_SNAPSHOT: &str =
+    "SELECT source, tasks_json, saved_ms FROM task_snapshot WHERE name = 'current'";
+
+// ---- task events ------------------------------------------------------------------------------
+
+/// Inserts nothing when the id or the dedupe key is already recorded.
+pub const APPEND_EVENT: &str = concat!(
+    "INSERT INTO task_events (",
+    event_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
+);
+
+/// `$1` task id or NULL, `$2` since (inclusive) or NULL. Oldest first.
+pub const EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM task_events WHERE ($1 IS NULL OR task_id = $1) AND ($2 IS NULL OR at_ms >= $2) \
+     ORDER BY at_ms, id"
+);
+
+// ---- inbound ids ------------------------------------------------------------------------------
+
+/// Inserts nothing when the platform's message id was seen before.
+pub const NOTE_INBOUND: &str = "INSERT INTO inbound_seen (channel, message_id, seen_ms) \
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE seen_ms < $1";

@@ -1,0 +1,1001 @@
+//! Local servers that behave like the chat platforms' incoming webhooks, for tests.
+//!
+//! Each fake listens on `127.0.0.1:<random port>`, checks requests the way the platform does and
+//! answers with the platform's own reply shapes, so a transport (or the whole daemon) can be
+//! tested end to end without the internet:
+//!
+//! | fake | URL ([`FakeServer::url`]) | checks, and the refusal each one gives |
+//! |---|---|---|
+//! | [`FakeDingTalk`] | `/robot/send?access_token=T` | token (300001, or 40035 when missing); `Content-Type: application/json` (43004); body ≤ 20000 bytes (460101); with a secret, `timestamp` (ms, within 1 h) and `sign` in the query (310000 "sign not match" / "invalid timestamp"); JSON body (40035); `msgtype` known (400105) with its matching object (40035); keyword (310000 "keywords not in content") |
+//! | [`FakeWeCom`] | `/cgi-bin/webhook/send?key=T` | key (93000); JSON (40058); `msgtype` (40008); content non-empty (44004), text ≤ 2048 and markdown ≤ 4096 bytes (40058) |
+//! | [`FakeFeishu`] | `/open-apis/bot/v2/hook/T` | token (19001); body ≤ 20000 bytes (19036); JSON (HTTP 400, 9499); with a secret, body `timestamp` (s, within 1 h) and `sign` (19021); `msg_type` with its `content`/`card` (HTTP 400, 9499); keyword in the text values (19024) |
+//! | [`FakeSlack`] | `/services/TFAKE/BFAKE/T` | token (403 `invalid_token`, other paths 404 `no_service`); JSON (400 `invalid_payload`); `text` (400 `no_text`) |
+//! | [`FakeWebhook`] | `/hook/T` | token (404); with a secret, `X-Weekbell-Timestamp` (within 300 s) and `X-Weekbell-Signature` (401); JSON (400) |
+//!
+//! Accepted messages are recorded (parsed JSON, headers, arrival time) and answered with the
+//! platform's success reply. Any request can instead be answered from a script:
+//!
+//! ```ignore
+//! mod support;
+//! use support::chat_servers::*;
+//!
+//! let srv = FakeDingTalk::start(FakeOptions { secret: Some("SECabc".into()), ..Default::default() }).await;
+//! // srv.url() is the webhook to configure; srv.secret() the 加签 secret.
+//! srv.script([Reply::Code(130101), Reply::Status(500), Reply::Delay(Duration::from_secs(5)), Reply::Reset]);
+//! // … four requests get those answers, the fifth is handled normally …
+//! let bodies: Vec<serde_json::Value> = srv.received();
+//! let all = srv.wait_for(3, Duration::from_secs(10)).await; // for daemon tests
+//! ```
+//!
+//! Scripted replies are consumed one per request, in order, before any check; when the script
+//! is empty the fake checks and records as the platform would. The fake's clock for the
+//! one-hour signing window is the real clock unless [`FakeOptions::now`] pins it.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// How a fake is set up.
+#[derive(Debug, Clone, Default)]
+pub struct FakeOptions {
+    /// The signing secret the fake checks (DingTalk 加签, Feishu 签名校验, generic webhook
+    /// `signing_secret`). `None`: requests are not signed and signatures are ignored. Slack and
+    /// WeCom have no signing and ignore it.
+    pub secret: Option<String>,
+    /// A custom keyword every message must contain (DingTalk, Feishu).
+    pub keyword: Option<String>,
+    /// The webhook token; a random one when `None`.
+    pub token: Option<String>,
+    /// The fake's "now" for timestamp windows; the real clock when `None`.
+    pub now: Option<DateTime<Utc>>,
+}
+
+/// A scripted answer for one request.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// The platform's result code in its own reply shape: DingTalk and WeCom
+    /// `{"errcode": c, "errmsg": …}` with HTTP 200; Feishu `{"code": c, "msg": …, "data": {}}`
+    /// with HTTP 200 (HTTP 400 for 9499). For Slack and the generic webhook, which have no
+    /// numeric codes, it answers HTTP `c` with a plain-text body (use [`Reply::Text`] for
+    /// Slack's error strings).
+    Code(i64),
+    /// This HTTP status with a gateway-style plain-text body (`502 Bad Gateway`).
+    Status(u16),
+    /// HTTP 429 with `Retry-After: <seconds>` (Slack's body: `rate_limited`).
+    TooManyRequests { retry_after_secs: u64 },
+    /// This status and plain-text body, e.g. `Reply::Text(403, "invalid_token")` for Slack.
+    Text(u16, String),
+    /// This status and JSON body.
+    Json(u16, Value),
+    /// Handle the request as usual (checked and, if accepted, recorded at once), but answer
+    /// only after this long: a platform that posted the message and answered late.
+    Delay(Duration),
+    /// Read the request, then reset the connection (TCP RST) without answering.
+    Reset,
+    /// Read the request, then close the connection (FIN) without answering.
+    Close,
+}
+
+/// A message the fake accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub body: Value,
+    pub headers: Vec<(String, String)>,
+    /// The path and query it arrived on (holds the token).
+    pub path_and_query: String,
+    pub at: Instant,
+    pub wall: DateTime<Utc>,
+}
+
+/// One request and the answer it got (scripted or not).
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub path_and_query: String,
+    /// `None` for [`Reply::Reset`] and [`Reply::Close`].
+    pub status: Option<u16>,
+    pub reply_body: String,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    DingTalk,
+    WeCom,
+    Feishu,
+    Slack,
+    Webhook,
+}
+
+macro_rules! fake {
+    ($name:ident, $kind:expr, $doc:literal) => {
+        #[doc = $doc]
+        pub struct $name;
+
+        impl $name {
+            /// Starts the fake on a random loopback port.
+            pub async fn start(options: FakeOptions) -> FakeServer {
+                FakeServer::start($kind, options).await
+            }
+        }
+    };
+}
+
+fake!(
+    FakeDingTalk,
+    Kind::DingTalk,
+    "A DingTalk custom robot (`/robot/send?access_token=…`)."
+);
+fake!(
+    FakeWeCom,
+    Kind::WeCom,
+    "A WeCom group robot (`/cgi-bin/webhook/send?key=…`)."
+);
+fake!(
+    FakeFeishu,
+    Kind::Feishu,
+    "A Feishu custom bot (`/open-apis/bot/v2/hook/…`)."
+);
+fake!(
+    FakeSlack,
+    Kind::Slack,
+    "A Slack incoming webhook (`/services/TFAKE/BFAKE/…`)."
+);
+fake!(
+    FakeWebhook,
+    Kind::Webhook,
+    "A generic JSON webhook receiver that checks weekbell's HMAC headers (`/hook/…`)."
+);
+
+/// A running fake platform. Dropping it stops the server.
+pub struct FakeServer {
+    kind: Kind,
+    addr: std::net::SocketAddr,
+    shared: Arc<Shared>,
+    task: JoinHandle<()>,
+}
+
+struct Shared {
+    kind: Kind,
+    options: FakeOptions,
+    token: String,
+    state: Mutex<FakeState>,
+    arrived: Notify,
+}
+
+#[derive(Default)]
+struct FakeState {
+    script: VecDeque<Reply>,
+    received: Vec<Received>,
+    exchanges: Vec<Exchange>,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, FakeState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl FakeServer {
+    async fn start(kind: Kind, options: FakeOptions) -> FakeServer {
+        let token = options.token.clone().unwrap_or_else(random_token);
+        let listener = match TcpListener::bind("127.0.0.1:0").await {
+            Ok(l) => l,
+            Err(e) => panic!("fake {kind:?}: cannot bind a loopback port: {e}"),
+        };
+        let addr = match listener.local_addr() {
+            Ok(a) => a,
+            Err(e) => panic!("fake {kind:?}: no local address: {e}"),
+        };
+        let shared = Arc::new(Shared {
+            kind,
+            options,
+            token,
+            state: Mutex::new(FakeState::default()),
+            arrived: Notify::new(),
+        });
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared))
+            .into_make_service_with_connect_info::<Conn>();
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(FakeListener(listener), app).await;
+        });
+        FakeServer {
+            kind,
+            addr,
+            shared,
+            task,
+        }
+    }
+
+    /// The webhook URL to configure, token included.
+    pub fn url(&self) -> String {
+        self.url_with_token(&self.shared.token)
+    }
+
+    /// The webhook URL with another token, to test refusals.
+    pub fn url_with_token(&self, token: &str) -> String {
+        let base = self.base_url();
+        match self.kind {
+            Kind::DingTalk => format!("{base}/robot/send?access_token={token}"),
+            Kind::WeCom => format!("{base}/cgi-bin/webhook/send?key={token}"),
+            Kind::Feishu => format!("{base}/open-apis/bot/v2/hook/{token}"),
+            Kind::Slack => format!("{base}/services/TFAKE/BFAKE/{token}"),
+            Kind::Webhook => format!("{base}/hook/{token}"),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    /// The token in [`FakeServer::url`].
+    pub fn token(&self) -> &str {
+        &self.shared.token
+    }
+
+    /// The signing secret the fake checks, if any.
+    pub fn secret(&self) -> Option<&str> {
+        self.shared.options.secret.as_deref()
+    }
+
+    /// Queues answers for the next requests, after any already queued.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.lock().script.extend(replies);
+    }
+
+    /// The bodies of the accepted messages, in arrival order.
+    pub fn received(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .received
+            .iter()
+            .map(|r| r.body.clone())
+            .collect()
+    }
+
+    /// The accepted messages with their headers and arrival times.
+    pub fn messages(&self) -> Vec<Received> {
+        self.shared.lock().received.clone()
+    }
+
+    /// Every request and the answer it got, accepted or not.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.lock().exchanges.clone()
+    }
+
+    /// How many requests arrived, accepted or not.
+    pub fn request_count(&self) -> usize {
+        self.shared.lock().exchanges.len()
+    }
+
+    /// Waits until at least `n` messages were accepted, or `timeout` passes; returns the bodies
+    /// received by then.
+    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let notified = self.shared.arrived.notified();
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.received();
+            }
+        }
+    }
+}
+
+impl Drop for FakeServer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn random_token() -> String {
+    const HEX: &[u8] = b"0123456789abcdef";
+    (0..40)
+        .map(|_| HEX[fastrand::usize(..HEX.len())] as char)
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Request handling.
+
+/// An answer under construction.
+struct Answer {
+    status: u16,
+    content_type: &'static str,
+    body: String,
+    retry_after: Option<u64>,
+}
+
+impl Answer {
+    fn json(status: u16, body: Value) -> Answer {
+        Answer {
+            status,
+            content_type: "application/json; charset=utf-8",
+            body: body.to_string(),
+            retry_after: None,
+        }
+    }
+
+    fn text(status: u16, body: impl Into<String>) -> Answer {
+        Answer {
+            status,
+            content_type: "text/plain; charset=utf-8",
+            body: body.into(),
+            retry_after: None,
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, self.body).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+/// What the checks decided.
+enum Verdict {
+    Accept(Value),
+    Refuse(Answer),
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path_and_query = uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    let scripted = shared.lock().script.pop_front();
+    let (answer, delay) = match scripted {
+        Some(Reply::Reset) => {
+            conn.kill(true);
+            record_exchange(&shared, &path_and_query, None, "");
+            return StatusCode::OK.into_response();
+        }
+        Some(Reply::Close) => {
+            conn.kill(false);
+            record_exchange(&shared, &path_and_query, None, "");
+            return StatusCode::OK.into_response();
+        }
+        Some(Reply::Delay(d)) => (check_and_record(&shared, &uri, &headers, &body), Some(d)),
+        Some(reply) => (scripted_answer(shared.kind, reply), None),
+        None => (check_and_record(&shared, &uri, &headers, &body), None),
+    };
+    record_exchange(&shared, &path_and_query, Some(answer.status), &answer.body);
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
+    answer.into_response()
+}
+
+fn record_exchange(shared: &Shared, path_and_query: &str, status: Option<u16>, body: &str) {
+    shared.lock().exchanges.push(Exchange {
+        path_and_query: path_and_query.to_string(),
+        status,
+        reply_body: body.to_string(),
+        at: Instant::now(),
+    });
+}
+
+fn check_and_record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
+    let now = shared.options.now.unwrap_or_else(Utc::now);
+    let verdict = match shared.kind {
+        Kind::DingTalk => check_dingtalk(shared, now, uri, headers, body),
+        Kind::WeCom => check_wecom(shared, uri, body),
+        Kind::Feishu => check_feishu(shared, now, uri, body),
+        Kind::Slack => check_slack(shared, uri, body),
+        Kind::Webhook => check_webhook(shared, now, uri, headers, body),
+    };
+    match verdict {
+        Verdict::Refuse(answer) => answer,
+        Verdict::Accept(value) => {
+            shared.lock().received.push(Received {
+                body: value,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| {
+                        (
+                            k.as_str().to_string(),
+                            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect(),
+                path_and_query: uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_default(),
+                at: Instant::now(),
+                wall: Utc::now(),
+            });
+            shared.arrived.notify_waiters();
+            success(shared.kind)
+        }
+    }
+}
+
+fn success(kind: Kind) -> Answer {
+    match kind {
+        Kind::DingTalk | Kind::WeCom => Answer::json(200, json!({"errcode": 0, "errmsg": "ok"})),
+        Kind::Feishu => Answer::json(
+            200,
+            json!({"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"}),
+        ),
+        Kind::Slack | Kind::Webhook => Answer::text(200, "ok"),
+    }
+}
+
+fn scripted_answer(kind: Kind, reply: Reply) -> Answer {
+    match reply {
+        Reply::Code(code) => match kind {
+            Kind::DingTalk => Answer::json(
+                200,
+                json!({"errcode": code, "errmsg": dingtalk_message(code)}),
+            ),
+            Kind::WeCom => {
+                Answer::json(200, json!({"errcode": code, "errmsg": wecom_message(code)}))
+            }
+            Kind::Feishu => Answer::json(
+                if code == 9499 { 400 } else { 200 },
+                json!({"code": code, "msg": feishu_message(code), "data": {}}),
+            ),
+            Kind::Slack | Kind::Webhook => {
+                let status = u16::try_from(code)
+                    .ok()
+                    .filter(|s| (100..600).contains(s))
+                    .unwrap_or(500);
+                Answer::text(status, reason_phrase(status))
+            }
+        },
+        Reply::Status(status) => Answer::text(status, reason_phrase(status)),
+        Reply::TooManyRequests { retry_after_secs } => {
+            let body = if kind == Kind::Slack {
+                "rate_limited"
+            } else {
+                "Too Many Requests"
+            };
+            let mut answer = Answer::text(429, body);
+            answer.retry_after = Some(retry_after_secs);
+            answer
+        }
+        Reply::Text(status, body) => Answer::text(status, body),
+        Reply::Json(status, body) => Answer::json(status, body),
+        // Handled before this point.
+        Reply::Delay(_) | Reply::Reset | Reply::Close => Answer::text(500, "unreachable"),
+    }
+}
+
+fn reason_phrase(status: u16) -> String {
+    let phrase = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown");
+    format!("{status} {phrase}")
+}
+
+const DING_MORE: &str = "more: [https://ding-doc.dingtalk.com/doc#/serverapi2/qf2nxq]";
+
+fn dingtalk_message(code: i64) -> String {
+    match code {
+        0 => "ok".into(),
+        -1 => "系统繁忙".into(),
+        130101 => "send too fast, exceed 20 times per minute".into(),
+        300001 | 300005 => "token is not exist".into(),
+        310000 => format!("sign not match, {DING_MORE}"),
+        400013 => "群已被解散".into(),
+        400101 => "access_token不存在".into(),
+        400102 => "机器人已停用".into(),
+        400105 => "不支持的消息类型".into(),
+        400106 => "机器人不存在".into(),
+        410100 => "发送速度太快而限流".into(),
+        430101 => "含有不安全的外链".into(),
+        430102 => "含有不合适的文本".into(),
+        430103 => "含有不合适的图片".into(),
+        430104 => "含有不合适的内容".into(),
+        460101 => "message too long, exceed 20000 bytes".into(),
+        40035 => "缺少参数 json".into(),
+        43004 => "无效的HTTP HEADER Content-Type".into(),
+        _ => "unknown error".into(),
+    }
+}
+
+fn wecom_message(code: i64) -> String {
+    let text = match code {
+        0 => return "ok".into(),
+        -1 => "system busy",
+        45009 => "api freq out of limit",
+        93000 => "invalid webhook url",
+        40058 => "markdown.content exceed max length 4096. invalid Request Parameter",
+        40008 => "invalid message type",
+        44004 => "empty content",
+        _ => "unknown error",
+    };
+    format!(
+        "{text}, hint: [1764918000123456789012345], from ip: 127.0.0.1, more info at \
+         https://open.work.weixin.qq.com/devtool/query?e={code}"
+    )
+}
+
+fn feishu_message(code: i64) -> &'static str {
+    match code {
+        0 => "success",
+        9499 => "Bad Request",
+        11232 => "frequency limited psm[lark.oapi.app_platform_runtime]appID[1500]",
+        19001 => "param invalid: incoming webhook access token invalid",
+        19021 => "sign match fail or timestamp is not within one hour from current time",
+        19022 => "Ip Not Allowed",
+        19024 => "Key Words Not Found",
+        19036 => "The message exceeds the size limit",
+        _ => "unknown error",
+    }
+}
+
+fn query_param(uri: &Uri, name: &str) -> Option<String> {
+    let query = uri.query()?;
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (form_decode(k) == name).then(|| form_decode(v))
+    })
+}
+
+/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
+fn form_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+                match u8::from_str_radix(hex, 16) {
+                    Ok(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    Err(_) => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
+    match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
+        Ok(mut mac) => {
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn configured_secret(shared: &Shared) -> Option<&str> {
+    shared
+        .options
+        .secret
+        .as_deref()
+        .filter(|s| !s.trim().is_empty())
+}
+
+/// Every string value in `value`, except under keys that carry no text a person reads.
+fn texts(value: &Value, out: &mut String) {
+    match value {
+        Value::String(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Value::Array(items) => items.iter().for_each(|v| texts(v, out)),
+        Value::Object(fields) => {
+            for (key, v) in fields {
+                if !matches!(
+                    key.as_str(),
+                    "href"
+                        | "url"
+                        | "tag"
+                        | "image_key"
+                        | "msgtype"
+                        | "msg_type"
+                        | "timestamp"
+                        | "sign"
+                        | "atMobiles"
+                        | "atUserIds"
+                ) {
+                    texts(v, out);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_dingtalk(
+    shared: &Shared,
+    now: DateTime<Utc>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Verdict {
+    let refuse = |code: i64, msg: String| {
+        Verdict::Refuse(Answer::json(200, json!({"errcode": code, "errmsg": msg})))
+    };
+    if uri.path() != "/robot/send" {
+        return Verdict::Refuse(Answer::json(
+            404,
+            json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}),
+        ));
+    }
+    match query_param(uri, "access_token") {
+        None => return refuse(40035, "缺少参数 access_token".into()),
+        Some(t) if t != shared.token => return refuse(300001, "token is not exist".into()),
+        Some(_) => {}
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("application/json")
+    {
+        return refuse(43004, "无效的HTTP HEADER Content-Type".into());
+    }
+    if body.len() > 20_000 {
+        return refuse(460101, "message too long, exceed 20000 bytes".into());
+    }
+    if let Some(secret) = configured_secret(shared) {
+        let (Some(timestamp), Some(sign)) =
+            (query_param(uri, "timestamp"), query_param(uri, "sign"))
+        else {
+            return refuse(310000, format!("sign not match, {DING_MORE}"));
+        };
+        let Ok(ts) = timestamp.parse::<i64>() else {
+            return refuse(310000, format!("invalid timestamp, {DING_MORE}"));
+        };
+        if (now.timestamp_millis() - ts).abs() > 3_600_000 {
+            return refuse(310000, format!("invalid timestamp, {DING_MORE}"));
+        }
+        let expected = b64(&hmac_sha256(
+            secret.as_bytes(),
+            format!("{ts}\n{secret}").as_bytes(),
+        ));
+        if sign != expected {
+            return refuse(310000, format!("sign not match, {DING_MORE}"));
+        }
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return refuse(40035, "缺少参数 json".into());
+    };
+    let msgtype = value.get("msgtype").and_then(Value::as_str).unwrap_or("");
+    if !matches!(
+        msgtype,
+        "text" | "markdown" | "link" | "actionCard" | "feedCard"
+    ) {
+        return refuse(400105, "不支持的消息类型".into());
+    }
+    if !value.get(msgtype).is_some_and(Value::is_object) {
+        return refuse(40035, format!("缺少参数 {msgtype}"));
+    }
+    if let Some(keyword) = shared.options.keyword.as_deref() {
+        let mut text = String::new();
+        texts(&value[msgtype], &mut text);
+        if !text.contains(keyword) {
+            return refuse(310000, format!("keywords not in content, {DING_MORE}"));
+        }
+    }
+    Verdict::Accept(value)
+}
+
+fn check_wecom(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
+    let refuse = |code: i64| {
+        Verdict::Refuse(Answer::json(
+            200,
+            json!({"errcode": code, "errmsg": wecom_message(code)}),
+        ))
+    };
+    if uri.path() != "/cgi-bin/webhook/send"
+        || query_param(uri, "key").as_deref() != Some(&shared.token)
+    {
+        return refuse(93000);
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return refuse(40058);
+    };
+    let msgtype = value.get("msgtype").and_then(Value::as_str).unwrap_or("");
+    let limit = match msgtype {
+        "text" => 2048,
+        "markdown" | "markdown_v2" => 4096,
+        _ => return refuse(40008),
+    };
+    let content = value[msgtype]["content"].as_str().unwrap_or("");
+    if content.is_empty() {
+        return refuse(44004);
+    }
+    if content.len() > limit {
+        let msg = format!(
+            "{msgtype}.content exceed max length {limit}. invalid Request Parameter, hint: \
+             [1764918000123456789012345], from ip: 127.0.0.1, more info at \
+             https://open.work.weixin.qq.com/devtool/query?e=40058"
+        );
+        return Verdict::Refuse(Answer::json(200, json!({"errcode": 40058, "errmsg": msg})));
+    }
+    Verdict::Accept(value)
+}
+
+fn check_feishu(shared: &Shared, now: DateTime<Utc>, uri: &Uri, body: &[u8]) -> Verdict {
+    let refuse = |status: u16, code: i64| {
+        Verdict::Refuse(Answer::json(
+            status,
+            json!({"code": code, "msg": feishu_message(code), "data": {}}),
+        ))
+    };
+    let Some(token) = uri.path().strip_prefix("/open-apis/bot/v2/hook/") else {
+        return Verdict::Refuse(Answer::text(404, "404 page not found"));
+    };
+    if token != shared.token {
+        return refuse(200, 19001);
+    }
+    if body.len() > 20_000 {
+        return refuse(200, 19036);
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return refuse(400, 9499);
+    };
+    if let Some(secret) = configured_secret(shared) {
+        let timestamp = match value.get("timestamp") {
+            Some(Value::String(s)) => s.parse::<i64>().ok(),
+            Some(Value::Number(n)) => n.as_i64(),
+            _ => None,
+        };
+        let sign = value.get("sign").and_then(Value::as_str);
+        let (Some(ts), Some(sign)) = (timestamp, sign) else {
+            return refuse(200, 19021);
+        };
+        let expected = b64(&hmac_sha256(format!("{ts}\n{secret}").as_bytes(), b""));
+        if (now.timestamp() - ts).abs() > 3600 || sign != expected {
+            return refuse(200, 19021);
+        }
+    }
+    let msg_type = value.get("msg_type").and_then(Value::as_str).unwrap_or("");
+    let payload = match msg_type {
+        "interactive" => value.get("card"),
+        "text" | "post" | "image" | "share_chat" => value.get("content"),
+        _ => None,
+    };
+    let Some(payload) = payload.filter(|p| p.is_object()) else {
+        return refuse(400, 9499);
+    };
+    if let Some(keyword) = shared.options.keyword.as_deref() {
+        let mut text = String::new();
+        texts(payload, &mut text);
+        if !text.contains(keyword) {
+            return refuse(200, 19024);
+        }
+    }
+    Verdict::Accept(value)
+}
+
+fn check_slack(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
+    let Some(token) = uri.path().strip_prefix("/services/TFAKE/BFAKE/") else {
+        return Verdict::Refuse(Answer::text(404, "no_service"));
+    };
+    if token != shared.token {
+        return Verdict::Refuse(Answer::text(403, "invalid_token"));
+    }
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Verdict::Refuse(Answer::text(400, "invalid_payload"));
+    };
+    let has_text = value
+        .get("text")
+        .and_then(Value::as_str)
+        .is_some_and(|t| !t.trim().is_empty());
+    let has_blocks = value.get("blocks").is_some() || value.get("attachments").is_some();
+    if !has_text && !has_blocks {
+        return Verdict::Refuse(Answer::text(400, "no_text"));
+    }
+    Verdict::Accept(value)
+}
+
+fn check_webhook(
+    shared: &Shared,
+    now: DateTime<Utc>,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Verdict {
+    if uri.path().strip_prefix("/hook/") != Some(shared.token.as_str()) {
+        return Verdict::Refuse(Answer::text(404, "not found"));
+    }
+    if let Some(secret) = configured_secret(shared) {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let (Some(timestamp), Some(signature)) = (
+            header("x-weekbell-timestamp"),
+            header("x-weekbell-signature"),
+        ) else {
+            return Verdict::Refuse(Answer::text(401, "missing signature"));
+        };
+        let Ok(ts) = timestamp.parse::<i64>() else {
+            return Verdict::Refuse(Answer::text(401, "bad timestamp"));
+        };
+        if (now.timestamp() - ts).abs() > 300 {
+            return Verdict::Refuse(Answer::text(401, "stale timestamp"));
+        }
+        let mut message = format!("{ts}.").into_bytes();
+        message.extend_from_slice(body);
+        let expected = format!(
+            "sha256={}",
+            hex::encode(hmac_sha256(secret.as_bytes(), &message))
+        );
+        if signature != expected {
+            return Verdict::Refuse(Answer::text(401, "bad signature"));
+        }
+    }
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) => Verdict::Accept(value),
+        Err(_) => Verdict::Refuse(Answer::text(400, "body is not JSON")),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connections that a handler can reset or close without answering.
+
+struct FakeListener(TcpListener);
+
+/// The handle a handler gets (as `ConnectInfo`) to kill its own connection.
+#[derive(Debug, Clone, Default)]
+struct Conn(Arc<Mutex<Option<bool>>>);
+
+impl Conn {
+    /// Marks the connection to be dropped at its next read or write; `reset` sends a TCP RST
+    /// instead of an orderly close.
+    fn kill(&self, reset: bool) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(reset);
+    }
+
+    fn killed(&self) -> Option<bool> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Listener for FakeListener {
+    type Io = KillableStream;
+    type Addr = Conn;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((stream, _)) => {
+                    let conn = Conn::default();
+                    return (
+                        KillableStream {
+                            inner: stream,
+                            conn: conn.clone(),
+                        },
+                        conn,
+                    );
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(Conn::default())
+    }
+}
+
+impl Connected<IncomingStream<'_, FakeListener>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, FakeListener>) -> Self {
+        stream.remote_addr().clone()
+    }
+}
+
+struct KillableStream {
+    inner: TcpStream,
+    conn: Conn,
+}
+
+impl KillableStream {
+    fn check(&mut self) -> io::Result<()> {
+        match self.conn.killed() {
+            None => Ok(()),
+            Some(reset) => {
+                if reset {
+                    let _ = self.inner.set_zero_linger();
+                }
+                Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "fake server dropped the connection",
+                ))
+            }
+        }
+    }
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        if let Err(e) = self.check() {
+            return Poll::Ready(Err(e));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}

@@ -1,0 +1,84 @@
+//! Helpers shared by integration tests: add `mod support;` to a test file.
+//!
+//! - [`chat_servers`]: local fakes of DingTalk, WeCom, Feishu, Slack and a generic webhook;
+//! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
+
+// Each test file uses a different subset.
+#![allow(dead_code)]
+
+pub mod chat_servers;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+use weekbell::config::{ChannelConfig, TaskFilter};
+use weekbell::platforms::Platform;
+use weekbell::render::{Mention, OutboundPart};
+use weekbell::secret::Secret;
+
+/// A channel named `team` on `platform` posting to `webhook`, signed with `secret` if given
+/// (for the generic webhook, as its `signing_secret`).
+pub fn channel(platform: Platform, webhook: &str, secret: Option<&str>) -> ChannelConfig {
+    let mut credentials = BTreeMap::new();
+    let mut plain_secret = secret.map(Secret::new);
+    if platform == Platform::Webhook
+        && let Some(s) = plain_secret.take()
+    {
+        credentials.insert("signing_secret".to_string(), s);
+    }
+    ChannelConfig {
+        name: "team".into(),
+        platform,
+        webhook: Some(Secret::new(webhook)),
+        secret: plain_secret,
+        credentials,
+        options: BTreeMap::new(),
+        template_dir: None,
+        filter: TaskFilter::default(),
+        max_message_size: None,
+        rate_limit: None,
+        locale: None,
+    }
+}
+
+/// One message part with `text`, a title and one mention.
+pub fn part(text: &str) -> OutboundPart {
+    OutboundPart {
+        title: "本周督办 weekly digest".into(),
+        text: text.into(),
+        mentions: vec![Mention {
+            person_id: Some("sun.qiang".into()),
+            name: "孙强".into(),
+            handle: Some("staff-0001".into()),
+            mobile: None,
+        }],
+        part: 1,
+        parts: 1,
+    }
+}
+
+/// A client with `timeout`, no proxy (the fakes are on loopback) and no redirects.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    match reqwest::Client::builder()
+        .timeout(timeout)
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => panic!("cannot build an HTTP client: {e}"),
+    }
+}
+
+/// A loopback URL where nothing listens: a port bound and released again.
+pub async fn dead_url(path: &str) -> String {
+    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("cannot bind a loopback port: {e}"),
+    };
+    let addr = match listener.local_addr() {
+        Ok(a) => a,
+        Err(e) => panic!("no local address: {e}"),
+    };
+    drop(listener);
+    format!("http://{addr}{path}")
+}

@@ -1,0 +1,540 @@
+//! `deliver` against local fakes of each platform: success, signatures, every documented reply,
+//! throttling, server errors, dead ports, slow answers, dropped connections, and secrets that
+//! must never show up in what comes back.
+
+mod support;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use serde_json::Value;
+use std::time::Duration;
+use support::chat_servers::{
+    FakeDingTalk, FakeFeishu, FakeOptions, FakeServer, FakeSlack, FakeWeCom, FakeWebhook, Reply,
+};
+use support::{channel, client, dead_url, part};
+use weekbell::config::ChannelConfig;
+use weekbell::platforms::{DEFAULT_WAIT, Outcome, Platform, Verdict, deliver};
+
+const DING_SECRET: &str = "SEC5d1c0e7a9b3f2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
+const FEISHU_SECRET: &str = "fsk9Yt2QmWc7Lp4ZrX8vNb";
+const WEBHOOK_SECRET: &str = "whsec-7f3a9c2e1b";
+
+/// The client timeout in these tests; slow replies are scripted well beyond it.
+const TIMEOUT: Duration = Duration::from_millis(400);
+
+/// The platforms under test, each with its fake and the secret it signs with.
+#[derive(Debug, Clone, Copy)]
+enum P {
+    DingTalk,
+    WeCom,
+    Feishu,
+    Slack,
+    Webhook,
+}
+
+const ALL: [P; 5] = [P::DingTalk, P::WeCom, P::Feishu, P::Slack, P::Webhook];
+
+impl P {
+    fn platform(self) -> Platform {
+        match self {
+            P::DingTalk => Platform::Dingtalk,
+            P::WeCom => Platform::Wecom,
+            P::Feishu => Platform::Feishu,
+            P::Slack => Platform::Slack,
+            P::Webhook => Platform::Webhook,
+        }
+    }
+
+    fn secret(self) -> Option<&'static str> {
+        match self {
+            P::DingTalk => Some(DING_SECRET),
+            P::Feishu => Some(FEISHU_SECRET),
+            P::Webhook => Some(WEBHOOK_SECRET),
+            P::WeCom | P::Slack => None,
+        }
+    }
+
+    async fn start(self, keyword: Option<&str>) -> FakeServer {
+        let options = FakeOptions {
+            secret: self.secret().map(str::to_string),
+            keyword: keyword.map(str::to_string),
+            ..FakeOptions::default()
+        };
+        match self {
+            P::DingTalk => FakeDingTalk::start(options).await,
+            P::WeCom => FakeWeCom::start(options).await,
+            P::Feishu => FakeFeishu::start(options).await,
+            P::Slack => FakeSlack::start(options).await,
+            P::Webhook => FakeWebhook::start(options).await,
+        }
+    }
+
+    /// A signed channel pointing at `srv`.
+    fn channel(self, srv: &FakeServer) -> ChannelConfig {
+        channel(self.platform(), &srv.url(), self.secret())
+    }
+
+    /// The path a dead-port URL gets, so only the port is wrong.
+    fn path(self) -> &'static str {
+        match self {
+            P::DingTalk => "/robot/send?access_token=abcdef0123456789",
+            P::WeCom => "/cgi-bin/webhook/send?key=abcdef0123456789",
+            P::Feishu => "/open-apis/bot/v2/hook/abcdef0123456789",
+            P::Slack => "/services/TFAKE/BFAKE/abcdef0123456789",
+            P::Webhook => "/hook/abcdef0123456789",
+        }
+    }
+}
+
+async fn send(ch: &ChannelConfig, text: &str) -> Outcome {
+    deliver(&client(TIMEOUT), ch, &part(text), Utc::now()).await
+}
+
+fn kind(o: &Outcome) -> &'static str {
+    match o {
+        Outcome::Sent => "sent",
+        Outcome::Retry { .. } => "retry",
+        Outcome::Wait { .. } => "wait",
+        Outcome::Permanent { .. } => "permanent",
+    }
+}
+
+fn permanent_reason(o: &Outcome) -> &str {
+    match o {
+        Outcome::Permanent { reason, .. } => reason,
+        other => panic!("expected a permanent failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn every_platform_delivers_to_its_fake() {
+    for p in ALL {
+        let srv = p.start(None).await;
+        let got = send(&p.channel(&srv), "## 本周督办\n\n- 12 清理河道").await;
+        assert_eq!(got, Outcome::Sent, "{p:?}");
+        let received = srv.received();
+        assert_eq!(received.len(), 1, "{p:?}");
+        let body = &received[0];
+        let text = match p {
+            P::DingTalk => &body["markdown"]["text"],
+            P::WeCom => &body["markdown"]["content"],
+            P::Feishu => &body["card"]["elements"][0]["content"],
+            P::Slack | P::Webhook => &body["text"],
+        };
+        assert_eq!(text, "## 本周督办\n\n- 12 清理河道", "{p:?}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn signatures_are_checked_by_the_fakes() {
+    let cases = [
+        (P::DingTalk, "310000", "signature secret is wrong"),
+        (P::Feishu, "19021", "refused the signature"),
+        (P::Webhook, "401", "refused the request's credentials"),
+    ];
+    for (p, code, words) in cases {
+        let srv = p.start(None).await;
+        // The right secret passes…
+        assert_eq!(send(&p.channel(&srv), "x").await, Outcome::Sent, "{p:?}");
+        // …a wrong one is refused for good, in the platform's words…
+        let wrong = channel(p.platform(), &srv.url(), Some("SECwrong-secret-0000"));
+        let got = send(&wrong, "x").await;
+        let reason = permanent_reason(&got);
+        assert!(reason.contains(code), "{p:?}: {reason}");
+        assert!(reason.contains(words), "{p:?}: {reason}");
+        // …and so is no secret at all.
+        let unsigned = channel(p.platform(), &srv.url(), None);
+        let got = send(&unsigned, "x").await;
+        assert!(permanent_reason(&got).contains(code), "{p:?}: {got:?}");
+        // A clock two hours off fails the fake's time window.
+        let ch = p.channel(&srv);
+        let late = Utc::now() - ChronoDuration::hours(2);
+        let got = deliver(&client(TIMEOUT), &ch, &part("x"), late).await;
+        assert!(permanent_reason(&got).contains(code), "{p:?}: {got:?}");
+        assert_eq!(srv.received().len(), 1, "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn wrong_tokens_are_permanent_with_the_platforms_reason() {
+    let cases = [
+        (P::DingTalk, "300001"),
+        (P::WeCom, "93000"),
+        (P::Feishu, "19001"),
+        (P::Slack, "invalid_token"),
+        (P::Webhook, "404"),
+    ];
+    for (p, code) in cases {
+        let srv = p.start(None).await;
+        let ch = channel(
+            p.platform(),
+            &srv.url_with_token("0000wrongtoken0000"),
+            p.secret(),
+        );
+        let got = send(&ch, "x").await;
+        let Outcome::Permanent { reason, hint } = &got else {
+            panic!("{p:?}: {got:?}")
+        };
+        assert!(reason.contains(code), "{p:?}: {reason}");
+        assert!(hint.contains("webhook"), "{p:?}: {hint}");
+    }
+    // WeCom's hint says what people get wrong: the whole URL, key included.
+    let srv = P::WeCom.start(None).await;
+    let ch = channel(Platform::Wecom, &srv.url_with_token("nope-nope-nope"), None);
+    let got = send(&ch, "x").await;
+    assert!(matches!(&got, Outcome::Permanent { hint, .. } if hint.contains("key included")));
+}
+
+#[tokio::test]
+async fn keywords_sizes_and_payloads_are_checked_by_the_fakes() {
+    // DingTalk keyword: missing → 310000 "keywords not in content".
+    let srv = P::DingTalk.start(Some("清理")).await;
+    let ch = P::DingTalk.channel(&srv);
+    assert_eq!(send(&ch, "12 清理河道").await, Outcome::Sent);
+    let got = send(&ch, "nothing relevant").await;
+    assert!(
+        permanent_reason(&got).contains("keywords not in content"),
+        "{got:?}"
+    );
+
+    // DingTalk body over 20000 bytes → 460101.
+    let got = send(&ch, &"清理".repeat(4000)).await;
+    assert!(permanent_reason(&got).contains("460101"), "{got:?}");
+
+    // Feishu keyword → 19024.
+    let srv = P::Feishu.start(Some("weekbell")).await;
+    let ch = P::Feishu.channel(&srv);
+    let got = send(&ch, "no keyword here").await;
+    assert!(permanent_reason(&got).contains("19024"), "{got:?}");
+    assert_eq!(send(&ch, "weekbell digest").await, Outcome::Sent);
+
+    // Feishu body over 20 KB → 19036.
+    let got = send(&ch, &"weekbell ".repeat(3000)).await;
+    assert!(permanent_reason(&got).contains("19036"), "{got:?}");
+
+    // WeCom markdown over 4096 bytes → 40058, with WeCom's words.
+    let srv = P::WeCom.start(None).await;
+    let got = send(&P::WeCom.channel(&srv), &"进".repeat(1400)).await;
+    let reason = permanent_reason(&got);
+    assert!(reason.contains("40058"), "{reason}");
+    assert!(reason.contains("exceed max length 4096"), "{reason}");
+    // …and an empty one → 44004.
+    let got = send(&P::WeCom.channel(&srv), "").await;
+    assert!(permanent_reason(&got).contains("44004"), "{got:?}");
+
+    // Slack without text → 400 no_text.
+    let srv = P::Slack.start(None).await;
+    let got = send(&P::Slack.channel(&srv), "   ").await;
+    assert!(permanent_reason(&got).contains("no_text"), "{got:?}");
+}
+
+/// The HTTP status Slack uses for each of its webhook error strings.
+fn slack_status(code: &str) -> u16 {
+    match code {
+        "ok" => 200,
+        "invalid_payload" | "no_text" | "too_many_attachments" => 400,
+        "posting_to_general_channel_denied"
+        | "invalid_token"
+        | "action_prohibited"
+        | "team_disabled" => 403,
+        "channel_not_found" | "no_service" | "no_active_hooks" => 404,
+        "channel_is_archived" => 410,
+        "rate_limited" => 429,
+        other => panic!("no status known for Slack's {other}"),
+    }
+}
+
+#[tokio::test]
+async fn every_documented_reply_maps_to_its_outcome_over_http() {
+    for p in [P::DingTalk, P::WeCom, P::Feishu, P::Slack] {
+        let srv = p.start(None).await;
+        let ch = p.channel(&srv);
+        let rows = p.platform().documented_replies();
+        assert!(!rows.is_empty(), "{p:?}");
+        for row in rows {
+            let reply = match p {
+                P::Slack => Reply::Text(slack_status(&row.code), row.code.clone()),
+                _ => Reply::Code(row.code.parse().unwrap_or_default()),
+            };
+            srv.script([reply]);
+            let got = send(&ch, "x").await;
+            match row.verdict {
+                Verdict::Sent => assert_eq!(got, Outcome::Sent, "{p:?} {}", row.code),
+                Verdict::Retry => {
+                    assert_eq!(kind(&got), "retry", "{p:?} {}: {got:?}", row.code);
+                }
+                Verdict::Wait(after) => assert!(
+                    matches!(&got, Outcome::Wait { after: a, .. } if *a == after),
+                    "{p:?} {}: {got:?}",
+                    row.code
+                ),
+                Verdict::Permanent => {
+                    let Outcome::Permanent { reason, hint } = &got else {
+                        panic!("{p:?} {}: {got:?}", row.code)
+                    };
+                    assert!(reason.starts_with(row.reason), "{p:?}: {reason}");
+                    assert!(reason.contains(&row.code), "{p:?}: {reason}");
+                    assert_eq!(hint, row.hint, "{p:?} {}", row.code);
+                }
+            }
+        }
+        // Nothing scripted was recorded as a message.
+        assert!(srv.received().is_empty(), "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_generic_webhook_is_judged_by_status() {
+    let srv = P::Webhook.start(None).await;
+    let ch = P::Webhook.channel(&srv);
+    let cases: &[(u16, &str)] = &[
+        (200, "sent"),
+        (201, "sent"),
+        (204, "sent"),
+        (301, "permanent"),
+        (400, "permanent"),
+        (401, "permanent"),
+        (403, "permanent"),
+        (404, "permanent"),
+        (408, "retry"),
+        (410, "permanent"),
+        (413, "permanent"),
+        (422, "permanent"),
+        (429, "wait"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+        (504, "retry"),
+    ];
+    for &(status, want) in cases {
+        srv.script([Reply::Status(status)]);
+        let got = send(&ch, "x").await;
+        assert_eq!(kind(&got), want, "HTTP {status}: {got:?}");
+    }
+}
+
+#[tokio::test]
+async fn too_many_requests_waits_for_retry_after() {
+    for p in ALL {
+        let srv = p.start(None).await;
+        let ch = p.channel(&srv);
+        srv.script([Reply::TooManyRequests {
+            retry_after_secs: 7,
+        }]);
+        let got = send(&ch, "x").await;
+        assert!(
+            matches!(&got, Outcome::Wait { after, .. } if *after == Duration::from_secs(7)),
+            "{p:?}: {got:?}"
+        );
+        // Without the header, a minute.
+        srv.script([Reply::Status(429)]);
+        let got = send(&ch, "x").await;
+        assert!(
+            matches!(&got, Outcome::Wait { after, .. } if *after == DEFAULT_WAIT),
+            "{p:?}: {got:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn server_errors_are_retried_and_the_next_attempt_succeeds() {
+    for p in ALL {
+        let srv = p.start(None).await;
+        let ch = p.channel(&srv);
+        srv.script([Reply::Status(500), Reply::Status(502)]);
+        assert_eq!(kind(&send(&ch, "x").await), "retry", "{p:?}");
+        assert_eq!(kind(&send(&ch, "x").await), "retry", "{p:?}");
+        assert_eq!(send(&ch, "x").await, Outcome::Sent, "{p:?}");
+        assert_eq!(srv.request_count(), 3, "{p:?}");
+        assert_eq!(srv.received().len(), 1, "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn connection_refused_is_retried() {
+    for p in ALL {
+        let url = dead_url(p.path()).await;
+        let ch = channel(p.platform(), &url, p.secret());
+        let got = send(&ch, "x").await;
+        let Outcome::Retry { reason } = &got else {
+            panic!("{p:?}: {got:?}")
+        };
+        assert!(reason.contains("connection refused"), "{p:?}: {reason}");
+    }
+}
+
+#[tokio::test]
+async fn slow_answers_time_out_and_are_retried() {
+    for p in ALL {
+        let srv = p.start(None).await;
+        let ch = p.channel(&srv);
+        srv.script([Reply::Delay(Duration::from_secs(3))]);
+        let started = std::time::Instant::now();
+        let got = send(&ch, "x").await;
+        let Outcome::Retry { reason } = &got else {
+            panic!("{p:?}: {got:?}")
+        };
+        assert!(reason.contains("timed out after"), "{p:?}: {reason}");
+        assert!(started.elapsed() < Duration::from_secs(2), "{p:?}");
+        // The platform posted it nonetheless: the caller's retry will be a duplicate, which is
+        // why delivery is at-least-once.
+        assert_eq!(srv.received().len(), 1, "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn reset_and_closed_connections_are_retried() {
+    for p in ALL {
+        let srv = p.start(None).await;
+        let ch = p.channel(&srv);
+        srv.script([Reply::Reset, Reply::Close]);
+        let reset = send(&ch, "x").await;
+        let closed = send(&ch, "x").await;
+        for got in [&reset, &closed] {
+            let Outcome::Retry { reason } = got else {
+                panic!("{p:?}: {got:?}")
+            };
+            assert!(
+                reason.contains("reset") || reason.contains("closed the connection"),
+                "{p:?}: {reason}"
+            );
+        }
+        assert_eq!(send(&ch, "x").await, Outcome::Sent, "{p:?}");
+    }
+}
+
+#[tokio::test]
+async fn webhook_template_shapes_the_body() {
+    let srv = P::Webhook.start(None).await;
+    let mut ch = P::Webhook.channel(&srv);
+    ch.options.insert(
+        "template".into(),
+        r#"{"msg_type": "text", "content": {"text": {{ (title ~ "\n" ~ text)|tojson }}},
+            "who": {{ mentions|map(attribute="name")|list|tojson }}, "n": {{ part }}}"#
+            .into(),
+    );
+    assert_eq!(send(&ch, "第一行\n\"quoted\"").await, Outcome::Sent);
+    let body = srv.received().pop().unwrap_or(Value::Null);
+    assert_eq!(
+        body["content"]["text"],
+        "本周督办 weekly digest\n第一行\n\"quoted\""
+    );
+    assert_eq!(body["who"][0], "孙强");
+    assert_eq!(body["n"], 1);
+
+    // A template that does not produce JSON never reaches the network.
+    ch.options
+        .insert("template".into(), r#"{"text": {{ text }}}"#.into());
+    let got = send(&ch, "x").await;
+    assert!(
+        permanent_reason(&got).contains("did not produce valid JSON"),
+        "{got:?}"
+    );
+    assert_eq!(srv.request_count(), 1);
+}
+
+#[tokio::test]
+async fn console_prints_and_reports_sent() {
+    let ch = channel(Platform::Console, "http://unused.invalid/", None);
+    let got = deliver(&client(TIMEOUT), &ch, &part("hello"), Utc::now()).await;
+    assert_eq!(got, Outcome::Sent);
+}
+
+/// Nothing a caller gets back (reasons, hints, a prepared request's Debug) may contain the
+/// webhook token or a secret, whatever goes wrong, even when a server echoes them.
+#[tokio::test]
+async fn no_outcome_or_debug_output_contains_a_token_or_secret() {
+    const TOKEN: &str = "tok3n5ecretABCDEF0123456789";
+    for p in ALL {
+        let options = FakeOptions {
+            secret: p.secret().map(str::to_string),
+            token: Some(TOKEN.to_string()),
+            keyword: Some("weekbell".into()),
+            ..FakeOptions::default()
+        };
+        let srv = match p {
+            P::DingTalk => FakeDingTalk::start(options).await,
+            P::WeCom => FakeWeCom::start(options).await,
+            P::Feishu => FakeFeishu::start(options).await,
+            P::Slack => FakeSlack::start(options).await,
+            P::Webhook => FakeWebhook::start(options).await,
+        };
+        let ch = p.channel(&srv);
+        let secrets: Vec<&str> = [Some(TOKEN), p.secret(), Some("SECwrong-secret-0000")]
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut texts: Vec<String> = Vec::new();
+        fn collect_into(texts: &mut Vec<String>, o: &Outcome) {
+            texts.push(format!("{o:?}"));
+            if let Outcome::Permanent { reason, hint } = o {
+                texts.push(reason.clone());
+                texts.push(hint.clone());
+            }
+        }
+
+        // The prepared request's Debug.
+        match p.platform().prepare(&ch, &part("weekbell"), Utc::now()) {
+            Ok(req) => texts.push(format!("{req:?}")),
+            Err(o) => collect_into(&mut texts, &o),
+        }
+        // Echoing servers, every scripted failure, and the fakes' own refusals.
+        let url = srv.url();
+        srv.script([
+            Reply::Text(404, format!("no hook at {url} (token {TOKEN})")),
+            Reply::Text(500, format!("upstream {url} failed")),
+            Reply::Json(
+                200,
+                serde_json::json!({"errcode": 310000, "code": 19021, "errmsg": url, "msg": url}),
+            ),
+            Reply::Code(310000),
+            Reply::Status(502),
+            Reply::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            Reply::Delay(Duration::from_secs(3)),
+            Reply::Reset,
+            Reply::Close,
+        ]);
+        for _ in 0..9 {
+            collect_into(&mut texts, &send(&ch, "weekbell").await);
+        }
+        collect_into(&mut texts, &send(&ch, "no keyword").await);
+        let wrong = channel(p.platform(), &url, Some("SECwrong-secret-0000"));
+        collect_into(&mut texts, &send(&wrong, "weekbell").await);
+        let dead = channel(
+            p.platform(),
+            &dead_url(&format!("/x/{TOKEN}")).await,
+            p.secret(),
+        );
+        collect_into(&mut texts, &send(&dead, "weekbell").await);
+        let mut bad_template = p.channel(&srv);
+        bad_template
+            .options
+            .insert("template".into(), format!("{{{{ {TOKEN} }}}}"));
+        collect_into(&mut texts, &send(&bad_template, "weekbell").await);
+        // A URL that is not a URL at all.
+        let not_a_url = channel(p.platform(), &format!("htp:/{TOKEN}"), p.secret());
+        collect_into(&mut texts, &send(&not_a_url, "weekbell").await);
+        // The channel's own Debug.
+        texts.push(format!("{ch:?}"));
+
+        for text in &texts {
+            for secret in &secrets {
+                assert!(!text.contains(secret), "{p:?} leaked {secret}: {text}");
+            }
+        }
+        // The outcomes were real failures, not all Sent.
+        assert!(texts.iter().any(|t| t.contains("Permanent")), "{p:?}");
+        assert!(texts.iter().any(|t| t.contains("timed out")), "{p:?}");
+    }
+}
+
+/// The delivery worker runs `deliver` on spawned tasks, so its future must be `Send`.
+#[tokio::test]
+async fn deliver_can_run_on_a_spawned_task() {
+    let srv = P::Slack.start(None).await;
+    let ch = P::Slack.channel(&srv);
+    let task =
+        tokio::spawn(async move { deliver(&client(TIMEOUT), &ch, &part("x"), Utc::now()).await });
+    assert!(matches!(task.await, Ok(Outcome::Sent)));
+}

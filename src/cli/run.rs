@@ -1,12 +1,17 @@
 //! `weekbell run`: the daemon.
 
-use super::{Cli, CliError, init_logging, runtime};
+use super::{Cli, CliError, init_logging};
 use std::sync::Arc;
 use weekbell::clock::SystemClock;
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     init_logging();
-    let rt = runtime()?;
+    // One thread is plenty for a process that mostly sleeps until the next slot and waits on
+    // the network, and it keeps the idle daemon small (no per-thread heaps and stacks).
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
         weekbell::daemon::run(&cli.config, Arc::new(SystemClock), shutdown_signal()).await
     })?;

@@ -5,9 +5,9 @@ use super::{Cli, CliError, init_logging, runtime};
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::daemon::{DeliveryConfig, Shared, Worker, enqueue_slot, instance_id};
+use weekbell::daemon::{DeliveryConfig, Shared, Worker, enqueue_slot};
 use weekbell::plan::Plan;
 use weekbell::schedule::Slot;
 use weekbell::store::{OutboxFilter, OutboxStatus, SlotClaim, SlotStatus, Store};
@@ -51,12 +51,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let rt = runtime()?;
     rt.block_on(async move {
         let store = Store::open(plan.config.store_url.expose()).await?;
-        let shared = Arc::new(Shared {
-            store,
-            clock,
-            instance: instance_id(),
-            wake: Notify::new(),
-        });
+        let shared = Arc::new(Shared::new(store, clock.clone()));
         // Every invocation is its own manual slot, so running `send` twice sends twice, and
         // both show in the ledger.
         let claim = SlotClaim {
@@ -109,7 +104,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let _ = stop_tx.send(true);
-        shared.wake.notify_waiters();
+        shared.wake_workers();
         let _ = tokio::time::timeout(Duration::from_secs(10), async {
             while workers.join_next().await.is_some() {}
         })

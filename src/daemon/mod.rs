@@ -20,7 +20,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
-use tokio::sync::{Notify, watch};
+use tokio::sync::watch;
 
 /// How long sends in flight may finish after SIGTERM before the process exits; what is left
 /// stays in the outbox for the next start.
@@ -46,8 +46,25 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// Identifies this process in the ledger and in outbox leases.
     pub instance: String,
-    /// Wakes workers when the scheduler has written new messages.
-    pub wake: Notify,
+    /// Bumped when the scheduler has written new messages. A watch channel, not a `Notify`:
+    /// a worker busy sending when the bump comes still sees it when it next waits.
+    pub wake: watch::Sender<u64>,
+}
+
+impl Shared {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Shared {
+        Shared {
+            store,
+            clock,
+            instance: instance_id(),
+            wake: watch::Sender::new(0),
+        }
+    }
+
+    /// Tells every worker to look at the outbox now.
+    pub fn wake_workers(&self) {
+        self.wake.send_modify(|n| *n = n.wrapping_add(1));
+    }
 }
 
 /// A fresh identifier for this process: host-free, so it can appear in logs and the ledger.
@@ -65,12 +82,7 @@ pub async fn run(
     let now = clock.now();
     let plan = Plan::load(config_path, now.date_naive())?;
     let store = Store::open(plan.config.store_url.expose()).await?;
-    let shared = Arc::new(Shared {
-        store,
-        clock,
-        instance: instance_id(),
-        wake: Notify::new(),
-    });
+    let shared = Arc::new(Shared::new(store, clock));
     tracing::info!(
         instance = %shared.instance,
         config = %config_path.display(),
@@ -177,7 +189,7 @@ pub async fn run(
         SHUTDOWN_GRACE.as_secs()
     );
     let _ = stop_tx.send(true);
-    shared.wake.notify_waiters();
+    shared.wake_workers();
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
         while workers.join_next().await.is_some() {}
     })

@@ -52,6 +52,7 @@ pub struct Worker {
     client: reqwest::Client,
     config: DeliveryConfig,
     bucket: Option<TokenBucket>,
+    wake: watch::Receiver<u64>,
 }
 
 impl Worker {
@@ -64,6 +65,7 @@ impl Worker {
         config: DeliveryConfig,
     ) -> Self {
         Worker {
+            wake: shared.wake.subscribe(),
             channel,
             shared,
             plan,
@@ -83,7 +85,7 @@ impl Worker {
         let mut stop = self.stop.clone();
         tokio::select! {
             () = tokio::time::sleep(d) => {}
-            () = self.shared.wake.notified() => {}
+            _ = self.wake.changed() => {}
             _ = stop.changed() => {}
         }
     }

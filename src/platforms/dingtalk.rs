@@ -397,21 +397,7 @@ mod tests {
         for row in REPLIES {
             let body = serde_json::json!({ "errcode": row.code, "errmsg": row.platform_message });
             let got = classify(200, None, body.to_string().as_bytes());
-            match row.verdict {
-                Verdict::Sent => assert_eq!(got, Outcome::Sent),
-                Verdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{got:?}"),
-                Verdict::Wait(d) => assert!(
-                    matches!(&got, Outcome::Wait { after, .. } if *after == d),
-                    "{got:?}"
-                ),
-                Verdict::Permanent => {
-                    let Outcome::Permanent { reason, hint } = &got else {
-                        panic!("{} → {got:?}", row.code)
-                    };
-                    assert!(reason.contains(&row.code.to_string()), "{reason}");
-                    assert!(!hint.is_empty());
-                }
-            }
+            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
         }
     }
 

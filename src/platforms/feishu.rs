@@ -259,21 +259,11 @@ mod tests {
             // 9499 comes with HTTP 400; the code decides either way.
             for status in [200, 400] {
                 let got = classify(status, None, body.to_string().as_bytes());
-                match row.verdict {
-                    Verdict::Sent => assert_eq!(got, Outcome::Sent),
-                    Verdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{got:?}"),
-                    Verdict::Wait(d) => assert!(
-                        matches!(&got, Outcome::Wait { after, .. } if *after == d),
-                        "{got:?}"
-                    ),
-                    Verdict::Permanent => {
-                        let Outcome::Permanent { reason, hint } = &got else {
-                            panic!("{} → {got:?}", row.code)
-                        };
-                        assert!(reason.contains(&row.code.to_string()), "{reason}");
-                        assert!(!hint.is_empty());
-                    }
-                }
+                crate::platforms::transport::assert_verdict(
+                    &row.code.to_string(),
+                    row.verdict,
+                    &got,
+                );
             }
         }
     }

@@ -824,6 +824,27 @@ pub(crate) mod test_support {
     }
 }
 
+/// Test helper: `got` is the outcome a reply-table row promises (for permanent failures, the
+/// reason quotes the platform's code and there is a hint).
+#[cfg(test)]
+pub(crate) fn assert_verdict(code: &str, verdict: Verdict, got: &Outcome) {
+    match verdict {
+        Verdict::Sent => assert_eq!(*got, Outcome::Sent),
+        Verdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{code} → {got:?}"),
+        Verdict::Wait(d) => assert!(
+            matches!(got, Outcome::Wait { after, .. } if *after == d),
+            "{code} → {got:?}"
+        ),
+        Verdict::Permanent => {
+            let Outcome::Permanent { reason, hint } = got else {
+                panic!("{code} → {got:?}")
+            };
+            assert!(reason.contains(code), "{reason}");
+            assert!(!hint.is_empty());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::test_support::*;

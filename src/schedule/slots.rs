@@ -67,7 +67,10 @@ pub fn slot_key(schedule: &str, local: NaiveDateTime) -> String {
 const GIVE_UP_AFTER: Duration = Duration::days(5 * 366);
 
 /// How far [`Schedule::previous_before`] looks back.
-const PREVIOUS_WINDOWS_DAYS: [i64; 5] = [1, 8, 32, 100, 400];
+/// In minutes: a per-second schedule finds its previous slot in the first window, a weekly
+/// one in the fifth, without iterating a day of seconds.
+const PREVIOUS_WINDOWS_MINUTES: [i64; 7] =
+    [2, 60, 1440, 8 * 1440, 32 * 1440, 100 * 1440, 400 * 1440];
 
 /// How far back a slot may have been moved from. A slot moved by `next_workday` fires later than its
 /// nominal time, so iteration must start before the run of days off that precedes `after`.
@@ -112,8 +115,8 @@ impl Schedule {
     /// since the last digest".
     pub fn previous_before(&self, before: DateTime<Utc>, cal: &Calendar) -> Option<Slot> {
         // Widening windows keep a minutely schedule from iterating 400 days of slots.
-        PREVIOUS_WINDOWS_DAYS.iter().find_map(|&days| {
-            let from = before.checked_sub_signed(Duration::days(days))?;
+        PREVIOUS_WINDOWS_MINUTES.iter().find_map(|&minutes| {
+            let from = before.checked_sub_signed(Duration::minutes(minutes))?;
             self.slots_after(from, cal)
                 .take_while(|s| s.at < before)
                 .last()

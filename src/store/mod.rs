@@ -42,8 +42,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Connections per process on SQLite: one writer at a time anyway, a few readers beside it.
-const SQLITE_MAX_CONNECTIONS: u32 = 4;
+/// Connections per process on SQLite: one. SQLite has one writer at a time anyway, and with
+/// several connections a thousand delivery workers contend through SQLite's busy handler,
+/// which sleeps in steps of up to 100 ms; one connection queues them fairly in the pool
+/// instead (fan-out throughput went from 850 to the figure in BENCHMARKS.md).
+const SQLITE_MAX_CONNECTIONS: u32 = 1;
 /// Connections per replica on PostgreSQL.
 const PG_MAX_CONNECTIONS: u32 = 8;
 /// How long a caller waits for a free connection (or, on SQLite, for the file's write lock,

@@ -37,8 +37,13 @@ pub const SQLITE_BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// Run on every new SQLite connection. sqlx already turns foreign keys on and waits 5 s for
 /// locks; the wait is made explicit and longer because several replicas of the scheduler and
-/// the CLI may share one file.
-pub const SQLITE_CONNECTION_SETUP: &str = "PRAGMA busy_timeout = 15000";
+/// the CLI may share one file. `synchronous = NORMAL` is SQLite's recommended setting in WAL
+/// mode: a commit no longer waits for fsync (it measured about 1 ms per transaction here), the
+/// file cannot be corrupted, and a power cut can only lose the last commits: a "sent" mark,
+/// which means at most a repeated send, or a slot claim together with its messages, which means
+/// the slot fires again as if the cut had come a moment earlier.
+pub const SQLITE_CONNECTION_SETUP: &str =
+    "PRAGMA busy_timeout = 15000; PRAGMA synchronous = NORMAL";
 
 /// SQLite: the journal mode in force (`wal` once set; it is stored in the file).
 pub const SQLITE_JOURNAL_MODE: &str = "PRAGMA journal_mode";

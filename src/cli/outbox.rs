@@ -111,7 +111,7 @@ async fn list(
             "MESSAGE",
             "CHANNEL",
             "STATUS",
-            "TRIES",
+            "FAILED TRIES",
             "WHEN",
             "LAST ERROR",
         ]

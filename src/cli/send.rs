@@ -110,7 +110,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         })
         .await;
         let mut rows = vec![
-            ["MESSAGE", "STATUS", "ATTEMPTS", "LAST ERROR"]
+            ["MESSAGE", "STATUS", "FAILED TRIES", "LAST ERROR"]
                 .map(String::from)
                 .to_vec(),
         ];

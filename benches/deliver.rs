@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::daemon::{DeliveryConfig, Shared, Worker, enqueue_slot, http_client};
+use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot, http_client};
 use weekbell::plan::Plan;
 use weekbell::schedule::Slot;
 use weekbell::store::{SlotClaim, SlotStatus, Store};
@@ -155,18 +155,17 @@ async fn fan_out() {
         Err(e) => panic!("{e}"),
     };
     let send_start = Instant::now();
-    let mut workers = tokio::task::JoinSet::new();
-    for name in plan.config.channels.keys() {
-        let w = Worker::new(
-            name.clone(),
+    let delivery = tokio::spawn(
+        Delivery::new(
             shared.clone(),
-            prx.clone(),
-            stop_rx.clone(),
-            client.clone(),
+            prx,
+            stop_rx,
+            client,
             DeliveryConfig::default(),
-        );
-        workers.spawn(w.run());
-    }
+            Scope::All,
+        )
+        .run(),
+    );
     loop {
         match shared.store.outbox_counts().await {
             Ok(c) if c.sent as usize >= bodies.len() => break,
@@ -177,8 +176,8 @@ async fn fan_out() {
     }
     let daemon_time = send_start.elapsed();
     let _ = stop_tx.send(true);
-    shared.wake_workers();
-    while workers.join_next().await.is_some() {}
+    shared.wake_delivery();
+    let _ = delivery.await;
     let received = arrivals.lock().map(|v| v.len()).unwrap_or(0);
 
     let bare_client = reqwest::Client::new();
@@ -314,7 +313,19 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => panic!("{e}"),
     };
-    rt.block_on(fan_out());
-    idle_memory();
-    rt.block_on(lateness());
+    // `cargo bench --bench deliver -- fan-out` (or `idle`, `lateness`) runs one part.
+    let parts = ["fan-out", "idle", "lateness"];
+    let chosen: Vec<String> = std::env::args()
+        .filter(|a| parts.contains(&a.as_str()))
+        .collect();
+    let run = |part: &str| chosen.is_empty() || chosen.iter().any(|c| c == part);
+    if run("fan-out") {
+        rt.block_on(fan_out());
+    }
+    if run("idle") {
+        idle_memory();
+    }
+    if run("lateness") {
+        rt.block_on(lateness());
+    }
 }

@@ -5,8 +5,10 @@
 
 pub mod calendar;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod inbound;
 pub mod people;
 pub mod plan;
 pub mod platforms;

@@ -207,6 +207,7 @@ impl Plan {
                 .ok_or_else(|| PlanError::UnknownChannel(name.clone()))?;
             let target = RenderTarget {
                 platform: channel.platform,
+                dialect: channel.dialect(),
                 locale: sc.locale.or(channel.locale).unwrap_or(self.config.locale),
                 // A schedule's own templates are more specific than its channel's.
                 template_dir: sc

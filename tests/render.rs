@@ -473,6 +473,84 @@ fn mentions_follow_each_platforms_rules() {
 }
 
 #[test]
+fn text_message_types_are_plain_and_still_notify() {
+    // 吴涛 without his WeCom id: WeCom text can still notify him by mobile.
+    let people = Directory::new(
+        county_people()
+            .all()
+            .iter()
+            .cloned()
+            .map(|mut p| {
+                if p.id == "wu.tao" {
+                    p.handles.remove(&Platform::Wecom);
+                }
+                p
+            })
+            .collect(),
+    );
+    let tasks = county_tasks(&people);
+    let text_reminders = |platform: Platform| {
+        let dialect = platform
+            .text_dialect()
+            .unwrap_or_else(|| panic!("{platform} has a text type"));
+        renderer()
+            .reminders(
+                &RenderTarget::new(platform, Locale::ZhCn).dialect(dialect),
+                &tasks,
+                today(),
+                3,
+                &people,
+            )
+            .unwrap_or_else(|e| panic!("reminders for {platform}: {e}"))
+            .into_iter()
+            .map(|m| (m, dialect))
+            .collect::<Vec<_>>()
+    };
+    // DingTalk text: no markdown, and the mention is still `@id` in the text and in `at`.
+    let dt = text_reminders(Platform::Dingtalk);
+    let (xu, dialect) = dt
+        .iter()
+        .find(|(m, _)| m.recipient.as_deref() == Some("xu.bin"))
+        .unwrap_or_else(|| panic!("no reminder for xu.bin"));
+    let part = &xu.parts[0];
+    assert!(
+        !part.text.contains("**") && !part.text.contains("###"),
+        "{}",
+        part.text
+    );
+    assert!(part.text.contains("@staff-0007"), "{}", part.text);
+    let body = Platform::Dingtalk.request_body_in(part, *dialect);
+    assert_eq!(body["msgtype"], "text");
+    assert_eq!(body["text"]["content"], part.text.as_str());
+    assert_eq!(
+        body["at"]["atUserIds"],
+        serde_json::json!(["staff-0007", "staff-0012"])
+    );
+    // WeCom text: people are named in the text and notified through the two lists; someone
+    // with only a mobile is notified by mobile, which WeCom markdown cannot do.
+    let wc = text_reminders(Platform::Wecom);
+    let (wu, dialect) = wc
+        .iter()
+        .find(|(m, _)| m.recipient.as_deref() == Some("wu.tao"))
+        .unwrap_or_else(|| panic!("no reminder for wu.tao"));
+    let part = &wu.parts[0];
+    assert!(part.text.contains("@吴涛"), "{}", part.text);
+    let body = Platform::Wecom.request_body_in(part, *dialect);
+    assert_eq!(body["msgtype"], "text");
+    assert_eq!(
+        body["text"]["mentioned_mobile_list"],
+        serde_json::json!(["13800000003"]),
+        "{body}"
+    );
+    // Each part stays within WeCom's 2,048-byte limit for text.
+    for (m, _) in &wc {
+        for p in &m.parts {
+            assert!(p.text.len() <= 2048, "{} bytes", p.text.len());
+        }
+    }
+}
+
+#[test]
 fn user_text_cannot_break_the_layout() {
     let people = county_people();
     let mut tasks = county_tasks(&people);

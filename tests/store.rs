@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Backend, Head, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus, SlotClaim,
-    SlotStatus, Store, StoreError,
+    Backend, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus, OutboxUpdate,
+    SlotClaim, SlotStatus, Store, StoreError,
 };
 
 // ---- harness -----------------------------------------------------------------------------------
@@ -196,6 +196,35 @@ fn msg(slot_key: &str, channel: &str, ord: i64, created_ms: i64) -> NewMessage {
 async fn enqueue(store: &Store, slot: &str, messages: &[NewMessage]) {
     let c = claim("test", slot, T0, "seed");
     assert!(store.claim_slot(&c, messages).await.expect("claim"));
+}
+
+/// One channel's view of the batch lease: its head leased, or when to ask again.
+#[allow(clippy::large_enum_variant)] // a test's short-lived answer
+#[derive(Debug, PartialEq)]
+enum Head {
+    Empty,
+    WaitUntil(i64),
+    Leased(weekbell::store::OutboxMessage),
+}
+
+async fn lease_head(
+    store: &Store,
+    channel: &str,
+    worker: &str,
+    now: i64,
+    lease_ms: i64,
+) -> Result<Head, weekbell::store::StoreError> {
+    let mut got = store
+        .lease_heads(worker, now, lease_ms, Some(channel), 10)
+        .await?;
+    assert!(got.len() <= 1, "one head per channel, got {got:?}");
+    Ok(match got.pop() {
+        Some(m) => Head::Leased(m),
+        None => match store.next_leasable(Some(channel)).await? {
+            Some(t) => Head::WaitUntil(t),
+            None => Head::Empty,
+        },
+    })
 }
 
 fn leased(head: Head) -> weekbell::store::OutboxMessage {
@@ -521,7 +550,7 @@ async fn a_waiting_head_blocks_its_channel_only() {
         );
 
         let now = T0 + 1_000;
-        let head = leased(s.lease_head("a", "w1", now, 30_000).await.unwrap());
+        let head = leased(lease_head(s, "a", "w1", now, 30_000).await.unwrap());
         assert_eq!(head.id, older.id);
         assert_eq!(head.lease_owner.as_deref(), Some("w1"));
         assert_eq!(head.lease_until_ms, Some(now + 30_000));
@@ -531,30 +560,36 @@ async fn a_waiting_head_blocks_its_channel_only() {
 
         // The head waits for its retry; the rest of channel a waits behind it.
         assert_eq!(
-            s.lease_head("a", "w1", now + 1, 30_000).await.unwrap(),
+            lease_head(s, "a", "w1", now + 1, 30_000).await.unwrap(),
             Head::WaitUntil(now + 60_000)
         );
         assert_eq!(
-            s.lease_head("a", "w2", now + 59_999, 30_000).await.unwrap(),
+            lease_head(s, "a", "w2", now + 59_999, 30_000)
+                .await
+                .unwrap(),
             Head::WaitUntil(now + 60_000)
         );
         // Channel b is not held up.
-        let b = leased(s.lease_head("b", "w1", now + 1, 30_000).await.unwrap());
+        let b = leased(lease_head(s, "b", "w1", now + 1, 30_000).await.unwrap());
         assert_eq!(b.id, b0.id);
         s.mark_sent(&b.id, "w1", now + 2).await.unwrap();
         assert_eq!(
-            s.lease_head("b", "w1", now + 3, 30_000).await.unwrap(),
+            lease_head(s, "b", "w1", now + 3, 30_000).await.unwrap(),
             Head::Empty
         );
 
         // When due, the same head comes back, then the newer slot's parts in order.
-        let again = leased(s.lease_head("a", "w2", now + 60_000, 30_000).await.unwrap());
+        let again = leased(
+            lease_head(s, "a", "w2", now + 60_000, 30_000)
+                .await
+                .unwrap(),
+        );
         assert_eq!((again.id.as_str(), again.attempts), (older.id.as_str(), 1));
         assert_eq!(again.last_error.as_deref(), Some("HTTP 502"));
         s.mark_sent(&again.id, "w2", now + 60_001).await.unwrap();
         let mut sent = Vec::new();
         let mut t = now + 60_002;
-        while let Head::Leased(m) = s.lease_head("a", "w2", t, 30_000).await.unwrap() {
+        while let Head::Leased(m) = lease_head(s, "a", "w2", t, 30_000).await.unwrap() {
             s.mark_sent(&m.id, "w2", t).await.unwrap();
             sent.push(m.id);
             t += 1;
@@ -562,7 +597,7 @@ async fn a_waiting_head_blocks_its_channel_only() {
         assert_eq!(sent, vec![newer0.id.clone(), newer1.id.clone()]);
         assert!(s.pending_channels().await.unwrap().is_empty());
         assert_eq!(
-            s.lease_head("nowhere", "w1", t, 30_000).await.unwrap(),
+            lease_head(s, "nowhere", "w1", t, 30_000).await.unwrap(),
             Head::Empty
         );
         let done = s.outbox_get(&older.id).await.unwrap().unwrap();
@@ -570,6 +605,80 @@ async fn a_waiting_head_blocks_its_channel_only() {
         assert_eq!(done.sent_ms, Some(now + 60_001));
         assert_eq!(done.lease_owner.as_deref(), Some("w2"));
         assert_eq!(done.lease_until_ms, None);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let a0 = msg("d@1", "a", 0, T0);
+        let a1 = msg("d@1", "a", 1, T0);
+        let b0 = msg("d@1", "b", 0, T0);
+        let mut c0 = msg("d@1", "c", 0, T0);
+        c0.created_ms = T0 + 5_000; // not due yet at `now`
+        enqueue(s, "1", &[a0.clone(), a1.clone(), b0.clone(), c0.clone()]).await;
+        let now = T0 + 1_000;
+
+        let got = s.lease_heads("w", now, 30_000, None, 100).await.unwrap();
+        let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, vec![a0.id.as_str(), b0.id.as_str()]);
+        // Heads in flight are not leased again; the next instant anything frees up is c's.
+        assert!(
+            s.lease_heads("w", now + 1, 30_000, None, 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(s.next_leasable(None).await.unwrap(), Some(T0 + 5_000));
+        // The limit counts messages.
+        let one = s
+            .lease_heads("w2", T0 + 5_000, 30_000, None, 1)
+            .await
+            .unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].id, c0.id);
+
+        let missing = s
+            .record(&[
+                OutboxUpdate::Sent {
+                    id: a0.id.clone(),
+                    worker: "w".into(),
+                    at_ms: now + 2,
+                },
+                OutboxUpdate::Retry {
+                    id: b0.id.clone(),
+                    next_try_ms: now + 60_000,
+                    error: "HTTP 502".into(),
+                },
+                OutboxUpdate::Released {
+                    id: c0.id.clone(),
+                    worker: "w2".into(),
+                },
+                OutboxUpdate::Sent {
+                    id: "no/such/0/0".into(),
+                    worker: "w".into(),
+                    at_ms: now + 2,
+                },
+            ])
+            .await
+            .unwrap();
+        assert_eq!(missing, vec!["no/such/0/0".to_owned()]);
+        let sent = s.outbox_get(&a0.id).await.unwrap().unwrap();
+        assert_eq!(sent.status, OutboxStatus::Sent);
+        let released = s.outbox_get(&c0.id).await.unwrap().unwrap();
+        assert_eq!(
+            (released.lease_owner, released.lease_until_ms),
+            (None, None)
+        );
+        // a's next part and the released c are due; b waits for its retry.
+        let got = s
+            .lease_heads("w", now + 5_000, 30_000, None, 100)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
+        assert_eq!(ids, vec![a1.id.as_str(), c0.id.as_str()]);
     })
     .await;
 }
@@ -583,17 +692,17 @@ async fn dead_and_dropped_messages_do_not_block_their_channel() {
         let m2 = msg("d@1", "a", 2, T0);
         enqueue(s, "1", &[m0.clone(), m1.clone(), m2.clone()]).await;
         let now = T0 + 100;
-        let h = leased(s.lease_head("a", "w", now, 1_000).await.unwrap());
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
         s.mark_dead(&h.id, "keyword refused", now).await.unwrap();
         assert!(s.outbox_drop(&m1.id, now).await.unwrap());
-        let h = leased(s.lease_head("a", "w", now + 1, 1_000).await.unwrap());
+        let h = leased(lease_head(s, "a", "w", now + 1, 1_000).await.unwrap());
         assert_eq!(h.id, m2.id);
 
         // Revived, the old dead letter is the oldest pending message again: it goes first
         // once m2's lease is given up.
         assert!(s.outbox_retry(&m0.id, now + 2, 600_000).await.unwrap());
         s.mark_retry(&m2.id, now + 2, "timeout").await.unwrap();
-        let h = leased(s.lease_head("a", "w", now + 3, 1_000).await.unwrap());
+        let h = leased(lease_head(s, "a", "w", now + 3, 1_000).await.unwrap());
         assert_eq!(h.id, m0.id);
     })
     .await;
@@ -622,9 +731,7 @@ async fn only_one_worker_gets_a_lease() {
                 let barrier = barrier.clone();
                 askers.push(tokio::spawn(async move {
                     barrier.wait().await;
-                    store
-                        .lease_head("a", &format!("r{round}w{w}"), t, lease_ms)
-                        .await
+                    lease_head(&store, "a", &format!("r{round}w{w}"), t, lease_ms).await
                 }));
             }
             let mut winners = 0;
@@ -643,32 +750,49 @@ async fn only_one_worker_gets_a_lease() {
             ctx.store.mark_retry(&m.id, t + 1, "test").await.unwrap();
         }
 
-        // An expired lease is taken over; a live one is not; one's own is renewed.
+        // An expired lease is taken over; a live one is not, not even by its holder, who
+        // extends it instead.
         let t = now + 1_000_000;
-        let first = leased(ctx.store.lease_head("a", "w1", t, lease_ms).await.unwrap());
-        assert_eq!(first.lease_until_ms, Some(t + lease_ms));
-        let renewed = leased(
-            ctx.store
-                .lease_head("a", "w1", t + 10, lease_ms)
+        let first = leased(
+            lease_head(&ctx.store, "a", "w1", t, lease_ms)
                 .await
                 .unwrap(),
         );
-        assert_eq!(renewed.lease_until_ms, Some(t + 10 + lease_ms));
+        assert_eq!(first.lease_until_ms, Some(t + lease_ms));
+        assert_eq!(
+            lease_head(&ctx.store, "a", "w1", t + 10, lease_ms)
+                .await
+                .unwrap(),
+            Head::WaitUntil(t + lease_ms + 1)
+        );
+        assert!(
+            ctx.store
+                .extend_lease(&first.id, "w1", t + 10 + lease_ms)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !other
+                .extend_lease(&first.id, "w2", t + 10 + lease_ms)
+                .await
+                .unwrap(),
+            "only the holder extends a lease"
+        );
         let until = t + 10 + lease_ms;
         assert_eq!(
-            other.lease_head("a", "w2", until, lease_ms).await.unwrap(),
+            lease_head(&other, "a", "w2", until, lease_ms)
+                .await
+                .unwrap(),
             Head::WaitUntil(until + 1)
         );
         let taken = leased(
-            other
-                .lease_head("a", "w2", until + 1, lease_ms)
+            lease_head(&other, "a", "w2", until + 1, lease_ms)
                 .await
                 .unwrap(),
         );
         assert_eq!(taken.lease_owner.as_deref(), Some("w2"));
         assert_eq!(
-            ctx.store
-                .lease_head("a", "w1", until + 2, lease_ms)
+            lease_head(&ctx.store, "a", "w1", until + 2, lease_ms)
                 .await
                 .unwrap(),
             Head::WaitUntil(until + 1 + lease_ms + 1)
@@ -688,7 +812,7 @@ async fn retry_dead_revive_and_drop_transitions() {
         enqueue(s, "1", &[m.clone(), n.clone()]).await;
         let now = T0 + 1_000;
 
-        leased(s.lease_head("a", "w", now, 5_000).await.unwrap());
+        leased(lease_head(s, "a", "w", now, 5_000).await.unwrap());
         s.mark_retry(&m.id, now + 2_000, "HTTP 503").await.unwrap();
         let r = s.outbox_get(&m.id).await.unwrap().unwrap();
         assert_eq!(r.status, OutboxStatus::Pending);
@@ -697,7 +821,7 @@ async fn retry_dead_revive_and_drop_transitions() {
         assert_eq!((r.lease_owner, r.lease_until_ms), (None, None));
         assert_eq!(r.updated_ms, T0, "a retry does not change the status");
 
-        leased(s.lease_head("a", "w", now + 2_000, 5_000).await.unwrap());
+        leased(lease_head(s, "a", "w", now + 2_000, 5_000).await.unwrap());
         s.mark_dead(&m.id, "errcode 310000: keyword not matched", now + 2_100)
             .await
             .unwrap();
@@ -753,7 +877,7 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Sent is final for retry and drop; marking it sent again is harmless.
         let p = msg("d@2", "b", 0, T0);
         enqueue(s, "2", std::slice::from_ref(&p)).await;
-        let h = leased(s.lease_head("b", "w", now, 5_000).await.unwrap());
+        let h = leased(lease_head(s, "b", "w", now, 5_000).await.unwrap());
         s.mark_sent(&h.id, "w", now + 1).await.unwrap();
         s.mark_sent(&h.id, "w", now + 99).await.unwrap();
         assert_eq!(
@@ -790,9 +914,9 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
         enqueue(s, "2", &[msg("d@2", "a", 0, T0 + 10), late.clone()]).await;
         enqueue(s, "3", &[msg("d@3", "a", 0, T0 + 20)]).await;
         let now = T0 + 100;
-        let h = leased(s.lease_head("a", "w", now, 1_000).await.unwrap());
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
         s.mark_sent(&h.id, "w", now).await.unwrap();
-        let h = leased(s.lease_head("a", "w", now, 1_000).await.unwrap());
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
         s.mark_dead(&h.id, "bad token", now).await.unwrap();
         assert!(s.outbox_drop("d@3/a/0/0", now).await.unwrap());
         assert_eq!(
@@ -1048,7 +1172,7 @@ async fn drain_case(store: &Store, n: u64, slots: &[(i64, usize, i64)]) -> Resul
         let now = T0 + 1_000;
         let name = format!("case{n}-c{channel}");
         loop {
-            match store.lease_head(&name, "w", now, 1_000).await {
+            match lease_head(store, &name, "w", now, 1_000).await {
                 Ok(Head::Leased(m)) => {
                     store
                         .mark_sent(&m.id, "w", now)

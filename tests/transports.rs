@@ -125,6 +125,33 @@ async fn every_platform_delivers_to_its_fake() {
 }
 
 #[tokio::test]
+async fn dingtalk_and_wecom_text_messages_are_accepted_by_their_fakes() {
+    for p in [P::DingTalk, P::WeCom] {
+        let srv = p.start(None).await;
+        let mut ch = p.channel(&srv);
+        ch.options.insert("msgtype".into(), "text".into());
+        let got = send(&ch, "本周督办：12 清理河道 @staff-0001").await;
+        assert_eq!(got, Outcome::Sent, "{p:?}");
+        let body = &srv.received()[0];
+        assert_eq!(body["msgtype"], "text", "{p:?}: {body}");
+        assert_eq!(body["text"]["content"], "本周督办：12 清理河道 @staff-0001");
+        match p {
+            P::DingTalk => assert_eq!(body["at"]["atUserIds"], serde_json::json!(["staff-0001"])),
+            _ => assert_eq!(
+                body["text"]["mentioned_list"],
+                serde_json::json!(["staff-0001"])
+            ),
+        }
+    }
+    // WeCom counts 2,048 bytes for text (4,096 for markdown): the fake refuses more, as WeCom does.
+    let srv = P::WeCom.start(None).await;
+    let mut ch = P::WeCom.channel(&srv);
+    ch.options.insert("msgtype".into(), "text".into());
+    let got = send(&ch, &"督".repeat(700)).await;
+    assert!(permanent_reason(&got).contains("40058"), "{got:?}");
+}
+
+#[tokio::test]
 async fn signatures_are_checked_by_the_fakes() {
     let cases = [
         (P::DingTalk, "310000", "signature secret is wrong"),

@@ -81,7 +81,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                             recipient: msg.recipient.clone(),
                             part: part.part,
                             parts: part.parts,
-                            body: cm.channel.platform.request_body(part),
+                            body: cm
+                                .channel
+                                .platform
+                                .request_body_in(part, cm.channel.dialect()),
                         });
                     } else {
                         println!();

@@ -2,12 +2,11 @@
 
 use super::output::table;
 use super::{Cli, CliError, init_logging, runtime};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::daemon::{DeliveryConfig, Shared, Worker, enqueue_slot};
+use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot};
 use weekbell::plan::Plan;
 use weekbell::schedule::Slot;
 use weekbell::store::{OutboxFilter, OutboxStatus, SlotClaim, SlotStatus, Store};
@@ -66,26 +65,23 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         enqueue_slot(&shared, &plan, &slot, &claim, args.channel.as_deref())
             .await
             .map_err(|e| CliError::Failed(e.to_string()))?;
-        let channels: HashSet<String> = match &args.channel {
-            Some(c) => [c.clone()].into(),
-            None => sc.channels.iter().cloned().collect(),
+        let channels: Vec<String> = match &args.channel {
+            Some(c) => vec![c.clone()],
+            None => sc.channels.clone(),
         };
         let plan = Arc::new(plan);
         let (_plan_tx, plan_rx) = watch::channel(plan.clone());
         let (stop_tx, stop_rx) = watch::channel(false);
         let client = weekbell::daemon::http_client().map_err(CliError::Failed)?;
-        let mut workers = tokio::task::JoinSet::new();
-        for c in &channels {
-            let w = Worker::new(
-                c.clone(),
-                shared.clone(),
-                plan_rx.clone(),
-                stop_rx.clone(),
-                client.clone(),
-                DeliveryConfig::default(),
-            );
-            workers.spawn(w.run());
-        }
+        let delivery = Delivery::new(
+            shared.clone(),
+            plan_rx,
+            stop_rx,
+            client,
+            DeliveryConfig::default(),
+            Scope::Channels(channels),
+        );
+        let delivery = tokio::spawn(delivery.run());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
         let mine = loop {
             let all = shared
@@ -104,11 +100,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let _ = stop_tx.send(true);
-        shared.wake_workers();
-        let _ = tokio::time::timeout(Duration::from_secs(10), async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await;
+        shared.wake_delivery();
+        let _ = tokio::time::timeout(Duration::from_secs(10), delivery).await;
         let mut rows = vec![
             ["MESSAGE", "STATUS", "FAILED TRIES", "LAST ERROR"]
                 .map(String::from)

@@ -506,6 +506,15 @@ impl Validator<'_> {
                 options.insert(key.to_string(), self.text(value));
             }
         }
+        if let Some(m) = &ch.msgtype
+            && !matches!(self.text(m).as_str(), "markdown" | "text")
+        {
+            self.problem(
+                Problem::new(m.span(), "msgtype must be \"markdown\" or \"text\"").help(
+                    "markdown (the default) formats the message; text sends it as plain text",
+                ),
+            );
+        }
         if let Some(p) = &ch.polling {
             check_allowed(self, "polling", p.span());
             options.insert("polling".to_string(), p.get_ref().to_string());
@@ -698,12 +707,12 @@ fn platform_keys(p: Platform) -> PlatformKeys {
             ),
             Platform::Dingtalk => (
                 true,
-                &["webhook", "secret", "app_key", "app_secret"],
+                &["webhook", "secret", "app_key", "app_secret", "msgtype"],
                 &["webhook"],
             ),
             Platform::Wecom => (
                 true,
-                &["webhook", "token", "encoding_aes_key"],
+                &["webhook", "token", "encoding_aes_key", "msgtype"],
                 &["webhook"],
             ),
             Platform::Feishu => (

@@ -2,6 +2,7 @@
 
 use crate::people::Person;
 use crate::platforms::Platform;
+use crate::render::Dialect;
 use crate::schedule::HolidayPolicy;
 use crate::secret::Secret;
 use crate::tasks::Status;
@@ -125,6 +126,20 @@ pub struct ChannelConfig {
     /// Sending pace for this channel; `None` uses the platform's default.
     pub rate_limit: Option<RateLimitSetting>,
     pub locale: Option<Locale>,
+}
+
+impl ChannelConfig {
+    /// The markup this channel's messages are written in: the platform's, or its plain-text
+    /// message type when the channel says `msgtype = "text"` (DingTalk, WeCom).
+    pub fn dialect(&self) -> Dialect {
+        match (
+            self.options.get("msgtype").map(String::as_str),
+            self.platform.text_dialect(),
+        ) {
+            (Some("text"), Some(text)) => text,
+            _ => self.platform.dialect(),
+        }
+    }
 }
 
 /// A channel's own sending pace, overriding the platform's default.

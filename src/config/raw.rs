@@ -123,6 +123,8 @@ pub(super) struct RawChannel {
     // Non-secret options.
     pub chat_id: Option<S>,
     pub template: Option<S>,
+    /// DingTalk and WeCom: `markdown` (the default) or `text`.
+    pub msgtype: Option<S>,
     pub polling: Option<Spanned<bool>>,
 }
 
@@ -147,10 +149,11 @@ impl RawChannel {
         ]
     }
 
-    pub fn options(&self) -> [(&'static str, Option<&S>); 3] {
+    pub fn options(&self) -> [(&'static str, Option<&S>); 4] {
         [
             ("chat_id", self.chat_id.as_ref()),
             ("template", self.template.as_ref()),
+            ("msgtype", self.msgtype.as_ref()),
             ("audience", self.audience.as_ref()),
         ]
     }

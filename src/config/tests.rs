@@ -181,3 +181,31 @@ fn rate_limits_parse() {
     assert_eq!(parse_rate_limit("0/s"), None);
     assert_eq!(parse_rate_limit("fast"), None);
 }
+
+#[test]
+fn msgtype_is_for_dingtalk_and_wecom_and_takes_two_values() {
+    let with = |platform: &str, msgtype: &str| {
+        BASE.replace(
+            "platform = \"slack\"",
+            &format!("platform = \"{platform}\""),
+        )
+        .replace(
+            "webhook = \"${HOOK}\"",
+            &format!("webhook = \"${{HOOK}}\"\nmsgtype = \"{msgtype}\""),
+        )
+    };
+    let vars = [("HOOK", "https://h")];
+    for platform in ["dingtalk", "wecom"] {
+        for msgtype in ["text", "markdown"] {
+            assert!(problems(&with(platform, msgtype), &vars).is_empty());
+        }
+        assert_eq!(
+            problems(&with(platform, "card"), &vars),
+            vec![(7, "msgtype must be \"markdown\" or \"text\"".to_string())]
+        );
+    }
+    assert_eq!(
+        problems(&with("slack", "text"), &vars),
+        vec![(7, "`msgtype` is not used by platform slack".to_string())]
+    );
+}

@@ -1,21 +1,20 @@
-//! `weekbell run`: the scheduler, the outbox, the delivery workers and reloading.
+//! `weekbell run`: the scheduler, the outbox, delivery and reloading.
 //!
 //! The scheduler never calls the network: at each slot it renders the messages and writes them
-//! to the outbox in the same transaction that claims the slot. One delivery worker per channel
-//! sends that channel's messages in order, under its rate limit, and records each outcome.
+//! to the outbox in the same transaction that claims the slot. Delivery sends each channel's
+//! messages in order, under its rate limit; `delivery.rs` says how.
 
+mod delivery;
 mod ratelimit;
 mod scheduler;
-mod worker;
 
+pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
 pub use ratelimit::TokenBucket;
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
-pub use worker::{DeliveryConfig, Worker, http_client};
 
 use crate::clock::Clock;
 use crate::plan::{Plan, PlanError};
 use crate::store::{Store, StoreError};
-use std::collections::HashSet;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,14 +39,14 @@ pub enum DaemonError {
     Client(String),
 }
 
-/// What the daemon shares between the scheduler and the workers.
+/// What the daemon shares between the scheduler and delivery.
 pub struct Shared {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
     /// Identifies this process in the ledger and in outbox leases.
     pub instance: String,
     /// Bumped when the scheduler has written new messages. A watch channel, not a `Notify`:
-    /// a worker busy sending when the bump comes still sees it when it next waits.
+    /// a dispatcher busy leasing when the bump comes still sees it when it next waits.
     pub wake: watch::Sender<u64>,
 }
 
@@ -61,8 +60,8 @@ impl Shared {
         }
     }
 
-    /// Tells every worker to look at the outbox now.
-    pub fn wake_workers(&self) {
+    /// Tells delivery to look at the outbox now.
+    pub fn wake_delivery(&self) {
         self.wake.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
@@ -104,27 +103,16 @@ pub async fn run(
     let plan = Arc::new(plan);
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let client = worker::http_client().map_err(DaemonError::Client)?;
-
-    let mut workers = tokio::task::JoinSet::new();
-    let mut started: HashSet<String> = HashSet::new();
-    let spawn_workers =
-        |plan: &Plan, started: &mut HashSet<String>, workers: &mut tokio::task::JoinSet<()>| {
-            for name in plan.config.channels.keys() {
-                if started.insert(name.clone()) {
-                    let w = Worker::new(
-                        name.clone(),
-                        shared.clone(),
-                        plan_rx.clone(),
-                        stop_rx.clone(),
-                        client.clone(),
-                        DeliveryConfig::default(),
-                    );
-                    workers.spawn(w.run());
-                }
-            }
-        };
-    spawn_workers(&plan, &mut started, &mut workers);
+    let client = http_client().map_err(DaemonError::Client)?;
+    let delivery = Delivery::new(
+        shared.clone(),
+        plan_rx,
+        stop_rx,
+        client,
+        DeliveryConfig::default(),
+        Scope::All,
+    );
+    let mut delivery = tokio::spawn(delivery.run());
 
     let mut scheduler = Scheduler::new(shared.clone());
     scheduler.catch_up(&plan).await?;
@@ -165,7 +153,6 @@ pub async fn run(
                     }
                     watched = Watched::new(&new_plan);
                     let new_plan = Arc::new(new_plan);
-                    spawn_workers(&new_plan, &mut started, &mut workers);
                     scheduler.reconcile(&new_plan);
                     let _ = plan_tx.send(new_plan.clone());
                     current = new_plan;
@@ -189,16 +176,15 @@ pub async fn run(
         SHUTDOWN_GRACE.as_secs()
     );
     let _ = stop_tx.send(true);
-    shared.wake_workers();
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while workers.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
+    shared.wake_delivery();
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut delivery)
+        .await
+        .is_err()
+    {
         tracing::warn!(
             "sends still in flight after the grace period stay in the outbox for the next start"
         );
-        workers.abort_all();
+        delivery.abort();
     }
     tracing::info!("stopped");
     Ok(())

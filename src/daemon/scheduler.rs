@@ -153,7 +153,7 @@ impl Scheduler {
         let claim = self.claim(slot, status, now);
         let won = enqueue_slot(&self.shared, plan, slot, &claim, None).await?;
         if won {
-            self.shared.wake_workers();
+            self.shared.wake_delivery();
         }
         Ok(won)
     }

@@ -29,12 +29,7 @@ pub(super) fn mention_for(person: &Person) -> Option<Mention> {
     let mobile = if handle.is_some() {
         None
     } else {
-        person
-            .mobile
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| crate::render::markup::is_safe_handle(m))
-            .map(str::to_string)
+        super::safe_mobile(person)
     };
     (handle.is_some() || mobile.is_some()).then(|| Mention {
         person_id: Some(person.id.clone()),
@@ -44,25 +39,21 @@ pub(super) fn mention_for(person: &Person) -> Option<Mention> {
     })
 }
 
-/// `msgtype: markdown`. The title is only the notification preview, so templates repeat it as a
-/// heading in the text.
-pub(super) fn request_body(part: &OutboundPart) -> Value {
-    let user_ids: Vec<&str> = part
-        .mentions
-        .iter()
-        .filter_map(|m| m.handle.as_deref())
-        .collect();
-    let mobiles: Vec<&str> = part
-        .mentions
-        .iter()
-        .filter(|m| m.handle.is_none())
-        .filter_map(|m| m.mobile.as_deref())
-        .collect();
-    json!({
-        "msgtype": "markdown",
-        "markdown": { "title": part.title, "text": part.text },
-        "at": { "atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": false },
-    })
+/// `msgtype: markdown`, or `text` when the channel chose it. A markdown title is only the
+/// notification preview, so templates repeat it as a heading in the text. Either way the
+/// mentioned people are in `at` and, as `@id`, in the text: DingTalk needs both to notify.
+pub(super) fn request_body(part: &OutboundPart, as_text: bool) -> Value {
+    let (user_ids, mobiles) = super::mention_lists(part);
+    let at = json!({ "atMobiles": mobiles, "atUserIds": user_ids, "isAtAll": false });
+    if as_text {
+        json!({ "msgtype": "text", "text": { "content": part.text }, "at": at })
+    } else {
+        json!({
+            "msgtype": "markdown",
+            "markdown": { "title": part.title, "text": part.text },
+            "at": at,
+        })
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -282,7 +273,10 @@ pub(super) fn prepare(
     Ok(PreparedRequest {
         url: Secret::new(String::from(url)),
         headers: json_headers(),
-        body: json_body(&request_body(part))?,
+        body: json_body(&request_body(
+            part,
+            channel.dialect() == Dialect::DingTalkText,
+        ))?,
     })
 }
 

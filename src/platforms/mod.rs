@@ -107,6 +107,25 @@ impl Platform {
         }
     }
 
+    /// The markup of the platform's other message type a channel may choose with
+    /// `msgtype = "text"`; `None` where there is no such choice.
+    pub fn text_dialect(self) -> Option<Dialect> {
+        match self {
+            Platform::Dingtalk => Some(Dialect::DingTalkText),
+            Platform::Wecom => Some(Dialect::Plain),
+            _ => None,
+        }
+    }
+
+    /// The most text one message part may hold in `dialect` (the platform's own or its
+    /// [`text_dialect`](Self::text_dialect)); `None` for no limit.
+    pub fn size_limit_in(self, dialect: Dialect) -> Option<SizeLimit> {
+        match (self, dialect) {
+            (Platform::Wecom, Dialect::Plain) => Some(wecom::TEXT_SIZE_LIMIT),
+            _ => self.size_limit(),
+        }
+    }
+
     /// The most text one message part may hold; `None` for no limit.
     pub fn size_limit(self) -> Option<SizeLimit> {
         match self {
@@ -135,10 +154,10 @@ impl Platform {
 
     /// Who `person` is on this platform for an @mention; `None` when they cannot be notified
     /// here (no handle configured), in which case they are written as `@Name`.
-    pub fn mention_for(self, person: &Person) -> Option<Mention> {
+    pub fn mention_for(self, person: &Person, dialect: Dialect) -> Option<Mention> {
         match self {
             Platform::Dingtalk => dingtalk::mention_for(person),
-            Platform::Wecom => wecom::mention_for(person),
+            Platform::Wecom => wecom::mention_for(person, dialect == Dialect::Plain),
             Platform::Feishu => feishu::mention_for(person),
             Platform::Slack => slack::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
@@ -148,9 +167,15 @@ impl Platform {
 
     /// The JSON the platform's webhook expects for one message part. Signing is delivery's job.
     pub fn request_body(self, part: &OutboundPart) -> serde_json::Value {
+        self.request_body_in(part, self.dialect())
+    }
+
+    /// [`request_body`](Self::request_body) for a part written in `dialect`: DingTalk and
+    /// WeCom send their `text` message type when the channel chose it.
+    pub fn request_body_in(self, part: &OutboundPart, dialect: Dialect) -> serde_json::Value {
         match self {
-            Platform::Dingtalk => dingtalk::request_body(part),
-            Platform::Wecom => wecom::request_body(part),
+            Platform::Dingtalk => dingtalk::request_body(part, dialect == Dialect::DingTalkText),
+            Platform::Wecom => wecom::request_body(part, dialect == Dialect::Plain),
             Platform::Feishu => feishu::request_body(part),
             Platform::Slack => slack::request_body(part),
             Platform::Webhook => webhook::request_body(part),
@@ -158,6 +183,33 @@ impl Platform {
             _ => serde_json::json!({ "text": part.text }),
         }
     }
+}
+
+/// A person's mobile number, if it can be written into mention markup safely.
+fn safe_mobile(person: &Person) -> Option<String> {
+    person
+        .mobile
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| crate::render::markup::is_safe_handle(m))
+        .map(str::to_string)
+}
+
+/// The user ids and, for people mentioned without one, the mobiles of a part's mentions: the
+/// two lists DingTalk and WeCom notify.
+fn mention_lists(part: &OutboundPart) -> (Vec<&str>, Vec<&str>) {
+    let ids = part
+        .mentions
+        .iter()
+        .filter_map(|m| m.handle.as_deref())
+        .collect();
+    let mobiles = part
+        .mentions
+        .iter()
+        .filter(|m| m.handle.is_none())
+        .filter_map(|m| m.mobile.as_deref())
+        .collect();
+    (ids, mobiles)
 }
 
 /// A person's handle for `platform`, if it can be written into mention markup safely.

@@ -20,19 +20,42 @@ pub(super) const DIALECT: Dialect = Dialect::WeComMarkdown;
 /// `markdown.content` may hold at most 4,096 bytes (`errcode 40058`).
 pub(super) const SIZE_LIMIT: SizeLimit = SizeLimit::Bytes(4_096);
 
-/// Markdown messages mention by WeCom user id only (mobiles work in `text` messages alone).
-pub(super) fn mention_for(person: &Person) -> Option<Mention> {
-    super::safe_handle(person, Platform::Wecom).map(|handle| Mention {
+/// `text.content` may hold at most 2,048 bytes.
+pub(super) const TEXT_SIZE_LIMIT: SizeLimit = SizeLimit::Bytes(2_048);
+
+/// Markdown messages mention by WeCom user id only; `text` messages (`as_text`) also by mobile,
+/// through `mentioned_mobile_list`.
+pub(super) fn mention_for(person: &Person, as_text: bool) -> Option<Mention> {
+    let handle = super::safe_handle(person, Platform::Wecom);
+    let mobile = if handle.is_none() && as_text {
+        super::safe_mobile(person)
+    } else {
+        None
+    };
+    (handle.is_some() || mobile.is_some()).then(|| Mention {
         person_id: Some(person.id.clone()),
         name: person.name.clone(),
-        handle: Some(handle),
-        mobile: None,
+        handle,
+        mobile,
     })
 }
 
-/// The mentions are in the content as `<@userid>`; there is no separate list for markdown.
-pub(super) fn request_body(part: &OutboundPart) -> Value {
-    json!({ "msgtype": "markdown", "markdown": { "content": part.text } })
+/// Markdown: the mentions are in the content as `<@userid>`; markdown has no separate list.
+/// Text (`as_text`): the content names people as `@Name`, and WeCom notifies those in
+/// `mentioned_list` (user ids) and `mentioned_mobile_list`.
+pub(super) fn request_body(part: &OutboundPart, as_text: bool) -> Value {
+    if !as_text {
+        return json!({ "msgtype": "markdown", "markdown": { "content": part.text } });
+    }
+    let (ids, mobiles) = super::mention_lists(part);
+    json!({
+        "msgtype": "text",
+        "text": {
+            "content": part.text,
+            "mentioned_list": ids,
+            "mentioned_mobile_list": mobiles,
+        },
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +145,7 @@ pub(super) fn prepare(
     Ok(PreparedRequest {
         url: Secret::new(String::from(url)),
         headers: json_headers(),
-        body: json_body(&request_body(part))?,
+        body: json_body(&request_body(part, channel.dialect() == Dialect::Plain))?,
     })
 }
 

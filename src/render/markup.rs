@@ -52,6 +52,8 @@ pub enum Dialect {
     FeishuMarkdown,
     /// Slack `mrkdwn`.
     SlackMrkdwn,
+    /// DingTalk `text` messages: plain text, but a notifying mention is `@id` in the text.
+    DingTalkText,
 }
 
 /// A message size limit, in the unit the platform counts.
@@ -111,12 +113,13 @@ pub enum MentionRef<'a> {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 5] = [
+    pub const ALL: [Dialect; 6] = [
         Dialect::Plain,
         Dialect::DingTalkMarkdown,
         Dialect::WeComMarkdown,
         Dialect::FeishuMarkdown,
         Dialect::SlackMrkdwn,
+        Dialect::DingTalkText,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +129,7 @@ impl Dialect {
             Dialect::WeComMarkdown => "wecom_markdown",
             Dialect::FeishuMarkdown => "feishu_markdown",
             Dialect::SlackMrkdwn => "slack_mrkdwn",
+            Dialect::DingTalkText => "dingtalk_text",
         }
     }
 
@@ -140,7 +144,7 @@ impl Dialect {
     pub fn escape_into(self, s: &str, out: &mut String) {
         let s = fold_breaks(s);
         match self {
-            Dialect::Plain => out.push_str(&s),
+            Dialect::Plain | Dialect::DingTalkText => out.push_str(&s),
             Dialect::SlackMrkdwn => {
                 for c in s.chars() {
                     match c {
@@ -164,7 +168,7 @@ impl Dialect {
             return String::new();
         }
         match self {
-            Dialect::Plain => t.to_string(),
+            Dialect::Plain | Dialect::DingTalkText => t.to_string(),
             // mrkdwn bold is a single star and fails when the star touches a space.
             Dialect::SlackMrkdwn => format!("*{t}*"),
             _ => format!("**{t}**"),
@@ -183,7 +187,7 @@ impl Dialect {
                 format!("{} {t}", "#".repeat(level.clamp(1, 6)))
             }
             Dialect::FeishuMarkdown | Dialect::SlackMrkdwn => self.bold(t),
-            Dialect::Plain => t.to_string(),
+            Dialect::Plain | Dialect::DingTalkText => t.to_string(),
         }
     }
 
@@ -191,7 +195,7 @@ impl Dialect {
     /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect.
     pub fn bullet(self) -> &'static str {
         match self {
-            Dialect::SlackMrkdwn | Dialect::Plain => "• ",
+            Dialect::SlackMrkdwn | Dialect::Plain | Dialect::DingTalkText => "• ",
             _ => "- ",
         }
     }
@@ -203,7 +207,7 @@ impl Dialect {
             MentionRef::Name(name) => format!("@{}", self.escape(name.trim())),
             MentionRef::Handle { id: h, name } => match self {
                 Dialect::Plain => format!("@{}", self.escape(name.trim())),
-                Dialect::DingTalkMarkdown => format!("@{h}"),
+                Dialect::DingTalkMarkdown | Dialect::DingTalkText => format!("@{h}"),
                 Dialect::WeComMarkdown | Dialect::SlackMrkdwn => format!("<@{h}>"),
                 Dialect::FeishuMarkdown => format!("<at id={h}></at>"),
             },

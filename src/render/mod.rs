@@ -104,6 +104,9 @@ pub enum RenderError {
 #[derive(Debug, Clone, Copy)]
 pub struct RenderTarget<'a> {
     pub platform: Platform,
+    /// The platform's markup, or another message type of the same platform the channel chose
+    /// (`msgtype = "text"`); see [`crate::config::ChannelConfig::dialect`].
+    pub dialect: Dialect,
     pub locale: Locale,
     /// The channel's or schedule's `template_dir`.
     pub template_dir: Option<&'a Path>,
@@ -115,10 +118,16 @@ impl<'a> RenderTarget<'a> {
     pub fn new(platform: Platform, locale: Locale) -> Self {
         RenderTarget {
             platform,
+            dialect: platform.dialect(),
             locale,
             template_dir: None,
             max_message_size: None,
         }
+    }
+
+    pub fn dialect(mut self, dialect: Dialect) -> Self {
+        self.dialect = dialect;
+        self
     }
 
     pub fn template_dir(mut self, dir: Option<&'a Path>) -> Self {
@@ -133,7 +142,10 @@ impl<'a> RenderTarget<'a> {
 
     /// The text budget per part: the override in the platform's unit, else the platform's.
     pub fn size_limit(&self) -> Option<SizeLimit> {
-        match (self.max_message_size, self.platform.size_limit()) {
+        match (
+            self.max_message_size,
+            self.platform.size_limit_in(self.dialect),
+        ) {
             (Some(n), Some(l)) => Some(l.with_value(n)),
             (Some(n), None) => Some(SizeLimit::Bytes(n)),
             (None, l) => l,
@@ -181,6 +193,7 @@ fn dialect_index(d: Dialect) -> usize {
         Dialect::WeComMarkdown => 2,
         Dialect::FeishuMarkdown => 3,
         Dialect::SlackMrkdwn => 4,
+        Dialect::DingTalkText => 5,
     }
 }
 
@@ -260,7 +273,7 @@ impl Renderer {
         kind: TemplateKind,
         f: impl FnOnce(&Template<'_, '_>) -> Result<R, RenderError>,
     ) -> Result<R, RenderError> {
-        let env = self.env(target.platform.dialect(), target.locale);
+        let env = self.env(target.dialect, target.locale);
         let compile_err = |name: &str, e: &minijinja::Error| templates::jinja_error(name, e);
         if let Some(dir) = target.template_dir {
             if self.loaded_dirs.contains(dir) {
@@ -398,7 +411,7 @@ impl Renderer {
         data: &Value,
         kind: TemplateKind,
     ) -> Result<MessageBody, RenderError> {
-        let dialect = target.platform.dialect();
+        let dialect = target.dialect;
         let RenderedText {
             title,
             text,
@@ -446,7 +459,7 @@ impl Renderer {
         body: &MessageBody,
     ) -> Result<Vec<OutboundPart>, RenderError> {
         let platform = target.platform;
-        let dialect = platform.dialect();
+        let dialect = target.dialect;
         let mut limit = target.size_limit();
         let prefix = |i: usize, n: usize| dialect.part_prefix(i, n);
         for _ in 0..8 {
@@ -482,7 +495,8 @@ impl Renderer {
             let worst = parts
                 .iter()
                 .map(|p| {
-                    serde_json::to_vec(&platform.request_body(p)).map_or(usize::MAX, |b| b.len())
+                    serde_json::to_vec(&platform.request_body_in(p, dialect))
+                        .map_or(usize::MAX, |b| b.len())
                 })
                 .max()
                 .unwrap_or(0);

@@ -538,7 +538,7 @@ fn mention_value(dialect: Dialect, state: &mut State, who: &Value) -> Result<Str
         .and_then(|i| data.people.resolve(i))
         .or_else(|| data.people.resolve(&name));
     let (token, target) = match person {
-        Some(p) => match data.platform.mention_for(p) {
+        Some(p) => match data.platform.mention_for(p, dialect) {
             Some(m) => {
                 let id = m
                     .handle
@@ -1199,7 +1199,7 @@ mod sample {
             // will do for the mentions.
             let platform = Platform::ALL
                 .into_iter()
-                .find(|p| p.dialect() == dialect)
+                .find(|p| p.dialect() == dialect || p.text_dialect() == Some(dialect))
                 .unwrap_or(Platform::Console);
             let data = RenderData::value(platform, &self.people);
             let common = || Common {

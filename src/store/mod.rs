@@ -14,7 +14,7 @@
 //!   transaction. However many replicas race, one gets `true`; a failure half-way leaves
 //!   neither the claim nor any message behind, so the slot can be claimed again.
 //! - **Each channel sends in order.** A channel's head of line is its oldest pending message
-//!   (by `created_ms`, then `ord`, then `id`). [`Store::lease_head`] only ever hands out that
+//!   (by `created_ms`, then `ord`, then `id`). [`Store::lease_heads`] only ever hands out that
 //!   message, so a head waiting for its retry holds back the rest of its channel, and only its
 //!   channel. Dead and dropped messages do not block.
 //! - **One sender per message at a time.** The lease is a conditional `UPDATE … RETURNING` that
@@ -30,8 +30,8 @@ mod sql;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    Backend, Head, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxMessage,
-    OutboxStatus, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
+    Backend, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxMessage,
+    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
 };
 
 use error::{redact_parts, scrub};
@@ -54,9 +54,6 @@ const PG_MAX_CONNECTIONS: u32 = 8;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long opening a PostgreSQL store waits for the server to answer.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// How often [`Store::lease_head`] looks again when another worker changed the head between
-/// its look and its lease.
-const LEASE_ATTEMPTS: usize = 4;
 
 /// The handle to weekbell's database. Cheap to clone: clones share one connection pool.
 #[derive(Clone)]
@@ -242,72 +239,141 @@ impl Store {
             .map_err(|e| self.query_error("listing channels with pending messages", e))
     }
 
-    /// Looks at the oldest pending message of `channel`. If it is due (`next_try_ms <= now_ms`)
-    /// and free (never leased, its lease expired — `lease_until_ms < now_ms` — or leased by
-    /// this same `worker`), leases it to `worker` until `now_ms + lease_ms` and returns
-    /// [`Head::Leased`]. Otherwise returns [`Head::WaitUntil`] with the first instant it could
-    /// be leased (its next try, or the instant after another worker's lease ends), or
-    /// [`Head::Empty`].
+    /// Leases the head of line of every channel — or of `channel` alone — that is due
+    /// (`next_try_ms <= now_ms`) and free (never leased, or its lease ended before `now_ms`),
+    /// to `worker` until `now_ms + lease_ms`; at most `limit` messages, oldest first.
     ///
-    /// A worker id should name one sending loop (e.g. `host-pid`): renewing one's own lease is
-    /// allowed, so a loop may hold its head across several calls.
-    pub async fn lease_head(
+    /// A channel whose head is not due, or is leased (even to `worker`), gives nothing: its
+    /// later messages wait behind the head, so a channel's messages go out in order. Of several
+    /// replicas asking at once, each message goes to exactly one. [`Store::next_leasable`] says
+    /// when to ask again.
+    pub async fn lease_heads(
         &self,
-        channel: &str,
         worker: &str,
         now_ms: i64,
         lease_ms: i64,
-    ) -> Result<Head, StoreError> {
+        channel: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<OutboxMessage>, StoreError> {
         let until = now_ms.saturating_add(lease_ms.max(0));
-        for _ in 0..LEASE_ATTEMPTS {
-            let head = sqlx::query(sql::CHANNEL_HEAD)
-                .bind(channel)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| {
-                    self.query_error(format!("reading the head of channel {channel}"), e)
-                })?;
-            let Some(head) = head else {
-                return Ok(Head::Empty);
-            };
-            let head = decode_message(&head).map_err(|d| self.corrupt(d))?;
-            if let Some(at) = blocked_until(&head, worker, now_ms) {
-                return Ok(Head::WaitUntil(at));
-            }
-            let leased = sqlx::query(sql::LEASE_MESSAGE)
-                .bind(worker)
-                .bind(until)
-                .bind(&head.id)
-                .bind(now_ms)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(|e| self.query_error(format!("leasing message {}", head.id), e))?;
-            if let Some(row) = leased {
-                return decode_message(&row)
-                    .map(Head::Leased)
-                    .map_err(|d| self.corrupt(d));
-            }
-            // Another worker leased, sent or dropped it between the look and the lease.
+        let rows = sqlx::query(sql::LEASE_HEADS)
+            .bind(worker)
+            .bind(until)
+            .bind(now_ms)
+            .bind(channel)
+            .bind(limit.max(0))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("leasing messages to send", e))?;
+        let mut leased = rows
+            .iter()
+            .map(decode_message)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|d| self.corrupt(d))?;
+        leased.sort_by(|a, b| (a.created_ms, a.ord, &a.id).cmp(&(b.created_ms, b.ord, &b.id)));
+        Ok(leased)
+    }
+
+    /// The first instant at which [`Store::lease_heads`] could lease something for `channel`
+    /// (or any channel): a head's next try, or the instant after its lease ends. `None` when
+    /// nothing is pending. An instant at or before now means "now".
+    pub async fn next_leasable(&self, channel: Option<&str>) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar::<_, Option<i64>>(sql::NEXT_LEASABLE)
+            .bind(channel)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.query_error("reading when the next message is due", e))
+    }
+
+    /// Extends a lease `worker` holds to `until_ms`: a sender that waited long for its rate
+    /// limit keeps its message. `false` when the lease is no longer `worker`'s (it ran out and
+    /// someone else took the message, or the message is no longer pending): do not send it.
+    pub async fn extend_lease(
+        &self,
+        id: &str,
+        worker: &str,
+        until_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(sql::EXTEND_LEASE)
+            .bind(id)
+            .bind(worker)
+            .bind(until_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("extending the lease of message {id}"), e))?
+            .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Writes the outcomes of several sends in one transaction — one commit for a whole
+    /// batch is what lets a fan-out to a thousand channels keep up with the network. Each
+    /// update only touches a message in the state it expects (see [`OutboxUpdate`]); the ids of
+    /// messages that do not exist at all are returned.
+    pub async fn record(&self, updates: &[OutboxUpdate]) -> Result<Vec<String>, StoreError> {
+        if updates.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(Head::WaitUntil(now_ms.saturating_add(1)))
+        let fail = |e| self.query_error("recording the outcome of sends", e);
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let mut untouched = Vec::new();
+        for update in updates {
+            let query = match update {
+                OutboxUpdate::Sent { id, worker, at_ms } => sqlx::query(sql::MARK_SENT)
+                    .bind(id.as_str())
+                    .bind(*at_ms)
+                    .bind(worker.as_str()),
+                OutboxUpdate::Retry {
+                    id,
+                    next_try_ms,
+                    error,
+                } => sqlx::query(sql::MARK_RETRY)
+                    .bind(id.as_str())
+                    .bind(*next_try_ms)
+                    .bind(error.as_str()),
+                OutboxUpdate::Dead { id, reason, at_ms } => sqlx::query(sql::MARK_DEAD)
+                    .bind(id.as_str())
+                    .bind(reason.as_str())
+                    .bind(*at_ms),
+                OutboxUpdate::Expired { id, reason, at_ms } => sqlx::query(sql::MARK_EXPIRED)
+                    .bind(id.as_str())
+                    .bind(reason.as_str())
+                    .bind(*at_ms),
+                OutboxUpdate::Released { id, worker } => sqlx::query(sql::RELEASE_LEASE)
+                    .bind(id.as_str())
+                    .bind(worker.as_str()),
+            };
+            let changed = query.execute(&mut *tx).await.map_err(fail)?.rows_affected();
+            if changed == 0 {
+                untouched.push(update.id());
+            }
+        }
+        tx.commit().await.map_err(fail)?;
+        let mut missing = Vec::new();
+        for id in untouched {
+            if let Err(StoreError::NoSuchMessage { id }) = self.require_message(id).await {
+                missing.push(id);
+            }
+        }
+        Ok(missing)
+    }
+
+    async fn record_one(&self, update: OutboxUpdate) -> Result<(), StoreError> {
+        match self.record(std::slice::from_ref(&update)).await?.pop() {
+            Some(id) => Err(StoreError::NoSuchMessage { id }),
+            None => Ok(()),
+        }
     }
 
     /// Records that the platform accepted the message. `worker` stays in `lease_owner` as the
     /// sender. Marking a sent message again changes nothing; a dead or dropped one that was in
     /// flight becomes sent, because it was.
     pub async fn mark_sent(&self, id: &str, worker: &str, now_ms: i64) -> Result<(), StoreError> {
-        let changed = sqlx::query(sql::MARK_SENT)
-            .bind(id)
-            .bind(now_ms)
-            .bind(worker)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("marking message {id} sent"), e))?
-            .rows_affected();
-        if changed == 0 {
-            self.require_message(id).await?;
-        }
-        Ok(())
+        self.record_one(OutboxUpdate::Sent {
+            id: id.to_owned(),
+            worker: worker.to_owned(),
+            at_ms: now_ms,
+        })
+        .await
     }
 
     /// A failed attempt to try again: `attempts += 1`, next try at `next_try_ms`, lease
@@ -318,25 +384,24 @@ impl Store {
         next_try_ms: i64,
         error: &str,
     ) -> Result<(), StoreError> {
-        let changed = sqlx::query(sql::MARK_RETRY)
-            .bind(id)
-            .bind(next_try_ms)
-            .bind(error)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("scheduling a retry of message {id}"), e))?
-            .rows_affected();
-        if changed == 0 {
-            self.require_message(id).await?;
-        }
-        Ok(())
+        self.record_one(OutboxUpdate::Retry {
+            id: id.to_owned(),
+            next_try_ms,
+            error: error.to_owned(),
+        })
+        .await
     }
 
     /// A failed attempt that ends the message (a permanent error, or no time left for another
     /// try): it becomes a dead letter with `reason`, and the attempt is counted. No effect
     /// unless pending.
     pub async fn mark_dead(&self, id: &str, reason: &str, now_ms: i64) -> Result<(), StoreError> {
-        self.kill(sql::MARK_DEAD, id, reason, now_ms).await
+        self.record_one(OutboxUpdate::Dead {
+            id: id.to_owned(),
+            reason: reason.to_owned(),
+            at_ms: now_ms,
+        })
+        .await
     }
 
     /// Like [`Store::mark_dead`] without counting an attempt: the message's deadline passed
@@ -347,28 +412,12 @@ impl Store {
         reason: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.kill(sql::MARK_EXPIRED, id, reason, now_ms).await
-    }
-
-    async fn kill(
-        &self,
-        statement: &'static str,
-        id: &str,
-        reason: &str,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let changed = sqlx::query(statement)
-            .bind(id)
-            .bind(reason)
-            .bind(now_ms)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.query_error(format!("marking message {id} dead"), e))?
-            .rows_affected();
-        if changed == 0 {
-            self.require_message(id).await?;
-        }
-        Ok(())
+        self.record_one(OutboxUpdate::Expired {
+            id: id.to_owned(),
+            reason: reason.to_owned(),
+            at_ms: now_ms,
+        })
+        .await
     }
 
     /// Outbox rows, newest first, filtered by status and channel.
@@ -614,18 +663,6 @@ impl Store {
 }
 
 /// When the head cannot be leased by `worker` at `now_ms`: the first instant it could be.
-fn blocked_until(head: &OutboxMessage, worker: &str, now_ms: i64) -> Option<i64> {
-    let mut at = (head.next_try_ms > now_ms).then_some(head.next_try_ms);
-    if let Some(until) = head.lease_until_ms
-        && until >= now_ms
-        && head.lease_owner.as_deref() != Some(worker)
-    {
-        let free_at = until.saturating_add(1);
-        at = Some(at.map_or(free_at, |t| t.max(free_at)));
-    }
-    at
-}
-
 fn no_limit_if_not_positive(limit: i64) -> i64 {
     if limit <= 0 { i64::MAX } else { limit }
 }

@@ -200,16 +200,50 @@ pub struct OutboxMessage {
 }
 
 /// The head of line of one channel, as seen by a worker.
-// A short-lived answer, moved once: boxing the message would only add an allocation per lease.
-#[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub enum Head {
-    /// No pending message.
-    Empty,
-    /// The head is not due, or another worker holds it; ask again at this instant.
-    WaitUntil(i64),
-    /// The head is now leased to the asking worker.
-    Leased(OutboxMessage),
+/// The outcome of one send, to write to the outbox with [`crate::store::Store::record`].
+/// Each variant only changes a message that is still pending (a `Sent` also one that was
+/// dropped or died while in flight, because it was sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutboxUpdate {
+    /// The platform accepted it; `worker` is kept as the sender.
+    Sent {
+        id: String,
+        worker: String,
+        at_ms: i64,
+    },
+    /// A failed attempt: try again at `next_try_ms`; the lease is given up.
+    Retry {
+        id: String,
+        next_try_ms: i64,
+        error: String,
+    },
+    /// A failed attempt that ends the message: a dead letter.
+    Dead {
+        id: String,
+        reason: String,
+        at_ms: i64,
+    },
+    /// Dead without an attempt: its deadline passed while it waited.
+    Expired {
+        id: String,
+        reason: String,
+        at_ms: i64,
+    },
+    /// Not attempted (shutting down): the lease is given back so the next start sends it at
+    /// once instead of waiting for the lease to run out.
+    Released { id: String, worker: String },
+}
+
+impl OutboxUpdate {
+    pub fn id(&self) -> &str {
+        match self {
+            OutboxUpdate::Sent { id, .. }
+            | OutboxUpdate::Retry { id, .. }
+            | OutboxUpdate::Dead { id, .. }
+            | OutboxUpdate::Expired { id, .. }
+            | OutboxUpdate::Released { id, .. } => id,
+        }
+    }
 }
 
 /// Which outbox rows to list, newest first.

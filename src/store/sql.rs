@@ -104,26 +104,68 @@ pub const INSERT_MESSAGE: &str = "INSERT INTO outbox \
 pub const PENDING_CHANNELS: &str =
     "SELECT DISTINCT channel FROM outbox WHERE status = 'pending' ORDER BY channel";
 
-/// The head of line of one channel: its oldest pending message.
-pub const CHANNEL_HEAD: &str = concat!(
-    "SELECT ",
-    outbox_columns!(),
-    " FROM outbox WHERE channel = $1 AND status = 'pending' \
-     ORDER BY created_ms, ord, id LIMIT 1"
-);
+/// A pending row that is the head of line of its channel: no older pending row in the same
+/// channel (older by `created_ms`, then `ord`, then `id`). Row values are spelled out because
+/// the comparison must read the same on SQLite and PostgreSQL.
+macro_rules! is_head {
+    ($row:literal) => {
+        concat!(
+            "NOT EXISTS (SELECT 1 FROM outbox e WHERE e.channel = ",
+            $row,
+            ".channel AND e.status = 'pending' AND (e.created_ms < ",
+            $row,
+            ".created_ms OR (e.created_ms = ",
+            $row,
+            ".created_ms AND (e.ord < ",
+            $row,
+            ".ord OR (e.ord = ",
+            $row,
+            ".ord AND e.id < ",
+            $row,
+            ".id)))))"
+        )
+    };
+}
 
-/// Leases one message if it is still pending, due and free (never leased, lease expired, or
-/// leased by the same worker). The WHERE clause re-checks everything, so of two replicas that
-/// race for the same row exactly one sees a row come back: PostgreSQL re-evaluates the
-/// condition on the row the winner committed, SQLite runs one writer at a time.
-/// `$1` worker, `$2` lease until, `$3` id, `$4` now.
-pub const LEASE_MESSAGE: &str = concat!(
+/// Leases the head of every channel (or of channel `$4` alone) that is due and free — never
+/// leased or its lease ended before now — up to `$5` messages, oldest first.
+/// `$1` worker, `$2` lease until, `$3` now, `$4` channel or NULL, `$5` limit.
+///
+/// The outer WHERE repeats the due-and-free test on purpose: when two replicas race for a row,
+/// PostgreSQL re-evaluates the outer conditions on the version the winner committed, so the
+/// loser's UPDATE skips the row; SQLite runs one writer at a time. A live lease is never taken,
+/// not even one's own: a message in flight stays with the loop that is sending it.
+pub const LEASE_HEADS: &str = concat!(
     "UPDATE outbox SET lease_owner = $1, lease_until_ms = $2 \
-     WHERE id = $3 AND status = 'pending' AND next_try_ms <= $4 \
-     AND (lease_until_ms IS NULL OR lease_until_ms < $4 OR lease_owner = $1) \
+     WHERE status = 'pending' AND next_try_ms <= $3 \
+     AND (lease_until_ms IS NULL OR lease_until_ms < $3) \
+     AND id IN (SELECT h.id FROM outbox h \
+     WHERE h.status = 'pending' AND h.next_try_ms <= $3 \
+     AND (h.lease_until_ms IS NULL OR h.lease_until_ms < $3) \
+     AND ($4 IS NULL OR h.channel = $4) AND ",
+    is_head!("h"),
+    " ORDER BY h.created_ms, h.ord, h.id LIMIT $5) \
      RETURNING ",
     outbox_columns!()
 );
+
+/// The earliest instant at which some channel's head (of channel `$1`, or any when NULL) could
+/// be leased: its next try, or the instant after its lease ends, whichever is later.
+pub const NEXT_LEASABLE: &str = concat!(
+    "SELECT MIN(CASE WHEN h.lease_until_ms IS NOT NULL AND h.lease_until_ms >= h.next_try_ms \
+     THEN h.lease_until_ms + 1 ELSE h.next_try_ms END) \
+     FROM outbox h WHERE h.status = 'pending' AND ($1 IS NULL OR h.channel = $1) AND ",
+    is_head!("h")
+);
+
+/// Keeps a lease one holds. `$1` id, `$2` worker, `$3` new end.
+pub const EXTEND_LEASE: &str = "UPDATE outbox SET lease_until_ms = $3 \
+     WHERE id = $1 AND lease_owner = $2 AND status = 'pending'";
+
+/// Gives a lease back unused, so the message can be taken at once (by the next start, say).
+/// `$1` id, `$2` worker.
+pub const RELEASE_LEASE: &str = "UPDATE outbox SET lease_owner = NULL, lease_until_ms = NULL \
+     WHERE id = $1 AND lease_owner = $2 AND status = 'pending'";
 
 /// The worker that sent the message stays in `lease_owner`, for the record.
 /// `$1` id, `$2` now, `$3` worker.

@@ -3,28 +3,6 @@
 
 use super::*;
 
-fn message(next_try_ms: i64, lease: Option<(&str, i64)>) -> OutboxMessage {
-    OutboxMessage {
-        id: "s@t/c/0/0".into(),
-        slot_key: "s@t".into(),
-        channel: "c".into(),
-        platform: "console".into(),
-        ord: 0,
-        payload: "{}".into(),
-        status: OutboxStatus::Pending,
-        attempts: 0,
-        next_try_ms,
-        deadline_ms: 10_000,
-        last_error: None,
-        late: false,
-        created_ms: 0,
-        updated_ms: 0,
-        sent_ms: None,
-        lease_owner: lease.map(|(w, _)| w.to_owned()),
-        lease_until_ms: lease.map(|(_, u)| u),
-    }
-}
-
 #[test]
 fn sqlite_urls_name_a_file() {
     assert_eq!(
@@ -99,43 +77,6 @@ fn paths_are_escaped_for_the_sqlite_url_parser() {
     assert_eq!(
         percent_encode_path("/srv/weekbell-1/state_2.db"),
         "/srv/weekbell-1/state_2.db"
-    );
-}
-
-#[test]
-fn a_free_due_head_is_not_blocked() {
-    assert_eq!(blocked_until(&message(100, None), "w1", 100), None);
-    // An expired lease is free; so is one's own.
-    assert_eq!(
-        blocked_until(&message(100, Some(("w2", 99))), "w1", 100),
-        None
-    );
-    assert_eq!(
-        blocked_until(&message(100, Some(("w1", 500))), "w1", 100),
-        None
-    );
-}
-
-#[test]
-fn a_blocked_head_says_when_to_ask_again() {
-    assert_eq!(blocked_until(&message(300, None), "w1", 100), Some(300));
-    // Leased by another until 200 (inclusive): free from 201.
-    assert_eq!(
-        blocked_until(&message(100, Some(("w2", 200))), "w1", 100),
-        Some(201)
-    );
-    assert_eq!(
-        blocked_until(&message(100, Some(("w2", 100))), "w1", 100),
-        Some(101)
-    );
-    // Both: the later of the two.
-    assert_eq!(
-        blocked_until(&message(300, Some(("w2", 200))), "w1", 100),
-        Some(300)
-    );
-    assert_eq!(
-        blocked_until(&message(150, Some(("w2", 200))), "w1", 100),
-        Some(201)
     );
 }
 

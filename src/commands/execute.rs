@@ -1,0 +1,517 @@
+//! Running a command against the merged task list: who may, what changes, what to answer.
+
+use super::parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, is_separator};
+use super::text::{self, Headline, ListTitle};
+use crate::people::{Directory, Person};
+use crate::render::view::DUE_SOON_DAYS;
+use crate::store::NewEvent;
+use crate::tasks::merge::field;
+use crate::tasks::{Assignee, Status, Task};
+use chrono::NaiveDate;
+use std::collections::BTreeSet;
+
+/// A `list` answer shows at most this many tasks: a chat message is read on a phone.
+pub const LIST_CAP: usize = 30;
+
+/// What a command runs against.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The person who sent the command; `None` when no configured handle matched.
+    pub sender: Option<&'a Person>,
+    /// The platform's id for the sender, quoted to an unrecognised sender so that an admin
+    /// can copy it into `[[people]]`.
+    pub sender_handle: Option<&'a str>,
+    /// The current tasks: the last good list with the recorded events applied.
+    pub tasks: &'a [Task],
+    pub today: NaiveDate,
+    /// The language to answer in ([`respond`] sets it from the command).
+    pub lang: Lang,
+    /// For display names and the units people belong to.
+    pub people: Option<&'a Directory>,
+}
+
+/// One change to record. Each becomes one event (see [`crate::tasks::merge`] for the fields).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    Status {
+        task_id: String,
+        old: Status,
+        new: Status,
+    },
+    Progress {
+        task_id: String,
+        old: Option<u8>,
+        new: u8,
+    },
+    Note {
+        task_id: String,
+        text: String,
+    },
+    Report {
+        unit: String,
+        text: String,
+    },
+}
+
+impl Change {
+    /// The event's `task_id`: the task's id, or the unit for a report.
+    pub fn subject(&self) -> &str {
+        match self {
+            Change::Status { task_id, .. }
+            | Change::Progress { task_id, .. }
+            | Change::Note { task_id, .. } => task_id,
+            Change::Report { unit, .. } => unit,
+        }
+    }
+
+    pub fn field(&self) -> &'static str {
+        match self {
+            Change::Status { .. } => field::STATUS,
+            Change::Progress { .. } => field::PROGRESS,
+            Change::Note { .. } => field::NOTE,
+            Change::Report { .. } => field::REPORT,
+        }
+    }
+
+    pub fn old_value(&self) -> Option<String> {
+        match self {
+            Change::Status { old, .. } => Some(old.as_str().to_string()),
+            Change::Progress { old, .. } => old.map(|p| p.to_string()),
+            Change::Note { .. } | Change::Report { .. } => None,
+        }
+    }
+
+    pub fn new_value(&self) -> Option<String> {
+        Some(match self {
+            Change::Status { new, .. } => new.as_str().to_string(),
+            Change::Progress { new, .. } => new.to_string(),
+            Change::Note { text, .. } | Change::Report { text, .. } => text.clone(),
+        })
+    }
+
+    /// The state the reply shows; notes are not part of it.
+    fn apply(&self, task: &mut Task) {
+        match self {
+            Change::Status { new, .. } => task.status = *new,
+            Change::Progress { new, .. } => task.progress = Some(*new),
+            Change::Note { .. } | Change::Report { .. } => {}
+        }
+    }
+}
+
+/// Where a command's changes came from, for turning them into events.
+#[derive(Debug, Clone, Copy)]
+pub struct EventMeta<'a> {
+    /// Unique per command; event ids are `{id}/{n}`.
+    pub id: &'a str,
+    /// The platform's message or event id; the events' keys are `{key}/{n}`, so a retried
+    /// delivery of the same message records nothing twice while one message may still record
+    /// several changes (`done 12 note` is a status and a note).
+    pub dedupe_key: Option<&'a str>,
+    pub at_ms: i64,
+    /// The sender's person id.
+    pub actor: &'a str,
+    /// `chat`, `cli` or `api`.
+    pub source: &'a str,
+    pub channel: Option<&'a str>,
+}
+
+/// The events to record for `changes`, in order.
+pub fn to_events(changes: &[Change], meta: &EventMeta<'_>) -> Vec<NewEvent> {
+    changes
+        .iter()
+        .enumerate()
+        .map(|(n, c)| NewEvent {
+            id: format!("{}/{n}", meta.id),
+            dedupe_key: meta.dedupe_key.map(|k| format!("{k}/{n}")),
+            task_id: c.subject().to_string(),
+            at_ms: meta.at_ms,
+            actor: meta.actor.to_string(),
+            source: meta.source.to_string(),
+            channel: meta.channel.map(str::to_string),
+            field: c.field().to_string(),
+            old_value: c.old_value(),
+            new_value: c.new_value(),
+        })
+        .collect()
+}
+
+/// What to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// Plain text in the command's language.
+    Text(String),
+    /// The digest: the caller renders it as a `digest` schedule would, for this channel.
+    Digest,
+}
+
+/// The changes to record (empty for reads, refusals and no-ops) and the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub changes: Vec<Change>,
+    pub reply: Reply,
+}
+
+impl Outcome {
+    fn text(s: String) -> Self {
+        Outcome {
+            changes: Vec::new(),
+            reply: Reply::Text(s),
+        }
+    }
+}
+
+/// Answers any parsed message: runs a command, explains a usage problem, or gives the help,
+/// in the language the message was written in (`ctx.lang` when it cannot tell).
+pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Outcome {
+    let ctx = Context {
+        lang: parsed.lang(ctx.lang),
+        ..*ctx
+    };
+    if ctx.sender.is_none() {
+        return Outcome::text(text::not_recognised(ctx.lang, ctx.sender_handle));
+    }
+    match parsed {
+        Parsed::Command { command, .. } => execute(command, &ctx),
+        Parsed::Usage { verb, problem, .. } => {
+            Outcome::text(text::usage_reply(ctx.lang, *verb, problem))
+        }
+        Parsed::Unknown { .. } => Outcome::text(text::not_understood(ctx.lang)),
+    }
+}
+
+/// Runs one command for `ctx.sender`, answering in `ctx.lang`.
+///
+/// Only recognised senders get anything but a pointer to the admin; any of them may read;
+/// changing a task takes one of its owners, its leader or an admin.
+pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Outcome {
+    let lang = ctx.lang;
+    let Some(sender) = ctx.sender else {
+        return Outcome::text(text::not_recognised(lang, ctx.sender_handle));
+    };
+    match cmd {
+        Command::Help => Outcome::text(text::help_text(lang)),
+        Command::Status => Outcome {
+            changes: Vec::new(),
+            reply: Reply::Digest,
+        },
+        Command::List(filter) => Outcome::text(list(filter, sender, ctx)),
+        Command::Done { id, note } => change_task(ctx, sender, id, |t| {
+            let mut changes = Vec::new();
+            if t.status != Status::Done {
+                changes.push(status_change(t, Status::Done));
+                // A done task at 60% reads as a contradiction in the digest and the export.
+                if let Some(p) = t.progress
+                    && p < 100
+                {
+                    changes.push(Change::Progress {
+                        task_id: t.id.clone(),
+                        old: Some(p),
+                        new: 100,
+                    });
+                }
+            }
+            push_note(&mut changes, t, note.as_deref());
+            let h = match (t.status == Status::Done, note.is_some()) {
+                (false, _) => Headline::Done,
+                (true, false) => Headline::AlreadyDone,
+                (true, true) => Headline::AlreadyDoneNoted,
+            };
+            (changes, h)
+        }),
+        Command::Progress { id, percent, note } => change_task(ctx, sender, id, |t| {
+            let mut changes = Vec::new();
+            if t.progress != Some(*percent) {
+                changes.push(Change::Progress {
+                    task_id: t.id.clone(),
+                    old: t.progress,
+                    new: *percent,
+                });
+            }
+            // Reported progress means the work has started; other states (blocked, done)
+            // are left for the commands that name them.
+            if t.status == Status::Todo && *percent > 0 {
+                changes.push(status_change(t, Status::InProgress));
+            }
+            let moved = !changes.is_empty();
+            push_note(&mut changes, t, note.as_deref());
+            let h = if !moved && note.is_some() {
+                Headline::Noted
+            } else if !moved {
+                Headline::SameProgress
+            } else if *percent == 100 && t.status != Status::Done {
+                Headline::ProgressComplete
+            } else {
+                Headline::Progress
+            };
+            (changes, h)
+        }),
+        Command::Block { id, reason } => change_task(ctx, sender, id, |t| {
+            let mut changes = Vec::new();
+            if t.status != Status::Blocked {
+                changes.push(status_change(t, Status::Blocked));
+            }
+            // The digest shows a blocked task's notes as its reason.
+            push_note(&mut changes, t, Some(reason));
+            (changes, Headline::Blocked)
+        }),
+        Command::Reopen { id, note } => change_task(ctx, sender, id, |t| {
+            let mut changes = Vec::new();
+            let already = t.status == Status::InProgress;
+            if !already {
+                changes.push(status_change(t, Status::InProgress));
+            }
+            push_note(&mut changes, t, note.as_deref());
+            let h = match (already, note.is_some()) {
+                (false, _) => Headline::Reopened,
+                (true, false) => Headline::AlreadyInProgress,
+                (true, true) => Headline::AlreadyInProgressNoted,
+            };
+            (changes, h)
+        }),
+        Command::Note { id, text } => change_task(ctx, sender, id, |t| {
+            let mut changes = Vec::new();
+            push_note(&mut changes, t, Some(text));
+            (changes, Headline::Noted)
+        }),
+        Command::Report { text } => report(ctx, sender, text),
+    }
+}
+
+fn status_change(t: &Task, new: Status) -> Change {
+    Change::Status {
+        task_id: t.id.clone(),
+        old: t.status,
+        new,
+    }
+}
+
+fn push_note(changes: &mut Vec<Change>, t: &Task, note: Option<&str>) {
+    if let Some(text) = note {
+        changes.push(Change::Note {
+            task_id: t.id.clone(),
+            text: text.to_string(),
+        });
+    }
+}
+
+/// Finds the task, checks the sender may change it, and answers with its new state.
+fn change_task(
+    ctx: &Context<'_>,
+    sender: &Person,
+    id: &str,
+    plan: impl FnOnce(&Task) -> (Vec<Change>, Headline),
+) -> Outcome {
+    let lang = ctx.lang;
+    let Some(task) = find_task(ctx.tasks, id) else {
+        return Outcome::text(text::no_such_task(lang, id));
+    };
+    if !may_change(sender, task) {
+        return Outcome::text(text::refusal(lang, task, ctx.people));
+    }
+    let (changes, headline) = plan(task);
+    let mut after = task.clone();
+    for c in &changes {
+        c.apply(&mut after);
+    }
+    let reply = format!(
+        "{}\n{}",
+        text::headline(lang, headline, &task.id),
+        text::task_state(lang, &after, ctx.today, ctx.people)
+    );
+    Outcome {
+        changes,
+        reply: Reply::Text(reply),
+    }
+}
+
+/// The task with this id: as written, then ignoring case (`a-3`), then ignoring leading zeros
+/// (`012`), since people type ids from memory.
+pub fn find_task<'t>(tasks: &'t [Task], id: &str) -> Option<&'t Task> {
+    let id = id.trim();
+    tasks
+        .iter()
+        .find(|t| t.id.trim() == id)
+        .or_else(|| tasks.iter().find(|t| t.id.trim().eq_ignore_ascii_case(id)))
+        .or_else(|| {
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            if !digits(id) {
+                return None;
+            }
+            let want = id.trim_start_matches('0');
+            tasks.iter().find(|t| {
+                let have = t.id.trim();
+                digits(have) && have.trim_start_matches('0') == want
+            })
+        })
+}
+
+/// Whether `a` names `p`: by the person id the import resolved, or, for a name the import
+/// could not resolve, by the name itself.
+pub fn is_person(a: &Assignee, p: &Person) -> bool {
+    match &a.person {
+        Some(id) => *id == p.id,
+        None => {
+            let n = a.name.trim();
+            n == p.name.trim() || n == p.id
+        }
+    }
+}
+
+/// A task's owners, its leader and admins may change it (DESIGN.md §7).
+pub fn may_change(p: &Person, task: &Task) -> bool {
+    p.admin || is_involved(p, task)
+}
+
+fn is_involved(p: &Person, task: &Task) -> bool {
+    task.owners.iter().any(|a| is_person(a, p))
+        || task.leader.as_ref().is_some_and(|a| is_person(a, p))
+}
+
+fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
+    let (lang, today) = (ctx.lang, ctx.today);
+    let active = |t: &&Task| t.status.is_open() || t.status == Status::Ongoing;
+    let (title, items): (ListTitle<'_>, Vec<&Task>) = match filter {
+        ListFilter::Open => (ListTitle::Open, ctx.tasks.iter().filter(active).collect()),
+        ListFilter::Mine => (
+            ListTitle::Mine,
+            ctx.tasks
+                .iter()
+                .filter(active)
+                .filter(|t| is_involved(sender, t))
+                .collect(),
+        ),
+        ListFilter::Overdue => {
+            let mut v: Vec<&Task> = ctx.tasks.iter().filter(|t| t.is_overdue(today)).collect();
+            v.sort_by_key(|t| std::cmp::Reverse(t.days_overdue(today)));
+            (ListTitle::Overdue, v)
+        }
+        ListFilter::DueSoon => {
+            let end = today
+                .checked_add_signed(chrono::Duration::days(DUE_SOON_DAYS))
+                .unwrap_or(NaiveDate::MAX);
+            let mut v: Vec<&Task> = ctx
+                .tasks
+                .iter()
+                .filter(|t| t.status.is_open() && t.due.is_some_and(|d| d >= today && d <= end))
+                .collect();
+            v.sort_by_key(|t| t.due);
+            (ListTitle::DueSoon, v)
+        }
+        ListFilter::Blocked => (
+            ListTitle::Blocked,
+            ctx.tasks
+                .iter()
+                .filter(|t| t.status == Status::Blocked)
+                .collect(),
+        ),
+        ListFilter::Unit(unit) => {
+            let unit = unit.trim();
+            let exact: Vec<&Task> = ctx.tasks.iter().filter(|t| t.unit.trim() == unit).collect();
+            let v = if exact.is_empty() {
+                // `城管` for `县城管局`: people shorten unit names.
+                let want = unit.to_lowercase();
+                ctx.tasks
+                    .iter()
+                    .filter(|t| !t.unit.trim().is_empty() && t.unit.to_lowercase().contains(&want))
+                    .collect()
+            } else {
+                exact
+            };
+            if v.is_empty() {
+                let units = known_units(ctx);
+                let sample: Vec<&str> = units.iter().take(10).copied().collect();
+                return text::no_such_unit(lang, unit, &sample);
+            }
+            (ListTitle::Unit(unit), v)
+        }
+    };
+    if items.is_empty() {
+        return text::list_empty(lang, title);
+    }
+    let mut out = text::list_heading(lang, title, items.len());
+    for t in items.iter().take(LIST_CAP) {
+        out.push('\n');
+        out.push_str(&text::task_line(lang, t, today, ctx.people));
+    }
+    if items.len() > LIST_CAP {
+        out.push('\n');
+        out.push_str(&text::list_more(lang, items.len() - LIST_CAP));
+    }
+    out
+}
+
+/// Units of the list and of the people directory, in list order first.
+fn known_units<'a>(ctx: &Context<'a>) -> Vec<&'a str> {
+    let mut seen = BTreeSet::new();
+    let from_people = ctx
+        .people
+        .into_iter()
+        .flat_map(|d| d.all())
+        .filter_map(|p| p.unit.as_deref());
+    ctx.tasks
+        .iter()
+        .map(|t| t.unit.as_str())
+        .chain(from_people)
+        .map(str::trim)
+        .filter(|u| !u.is_empty() && seen.insert(*u))
+        .collect()
+}
+
+fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
+    let lang = ctx.lang;
+    let usage = |p: Problem| Outcome::text(text::usage_reply(lang, Verb::Report, &p));
+    let units = known_units(ctx);
+    // The first word is the unit only when it names one: `周报 本周完成三处` is all text.
+    let end = body.find(|c: char| is_separator(c)).unwrap_or(body.len());
+    let first = &body[..end];
+    let (unit, text) = if units.contains(&first) {
+        (
+            first,
+            body[end..].trim_start_matches(is_separator).trim_end(),
+        )
+    } else {
+        match sender.unit.as_deref().map(str::trim) {
+            Some(u) if !u.is_empty() => (u, body.trim()),
+            _ => return usage(Problem::MissingUnit),
+        }
+    };
+    if text.is_empty() {
+        return usage(Problem::MissingText);
+    }
+    let in_unit = |t: &&Task| t.unit.trim() == unit;
+    let allowed = sender.admin
+        || sender.unit.as_deref().map(str::trim) == Some(unit)
+        || ctx
+            .tasks
+            .iter()
+            .filter(in_unit)
+            .any(|t| is_involved(sender, t));
+    if !allowed {
+        let members: Vec<&str> = ctx
+            .people
+            .into_iter()
+            .flat_map(|d| d.all())
+            .filter(|p| p.unit.as_deref().map(str::trim) == Some(unit))
+            .map(|p| p.name.as_str())
+            .take(5)
+            .collect();
+        return Outcome::text(text::report_refusal(lang, unit, &members));
+    }
+    let tasks: Vec<&Task> = ctx.tasks.iter().filter(in_unit).collect();
+    let done = tasks.iter().filter(|t| t.status == Status::Done).count();
+    let overdue = tasks.iter().filter(|t| t.is_overdue(ctx.today)).count();
+    Outcome {
+        changes: vec![Change::Report {
+            unit: unit.to_string(),
+            text: text.to_string(),
+        }],
+        reply: Reply::Text(text::report_received(
+            lang,
+            unit,
+            tasks.len(),
+            done,
+            overdue,
+        )),
+    }
+}

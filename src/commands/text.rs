@@ -1,0 +1,474 @@
+//! Every sentence the bot answers with, in both languages. Plain text: the caller sends it as
+//! a platform's plain message, so nothing here is markup.
+
+use super::parse::{Lang, Problem, Verb};
+use crate::people::Directory;
+use crate::render::templates::status_label;
+use crate::tasks::{Assignee, Status, Task};
+use chrono::{Datelike, NaiveDate};
+
+/// The command list, for `help`, for text that is no command, and as the answer to `/start`.
+pub fn help_text(lang: Lang) -> String {
+    match lang {
+        Lang::Zh => "\
+weekbell 可用命令（可先 @我，或以 / 开头）：
+帮助 — 显示本说明
+清单 [单位] — 未办结事项，或某单位的全部事项
+我的 / 逾期 / 到期清单 / 受阻清单 — 按条件列出事项
+进度 或 汇总 — 立即发送整改工作汇总
+完成 编号 [备注] — 标记完成，例如：完成 12
+进展 编号 百分比 [说明] — 更新进展，例如：进展 4 60% 已清理三处
+受阻 编号 原因 — 标记受阻，例如：受阻 7 等待资金下达
+重开 编号 — 重新打开，改为整改中
+备注 编号 内容 — 添加备注
+周报 [单位] 内容 — 报送单位本周进展（不写单位即为本人所在单位）
+事项的责任人、包保领导和管理员可以修改该事项；名单内人员均可查询。"
+            .to_string(),
+        Lang::En => "\
+weekbell commands (mention me first, or start with /):
+help — this list
+list [UNIT] — open tasks, or every task of a unit
+list mine | overdue | due | blocked — tasks, filtered
+status — the status digest, now
+done ID [note] — mark done, e.g. done 12
+progress ID PCT% [note] — update progress, e.g. progress 4 60% cleared three sites
+block ID reason — mark blocked, e.g. block 7 waiting for funding
+reopen ID — back to in progress
+note ID text — add a note
+report [UNIT] text — the unit's weekly update (your own unit when none is given)
+A task's owners, its leader and admins may change it; everyone in the people list may read."
+            .to_string(),
+    }
+}
+
+/// How one command is written, with an example.
+pub fn usage(lang: Lang, verb: Verb) -> &'static str {
+    match (lang, verb) {
+        (Lang::Zh, Verb::Help) => "帮助",
+        (Lang::Zh, Verb::List) => "清单 [我的|逾期|到期|受阻|单位]，例如：清单 逾期",
+        (Lang::Zh, Verb::Status) => "进度 或 汇总",
+        (Lang::Zh, Verb::Done) => "完成 编号 [备注]，例如：完成 12",
+        (Lang::Zh, Verb::Progress) => "进展 编号 百分比 [说明]，例如：进展 4 60% 已清理三处",
+        (Lang::Zh, Verb::Block) => "受阻 编号 原因，例如：受阻 7 等待资金下达",
+        (Lang::Zh, Verb::Reopen) => "重开 编号，例如：重开 12",
+        (Lang::Zh, Verb::Note) => "备注 编号 内容，例如：备注 12 已联系施工单位",
+        (Lang::Zh, Verb::Report) => "周报 [单位] 内容，例如：周报 县城管局 本周完成三处整改",
+        (Lang::En, Verb::Help) => "help",
+        (Lang::En, Verb::List) => "list [mine|overdue|due|blocked|UNIT], e.g. list overdue",
+        (Lang::En, Verb::Status) => "status",
+        (Lang::En, Verb::Done) => "done ID [note], e.g. done 12",
+        (Lang::En, Verb::Progress) => {
+            "progress ID PCT% [note], e.g. progress 4 60% cleared three sites"
+        }
+        (Lang::En, Verb::Block) => "block ID reason, e.g. block 7 waiting for funding",
+        (Lang::En, Verb::Reopen) => "reopen ID, e.g. reopen 12",
+        (Lang::En, Verb::Note) => "note ID text, e.g. note 12 called the contractor",
+        (Lang::En, Verb::Report) => "report [UNIT] text, e.g. report Roads cleared three sites",
+    }
+}
+
+/// What is wrong, then how the command is written.
+pub fn usage_reply(lang: Lang, verb: Verb, problem: &Problem) -> String {
+    let what = match (lang, problem) {
+        (Lang::Zh, Problem::MissingId) => "缺少事项编号。".to_string(),
+        (Lang::Zh, Problem::MissingPercent) => "缺少进展百分比。".to_string(),
+        (Lang::Zh, Problem::BadPercent(t)) => format!("「{t}」不是 0 到 100 之间的百分比。"),
+        (Lang::Zh, Problem::MissingText) => match verb {
+            Verb::Block => "请写明受阻原因。",
+            Verb::Report => "缺少周报内容。",
+            _ => "缺少备注内容。",
+        }
+        .to_string(),
+        (Lang::Zh, Problem::MissingUnit) => {
+            "人员名单中没有您所在的单位，请写明报送单位。".to_string()
+        }
+        (Lang::En, Problem::MissingId) => "The task id is missing.".to_string(),
+        (Lang::En, Problem::MissingPercent) => "The percentage is missing.".to_string(),
+        (Lang::En, Problem::BadPercent(t)) => {
+            format!("\"{t}\" is not a percentage from 0 to 100.")
+        }
+        (Lang::En, Problem::MissingText) => match verb {
+            Verb::Block => "Please give the reason.",
+            Verb::Report => "The report text is missing.",
+            _ => "The note text is missing.",
+        }
+        .to_string(),
+        (Lang::En, Problem::MissingUnit) => {
+            "The people list gives you no unit; please name the unit you report for.".to_string()
+        }
+    };
+    match lang {
+        Lang::Zh => format!("{what}\n用法：{}", usage(lang, verb)),
+        Lang::En => format!("{what}\nUsage: {}", usage(lang, verb)),
+    }
+}
+
+pub fn not_understood(lang: Lang) -> String {
+    match lang {
+        Lang::Zh => format!("没有识别出命令。\n{}", help_text(lang)),
+        Lang::En => format!("I did not understand that.\n{}", help_text(lang)),
+    }
+}
+
+/// The sender's platform id is quoted so that the admin can copy it into the config.
+pub fn not_recognised(lang: Lang, handle: Option<&str>) -> String {
+    match (lang, handle) {
+        (Lang::Zh, Some(h)) => format!(
+            "抱歉，weekbell 的人员名单中没有您，暂时无法处理您的命令。请联系管理员在配置的 [[people]] 中添加您的账号（{h}）。"
+        ),
+        (Lang::Zh, None) => "抱歉，weekbell 的人员名单中没有您，暂时无法处理您的命令。请联系管理员在配置的 [[people]] 中添加您的账号。".to_string(),
+        (Lang::En, Some(h)) => format!(
+            "Sorry, you are not in weekbell's people list, so I cannot act on your command. Please ask an admin to add your handle ({h}) to [[people]] in the config."
+        ),
+        (Lang::En, None) => "Sorry, you are not in weekbell's people list, so I cannot act on your command. Please ask an admin to add your handle to [[people]] in the config.".to_string(),
+    }
+}
+
+pub fn no_such_task(lang: Lang, id: &str) -> String {
+    match lang {
+        Lang::Zh => format!("没有找到编号为「{id}」的事项。发送「清单」可查看事项及其编号。"),
+        Lang::En => {
+            format!(
+                "There is no task with id \"{id}\". Send \"list\" to see the tasks and their ids."
+            )
+        }
+    }
+}
+
+/// A refusal that says who may change the task, so the sender knows whom to ask.
+pub fn refusal(lang: Lang, task: &Task, people: Option<&Directory>) -> String {
+    let owners = names(lang, &task.owners, people);
+    let leader = task.leader.as_ref().map(|l| display_name(l, people));
+    match lang {
+        Lang::Zh => {
+            let mut who = Vec::new();
+            if !task.owners.is_empty() {
+                who.push(format!("责任人 {owners}"));
+            }
+            if let Some(l) = leader {
+                who.push(format!("包保领导 {l}"));
+            }
+            who.push("管理员".to_string());
+            format!(
+                "抱歉，您无权修改【{}】。可以修改该事项的是：{}。",
+                task.id,
+                who.join("、")
+            )
+        }
+        Lang::En => {
+            let mut who = Vec::new();
+            if !task.owners.is_empty() {
+                who.push(format!("its owners ({owners})"));
+            }
+            if let Some(l) = leader {
+                who.push(format!("its leader ({l})"));
+            }
+            who.push("admins".to_string());
+            let who = match who.split_last() {
+                Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+                _ => who.join(""),
+            };
+            format!(
+                "Sorry, you may not change {}. It can be changed by {who}.",
+                task.id
+            )
+        }
+    }
+}
+
+pub fn report_refusal(lang: Lang, unit: &str, members: &[&str]) -> String {
+    match (lang, members.is_empty()) {
+        (Lang::Zh, true) => {
+            format!("抱歉，您无权代{unit}报送周报。可以报送的是该单位人员和管理员。")
+        }
+        (Lang::Zh, false) => format!(
+            "抱歉，您无权代{unit}报送周报。可以报送的是该单位人员（{}）和管理员。",
+            members.join("、")
+        ),
+        (Lang::En, true) => {
+            format!("Sorry, you may not report for {unit}. Its members and admins can.")
+        }
+        (Lang::En, false) => format!(
+            "Sorry, you may not report for {unit}. Its members ({}) and admins can.",
+            members.join(", ")
+        ),
+    }
+}
+
+/// The first line of an answer to a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headline {
+    Done,
+    AlreadyDone,
+    AlreadyDoneNoted,
+    Progress,
+    /// Progress reached 100% but the status is not done: say how to close it.
+    ProgressComplete,
+    SameProgress,
+    Blocked,
+    Reopened,
+    AlreadyInProgress,
+    AlreadyInProgressNoted,
+    Noted,
+}
+
+pub fn headline(lang: Lang, h: Headline, task_id: &str) -> String {
+    match lang {
+        Lang::Zh => match h {
+            Headline::Done => "已标记完成。".to_string(),
+            Headline::AlreadyDone => "该事项已是“已完成”状态，未作改动。".to_string(),
+            Headline::AlreadyDoneNoted => "该事项已是“已完成”状态；备注已记录。".to_string(),
+            Headline::Progress => "进展已更新。".to_string(),
+            Headline::ProgressComplete => {
+                format!("进展已更新。如已整改完成，请发送「完成 {task_id}」。")
+            }
+            Headline::SameProgress => "进展与已有记录相同，未作改动。".to_string(),
+            Headline::Blocked => "已标记受阻，原因已记入备注。".to_string(),
+            Headline::Reopened => "已重新打开，状态改为整改中。".to_string(),
+            Headline::AlreadyInProgress => "该事项正在整改中，无需重开，未作改动。".to_string(),
+            Headline::AlreadyInProgressNoted => "该事项正在整改中；备注已记录。".to_string(),
+            Headline::Noted => "备注已记录。".to_string(),
+        },
+        Lang::En => match h {
+            Headline::Done => "Marked done.".to_string(),
+            Headline::AlreadyDone => "Already done; nothing changed.".to_string(),
+            Headline::AlreadyDoneNoted => "Already done; note added.".to_string(),
+            Headline::Progress => "Progress updated.".to_string(),
+            Headline::ProgressComplete => {
+                format!("Progress updated. If the work is finished, send \"done {task_id}\".")
+            }
+            Headline::SameProgress => "Progress unchanged; nothing changed.".to_string(),
+            Headline::Blocked => "Marked blocked; the reason is in the notes.".to_string(),
+            Headline::Reopened => "Reopened: back to in progress.".to_string(),
+            Headline::AlreadyInProgress => "Already in progress; nothing changed.".to_string(),
+            Headline::AlreadyInProgressNoted => "Already in progress; note added.".to_string(),
+            Headline::Noted => "Note added.".to_string(),
+        },
+    }
+}
+
+pub fn status_word(lang: Lang, s: Status) -> &'static str {
+    status_label(lang.into(), s)
+}
+
+/// A date as the templates write it: the year only when it is not this year's.
+pub fn date(lang: Lang, d: NaiveDate, today: NaiveDate) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let same_year = d.year() == today.year();
+    match lang {
+        Lang::Zh if same_year => format!("{}月{}日", d.month(), d.day()),
+        Lang::Zh => format!("{}年{}月{}日", d.year(), d.month(), d.day()),
+        Lang::En => {
+            let m = MONTHS.get(d.month0() as usize).copied().unwrap_or("");
+            if same_year {
+                format!("{m} {}", d.day())
+            } else {
+                format!("{m} {}, {}", d.day(), d.year())
+            }
+        }
+    }
+}
+
+/// The configured display name when the sheet's name resolved to a person, else the sheet's.
+pub fn display_name<'a>(a: &'a Assignee, people: Option<&'a Directory>) -> &'a str {
+    a.person
+        .as_deref()
+        .and_then(|id| people?.get(id))
+        .map_or(a.name.as_str(), |p| p.name.as_str())
+}
+
+fn names(lang: Lang, list: &[Assignee], people: Option<&Directory>) -> String {
+    let sep = match lang {
+        Lang::Zh => "、",
+        Lang::En => ", ",
+    };
+    list.iter()
+        .map(|a| display_name(a, people))
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+fn due_phrase(lang: Lang, task: &Task, today: NaiveDate) -> String {
+    let Some(due) = task.due else {
+        return match lang {
+            Lang::Zh => "长期".to_string(),
+            Lang::En => "no deadline".to_string(),
+        };
+    };
+    let d = date(lang, due, today);
+    let late = task.days_overdue(today);
+    match lang {
+        Lang::Zh if late > 0 => format!("{d}（已逾期 {late} 天）"),
+        Lang::Zh => d,
+        Lang::En if late == 1 => format!("{d} (1 day overdue)"),
+        Lang::En if late > 0 => format!("{d} ({late} days overdue)"),
+        Lang::En => d,
+    }
+}
+
+fn title_line(lang: Lang, task: &Task) -> String {
+    let unit = task.unit.trim();
+    match (lang, unit.is_empty()) {
+        (Lang::Zh, true) => format!("【{}】{}", task.id, task.title),
+        (Lang::Zh, false) => format!("【{}】{}（{unit}）", task.id, task.title),
+        (Lang::En, true) => format!("{} {}", task.id, task.title),
+        (Lang::En, false) => format!("{} {} ({unit})", task.id, task.title),
+    }
+}
+
+/// The task as it stands after a change: id, title, status, progress, due date and owners.
+pub fn task_state(lang: Lang, task: &Task, today: NaiveDate, people: Option<&Directory>) -> String {
+    let status = status_word(lang, task.status);
+    let due = due_phrase(lang, task, today);
+    let owners = names(lang, &task.owners, people);
+    match lang {
+        Lang::Zh => {
+            let progress = task
+                .progress
+                .map_or("未填报".to_string(), |p| format!("{p}%"));
+            let owners = if owners.is_empty() {
+                "未指定".to_string()
+            } else {
+                owners
+            };
+            format!(
+                "{}\n状态：{status}；进度：{progress}；时限：{due}；责任人：{owners}",
+                title_line(lang, task)
+            )
+        }
+        Lang::En => {
+            let progress = task
+                .progress
+                .map_or("not reported".to_string(), |p| format!("{p}%"));
+            let owners = if owners.is_empty() {
+                "none".to_string()
+            } else {
+                owners
+            };
+            format!(
+                "{}\nStatus: {status}; progress: {progress}; due: {due}; owners: {owners}",
+                title_line(lang, task)
+            )
+        }
+    }
+}
+
+/// One task in a `list` answer.
+pub fn task_line(lang: Lang, task: &Task, today: NaiveDate, people: Option<&Directory>) -> String {
+    let mut parts = vec![status_word(lang, task.status).to_string()];
+    if let Some(p) = task.progress {
+        parts.push(format!("{p}%"));
+    }
+    let late = task.days_overdue(today);
+    parts.push(match (lang, task.due) {
+        (Lang::Zh, None) => "长期".to_string(),
+        (Lang::En, None) => "no deadline".to_string(),
+        (Lang::Zh, Some(_)) if late > 0 => format!("已逾期 {late} 天"),
+        (Lang::En, Some(_)) if late == 1 => "1 day overdue".to_string(),
+        (Lang::En, Some(_)) if late > 0 => format!("{late} days overdue"),
+        (Lang::Zh, Some(d)) => format!("{}到期", date(lang, d, today)),
+        (Lang::En, Some(d)) => format!("due {}", date(lang, d, today)),
+    });
+    if !task.owners.is_empty() {
+        parts.push(names(lang, &task.owners, people));
+    }
+    match lang {
+        Lang::Zh => format!("{}：{}", title_line(lang, task), parts.join("，")),
+        Lang::En => format!("• {} — {}", title_line(lang, task), parts.join(", ")),
+    }
+}
+
+/// What a `list` answer is about, for its heading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListTitle<'a> {
+    Open,
+    Mine,
+    Overdue,
+    DueSoon,
+    Blocked,
+    Unit(&'a str),
+}
+
+pub fn list_heading(lang: Lang, title: ListTitle<'_>, n: usize) -> String {
+    match lang {
+        Lang::Zh => match title {
+            ListTitle::Open => format!("未办结事项（{n} 项）："),
+            ListTitle::Mine => format!("我负责的未办结事项（{n} 项）："),
+            ListTitle::Overdue => format!("逾期事项（{n} 项）："),
+            ListTitle::DueSoon => format!("7日内到期（{n} 项）："),
+            ListTitle::Blocked => format!("受阻事项（{n} 项）："),
+            ListTitle::Unit(u) => format!("{u}的事项（{n} 项）："),
+        },
+        Lang::En => {
+            let tasks = if n == 1 { "task" } else { "tasks" };
+            match title {
+                ListTitle::Open => format!("Open tasks ({n}):"),
+                ListTitle::Mine => format!("Your open tasks ({n}):"),
+                ListTitle::Overdue => format!("Overdue ({n}):"),
+                ListTitle::DueSoon => format!("Due in the next 7 days ({n}):"),
+                ListTitle::Blocked => format!("Blocked ({n}):"),
+                ListTitle::Unit(u) => format!("{u}: {n} {tasks}"),
+            }
+        }
+    }
+}
+
+pub fn list_empty(lang: Lang, title: ListTitle<'_>) -> String {
+    match lang {
+        Lang::Zh => match title {
+            ListTitle::Open => "没有未办结的事项。".to_string(),
+            ListTitle::Mine => "您没有负责的未办结事项。".to_string(),
+            ListTitle::Overdue => "没有逾期事项。".to_string(),
+            ListTitle::DueSoon => "7日内没有到期的事项。".to_string(),
+            ListTitle::Blocked => "没有受阻事项。".to_string(),
+            ListTitle::Unit(u) => format!("{u}没有事项。"),
+        },
+        Lang::En => match title {
+            ListTitle::Open => "No open tasks.".to_string(),
+            ListTitle::Mine => "You have no open tasks.".to_string(),
+            ListTitle::Overdue => "Nothing is overdue.".to_string(),
+            ListTitle::DueSoon => "Nothing is due in the next 7 days.".to_string(),
+            ListTitle::Blocked => "Nothing is blocked.".to_string(),
+            ListTitle::Unit(u) => format!("{u} has no tasks."),
+        },
+    }
+}
+
+pub fn list_more(lang: Lang, more: usize) -> String {
+    match lang {
+        Lang::Zh => format!("……另有 {more} 项未列出"),
+        Lang::En => format!("…and {more} more"),
+    }
+}
+
+/// `known` is a sample of the units there are, so a typo can be fixed from the answer.
+pub fn no_such_unit(lang: Lang, unit: &str, known: &[&str]) -> String {
+    match (lang, known.is_empty()) {
+        (Lang::Zh, true) => format!("没有找到单位「{unit}」。"),
+        (Lang::Zh, false) => format!("没有找到单位「{unit}」。现有单位：{}", known.join("、")),
+        (Lang::En, true) => format!("There is no unit \"{unit}\"."),
+        (Lang::En, false) => format!("There is no unit \"{unit}\". Units: {}", known.join(", ")),
+    }
+}
+
+/// The answer to a weekly report: the unit's standing, as the answer to a task change gives
+/// the task's.
+pub fn report_received(
+    lang: Lang,
+    unit: &str,
+    total: usize,
+    done: usize,
+    overdue: usize,
+) -> String {
+    match lang {
+        Lang::Zh => format!(
+            "已收到{unit}本周报送。\n{unit}：共 {total} 项，已完成 {done} 项，逾期 {overdue} 项"
+        ),
+        Lang::En => format!(
+            "Weekly update from {unit} received.\n{unit}: {total} task{}, {done} done, {overdue} overdue",
+            if total == 1 { "" } else { "s" }
+        ),
+    }
+}

@@ -4,16 +4,21 @@
 //! See ARCHITECTURE.md for the code map and the invariants.
 
 pub mod calendar;
+pub mod chat;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod daemon;
+pub mod export;
 pub mod inbound;
+pub mod metrics;
 pub mod people;
 pub mod plan;
 pub mod platforms;
 pub mod render;
 pub mod schedule;
 pub mod secret;
+pub mod server;
+pub mod state;
 pub mod store;
 pub mod tasks;

@@ -5,9 +5,10 @@ use crate::calendar::{Calendar, CalendarError};
 use crate::config::{self, ChannelConfig, Config, ConfigError, ScheduleConfig, ScheduleKind};
 use crate::people::Directory;
 use crate::render::{
-    DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError, WeekActivity,
+    DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
 };
 use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
+use crate::state::Current;
 use crate::tasks::{self, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::Path;
@@ -160,11 +161,15 @@ impl Plan {
         out
     }
 
-    /// The tasks a schedule sends to a channel: both filters apply, and a task routed to a
-    /// channel by its own `channel` column goes only there.
-    pub fn tasks_for(&self, schedule: &ScheduleConfig, channel: &ChannelConfig) -> Vec<Task> {
-        self.tasks
-            .tasks
+    /// The tasks (of `tasks`, the current list) a schedule sends to a channel: both filters
+    /// apply, and a task routed to a channel by its own `channel` column goes only there.
+    pub fn tasks_for(
+        &self,
+        schedule: &ScheduleConfig,
+        channel: &ChannelConfig,
+        tasks: &[Task],
+    ) -> Vec<Task> {
+        tasks
             .iter()
             .filter(|t| match &t.channel {
                 Some(c) => *c == channel.name,
@@ -175,12 +180,60 @@ impl Plan {
             .collect()
     }
 
-    /// Renders what each of the schedule's channels (or only `only_channel`) receives for `slot`.
+    /// The digest as of `now`, for the `status` command: the tasks `channel` covers (all tasks
+    /// without a channel), rendered for its platform and language (plain text in the config's
+    /// language without one), with the last seven days as its period.
+    pub fn digest_now(
+        &self,
+        channel: Option<&ChannelConfig>,
+        current: &Current,
+        now: DateTime<Utc>,
+    ) -> Result<RenderedMessage, PlanError> {
+        let today = now.with_timezone(&self.config.timezone).date_naive();
+        let week_ago = now - chrono::Duration::days(7);
+        let tasks: Vec<Task> = match channel {
+            Some(c) => current
+                .tasks
+                .iter()
+                .filter(|t| match &t.channel {
+                    Some(name) => *name == c.name,
+                    None => c.filter.matches(t),
+                })
+                .cloned()
+                .collect(),
+            None => current.tasks.clone(),
+        };
+        let target = match channel {
+            Some(c) => RenderTarget {
+                platform: c.platform,
+                dialect: c.dialect(),
+                locale: c.locale.unwrap_or(self.config.locale),
+                template_dir: c.template_dir.as_deref(),
+                max_message_size: c.max_message_size,
+            },
+            None => RenderTarget::new(crate::platforms::Platform::Console, self.config.locale),
+        };
+        let activity = current.activity(week_ago.timestamp_millis(), now.timestamp_millis());
+        let input = DigestInput {
+            tasks: &tasks,
+            today,
+            period_start: Some(week_ago.with_timezone(&self.config.timezone).date_naive()),
+            period_end: today,
+            activity: &activity,
+            stale_list_note: self.stale_note(target.locale),
+        };
+        Ok(self.renderer.digest(&target, &input, &self.people)?)
+    }
+
+    /// Renders what each of the schedule's channels (or only `only_channel`) receives for
+    /// `slot`, from `current` (the list with the recorded events applied). "Done since the
+    /// last digest" and "reported this week" count from the schedule's previous slot, or from
+    /// a week before this one when it has none.
     pub fn messages(
         &self,
         slot: &Slot,
         only_channel: Option<&str>,
-        activity: &WeekActivity,
+        current: &Current,
     ) -> Result<Vec<ChannelMessages<'_>>, PlanError> {
         let (sc, schedule) = self.schedule_config(&slot.schedule)?;
         if let Some(c) = only_channel
@@ -192,9 +245,13 @@ impl Plan {
             )));
         }
         let today = slot.local.date();
-        let period_start = schedule
-            .previous_before(slot.at, &self.calendar)
-            .map(|p| p.local.date());
+        let previous = schedule.previous_before(slot.at, &self.calendar);
+        let period_start = previous.as_ref().map(|p| p.local.date());
+        let since_ms = previous.map_or_else(
+            || (slot.at - chrono::Duration::days(7)).timestamp_millis(),
+            |p| p.at.timestamp_millis(),
+        );
+        let activity = &current.activity(since_ms, slot.at.timestamp_millis());
         let mut out = Vec::new();
         for name in &sc.channels {
             if only_channel.is_some_and(|c| c != name) {
@@ -216,7 +273,7 @@ impl Plan {
                     .or(channel.template_dir.as_deref()),
                 max_message_size: channel.max_message_size,
             };
-            let tasks = self.tasks_for(sc, channel);
+            let tasks = self.tasks_for(sc, channel, &current.tasks);
             let messages = match sc.kind {
                 ScheduleKind::Digest => {
                     let input = DigestInput {

@@ -407,7 +407,9 @@ fn preview_json_prints_request_bodies() {
 
 #[test]
 fn every_command_has_help_with_an_example() {
-    for cmd in ["check", "next", "preview", "tasks"] {
+    for cmd in [
+        "check", "next", "preview", "tasks", "run", "send", "outbox", "cmd", "history", "export",
+    ] {
         let o = weekbell(&[cmd, "--help"]);
         assert_exit(&o, 0);
         assert!(
@@ -486,4 +488,94 @@ fn a_template_error_is_reported_by_check() {
     .unwrap_or_else(|e| panic!("{e}"));
     let o = weekbell(&["--config", &path.display().to_string(), "check"]);
     assert_exit(&o, 0);
+}
+
+/// Copies the shipped config directory into a temp dir, so commands that record (`cmd`) keep
+/// their database there.
+fn shipped_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let target = dir.path().join("config");
+    copy_dir(&repo().join("config"), &target);
+    (dir, target.join("weekbell.toml"))
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("{e}"));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{e}")) {
+        let entry = entry.unwrap_or_else(|e| panic!("{e}"));
+        let path = entry.path();
+        if path.is_dir() {
+            copy_dir(&path, &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(&path, to.join(entry.file_name())).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+fn in_dir(dir: &std::path::Path, config: &std::path::Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
+    cmd.current_dir(dir)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("WEEKBELL_CONFIG");
+    cmd.output().unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn chat_updates_reach_tasks_history_and_the_report_call() {
+    let (dir, config) = shipped_copy();
+    let run = |args: &[&str]| {
+        let o = in_dir(dir.path(), &config, args);
+        assert_exit(&o, 0);
+        stdout(&o)
+    };
+    let before = run(&["preview", "thursday-report-call"]);
+    assert!(before.contains("• 县城管局"), "{before}");
+
+    // 孙强 owns task 14 and belongs to 县城管局.
+    let answer = run(&["cmd", "--as", "sun.qiang", "完成 14 已办结"]);
+    assert!(
+        answer.contains("【14】") && answer.contains("已完成"),
+        "{answer}"
+    );
+    let answer = run(&["cmd", "--as", "sun.qiang", "周报 本周完成油烟整改两处"]);
+    assert!(answer.contains("县城管局"), "{answer}");
+    // Someone else may not close his task; nothing is recorded.
+    let answer = run(&["cmd", "--as", "zeng.lin", "完成 1"]);
+    assert!(
+        answer.contains("孙强"),
+        "the refusal names who can: {answer}"
+    );
+
+    let tasks: serde_json::Value =
+        serde_json::from_str(&run(&["tasks", "--json"])).unwrap_or_else(|e| panic!("{e}"));
+    let t14 = tasks
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["id"] == "14"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(t14["status"], "done");
+    assert!(t14["notes"].as_str().unwrap_or_default().contains("已办结"));
+
+    let history: serde_json::Value =
+        serde_json::from_str(&run(&["history", "--json"])).unwrap_or_else(|e| panic!("{e}"));
+    let fields: Vec<&str> = history
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(fields, vec!["status", "note", "report"], "{history}");
+    assert_eq!(history[0]["actor_name"], "孙强");
+    assert_eq!(history[0]["source"], "cli");
+    let only_14 = run(&["history", "14"]);
+    assert!(only_14.contains("2 change(s) to 14"), "{only_14}");
+
+    // The unit that reported is off the Thursday reminder; the others are still on it.
+    let after = run(&["preview", "thursday-report-call"]);
+    assert!(!after.contains("• 县城管局"), "{after}");
+    assert!(after.contains("• 首山镇"), "{after}");
+    // An unknown person is bad input.
+    let o = in_dir(dir.path(), &config, &["cmd", "--as", "nobody", "help"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("no person with id `nobody`"));
 }

@@ -3,91 +3,13 @@
 
 mod support;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::chat_servers::*;
+use support::daemon::{Daemon, wait_until, weekbell};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Daemon {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Daemon {
-    fn start(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
-        let log = dir.join(format!("daemon-{}.log", fastrand::u32(..)));
-        let out = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
-        let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
-        cmd.current_dir(dir)
-            .args(["--config", &config.display().to_string(), "run"])
-            .env("WEEKBELL_LOG", "info")
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err));
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start weekbell run: {e}"));
-        Daemon { child, log }
-    }
-
-    async fn terminate(mut self) -> (Option<i32>, String) {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let status = loop {
-            if let Ok(Some(s)) = self.child.try_wait() {
-                break s.code();
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                break None;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        };
-        (status, read(&self.log))
-    }
-
-    fn log(&self) -> String {
-        read(&self.log)
-    }
-
-    fn kill9(mut self) -> String {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        read(&self.log)
-    }
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn read(p: &Path) -> String {
-    let mut s = String::new();
-    if let Ok(mut f) = std::fs::File::open(p) {
-        let _ = f.read_to_string(&mut s);
-    }
-    s
-}
-
-fn weekbell(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
-    cmd.current_dir(dir).arg("--config").arg(config).args(args);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn outbox_json(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Vec<serde_json::Value> {
@@ -133,17 +55,6 @@ slack = "U01ALICE"
     let path = dir.join("weekbell.toml");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
     path
-}
-
-async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if f() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
 }
 
 /// A schedule firing every two seconds posts each slot once to the console, and SIGTERM stops

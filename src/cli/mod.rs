@@ -2,6 +2,9 @@
 //! done by the library (`weekbell::plan`); this module only presents it.
 
 mod check;
+mod cmd;
+mod export;
+mod history;
 mod next;
 mod outbox;
 mod output;
@@ -82,6 +85,21 @@ pub enum Command {
         after_help = "Examples:\n  weekbell tasks\n  weekbell tasks --overdue --unit 县生态环境分局\n  weekbell tasks --status blocked --json"
     )]
     Tasks(tasks::Args),
+    /// Write the task list with the chat's updates merged in, in the source's own columns.
+    #[command(
+        after_help = "Examples:\n  weekbell export -o merged.xlsx\n  weekbell export --format csv -o merged.csv --history history.csv\n\nThe xlsx file holds the list (changed cells shaded) and a history sheet of every recorded event; CSV is UTF-8 with a byte-order mark so that Excel shows Chinese correctly. The task list itself is never overwritten."
+    )]
+    Export(export::Args),
+    /// Run a chat command locally as a configured person, and print the answer.
+    #[command(
+        after_help = "Examples:\n  weekbell cmd --as sun.qiang \"完成 12 已清理\"\n  weekbell cmd --as zhang.mingyuan \"list overdue\"\n  weekbell cmd --as li.na --channel county \"周报 本周完成3处整改\" --json\n\nChanges are recorded like a chat command's (source `cli`) and show in `tasks`, `history` and the next digest."
+    )]
+    Cmd(cmd::Args),
+    /// Show every recorded change to tasks (or to one task), oldest first.
+    #[command(
+        after_help = "Examples:\n  weekbell history\n  weekbell history 12\n  weekbell history --json"
+    )]
+    History(history::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -91,6 +109,9 @@ pub fn main() -> ExitCode {
         Command::Next(args) => next::run(&cli, args),
         Command::Preview(args) => preview::run(&cli, args),
         Command::Tasks(args) => tasks::run(&cli, args),
+        Command::Export(args) => export::run(&cli, args),
+        Command::Cmd(args) => cmd::run(&cli, args),
+        Command::History(args) => history::run(&cli, args),
         Command::Run => run::run(&cli),
         Command::Send(args) => send::run(&cli, args),
         Command::Outbox(args) => outbox::run(&cli, args),
@@ -210,6 +231,23 @@ pub fn init_logging() {
 }
 
 /// A tokio runtime for the commands that talk to the store or the network.
+/// The task list as it stands: the file with the events in the store applied, or the file
+/// alone when no database exists yet (nothing has been recorded, and reading must not create
+/// one).
+pub fn current_tasks(plan: &weekbell::plan::Plan) -> Result<weekbell::state::Current, CliError> {
+    let rt = runtime()?;
+    rt.block_on(async {
+        match weekbell::store::Store::open_existing(plan.config.store_url.expose()).await? {
+            Some(store) => {
+                let current = weekbell::state::Current::load(plan, &store).await;
+                store.close().await;
+                Ok(current?)
+            }
+            None => Ok(weekbell::state::Current::file_only(plan)),
+        }
+    })
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

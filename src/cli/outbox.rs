@@ -99,6 +99,19 @@ async fn list(
         })
         .await?;
     if json {
+        // A reply's address (a DingTalk session webhook) is a credential: not printed.
+        let messages: Vec<_> = messages
+            .into_iter()
+            .map(|mut m| {
+                if let Ok(mut payload) = serde_json::from_str::<serde_json::Value>(&m.payload)
+                    && let Some(fields) = payload.as_object_mut()
+                    && fields.remove("reply_via").is_some()
+                {
+                    m.payload = payload.to_string();
+                }
+                m
+            })
+            .collect();
         println!(
             "{}",
             serde_json::to_string_pretty(&messages).unwrap_or_else(|_| "[]".into())

@@ -5,7 +5,6 @@ use super::{Cli, instant};
 use chrono::{DateTime, Duration, FixedOffset};
 use serde::Serialize;
 use weekbell::plan::{Plan, PlanError};
-use weekbell::render::WeekActivity;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -47,8 +46,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             .map(|s| s.name.clone())
             .collect(),
     };
-    // No events are recorded before the daemon runs, so the preview shows an empty week.
-    let activity = WeekActivity::default();
+    let current = super::current_tasks(&plan)?;
     let mut json = Vec::new();
     for name in &names {
         let (_, schedule) = plan.schedule_config(name)?;
@@ -56,7 +54,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         let slot = schedule
             .next_after(at - Duration::seconds(1), &plan.calendar)
             .ok_or_else(|| PlanError::NoSlot(name.clone()))?;
-        let rendered = plan.messages(&slot, args.channel.as_deref(), &activity)?;
+        let rendered = plan.messages(&slot, args.channel.as_deref(), &current)?;
         for cm in &rendered {
             if !args.json {
                 println!(

@@ -56,8 +56,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     // "today" in the configured zone.
     let plan = Plan::load(&cli.config, at.date_naive())?;
     let today = at.with_timezone(&plan.config.timezone).date_naive();
-    let selected: Vec<&Task> = plan
-        .tasks
+    // Chat updates recorded by the daemon are part of the list.
+    let current = super::current_tasks(&plan)?;
+    let selected: Vec<&Task> = current
         .tasks
         .iter()
         .filter(|t| args.status.is_none_or(|s| t.status == s))

@@ -515,6 +515,16 @@ impl Validator<'_> {
                 ),
             );
         }
+        if let Some(p) = &ch.stream {
+            check_allowed(self, "stream", p.span());
+            if *p.get_ref() && !(ch.app_key.is_some() && ch.app_secret.is_some()) {
+                self.problem(
+                    Problem::new(p.span(), "Stream mode needs `app_key` and `app_secret`")
+                        .help("copy the app's AppKey and AppSecret from the DingTalk developer console (应用开发 → 凭证与基础信息)"),
+                );
+            }
+            options.insert("stream".to_string(), p.get_ref().to_string());
+        }
         if let Some(p) = &ch.polling {
             check_allowed(self, "polling", p.span());
             options.insert("polling".to_string(), p.get_ref().to_string());
@@ -707,7 +717,15 @@ fn platform_keys(p: Platform) -> PlatformKeys {
             ),
             Platform::Dingtalk => (
                 true,
-                &["webhook", "secret", "app_key", "app_secret", "msgtype"],
+                &[
+                    "webhook",
+                    "secret",
+                    "app_key",
+                    "app_secret",
+                    "msgtype",
+                    "api_base",
+                    "stream",
+                ],
                 &["webhook"],
             ),
             Platform::Wecom => (
@@ -724,6 +742,7 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                     "app_secret",
                     "verification_token",
                     "encrypt_key",
+                    "api_base",
                 ],
                 &["webhook"],
             ),

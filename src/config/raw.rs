@@ -125,7 +125,13 @@ pub(super) struct RawChannel {
     pub template: Option<S>,
     /// DingTalk and WeCom: `markdown` (the default) or `text`.
     pub msgtype: Option<S>,
+    /// Feishu's Open API (Lark: `https://open.larksuite.com`) or DingTalk's API gateway; a
+    /// test server or proxy otherwise.
+    pub api_base: Option<S>,
     pub polling: Option<Spanned<bool>>,
+    /// DingTalk: take commands over Stream mode (an outbound WebSocket) instead of an HTTP
+    /// callback, for offices with no public URL.
+    pub stream: Option<Spanned<bool>>,
 }
 
 impl RawChannel {
@@ -149,11 +155,12 @@ impl RawChannel {
         ]
     }
 
-    pub fn options(&self) -> [(&'static str, Option<&S>); 4] {
+    pub fn options(&self) -> [(&'static str, Option<&S>); 5] {
         [
             ("chat_id", self.chat_id.as_ref()),
             ("template", self.template.as_ref()),
             ("msgtype", self.msgtype.as_ref()),
+            ("api_base", self.api_base.as_ref()),
             ("audience", self.audience.as_ref()),
         ]
     }

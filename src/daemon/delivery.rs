@@ -15,8 +15,7 @@ use super::Shared;
 use super::ratelimit::TokenBucket;
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::plan::Plan;
-use crate::platforms::{Outcome, deliver};
-use crate::render::OutboundPart;
+use crate::platforms::{OutboxPayload, Outcome, deliver, deliver_reply};
 use crate::store::{OutboxMessage, OutboxUpdate};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -351,7 +350,7 @@ impl ChannelSender {
                 at_ms: now_ms,
             });
         }
-        let part: OutboundPart = match serde_json::from_str(&msg.payload) {
+        let payload: OutboxPayload = match serde_json::from_str(&msg.payload) {
             Ok(p) => p,
             Err(e) => {
                 let reason = format!("the stored message cannot be read: {e}");
@@ -383,11 +382,16 @@ impl ChannelSender {
             return None;
         }
         let started = ctx.shared.clock.now();
-        let outcome = deliver(&ctx.client, channel, &part, started).await;
+        let outcome = match &payload.reply_via {
+            None => deliver(&ctx.client, channel, &payload.part, started).await,
+            Some(via) => deliver_reply(&ctx.client, channel, &payload.part, via, started).await,
+        };
         let now_ms = ctx.shared.clock.now().timestamp_millis();
         let attempts = msg.attempts + 1;
-        Some(match outcome {
+        let platform = channel.platform.as_str();
+        let update = match outcome {
             Outcome::Sent => {
+                crate::metrics::sent(platform, started.timestamp_millis() - slot_at_ms(&msg));
                 tracing::info!(
                     channel = %self.channel,
                     id = %msg.id,
@@ -423,7 +427,13 @@ impl ChannelSender {
                     at_ms: now_ms,
                 }
             }
-        })
+        };
+        match &update {
+            OutboxUpdate::Retry { .. } => crate::metrics::failed(platform),
+            OutboxUpdate::Dead { .. } => crate::metrics::dead(platform),
+            _ => {}
+        }
+        Some(update)
     }
 
     /// After a long wait (for the rate limit, or for a turn among the requests in flight) the

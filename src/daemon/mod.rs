@@ -12,8 +12,12 @@ pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
 pub use ratelimit::TokenBucket;
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
+use crate::chat::ChatService;
 use crate::clock::Clock;
+use crate::inbound::dingtalk_stream::{self, StreamConfig};
 use crate::plan::{Plan, PlanError};
+use crate::platforms::Platform;
+use crate::server::ServerState;
 use crate::store::{Store, StoreError};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -37,6 +41,13 @@ pub enum DaemonError {
     Fire(#[from] FireError),
     #[error("cannot build the HTTP client: {0}")]
     Client(String),
+    #[error(
+        "cannot listen on {addr} ([server] listen): {source}; is another process using the port?"
+    )]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
 }
 
 /// What the daemon shares between the scheduler and delivery.
@@ -104,15 +115,62 @@ pub async fn run(
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
     let client = http_client().map_err(DaemonError::Client)?;
+    let client_for_streams = client.clone();
     let delivery = Delivery::new(
         shared.clone(),
-        plan_rx,
-        stop_rx,
+        plan_rx.clone(),
+        stop_rx.clone(),
         client,
         DeliveryConfig::default(),
         Scope::All,
     );
     let mut delivery = tokio::spawn(delivery.run());
+
+    let chat = Arc::new(ChatService::new(shared.store.clone()));
+    let state = Arc::new(ServerState {
+        plan: plan_rx.clone(),
+        chat: chat.clone(),
+        shared: shared.clone(),
+    });
+    let mut streams = tokio::task::JoinSet::new();
+    for (name, config) in stream_channels(&plan) {
+        let state = state.clone();
+        let client = client_for_streams.clone();
+        let stop = stop_rx.clone();
+        tracing::info!(channel = %name, app_key = %config.client_id, "DingTalk Stream mode: connecting");
+        streams.spawn(async move {
+            let handler = |message| {
+                let state = state.clone();
+                let name = name.clone();
+                async move { crate::server::on_stream_message(&state, &name, message).await }
+            };
+            dingtalk_stream::run(config, client, handler, stop).await;
+        });
+    }
+    let mut server = None;
+    if let Some(addr) = &plan.config.server_listen {
+        let listener = tokio::net::TcpListener::bind(addr.as_str())
+            .await
+            .map_err(|source| DaemonError::Listen {
+                addr: addr.clone(),
+                source,
+            })?;
+        let local = listener
+            .local_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_else(|_| addr.clone());
+        tracing::info!(listen = %local, "HTTP server up: POST /hooks/{{channel}}, GET /healthz, GET /metrics");
+        let state = state.clone();
+        let mut stop = stop_rx.clone();
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        server = Some(tokio::spawn(async move {
+            if let Err(e) = crate::server::serve(listener, state, stopped).await {
+                tracing::error!("the HTTP server stopped: {e}");
+            }
+        }));
+    }
 
     let mut scheduler = Scheduler::new(shared.clone());
     scheduler.catch_up(&plan).await?;
@@ -177,6 +235,15 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
+    // Stream clients close their sockets at once and give running commands 5 s.
+    let _ = tokio::time::timeout(Duration::from_secs(6), async {
+        while streams.join_next().await.is_some() {}
+    })
+    .await;
+    if let Some(server) = server {
+        // Requests in flight finish; their answers are in the outbox before delivery stops.
+        let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    }
     if tokio::time::timeout(SHUTDOWN_GRACE, &mut delivery)
         .await
         .is_err()
@@ -188,6 +255,27 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The DingTalk channels that take commands over Stream mode (`stream = true`), with their
+/// connection settings. Read once at start: changing `stream` or the app's credentials takes a
+/// restart.
+fn stream_channels(plan: &Plan) -> Vec<(String, StreamConfig)> {
+    plan.config
+        .channels
+        .values()
+        .filter(|c| c.platform == Platform::Dingtalk)
+        .filter(|c| c.options.get("stream").is_some_and(|v| v == "true"))
+        .filter_map(|c| {
+            let key = c.credentials.get("app_key")?.expose().to_string();
+            let secret = c.credentials.get("app_secret")?.clone();
+            let mut config = StreamConfig::new(key, secret);
+            if let Some(base) = c.options.get("api_base") {
+                config.gateway = base.trim_end_matches('/').to_string();
+            }
+            Some((c.name.clone(), config))
+        })
+        .collect()
 }
 
 /// The files a plan was built from and their modification times, to notice edits.

@@ -2,8 +2,8 @@
 
 use super::Shared;
 use crate::plan::{Plan, PlanError};
-use crate::render::WeekActivity;
 use crate::schedule::Slot;
+use crate::state::Current;
 use crate::store::{NewMessage, SlotClaim, SlotStatus, StoreError};
 use chrono::{DateTime, Duration, Utc};
 use std::collections::HashMap;
@@ -195,8 +195,9 @@ pub async fn enqueue_slot(
     {
         return Ok(false);
     }
-    let activity = WeekActivity::default();
-    let rendered = plan.messages(slot, only_channel, &activity)?;
+    // The list as it stands, chat updates included, not just the file.
+    let current = Current::load(plan, &shared.store).await?;
+    let rendered = plan.messages(slot, only_channel, &current)?;
     let slot_key = format!("{}@{}", claim.schedule, claim.slot_local);
     let deadline_ms = (slot.at.max(shared.clock.now()) + DELIVERY_WINDOW).timestamp_millis();
     let mut messages = Vec::new();

@@ -66,7 +66,9 @@ pub fn sign(app_secret: &str, timestamp_ms: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }
 
-fn parse_message(body: &[u8]) -> Result<Verdict, Refusal> {
+/// Reads the robot message JSON (also the `data` of a Stream-mode frame) without any check of
+/// where it came from.
+pub(crate) fn parse_message(body: &[u8]) -> Result<Verdict, Refusal> {
     let msg = parse_json(body, "DingTalk message")?;
     if !msg.is_object() {
         return Err(Refusal::Malformed(

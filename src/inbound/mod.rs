@@ -1,5 +1,7 @@
 //! Inbound chat commands: verifying that a request really comes from the chat platform, and
-//! reading the command out of it. Pure functions over the request as received; no IO.
+//! reading the command out of it. Pure functions over the request as received, no IO — except
+//! [`dingtalk_stream`], the client that receives DingTalk's messages over an outbound
+//! WebSocket instead of HTTP.
 //!
 //! Every verifier checks the platform's signature or token on the raw body bytes before it
 //! reads anything out of the body. The exceptions are forced by the platforms: WeCom signs the
@@ -13,6 +15,7 @@
 pub mod api;
 mod crypto;
 pub mod dingtalk;
+pub mod dingtalk_stream;
 pub mod feishu;
 pub mod slack;
 pub mod wecom;

@@ -64,6 +64,19 @@ impl SlackInbound {
     }
 }
 
+/// The inline answer to a slash command, shown to the whole channel. `mrkdwn` is Slack markup
+/// already; plain text must be escaped with [`escape`] first.
+pub fn command_answer(mrkdwn: &str) -> serde_json::Value {
+    serde_json::json!({ "response_type": "in_channel", "text": mrkdwn })
+}
+
+/// Plain text made safe for mrkdwn: Slack reads `&`, `<` and `>` as markup.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 /// `v0=…` for a body, as Slack computes it; for tests and local tools that play Slack.
 pub fn signature(signing_secret: &str, timestamp: &str, body: &[u8]) -> String {
     let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(signing_secret.as_bytes()) else {

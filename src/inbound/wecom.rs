@@ -96,6 +96,29 @@ impl WeComInbound {
         parse_message(&plain)
     }
 
+    /// The passive reply to message `message_id`: a finished `stream` message (WeCom's AI bot
+    /// answers user messages only as streams), encrypted and signed, ready to send as the HTTP
+    /// response body.
+    pub fn stream_reply(
+        &self,
+        message_id: &str,
+        content: &str,
+        timestamp: i64,
+    ) -> Result<Vec<u8>, Refusal> {
+        let plaintext = serde_json::json!({
+            "msgtype": "stream",
+            "stream": { "id": message_id, "finish": true, "content": content },
+        })
+        .to_string();
+        let nonce = format!("{:016x}", fastrand::u64(..));
+        let mut random16 = [0u8; 16];
+        for b in &mut random16 {
+            *b = fastrand::u8(..);
+        }
+        self.encrypt(plaintext.as_bytes(), random16, timestamp, &nonce)
+            .map(|reply| reply.to_json())
+    }
+
     /// Encrypts a passive reply (or anything WeCom expects encrypted) and signs it.
     /// `random16` must be fresh random bytes; it is the only variable part of the ciphertext.
     pub fn encrypt(

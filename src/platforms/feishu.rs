@@ -166,6 +166,177 @@ pub(super) fn prepare(
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// Replies to chat commands: the Open API, with the app's tenant access token.
+
+/// Feishu's Open API; Lark's is `https://open.larksuite.com` (channel option `api_base`).
+pub(super) const DEFAULT_API_BASE: &str = "https://open.feishu.cn";
+
+/// Refresh a cached tenant token this long before Feishu says it expires.
+const TOKEN_EARLY: Duration = Duration::from_secs(300);
+
+/// Open API codes meaning "the tenant token is not valid (any more)": fetch a new one.
+const TOKEN_INVALID: [i64; 3] = [99_991_661, 99_991_663, 99_991_668];
+
+type TokenKey = (String, String);
+static TOKENS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<TokenKey, (Secret, std::time::Instant)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn api_base(channel: &ChannelConfig) -> String {
+    channel
+        .options
+        .get("api_base")
+        .map_or(DEFAULT_API_BASE, String::as_str)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// Answers message `message_id` with `part` as a card, through the Open API.
+pub(super) async fn reply(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    part: &OutboundPart,
+    message_id: &str,
+) -> Outcome {
+    if message_id.is_empty()
+        || !message_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Outcome::Permanent {
+            reason: "the Feishu message id to reply to is malformed".into(),
+            hint: BUG_HINT.into(),
+        };
+    }
+    let base = api_base(channel);
+    let token = match tenant_token(client, channel, &base).await {
+        Ok(t) => t,
+        Err(outcome) => return outcome,
+    };
+    let card = json!({
+        "header": { "title": { "tag": "plain_text", "content": part.title } },
+        "elements": [ { "tag": "markdown", "content": part.text } ],
+    });
+    let body = json!({ "msg_type": "interactive", "content": card.to_string() });
+    let url = format!("{base}/open-apis/im/v1/messages/{message_id}/reply");
+    let request = PreparedRequest {
+        url: Secret::new(url),
+        headers: vec![
+            (
+                "content-type".to_string(),
+                "application/json; charset=utf-8".to_string(),
+            ),
+            (
+                "authorization".to_string(),
+                format!("Bearer {}", token.expose()),
+            ),
+        ],
+        body: match json_body(&body) {
+            Ok(b) => b,
+            Err(o) => return o,
+        },
+    };
+    let outcome = super::transport::send(client, Platform::Feishu, request, Utc::now()).await;
+    if let Outcome::Retry { reason } = &outcome
+        && TOKEN_INVALID
+            .iter()
+            .any(|c| reason.contains(&c.to_string()))
+        && let Ok(mut cache) = TOKENS.lock()
+    {
+        cache.remove(&token_key(channel, &base));
+    }
+    outcome
+}
+
+fn token_key(channel: &ChannelConfig, base: &str) -> TokenKey {
+    let app_id = channel
+        .credentials
+        .get("app_id")
+        .map(|s| s.expose().to_string())
+        .unwrap_or_default();
+    (base.to_string(), app_id)
+}
+
+/// The app's tenant access token: cached until shortly before it expires.
+async fn tenant_token(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    base: &str,
+) -> Result<Secret, Outcome> {
+    let key = token_key(channel, base);
+    if let Ok(cache) = TOKENS.lock()
+        && let Some((token, until)) = cache.get(&key)
+        && std::time::Instant::now() < *until
+    {
+        return Ok(token.clone());
+    }
+    let (Some(app_id), Some(app_secret)) = (
+        configured(channel.credentials.get("app_id")),
+        configured(channel.credentials.get("app_secret")),
+    ) else {
+        return Err(Outcome::Permanent {
+            reason: "replying in Feishu needs the app's credentials".into(),
+            hint: "set `app_id` and `app_secret` on the channel (开发者后台 → 凭证与基础信息)"
+                .into(),
+        });
+    };
+    let url = format!("{base}/open-apis/auth/v3/tenant_access_token/internal");
+    let answer = client
+        .post(url)
+        .json(&json!({ "app_id": app_id, "app_secret": app_secret }))
+        .send()
+        .await;
+    let response = match answer {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(Outcome::Retry {
+                reason: format!(
+                    "cannot reach Feishu for an access token: {}",
+                    e.without_url()
+                ),
+            });
+        }
+    };
+    let status = response.status().as_u16();
+    let body: Value = match response.json().await {
+        Ok(v) => v,
+        Err(_) => {
+            return Err(Outcome::Retry {
+                reason: format!("Feishu answered HTTP {status} without JSON to a token request"),
+            });
+        }
+    };
+    let code = int_field(&body, "code").unwrap_or(-1);
+    let token = str_field(&body, "tenant_access_token").filter(|t| !t.is_empty());
+    match (code, token) {
+        (0, Some(token)) => {
+            let expire = body.get("expire").and_then(Value::as_u64).unwrap_or(7200);
+            let lifetime = Duration::from_secs(expire).saturating_sub(TOKEN_EARLY);
+            let token = Secret::new(token);
+            if let Ok(mut cache) = TOKENS.lock() {
+                cache.insert(key, (token.clone(), std::time::Instant::now() + lifetime));
+            }
+            Ok(token)
+        }
+        _ if status >= 500 => Err(Outcome::Retry {
+            reason: format!("Feishu's token service answered HTTP {status}"),
+        }),
+        (code, _) => Err(Outcome::Permanent {
+            reason: with_quote(
+                "Feishu refused the app's credentials",
+                "Feishu code",
+                code,
+                str_field(&body, "msg"),
+            ),
+            hint:
+                "check `app_id` and `app_secret` on the channel against the app's 凭证与基础信息 \
+                   page, and that the app is published with the bot feature on"
+                    .into(),
+        }),
+    }
+}
+
 /// Feishu's result is `code` (older replies: `StatusCode`), whatever the HTTP status: only
 /// `code == 0` is delivered. Codes not in [`REPLIES`]: 9000–9999 and 19000–19999 (request and
 /// custom-bot refusals) are permanent; any other code is retried, bounded by the caller's

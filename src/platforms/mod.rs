@@ -14,13 +14,34 @@ mod wecom;
 
 pub use transport::{
     DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
-    http_client, parse_retry_after,
+    deliver_reply, http_client, parse_retry_after,
 };
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 
 use crate::people::Person;
 use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// Where the answer to a chat command goes when it is not the channel's webhook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ReplyVia {
+    /// DingTalk: the message's `sessionWebhook`, which posts into the conversation the command
+    /// came from without a signature, for about 90 minutes.
+    SessionWebhook { url: String },
+    /// Feishu/Lark: a reply to the message through the Open API, with the app's tenant token.
+    FeishuMessage { message_id: String },
+}
+
+/// What the outbox stores for one message part: the part, and for a reply to a command where
+/// it goes. Rows written before replies existed are a bare part, which reads the same.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutboxPayload {
+    #[serde(flatten)]
+    pub part: OutboundPart,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_via: Option<ReplyVia>,
+}
 use std::fmt;
 use std::str::FromStr;
 

@@ -17,7 +17,7 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{Platform, dingtalk, feishu, slack, webhook, wecom};
+use super::{Platform, ReplyVia, dingtalk, feishu, slack, webhook, wecom};
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
 use crate::secret::Secret;
@@ -240,7 +240,41 @@ pub async fn deliver(
     outcome
 }
 
-async fn send(
+/// Delivers the answer to a chat command somewhere other than the channel's webhook: the
+/// message's own reply address (see [`ReplyVia`]). Same outcomes and redaction as [`deliver`].
+pub async fn deliver_reply(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    part: &OutboundPart,
+    via: &ReplyVia,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let outcome = match via {
+        ReplyVia::SessionWebhook { url } => {
+            match json_body(&channel.platform.request_body_in(part, channel.dialect())) {
+                Ok(body) => {
+                    let request = PreparedRequest {
+                        url: Secret::new(url.clone()),
+                        headers: json_headers(),
+                        body,
+                    };
+                    send(client, channel.platform, request, now).await
+                }
+                Err(outcome) => outcome,
+            }
+        }
+        ReplyVia::FeishuMessage { message_id } => {
+            feishu::reply(client, channel, part, message_id).await
+        }
+    };
+    let mut redactor = Redactor::for_channel(channel);
+    if let ReplyVia::SessionWebhook { url } = via {
+        redactor.also(url);
+    }
+    redactor.outcome(outcome)
+}
+
+pub(super) async fn send(
     client: &reqwest::Client,
     platform: Platform,
     request: PreparedRequest,
@@ -398,6 +432,18 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
+    /// Also hides `url` and its query values (a reply address that is itself a credential).
+    pub(crate) fn also(&mut self, url: &str) {
+        self.needles.push(url.to_string());
+        if let Ok(parsed) = reqwest::Url::parse(url) {
+            for (_, value) in parsed.query_pairs() {
+                if looks_like_a_token(&value) {
+                    self.needles.push(value.into_owned());
+                }
+            }
+        }
+    }
+
     pub(crate) fn for_channel(channel: &ChannelConfig) -> Self {
         let mut needles = Vec::new();
         if let Some(webhook) = &channel.webhook {

@@ -107,6 +107,17 @@ impl Store {
         Ok(store)
     }
 
+    /// Like [`Store::open`], but `None` for a SQLite file that does not exist yet: read-only
+    /// commands (`tasks`, `preview`, `export`) should not create a database as a side effect.
+    pub async fn open_existing(url: &str) -> Result<Option<Store>, StoreError> {
+        if let Target::Sqlite(path) = parse_target(url)?
+            && !path.exists()
+        {
+            return Ok(None);
+        }
+        Store::open(url).await.map(Some)
+    }
+
     pub fn backend(&self) -> Backend {
         self.backend
     }
@@ -158,16 +169,7 @@ impl Store {
             return Ok(false);
         }
         for message in messages {
-            let result = sqlx::query(sql::INSERT_MESSAGE)
-                .bind(&message.id)
-                .bind(&message.slot_key)
-                .bind(&message.channel)
-                .bind(&message.platform)
-                .bind(message.ord)
-                .bind(&message.payload)
-                .bind(message.created_ms)
-                .bind(message.deadline_ms)
-                .bind(i64::from(message.late))
+            let result = bind_message(sqlx::query(sql::INSERT_MESSAGE), message)
                 .execute(&mut *tx)
                 .await;
             if let Err(e) = result {
@@ -232,6 +234,24 @@ impl Store {
     // ---- outbox -----------------------------------------------------------------------------
 
     /// The channels that have pending messages, sorted.
+    /// Enqueues the answer to a chat command (one message per part) in one transaction.
+    /// Parts already enqueued — a platform delivered the same command twice — are left as
+    /// they are; the answer is how many were new.
+    pub async fn enqueue_reply(&self, messages: &[NewMessage]) -> Result<usize, StoreError> {
+        let fail = |e| self.query_error("enqueueing the answer to a command", e);
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let mut inserted = 0;
+        for m in messages {
+            inserted += bind_message(sqlx::query(sql::INSERT_REPLY), m)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+    }
+
     pub async fn pending_channels(&self) -> Result<Vec<String>, StoreError> {
         sqlx::query_scalar(sql::PENDING_CHANNELS)
             .fetch_all(&self.pool)
@@ -527,18 +547,28 @@ impl Store {
 
     /// Records a change to a task. `false` when its id or its dedupe key (the platform's
     /// message id) is already recorded: a platform's retry of the same command.
+    /// Records several events in one transaction — all of one command's changes, or none —
+    /// and returns how many were new (a platform's retry of a message inserts nothing).
+    pub async fn append_events(&self, events: &[NewEvent]) -> Result<usize, StoreError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let fail = |e| self.query_error("recording task events", e);
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let mut inserted = 0;
+        for e in events {
+            inserted += bind_event(sqlx::query(sql::APPEND_EVENT), e)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+    }
+
     pub async fn append_event(&self, e: &NewEvent) -> Result<bool, StoreError> {
-        let inserted = sqlx::query(sql::APPEND_EVENT)
-            .bind(&e.id)
-            .bind(e.dedupe_key.as_deref())
-            .bind(&e.task_id)
-            .bind(e.at_ms)
-            .bind(&e.actor)
-            .bind(&e.source)
-            .bind(e.channel.as_deref())
-            .bind(&e.field)
-            .bind(e.old_value.as_deref())
-            .bind(e.new_value.as_deref())
+        let inserted = bind_event(sqlx::query(sql::APPEND_EVENT), e)
             .execute(&self.pool)
             .await
             .map_err(|err| {
@@ -663,6 +693,37 @@ impl Store {
 }
 
 /// When the head cannot be leased by `worker` at `now_ms`: the first instant it could be.
+type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments>;
+
+/// Binds a new outbox row in `INSERT_MESSAGE`/`INSERT_REPLY` order.
+fn bind_message<'q>(query: AnyQuery<'q>, m: &'q NewMessage) -> AnyQuery<'q> {
+    query
+        .bind(&m.id)
+        .bind(&m.slot_key)
+        .bind(&m.channel)
+        .bind(&m.platform)
+        .bind(m.ord)
+        .bind(&m.payload)
+        .bind(m.created_ms)
+        .bind(m.deadline_ms)
+        .bind(i64::from(m.late))
+}
+
+/// Binds an event in `APPEND_EVENT` order.
+fn bind_event<'q>(query: AnyQuery<'q>, e: &'q NewEvent) -> AnyQuery<'q> {
+    query
+        .bind(&e.id)
+        .bind(e.dedupe_key.as_deref())
+        .bind(&e.task_id)
+        .bind(e.at_ms)
+        .bind(&e.actor)
+        .bind(&e.source)
+        .bind(e.channel.as_deref())
+        .bind(&e.field)
+        .bind(e.old_value.as_deref())
+        .bind(e.new_value.as_deref())
+}
+
 fn no_limit_if_not_positive(limit: i64) -> i64 {
     if limit <= 0 { i64::MAX } else { limit }
 }

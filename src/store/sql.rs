@@ -101,6 +101,15 @@ pub const INSERT_MESSAGE: &str = "INSERT INTO outbox \
       lease_until_ms) \
      VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, NULL, $9, $7, $7, NULL, NULL, NULL)";
 
+/// The answer to a chat command: no slot to claim, and a platform's retry of the command
+/// enqueues nothing twice (the id is derived from the platform's message id).
+pub const INSERT_REPLY: &str = "INSERT INTO outbox \
+     (id, slot_key, channel, platform, ord, payload, status, attempts, next_try_ms, \
+      deadline_ms, last_error, late, created_ms, updated_ms, sent_ms, lease_owner, \
+      lease_until_ms) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $7, $8, NULL, $9, $7, $7, NULL, NULL, NULL) \
+     ON CONFLICT DO NOTHING";
+
 pub const PENDING_CHANNELS: &str =
     "SELECT DISTINCT channel FROM outbox WHERE status = 'pending' ORDER BY channel";
 

@@ -79,7 +79,7 @@ fn recycle<'b>(mut cells: Vec<Cell<'_>>) -> Vec<Cell<'b>> {
 ///
 /// The reader stops after the `\r` of a CRLF terminator, so a `\n` right at `start` finishes
 /// the previous record's line rather than being a blank line.
-fn blank_lines(bytes: &[u8], start: usize) -> usize {
+pub(crate) fn blank_lines(bytes: &[u8], start: usize) -> usize {
     let Some(rest) = bytes.get(start..) else {
         return 0;
     };

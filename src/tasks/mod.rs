@@ -13,7 +13,7 @@
 
 mod cell;
 mod columns;
-mod delimited;
+pub(crate) mod delimited;
 mod due;
 mod error;
 mod import;

@@ -7,6 +7,8 @@
 //! | fake | URL ([`FakeServer::url`]) | checks, and the refusal each one gives |
 //! |---|---|---|
 //! | [`FakeDingTalk`] | `/robot/send?access_token=T` | token (300001, or 40035 when missing); `Content-Type: application/json` (43004); body ≤ 20000 bytes (460101); with a secret, `timestamp` (ms, within 1 h) and `sign` in the query (310000 "sign not match" / "invalid timestamp"); JSON body (40035); `msgtype` known (400105) with its matching object (40035); keyword (310000 "keywords not in content") |
+//! | [`FakeDingTalk`], session | `/robot/sendBySession?session=T` ([`FakeServer::session_url`]): a message's `sessionWebhook`, unsigned | session (300001); then as above, without the signature |
+//! | [`FakeFeishu`], Open API | `/open-apis/auth/v3/tenant_access_token/internal` (app_id [`FEISHU_APP_ID`], app_secret = T; else code 10014) and `/open-apis/im/v1/messages/{id}/reply` (`Authorization: Bearer t-T`, else HTTP 400 code 99991663; `msg_type` and a JSON-string `content`, else 230001) | as listed |
 //! | [`FakeWeCom`] | `/cgi-bin/webhook/send?key=T` | key (93000); JSON (40058); `msgtype` (40008); content non-empty (44004), text ≤ 2048 and markdown ≤ 4096 bytes (40058) |
 //! | [`FakeFeishu`] | `/open-apis/bot/v2/hook/T` | token (19001); body ≤ 20000 bytes (19036); JSON (HTTP 400, 9499); with a secret, body `timestamp` (s, within 1 h) and `sign` (19021); `msg_type` with its `content`/`card` (HTTP 400, 9499); keyword in the text values (19024) |
 //! | [`FakeSlack`] | `/services/TFAKE/BFAKE/T` | token (403 `invalid_token`, other paths 404 `no_service`); JSON (400 `invalid_payload`); `text` (400 `no_text`) |
@@ -244,6 +246,15 @@ impl FakeServer {
         }
     }
 
+    /// DingTalk: a message's `sessionWebhook` on this fake.
+    pub fn session_url(&self) -> String {
+        format!(
+            "{}/robot/sendBySession?session={}",
+            self.base_url(),
+            self.shared.token
+        )
+    }
+
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
@@ -423,6 +434,12 @@ fn check_and_record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]
     let verdict = match shared.kind {
         Kind::DingTalk => check_dingtalk(shared, now, uri, headers, body),
         Kind::WeCom => check_wecom(shared, uri, body),
+        Kind::Feishu
+            if uri.path().starts_with("/open-apis/auth/")
+                || uri.path().starts_with("/open-apis/im/") =>
+        {
+            check_feishu_open_api(shared, uri, headers, body)
+        }
         Kind::Feishu => check_feishu(shared, now, uri, body),
         Kind::Slack => check_slack(shared, uri, body),
         Kind::Webhook => check_webhook(shared, now, uri, headers, body),
@@ -667,14 +684,17 @@ fn check_dingtalk(
     let refuse = |code: i64, msg: String| {
         Verdict::Refuse(Answer::json(200, json!({"errcode": code, "errmsg": msg})))
     };
-    if uri.path() != "/robot/send" {
+    // A message's session webhook needs no signature: the session is the credential.
+    let session = uri.path() == "/robot/sendBySession";
+    if !session && uri.path() != "/robot/send" {
         return Verdict::Refuse(Answer::json(
             404,
             json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}),
         ));
     }
-    match query_param(uri, "access_token") {
-        None => return refuse(40035, "缺少参数 access_token".into()),
+    let token_param = if session { "session" } else { "access_token" };
+    match query_param(uri, token_param) {
+        None => return refuse(40035, format!("缺少参数 {token_param}")),
         Some(t) if t != shared.token => return refuse(300001, "token is not exist".into()),
         Some(_) => {}
     }
@@ -691,7 +711,7 @@ fn check_dingtalk(
     if body.len() > 20_000 {
         return refuse(460101, "message too long, exceed 20000 bytes".into());
     }
-    if let Some(secret) = configured_secret(shared) {
+    if let Some(secret) = configured_secret(shared).filter(|_| !session) {
         let (Some(timestamp), Some(sign)) =
             (query_param(uri, "timestamp"), query_param(uri, "sign"))
         else {
@@ -766,6 +786,44 @@ fn check_wecom(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
              https://open.work.weixin.qq.com/devtool/query?e=40058"
         );
         return Verdict::Refuse(Answer::json(200, json!({"errcode": 40058, "errmsg": msg})));
+    }
+    Verdict::Accept(value)
+}
+
+/// The Feishu app id [`FakeFeishu`]'s Open API accepts (its app secret is the fake's token).
+pub const FEISHU_APP_ID: &str = "cli_a1b2c3d4e5f6";
+
+fn check_feishu_open_api(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Verdict {
+    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if uri.path() == "/open-apis/auth/v3/tenant_access_token/internal" {
+        let ok = value["app_id"] == FEISHU_APP_ID && value["app_secret"] == shared.token.as_str();
+        return Verdict::Refuse(if ok {
+            Answer::json(
+                200,
+                json!({"code": 0, "msg": "ok", "tenant_access_token": format!("t-{}", shared.token), "expire": 7200}),
+            )
+        } else {
+            Answer::json(200, json!({"code": 10014, "msg": "app secret invalid"}))
+        });
+    }
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if bearer != format!("Bearer t-{}", shared.token) {
+        return Verdict::Refuse(Answer::json(
+            400,
+            json!({"code": 99991663, "msg": "Invalid access token for authorization. Please make a request with token attached."}),
+        ));
+    }
+    let content_ok = value["content"]
+        .as_str()
+        .is_some_and(|c| serde_json::from_str::<Value>(c).is_ok());
+    if value["msg_type"].as_str().is_none() || !content_ok {
+        return Verdict::Refuse(Answer::json(
+            400,
+            json!({"code": 230001, "msg": "Your request contains an invalid request parameter."}),
+        ));
     }
     Verdict::Accept(value)
 }

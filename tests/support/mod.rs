@@ -7,6 +7,8 @@
 #![allow(dead_code)]
 
 pub mod chat_servers;
+pub mod daemon;
+pub mod dingtalk_stream_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

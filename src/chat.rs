@@ -1,0 +1,224 @@
+//! Running one status command against the live task list: recognise the sender, run the
+//! command, record its changes as events, and answer.
+//!
+//! The same path serves every way a command arrives — a chat platform, the JSON API,
+//! `weekbell cmd` — so they behave alike. A platform's retry of a message records nothing
+//! twice: each event carries the platform's message id as its dedupe key, and the events of
+//! one command are written in one transaction. The retry is answered again with the state as
+//! it now is.
+
+use crate::commands::{self, Context, EventMeta, Lang, Reply};
+use crate::config::ChannelConfig;
+use crate::metrics;
+use crate::people::Person;
+use crate::plan::{Plan, PlanError};
+use crate::platforms::Platform;
+use crate::render::OutboundPart;
+use crate::state::LiveView;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cannot render the digest: {0}")]
+    Render(#[from] PlanError),
+}
+
+/// Who sent a command.
+#[derive(Debug, Clone)]
+pub enum SenderRef<'a> {
+    /// A chat user: the platform and every id it gave for them, matched against the people's
+    /// handles for that platform.
+    Handles {
+        platform: Platform,
+        ids: Vec<&'a str>,
+    },
+    /// A person id from the config: the JSON API's `as`, `weekbell cmd --as`.
+    Person(&'a str),
+}
+
+/// One command as it arrived.
+#[derive(Debug, Clone)]
+pub struct Incoming<'a> {
+    /// The channel it came through; `None` from the CLI.
+    pub channel: Option<&'a str>,
+    pub sender: SenderRef<'a>,
+    /// The platform's message id (the API's request id), for deduplication.
+    pub message_id: Option<&'a str>,
+    pub text: &'a str,
+    /// `chat`, `api` or `cli`, recorded with the events.
+    pub source: &'a str,
+}
+
+/// The answer to a command.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The reply as text; for `status`, the digest's parts joined.
+    pub text: String,
+    /// For `status`: the digest rendered for the channel, ready to send as it is.
+    pub digest: Option<Vec<OutboundPart>>,
+    /// The command word, for metrics and logs (`done`, `list`, `unknown`, …).
+    pub command: &'static str,
+    /// Changes recorded now (0 for reads, refusals, no-ops and retries).
+    pub recorded: usize,
+    /// The sender as recognised, for logs.
+    pub person: Option<String>,
+}
+
+/// Runs commands; shared by the HTTP handlers and stream clients of one daemon.
+pub struct ChatService {
+    store: Store,
+    view: LiveView,
+}
+
+impl ChatService {
+    pub fn new(store: Store) -> Self {
+        ChatService {
+            store,
+            view: LiveView::new(),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one command at `now` against `plan` and the events recorded so far.
+    pub async fn handle(
+        &self,
+        plan: &Arc<Plan>,
+        incoming: &Incoming<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Answer, ChatError> {
+        let channel: Option<&ChannelConfig> =
+            incoming.channel.and_then(|c| plan.config.channels.get(c));
+        let (person, handle) = recognise(plan, &incoming.sender);
+        let current = self.view.get(plan, &self.store).await?;
+        let fallback: Lang = channel
+            .and_then(|c| c.locale)
+            .unwrap_or(plan.config.locale)
+            .into();
+        let parsed = commands::parse(incoming.text);
+        let ctx = Context {
+            sender: person,
+            sender_handle: handle,
+            tasks: &current.tasks,
+            today: now.with_timezone(&plan.config.timezone).date_naive(),
+            lang: fallback,
+            people: Some(&plan.people),
+        };
+        let outcome = commands::respond(&parsed, &ctx);
+        let command = command_name(&parsed, person.is_some());
+
+        let mut recorded = 0;
+        if let (Some(p), false) = (person, outcome.changes.is_empty()) {
+            let at_ms = now.timestamp_millis();
+            let dedupe = incoming
+                .message_id
+                .map(|m| format!("{}:{}:{m}", incoming.source, incoming.channel.unwrap_or("")));
+            let id = match &dedupe {
+                Some(d) => d.clone(),
+                None => format!("{}:{at_ms}:{:016x}", incoming.source, fastrand::u64(..)),
+            };
+            let events = commands::to_events(
+                &outcome.changes,
+                &EventMeta {
+                    id: &id,
+                    dedupe_key: dedupe.as_deref(),
+                    at_ms,
+                    actor: &p.id,
+                    source: incoming.source,
+                    channel: incoming.channel,
+                },
+            );
+            recorded = self.store.append_events(&events).await?;
+            if recorded == 0 {
+                tracing::info!(
+                    channel = incoming.channel.unwrap_or("-"),
+                    command,
+                    "a repeated delivery of a command: nothing recorded again"
+                );
+            }
+        }
+        metrics::command(command, outcome_label(&outcome, person.is_some(), recorded));
+
+        let (text, digest) = match outcome.reply {
+            Reply::Text(t) => (t, None),
+            Reply::Digest => {
+                // The digest shows the state after this command (a status read changes
+                // nothing, so `current` is up to date).
+                let message = plan.digest_now(channel, &current, now)?;
+                let text = message
+                    .parts
+                    .iter()
+                    .map(|p| p.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join("\n\n");
+                (text, Some(message.parts))
+            }
+        };
+        Ok(Answer {
+            text,
+            digest,
+            command,
+            recorded,
+            person: person.map(|p| p.id.clone()),
+        })
+    }
+}
+
+/// The configured person behind a sender, and the id to quote to an unrecognised one.
+fn recognise<'p, 's>(
+    plan: &'p Plan,
+    sender: &SenderRef<'s>,
+) -> (Option<&'p Person>, Option<&'s str>) {
+    match sender {
+        SenderRef::Person(id) => (plan.people.get(id), Some(*id)),
+        SenderRef::Handles { platform, ids } => {
+            let person = ids.iter().find_map(|id| {
+                plan.people
+                    .all()
+                    .iter()
+                    .find(|p| p.handle(*platform).is_some_and(|h| h.trim() == *id))
+            });
+            (person, ids.first().copied())
+        }
+    }
+}
+
+fn command_name(parsed: &commands::Parsed, recognised: bool) -> &'static str {
+    use commands::{Command, Parsed};
+    if !recognised {
+        return "unrecognised";
+    }
+    match parsed {
+        Parsed::Command { command, .. } => match command {
+            Command::Help => "help",
+            Command::List(_) => "list",
+            Command::Status => "status",
+            Command::Done { .. } => "done",
+            Command::Progress { .. } => "progress",
+            Command::Block { .. } => "block",
+            Command::Reopen { .. } => "reopen",
+            Command::Note { .. } => "note",
+            Command::Report { .. } => "report",
+        },
+        Parsed::Usage { .. } => "usage",
+        Parsed::Unknown { .. } => "unknown",
+    }
+}
+
+fn outcome_label(outcome: &commands::Outcome, recognised: bool, recorded: usize) -> &'static str {
+    if !recognised {
+        "refused"
+    } else if outcome.changes.is_empty() {
+        "answered"
+    } else if recorded == 0 {
+        "duplicate"
+    } else {
+        "changed"
+    }
+}

@@ -1,0 +1,74 @@
+//! `weekbell cmd --as PERSON "TEXT"`: a chat command run locally, as if that person had typed
+//! it — for scripts, for trying the command language, and for offices without a chat link.
+
+use super::{Cli, CliError, runtime};
+use chrono::Utc;
+use std::sync::Arc;
+use weekbell::chat::{ChatService, Incoming, SenderRef};
+use weekbell::clock::{Clock, SystemClock};
+use weekbell::plan::Plan;
+use weekbell::store::Store;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The person id (from `[[people]]`) the command runs as.
+    #[arg(long = "as", value_name = "PERSON")]
+    person: String,
+    /// The command, as it would be typed in the chat: "done 12", "完成 12", "list mine".
+    text: String,
+    /// Answer as this channel would show it (its language and, for `status`, its tasks).
+    #[arg(long)]
+    channel: Option<String>,
+    /// Print JSON: the answer, the command word and how many changes were recorded.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
+    let now = SystemClock.now();
+    let plan = Plan::load(&cli.config, now.date_naive())?;
+    if plan.people.get(&args.person).is_none() {
+        return Err(CliError::Usage(format!(
+            "no person with id `{}` in {}; `--as` takes an id from [[people]]",
+            args.person,
+            plan.config.path.display()
+        )));
+    }
+    if let Some(c) = &args.channel
+        && !plan.config.channels.contains_key(c)
+    {
+        return Err(CliError::Usage(format!(
+            "no channel named `{c}`; `weekbell check` lists the channels"
+        )));
+    }
+    let plan = Arc::new(plan);
+    let rt = runtime()?;
+    let answer = rt.block_on(async {
+        let store = Store::open(plan.config.store_url.expose()).await?;
+        let chat = ChatService::new(store.clone());
+        let incoming = Incoming {
+            channel: args.channel.as_deref(),
+            sender: SenderRef::Person(&args.person),
+            message_id: None,
+            text: &args.text,
+            source: "cli",
+        };
+        let answer = chat.handle(&plan, &incoming, Utc::now()).await;
+        store.close().await;
+        answer.map_err(|e| CliError::Failed(e.to_string()))
+    })?;
+    if args.json {
+        let out = serde_json::json!({
+            "reply": answer.text,
+            "command": answer.command,
+            "recorded": answer.recorded,
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{}".into())
+        );
+    } else {
+        println!("{}", answer.text);
+    }
+    Ok(())
+}

@@ -1,0 +1,387 @@
+//! `weekbell export`: the task list with every recorded event merged in, written back out in
+//! the source's own columns, so that an office can fold the chat's updates into its master
+//! sheet (DESIGN.md §1).
+//!
+//! # What is written
+//!
+//! - **Sheets (xlsx, xlsm, xlsb, xls, ods) and delimited files (csv, tsv)** are read again as a
+//!   grid. Every row (title rows above the header included) and every column keeps its place
+//!   and its header text; only the cells of fields that events changed — status, progress,
+//!   notes — are rewritten. Everything else is copied as read, dates as dates and numbers
+//!   with their number format.
+//! - **TOML and JSON lists** have no sheet: the export writes the built-in column set (id,
+//!   title, unit, leader, owners, due, status, progress, notes, category, and channel when a
+//!   task has one) under each field's name, or under the header configured in
+//!   `[tasks.columns]`, so that the file loads back with the same config.
+//! - **A field the source has no column for** (a progress event on a list without 进度) gets a
+//!   new column after the last one, headed 整改进展 / 进度 / 备注 for a Chinese list and
+//!   `Status` / `Progress` / `Notes` otherwise (built-in names, so the file loads back). Only
+//!   changed cells are filled: an empty cell there reads back as "not set", which is what the
+//!   task had.
+//! - **Status words** are the sheet's own: the word the sheet already uses most for that status
+//!   (a list that writes 整改中 and 已完成 gets 已完成 for done), else the first word under
+//!   `[tasks.status_values]`, else the built-in word in the list's language (未开始, 整改中,
+//!   受阻, 已完成, 长期坚持, 已取消 / todo, in progress, blocked, done, ongoing, cancelled).
+//!   A word is only used if it reads back as the same status with this config.
+//! - **Progress** is a percentage: in xlsx a number formatted `0%`, in CSV text such as `60%`.
+//!
+//! A list is **Chinese** when its header rows contain a Chinese character (for TOML/JSON, whose
+//! keys are English field names: when a task's title does). That decides the built-in words
+//! above and the name of the history sheet: `历史` for a Chinese list, `history` otherwise.
+//! TOML/JSON values are not re-read as written, so their statuses come from the config's or
+//! the built-in words.
+//!
+//! # Formats
+//!
+//! - **xlsx**: the list on a sheet named like the source's (a CSV/TOML/JSON file's name
+//!   without its extension), header rows bold, changed cells shaded yellow, columns sized to
+//!   their text, merged cells kept merged unless a changed cell lies in them; then
+//!   the history sheet, one row per recorded event: time (in the config's `timezone`), task id
+//!   (the unit for weekly reports), field, old value, new value, who (the person's display
+//!   name), source (file/chat/cli/api) and channel. Other sheets of the source are not copied.
+//! - **csv**: UTF-8 with a byte-order mark, because Excel reads a CSV without one in the
+//!   system's code page (GBK in China) and garbles every Chinese character. The list only;
+//!   [`Export::write_history_csv`] writes the history as a second file. A CSV has no merged
+//!   cells, so a value merged down over several rows is repeated in each, as the importer
+//!   reads it.
+//!   The file loads back with the same config as the merged list.
+//!
+//! Files are written whole or not at all: to a temporary file in the same directory, then
+//! renamed over the target. The task list itself is never a target.
+
+mod grid;
+mod history;
+mod layout;
+mod write;
+
+use crate::config::Config;
+use crate::people::Directory;
+use crate::store::TaskEvent;
+use crate::tasks::{self, MergeOptions, MergeStats, TaskError};
+use chrono::NaiveDate;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use write::same_file;
+
+/// The two output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+impl Format {
+    /// The format a file name asks for by its extension (`.xlsx`, `.csv`), if any.
+    pub fn from_path(path: &Path) -> Option<Format> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "xlsx" => Some(Format::Xlsx),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Csv => "csv",
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an export could not be made. Each message names the file and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The task list does not load: the export starts from the same list `check` reads.
+    #[error(transparent)]
+    Tasks(#[from] TaskError),
+
+    #[error(
+        "task list {}: cannot read it again for the export: {message}; run `weekbell check` \
+         and try again",
+        .path.display()
+    )]
+    Source { path: PathBuf, message: String },
+
+    #[error(
+        "task list {}: cannot line up sheet {sheet:?} with the tasks read from it: {message}; \
+         the export would put values in the wrong cells, so nothing was written. Map the \
+         columns under [tasks.columns] or export to xlsx from a copy saved by Excel",
+        .path.display()
+    )]
+    Layout {
+        path: PathBuf,
+        sheet: String,
+        message: String,
+    },
+
+    #[error(
+        "{} is the task list itself; the export never overwrites it. Write to another file \
+         (for example -o {}) and copy the changed cells over",
+        .path.display(),
+        .suggestion.display()
+    )]
+    WouldOverwriteSource { path: PathBuf, suggestion: PathBuf },
+
+    #[error(
+        "cannot write {}: {source}; check that the directory exists and is writable (nothing \
+         was written)",
+        .path.display()
+    )]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    #[error("cannot build the {format} file {}: {message}", .path.display())]
+    Encode {
+        path: PathBuf,
+        format: Format,
+        message: String,
+    },
+}
+
+impl ExportError {
+    /// True when the input is at fault (exit code 2) rather than the machine (exit code 1).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            ExportError::Tasks(_)
+                | ExportError::Source { .. }
+                | ExportError::Layout { .. }
+                | ExportError::WouldOverwriteSource { .. }
+        )
+    }
+}
+
+/// What an export contains, for the one-line summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Summary {
+    /// Task rows (the sheet's other rows are copied too but not counted).
+    pub tasks: usize,
+    /// Cells whose value differs from the source, appended columns included.
+    pub cells_changed: usize,
+    /// Headers of the columns appended for fields the source had no column for.
+    pub added_columns: Vec<String>,
+    /// Every recorded event; all of them are on the history sheet.
+    pub events: usize,
+    /// How many events changed the list, and why the others did not.
+    pub merge: MergeStats,
+    pub sheet: String,
+    pub history_sheet: String,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} tasks, {} cells changed",
+            self.tasks, self.cells_changed
+        )?;
+        if !self.added_columns.is_empty() {
+            write!(f, " (added column {})", self.added_columns.join(", "))?;
+        }
+        write!(f, ", {} events", self.events)?;
+        let skipped = self.merge.unknown_task + self.merge.malformed;
+        if skipped > 0 {
+            write!(
+                f,
+                " ({} applied, {} for tasks not in the list, {} unreadable)",
+                self.merge.applied, self.merge.unknown_task, self.merge.malformed
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// The merged list laid out in the source's columns, ready to be written as xlsx or CSV.
+#[derive(Debug)]
+pub struct Export {
+    source: PathBuf,
+    sheet: grid::Grid,
+    /// Rows above the first task (title and header rows): bold, and excluded from widths.
+    first_data_row: usize,
+    /// Where the header row is, when the list has one (a list with no tasks may not).
+    header_row: Option<usize>,
+    /// `(row, column)` of every rewritten cell.
+    changed: BTreeSet<(usize, usize)>,
+    /// CSV text for cells the importer reads differently from how they print: deadlines stored
+    /// as serial numbers or with a time, and progress stored as a bare fraction.
+    csv_text: std::collections::HashMap<(usize, usize), String>,
+    history: Vec<history::Row>,
+    history_headers: [String; 8],
+    summary: Summary,
+}
+
+/// Reads the task list at `config.tasks.source` again, applies `events` to it as the digest
+/// does (the latest change to each field wins; notes dated in `config.timezone` and signed
+/// with the person's display name) and lays the result out in the source's columns.
+///
+/// `today` gives the year to deadlines written without one, as in [`tasks::load`].
+pub fn prepare(
+    config: &Config,
+    people: &Directory,
+    today: NaiveDate,
+    events: &[TaskEvent],
+) -> Result<Export, ExportError> {
+    let cfg = &config.tasks;
+    let path = cfg.source.as_path();
+    let bytes = std::fs::read(path).map_err(|source| TaskError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    // The same bytes are imported and laid out, so the rows the importer numbered are the
+    // rows of the grid even if the office saves the file meanwhile.
+    let file = tasks::load_bytes(path, &bytes, cfg, people, today)?;
+    let mut merged = file.tasks.clone();
+    let merge = tasks::apply_events_with(
+        &mut merged,
+        events,
+        &MergeOptions {
+            zone: config.timezone,
+            people: Some(people),
+        },
+    );
+    let source = grid::Source::of(path);
+    let mut laid = match source {
+        grid::Source::Records => {
+            let chinese = file.tasks.iter().any(|t| layout::has_chinese(&t.title));
+            layout::records(cfg, &file.tasks, chinese)
+        }
+        _ => {
+            let sheet_name = file.tasks.first().map(|t| t.source.sheet.as_str());
+            let grid = grid::read(path, source, &bytes, cfg, sheet_name).map_err(|message| {
+                ExportError::Source {
+                    path: path.to_path_buf(),
+                    message,
+                }
+            })?;
+            layout::grid(grid, cfg, &file.tasks, today).map_err(|(sheet, message)| {
+                ExportError::Layout {
+                    path: path.to_path_buf(),
+                    sheet,
+                    message,
+                }
+            })?
+        }
+    };
+    if source == grid::Source::Records || matches!(source, grid::Source::Delimited(_)) {
+        laid.grid.sheet = sheet_title(path);
+    }
+    let changes = laid.apply(&file.tasks, &merged);
+
+    let history_sheet = history::sheet_name(laid.chinese, &laid.grid.sheet);
+    let history = history::rows(
+        events,
+        people,
+        config.timezone,
+        &laid.vocabulary,
+        laid.chinese,
+    );
+    let summary = Summary {
+        tasks: file.tasks.len(),
+        cells_changed: changes.changed.len(),
+        added_columns: changes.added_columns,
+        events: events.len(),
+        merge,
+        sheet: laid.grid.sheet.clone(),
+        history_sheet,
+    };
+    Ok(Export {
+        source: path.to_path_buf(),
+        first_data_row: laid.first_data_row,
+        header_row: laid.header_row,
+        changed: changes.changed,
+        csv_text: laid.csv_text,
+        history,
+        history_headers: history::headers(laid.chinese, config.timezone),
+        sheet: laid.grid,
+        summary,
+    })
+}
+
+impl Export {
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The file's bytes: for xlsx the list, then the history sheet; for CSV the list, UTF-8
+    /// with a byte-order mark. `path` only names the file in an error.
+    pub fn encode(&self, format: Format, path: &Path) -> Result<Vec<u8>, ExportError> {
+        let fail = |message: String| ExportError::Encode {
+            path: path.to_path_buf(),
+            format,
+            message,
+        };
+        match format {
+            Format::Xlsx => write::xlsx(self).map_err(|e| fail(e.to_string())),
+            Format::Csv => write::csv_list(self).map_err(|e| fail(e.to_string())),
+        }
+    }
+
+    /// The history sheet as CSV, UTF-8 with a byte-order mark.
+    pub fn history_csv(&self, path: &Path) -> Result<Vec<u8>, ExportError> {
+        write::csv_history(self).map_err(|e| ExportError::Encode {
+            path: path.to_path_buf(),
+            format: Format::Csv,
+            message: e.to_string(),
+        })
+    }
+
+    /// Writes the list in `format` to `path`, replacing it whole or leaving it untouched.
+    /// Refuses the task list itself.
+    pub fn write(&self, format: Format, path: &Path) -> Result<(), ExportError> {
+        check_target(path, &self.source)?;
+        write::atomically(path, &self.encode(format, path)?)
+    }
+
+    /// Writes [`Export::history_csv`] to `path`, with the same guarantees as [`Export::write`].
+    pub fn write_history_csv(&self, path: &Path) -> Result<(), ExportError> {
+        check_target(path, &self.source)?;
+        write::atomically(path, &self.history_csv(path)?)
+    }
+}
+
+/// A sheet name from a file name: Excel allows 31 characters and none of `[]:*?/\`.
+fn sheet_title(path: &Path) -> String {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let clean: String = stem
+        .chars()
+        .filter(|c| !matches!(c, '[' | ']' | ':' | '*' | '?' | '/' | '\\'))
+        .take(31)
+        .collect();
+    let clean = clean.trim_matches('\'').trim();
+    if clean.is_empty() {
+        "tasks".to_string()
+    } else {
+        clean.to_string()
+    }
+}
+
+/// Refuses `target` when it is the task list `source` (by path, after resolving links and
+/// `..`), suggesting a sibling file name instead.
+pub fn check_target(target: &Path, source: &Path) -> Result<(), ExportError> {
+    if !same_file(target, source) {
+        return Ok(());
+    }
+    let stem = source
+        .file_stem()
+        .map_or_else(|| "tasks".into(), |s| s.to_string_lossy().into_owned());
+    let ext = Format::from_path(target).unwrap_or(Format::Xlsx);
+    Err(ExportError::WouldOverwriteSource {
+        path: target.to_path_buf(),
+        suggestion: source.with_file_name(format!("{stem}-merged.{ext}")),
+    })
+}

@@ -1,0 +1,1279 @@
+//! DingTalk Stream mode: robot messages over a WebSocket the bot opens itself, for offices
+//! with no public URL.
+//!
+//! Unlike the rest of `inbound`, this module does IO. Each connection starts with
+//! `POST {gateway}/v1.0/gateway/connections/open` (credentials in the body, no auth header),
+//! whose answer is an `endpoint` and a `ticket`; the WebSocket is then opened at
+//! `endpoint?ticket=…`. The robot message is the same JSON the HTTP callback carries and is
+//! read by [`super::dingtalk`]'s parser. It carries no signature and none is checked: the
+//! connection itself is authenticated by the ticket, which only the AppSecret can obtain.
+//!
+//! The protocol, as the official SDKs and DingTalk's protocol notes describe it:
+//! - frames are JSON text with `specVersion`, `type` (SYSTEM/EVENT/CALLBACK), `headers`
+//!   (`topic`, `messageId`, …) and `data`, a *string* holding JSON;
+//! - an ack is `{code, headers{contentType, messageId}, message, data}` on the connection that
+//!   carried the frame;
+//! - a robot message left unacked is pushed again about 60 s later, so every CALLBACK is
+//!   acked on receipt and the handler runs afterwards, beside the reading loop (a slow
+//!   handler must not hold up pings and acks). A repeated `messageId`, or a repeated `msgId`
+//!   under a new `messageId`, is acked again without calling the handler a second time;
+//! - a ticket opens one connection within 90 s: every connect fetches a fresh one;
+//! - SYSTEM `ping` is answered with its own `data`; SYSTEM `disconnect` means the gateway has
+//!   stopped delivering on this connection, so the client reconnects at once rather than
+//!   waiting for the close;
+//! - sockets can go half-open unnoticed by TCP, so the client keeps its own watchdog: after
+//!   `keepalive` of silence it sends a WebSocket ping and drops the connection if nothing at all
+//!   arrives soon after.
+//!
+//! The secret and the ticket never reach a log line: the secret only travels in the open
+//! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
+
+use super::dingtalk::parse_message;
+use super::{InboundMessage, Verdict};
+use crate::secret::Secret;
+use futures_util::stream::FuturesUnordered;
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use std::collections::{HashSet, VecDeque};
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The topic robot messages arrive on, and the one CALLBACK subscription the client makes.
+pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
+/// DingTalk's OpenAPI host (mainland China).
+pub const DEFAULT_GATEWAY: &str = "https://api.dingtalk.com";
+/// Where a connection ticket is asked for, under the gateway.
+pub const OPEN_PATH: &str = "/v1.0/gateway/connections/open";
+
+/// The gateway ignores the `data` of a robot-message ack; this is what the protocol notes show.
+const ROBOT_ACK_DATA: &str = r#"{"response": null}"#;
+/// The SDKs' cap on handlers in flight. Past it a message is left unacked, so the gateway
+/// pushes it again later instead of memory growing without bound.
+const MAX_IN_FLIGHT: usize = 100;
+/// The Python SDK remembers acks for 5 minutes, up to 10 000 ids; redeliveries come ~60 s
+/// after the first push, well inside that.
+const SEEN_CAPACITY: usize = 10_000;
+const SEEN_TTL: Duration = Duration::from_secs(5 * 60);
+const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
+/// Well inside the ticket's 90 s life, so a slow handshake fails before the ticket does.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a watchdog ping may go unanswered (Go SDK: 5 s; a little more for slow links).
+const PONG_WAIT: Duration = Duration::from_secs(10);
+const CLOSE_WAIT: Duration = Duration::from_secs(1);
+/// Handlers already started when shutdown comes get this long to finish: their messages are
+/// acked, so the gateway will not send them again.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+/// A robot message is at most a few tens of KB; this bounds what a broken peer can make us
+/// buffer.
+const MAX_FRAME_BYTES: usize = 1 << 20;
+
+/// How to reach DingTalk in Stream mode. `Debug` shows the secret as `***`.
+#[derive(Debug, Clone)]
+pub struct StreamConfig {
+    /// The app's AppKey (Client ID). Named in log lines so an operator can tell apps apart.
+    pub client_id: String,
+    /// The app's AppSecret (Client Secret). Sent only in the body of the open call.
+    pub client_secret: Secret,
+    /// Base URL of the OpenAPI, no trailing path: [`DEFAULT_GATEWAY`]; tests use loopback.
+    pub gateway: String,
+    /// Waits between failed connection attempts.
+    pub backoff: Backoff,
+    /// Silence on the socket after which the client sends a WebSocket ping. If nothing
+    /// arrives within a further `min(keepalive, 10 s)`, the connection is taken for dead and
+    /// reopened.
+    pub keepalive: Duration,
+}
+
+impl StreamConfig {
+    /// The production settings: [`DEFAULT_GATEWAY`], 1 s → 60 s backoff, 60 s keepalive (the
+    /// Python SDK's ping interval).
+    pub fn new(client_id: impl Into<String>, client_secret: Secret) -> Self {
+        StreamConfig {
+            client_id: client_id.into(),
+            client_secret,
+            gateway: DEFAULT_GATEWAY.to_string(),
+            backoff: Backoff::default(),
+            keepalive: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Exponential backoff between connection attempts: `min`, doubling per consecutive failure,
+/// capped at `max`, each wait up to 20 % shorter at random so that bots restarted together
+/// (a power cut in the office) do not reconnect in step. A connection that received any
+/// frame resets the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub min: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            min: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait after `failures` consecutive failures (1 = the first); `unit` is a random
+    /// number in `[0, 1]`. Jitter only shortens, so the cap holds.
+    fn delay(&self, failures: u32, unit: f64) -> Duration {
+        let exp = failures.saturating_sub(1).min(16);
+        let cap = self.max.max(self.min);
+        let base = self.min.saturating_mul(1u32 << exp).min(cap);
+        base.mul_f64(1.0 - 0.2 * unit.clamp(0.0, 1.0))
+    }
+}
+
+/// Runs the Stream client until `shutdown` becomes true (or its sender is dropped, which
+/// leaves no one able to stop it otherwise).
+///
+/// Each robot message (a text message addressed to the bot) is acked first and then given to
+/// `handler`; other message types are acked and skipped. The handler returns nothing because
+/// the ack cannot carry an answer: the gateway ignores the ack's `data`, and replies go to
+/// the message's `sessionWebhook` or the OpenAPI (see [`super::ReplyRoute::DingTalk`]).
+/// Handlers run concurrently with each other and with the connection, inside this future
+/// (so they need not be `Send`; the whole future is `Send` when they are). On shutdown the
+/// socket is closed at once and handlers already running get a few seconds to finish.
+///
+/// Failures are logged (target `weekbell::inbound::dingtalk_stream`) and retried with
+/// backoff; a refusal of the credentials is an `error` that names the AppKey and what to
+/// check. Blank credentials are reported once and the client then only waits for shutdown.
+pub async fn run<H, Fut>(
+    config: StreamConfig,
+    client: reqwest::Client,
+    handler: H,
+    mut shutdown: watch::Receiver<bool>,
+) where
+    H: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let app_key = config.client_id.as_str();
+    if app_key.trim().is_empty() || config.client_secret.expose().trim().is_empty() {
+        tracing::error!(
+            app_key,
+            "DingTalk Stream: AppKey or AppSecret is empty; set the app's Client ID and Client \
+             Secret. Not connecting."
+        );
+        stopped(&mut shutdown).await;
+        return;
+    }
+    if app_key.trim() != app_key
+        || config.client_secret.expose().trim() != config.client_secret.expose()
+    {
+        // Field reports of `authFailed` with "correct" credentials come down to this.
+        tracing::warn!(
+            app_key,
+            "DingTalk Stream: AppKey or AppSecret has leading or trailing whitespace; the \
+             gateway will likely refuse it"
+        );
+    }
+
+    let mut state = State {
+        handler,
+        inflight: FuturesUnordered::new(),
+        seen: Seen::new(SEEN_CAPACITY, SEEN_TTL),
+    };
+    let mut failures: u32 = 0;
+    loop {
+        let wait = match until(open(&config, &client), &mut state.inflight, &mut shutdown).await {
+            None => break,
+            Some(Err(OpenError::Refused { status, detail })) => {
+                failures = failures.saturating_add(1);
+                let wait = config.backoff.delay(failures, fastrand::f64());
+                tracing::error!(
+                    app_key,
+                    status,
+                    retry_in_ms = millis(wait),
+                    "DingTalk Stream: the gateway refused to open a connection for AppKey \
+                     {app_key} (HTTP {status}: {detail}). Check that client_id is the app's \
+                     AppKey (Client ID) and client_secret its AppSecret (Client Secret), copied \
+                     without spaces, and that the app is published with a robot in Stream mode"
+                );
+                wait
+            }
+            Some(Err(OpenError::Failed(why))) => {
+                failures = failures.saturating_add(1);
+                let wait = config.backoff.delay(failures, fastrand::f64());
+                tracing::warn!(
+                    app_key,
+                    retry_in_ms = millis(wait),
+                    "DingTalk Stream: cannot get a connection ticket: {why}"
+                );
+                wait
+            }
+            Some(Ok(ticket)) => {
+                match until(connect(&ticket), &mut state.inflight, &mut shutdown).await {
+                    None => break,
+                    Some(Err(why)) => {
+                        failures = failures.saturating_add(1);
+                        let wait = config.backoff.delay(failures, fastrand::f64());
+                        tracing::warn!(
+                            app_key,
+                            retry_in_ms = millis(wait),
+                            "DingTalk Stream: cannot open the WebSocket: {why}"
+                        );
+                        wait
+                    }
+                    Some(Ok(mut socket)) => {
+                        tracing::info!(
+                            app_key,
+                            endpoint = %ticket.endpoint,
+                            "DingTalk Stream connected"
+                        );
+                        let started = Instant::now();
+                        let session =
+                            session(&mut socket, &mut state, &mut shutdown, &config).await;
+                        if session.frames > 0 {
+                            failures = 0;
+                        }
+                        match session.end {
+                            End::Shutdown => break,
+                            // A server that says `disconnect` right after every connect would
+                            // otherwise be hammered; it gets the backoff instead.
+                            End::Reconnect { why, at_once: true }
+                                if started.elapsed() >= config.backoff.min =>
+                            {
+                                tracing::info!(app_key, "DingTalk Stream: {why}; reconnecting now");
+                                Duration::ZERO
+                            }
+                            End::Reconnect { why, .. } => {
+                                failures = failures.saturating_add(1);
+                                let wait = config.backoff.delay(failures, fastrand::f64());
+                                tracing::warn!(
+                                    app_key,
+                                    retry_in_ms = millis(wait),
+                                    "DingTalk Stream connection lost: {why}; reconnecting"
+                                );
+                                wait
+                            }
+                        }
+                    }
+                }
+            }
+        };
+        if !wait.is_zero()
+            && until(tokio::time::sleep(wait), &mut state.inflight, &mut shutdown)
+                .await
+                .is_none()
+        {
+            break;
+        }
+    }
+    tracing::info!(app_key, "DingTalk Stream client stopping");
+    drain(&mut state.inflight).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The connection.
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// The open call's answer. Deliberately not `Debug`: the ticket must not be printed.
+struct Ticket {
+    endpoint: String,
+    ticket: String,
+}
+
+enum OpenError {
+    /// 400/401/403: most likely the credentials; the detail is the gateway's `code` and
+    /// `message`, scrubbed of the secret.
+    Refused { status: u16, detail: String },
+    /// Anything else: network, 5xx, a body without a ticket.
+    Failed(String),
+}
+
+fn open_url(gateway: &str) -> String {
+    format!("{}{OPEN_PATH}", gateway.trim_end_matches('/'))
+}
+
+fn open_body(config: &StreamConfig) -> Value {
+    json!({
+        "clientId": config.client_id,
+        "clientSecret": config.client_secret.expose(),
+        "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+        "ua": concat!("weekbell/", env!("CARGO_PKG_VERSION")),
+    })
+}
+
+async fn open(config: &StreamConfig, client: &reqwest::Client) -> Result<Ticket, OpenError> {
+    let secret = config.client_secret.expose();
+    let response = client
+        .post(open_url(&config.gateway))
+        // Without it the gateway answers XML (Node SDK).
+        .header(reqwest::header::ACCEPT, "application/json")
+        .json(&open_body(config))
+        .timeout(OPEN_TIMEOUT)
+        .send()
+        .await
+        .map_err(|e| OpenError::Failed(scrub(&e.to_string(), &[secret])))?;
+    let status = response.status().as_u16();
+    let body = response
+        .bytes()
+        .await
+        .map_err(|e| OpenError::Failed(scrub(&e.to_string(), &[secret])))?;
+    if !(200..300).contains(&status) {
+        let detail = error_detail(&body, secret);
+        return Err(if matches!(status, 400 | 401 | 403) {
+            OpenError::Refused { status, detail }
+        } else {
+            OpenError::Failed(format!("HTTP {status}: {detail}"))
+        });
+    }
+    parse_ticket(&body).map_err(|why| OpenError::Failed(format!("HTTP {status} but {why}")))
+}
+
+/// Reads `{endpoint, ticket}`. Errors never quote the body, which holds the ticket.
+fn parse_ticket(body: &[u8]) -> Result<Ticket, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|_| {
+        if body.trim_ascii_start().starts_with(b"<") {
+            "the body is XML or HTML, not JSON".to_string()
+        } else {
+            "the body is not JSON".to_string()
+        }
+    })?;
+    let field = |name: &str| {
+        value
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match (field("endpoint"), field("ticket")) {
+        (Some(endpoint), Some(ticket)) => Ok(Ticket { endpoint, ticket }),
+        _ => Err("the answer lacks an endpoint or a ticket".to_string()),
+    }
+}
+
+/// What a refusal says, for the log: `code: message (requestid …)` from DingTalk's JSON error
+/// body (`{"requestid","code":"authFailed","message":"鉴权失败"}` in field reports), else a
+/// short printable excerpt.
+fn error_detail(body: &[u8], secret: &str) -> String {
+    let detail = match serde_json::from_slice::<Value>(body) {
+        Ok(v) => {
+            let get = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").trim();
+            let (code, message, request) = (get("code"), get("message"), get("requestid"));
+            let mut s = [code, message]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(": ");
+            if s.is_empty() {
+                s = printable(&v.to_string(), 200);
+            }
+            if !request.is_empty() {
+                s.push_str(&format!(" (requestid {})", printable(request, 64)));
+            }
+            s
+        }
+        Err(_) if body.trim_ascii_start().starts_with(b"<") => {
+            "an HTML page, not DingTalk's JSON: is `gateway` the DingTalk OpenAPI, over HTTPS?"
+                .to_string()
+        }
+        Err(_) if body.is_empty() => "empty body".to_string(),
+        Err(_) => printable(&String::from_utf8_lossy(body), 200),
+    };
+    scrub(&detail, &[secret])
+}
+
+/// `endpoint?ticket=…`, the ticket percent-encoded as the Python SDK does (it is a UUID in
+/// practice, so this only matters for a peculiar gateway).
+fn socket_url(endpoint: &str, ticket: &str) -> String {
+    let sep = if endpoint.contains('?') { '&' } else { '?' };
+    format!("{endpoint}{sep}ticket={}", encode(ticket))
+}
+
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn connect(ticket: &Ticket) -> Result<Socket, String> {
+    let url = socket_url(&ticket.endpoint, &ticket.ticket);
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let connecting =
+        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true);
+    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
+        Err(_) => Err(format!(
+            "no handshake within {} s",
+            CONNECT_TIMEOUT.as_secs()
+        )),
+        // Some of tungstenite's errors quote the URL, ticket included.
+        Ok(Err(e)) => Err(scrub(
+            &e.to_string(),
+            &[&ticket.ticket, &encode(&ticket.ticket)],
+        )),
+        Ok(Ok((socket, _response))) => Ok(socket),
+    }
+}
+
+/// Why a connection ended.
+enum End {
+    Shutdown,
+    /// `at_once`: the gateway asked for it (`disconnect`), no failure to back off from.
+    Reconnect {
+        why: String,
+        at_once: bool,
+    },
+}
+
+struct Session {
+    end: End,
+    /// Text frames received: any at all shows the credentials and the path work.
+    frames: u64,
+}
+
+fn lost(why: impl Into<String>) -> End {
+    End::Reconnect {
+        why: why.into(),
+        at_once: false,
+    }
+}
+
+async fn session<H, Fut>(
+    socket: &mut Socket,
+    state: &mut State<H, Fut>,
+    shutdown: &mut watch::Receiver<bool>,
+    config: &StreamConfig,
+) -> Session
+where
+    H: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let app_key = config.client_id.as_str();
+    // A zero keepalive would ping in a busy loop.
+    let keepalive = config.keepalive.max(Duration::from_millis(10));
+    let pong_wait = keepalive.min(PONG_WAIT);
+    let mut frames = 0u64;
+    let mut pinged = false;
+    let mut deadline = after(keepalive);
+    let end = loop {
+        tokio::select! {
+            biased;
+            () = stopped(shutdown) => {
+                close(socket).await;
+                break End::Shutdown;
+            }
+            read = socket.next() => {
+                // Any traffic at all, pongs included, shows the link is alive.
+                pinged = false;
+                deadline = after(keepalive);
+                match read {
+                    None => break lost("the gateway closed the connection"),
+                    Some(Err(e)) => break lost(format!("reading failed: {e}")),
+                    Some(Ok(Message::Text(text))) => {
+                        frames += 1;
+                        match state.on_frame(socket, text.as_str(), app_key).await {
+                            Ok(None) => {}
+                            Ok(Some(end)) => break end,
+                            Err(e) => break lost(format!("cannot send an ack: {e}")),
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let why = match frame {
+                            Some(f) => format!(
+                                "the gateway closed the connection ({}: {})",
+                                u16::from(f.code),
+                                printable(f.reason.as_str(), 120)
+                            ),
+                            None => "the gateway closed the connection".to_string(),
+                        };
+                        break lost(why);
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        tracing::debug!(app_key, "DingTalk Stream: ignoring a binary frame");
+                    }
+                    // tungstenite answers WebSocket pings itself.
+                    Some(Ok(_)) => {}
+                }
+            }
+            Some(()) = state.inflight.next(), if !state.inflight.is_empty() => {}
+            () = tokio::time::sleep_until(deadline) => {
+                if pinged {
+                    break lost(format!(
+                        "nothing received for {} ms, not even an answer to a ping (half-open \
+                         connection?)",
+                        millis(keepalive.saturating_add(pong_wait))
+                    ));
+                }
+                pinged = true;
+                deadline = after(pong_wait);
+                if let Err(e) = send(socket, Message::Ping(Default::default())).await {
+                    break lost(format!("cannot send a ping: {e}"));
+                }
+            }
+        }
+    };
+    Session { end, frames }
+}
+
+/// `now + wait`; a wait too long to represent is as good as never.
+fn after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+async fn send(socket: &mut Socket, message: Message) -> Result<(), String> {
+    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await {
+        Err(_) => Err(format!(
+            "no progress writing for {} s",
+            WRITE_TIMEOUT.as_secs()
+        )),
+        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Ok(())) => Ok(()),
+    }
+}
+
+async fn close(socket: &mut Socket) {
+    // Best effort: the connection is being abandoned either way.
+    let _ = tokio::time::timeout(CLOSE_WAIT, socket.close(None)).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Frames.
+
+/// What a text frame from the gateway asks of us.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Frame {
+    /// SYSTEM `ping`: answer with the same `data`.
+    Ping { message_id: String, data: String },
+    /// SYSTEM `disconnect`: the gateway stops delivering here.
+    Disconnect {
+        message_id: Option<String>,
+        data: String,
+        reason: String,
+    },
+    /// Another SYSTEM topic (the Node SDK knows `CONNECTED`, `REGISTERED`, `KEEPALIVE`; none
+    /// is answered).
+    System { topic: String },
+    /// CALLBACK on [`ROBOT_TOPIC`]; `data` is the robot message's JSON.
+    Robot { message_id: String, data: String },
+    /// CALLBACK on a topic we did not subscribe to.
+    OtherCallback { message_id: String, topic: String },
+    /// EVENT frames come only with an EVENT subscription, which the client does not make.
+    Event { message_id: String, topic: String },
+    /// A `type` the protocol does not have.
+    Unknown { message_id: String, kind: String },
+    /// Nothing that can be acked (not JSON, no `messageId`): logged and dropped.
+    Unreadable(String),
+}
+
+fn classify(text: &str) -> Frame {
+    let value: Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        // serde_json's message holds only a position, never the input.
+        Err(e) => return Frame::Unreadable(format!("not JSON ({e})")),
+    };
+    let kind = value
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .trim();
+    let header = |name: &str| {
+        value
+            .get("headers")
+            .and_then(|h| h.get(name))
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+    };
+    let topic = header("topic").unwrap_or("").to_string();
+    // The SDKs only ever see a string; an object is taken as already parsed.
+    let data = match value.get("data") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    if kind == "SYSTEM" && topic != "ping" && topic != "disconnect" {
+        return Frame::System { topic };
+    }
+    let message_id = header("messageId").map(str::to_string);
+    if kind == "SYSTEM" && topic == "disconnect" {
+        // Acted on even without an id to ack: the gateway has stopped delivering here.
+        let reason = serde_json::from_str::<Value>(&data)
+            .ok()
+            .and_then(|d| d.get("reason").and_then(Value::as_str).map(str::to_string))
+            .unwrap_or_else(|| "no reason given".to_string());
+        return Frame::Disconnect {
+            message_id,
+            data,
+            reason: printable(&reason, 120),
+        };
+    }
+    let Some(message_id) = message_id else {
+        return Frame::Unreadable(format!(
+            "a {} frame without headers.messageId",
+            printable(kind, 16)
+        ));
+    };
+    match kind {
+        // `ping` is the only SYSTEM topic left.
+        "SYSTEM" => Frame::Ping { message_id, data },
+        "CALLBACK" if topic == ROBOT_TOPIC => Frame::Robot { message_id, data },
+        "CALLBACK" => Frame::OtherCallback { message_id, topic },
+        "EVENT" => Frame::Event { message_id, topic },
+        other => Frame::Unknown {
+            message_id,
+            kind: printable(other, 16),
+        },
+    }
+}
+
+/// The reply to one frame: `code` 200 ok / 404 not handled / 500 failed; `data` is a string
+/// holding JSON, like the frame's.
+fn ack(message_id: &str, code: u16, message: &str, data: &str) -> String {
+    json!({
+        "code": code,
+        "headers": {"contentType": "application/json", "messageId": message_id},
+        "message": message,
+        "data": data,
+    })
+    .to_string()
+}
+
+/// What to do with one robot message.
+#[derive(Debug)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per frame, matched at once; a box would only add an allocation"
+)]
+enum RobotStep {
+    /// Ack, nothing else (a repeat, a picture, an unreadable body).
+    Ack,
+    /// Ack, then hand over.
+    Deliver(InboundMessage),
+    /// Too many handlers running: no ack, so the gateway pushes it again later.
+    Hold,
+}
+
+struct State<H, Fut> {
+    handler: H,
+    inflight: FuturesUnordered<Fut>,
+    seen: Seen,
+}
+
+impl<H, Fut> State<H, Fut>
+where
+    H: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    /// Answers one frame. `Ok(Some(end))` ends the connection; `Err` is a failed write.
+    async fn on_frame(
+        &mut self,
+        socket: &mut Socket,
+        text: &str,
+        app_key: &str,
+    ) -> Result<Option<End>, String> {
+        match classify(text) {
+            Frame::Ping { message_id, data } => {
+                send(socket, Message::text(ack(&message_id, 200, "OK", &data))).await?;
+            }
+            Frame::Disconnect {
+                message_id,
+                data,
+                reason,
+            } => {
+                // The Go SDK acks it on this connection before closing, since an unanswered
+                // command is repeated. A failed ack changes nothing: we are leaving.
+                if let Some(id) = message_id {
+                    let _ = send(socket, Message::text(ack(&id, 200, "OK", &data))).await;
+                }
+                close(socket).await;
+                return Ok(Some(End::Reconnect {
+                    why: format!("the gateway sent disconnect ({reason})"),
+                    at_once: true,
+                }));
+            }
+            Frame::System { topic } => {
+                let topic = printable(&topic, 32);
+                tracing::debug!(app_key, topic, "DingTalk Stream system frame");
+            }
+            Frame::Robot { message_id, data } => {
+                let busy = self.inflight.len() >= MAX_IN_FLIGHT;
+                let step = robot_step(&mut self.seen, busy, &message_id, &data, Instant::now());
+                match step {
+                    RobotStep::Ack => {
+                        send(
+                            socket,
+                            Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)),
+                        )
+                        .await?;
+                    }
+                    RobotStep::Deliver(message) => {
+                        let sent = send(
+                            socket,
+                            Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)),
+                        )
+                        .await;
+                        // Handled even if the ack was lost: a redelivery is caught by `seen`.
+                        self.inflight.push((self.handler)(message));
+                        sent?;
+                    }
+                    RobotStep::Hold => {
+                        tracing::warn!(
+                            app_key,
+                            "DingTalk Stream: {MAX_IN_FLIGHT} messages are still being handled; \
+                             leaving one unacked for the gateway to push again"
+                        );
+                    }
+                }
+            }
+            Frame::OtherCallback { message_id, topic } => {
+                tracing::warn!(
+                    app_key,
+                    topic = %printable(&topic, 64),
+                    "DingTalk Stream: callback on a topic this client does not handle; answered 404"
+                );
+                send(
+                    socket,
+                    Message::text(ack(&message_id, 404, "topic not handled", ROBOT_ACK_DATA)),
+                )
+                .await?;
+            }
+            Frame::Event { message_id, topic } => {
+                // SUCCESS, not LATER: asking for redelivery of an event we will never handle
+                // would only repeat it.
+                let topic = printable(&topic, 64);
+                tracing::debug!(app_key, topic, "DingTalk Stream: ignoring an event");
+                let data = json!({"status": "SUCCESS", "message": "not handled"}).to_string();
+                send(socket, Message::text(ack(&message_id, 200, "OK", &data))).await?;
+            }
+            Frame::Unknown { message_id, kind } => {
+                tracing::warn!(
+                    app_key,
+                    "DingTalk Stream: frame of unknown type {kind:?}; answered 404"
+                );
+                send(
+                    socket,
+                    Message::text(ack(&message_id, 404, "type not handled", ROBOT_ACK_DATA)),
+                )
+                .await?;
+            }
+            Frame::Unreadable(why) => {
+                tracing::warn!(
+                    app_key,
+                    "DingTalk Stream: dropped an unreadable frame: {why}"
+                );
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Decides about one robot message. Repeats are recognised by the transport id
+/// (`messageId`) and by DingTalk's own `msgId`, since a redelivery may come with either kept.
+/// Unreadable bodies are acked with 200 like the rest: a redelivery would be just as
+/// unreadable.
+fn robot_step(
+    seen: &mut Seen,
+    busy: bool,
+    message_id: &str,
+    data: &str,
+    now: Instant,
+) -> RobotStep {
+    let transport_key = format!("id:{message_id}");
+    if seen.contains(&transport_key, now) {
+        tracing::debug!(message_id, "DingTalk Stream: repeated delivery acked again");
+        return RobotStep::Ack;
+    }
+    match parse_message(data.as_bytes()) {
+        Err(refusal) => {
+            tracing::warn!(
+                message_id,
+                "DingTalk Stream: unreadable robot message acked: {refusal}"
+            );
+            seen.insert(transport_key, now);
+            RobotStep::Ack
+        }
+        Ok(Verdict::Message(message)) => {
+            let message_key = format!("msg:{}", message.message_id);
+            if seen.contains(&message_key, now) {
+                tracing::debug!(
+                    message_id,
+                    "DingTalk Stream: message redelivered under a new id"
+                );
+                seen.insert(transport_key, now);
+                RobotStep::Ack
+            } else if busy {
+                RobotStep::Hold
+            } else {
+                seen.insert(transport_key, now);
+                seen.insert(message_key, now);
+                RobotStep::Deliver(message)
+            }
+        }
+        Ok(Verdict::Ignore(why)) => {
+            tracing::debug!(message_id, "DingTalk Stream: {why}");
+            seen.insert(transport_key, now);
+            RobotStep::Ack
+        }
+        Ok(Verdict::Challenge { .. }) => {
+            seen.insert(transport_key, now);
+            RobotStep::Ack
+        }
+    }
+}
+
+/// Ids seen recently, oldest first: bounded both in count and in age.
+struct Seen {
+    capacity: usize,
+    ttl: Duration,
+    order: VecDeque<(Instant, String)>,
+    keys: HashSet<String>,
+}
+
+impl Seen {
+    fn new(capacity: usize, ttl: Duration) -> Self {
+        Seen {
+            capacity: capacity.max(1),
+            ttl,
+            order: VecDeque::new(),
+            keys: HashSet::new(),
+        }
+    }
+
+    fn contains(&mut self, key: &str, now: Instant) -> bool {
+        self.expire(now);
+        self.keys.contains(key)
+    }
+
+    fn insert(&mut self, key: String, now: Instant) {
+        self.expire(now);
+        if self.keys.contains(&key) {
+            return;
+        }
+        while self.order.len() >= self.capacity {
+            if let Some((_, old)) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+        self.keys.insert(key.clone());
+        self.order.push_back((now, key));
+    }
+
+    fn expire(&mut self, now: Instant) {
+        while let Some((at, _)) = self.order.front() {
+            if now.saturating_duration_since(*at) < self.ttl {
+                break;
+            }
+            if let Some((_, old)) = self.order.pop_front() {
+                self.keys.remove(&old);
+            }
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.order.len()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Waiting.
+
+/// Resolves once shutdown is asked for, or when the sender is gone and nobody can ask.
+async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Runs `work` while the handlers keep running; `None` if shutdown came first.
+async fn until<T, Fut>(
+    work: impl Future<Output = T>,
+    inflight: &mut FuturesUnordered<Fut>,
+    shutdown: &mut watch::Receiver<bool>,
+) -> Option<T>
+where
+    Fut: Future<Output = ()>,
+{
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            () = stopped(shutdown) => return None,
+            value = &mut work => return Some(value),
+            Some(()) = inflight.next(), if !inflight.is_empty() => {}
+        }
+    }
+}
+
+async fn drain<Fut: Future<Output = ()>>(inflight: &mut FuturesUnordered<Fut>) {
+    if inflight.is_empty() {
+        return;
+    }
+    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+        while inflight.next().await.is_some() {}
+    })
+    .await;
+    if finished.is_err() {
+        tracing::warn!(
+            "DingTalk Stream: {} message handler(s) still running after {} s; abandoned",
+            inflight.len(),
+            SHUTDOWN_GRACE.as_secs()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Log hygiene.
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Peer-supplied text bounded and with control characters replaced, for a log line.
+fn printable(s: &str, max_chars: usize) -> String {
+    let mut out: String = s
+        .chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    if s.chars().nth(max_chars).is_some() {
+        out.push('…');
+    }
+    out
+}
+
+/// `text` with every occurrence of each non-empty secret replaced by `***`.
+fn scrub(text: &str, secrets: &[&str]) -> String {
+    secrets
+        .iter()
+        .filter(|s| !s.is_empty())
+        .fold(text.to_string(), |acc, s| acc.replace(s, "***"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROBOT_DATA: &str = r#"{"conversationId":"cidAsXSBLnA==","atUsers":[{"dingtalkId":"$:LWCP_v1:$bot"}],"chatbotCorpId":"ding9f50b15bccd16741","chatbotUserId":"$:LWCP_v1:$bot","msgId":"msgLICYe1234==","senderNick":"张三","isAdmin":false,"senderStaffId":"manager7675","sessionWebhookExpiredTime":1690367502152,"createAt":1690362101894,"senderCorpId":"ding9f50b15bccd16741","conversationType":"2","senderId":"$:LWCP_v1:$ABC==","conversationTitle":"项目组","isInAtList":true,"sessionWebhook":"https://oapi.dingtalk.com/robot/sendBySession?session=76da","text":{"content":" 完成 12"},"robotCode":"dingrobot123","msgtype":"text"}"#;
+
+    fn frame(kind: &str, topic: &str, message_id: &str, data: &str) -> String {
+        json!({
+            "specVersion": "1.0",
+            "type": kind,
+            "headers": {
+                "appId": "9256b875", "connectionId": "c3faec14", "contentType": "application/json",
+                "messageId": message_id, "time": "1690362101894", "topic": topic,
+            },
+            "data": data,
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn classifies_the_protocol_frames() {
+        assert_eq!(
+            classify(&frame("SYSTEM", "ping", "m1", r#"{"opaque":"abc"}"#)),
+            Frame::Ping {
+                message_id: "m1".into(),
+                data: r#"{"opaque":"abc"}"#.into()
+            }
+        );
+        assert_eq!(
+            classify(&frame(
+                "SYSTEM",
+                "disconnect",
+                "m2",
+                r#"{"reason":"persistent connection is timeout"}"#
+            )),
+            Frame::Disconnect {
+                message_id: Some("m2".into()),
+                data: r#"{"reason":"persistent connection is timeout"}"#.into(),
+                reason: "persistent connection is timeout".into(),
+            }
+        );
+        assert_eq!(
+            classify(&frame("SYSTEM", "disconnect", "m2", "")),
+            Frame::Disconnect {
+                message_id: Some("m2".into()),
+                data: String::new(),
+                reason: "no reason given".into(),
+            }
+        );
+        assert_eq!(
+            classify(r#"{"type":"SYSTEM","headers":{"topic":"disconnect"}}"#),
+            Frame::Disconnect {
+                message_id: None,
+                data: String::new(),
+                reason: "no reason given".into(),
+            }
+        );
+        assert_eq!(
+            classify(&frame("CALLBACK", ROBOT_TOPIC, "m3", ROBOT_DATA)),
+            Frame::Robot {
+                message_id: "m3".into(),
+                data: ROBOT_DATA.into()
+            }
+        );
+        assert_eq!(
+            classify(&frame(
+                "CALLBACK",
+                "/v1.0/card/instances/callback",
+                "m4",
+                "{}"
+            )),
+            Frame::OtherCallback {
+                message_id: "m4".into(),
+                topic: "/v1.0/card/instances/callback".into()
+            }
+        );
+        assert_eq!(
+            classify(&frame("EVENT", "*", "m5", "{}")),
+            Frame::Event {
+                message_id: "m5".into(),
+                topic: "*".into()
+            }
+        );
+        assert_eq!(
+            classify(&frame("WHATEVER", "x", "m6", "{}")),
+            Frame::Unknown {
+                message_id: "m6".into(),
+                kind: "WHATEVER".into()
+            }
+        );
+        // Other SYSTEM topics need no messageId, since none is answered.
+        assert_eq!(
+            classify(r#"{"type":"SYSTEM","headers":{"topic":"REGISTERED"}}"#),
+            Frame::System {
+                topic: "REGISTERED".into()
+            }
+        );
+    }
+
+    #[test]
+    fn data_as_an_object_is_accepted() {
+        let text =
+            r#"{"type":"SYSTEM","headers":{"topic":"ping","messageId":"m"},"data":{"opaque":"x"}}"#;
+        assert_eq!(
+            classify(text),
+            Frame::Ping {
+                message_id: "m".into(),
+                data: r#"{"opaque":"x"}"#.into()
+            }
+        );
+    }
+
+    #[test]
+    fn unreadable_frames_are_reported_not_panicked_on() {
+        for text in [
+            "",
+            "not json",
+            "[]",
+            "{}",
+            r#"{"type":"CALLBACK","headers":{"topic":"/v1.0/im/bot/messages/get"}}"#,
+            r#"{"type":"SYSTEM","headers":{"topic":"ping","messageId":"  "}}"#,
+            r#"{"type":"CALLBACK","headers":"x"}"#,
+        ] {
+            assert!(matches!(classify(text), Frame::Unreadable(_)), "{text}");
+        }
+    }
+
+    #[test]
+    fn ack_has_the_documented_shape_and_order() {
+        assert_eq!(
+            ack("212ca9d7_974_1898c159aa6_1783b", 200, "OK", ROBOT_ACK_DATA),
+            r#"{"code":200,"headers":{"contentType":"application/json","messageId":"212ca9d7_974_1898c159aa6_1783b"},"message":"OK","data":"{\"response\": null}"}"#
+        );
+        let pong: Value =
+            serde_json::from_str(&ack("p1", 200, "OK", r#"{"opaque":"abc"}"#)).unwrap_or_default();
+        assert_eq!(pong["data"], r#"{"opaque":"abc"}"#);
+        assert_eq!(pong["headers"]["messageId"], "p1");
+    }
+
+    #[test]
+    fn open_body_subscribes_to_robot_messages() {
+        let config = StreamConfig::new("dingappkey", Secret::new("s3cret"));
+        let body = open_body(&config);
+        assert_eq!(body["clientId"], "dingappkey");
+        assert_eq!(body["clientSecret"], "s3cret");
+        assert_eq!(
+            body["subscriptions"],
+            json!([{"type": "CALLBACK", "topic": "/v1.0/im/bot/messages/get"}])
+        );
+        assert!(
+            body["ua"]
+                .as_str()
+                .is_some_and(|ua| ua.starts_with("weekbell/"))
+        );
+        assert_eq!(
+            open_url("https://api.dingtalk.com/"),
+            "https://api.dingtalk.com/v1.0/gateway/connections/open"
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn ticket_answer_is_checked_without_quoting_it() {
+        let ok = parse_ticket(
+            br#"{"endpoint":"wss://wss-open-connection.dingtalk.com:443/connect","ticket":"7724109a-1"}"#,
+        );
+        assert!(ok.is_ok_and(|t| t.ticket == "7724109a-1"
+            && t.endpoint == "wss://wss-open-connection.dingtalk.com:443/connect"));
+        for body in [
+            &br#"{"endpoint":"","ticket":"tkt-123"}"#[..],
+            br#"{"endpoint":"wss://x/connect"}"#,
+            b"<xml><ticket>tkt-123</ticket></xml>",
+            b"",
+        ] {
+            match parse_ticket(body) {
+                Ok(_) => panic!("accepted {body:?}"),
+                Err(why) => assert!(!why.contains("tkt-123"), "{why}"),
+            }
+        }
+    }
+
+    #[test]
+    fn refusal_detail_names_the_code_and_hides_the_secret() {
+        let body = r#"{"requestid":"ED203550-DBBC","code":"authFailed","message":"鉴权失败"}"#;
+        assert_eq!(
+            error_detail(body.as_bytes(), "s3cret"),
+            "authFailed: 鉴权失败 (requestid ED203550-DBBC)"
+        );
+        let echo = r#"{"code":"invalidParameter","message":"clientSecret s3cret is invalid"}"#;
+        let detail = error_detail(echo.as_bytes(), "s3cret");
+        assert!(
+            !detail.contains("s3cret") && detail.contains("***"),
+            "{detail}"
+        );
+        assert!(error_detail(b"<html>400</html>", "s").contains("HTML"));
+        assert_eq!(error_detail(b"", "s"), "empty body");
+    }
+
+    #[test]
+    fn socket_url_appends_an_encoded_ticket() {
+        assert_eq!(
+            socket_url(
+                "wss://wss-open-connection.dingtalk.com:443/connect",
+                "7724109a-abc"
+            ),
+            "wss://wss-open-connection.dingtalk.com:443/connect?ticket=7724109a-abc"
+        );
+        assert_eq!(
+            socket_url("ws://127.0.0.1:9/connect?x=1", "a b+c/="),
+            "ws://127.0.0.1:9/connect?x=1&ticket=a%20b%2Bc%2F%3D"
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_caps_and_jitters_downwards() {
+        let b = Backoff::default();
+        assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
+        assert_eq!(b.delay(2, 0.0), Duration::from_secs(2));
+        assert_eq!(b.delay(6, 0.0), Duration::from_secs(32));
+        assert_eq!(b.delay(7, 0.0), Duration::from_secs(60));
+        assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_secs(60));
+        assert_eq!(b.delay(1, 1.0), Duration::from_millis(800));
+        assert_eq!(b.delay(0, 0.5), Duration::from_millis(900));
+        for _ in 0..100 {
+            let d = b.delay(20, fastrand::f64());
+            assert!(
+                d >= Duration::from_secs(48) && d <= Duration::from_secs(60),
+                "{d:?}"
+            );
+        }
+        // A max below min is read as min.
+        let odd = Backoff {
+            min: Duration::from_secs(5),
+            max: Duration::from_secs(1),
+        };
+        assert_eq!(odd.delay(3, 0.0), Duration::from_secs(5));
+    }
+
+    #[test]
+    fn seen_is_bounded_in_count_and_age() {
+        let t0 = Instant::now();
+        let mut seen = Seen::new(3, Duration::from_secs(300));
+        for (i, k) in ["a", "b", "c", "d"].into_iter().enumerate() {
+            seen.insert(k.to_string(), t0 + Duration::from_secs(i as u64));
+        }
+        assert_eq!(seen.len(), 3);
+        assert!(!seen.contains("a", t0 + Duration::from_secs(4)));
+        assert!(seen.contains("d", t0 + Duration::from_secs(4)));
+        // "b" went in at t0+1 s and is gone 300 s later; "d" (t0+3 s) is not yet.
+        assert!(!seen.contains("b", t0 + Duration::from_secs(301)));
+        assert!(seen.contains("d", t0 + Duration::from_secs(302)));
+        assert!(!seen.contains("d", t0 + Duration::from_secs(303)));
+        assert_eq!(seen.len(), 0);
+    }
+
+    #[test]
+    fn robot_messages_are_delivered_once() {
+        let now = Instant::now();
+        let mut seen = Seen::new(100, SEEN_TTL);
+        let RobotStep::Deliver(m) = robot_step(&mut seen, false, "t1", ROBOT_DATA, now) else {
+            panic!("not delivered")
+        };
+        assert_eq!(m.message_id, "msgLICYe1234==");
+        assert_eq!(m.text, " 完成 12");
+        // The same transport id, and the same msgId under a new transport id.
+        assert!(matches!(
+            robot_step(&mut seen, false, "t1", ROBOT_DATA, now),
+            RobotStep::Ack
+        ));
+        assert!(matches!(
+            robot_step(&mut seen, false, "t2", ROBOT_DATA, now),
+            RobotStep::Ack
+        ));
+        // Busy: held back unacked, and not remembered, so the redelivery is handled.
+        let other = ROBOT_DATA.replace("msgLICYe1234==", "msgOther==");
+        assert!(matches!(
+            robot_step(&mut seen, true, "t3", &other, now),
+            RobotStep::Hold
+        ));
+        assert!(matches!(
+            robot_step(&mut seen, false, "t3", &other, now),
+            RobotStep::Deliver(_)
+        ));
+    }
+
+    #[test]
+    fn unreadable_and_non_text_robot_messages_are_acked() {
+        let now = Instant::now();
+        let mut seen = Seen::new(100, SEEN_TTL);
+        for (id, data) in [
+            ("u1", "{broken"),
+            ("u2", "[]"),
+            ("u3", r#"{"msgtype":"text"}"#),
+            (
+                "u4",
+                r#"{"msgId":"p","msgtype":"picture","senderId":"s","content":{}}"#,
+            ),
+        ] {
+            assert!(
+                matches!(robot_step(&mut seen, false, id, data, now), RobotStep::Ack),
+                "{data}"
+            );
+        }
+    }
+
+    #[test]
+    fn scrub_and_printable() {
+        assert_eq!(
+            scrub("ws://h/connect?ticket=T1 failed", &["T1", ""]),
+            "ws://h/connect?ticket=*** failed"
+        );
+        assert_eq!(printable("a\u{7}b", 10), "a?b");
+        assert_eq!(printable("abcdef", 3), "abc…");
+    }
+}

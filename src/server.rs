@@ -1,0 +1,424 @@
+//! The HTTP server inside `weekbell run` (`[server] listen`): chat commands at
+//! `POST /hooks/{channel}`, `GET /healthz` and `GET /metrics`.
+//!
+//! Every hook request is verified by the channel's platform verifier (`inbound/*`) on the raw
+//! body before anything reads it. A refusal is answered with a bare status code — nothing an
+//! attacker could learn from — while the log says exactly why. Bodies over 64 KiB are refused
+//! unread, and a request that takes longer than [`REQUEST_TIMEOUT`] (a slow client trickling
+//! its body) is cut off.
+//!
+//! Answers go back the way each platform expects: inline in the HTTP response where the
+//! platform reads it (Slack slash commands, WeCom's encrypted passive reply, the JSON API),
+//! otherwise through the outbox (DingTalk's session webhook, Feishu's Open API, Slack
+//! mentions via the channel's webhook), so they get the same retries as any message.
+
+use crate::chat::{Answer, ChatService, Incoming, SenderRef};
+use crate::config::ChannelConfig;
+use crate::daemon::Shared;
+use crate::inbound::{
+    ApiInbound, DingTalkInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES, Refusal,
+    ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound, slack,
+};
+use crate::metrics::{self, Gauge};
+use crate::plan::Plan;
+use crate::platforms::{OutboxPayload, Platform, ReplyVia};
+use crate::render::{Dialect, OutboundPart};
+use crate::store::NewMessage;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The longest a request may take, body included. Slack and Teams give up after 3–5 s anyway.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long an answer sent through the outbox may wait: after this the asker has moved on
+/// (and DingTalk's session webhook, Slack's response URL expire within the hour).
+const REPLY_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// What the handlers share.
+pub struct ServerState {
+    pub plan: watch::Receiver<Arc<Plan>>,
+    pub chat: Arc<ChatService>,
+    pub shared: Arc<Shared>,
+}
+
+/// The routes, for `serve` and for tests that drive the router directly.
+pub fn router(state: Arc<ServerState>) -> Router {
+    Router::new()
+        .route("/hooks/{channel}", post(hook).get(hook))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_page))
+        .layer(axum::middleware::from_fn(with_timeout))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// Serves on `listener` until `shutdown` resolves; requests in flight are finished.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<ServerState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn with_timeout(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!("request cut off after {}s", REQUEST_TIMEOUT.as_secs());
+            StatusCode::REQUEST_TIMEOUT.into_response()
+        }
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics_page(State(state): State<Arc<ServerState>>) -> Response {
+    let mut extra = Vec::new();
+    match state.shared.store.outbox_counts().await {
+        Ok(c) => {
+            for (status, n) in [
+                ("pending", c.pending),
+                ("sent", c.sent),
+                ("dead", c.dead),
+                ("dropped", c.dropped),
+            ] {
+                extra.push(Gauge {
+                    name: "weekbell_outbox_messages",
+                    help: "Outbox messages by status (pending is the depth).",
+                    labels: vec![("status", status.to_string())],
+                    value: n as f64,
+                });
+            }
+        }
+        Err(e) => tracing::warn!("metrics: cannot read the outbox: {e}"),
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        metrics::render(&extra),
+    )
+        .into_response()
+}
+
+async fn hook(
+    State(state): State<Arc<ServerState>>,
+    Path(channel_name): Path<String>,
+    method: Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let plan = state.plan.borrow().clone();
+    let Some(channel) = plan.config.channels.get(&channel_name) else {
+        tracing::warn!(channel = %short(&channel_name), "refused a hook: no such channel");
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let platform = channel.platform;
+    let body = match body {
+        Ok(b) => b,
+        Err(e) => {
+            let status = e.status();
+            if status == StatusCode::PAYLOAD_TOO_LARGE {
+                tracing::warn!(channel = %channel.name, %platform, "refused a hook: the body is over 64 KiB");
+                metrics::refused(platform.as_str(), "too_large");
+            } else {
+                tracing::warn!(channel = %channel.name, %platform, "refused a hook: cannot read the body: {}", e.body_text());
+                metrics::refused(platform.as_str(), "body");
+            }
+            return status.into_response();
+        }
+    };
+    let now = state.shared.clock.now();
+    let request = Request {
+        method: method.as_str(),
+        query: query.as_deref().unwrap_or(""),
+        headers: &headers,
+        body: &body,
+    };
+    let verdict = match verify(channel, &request, now.timestamp_millis()) {
+        Ok(v) => v,
+        Err(refusal) => {
+            let (status, label) = refusal_status(&refusal);
+            tracing::warn!(channel = %channel.name, %platform, "refused a hook: {refusal}");
+            metrics::refused(platform.as_str(), label);
+            return status.into_response();
+        }
+    };
+    match verdict {
+        Verdict::Challenge { content_type, body } => {
+            tracing::info!(channel = %channel.name, %platform, "answered the platform's URL verification");
+            ([(header::CONTENT_TYPE, content_type)], body).into_response()
+        }
+        Verdict::Ignore(reason) => {
+            tracing::debug!(channel = %channel.name, %platform, "ignored a hook: {reason}");
+            StatusCode::OK.into_response()
+        }
+        Verdict::Message(message) => {
+            let chat_now = now;
+            on_message(&state, &plan, channel, message, chat_now).await
+        }
+    }
+}
+
+/// The channel's verifier, built from its configured inbound credentials.
+fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result<Verdict, Refusal> {
+    let cred = |key: &str| channel.credentials.get(key).cloned();
+    let missing = Refusal::Misconfigured("this channel has no inbound credentials");
+    match channel.platform {
+        Platform::Slack => SlackInbound::new(cred("signing_secret").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        Platform::Dingtalk => DingTalkInbound::new(cred("app_secret").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        Platform::Feishu => FeishuInbound {
+            verification_token: cred("verification_token"),
+            encrypt_key: cred("encrypt_key"),
+        }
+        .verify_and_parse(request, now_ms),
+        Platform::Wecom => wecom(channel)
+            .ok_or(missing)?
+            .verify_and_parse(request, now_ms),
+        Platform::Webhook => {
+            ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        }
+        _ => Err(Refusal::Misconfigured(
+            "this platform takes no commands in this version",
+        )),
+    }
+}
+
+fn wecom(channel: &ChannelConfig) -> Option<WeComInbound> {
+    Some(WeComInbound {
+        token: channel.credentials.get("token")?.clone(),
+        encoding_aes_key: channel.credentials.get("encoding_aes_key")?.clone(),
+        // The AI bot encrypts for an empty receive id; not checking it accepts either.
+        receive_id: None,
+    })
+}
+
+/// The answer to the peer carries no detail; the label is for the metrics.
+fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
+    match refusal {
+        Refusal::Misconfigured(_) => (StatusCode::NOT_FOUND, "not_configured"),
+        Refusal::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "method"),
+        Refusal::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Refusal::Malformed(_) => (StatusCode::BAD_REQUEST, "malformed"),
+        Refusal::StaleTimestamp { .. } => (StatusCode::UNAUTHORIZED, "stale"),
+        Refusal::MissingHeader(_) | Refusal::MissingParam(_) => {
+            (StatusCode::UNAUTHORIZED, "missing_credentials")
+        }
+        Refusal::BadSignature
+        | Refusal::BadToken
+        | Refusal::BadCiphertext(_)
+        | Refusal::WrongReceiver => (StatusCode::UNAUTHORIZED, "bad_signature"),
+    }
+}
+
+/// A message that arrived over DingTalk's Stream mode: run it and queue the answer for its
+/// session webhook, as for the HTTP callback. There is no HTTP response to answer in.
+pub async fn on_stream_message(state: &ServerState, channel_name: &str, message: InboundMessage) {
+    let plan = state.plan.borrow().clone();
+    let Some(channel) = plan.config.channels.get(channel_name) else {
+        tracing::warn!(
+            channel = channel_name,
+            "a Stream message for a channel no longer in the config"
+        );
+        return;
+    };
+    let now = state.shared.clock.now();
+    let response = on_message(state, &plan, channel, message, now).await;
+    if !response.status().is_success() {
+        tracing::warn!(channel = channel_name, status = %response.status(), "a Stream command was not answered");
+    }
+}
+
+async fn on_message(
+    state: &ServerState,
+    plan: &Arc<Plan>,
+    channel: &ChannelConfig,
+    message: InboundMessage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let (sender, source) = match &message.sender {
+        Sender::Api { person_id } => (SenderRef::Person(person_id), "api"),
+        other => (
+            SenderRef::Handles {
+                platform: channel.platform,
+                ids: other.ids(),
+            },
+            "chat",
+        ),
+    };
+    let incoming = Incoming {
+        channel: Some(&channel.name),
+        sender,
+        message_id: Some(&message.message_id),
+        text: &message.text,
+        source,
+    };
+    let answer = match state.chat.handle(plan, &incoming, now).await {
+        Ok(a) => a,
+        Err(e) => {
+            // The platform retries on a 5xx; the dedupe makes that safe.
+            tracing::error!(channel = %channel.name, "cannot run a command: {e}");
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
+    };
+    tracing::info!(
+        channel = %channel.name,
+        person = answer.person.as_deref().unwrap_or("(unrecognised)"),
+        command = answer.command,
+        recorded = answer.recorded,
+        retry = message.retry,
+        "command"
+    );
+    match &message.reply {
+        ReplyRoute::SlackCommand { .. } => {
+            let text = match &answer.digest {
+                Some(_) => answer.text.clone(),
+                None => slack::escape(&answer.text),
+            };
+            Json(slack::command_answer(&text)).into_response()
+        }
+        ReplyRoute::Inline => Json(json!({
+            "reply": answer.text,
+            "command": answer.command,
+            "recorded": answer.recorded,
+        }))
+        .into_response(),
+        ReplyRoute::WeCom { .. } => wecom_passive_reply(channel, &message, &answer, now),
+        ReplyRoute::SlackChannel { .. } => {
+            enqueue(state, channel, &message, &answer, None, now).await
+        }
+        ReplyRoute::DingTalk {
+            session_webhook,
+            session_webhook_expires_at_ms,
+            ..
+        } => {
+            let usable = session_webhook.as_ref().filter(|_| {
+                session_webhook_expires_at_ms.is_none_or(|t| t > now.timestamp_millis() + 60_000)
+            });
+            let via = usable.map(|url| ReplyVia::SessionWebhook {
+                url: url.expose().to_string(),
+            });
+            enqueue(state, channel, &message, &answer, via, now).await
+        }
+        ReplyRoute::Feishu { message_id, .. } => {
+            let via = ReplyVia::FeishuMessage {
+                message_id: message_id.clone(),
+            };
+            enqueue(state, channel, &message, &answer, Some(via), now).await
+        }
+    }
+}
+
+/// The answer as message parts in the channel's markup: a digest as rendered, a text answer
+/// escaped line by line (its line breaks are the layout).
+fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
+    if let Some(parts) = &answer.digest {
+        return parts.clone();
+    }
+    let dialect: Dialect = channel.dialect();
+    let text: Vec<String> = answer.text.lines().map(|l| dialect.escape(l)).collect();
+    let text = dialect.finish(&text.join("\n")).into_owned();
+    vec![OutboundPart {
+        title: "weekbell".into(),
+        text,
+        mentions: Vec::new(),
+        part: 1,
+        parts: 1,
+    }]
+}
+
+async fn enqueue(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    message: &InboundMessage,
+    answer: &Answer,
+    via: Option<ReplyVia>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let now_ms = now.timestamp_millis();
+    let key = format!("reply:{}:{}", channel.name, message.message_id);
+    let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
+    let messages: Vec<NewMessage> = reply_parts(channel, answer)
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, part)| {
+            let payload = serde_json::to_string(&OutboxPayload {
+                part,
+                reply_via: via.clone(),
+            })
+            .ok()?;
+            Some(NewMessage {
+                id: format!("{key}/{i}"),
+                slot_key: key.clone(),
+                channel: channel.name.clone(),
+                platform: channel.platform.as_str().to_string(),
+                ord: now_ms.saturating_mul(10_000).saturating_add(i as i64),
+                payload,
+                late: false,
+                deadline_ms: deadline,
+                created_ms: now_ms,
+            })
+        })
+        .collect();
+    match state.shared.store.enqueue_reply(&messages).await {
+        Ok(_) => {
+            state.shared.wake_delivery();
+            // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
+            Json(json!({})).into_response()
+        }
+        Err(e) => {
+            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message.
+fn wecom_passive_reply(
+    channel: &ChannelConfig,
+    message: &InboundMessage,
+    answer: &Answer,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let Some(bot) = wecom(channel) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match bot.stream_reply(&message.message_id, &answer.text, now.timestamp()) {
+        Ok(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(channel = %channel.name, "cannot encrypt the WeCom reply: {e}");
+            StatusCode::OK.into_response()
+        }
+    }
+}
+
+/// A path segment fit for a log line: short, printable.
+fn short(s: &str) -> String {
+    s.chars().filter(|c| !c.is_control()).take(64).collect()
+}

@@ -1,0 +1,778 @@
+//! Chat commands end to end: the real `weekbell run` with its HTTP server, requests signed the
+//! way each platform signs them, answers checked where each platform reads them (inline, a
+//! DingTalk session webhook, Feishu's Open API, WeCom's encrypted passive reply), and the task
+//! list checked through `weekbell tasks` and `weekbell history`.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use support::chat_servers::*;
+use support::daemon::{Daemon, weekbell};
+use support::dingtalk_stream_server::{FakeStreamGateway, robot_frame, robot_message};
+use weekbell::inbound::{WeComInbound, dingtalk, feishu, slack};
+use weekbell::secret::Secret;
+
+const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
+const DING_APP_SECRET: &str = "gU3kq8Xw2Lr9Zt5Vb7Nm1Pq4Sd6Fh8Jk0Lz2Xc4Vb6Nm8Qw";
+const FEISHU_ENCRYPT_KEY: &str = "kF9s2LmQ7xYzA1bC3dE5fG7hJ9kL1mN";
+const WECOM_TOKEN: &str = "QDfCNvKdKgD5Jp";
+const WECOM_AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
+const API_TOKEN: &str = "api-7c1f0e9b2d4a";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free loopback port for `[server] listen`.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("no free port: {e}"))
+}
+
+/// The English team list, Alice known on every platform, the server on `port`.
+fn config(dir: &Path, port: u16, channels: &str) -> PathBuf {
+    let tasks = repo().join("config/tasks/team-tasks.csv");
+    let text = format!(
+        r#"timezone = "UTC"
+locale = "en"
+[store]
+url = "sqlite://weekbell.db"
+[server]
+listen = "127.0.0.1:{port}"
+[tasks]
+source = "{}"
+[tasks.columns]
+owners = "owner"
+unit = "team"
+{channels}
+[[people]]
+id = "alice"
+name = "Alice"
+slack = "U01ALICE"
+dingtalk = "manager7675"
+feishu = "ou_alice"
+wecom = "alice.w"
+[[people]]
+id = "bob"
+name = "Bob"
+slack = "U02BOB"
+"#,
+        tasks.display()
+    );
+    let path = dir.join("weekbell.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+struct Running {
+    daemon: Daemon,
+    base: String,
+    client: reqwest::Client,
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Running {
+    async fn start(channels: &str, env: &[(&str, &str)]) -> Running {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = free_port();
+        let config = config(dir.path(), port, channels);
+        let daemon = Daemon::start(dir.path(), &config, env);
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let health = format!("{base}/healthz");
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client.get(&health).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server never came up:\n{}",
+                daemon.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Running {
+            daemon,
+            base,
+            client,
+            dir,
+            config,
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        }
+    }
+
+    fn hook(&self, channel: &str) -> String {
+        format!("{}/hooks/{channel}", self.base)
+    }
+
+    fn cli(&self, args: &[&str]) -> String {
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let out = weekbell(self.dir.path(), &self.config, args, &env);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn history(&self) -> Vec<Value> {
+        let v: Value = serde_json::from_str(&self.cli(&["history", "--json"]))
+            .unwrap_or_else(|e| panic!("{e}"));
+        v.as_array().cloned().unwrap_or_default()
+    }
+
+    fn task(&self, id: &str) -> Value {
+        let v: Value =
+            serde_json::from_str(&self.cli(&["tasks", "--json"])).unwrap_or_else(|e| panic!("{e}"));
+        v.as_array()
+            .and_then(|a| a.iter().find(|t| t["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("no task {id}"))
+    }
+}
+
+fn now_s() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn slack_form(text: &str, user: &str, trigger: &str) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    format!(
+        "token=deprecated&team_id=T0001&channel_id=C2147483705&user_id={user}&user_name=x&command=%2Fweekbell&text={}&api_app_id=A123&response_url={}&trigger_id={trigger}",
+        enc(text),
+        enc("https://hooks.slack.com/commands/T0001/1234/abcd")
+    )
+}
+
+async fn post_slack(r: &Running, body: &str, secret: &str, ts: i64) -> (u16, String) {
+    let ts = ts.to_string();
+    let sig = slack::signature(secret, &ts, body.as_bytes());
+    let resp = r
+        .client
+        .post(r.hook("team"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header("x-slack-signature", sig)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+fn slack_channel(srv: &FakeServer) -> String {
+    format!(
+        "[channels.team]\nplatform = \"slack\"\nwebhook = \"{}\"\nsigning_secret = \"${{SLACK_SIGNING_SECRET}}\"\n",
+        srv.url()
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slack_slash_command_changes_the_list_once_and_answers_inline() {
+    let sink = FakeSlack::start(FakeOptions::default()).await;
+    let r = Running::start(
+        &slack_channel(&sink),
+        &[("SLACK_SIGNING_SECRET", SLACK_SECRET)],
+    )
+    .await;
+    let body = slack_form(
+        "done API-101 shipped",
+        "U01ALICE",
+        "13345224609.738474920.8088930838d88f008e0",
+    );
+    let (status, text) = post_slack(&r, &body, SLACK_SECRET, now_s()).await;
+    assert_eq!(status, 200, "{text}");
+    let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+    assert_eq!(answer["response_type"], "in_channel");
+    let reply = answer["text"].as_str().unwrap_or_default();
+    assert!(
+        reply.contains("API-101") && reply.contains("done"),
+        "{reply}"
+    );
+
+    // Slack retries the same command (same trigger id): answered again, recorded once.
+    let (status, _) = post_slack(&r, &body, SLACK_SECRET, now_s()).await;
+    assert_eq!(status, 200);
+    let history = r.history();
+    let status_changes: Vec<&Value> = history.iter().filter(|e| e["field"] == "status").collect();
+    assert_eq!(status_changes.len(), 1, "{history:?}");
+    assert_eq!(status_changes[0]["new"], "done");
+    assert_eq!(status_changes[0]["actor"], "alice");
+    assert_eq!(status_changes[0]["source"], "chat");
+    assert_eq!(status_changes[0]["channel"], "team");
+    assert_eq!(r.task("API-101")["status"], "done");
+
+    // Bob does not own DOC-400: told who can (its owner, frank), nothing changes.
+    let (_, text) = post_slack(
+        &r,
+        &slack_form("done DOC-400", "U02BOB", "t2"),
+        SLACK_SECRET,
+        now_s(),
+    )
+    .await;
+    assert!(text.contains("frank"), "{text}");
+    assert_eq!(r.task("DOC-400")["status"], "todo");
+    // A stranger is told to ask an admin; unknown text gets the help.
+    let (_, text) = post_slack(
+        &r,
+        &slack_form("list", "U09NOBODY", "t3"),
+        SLACK_SECRET,
+        now_s(),
+    )
+    .await;
+    assert!(text.contains("U09NOBODY"), "{text}");
+    let (_, text) = post_slack(
+        &r,
+        &slack_form("what is this", "U01ALICE", "t4"),
+        SLACK_SECRET,
+        now_s(),
+    )
+    .await;
+    assert!(text.contains("done"), "the help lists the commands: {text}");
+
+    // The metrics count it.
+    let metrics = r
+        .client
+        .get(format!("{}/metrics", r.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    assert!(
+        metrics.contains("weekbell_commands_total{command=\"done\",outcome=\"changed\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("weekbell_outbox_messages{status=\"pending\"}"));
+    let (code, log) = r.daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains(SLACK_SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tampered_stale_unsigned_and_oversized_requests_change_nothing() {
+    let sink = FakeSlack::start(FakeOptions::default()).await;
+    let r = Running::start(
+        &slack_channel(&sink),
+        &[("SLACK_SIGNING_SECRET", SLACK_SECRET)],
+    )
+    .await;
+    let good = slack_form("done API-101", "U01ALICE", "tt1");
+    let ts = now_s().to_string();
+    let sig = slack::signature(SLACK_SECRET, &ts, good.as_bytes());
+    let send = |body: String, headers: Vec<(&'static str, String)>| {
+        let mut req = r
+            .client
+            .post(r.hook("team"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    type Headers = Vec<(&'static str, String)>;
+    let cases: Vec<(&str, String, Headers, u16)> = vec![
+        (
+            "tampered body",
+            good.replace("API-101", "API-102"),
+            vec![
+                ("x-slack-request-timestamp", ts.clone()),
+                ("x-slack-signature", sig.clone()),
+            ],
+            401,
+        ),
+        (
+            "wrong secret",
+            good.clone(),
+            vec![
+                ("x-slack-request-timestamp", ts.clone()),
+                (
+                    "x-slack-signature",
+                    slack::signature("not-the-secret", &ts, good.as_bytes()),
+                ),
+            ],
+            401,
+        ),
+        (
+            "stale timestamp",
+            good.clone(),
+            {
+                let old = (now_s() - 600).to_string();
+                vec![
+                    (
+                        "x-slack-signature",
+                        slack::signature(SLACK_SECRET, &old, good.as_bytes()),
+                    ),
+                    ("x-slack-request-timestamp", old),
+                ]
+            },
+            401,
+        ),
+        (
+            "missing signature header",
+            good.clone(),
+            vec![("x-slack-request-timestamp", ts.clone())],
+            401,
+        ),
+        (
+            "oversized body",
+            format!("{good}&pad={}", "x".repeat(70 * 1024)),
+            vec![
+                ("x-slack-request-timestamp", ts.clone()),
+                ("x-slack-signature", sig.clone()),
+            ],
+            413,
+        ),
+    ];
+    for (what, body, headers, want) in cases {
+        let resp = send(body, headers).await.unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(resp.status().as_u16(), want, "{what}");
+        let text = resp.text().await.unwrap_or_default();
+        assert!(text.is_empty(), "{what}: a refusal says nothing: {text}");
+    }
+    assert!(r.history().is_empty(), "no change from any refused request");
+    assert_eq!(r.task("API-101")["status"], "in_progress");
+    // Unknown channels are not found; the log says why each request was refused.
+    let resp = r
+        .client
+        .post(r.hook("nope"))
+        .body("x")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 404);
+    let (_, log) = r.daemon.terminate().await;
+    for reason in [
+        "signature does not match",
+        "outside the ±300 s window",
+        "x-slack-signature is missing",
+        "over 64 KiB",
+        "no such channel",
+    ] {
+        assert!(
+            log.to_lowercase().contains(&reason.to_lowercase()),
+            "log lacks {reason}:\n{log}"
+        );
+    }
+    assert!(!log.contains(SLACK_SECRET));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_dingtalk_callback_is_answered_through_its_session_webhook() {
+    let ding = FakeDingTalk::start(FakeOptions::default()).await;
+    let channels = format!(
+        "[channels.ding]\nplatform = \"dingtalk\"\nwebhook = \"{}\"\napp_key = \"dingappkey\"\napp_secret = \"${{DING_APP_SECRET}}\"\nrate_limit = \"off\"\n",
+        ding.url()
+    );
+    let r = Running::start(&channels, &[("DING_APP_SECRET", DING_APP_SECRET)]).await;
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let body = json!({
+        "conversationId": "cid6KeBBLoveMJOGXoYKF5x7EeiodoA==",
+        "atUsers": [{"dingtalkId": "$:LWCP_v1:$bot"}],
+        "chatbotCorpId": "dinge8a565xxxx",
+        "chatbotUserId": "$:LWCP_v1:$bot",
+        "msgId": "msgdsiw8Yz1hxGhBPiHI0QZKQ==",
+        "senderNick": "Alice",
+        "isAdmin": false,
+        "senderStaffId": "manager7675",
+        "sessionWebhookExpiredTime": now_ms + 90 * 60 * 1000,
+        "createAt": now_ms,
+        "senderCorpId": "dinge8a565xxxx",
+        "conversationType": "2",
+        "senderId": "$:LWCP_v1:$alice",
+        "conversationTitle": "平台组",
+        "isInAtList": true,
+        "sessionWebhook": ding.session_url(),
+        "text": {"content": " progress API-101 80% almost there"},
+        "robotCode": "dingappkey",
+        "msgtype": "text"
+    })
+    .to_string();
+    let post = |ts: String, sign: String, body: String| {
+        r.client
+            .post(r.hook("ding"))
+            .header("content-type", "application/json; charset=utf-8")
+            .header("timestamp", ts)
+            .header("sign", sign)
+            .body(body)
+            .send()
+    };
+    let ts = now_ms.to_string();
+    let resp = post(
+        ts.clone(),
+        dingtalk::sign(DING_APP_SECRET, &ts),
+        body.clone(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let got = ding.wait_for(1, Duration::from_secs(15)).await;
+    let content = got[0]["markdown"]["text"].as_str().unwrap_or_default();
+    assert!(
+        content.contains("API-101") && content.contains("80%"),
+        "{}",
+        got[0]
+    );
+    // DingTalk redelivers: answered once, recorded once.
+    let resp = post(
+        ts.clone(),
+        dingtalk::sign(DING_APP_SECRET, &ts),
+        body.clone(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(ding.received().len(), 1);
+    assert_eq!(
+        r.history()
+            .iter()
+            .filter(|e| e["field"] == "progress")
+            .count(),
+        1
+    );
+    assert_eq!(r.task("API-101")["progress"], 80);
+    // A wrong signature is refused.
+    let resp = post(ts.clone(), dingtalk::sign("wrong", &ts), body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 401);
+    let outbox = r.cli(&["outbox", "list", "--json"]);
+    assert!(outbox.contains("reply:ding:"), "{outbox}");
+    assert!(
+        !outbox.contains(ding.token()),
+        "the session webhook is not printed: {outbox}"
+    );
+    let (_, log) = r.daemon.terminate().await;
+    assert!(
+        !log.contains(DING_APP_SECRET) && !log.contains(ding.token()),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_feishu_event_is_answered_through_the_open_api() {
+    let fs = FakeFeishu::start(FakeOptions::default()).await;
+    let channels = format!(
+        "[channels.lark]\nplatform = \"feishu\"\nwebhook = \"{}\"\napp_id = \"{FEISHU_APP_ID}\"\napp_secret = \"${{FEISHU_APP_SECRET}}\"\nencrypt_key = \"${{FEISHU_ENCRYPT_KEY}}\"\napi_base = \"{}\"\n",
+        fs.url(),
+        fs.base_url()
+    );
+    let r = Running::start(
+        &channels,
+        &[
+            ("FEISHU_APP_SECRET", fs.token()),
+            ("FEISHU_ENCRYPT_KEY", FEISHU_ENCRYPT_KEY),
+        ],
+    )
+    .await;
+    // The URL verification Feishu sends when the address is saved: encrypted, unsigned.
+    let challenge =
+        json!({"challenge": "ajls384kdjx98XX", "token": "", "type": "url_verification"});
+    let sealed = feishu::encrypt(
+        FEISHU_ENCRYPT_KEY,
+        challenge.to_string().as_bytes(),
+        *b"fedcba9876543210",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let resp = r
+        .client
+        .post(r.hook("lark"))
+        .header("content-type", "application/json")
+        .body(json!({ "encrypt": sealed }).to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: Value = resp.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer, json!({"challenge": "ajls384kdjx98XX"}));
+
+    let event = json!({
+        "schema": "2.0",
+        "header": {
+            "event_id": "5e3702a84e847582be8db7fb73283c02",
+            "event_type": "im.message.receive_v1",
+            "create_time": (now_s() * 1000).to_string(),
+            "token": "",
+            "app_id": FEISHU_APP_ID,
+            "tenant_key": "2ca1d211f64f6438"
+        },
+        "event": {
+            "sender": {
+                "sender_id": {"open_id": "ou_alice", "user_id": "e33ggbyz", "union_id": "on_8ed6aa6"},
+                "sender_type": "user",
+                "tenant_key": "736588c9260f175e"
+            },
+            "message": {
+                "message_id": "om_5ce6d572455d361153b7cb51da133945",
+                "create_time": (now_s() * 1000).to_string(),
+                "chat_id": "oc_5ce6d572455d361153b7xx51da133945",
+                "chat_type": "group",
+                "message_type": "text",
+                "content": "{\"text\":\"@_user_1 block API-101 waiting for the vendor\"}",
+                "mentions": [{"key": "@_user_1", "id": {"open_id": "ou_bot"}, "name": "weekbell"}]
+            }
+        }
+    });
+    let encrypted = feishu::encrypt(
+        FEISHU_ENCRYPT_KEY,
+        event.to_string().as_bytes(),
+        *b"0123456789abcdef",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let body = json!({ "encrypt": encrypted }).to_string();
+    let ts = now_s().to_string();
+    let nonce = "1628347564";
+    let resp = r
+        .client
+        .post(r.hook("lark"))
+        .header("content-type", "application/json")
+        .header("x-lark-request-timestamp", &ts)
+        .header("x-lark-request-nonce", nonce)
+        .header(
+            "x-lark-signature",
+            feishu::signature(FEISHU_ENCRYPT_KEY, &ts, nonce, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let got = fs.wait_for(1, Duration::from_secs(15)).await;
+    assert_eq!(got[0]["msg_type"], "interactive");
+    let card: Value = serde_json::from_str(got[0]["content"].as_str().unwrap_or("{}"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = card["elements"][0]["content"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("API-101") && text.contains("blocked"),
+        "{card}"
+    );
+    assert_eq!(r.task("API-101")["status"], "blocked");
+    let (_, log) = r.daemon.terminate().await;
+    assert!(
+        !log.contains(fs.token()) && !log.contains(FEISHU_ENCRYPT_KEY),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wecom_ai_bot_gets_an_encrypted_passive_reply() {
+    let wc = FakeWeCom::start(FakeOptions::default()).await;
+    let channels = format!(
+        "[channels.wx]\nplatform = \"wecom\"\nwebhook = \"{}\"\ntoken = \"${{WECOM_TOKEN}}\"\nencoding_aes_key = \"${{WECOM_AES_KEY}}\"\n",
+        wc.url()
+    );
+    let r = Running::start(
+        &channels,
+        &[
+            ("WECOM_TOKEN", WECOM_TOKEN),
+            ("WECOM_AES_KEY", WECOM_AES_KEY),
+        ],
+    )
+    .await;
+    let bot = WeComInbound {
+        token: Secret::new(WECOM_TOKEN),
+        encoding_aes_key: Secret::new(WECOM_AES_KEY),
+        receive_id: None,
+    };
+    // URL verification: a signed GET whose `echostr` decrypts to the answer.
+    let ts = now_s();
+    let echo = bot
+        .encrypt(b"5927782489442352469", *b"0123456789abcdef", ts, "n0nce")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let echostr: String = echo
+        .encrypt
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let resp = r
+        .client
+        .get(format!(
+            "{}?msg_signature={}&timestamp={ts}&nonce=n0nce&echostr={echostr}",
+            r.hook("wx"),
+            echo.msg_signature
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap_or_default(), "5927782489442352469");
+
+    let message = json!({
+        "msgid": "CAIQ16HMjQYY/NGagIOAgAMgq4KM0AI=",
+        "aibotid": "AIBOTID",
+        "chatid": "CHATID",
+        "chattype": "group",
+        "from": {"userid": "alice.w"},
+        "response_url": "https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=RC",
+        "msgtype": "text",
+        "text": {"content": "@weekbell 完成 API-101"}
+    })
+    .to_string();
+    let ts = now_s();
+    let sealed = bot
+        .encrypt(message.as_bytes(), *b"abcdefghijklmnop", ts, "nonce123")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = format!(
+        "{}?msg_signature={}&timestamp={ts}&nonce=nonce123",
+        r.hook("wx"),
+        sealed.msg_signature
+    );
+    let resp = r
+        .client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(json!({ "encrypt": sealed.encrypt }).to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let reply: Value = resp.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let encrypted = reply["encrypt"].as_str().unwrap_or_default();
+    let expected_sig = weekbell::inbound::wecom::signature(
+        WECOM_TOKEN,
+        &reply["timestamp"].as_i64().unwrap_or_default().to_string(),
+        reply["nonce"].as_str().unwrap_or_default(),
+        encrypted,
+    );
+    assert_eq!(reply["msgsignature"], expected_sig.as_str(), "{reply}");
+    let plain = bot.decrypt(encrypted).unwrap_or_else(|e| panic!("{e}"));
+    let plain: Value = serde_json::from_slice(&plain).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plain["msgtype"], "stream");
+    assert_eq!(plain["stream"]["finish"], true);
+    let content = plain["stream"]["content"].as_str().unwrap_or_default();
+    assert!(
+        content.contains("API-101") && content.contains("已完成"),
+        "{plain}"
+    );
+    assert_eq!(r.task("API-101")["status"], "done");
+    let _ = r.daemon.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_json_api_takes_a_bearer_token() {
+    let hook = FakeWebhook::start(FakeOptions::default()).await;
+    let channels = format!(
+        "[channels.api]\nplatform = \"webhook\"\nwebhook = \"{}\"\ntoken = \"${{API_TOKEN}}\"\n",
+        hook.url()
+    );
+    let r = Running::start(&channels, &[("API_TOKEN", API_TOKEN)]).await;
+    let send = |token: &str, body: Value| {
+        r.client
+            .post(r.hook("api"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let body =
+        json!({"id": "req-1", "as": "alice", "text": "note API-101 design review on Tuesday"});
+    let resp = send(API_TOKEN, body.clone())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let answer: Value = resp.json().await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(answer["command"], "note");
+    assert_eq!(answer["recorded"], 1);
+    assert!(
+        answer["reply"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("API-101")
+    );
+    // The same request id again records nothing.
+    let again: Value = send(API_TOKEN, body)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again["recorded"], 0);
+    let resp = send(
+        "wrong-token",
+        json!({"id": "req-2", "as": "alice", "text": "done API-101"}),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 401);
+    let notes = r.task("API-101")["notes"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(notes.contains("design review on Tuesday"), "{notes}");
+    assert_eq!(r.history().len(), 1);
+    let (_, log) = r.daemon.terminate().await;
+    assert!(!log.contains(API_TOKEN));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dingtalk_stream_mode_needs_no_public_address() {
+    const APP_KEY: &str = "dingz0kqmbxkvlbd6xyz";
+    let ding = FakeDingTalk::start(FakeOptions::default()).await;
+    let gateway = FakeStreamGateway::start(APP_KEY, DING_APP_SECRET).await;
+    let channels = format!(
+        "[channels.ding]\nplatform = \"dingtalk\"\nwebhook = \"{}\"\napp_key = \"{APP_KEY}\"\napp_secret = \"${{DING_APP_SECRET}}\"\nstream = true\napi_base = \"{}\"\nrate_limit = \"off\"\n",
+        ding.url(),
+        gateway.gateway()
+    );
+    let r = Running::start(&channels, &[("DING_APP_SECRET", DING_APP_SECRET)]).await;
+    let mut conn = gateway.next_connection(Duration::from_secs(15)).await;
+    // The office's message, as DingTalk pushes it over the socket, answered via its session
+    // webhook on the fake.
+    let mut data: Value =
+        serde_json::from_str(&robot_message("msgStream001==", " 完成 API-101 已上线"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    data["sessionWebhook"] = json!(ding.session_url());
+    data["sessionWebhookExpiredTime"] = json!(chrono::Utc::now().timestamp_millis() + 5_400_000);
+    conn.send(&robot_frame("frame-1", &data.to_string())).await;
+    let ack = conn.recv(Duration::from_secs(10)).await;
+    assert_eq!(ack["code"], 200, "{ack}");
+    assert_eq!(ack["headers"]["messageId"], "frame-1");
+    let got = ding.wait_for(1, Duration::from_secs(15)).await;
+    let text = got[0]["markdown"]["text"].as_str().unwrap_or_default();
+    assert!(
+        text.contains("API-101") && text.contains("已完成"),
+        "{}",
+        got[0]
+    );
+    assert_eq!(r.task("API-101")["status"], "done");
+    let (code, log) = r.daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains(DING_APP_SECRET), "{log}");
+}

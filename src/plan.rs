@@ -48,6 +48,31 @@ pub struct Plan {
     stale: AtomicBool,
 }
 
+/// A config file that holds secrets should be readable by its owner only.
+fn readable_secrets_warning(config: &Config) -> Option<String> {
+    if !config.holds_literal_secrets {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&config.path).ok()?.permissions().mode();
+        (mode & 0o044 != 0).then(|| {
+            format!(
+                "{} holds secrets and other users can read it (mode {:o}): run `chmod 600 {}`, or \
+                 move the secrets into environment variables (`webhook = \"${{MY_WEBHOOK}}\"`)",
+                config.path.display(),
+                mode & 0o777,
+                config.path.display()
+            )
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
 /// The messages one channel gets for one slot.
 pub struct ChannelMessages<'a> {
     pub channel: &'a ChannelConfig,
@@ -158,6 +183,7 @@ impl Plan {
         // Only schedules that depend on the calendar are judged by it (the rule is in
         // `calendar_gap_warning`'s docs).
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
+        out.extend(readable_secrets_warning(&self.config));
         out
     }
 

@@ -13,8 +13,8 @@
 //! mentions via the channel's webhook), so they get the same retries as any message.
 
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
-use crate::config::ChannelConfig;
-use crate::daemon::Shared;
+use crate::config::{ChannelConfig, RateLimitSetting};
+use crate::daemon::{Shared, TokenBucket};
 use crate::inbound::{
     ApiInbound, DingTalkInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES, Refusal,
     ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound, slack,
@@ -49,6 +49,37 @@ pub struct ServerState {
     pub plan: watch::Receiver<Arc<Plan>>,
     pub chat: Arc<ChatService>,
     pub shared: Arc<Shared>,
+    pub senders: SenderLimits,
+}
+
+/// Most senders remembered by [`SenderLimits`]; past this the idle ones are forgotten.
+const MAX_TRACKED_SENDERS: usize = 10_000;
+
+/// A token bucket per sender (channel and platform user id): `[server] sender_rate_limit`.
+#[derive(Default)]
+pub struct SenderLimits {
+    buckets: std::sync::Mutex<std::collections::HashMap<String, TokenBucket>>,
+}
+
+impl SenderLimits {
+    /// Whether `key` may send a command now (and takes a token if so).
+    pub fn allow(&self, key: &str, setting: Option<RateLimitSetting>) -> bool {
+        let Some(RateLimitSetting::Limit { count, per }) = setting else {
+            return true;
+        };
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return true;
+        };
+        let now = tokio::time::Instant::now();
+        if buckets.len() >= MAX_TRACKED_SENDERS && !buckets.contains_key(key) {
+            buckets.retain(|_, b| !b.is_full(now));
+        }
+        buckets
+            .entry(key.to_string())
+            .or_insert_with(|| TokenBucket::new(count, per))
+            .try_take(now)
+            .is_zero()
+    }
 }
 
 /// The routes, for `serve` and for tests that drive the router directly.
@@ -265,6 +296,29 @@ async fn on_message(
             "chat",
         ),
     };
+    let sender_key = format!("{}:{}", channel.name, message.sender.ids().join("|"));
+    if !state
+        .senders
+        .allow(&sender_key, plan.config.sender_rate_limit)
+    {
+        tracing::warn!(channel = %channel.name, "a sender is over [server] sender_rate_limit; command not run");
+        metrics::command("rate_limited", "refused");
+        let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
+        let text = crate::commands::too_many(lang);
+        // Answer where the answer is free (inline); queueing one per flooded message would
+        // carry the flood into the group.
+        return match &message.reply {
+            ReplyRoute::SlackCommand { .. } => {
+                Json(slack::command_answer(&slack::escape(&text))).into_response()
+            }
+            ReplyRoute::Inline => (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(json!({ "reply": text, "command": "rate_limited", "recorded": 0 })),
+            )
+                .into_response(),
+            _ => Json(json!({})).into_response(),
+        };
+    }
     let incoming = Incoming {
         channel: Some(&channel.name),
         sender,

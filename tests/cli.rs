@@ -579,3 +579,45 @@ fn chat_updates_reach_tasks_history_and_the_report_call() {
     assert_exit(&o, 2);
     assert!(stderr(&o).contains("no person with id `nobody`"));
 }
+
+#[cfg(unix)]
+#[test]
+fn a_config_holding_secrets_should_not_be_readable_by_others() {
+    use std::os::unix::fs::PermissionsExt;
+    let body = MINIMAL.replace(
+        "[channels.county]\nplatform = \"console\"",
+        "[channels.county]\nplatform = \"dingtalk\"\nwebhook = \"https://oapi.dingtalk.com/robot/send?access_token=tok-9e1d\"",
+    );
+    let (_dir, path) = temp_config(&body);
+    let p = path.display().to_string();
+    let set = |mode| {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    set(0o644);
+    let o = weekbell(&["--config", &p, "check"]);
+    assert_exit(&o, 0);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(all.contains("chmod 600"), "{all}");
+    assert!(!all.contains("tok-9e1d"), "{all}");
+    set(0o600);
+    let o = weekbell(&["--config", &p, "check"]);
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("chmod 600"), "{all}");
+    // Secrets kept in the environment leave nothing to protect in the file.
+    let (_dir2, path2) = temp_config(&MINIMAL.replace(
+        "[channels.county]\nplatform = \"console\"",
+        "[channels.county]\nplatform = \"dingtalk\"\nwebhook = \"${HOOK}\"",
+    ));
+    std::fs::set_permissions(&path2, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell_env(
+        &["--config", &path2.display().to_string(), "check"],
+        &[(
+            "HOOK",
+            "https://oapi.dingtalk.com/robot/send?access_token=tok-9e1d",
+        )],
+    );
+    let all = format!("{}{}", stdout(&o), stderr(&o));
+    assert!(!all.contains("chmod 600"), "{all}");
+}

@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 }
 
 /// The English team list, Alice known on every platform, the server on `port`.
-fn config(dir: &Path, port: u16, channels: &str) -> PathBuf {
+fn config(dir: &Path, port: u16, server: &str, channels: &str) -> PathBuf {
     let tasks = repo().join("config/tasks/team-tasks.csv");
     let text = format!(
         r#"timezone = "UTC"
@@ -43,6 +43,7 @@ locale = "en"
 url = "sqlite://weekbell.db"
 [server]
 listen = "127.0.0.1:{port}"
+{server}
 [tasks]
 source = "{}"
 [tasks.columns]
@@ -79,9 +80,14 @@ struct Running {
 
 impl Running {
     async fn start(channels: &str, env: &[(&str, &str)]) -> Running {
+        Running::start_with("", channels, env).await
+    }
+
+    /// With extra lines for `[server]`.
+    async fn start_with(server: &str, channels: &str, env: &[(&str, &str)]) -> Running {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let port = free_port();
-        let config = config(dir.path(), port, channels);
+        let config = config(dir.path(), port, server, channels);
         let daemon = Daemon::start(dir.path(), &config, env);
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder()
@@ -775,4 +781,236 @@ async fn dingtalk_stream_mode_needs_no_public_address() {
     let (code, log) = r.daemon.terminate().await;
     assert_eq!(code, Some(0), "{log}");
     assert!(!log.contains(DING_APP_SECRET), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_flooding_sender_is_slowed_down_and_others_are_not() {
+    let sink = FakeSlack::start(FakeOptions::default()).await;
+    let r = Running::start_with(
+        "sender_rate_limit = \"3/min\"",
+        &slack_channel(&sink),
+        &[("SLACK_SIGNING_SECRET", SLACK_SECRET)],
+    )
+    .await;
+    for i in 0..3 {
+        let body = slack_form(&format!("note API-101 n{i}"), "U01ALICE", &format!("f{i}"));
+        let (_, text) = post_slack(&r, &body, SLACK_SECRET, now_s()).await;
+        assert!(text.contains("API-101"), "{text}");
+    }
+    let body = slack_form("note API-101 n3", "U01ALICE", "f3");
+    let (status, text) = post_slack(&r, &body, SLACK_SECRET, now_s()).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("Too many commands"), "{text}");
+    // Bob is not held back by Alice's flood.
+    let (_, text) = post_slack(
+        &r,
+        &slack_form("list mine", "U02BOB", "b1"),
+        SLACK_SECRET,
+        now_s(),
+    )
+    .await;
+    assert!(text.contains("API-102"), "{text}");
+    let notes = r.history().iter().filter(|e| e["field"] == "note").count();
+    assert_eq!(notes, 3, "the fourth note was not recorded");
+    let _ = r.daemon.terminate().await;
+}
+
+/// Every credential of every platform at once, the daemon sending and answering, refusals
+/// logged, metrics scraped and every CLI command run: no secret shows anywhere.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
+    const DING_SECRET: &str = "SECd1e9f0a7b3c5d2e4f6a8b0c1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f2a4b6c8d0";
+    const FEISHU_SECRET: &str = "fsk9Yt2QmWc7Lp4ZrX8vNbQ1";
+    const HOOK_SECRET: &str = "whsec-7f3a9c2e1b5d";
+    let ding = FakeDingTalk::start(FakeOptions {
+        secret: Some(DING_SECRET.into()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let wecom = FakeWeCom::start(FakeOptions::default()).await;
+    let lark = FakeFeishu::start(FakeOptions {
+        secret: Some(FEISHU_SECRET.into()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let slack = FakeSlack::start(FakeOptions::default()).await;
+    let hook = FakeWebhook::start(FakeOptions {
+        secret: Some(HOOK_SECRET.into()),
+        ..FakeOptions::default()
+    })
+    .await;
+    let env: Vec<(&str, String)> = vec![
+        ("DING_HOOK", ding.url()),
+        ("DING_SECRET", DING_SECRET.into()),
+        ("DING_APP_SECRET", DING_APP_SECRET.into()),
+        ("WECOM_HOOK", wecom.url()),
+        ("WECOM_TOKEN", WECOM_TOKEN.into()),
+        ("WECOM_AES_KEY", WECOM_AES_KEY.into()),
+        ("LARK_HOOK", lark.url()),
+        ("LARK_SECRET", FEISHU_SECRET.into()),
+        ("LARK_APP_SECRET", lark.token().into()),
+        ("LARK_ENCRYPT_KEY", FEISHU_ENCRYPT_KEY.into()),
+        ("SLACK_HOOK", slack.url()),
+        ("SLACK_SIGNING_SECRET", SLACK_SECRET.into()),
+        ("API_HOOK", hook.url()),
+        ("API_HOOK_SECRET", HOOK_SECRET.into()),
+        ("API_TOKEN", API_TOKEN.into()),
+    ];
+    let channels = format!(
+        r#"[channels.ding]
+platform = "dingtalk"
+webhook = "${{DING_HOOK}}"
+secret = "${{DING_SECRET}}"
+app_key = "dingappkey"
+app_secret = "${{DING_APP_SECRET}}"
+rate_limit = "off"
+[channels.wx]
+platform = "wecom"
+webhook = "${{WECOM_HOOK}}"
+token = "${{WECOM_TOKEN}}"
+encoding_aes_key = "${{WECOM_AES_KEY}}"
+rate_limit = "off"
+[channels.lark]
+platform = "feishu"
+webhook = "${{LARK_HOOK}}"
+secret = "${{LARK_SECRET}}"
+app_id = "{FEISHU_APP_ID}"
+app_secret = "${{LARK_APP_SECRET}}"
+encrypt_key = "${{LARK_ENCRYPT_KEY}}"
+api_base = "{}"
+rate_limit = "off"
+[channels.team]
+platform = "slack"
+webhook = "${{SLACK_HOOK}}"
+signing_secret = "${{SLACK_SIGNING_SECRET}}"
+rate_limit = "off"
+[channels.api]
+platform = "webhook"
+webhook = "${{API_HOOK}}"
+signing_secret = "${{API_HOOK_SECRET}}"
+token = "${{API_TOKEN}}"
+rate_limit = "off"
+[[schedules]]
+name = "tick"
+cron = "*/2 * * * * *"
+kind = "digest"
+channels = ["ding", "wx", "lark", "team", "api"]
+"#,
+        lark.base_url()
+    );
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let r = Running::start(&channels, &env_ref).await;
+
+    // Commands, good and refused, on each platform.
+    let (_, _) = post_slack(
+        &r,
+        &slack_form("done API-101", "U01ALICE", "s1"),
+        SLACK_SECRET,
+        now_s(),
+    )
+    .await;
+    let (status, _) = post_slack(
+        &r,
+        &slack_form("done API-101", "U01ALICE", "s2"),
+        "wrong",
+        now_s(),
+    )
+    .await;
+    assert_eq!(status, 401);
+    let ts = chrono::Utc::now().timestamp_millis().to_string();
+    let body = json!({"msgId": "m1", "msgtype": "text", "text": {"content": "list"},
+        "senderId": "$:x", "senderStaffId": "manager7675", "conversationId": "c1",
+        "sessionWebhook": ding.session_url(),
+        "sessionWebhookExpiredTime": chrono::Utc::now().timestamp_millis() + 3_600_000})
+    .to_string();
+    let _ = r
+        .client
+        .post(r.hook("ding"))
+        .header("timestamp", &ts)
+        .header("sign", dingtalk::sign(DING_APP_SECRET, &ts))
+        .body(body)
+        .send()
+        .await;
+    let _ = r
+        .client
+        .post(r.hook("api"))
+        .bearer_auth("not-the-token")
+        .json(&json!({"id": "x", "as": "alice", "text": "help"}))
+        .send()
+        .await;
+    let _ = r
+        .client
+        .post(r.hook("api"))
+        .bearer_auth(API_TOKEN)
+        .json(&json!({"id": "y", "as": "alice", "text": "status"}))
+        .send()
+        .await;
+    // Let a few slots go out to every platform.
+    let _ = slack.wait_for(2, Duration::from_secs(20)).await;
+    let _ = ding.wait_for(3, Duration::from_secs(20)).await;
+    let metrics = r
+        .client
+        .get(format!("{}/metrics", r.base))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .text()
+        .await
+        .unwrap_or_default();
+    let mut seen = metrics;
+    for args in [
+        vec!["check"],
+        vec!["next"],
+        vec!["tasks", "--json"],
+        vec!["history", "--json"],
+        vec!["outbox", "list", "--json"],
+        vec!["outbox"],
+        vec!["preview", "tick", "--json"],
+        vec!["cmd", "--as", "alice", "status"],
+    ] {
+        let env: Vec<(&str, &str)> = r
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let o = weekbell(r.dir.path(), &r.config, &args, &env);
+        seen.push_str(&String::from_utf8_lossy(&o.stdout));
+        seen.push_str(&String::from_utf8_lossy(&o.stderr));
+    }
+    // A config error shows the file with literal secrets masked.
+    let broken = r.dir.path().join("broken.toml");
+    std::fs::write(
+        &broken,
+        format!(
+            "[channels.x]\nplatform = \"slack\"\nwebhook = \"{}\"\nbogus = 1\n",
+            slack.url()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(r.dir.path(), &broken, &["check"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    seen.push_str(&String::from_utf8_lossy(&o.stderr));
+    let (_, log) = r.daemon.terminate().await;
+    seen.push_str(&log);
+    assert!(log.contains("refused a hook"), "the refusals were logged");
+    for (name, value) in &env {
+        let secret_part = match *name {
+            // For webhooks, the token part of the URL is the secret.
+            "DING_HOOK" => ding.token().to_string(),
+            "WECOM_HOOK" => wecom.token().to_string(),
+            "LARK_HOOK" => lark.token().to_string(),
+            "SLACK_HOOK" => slack.token().to_string(),
+            "API_HOOK" => hook.token().to_string(),
+            _ => value.clone(),
+        };
+        assert!(
+            !seen.contains(&secret_part),
+            "{name} leaked:\n{}",
+            seen.lines()
+                .filter(|l| l.contains(&secret_part))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
 }

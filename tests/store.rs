@@ -741,7 +741,9 @@ async fn only_one_worker_gets_a_lease() {
                         winners += 1;
                         assert_eq!(got.id, m.id);
                     }
-                    Head::WaitUntil(at) => assert_eq!(at, t + lease_ms + 1),
+                    // On PostgreSQL a loser skips the locked row (`SKIP LOCKED`) and may look
+                    // before the winner commits: the head then still reads as due now.
+                    Head::WaitUntil(at) => assert!(at == t + lease_ms + 1 || at <= t, "{at}"),
                     Head::Empty => panic!("the message is pending"),
                 }
             }

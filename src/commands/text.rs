@@ -103,6 +103,16 @@ pub fn usage_reply(lang: Lang, verb: Verb, problem: &Problem) -> String {
     }
 }
 
+/// The answer to a sender over `[server] sender_rate_limit`.
+pub fn too_many(lang: Lang) -> String {
+    match lang {
+        Lang::Zh => "操作过于频繁，请稍候一分钟再发送。".to_string(),
+        Lang::En => {
+            "Too many commands in a short time; please wait a minute and try again.".to_string()
+        }
+    }
+}
+
 pub fn not_understood(lang: Lang) -> String {
     match lang {
         Lang::Zh => format!("没有识别出命令。\n{}", help_text(lang)),

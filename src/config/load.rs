@@ -15,6 +15,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use toml::Spanned;
 
+/// Commands one person (one sender id on one channel) may send: enough for anyone typing, not
+/// for a script gone wrong or a flood from a stolen signing secret.
+pub const DEFAULT_SENDER_RATE_LIMIT: RateLimitSetting = RateLimitSetting::Limit {
+    count: 20,
+    per: std::time::Duration::from_secs(60),
+};
+
 /// Where `${NAME}` values come from; the process environment in production, a map in tests.
 pub trait Env {
     fn var(&self, name: &str) -> Option<String>;
@@ -69,7 +76,8 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         base,
         problems: Vec::new(),
     };
-    let config = v.config(path, raw);
+    let mut config = v.config(path, raw);
+    config.holds_literal_secrets = mask_secrets(text) != text;
     if v.problems.is_empty() {
         Ok(config)
     } else {
@@ -279,6 +287,22 @@ impl Validator<'_> {
                 t
             });
 
+        let sender_rate_limit = raw
+            .server
+            .as_ref()
+            .and_then(|s| s.sender_rate_limit.as_ref())
+            .map_or(Some(DEFAULT_SENDER_RATE_LIMIT), |r| {
+                let text = self.text(r);
+                let parsed = parse_rate_limit(&text);
+                if parsed.is_none() {
+                    self.problem(
+                        Problem::new(r.span(), format!("`{text}` is not a rate limit"))
+                            .help("write COUNT/PERIOD such as \"20/min\", or \"off\""),
+                    );
+                }
+                parsed
+            });
+
         Config {
             path: path.to_path_buf(),
             timezone,
@@ -290,6 +314,8 @@ impl Validator<'_> {
             schedules,
             holiday_files,
             server_listen,
+            sender_rate_limit,
+            holds_literal_secrets: false,
         }
     }
 

@@ -202,4 +202,8 @@ pub struct Config {
     pub schedules: Vec<ScheduleConfig>,
     pub holiday_files: Vec<PathBuf>,
     pub server_listen: Option<String>,
+    /// Per-sender limit on inbound commands (`[server] sender_rate_limit`, default 20/min).
+    pub sender_rate_limit: Option<RateLimitSetting>,
+    /// The file itself holds a token or secret (not a `${VAR}`), so who can read it matters.
+    pub holds_literal_secrets: bool,
 }

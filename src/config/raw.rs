@@ -198,4 +198,6 @@ pub(super) struct RawCalendar {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub listen: Option<S>,
+    /// Commands one sender may send per period (`"20/min"`, or `"off"`).
+    pub sender_rate_limit: Option<S>,
 }

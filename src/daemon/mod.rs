@@ -131,6 +131,7 @@ pub async fn run(
         plan: plan_rx.clone(),
         chat: chat.clone(),
         shared: shared.clone(),
+        senders: Default::default(),
     });
     let mut streams = tokio::task::JoinSet::new();
     for (name, config) in stream_channels(&plan) {

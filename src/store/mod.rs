@@ -276,7 +276,11 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let until = now_ms.saturating_add(lease_ms.max(0));
-        let rows = sqlx::query(sql::LEASE_HEADS)
+        let statement = match self.backend {
+            Backend::Sqlite => sql::LEASE_HEADS,
+            Backend::Postgres => sql::PG_LEASE_HEADS,
+        };
+        let rows = sqlx::query(statement)
             .bind(worker)
             .bind(until)
             .bind(now_ms)

@@ -3,8 +3,8 @@
 //! One text serves SQLite and PostgreSQL: `$N` placeholders (sqlx-sqlite binds them by number),
 //! `ON CONFLICT`, `RETURNING`, `CASE` instead of `GREATEST`/`MAX(a, b)`, integers for times
 //! (epoch milliseconds) and flags (0/1), and text for statuses and JSON. The only statements for
-//! one backend are SQLite's pragmas and write-transaction opener and PostgreSQL's migration
-//! lock, each named for its backend. The schema itself is in `migrations.rs`.
+//! one backend are SQLite's pragmas and write-transaction opener, and PostgreSQL's migration
+//! lock and its `SKIP LOCKED` lease, each named for its backend. The schema itself is in `migrations.rs`.
 
 /// The columns of `outbox`, in the order `decode_message` reads them.
 macro_rules! outbox_columns {
@@ -154,6 +154,24 @@ pub const LEASE_HEADS: &str = concat!(
      AND ($4 IS NULL OR h.channel = $4) AND ",
     is_head!("h"),
     " ORDER BY h.created_ms, h.ord, h.id LIMIT $5) \
+     RETURNING ",
+    outbox_columns!()
+);
+
+/// PostgreSQL: [`LEASE_HEADS`] with `FOR UPDATE SKIP LOCKED` on the candidate heads, so
+/// replicas leasing at the same moment each take different rows without waiting on each
+/// other's locks (SQLite has one writer and no row locks, hence the separate text). Same
+/// parameters and the same re-checked outer conditions.
+pub const PG_LEASE_HEADS: &str = concat!(
+    "UPDATE outbox SET lease_owner = $1, lease_until_ms = $2 \
+     WHERE status = 'pending' AND next_try_ms <= $3 \
+     AND (lease_until_ms IS NULL OR lease_until_ms < $3) \
+     AND id IN (SELECT h.id FROM outbox h \
+     WHERE h.status = 'pending' AND h.next_try_ms <= $3 \
+     AND (h.lease_until_ms IS NULL OR h.lease_until_ms < $3) \
+     AND ($4::text IS NULL OR h.channel = $4) AND ",
+    is_head!("h"),
+    " ORDER BY h.created_ms, h.ord, h.id LIMIT $5 FOR UPDATE SKIP LOCKED) \
      RETURNING ",
     outbox_columns!()
 );

@@ -26,6 +26,10 @@ pub enum FireError {
     Plan(#[from] PlanError),
 }
 
+/// At start, slots this recent are fired normally rather than judged as missed (see
+/// [`Scheduler::catch_up`]).
+pub const STARTUP_GRACE: chrono::Duration = chrono::Duration::seconds(30);
+
 /// Tracks, per schedule, the instant up to which slots have been handled.
 pub struct Scheduler {
     shared: Arc<Shared>,
@@ -45,18 +49,24 @@ impl Scheduler {
     /// missed slot is recorded as skipped and logged, so a long outage never ends in a burst.
     /// A schedule the ledger has never seen starts from now: weekbell was not down for it, it
     /// was not running yet.
+    ///
+    /// Slots of the last [`STARTUP_GRACE`] are not "missed": they are fired as usual, so a
+    /// replica starting while others run does not mark as skipped a slot the others are about
+    /// to send (they claim it first, or this one does).
     pub async fn catch_up(&mut self, plan: &Plan) -> Result<(), FireError> {
         let now = self.shared.clock.now();
+        let cutoff = now - STARTUP_GRACE;
         for (sc, schedule) in plan.config.schedules.iter().zip(&plan.schedules) {
             self.handled_until.insert(sc.name.clone(), now);
             let Some(latest) = self.shared.store.latest_slot(&sc.name).await? else {
                 continue;
             };
+            self.handled_until.insert(sc.name.clone(), cutoff);
             let last = DateTime::<Utc>::from_timestamp_millis(latest.slot_at_ms).unwrap_or(now);
             let from = last.max(now - CATCH_UP_LOOKBACK);
             let mut missed: Vec<Slot> = schedule
                 .slots_after(from, &plan.calendar)
-                .take_while(|s| s.at <= now)
+                .take_while(|s| s.at <= cutoff)
                 .take(MAX_RECORDED_MISSES)
                 .collect();
             let newest = match missed.pop() {

@@ -61,8 +61,10 @@ impl Scheduler {
             let Some(latest) = self.shared.store.latest_slot(&sc.name).await? else {
                 continue;
             };
-            self.handled_until.insert(sc.name.clone(), cutoff);
             let last = DateTime::<Utc>::from_timestamp_millis(latest.slot_at_ms).unwrap_or(now);
+            // Never before the ledger's latest slot: older slots were handled (or predate
+            // the first start), and firing them now would send them out of order.
+            self.handled_until.insert(sc.name.clone(), cutoff.max(last));
             let from = last.max(now - CATCH_UP_LOOKBACK);
             let mut missed: Vec<Slot> = schedule
                 .slots_after(from, &plan.calendar)

@@ -96,7 +96,8 @@ impl ChatService {
         let channel: Option<&ChannelConfig> =
             incoming.channel.and_then(|c| plan.config.channels.get(c));
         let (person, handle) = recognise(plan, &incoming.sender);
-        let current = self.view.get(plan, &self.store).await?;
+        let now_ms = now.timestamp_millis();
+        let tasks = self.view.tasks(plan, &self.store, now_ms).await?;
         let fallback: Lang = channel
             .and_then(|c| c.locale)
             .unwrap_or(plan.config.locale)
@@ -105,7 +106,7 @@ impl ChatService {
         let ctx = Context {
             sender: person,
             sender_handle: handle,
-            tasks: &current.tasks,
+            tasks: &tasks,
             today: now.with_timezone(&plan.config.timezone).date_naive(),
             lang: fallback,
             people: Some(&plan.people),
@@ -134,7 +135,7 @@ impl ChatService {
                     channel: incoming.channel,
                 },
             );
-            recorded = self.store.append_events(&events).await?;
+            recorded = self.view.record(&self.store, &events).await?;
             if recorded == 0 {
                 tracing::info!(
                     channel = incoming.channel.unwrap_or("-"),
@@ -148,9 +149,9 @@ impl ChatService {
         let (text, digest) = match outcome.reply {
             Reply::Text(t) => (t, None),
             Reply::Digest => {
-                // The digest shows the state after this command (a status read changes
-                // nothing, so `current` is up to date).
-                let message = plan.digest_now(channel, &current, now)?;
+                let week_ago = now_ms - 7 * 24 * 3600 * 1000;
+                let activity = self.view.activity(week_ago, now_ms).await;
+                let message = plan.digest_now(channel, &tasks, &activity, now)?;
                 let text = message
                     .parts
                     .iter()

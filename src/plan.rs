@@ -212,14 +212,14 @@ impl Plan {
     pub fn digest_now(
         &self,
         channel: Option<&ChannelConfig>,
-        current: &Current,
+        tasks: &[Task],
+        activity: &crate::render::WeekActivity,
         now: DateTime<Utc>,
     ) -> Result<RenderedMessage, PlanError> {
         let today = now.with_timezone(&self.config.timezone).date_naive();
         let week_ago = now - chrono::Duration::days(7);
         let tasks: Vec<Task> = match channel {
-            Some(c) => current
-                .tasks
+            Some(c) => tasks
                 .iter()
                 .filter(|t| match &t.channel {
                     Some(name) => *name == c.name,
@@ -227,7 +227,7 @@ impl Plan {
                 })
                 .cloned()
                 .collect(),
-            None => current.tasks.clone(),
+            None => tasks.to_vec(),
         };
         let target = match channel {
             Some(c) => RenderTarget {
@@ -239,13 +239,12 @@ impl Plan {
             },
             None => RenderTarget::new(crate::platforms::Platform::Console, self.config.locale),
         };
-        let activity = current.activity(week_ago.timestamp_millis(), now.timestamp_millis());
         let input = DigestInput {
             tasks: &tasks,
             today,
             period_start: Some(week_ago.with_timezone(&self.config.timezone).date_naive()),
             period_end: today,
-            activity: &activity,
+            activity,
             stale_list_note: self.stale_note(target.locale),
         };
         Ok(self.renderer.digest(&target, &input, &self.people)?)

@@ -9,16 +9,17 @@
 
 use crate::plan::Plan;
 use crate::render::WeekActivity;
-use crate::store::{Store, StoreError, TaskEvent};
+use crate::store::{NewEvent, Store, StoreError, TaskEvent};
 use crate::tasks::Task;
 use crate::tasks::merge::{self, MergeOptions};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
-/// How far back [`LiveView`] re-reads events, so that an event another replica committed with
-/// a slightly earlier timestamp than ours is still seen; ids already applied are skipped.
-const CLOCK_SKEW_MARGIN_MS: i64 = 5 * 60 * 1000;
+/// How far back [`LiveView`] looks for other writers' events, so that one committed with a
+/// slightly earlier timestamp than ours (a replica whose clock runs behind, a slow commit) is
+/// still seen. Replicas' clocks must agree better than this (NTP does).
+const CLOCK_SKEW_MARGIN_MS: i64 = 30 * 1000;
 
 /// The merged task list and the events it was built from.
 #[derive(Debug, Clone, Default)]
@@ -71,20 +72,42 @@ fn merge_options(plan: &Plan) -> MergeOptions<'_> {
     }
 }
 
-/// A [`Current`] kept fresh for the daemon.
+/// A [`Current`] kept fresh for the daemon, cheap enough to consult on every command.
+///
+/// - The process's own changes are applied as they are recorded ([`LiveView::record_local`]).
+/// - Other writers (replicas, `weekbell cmd`) are noticed by counting the recorded events of
+///   the last few seconds ([`NARROW_MARGIN_MS`]; one indexed count per command), and once a
+///   [`WIDE_CHECK_EVERY`] of the last [`CLOCK_SKEW_MARGIN_MS`]; only when a count differs from
+///   what is held are those events read and applied. A change made through one replica is
+///   seen by the next command on any other.
+/// - An event older than the newest one applied (another replica's clock runs behind, or two
+///   commands committed in the other order) re-merges its task from the file row and all of
+///   the task's events, since merging applies events in time order.
+/// - Only the last [`RETAIN_MS`] of events are kept in memory, for the `status` command's week.
 #[derive(Default)]
 pub struct LiveView {
     inner: Mutex<Option<Live>>,
 }
 
+/// The window counted on every command: long enough for a commit to become visible.
+pub const NARROW_MARGIN_MS: i64 = 3_000;
+
+/// How often the whole [`CLOCK_SKEW_MARGIN_MS`] window is counted, for events that arrive with
+/// an older timestamp (skewed clocks, slow commits).
+pub const WIDE_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Events kept in memory: a week for the digest's "this week", and a day more.
+const RETAIN_MS: i64 = 8 * 24 * 3600 * 1000;
+
 struct Live {
     plan: Arc<Plan>,
-    current: Arc<Current>,
-    /// Ids of the events applied, to skip them when the skew margin reads them again.
+    tasks: Arc<Vec<Task>>,
+    /// The last [`RETAIN_MS`] of events, ordered by `(at_ms, id)`.
+    events: Vec<TaskEvent>,
+    /// Ids of `events`.
     applied: HashSet<String>,
-    /// The newest event's `(at_ms, id)`: a newer event can be applied on top; an older one
-    /// means a rebuild, since merging applies events in this order.
-    newest: Option<(i64, String)>,
+    /// When the wide window was last counted.
+    last_check: Option<std::time::Instant>,
 }
 
 impl LiveView {
@@ -92,65 +115,149 @@ impl LiveView {
         LiveView::default()
     }
 
-    /// The current view for `plan`, with every event recorded so far.
-    pub async fn get(&self, plan: &Arc<Plan>, store: &Store) -> Result<Arc<Current>, StoreError> {
+    /// The current tasks for `plan`, every event recorded so far applied.
+    pub async fn tasks(
+        &self,
+        plan: &Arc<Plan>,
+        store: &Store,
+        now_ms: i64,
+    ) -> Result<Arc<Vec<Task>>, StoreError> {
         let mut guard = self.inner.lock().await;
         let live = match guard.take() {
-            Some(live) if Arc::ptr_eq(&live.plan, plan) => live,
-            _ => {
-                let current = Current::load(plan, store).await?;
-                Live::from_current(plan.clone(), current)
-            }
+            Some(live) if Arc::ptr_eq(&live.plan, plan) => live.refresh(store, now_ms).await?,
+            _ => Live::load(plan.clone(), store, now_ms).await?,
         };
-        // On an error the view is dropped, and the next call starts over from the store.
-        let live = live.refresh(store).await?;
-        let current = live.current.clone();
+        let tasks = live.tasks.clone();
         *guard = Some(live);
-        Ok(current)
+        Ok(tasks)
+    }
+
+    /// Records `events` in the store (one transaction) and applies them to the view, under
+    /// the view's lock: a command that looks in between would otherwise see them in the
+    /// store but not in the view, and read the whole window back to catch up. Returns how
+    /// many were new (a platform's retry records none).
+    pub async fn record(&self, store: &Store, events: &[NewEvent]) -> Result<usize, StoreError> {
+        let mut guard = self.inner.lock().await;
+        let inserted = store.append_events(events).await?;
+        if let Some(live) = guard.as_mut() {
+            if inserted == events.len() {
+                live.apply(store, events.iter().map(TaskEvent::from).collect())
+                    .await?;
+            } else if inserted > 0 {
+                // Some were new, some not: the next look at the store sorts it out.
+                live.last_check = None;
+            }
+        }
+        Ok(inserted)
+    }
+
+    /// What happened between `since_ms` and `until_ms` (within the last week).
+    pub async fn activity(&self, since_ms: i64, until_ms: i64) -> WeekActivity {
+        let guard = self.inner.lock().await;
+        match guard.as_ref() {
+            Some(live) => {
+                let end = live.events.partition_point(|e| e.at_ms <= until_ms);
+                merge::week_activity(&live.events[..end], since_ms)
+            }
+            None => WeekActivity::default(),
+        }
     }
 }
 
 impl Live {
-    fn from_current(plan: Arc<Plan>, current: Current) -> Live {
-        let applied = current.events.iter().map(|e| e.id.clone()).collect();
-        let newest = current.events.last().map(|e| (e.at_ms, e.id.clone()));
-        Live {
+    async fn load(plan: Arc<Plan>, store: &Store, now_ms: i64) -> Result<Live, StoreError> {
+        let current = Current::load(&plan, store).await?;
+        let mut live = Live {
             plan,
-            current: Arc::new(current),
-            applied,
-            newest,
-        }
+            tasks: Arc::new(current.tasks),
+            events: current.events,
+            applied: HashSet::new(),
+            last_check: Some(std::time::Instant::now()),
+        };
+        live.prune(now_ms);
+        Ok(live)
     }
 
-    async fn refresh(mut self, store: &Store) -> Result<Live, StoreError> {
-        let since = self
-            .newest
-            .as_ref()
-            .map(|(at, _)| at.saturating_sub(CLOCK_SKEW_MARGIN_MS));
-        let recent = store.events(None, since).await?;
-        let fresh: Vec<TaskEvent> = recent
+    async fn refresh(mut self, store: &Store, now_ms: i64) -> Result<Live, StoreError> {
+        let wide = self
+            .last_check
+            .is_none_or(|t| t.elapsed() >= WIDE_CHECK_EVERY);
+        let margin = if wide {
+            self.last_check = Some(std::time::Instant::now());
+            CLOCK_SKEW_MARGIN_MS
+        } else {
+            NARROW_MARGIN_MS
+        };
+        let cutoff = now_ms.saturating_sub(margin);
+        let in_store = store.count_events_since(cutoff).await?;
+        let held = self.events.len() - self.events.partition_point(|e| e.at_ms < cutoff);
+        if usize::try_from(in_store).is_ok_and(|n| n == held) {
+            return Ok(self);
+        }
+        let recent = store.events(None, Some(cutoff)).await?;
+        self.apply(store, recent).await?;
+        if self
+            .events
+            .first()
+            .is_some_and(|e| e.at_ms < now_ms - RETAIN_MS - 3_600_000)
+        {
+            self.prune(now_ms);
+        }
+        Ok(self)
+    }
+
+    /// Applies the events not applied yet: in place when they are newer than everything
+    /// applied, otherwise by re-merging their tasks from the store.
+    async fn apply(&mut self, store: &Store, events: Vec<TaskEvent>) -> Result<(), StoreError> {
+        let mut fresh: Vec<TaskEvent> = events
             .into_iter()
             .filter(|e| !self.applied.contains(&e.id))
             .collect();
         if fresh.is_empty() {
-            return Ok(self);
+            return Ok(());
         }
-        let in_order = match &self.newest {
-            None => true,
-            Some((at, id)) => fresh.first().is_some_and(|e| (e.at_ms, &e.id) > (*at, id)),
-        };
-        if !in_order {
-            let current = Current::load(&self.plan, store).await?;
-            return Ok(Live::from_current(self.plan, current));
+        fresh.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+        let newest = self.events.last().map(|e| (e.at_ms, e.id.clone()));
+        let in_order = newest
+            .as_ref()
+            .is_none_or(|(at, id)| fresh.first().is_some_and(|e| (e.at_ms, &e.id) > (*at, id)));
+        let options = merge_options(&self.plan);
+        if in_order {
+            merge::apply_events_with(
+                Arc::make_mut(&mut self.tasks).as_mut_slice(),
+                &fresh,
+                &options,
+            );
+        } else {
+            let touched: HashSet<&str> = fresh.iter().map(|e| e.task_id.as_str()).collect();
+            for task_id in touched {
+                let history = store.events(Some(task_id), None).await?;
+                let tasks = Arc::make_mut(&mut self.tasks);
+                for (file_row, task) in self.plan.tasks.tasks.iter().zip(tasks.iter_mut()) {
+                    if task.id == task_id {
+                        *task = file_row.clone();
+                        merge::apply_events_with(std::slice::from_mut(task), &history, &options);
+                    }
+                }
+            }
         }
-        let mut current = Arc::unwrap_or_clone(self.current);
-        merge::apply_events_with(&mut current.tasks, &fresh, &merge_options(&self.plan));
         for e in &fresh {
             self.applied.insert(e.id.clone());
         }
-        self.newest = fresh.last().map(|e| (e.at_ms, e.id.clone()));
-        current.events.extend(fresh);
-        self.current = Arc::new(current);
-        Ok(self)
+        self.events.extend(fresh);
+        if !in_order {
+            self.events
+                .sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+        }
+        Ok(())
+    }
+
+    /// Forgets events older than [`RETAIN_MS`]: they are applied to the tasks already.
+    fn prune(&mut self, now_ms: i64) {
+        let keep_from = self
+            .events
+            .partition_point(|e| e.at_ms < now_ms - RETAIN_MS);
+        self.events.drain(..keep_from);
+        self.applied = self.events.iter().map(|e| e.id.clone()).collect();
     }
 }

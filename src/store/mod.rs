@@ -591,15 +591,27 @@ impl Store {
         task_id: Option<&str>,
         since_ms: Option<i64>,
     ) -> Result<Vec<TaskEvent>, StoreError> {
-        let rows = sqlx::query(sql::EVENTS)
-            .bind(task_id)
-            .bind(since_ms)
+        let since = since_ms.unwrap_or(i64::MIN);
+        let query = match task_id {
+            Some(task) => sqlx::query(sql::TASK_EVENTS_SINCE).bind(task).bind(since),
+            None => sqlx::query(sql::EVENTS_SINCE).bind(since),
+        };
+        let rows = query
             .fetch_all(&self.pool)
             .await
             .map_err(|e| self.query_error("reading task events", e))?;
         rows.iter()
             .map(|r| decode_event(r).map_err(|d| self.corrupt(d)))
             .collect()
+    }
+
+    /// How many events were recorded at or after `since_ms`.
+    pub async fn count_events_since(&self, since_ms: i64) -> Result<i64, StoreError> {
+        sqlx::query_scalar::<_, i64>(sql::COUNT_EVENTS_SINCE)
+            .bind(since_ms)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(|e| self.query_error("counting task events", e))
     }
 
     // ---- inbound ids ------------------------------------------------------------------------

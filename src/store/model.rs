@@ -200,6 +200,23 @@ pub struct OutboxMessage {
 }
 
 /// The head of line of one channel, as seen by a worker.
+impl From<&NewEvent> for TaskEvent {
+    fn from(e: &NewEvent) -> Self {
+        TaskEvent {
+            id: e.id.clone(),
+            dedupe_key: e.dedupe_key.clone(),
+            task_id: e.task_id.clone(),
+            at_ms: e.at_ms,
+            actor: e.actor.clone(),
+            source: e.source.clone(),
+            channel: e.channel.clone(),
+            field: e.field.clone(),
+            old_value: e.old_value.clone(),
+            new_value: e.new_value.clone(),
+        }
+    }
+}
+
 /// The outcome of one send, to write to the outbox with [`crate::store::Store::record`].
 /// Each variant only changes a message that is still pending (a `Sent` also one that was
 /// dropped or died while in flight, because it was sent).

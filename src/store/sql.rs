@@ -263,13 +263,23 @@ pub const APPEND_EVENT: &str = concat!(
     ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING"
 );
 
-/// `$1` task id or NULL, `$2` since (inclusive) or NULL. Oldest first.
-pub const EVENTS: &str = concat!(
+/// Events at or after `$1`, oldest first. A plain range, so the `at_ms` index serves it (an
+/// `$1 IS NULL OR …` condition would make SQLite scan every event).
+pub const EVENTS_SINCE: &str = concat!(
     "SELECT ",
     event_columns!(),
-    " FROM task_events WHERE ($1 IS NULL OR task_id = $1) AND ($2 IS NULL OR at_ms >= $2) \
-     ORDER BY at_ms, id"
+    " FROM task_events WHERE at_ms >= $1 ORDER BY at_ms, id"
 );
+
+/// One task's (or unit's) events at or after `$2`, oldest first.
+pub const TASK_EVENTS_SINCE: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM task_events WHERE task_id = $1 AND at_ms >= $2 ORDER BY at_ms, id"
+);
+
+/// How many events are at or after `$1`: a cheap way to see whether another process wrote.
+pub const COUNT_EVENTS_SINCE: &str = "SELECT COUNT(*) FROM task_events WHERE at_ms >= $1";
 
 // ---- inbound ids ------------------------------------------------------------------------------
 

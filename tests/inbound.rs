@@ -11,6 +11,7 @@ use std::time::Duration;
 use support::chat_servers::*;
 use support::daemon::{Daemon, weekbell};
 use support::dingtalk_stream_server::{FakeStreamGateway, robot_frame, robot_message};
+use support::slack_form;
 use weekbell::inbound::{WeComInbound, dingtalk, feishu, slack};
 use weekbell::secret::Secret;
 
@@ -160,25 +161,6 @@ impl Running {
 
 fn now_s() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-fn slack_form(text: &str, user: &str, trigger: &str) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    format!(
-        "token=deprecated&team_id=T0001&channel_id=C2147483705&user_id={user}&user_name=x&command=%2Fweekbell&text={}&api_app_id=A123&response_url={}&trigger_id={trigger}",
-        enc(text),
-        enc("https://hooks.slack.com/commands/T0001/1234/abcd")
-    )
 }
 
 async fn post_slack(r: &Running, body: &str, secret: &str, ts: i64) -> (u16, String) {

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::chat_servers::*;
 use support::daemon::{Daemon, read};
+use support::slack_form;
 use weekbell::inbound::slack;
 
 /// The whole test, replicas, kill, restart and drain included, ends within this.
@@ -701,25 +702,6 @@ impl Replica {
             serde_json::from_str(&text_body).unwrap_or_else(|e| panic!("{e}: {text_body}"));
         answer["text"].as_str().unwrap_or_default().to_string()
     }
-}
-
-fn slack_form(text: &str, user: &str, trigger: &str) -> String {
-    let enc = |s: &str| {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                b' ' => "+".to_string(),
-                _ => format!("%{b:02X}"),
-            })
-            .collect::<String>()
-    };
-    format!(
-        "token=deprecated&team_id=T0001&channel_id=C2147483705&user_id={user}&user_name=x&command=%2Fweekbell&text={}&api_app_id=A123&response_url={}&trigger_id={trigger}",
-        enc(text),
-        enc("https://hooks.slack.com/commands/T0001/1234/abcd")
-    )
 }
 
 /// The line of a `list` answer that names `id` (empty when there is none).

@@ -84,3 +84,23 @@ pub async fn dead_url(path: &str) -> String {
     drop(listener);
     format!("http://{addr}{path}")
 }
+
+/// A Slack slash command's form body (`/weekbell TEXT` from `user`), as Slack posts it.
+pub fn slack_form(text: &str, user: &str, trigger: &str) -> String {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    format!(
+        "token=deprecated&team_id=T0001&channel_id=C2147483705&user_id={user}&user_name=x&command=%2Fweekbell&text={}&api_app_id=A123&response_url={}&trigger_id={trigger}",
+        enc(text),
+        enc("https://hooks.slack.com/commands/T0001/1234/abcd")
+    )
+}

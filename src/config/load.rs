@@ -77,13 +77,30 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         problems: Vec::new(),
     };
     let mut config = v.config(path, raw);
-    config.holds_literal_secrets = mask_secrets(text) != text;
+    config.holds_literal_secrets = holds_literal_secrets(text);
     if v.problems.is_empty() {
         Ok(config)
     } else {
         v.problems.sort_by_key(|p| p.span.start);
         Err(invalid(v.problems))
     }
+}
+
+/// Whether the file itself holds a credential: a secret-bearing key with a literal value
+/// (not `${VAR}`). A store `url` counts only with a password in it (`user:password@host`).
+fn holds_literal_secrets(text: &str) -> bool {
+    let masked = mask_secrets(text);
+    text.lines().zip(masked.lines()).any(|(line, masked)| {
+        line != masked && {
+            let key = line
+                .split('=')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .trim_matches('"');
+            key != "url" || line.contains('@')
+        }
+    })
 }
 
 struct Validator<'a> {

@@ -209,3 +209,18 @@ fn msgtype_is_for_dingtalk_and_wecom_and_takes_two_values() {
         vec![(7, "`msgtype` is not used by platform slack".to_string())]
     );
 }
+
+#[test]
+fn a_store_url_without_a_password_is_not_a_secret_in_the_file() {
+    let with = |store: &str| {
+        let text = format!("[store]\nurl = \"{store}\"\n{BASE}");
+        parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
+            .map(|c| c.holds_literal_secrets)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    assert!(!with("sqlite://data/weekbell.db"));
+    assert!(with("postgres://weekbell:hunter2@db:5432/weekbell"));
+    let literal_hook = BASE.replace("${HOOK}", "https://hooks.slack.com/services/T/B/x");
+    let c = parse(Path::new("w.toml"), &literal_hook, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.holds_literal_secrets);
+}

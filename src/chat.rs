@@ -113,6 +113,10 @@ impl ChatService {
         };
         let outcome = commands::respond(&parsed, &ctx);
         let command = command_name(&parsed, person.is_some());
+        // Only a digest reads the list after this point. Letting go of it before recording
+        // means applying the change finds the list unshared and updates it in place instead
+        // of copying it.
+        let digest_tasks = matches!(outcome.reply, Reply::Digest).then_some(tasks);
 
         let mut recorded = 0;
         if let (Some(p), false) = (person, outcome.changes.is_empty()) {
@@ -135,7 +139,7 @@ impl ChatService {
                     channel: incoming.channel,
                 },
             );
-            recorded = self.view.record(&self.store, &events).await?;
+            recorded = self.view.record(&self.store, events).await?;
             if recorded == 0 {
                 tracing::info!(
                     channel = incoming.channel.unwrap_or("-"),
@@ -149,6 +153,7 @@ impl ChatService {
         let (text, digest) = match outcome.reply {
             Reply::Text(t) => (t, None),
             Reply::Digest => {
+                let tasks = digest_tasks.unwrap_or_default();
                 let week_ago = now_ms - 7 * 24 * 3600 * 1000;
                 let activity = self.view.activity(week_ago, now_ms).await;
                 let message = plan.digest_now(channel, &tasks, &activity, now)?;
@@ -221,5 +226,90 @@ fn outcome_label(outcome: &commands::Outcome, recognised: bool, recorded: usize)
         "duplicate"
     } else {
         "changed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    async fn service(dir: &std::path::Path) -> (Arc<Plan>, ChatService) {
+        let tasks =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv");
+        let config = dir.join("weekbell.toml");
+        let text = format!(
+            "timezone = \"UTC\"\nlocale = \"en\"\n[store]\nurl = \"sqlite://{db}\"\n[tasks]\nsource = \"{tasks}\"\n[tasks.columns]\nowners = \"owner\"\nunit = \"team\"\n[channels.terminal]\nplatform = \"console\"\n[[people]]\nid = \"alice\"\nname = \"Alice\"\n",
+            db = dir.join("weekbell.db").display(),
+            tasks = tasks.display(),
+        );
+        std::fs::write(&config, text).expect("write config");
+        let at = Utc
+            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("time");
+        let plan = Arc::new(Plan::load(&config, at.date_naive()).expect("plan"));
+        let store = Store::open(&format!("sqlite://{}", dir.join("weekbell.db").display()))
+            .await
+            .expect("store");
+        (plan, ChatService::new(store))
+    }
+
+    fn command<'a>(id: &'a str, text: &'a str) -> Incoming<'a> {
+        Incoming {
+            channel: Some("terminal"),
+            sender: SenderRef::Person("alice"),
+            message_id: Some(id),
+            text,
+            source: "chat",
+        }
+    }
+
+    #[tokio::test]
+    async fn the_change_committed_last_wins_even_when_it_arrived_first() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (plan, chat) = service(dir.path()).await;
+        let t = |s| {
+            Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, s)
+                .single()
+                .expect("time")
+        };
+
+        let first = chat
+            .handle(&plan, &command("m1", "progress API-101 40%"), t(5))
+            .await
+            .expect("first");
+        assert_eq!(first.recorded, 1);
+        // A command stamped earlier that reaches the view after the first one was recorded,
+        // as concurrent requests do.
+        let second = chat
+            .handle(&plan, &command("m2", "progress API-101 70%"), t(1))
+            .await
+            .expect("second");
+        assert_eq!(second.recorded, 1);
+
+        let live = chat
+            .view
+            .tasks(&plan, &chat.store, t(6).timestamp_millis())
+            .await
+            .expect("view");
+        let task = live.iter().find(|t| t.id == "API-101").expect("API-101");
+        assert_eq!(task.progress, Some(70));
+
+        // The store, merged afresh from the file, agrees with the live view.
+        let fresh = crate::state::Current::load(&plan, &chat.store)
+            .await
+            .expect("load");
+        let task = fresh
+            .tasks
+            .iter()
+            .find(|t| t.id == "API-101")
+            .expect("API-101");
+        assert_eq!(task.progress, Some(70));
+        let times: Vec<i64> = fresh.events.iter().map(|e| e.at_ms).collect();
+        assert_eq!(
+            times,
+            [t(5).timestamp_millis(), t(5).timestamp_millis() + 1]
+        );
     }
 }

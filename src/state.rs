@@ -74,12 +74,13 @@ fn merge_options(plan: &Plan) -> MergeOptions<'_> {
 
 /// A [`Current`] kept fresh for the daemon, cheap enough to consult on every command.
 ///
-/// - The process's own changes are applied as they are recorded ([`LiveView::record_local`]).
+/// - The process's own changes are applied as they are recorded ([`LiveView::record`]).
 /// - Other writers (replicas, `weekbell cmd`) are noticed by counting the recorded events of
-///   the last few seconds ([`NARROW_MARGIN_MS`]; one indexed count per command), and once a
-///   [`WIDE_CHECK_EVERY`] of the last [`CLOCK_SKEW_MARGIN_MS`]; only when a count differs from
-///   what is held are those events read and applied. A change made through one replica is
-///   seen by the next command on any other.
+///   the last few seconds ([`NARROW_MARGIN_MS`]; one indexed count, shared by all the
+///   commands of a [`FRESH_FOR`]), and once a [`WIDE_CHECK_EVERY`] of the last
+///   [`CLOCK_SKEW_MARGIN_MS`]; only when a count differs from what is held are those events
+///   read and applied. A change made through one replica is seen by every command that
+///   reaches any other replica [`FRESH_FOR`] after it was committed.
 /// - An event older than the newest one applied (another replica's clock runs behind, or two
 ///   commands committed in the other order) re-merges its task from the file row and all of
 ///   the task's events, since merging applies events in time order.
@@ -91,6 +92,11 @@ pub struct LiveView {
 
 /// The window counted on every command: long enough for a commit to become visible.
 pub const NARROW_MARGIN_MS: i64 = 3_000;
+
+/// How long one count of the narrow window answers for: under load, one store round trip per
+/// this many milliseconds instead of one per command. Far below what a person in a chat can
+/// notice, and it bounds how stale another replica's change can look.
+pub const FRESH_FOR: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// How often the whole [`CLOCK_SKEW_MARGIN_MS`] window is counted, for events that arrive with
 /// an older timestamp (skewed clocks, slow commits).
@@ -108,6 +114,8 @@ struct Live {
     applied: HashSet<String>,
     /// When the wide window was last counted.
     last_check: Option<std::time::Instant>,
+    /// When either window was last counted.
+    last_narrow: Option<std::time::Instant>,
 }
 
 impl LiveView {
@@ -136,9 +144,22 @@ impl LiveView {
     /// the view's lock: a command that looks in between would otherwise see them in the
     /// store but not in the view, and read the whole window back to catch up. Returns how
     /// many were new (a platform's retry records none).
-    pub async fn record(&self, store: &Store, events: &[NewEvent]) -> Result<usize, StoreError> {
+    ///
+    /// Concurrent commands reach the lock in another order than they arrived, so an event
+    /// stamped with its command's arrival could sort before one already applied, and applying
+    /// it would mean re-merging its task from the store's whole history. Instead its time is
+    /// moved to just after the newest applied event: the order of the changes is the order in
+    /// which they were committed, which is also what "the latest change wins" should mean.
+    pub async fn record(
+        &self,
+        store: &Store,
+        mut events: Vec<NewEvent>,
+    ) -> Result<usize, StoreError> {
         let mut guard = self.inner.lock().await;
-        let inserted = store.append_events(events).await?;
+        if let Some(live) = guard.as_ref() {
+            order_after(live.events.last(), &mut events);
+        }
+        let inserted = store.append_events(&events).await?;
         if let Some(live) = guard.as_mut() {
             if inserted == events.len() {
                 live.apply(store, events.iter().map(TaskEvent::from).collect())
@@ -164,6 +185,22 @@ impl LiveView {
     }
 }
 
+/// Moves `events` (one command's, with one time) to just after `newest` when any of them
+/// would sort before it by `(at_ms, id)`.
+fn order_after(newest: Option<&TaskEvent>, events: &mut [NewEvent]) {
+    let Some(newest) = newest else {
+        return;
+    };
+    let behind = events
+        .iter()
+        .any(|e| (e.at_ms, e.id.as_str()) <= (newest.at_ms, newest.id.as_str()));
+    if behind {
+        for e in events.iter_mut() {
+            e.at_ms = newest.at_ms + 1;
+        }
+    }
+}
+
 impl Live {
     async fn load(plan: Arc<Plan>, store: &Store, now_ms: i64) -> Result<Live, StoreError> {
         let current = Current::load(&plan, store).await?;
@@ -173,6 +210,7 @@ impl Live {
             events: current.events,
             applied: HashSet::new(),
             last_check: Some(std::time::Instant::now()),
+            last_narrow: Some(std::time::Instant::now()),
         };
         live.prune(now_ms);
         Ok(live)
@@ -182,6 +220,11 @@ impl Live {
         let wide = self
             .last_check
             .is_none_or(|t| t.elapsed() >= WIDE_CHECK_EVERY);
+        let fresh = self.last_narrow.is_some_and(|t| t.elapsed() < FRESH_FOR);
+        if fresh && !wide {
+            return Ok(self);
+        }
+        self.last_narrow = Some(std::time::Instant::now());
         let margin = if wide {
             self.last_check = Some(std::time::Instant::now());
             CLOCK_SKEW_MARGIN_MS
@@ -259,5 +302,52 @@ impl Live {
             .partition_point(|e| e.at_ms < now_ms - RETAIN_MS);
         self.events.drain(..keep_from);
         self.applied = self.events.iter().map(|e| e.id.clone()).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: &str, at_ms: i64) -> NewEvent {
+        NewEvent {
+            id: id.to_string(),
+            dedupe_key: None,
+            task_id: "1".to_string(),
+            at_ms,
+            actor: "alice".to_string(),
+            source: "chat".to_string(),
+            channel: None,
+            field: "note".to_string(),
+            old_value: None,
+            new_value: Some("x".to_string()),
+        }
+    }
+
+    #[test]
+    fn a_command_that_reaches_the_lock_late_is_ordered_after_what_was_applied() {
+        let newest = TaskEvent::from(&event("chat:b/0", 1_000));
+        let mut late = vec![event("chat:a/0", 990), event("chat:a/1", 990)];
+        order_after(Some(&newest), &mut late);
+        assert_eq!(
+            late.iter().map(|e| e.at_ms).collect::<Vec<_>>(),
+            [1_001, 1_001]
+        );
+
+        // Same millisecond but an id that sorts first: still behind.
+        let mut same_ms = vec![event("chat:a/0", 1_000)];
+        order_after(Some(&newest), &mut same_ms);
+        assert_eq!(same_ms[0].at_ms, 1_001);
+    }
+
+    #[test]
+    fn a_command_already_in_order_keeps_its_time() {
+        let newest = TaskEvent::from(&event("chat:a/0", 1_000));
+        let mut later = vec![event("chat:b/0", 1_000), event("chat:b/1", 1_000)];
+        order_after(Some(&newest), &mut later);
+        assert_eq!(later[0].at_ms, 1_000);
+        let mut first = vec![event("chat:a/0", 5)];
+        order_after(None, &mut first);
+        assert_eq!(first[0].at_ms, 5);
     }
 }

@@ -17,7 +17,6 @@
 mod support;
 
 use serde_json::Value;
-use sqlx::Connection;
 use sqlx::Row;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -25,6 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::chat_servers::*;
 use support::daemon::{Daemon, read};
+use support::pg::FreshDatabase;
 use support::slack_form;
 use weekbell::inbound::slack;
 
@@ -41,17 +41,10 @@ const HELD_ANSWER: Duration = Duration::from_secs(6);
 
 #[tokio::test(flavor = "multi_thread")]
 async fn three_replicas_on_postgres_lose_nothing_and_send_nothing_twice() {
-    let Some(admin_url) = std::env::var("WEEKBELL_TEST_PG_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-    else {
-        eprintln!(
-            "skipped: WEEKBELL_TEST_PG_URL is not set; this test needs PostgreSQL (CI sets it \
-             to postgres://postgres@127.0.0.1:5432/test)"
-        );
+    let Some(admin_url) = support::pg::admin_url() else {
         return;
     };
-    let db = FreshDatabase::create(&admin_url).await;
+    let db = FreshDatabase::create(&admin_url, "replicas").await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let started = Instant::now();
     if tokio::time::timeout(BUDGET, scenario(&db.url, dir.path()))
@@ -104,8 +97,12 @@ async fn scenario(db_url: &str, dir: &Path) {
     }
 
     // Commands: a change through r1 is seen by r2 and r3; one through r3 is seen by r1.
+    // A replica counts other writers' events at most every `state::FRESH_FOR`, so a change is
+    // seen by every command that reaches another replica that long after it was committed.
+    let seen_after = weekbell::state::FRESH_FOR * 2;
     let reply = replicas[0].command("progress API-101 40%").await;
     assert!(reply.contains("40%"), "r1 answered progress with: {reply}");
+    tokio::time::sleep(seen_after).await;
     for r in &replicas[1..] {
         let mine = r.command("list mine").await;
         assert!(
@@ -116,6 +113,7 @@ async fn scenario(db_url: &str, dir: &Path) {
     }
     let reply = replicas[2].command("progress API-101 70% halfway").await;
     assert!(reply.contains("70%"), "r3 answered progress with: {reply}");
+    tokio::time::sleep(seen_after).await;
     let mine = replicas[0].command("list mine").await;
     assert!(
         task_line(&mine, "API-101").contains("70%"),
@@ -453,83 +451,6 @@ fn attribute(sent: &[SentRow], arrivals: &[i64]) -> Tally {
 
 /// A database of the test's own on the server at `WEEKBELL_TEST_PG_URL`, dropped at the end
 /// (also when the test fails).
-struct FreshDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl FreshDatabase {
-    async fn create(admin_url: &str) -> FreshDatabase {
-        let name = format!(
-            "weekbell_replicas_{}_{:08x}",
-            std::process::id(),
-            fastrand::u32(..)
-        );
-        let mut conn = sqlx::PgConnection::connect(admin_url)
-            .await
-            .unwrap_or_else(|e| {
-                panic!("WEEKBELL_TEST_PG_URL is set but PostgreSQL is not reachable: {e}")
-            });
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut conn)
-            .await
-            .unwrap_or_else(|e| panic!("cannot create the test database {name}: {e}"));
-        conn.close().await.ok();
-        FreshDatabase {
-            url: with_database(admin_url, &name),
-            admin_url: admin_url.to_string(),
-            name,
-        }
-    }
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        // Best effort, on a thread of its own: drop cannot await, and may run while a panic
-        // unwinds inside the test's runtime. FORCE ends connections left behind (PG 13+).
-        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
-        let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return;
-            };
-            rt.block_on(async {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                    if let Err(e) = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-                        .execute(&mut conn)
-                        .await
-                    {
-                        eprintln!("could not drop the test database {name}: {e}");
-                    }
-                    conn.close().await.ok();
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// `url` with its database (the path) replaced by `name`, the query kept.
-fn with_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let authority_start = base.find("://").map_or(0, |i| i + 3);
-    let root = match base[authority_start..].find('/') {
-        Some(i) => &base[..authority_start + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{root}/{name}?{q}"),
-        None => format!("{root}/{name}"),
-    }
-}
-
 /// The config: the English team list, Alice on Slack, a Slack channel taking signed commands,
 /// two webhook sinks and (with `schedule`) a digest every second to both.
 fn write_config(path: &Path, db_url: &str, schedule: bool) {

@@ -125,7 +125,12 @@ impl Delivery {
         });
         let mut senders: HashMap<String, mpsc::UnboundedSender<OutboxMessage>> = HashMap::new();
         let mut sender_tasks = JoinSet::new();
-        let mut in_flight: HashSet<String> = HashSet::new();
+        // Channel → the id of the message its sender holds, until its outcome is recorded.
+        let mut in_flight: HashMap<String, String> = HashMap::new();
+        // A channel's next head, leased in the moment between its previous message's outcome
+        // being committed and the recorder saying so: it goes out as soon as the channel is
+        // free, rather than waiting for its lease to run out.
+        let mut parked: HashMap<String, OutboxMessage> = HashMap::new();
         let mut absent_warned: HashSet<String> = HashSet::new();
         let mut wake = self.shared.wake.subscribe();
         let mut stop = self.stop.clone();
@@ -150,10 +155,15 @@ impl Delivery {
             let plan = self.plan.borrow().clone();
             let mut dispatched = 0usize;
             for msg in leased {
-                if in_flight.contains(&msg.channel) {
+                match in_flight.get(&msg.channel) {
                     // Its lease ran out while the sender still has it (a long rate-limit
                     // wait): the lease was just renewed, and the sender goes on.
-                    continue;
+                    Some(held) if *held == msg.id => continue,
+                    Some(_) => {
+                        parked.insert(msg.channel.clone(), msg);
+                        continue;
+                    }
+                    None => {}
                 }
                 if !plan.config.channels.contains_key(&msg.channel) {
                     // The channel was removed from the config: its messages wait in the outbox
@@ -177,8 +187,9 @@ impl Delivery {
                     ));
                     tx
                 });
+                let id = msg.id.clone();
                 if tx.send(msg).is_ok() {
-                    in_flight.insert(channel);
+                    in_flight.insert(channel, id);
                     dispatched += 1;
                 }
             }
@@ -197,6 +208,12 @@ impl Delivery {
                     while let Some(channels) = got {
                         for c in channels {
                             in_flight.remove(&c);
+                            if let (Some(msg), Some(tx)) = (parked.remove(&c), senders.get(&c)) {
+                                let id = msg.id.clone();
+                                if tx.send(msg).is_ok() {
+                                    in_flight.insert(c, id);
+                                }
+                            }
                         }
                         got = recorded_rx.try_recv().ok();
                     }
@@ -207,6 +224,20 @@ impl Delivery {
             }
         }
 
+        // Parked heads were never handed to a sender: give their leases back, so the next
+        // start need not wait for them to run out.
+        let unsent: Vec<OutboxUpdate> = parked
+            .into_values()
+            .map(|m| OutboxUpdate::Released {
+                id: m.id,
+                worker: self.shared.instance.clone(),
+            })
+            .collect();
+        if !unsent.is_empty()
+            && let Err(e) = self.shared.store.record(&unsent).await
+        {
+            tracing::warn!("could not give back the leases of unsent messages: {e}");
+        }
         // Senders finish (or give back) what they hold, then the recorder writes it all.
         drop(senders);
         drop(finished_tx);

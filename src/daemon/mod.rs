@@ -30,6 +30,9 @@ use tokio::sync::watch;
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
+/// The pause after the store refused to record a slot, doubling while it keeps refusing.
+const STORE_RETRY_MIN: Duration = Duration::from_secs(1);
+const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -178,6 +181,9 @@ pub async fn run(
 
     let mut watched = Watched::new(&plan);
     let mut current = plan;
+    // While the store refuses writes, the slot that failed is due at once again: without a
+    // pause the loop would retry it as fast as the store can refuse.
+    let mut store_backoff = Duration::ZERO;
     tokio::pin!(shutdown);
     loop {
         let now = shared.clock.now();
@@ -185,7 +191,7 @@ pub async fn run(
         let until_next = next
             .map(|t| (t - now).to_std().unwrap_or(Duration::ZERO))
             .unwrap_or(RELOAD_CHECK);
-        let sleep = until_next.min(RELOAD_CHECK);
+        let sleep = until_next.min(RELOAD_CHECK).max(store_backoff);
         tokio::select! {
             () = &mut shutdown => break,
             () = tokio::time::sleep(sleep) => {}
@@ -225,8 +231,15 @@ pub async fn run(
                 }
             }
         }
-        if let Err(e) = scheduler.fire_due(&current).await {
-            tracing::error!("could not record a slot; will try again: {e}");
+        match scheduler.fire_due(&current).await {
+            Ok(()) => store_backoff = Duration::ZERO,
+            Err(e) => {
+                store_backoff = (store_backoff * 2).clamp(STORE_RETRY_MIN, STORE_RETRY_MAX);
+                tracing::error!(
+                    "could not record a slot; trying again in {}s: {e}",
+                    store_backoff.as_secs()
+                );
+            }
         }
     }
 

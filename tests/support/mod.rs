@@ -9,6 +9,7 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -18,6 +18,7 @@ pub mod dingtalk;
 pub mod dingtalk_stream;
 pub mod feishu;
 pub mod slack;
+mod socket;
 pub mod wecom;
 
 pub use api::ApiInbound;

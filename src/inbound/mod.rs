@@ -18,6 +18,7 @@ pub mod dingtalk;
 pub mod dingtalk_stream;
 pub mod feishu;
 pub mod slack;
+pub mod slack_socket;
 mod socket;
 pub mod wecom;
 

@@ -145,8 +145,6 @@ pub(crate) enum Step {
     /// The platform asked for a new connection and still delivers on this one: open the new one
     /// first, then close this one.
     Refresh(String),
-    /// The platform said this will not work again (Slack `link_disabled`): stop.
-    Stop(String),
 }
 
 /// The connection as a client's frame handler sees it.
@@ -282,11 +280,6 @@ pub(crate) async fn run<C: Client>(
                         made_before_break = Some(*connection);
                         Duration::ZERO
                     }
-                    End::Stop(why) => {
-                        tracing::error!(app, "{}: {why}; not reconnecting", C::LABEL);
-                        metrics::socket_connection(C::PLATFORM, "stopped");
-                        break stop(&mut inflight, &mut shutdown).await;
-                    }
                     End::Failed(failure) => {
                         failures = failures.saturating_add(1);
                         match failed(&mut client, failure, failures) {
@@ -415,7 +408,6 @@ enum End<O> {
     Shutdown,
     Lost(String),
     Reconnect(String),
-    Stop(String),
     /// The connection that replaced it (made before this one was broken).
     Replaced(Box<Connection<O>>),
     /// The replacement could not be made.
@@ -526,10 +518,6 @@ async fn session<'c, C: Client + 'c>(
             Step::Reconnect(why) => {
                 close(&mut socket).await;
                 break End::Reconnect(why);
-            }
-            Step::Stop(why) => {
-                close(&mut socket).await;
-                break End::Stop(why);
             }
             Step::Refresh(why) => {
                 if replacement.is_none() {

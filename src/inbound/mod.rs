@@ -26,6 +26,7 @@ pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use feishu::FeishuInbound;
 pub use slack::SlackInbound;
+pub use socket::Backoff;
 pub use wecom::{WeComInbound, WeComReply};
 
 use crate::platforms::Platform;

@@ -9,6 +9,8 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod logs;
+pub mod slack_socket_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -17,6 +17,7 @@ mod crypto;
 pub mod dingtalk;
 pub mod dingtalk_stream;
 pub mod feishu;
+pub mod feishu_ws;
 pub mod slack;
 pub mod slack_socket;
 mod socket;

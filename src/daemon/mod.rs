@@ -15,6 +15,7 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 use crate::chat::ChatService;
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
+use crate::inbound::feishu_ws::{self, LongConnectionConfig};
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
@@ -251,6 +252,8 @@ enum SocketClient {
     DingTalk(StreamConfig),
     /// Slack Socket Mode (`socket_mode = true`).
     Slack(SocketConfig),
+    /// Feishu / Lark long connection (`long_connection = true`).
+    Feishu(LongConnectionConfig),
 }
 
 /// The channels that take commands over an outbound WebSocket, with their connection
@@ -284,6 +287,15 @@ fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
                         config.api_base = base;
                     }
                     SocketClient::Slack(config)
+                }
+                Platform::Feishu if on(c, "long_connection") => {
+                    let id = c.credentials.get("app_id")?.expose().to_string();
+                    let secret = c.credentials.get("app_secret")?.clone();
+                    let mut config = LongConnectionConfig::new(id, secret);
+                    if let Some(base) = api_base(c) {
+                        config.domain = base;
+                    }
+                    SocketClient::Feishu(config)
                 }
                 _ => return None,
             };
@@ -332,6 +344,16 @@ fn spawn_socket_clients(
                         }
                     };
                     slack_socket::run(config, http, handler, stop).await;
+                });
+            }
+            SocketClient::Feishu(config) => {
+                tracing::info!(channel = %name, app_id = %config.app_id, "Feishu long connection: connecting");
+                clients.spawn(async move {
+                    let handler = |message| {
+                        let (state, name) = (state.clone(), name.clone());
+                        async move { crate::server::on_stream_message(&state, &name, message).await }
+                    };
+                    feishu_ws::run(config, http, handler, stop).await;
                 });
             }
         }

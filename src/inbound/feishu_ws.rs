@@ -309,6 +309,8 @@ pub struct LongConnectionConfig {
     pub app_secret: Secret,
     /// [`DEFAULT_DOMAIN`], `https://open.larksuite.com` for Lark; tests use loopback.
     pub domain: String,
+    /// The settings in force until the server sends its own (the SDKs' defaults).
+    pub settings: ClientConfig,
 }
 
 impl LongConnectionConfig {
@@ -317,6 +319,7 @@ impl LongConnectionConfig {
             app_id: app_id.into(),
             app_secret,
             domain: DEFAULT_DOMAIN.to_string(),
+            settings: ClientConfig::default(),
         }
     }
 }
@@ -409,8 +412,8 @@ pub async fn run<H, Fut>(
         return;
     }
     let client = Feishu {
+        settings: config.settings,
         config,
-        settings: ClientConfig::default(),
         service: 0,
         next_ping: Instant::now(),
         fragments: Fragments::default(),

@@ -9,6 +9,7 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod feishu_ws_server;
 pub mod logs;
 pub mod slack_socket_server;
 

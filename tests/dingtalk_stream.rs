@@ -3,8 +3,8 @@
 mod support;
 
 use serde_json::Value;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::dingtalk_stream_server::{
     Conn, FakeStreamGateway, disconnect_frame, ping_frame, robot_frame, robot_message,

@@ -739,10 +739,13 @@ fn handshake_failure(
     }
 }
 
+/// One event's fragments so far, by `seq`, and when the first came.
+type Parts = (Instant, Vec<Option<Vec<u8>>>);
+
 /// Events being put together from fragments.
 #[derive(Default)]
 struct Fragments {
-    joining: HashMap<String, (Instant, Vec<Option<Vec<u8>>>)>,
+    joining: HashMap<String, Parts>,
 }
 
 impl Fragments {

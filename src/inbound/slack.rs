@@ -137,7 +137,7 @@ fn parse_event(body: &[u8], retry: bool) -> Result<Verdict, Refusal> {
 pub(crate) fn event_from(payload: &serde_json::Value, retry: bool) -> Result<Verdict, Refusal> {
     match str_at(payload, &["type"]) {
         Some("url_verification") => {
-            let challenge = required_str(&payload, &["challenge"])?;
+            let challenge = required_str(payload, &["challenge"])?;
             Ok(Verdict::Challenge {
                 content_type: "text/plain; charset=utf-8",
                 body: challenge.into_bytes(),

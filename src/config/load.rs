@@ -570,7 +570,7 @@ impl Validator<'_> {
         }
         if let Some(p) = &ch.socket_mode {
             check_allowed(self, "socket_mode", p.span());
-            if *p.get_ref() && ch.app_token.is_none() {
+            if *p.get_ref() && spec.allowed.contains(&"socket_mode") && ch.app_token.is_none() {
                 self.problem(
                     Problem::new(p.span(), "Socket Mode needs `app_token`").help(
                         "generate an app-level token with the connections:write scope (the \
@@ -583,7 +583,10 @@ impl Validator<'_> {
         }
         if let Some(p) = &ch.long_connection {
             check_allowed(self, "long_connection", p.span());
-            if *p.get_ref() && !(ch.app_id.is_some() && ch.app_secret.is_some()) {
+            if *p.get_ref()
+                && spec.allowed.contains(&"long_connection")
+                && !(ch.app_id.is_some() && ch.app_secret.is_some())
+            {
                 self.problem(
                     Problem::new(p.span(), "the long connection needs `app_id` and `app_secret`")
                         .help("copy the app's App ID and App Secret from the Feishu developer console (凭证与基础信息)"),

@@ -247,7 +247,7 @@ fn socket_modes_need_their_credentials_and_their_platform() {
     );
     assert_eq!(
         problems(&with("slack", "socket_mode = true"), &vars),
-        vec![(8, "Socket Mode needs `app_token`".to_string())]
+        vec![(7, "Socket Mode needs `app_token`".to_string())]
     );
     assert!(
         problems(
@@ -265,21 +265,21 @@ fn socket_modes_need_their_credentials_and_their_platform() {
             &vars
         ),
         vec![(
-            9,
+            8,
             "the long connection needs `app_id` and `app_secret`".to_string()
         )]
     );
     assert_eq!(
         problems(&with("dingtalk", "socket_mode = true"), &vars),
         vec![(
-            8,
+            7,
             "`socket_mode` is not used by platform dingtalk".to_string()
         )]
     );
     assert_eq!(
         problems(&with("slack", "long_connection = false"), &vars),
         vec![(
-            8,
+            7,
             "`long_connection` is not used by platform slack".to_string()
         )]
     );

@@ -84,13 +84,6 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn bind() -> TcpListener {
-    match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("cannot bind a loopback port: {e}"),
-    }
-}
-
 fn local(l: &TcpListener) -> String {
     match l.local_addr() {
         Ok(a) => a.to_string(),
@@ -101,8 +94,8 @@ fn local(l: &TcpListener) -> String {
 impl FakeLongConnection {
     /// A gateway for the app `app_id`/`app_secret`; other paths go to `upstream` if given.
     pub async fn start(app_id: &str, app_secret: &str, upstream: Option<String>) -> Self {
-        let http = bind().await;
-        let ws = bind().await;
+        let http = super::bind_loopback().await;
+        let ws = super::bind_loopback().await;
         let base = format!("http://{}", local(&http));
         let shared = Arc::new(Mutex::new(Shared {
             app_id: app_id.into(),

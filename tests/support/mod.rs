@@ -107,3 +107,11 @@ pub fn slack_form(text: &str, user: &str, trigger: &str) -> String {
         enc("https://hooks.slack.com/commands/T0001/1234/abcd")
     )
 }
+
+/// A listener on a random loopback port, for the local platform fakes.
+pub async fn bind_loopback() -> tokio::net::TcpListener {
+    match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("cannot bind a loopback port: {e}"),
+    }
+}

@@ -89,13 +89,6 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
     shared.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn bind() -> TcpListener {
-    match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("cannot bind a loopback port: {e}"),
-    }
-}
-
 fn addr(l: &TcpListener) -> String {
     match l.local_addr() {
         Ok(a) => a.to_string(),
@@ -106,8 +99,8 @@ fn addr(l: &TcpListener) -> String {
 impl FakeSocketMode {
     /// Slack for an app whose app-level token is `app_token`.
     pub async fn start(app_token: &str) -> Self {
-        let http = bind().await;
-        let ws = bind().await;
+        let http = super::bind_loopback().await;
+        let ws = super::bind_loopback().await;
         let api_base = format!("http://{}", addr(&http));
         let shared = Arc::new(Mutex::new(Shared {
             app_token: app_token.to_string(),

@@ -95,7 +95,20 @@ pub fn refused(platform: &str, reason: &'static str) {
     );
 }
 
-const HELP: [(&str, &str, &str); 5] = [
+/// A connection of a chat client that receives over an outbound WebSocket (DingTalk Stream,
+/// Slack Socket Mode, Feishu long connection): `connected`, `lost`, `failed` (an attempt that
+/// will be retried), `refused` (the credentials, retried) or `stopped` (given up on).
+pub fn socket_connection(platform: &str, outcome: &'static str) {
+    count(
+        "weekbell_socket_connections_total",
+        vec![
+            ("platform", platform.to_string()),
+            ("outcome", outcome.to_string()),
+        ],
+    );
+}
+
+const HELP: [(&str, &str, &str); 6] = [
     (
         "weekbell_messages_sent_total",
         "counter",
@@ -120,6 +133,11 @@ const HELP: [(&str, &str, &str); 5] = [
         "weekbell_inbound_refused_total",
         "counter",
         "Inbound requests refused before reading them.",
+    ),
+    (
+        "weekbell_socket_connections_total",
+        "counter",
+        "Outbound WebSocket connections of the chat clients, by outcome.",
     ),
 ];
 

@@ -15,6 +15,7 @@
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::daemon::{Shared, TokenBucket};
+use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
     ApiInbound, DingTalkInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES, Refusal,
     ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound, slack,
@@ -261,31 +262,42 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
     }
 }
 
-/// A message that arrived over DingTalk's Stream mode: run it and queue the answer for its
-/// session webhook, as for the HTTP callback. There is no HTTP response to answer in.
+/// A message that arrived over an outbound WebSocket (DingTalk Stream mode, a Slack Socket
+/// Mode event, Feishu's long connection): run it and queue the answer as for the HTTP
+/// callback (DingTalk's session webhook, the channel's webhook, Feishu's Open API). There is no
+/// HTTP response to answer in.
 pub async fn on_stream_message(state: &ServerState, channel_name: &str, message: InboundMessage) {
     let plan = state.plan.borrow().clone();
     let Some(channel) = plan.config.channels.get(channel_name) else {
         tracing::warn!(
             channel = channel_name,
-            "a Stream message for a channel no longer in the config"
+            "a message over a socket for a channel no longer in the config"
         );
         return;
     };
     let now = state.shared.clock.now();
     let response = on_message(state, &plan, channel, message, now).await;
     if !response.status().is_success() {
-        tracing::warn!(channel = channel_name, status = %response.status(), "a Stream command was not answered");
+        tracing::warn!(channel = channel_name, status = %response.status(), "a command that came over a socket was not answered");
     }
 }
 
-async fn on_message(
+/// What running one command came to.
+enum Ran {
+    /// The sender is over `[server] sender_rate_limit`: nothing was run; the text says so.
+    Limited(String),
+    /// The store failed; the platform's retry is safe (the dedupe).
+    Failed,
+    Answered(Answer),
+}
+
+async fn run_command(
     state: &ServerState,
     plan: &Arc<Plan>,
     channel: &ChannelConfig,
-    message: InboundMessage,
+    message: &InboundMessage,
     now: chrono::DateTime<chrono::Utc>,
-) -> Response {
+) -> Ran {
     let (sender, source) = match &message.sender {
         Sender::Api { person_id } => (SenderRef::Person(person_id), "api"),
         other => (
@@ -304,20 +316,7 @@ async fn on_message(
         tracing::warn!(channel = %channel.name, "a sender is over [server] sender_rate_limit; command not run");
         metrics::command("rate_limited", "refused");
         let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
-        let text = crate::commands::too_many(lang);
-        // Answer where the answer is free (inline); queueing one per flooded message would
-        // carry the flood into the group.
-        return match &message.reply {
-            ReplyRoute::SlackCommand { .. } => {
-                Json(slack::command_answer(&slack::escape(&text))).into_response()
-            }
-            ReplyRoute::Inline => (
-                StatusCode::TOO_MANY_REQUESTS,
-                Json(json!({ "reply": text, "command": "rate_limited", "recorded": 0 })),
-            )
-                .into_response(),
-            _ => Json(json!({})).into_response(),
-        };
+        return Ran::Limited(crate::commands::too_many(lang));
     }
     let incoming = Incoming {
         channel: Some(&channel.name),
@@ -329,9 +328,8 @@ async fn on_message(
     let answer = match state.chat.handle(plan, &incoming, now).await {
         Ok(a) => a,
         Err(e) => {
-            // The platform retries on a 5xx; the dedupe makes that safe.
             tracing::error!(channel = %channel.name, "cannot run a command: {e}");
-            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+            return Ran::Failed;
         }
     };
     tracing::info!(
@@ -342,14 +340,85 @@ async fn on_message(
         retry = message.retry,
         "command"
     );
-    match &message.reply {
-        ReplyRoute::SlackCommand { .. } => {
-            let text = match &answer.digest {
-                Some(_) => answer.text.clone(),
-                None => slack::escape(&answer.text),
-            };
-            Json(slack::command_answer(&text)).into_response()
+    Ran::Answered(answer)
+}
+
+/// A Slack slash command's answer as Slack shows it: mrkdwn, to the whole channel.
+fn slack_answer(answer: &Answer) -> serde_json::Value {
+    let text = match &answer.digest {
+        Some(_) => answer.text.clone(),
+        None => slack::escape(&answer.text),
+    };
+    slack::command_answer(&text)
+}
+
+/// A slash command that arrived over Slack Socket Mode: the answer goes into the envelope's
+/// ack through `inline`; if the ack has already left without it (the command took longer than
+/// the client waits), it is posted through the channel's webhook instead.
+pub async fn on_socket_command(
+    state: &ServerState,
+    channel_name: &str,
+    message: InboundMessage,
+    inline: InlineAnswer,
+) {
+    let plan = state.plan.borrow().clone();
+    let Some(channel) = plan.config.channels.get(channel_name) else {
+        tracing::warn!(
+            channel = channel_name,
+            "a Socket Mode command for a channel no longer in the config"
+        );
+        return;
+    };
+    let now = state.shared.clock.now();
+    match run_command(state, &plan, channel, &message, now).await {
+        // Answered where it is free; never queued, which would carry a flood into the channel.
+        Ran::Limited(text) => {
+            let _ = inline.send(slack::command_answer(&slack::escape(&text)));
         }
+        Ran::Failed => {}
+        Ran::Answered(answer) => {
+            if inline.send(slack_answer(&answer)).is_err() {
+                let response = enqueue(state, channel, &message, &answer, None, now).await;
+                if !response.status().is_success() {
+                    tracing::warn!(
+                        channel = channel_name,
+                        "a slow Socket Mode command was not answered"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn on_message(
+    state: &ServerState,
+    plan: &Arc<Plan>,
+    channel: &ChannelConfig,
+    message: InboundMessage,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Response {
+    let answer = match run_command(state, plan, channel, &message, now).await {
+        Ran::Answered(answer) => answer,
+        // The platform retries on a 5xx; the dedupe makes that safe.
+        Ran::Failed => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        // Answer where the answer is free (inline); queueing one per flooded message would
+        // carry the flood into the group.
+        Ran::Limited(text) => {
+            return match &message.reply {
+                ReplyRoute::SlackCommand { .. } => {
+                    Json(slack::command_answer(&slack::escape(&text))).into_response()
+                }
+                ReplyRoute::Inline => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Json(json!({ "reply": text, "command": "rate_limited", "recorded": 0 })),
+                )
+                    .into_response(),
+                _ => Json(json!({})).into_response(),
+            };
+        }
+    };
+    match &message.reply {
+        ReplyRoute::SlackCommand { .. } => Json(slack_answer(&answer)).into_response(),
         ReplyRoute::Inline => Json(json!({
             "reply": answer.text,
             "command": answer.command,

@@ -3,13 +3,13 @@
 mod support;
 
 use serde_json::Value;
-use std::io;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::dingtalk_stream_server::{
     Conn, FakeStreamGateway, disconnect_frame, ping_frame, robot_frame, robot_message,
 };
+use support::logs::Logs;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use weekbell::inbound::dingtalk_stream::{Backoff, StreamConfig, run};
@@ -39,40 +39,6 @@ fn client() -> reqwest::Client {
     {
         Ok(c) => c,
         Err(e) => panic!("cannot build an HTTP client: {e}"),
-    }
-}
-
-/// Log lines of this test's thread (each `#[tokio::test]` runs on its own thread).
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
-    }
-
-    fn capture(&self) -> tracing::subscriber::DefaultGuard {
-        let logs = self.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::DEBUG)
-            .with_ansi(false)
-            .with_writer(move || logs.clone())
-            .finish();
-        tracing::subscriber::set_default(subscriber)
-    }
-}
-
-impl io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
     }
 }
 

@@ -568,6 +568,32 @@ impl Validator<'_> {
             }
             options.insert("stream".to_string(), p.get_ref().to_string());
         }
+        if let Some(p) = &ch.socket_mode {
+            check_allowed(self, "socket_mode", p.span());
+            if *p.get_ref() && spec.allowed.contains(&"socket_mode") && ch.app_token.is_none() {
+                self.problem(
+                    Problem::new(p.span(), "Socket Mode needs `app_token`").help(
+                        "generate an app-level token with the connections:write scope (the \
+                         app's Basic Information → App-Level Tokens) and set \
+                         app_token = \"${SLACK_APP_TOKEN}\"",
+                    ),
+                );
+            }
+            options.insert("socket_mode".to_string(), p.get_ref().to_string());
+        }
+        if let Some(p) = &ch.long_connection {
+            check_allowed(self, "long_connection", p.span());
+            if *p.get_ref()
+                && spec.allowed.contains(&"long_connection")
+                && !(ch.app_id.is_some() && ch.app_secret.is_some())
+            {
+                self.problem(
+                    Problem::new(p.span(), "the long connection needs `app_id` and `app_secret`")
+                        .help("copy the app's App ID and App Secret from the Feishu developer console (凭证与基础信息)"),
+                );
+            }
+            options.insert("long_connection".to_string(), p.get_ref().to_string());
+        }
         if let Some(p) = &ch.polling {
             check_allowed(self, "polling", p.span());
             options.insert("polling".to_string(), p.get_ref().to_string());
@@ -786,12 +812,19 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                     "verification_token",
                     "encrypt_key",
                     "api_base",
+                    "long_connection",
                 ],
                 &["webhook"],
             ),
             Platform::Slack => (
                 true,
-                &["webhook", "signing_secret", "app_token"],
+                &[
+                    "webhook",
+                    "signing_secret",
+                    "app_token",
+                    "socket_mode",
+                    "api_base",
+                ],
                 &["webhook"],
             ),
             Platform::Discord => (false, &["webhook", "public_key"], &["webhook"]),

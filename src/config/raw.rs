@@ -125,13 +125,18 @@ pub(super) struct RawChannel {
     pub template: Option<S>,
     /// DingTalk and WeCom: `markdown` (the default) or `text`.
     pub msgtype: Option<S>,
-    /// Feishu's Open API (Lark: `https://open.larksuite.com`) or DingTalk's API gateway; a
-    /// test server or proxy otherwise.
+    /// Feishu's Open API (Lark: `https://open.larksuite.com`), DingTalk's API gateway or
+    /// Slack's Web API; a test server or proxy otherwise.
     pub api_base: Option<S>,
     pub polling: Option<Spanned<bool>>,
     /// DingTalk: take commands over Stream mode (an outbound WebSocket) instead of an HTTP
     /// callback, for offices with no public URL.
     pub stream: Option<Spanned<bool>>,
+    /// Slack: take commands over Socket Mode (an outbound WebSocket opened with `app_token`).
+    pub socket_mode: Option<Spanned<bool>>,
+    /// Feishu / Lark: take commands over the long connection (长连接, an outbound WebSocket
+    /// opened with `app_id`/`app_secret`).
+    pub long_connection: Option<Spanned<bool>>,
 }
 
 impl RawChannel {

@@ -224,3 +224,63 @@ fn a_store_url_without_a_password_is_not_a_secret_in_the_file() {
     let c = parse(Path::new("w.toml"), &literal_hook, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
     assert!(c.holds_literal_secrets);
 }
+
+#[test]
+fn socket_modes_need_their_credentials_and_their_platform() {
+    let with = |platform: &str, lines: &str| {
+        BASE.replace(
+            "platform = \"slack\"",
+            &format!("platform = \"{platform}\""),
+        )
+        .replace(
+            "webhook = \"${HOOK}\"",
+            &format!("webhook = \"${{HOOK}}\"\n{lines}"),
+        )
+    };
+    let vars = [("HOOK", "https://h"), ("T", "xapp-1-A1-2-3")];
+    assert!(
+        problems(
+            &with("slack", "app_token = \"${T}\"\nsocket_mode = true"),
+            &vars
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        problems(&with("slack", "socket_mode = true"), &vars),
+        vec![(7, "Socket Mode needs `app_token`".to_string())]
+    );
+    assert!(
+        problems(
+            &with(
+                "feishu",
+                "app_id = \"cli_1\"\napp_secret = \"${T}\"\nlong_connection = true"
+            ),
+            &vars
+        )
+        .is_empty()
+    );
+    assert_eq!(
+        problems(
+            &with("feishu", "app_id = \"cli_1\"\nlong_connection = true"),
+            &vars
+        ),
+        vec![(
+            8,
+            "the long connection needs `app_id` and `app_secret`".to_string()
+        )]
+    );
+    assert_eq!(
+        problems(&with("dingtalk", "socket_mode = true"), &vars),
+        vec![(
+            7,
+            "`socket_mode` is not used by platform dingtalk".to_string()
+        )]
+    );
+    assert_eq!(
+        problems(&with("slack", "long_connection = false"), &vars),
+        vec![(
+            7,
+            "`long_connection` is not used by platform slack".to_string()
+        )]
+    );
+}

@@ -15,6 +15,8 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 use crate::chat::ChatService;
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
+use crate::inbound::feishu_ws::{self, LongConnectionConfig};
+use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
 use crate::server::ServerState;
@@ -136,21 +138,7 @@ pub async fn run(
         shared: shared.clone(),
         senders: Default::default(),
     });
-    let mut streams = tokio::task::JoinSet::new();
-    for (name, config) in stream_channels(&plan) {
-        let state = state.clone();
-        let client = client_for_streams.clone();
-        let stop = stop_rx.clone();
-        tracing::info!(channel = %name, app_key = %config.client_id, "DingTalk Stream mode: connecting");
-        streams.spawn(async move {
-            let handler = |message| {
-                let state = state.clone();
-                let name = name.clone();
-                async move { crate::server::on_stream_message(&state, &name, message).await }
-            };
-            dingtalk_stream::run(config, client, handler, stop).await;
-        });
-    }
+    let mut streams = spawn_socket_clients(&plan, &state, &client_for_streams, &stop_rx);
     let mut server = None;
     if let Some(addr) = &plan.config.server_listen {
         let listener = tokio::net::TcpListener::bind(addr.as_str())
@@ -249,7 +237,7 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
-    // Stream clients close their sockets at once and give running commands 5 s.
+    // Socket clients close their sockets at once and give running commands 5 s.
     let _ = tokio::time::timeout(Duration::from_secs(6), async {
         while streams.join_next().await.is_some() {}
     })
@@ -271,25 +259,119 @@ pub async fn run(
     Ok(())
 }
 
-/// The DingTalk channels that take commands over Stream mode (`stream = true`), with their
-/// connection settings. Read once at start: changing `stream` or the app's credentials takes a
-/// restart.
-fn stream_channels(plan: &Plan) -> Vec<(String, StreamConfig)> {
+/// A channel's client for commands over an outbound WebSocket, for offices with no public URL.
+enum SocketClient {
+    /// DingTalk Stream mode (`stream = true`).
+    DingTalk(StreamConfig),
+    /// Slack Socket Mode (`socket_mode = true`).
+    Slack(SocketConfig),
+    /// Feishu / Lark long connection (`long_connection = true`).
+    Feishu(LongConnectionConfig),
+}
+
+/// The channels that take commands over an outbound WebSocket, with their connection
+/// settings. Read once at start: changing the mode or the app's credentials takes a restart.
+fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
+    let on = |c: &crate::config::ChannelConfig, key: &str| {
+        c.options.get(key).is_some_and(|v| v == "true")
+    };
+    let api_base = |c: &crate::config::ChannelConfig| {
+        c.options
+            .get("api_base")
+            .map(|b| b.trim_end_matches('/').to_string())
+    };
     plan.config
         .channels
         .values()
-        .filter(|c| c.platform == Platform::Dingtalk)
-        .filter(|c| c.options.get("stream").is_some_and(|v| v == "true"))
         .filter_map(|c| {
-            let key = c.credentials.get("app_key")?.expose().to_string();
-            let secret = c.credentials.get("app_secret")?.clone();
-            let mut config = StreamConfig::new(key, secret);
-            if let Some(base) = c.options.get("api_base") {
-                config.gateway = base.trim_end_matches('/').to_string();
-            }
-            Some((c.name.clone(), config))
+            let client = match c.platform {
+                Platform::Dingtalk if on(c, "stream") => {
+                    let key = c.credentials.get("app_key")?.expose().to_string();
+                    let secret = c.credentials.get("app_secret")?.clone();
+                    let mut config = StreamConfig::new(key, secret);
+                    if let Some(base) = api_base(c) {
+                        config.gateway = base;
+                    }
+                    SocketClient::DingTalk(config)
+                }
+                Platform::Slack if on(c, "socket_mode") => {
+                    let mut config = SocketConfig::new(c.credentials.get("app_token")?.clone());
+                    if let Some(base) = api_base(c) {
+                        config.api_base = base;
+                    }
+                    SocketClient::Slack(config)
+                }
+                Platform::Feishu if on(c, "long_connection") => {
+                    let id = c.credentials.get("app_id")?.expose().to_string();
+                    let secret = c.credentials.get("app_secret")?.clone();
+                    let mut config = LongConnectionConfig::new(id, secret);
+                    if let Some(base) = api_base(c) {
+                        config.domain = base;
+                    }
+                    SocketClient::Feishu(config)
+                }
+                _ => return None,
+            };
+            Some((c.name.clone(), client))
         })
         .collect()
+}
+
+/// Starts one client per channel that takes commands over an outbound WebSocket; each stops
+/// when `stop` turns true, closing its socket at once and giving running commands 5 s.
+fn spawn_socket_clients(
+    plan: &Plan,
+    state: &Arc<ServerState>,
+    http: &reqwest::Client,
+    stop: &watch::Receiver<bool>,
+) -> tokio::task::JoinSet<()> {
+    let mut clients = tokio::task::JoinSet::new();
+    for (name, client) in socket_clients(plan) {
+        let (state, http, stop) = (state.clone(), http.clone(), stop.clone());
+        match client {
+            SocketClient::DingTalk(config) => {
+                tracing::info!(channel = %name, app_key = %config.client_id, "DingTalk Stream mode: connecting");
+                clients.spawn(async move {
+                    let handler = |message| {
+                        let (state, name) = (state.clone(), name.clone());
+                        async move { crate::server::on_stream_message(&state, &name, message).await }
+                    };
+                    dingtalk_stream::run(config, http, handler, stop).await;
+                });
+            }
+            SocketClient::Slack(config) => {
+                tracing::info!(channel = %name, "Slack Socket Mode: connecting");
+                clients.spawn(async move {
+                    let handler = |message, inline: Option<InlineAnswer>| {
+                        let (state, name) = (state.clone(), name.clone());
+                        async move {
+                            match inline {
+                                Some(inline) => {
+                                    crate::server::on_socket_command(&state, &name, message, inline)
+                                        .await
+                                }
+                                None => {
+                                    crate::server::on_stream_message(&state, &name, message).await
+                                }
+                            }
+                        }
+                    };
+                    slack_socket::run(config, http, handler, stop).await;
+                });
+            }
+            SocketClient::Feishu(config) => {
+                tracing::info!(channel = %name, app_id = %config.app_id, "Feishu long connection: connecting");
+                clients.spawn(async move {
+                    let handler = |message| {
+                        let (state, name) = (state.clone(), name.clone());
+                        async move { crate::server::on_stream_message(&state, &name, message).await }
+                    };
+                    feishu_ws::run(config, http, handler, stop).await;
+                });
+            }
+        }
+    }
+    clients
 }
 
 /// The files a plan was built from and their modification times, to notice edits.

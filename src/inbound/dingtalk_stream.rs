@@ -25,24 +25,25 @@
 //!   `keepalive` of silence it sends a WebSocket ping and drops the connection if nothing at all
 //!   arrives soon after.
 //!
+//! The connection itself (reconnects, backoff, the watchdog, shutdown) is [`super::socket`]'s,
+//! shared with Slack Socket Mode and Feishu's long connection.
+//!
 //! The secret and the ticket never reach a log line: the secret only travels in the open
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
 use super::dingtalk::parse_message;
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, encode, printable, scrub};
 use super::{InboundMessage, Verdict};
 use crate::secret::Secret;
-use futures_util::stream::FuturesUnordered;
-use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
 use std::future::Future;
+use std::marker::PhantomData;
 use std::time::Duration;
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use super::socket::Backoff;
 
 /// The topic robot messages arrive on, and the one CALLBACK subscription the client makes.
 pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
@@ -53,26 +54,11 @@ pub const OPEN_PATH: &str = "/v1.0/gateway/connections/open";
 
 /// The gateway ignores the `data` of a robot-message ack; this is what the protocol notes show.
 const ROBOT_ACK_DATA: &str = r#"{"response": null}"#;
-/// The SDKs' cap on handlers in flight. Past it a message is left unacked, so the gateway
-/// pushes it again later instead of memory growing without bound.
-const MAX_IN_FLIGHT: usize = 100;
 /// The Python SDK remembers acks for 5 minutes, up to 10 000 ids; redeliveries come ~60 s
 /// after the first push, well inside that.
 const SEEN_CAPACITY: usize = 10_000;
 const SEEN_TTL: Duration = Duration::from_secs(5 * 60);
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
-/// Well inside the ticket's 90 s life, so a slow handshake fails before the ticket does.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a watchdog ping may go unanswered (Go SDK: 5 s; a little more for slow links).
-const PONG_WAIT: Duration = Duration::from_secs(10);
-const CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// Handlers already started when shutdown comes get this long to finish: their messages are
-/// acked, so the gateway will not send them again.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// A robot message is at most a few tens of KB; this bounds what a broken peer can make us
-/// buffer.
-const MAX_FRAME_BYTES: usize = 1 << 20;
 
 /// How to reach DingTalk in Stream mode. `Debug` shows the secret as `***`.
 #[derive(Debug, Clone)]
@@ -105,36 +91,6 @@ impl StreamConfig {
     }
 }
 
-/// Exponential backoff between connection attempts: `min`, doubling per consecutive failure,
-/// capped at `max`, each wait up to 20 % shorter at random so that bots restarted together
-/// (a power cut in the office) do not reconnect in step. A connection that received any
-/// frame resets the count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` consecutive failures (1 = the first); `unit` is a random
-    /// number in `[0, 1]`. Jitter only shortens, so the cap holds.
-    fn delay(&self, failures: u32, unit: f64) -> Duration {
-        let exp = failures.saturating_sub(1).min(16);
-        let cap = self.max.max(self.min);
-        let base = self.min.saturating_mul(1u32 << exp).min(cap);
-        base.mul_f64(1.0 - 0.2 * unit.clamp(0.0, 1.0))
-    }
-}
-
 /// Runs the Stream client until `shutdown` becomes true (or its sender is dropped, which
 /// leaves no one able to stop it otherwise).
 ///
@@ -146,8 +102,7 @@ impl Backoff {
 /// (so they need not be `Send`; the whole future is `Send` when they are). On shutdown the
 /// socket is closed at once and handlers already running get a few seconds to finish.
 ///
-/// Failures are logged (target `weekbell::inbound::dingtalk_stream`) and retried with
-/// backoff; a refusal of the credentials is an `error` that names the AppKey and what to
+/// Failures are logged (target `weekbell::inbound::socket`) and retried with backoff; a refusal of the credentials is an `error` that names the AppKey and what to
 /// check. Blank credentials are reported once and the client then only waits for shutdown.
 pub async fn run<H, Fut>(
     config: StreamConfig,
@@ -165,7 +120,7 @@ pub async fn run<H, Fut>(
             "DingTalk Stream: AppKey or AppSecret is empty; set the app's Client ID and Client \
              Secret. Not connecting."
         );
-        stopped(&mut shutdown).await;
+        socket::stopped(&mut shutdown).await;
         return;
     }
     if app_key.trim() != app_key
@@ -179,105 +134,17 @@ pub async fn run<H, Fut>(
         );
     }
 
-    let mut state = State {
+    let stream = DingTalk {
+        config,
         handler,
-        inflight: FuturesUnordered::new(),
         seen: Seen::new(SEEN_CAPACITY, SEEN_TTL),
+        handled: PhantomData,
     };
-    let mut failures: u32 = 0;
-    loop {
-        let wait = match until(open(&config, &client), &mut state.inflight, &mut shutdown).await {
-            None => break,
-            Some(Err(OpenError::Refused { status, detail })) => {
-                failures = failures.saturating_add(1);
-                let wait = config.backoff.delay(failures, fastrand::f64());
-                tracing::error!(
-                    app_key,
-                    status,
-                    retry_in_ms = millis(wait),
-                    "DingTalk Stream: the gateway refused to open a connection for AppKey \
-                     {app_key} (HTTP {status}: {detail}). Check that client_id is the app's \
-                     AppKey (Client ID) and client_secret its AppSecret (Client Secret), copied \
-                     without spaces, and that the app is published with a robot in Stream mode"
-                );
-                wait
-            }
-            Some(Err(OpenError::Failed(why))) => {
-                failures = failures.saturating_add(1);
-                let wait = config.backoff.delay(failures, fastrand::f64());
-                tracing::warn!(
-                    app_key,
-                    retry_in_ms = millis(wait),
-                    "DingTalk Stream: cannot get a connection ticket: {why}"
-                );
-                wait
-            }
-            Some(Ok(ticket)) => {
-                match until(connect(&ticket), &mut state.inflight, &mut shutdown).await {
-                    None => break,
-                    Some(Err(why)) => {
-                        failures = failures.saturating_add(1);
-                        let wait = config.backoff.delay(failures, fastrand::f64());
-                        tracing::warn!(
-                            app_key,
-                            retry_in_ms = millis(wait),
-                            "DingTalk Stream: cannot open the WebSocket: {why}"
-                        );
-                        wait
-                    }
-                    Some(Ok(mut socket)) => {
-                        tracing::info!(
-                            app_key,
-                            endpoint = %ticket.endpoint,
-                            "DingTalk Stream connected"
-                        );
-                        let started = Instant::now();
-                        let session =
-                            session(&mut socket, &mut state, &mut shutdown, &config).await;
-                        if session.frames > 0 {
-                            failures = 0;
-                        }
-                        match session.end {
-                            End::Shutdown => break,
-                            // A server that says `disconnect` right after every connect would
-                            // otherwise be hammered; it gets the backoff instead.
-                            End::Reconnect { why, at_once: true }
-                                if started.elapsed() >= config.backoff.min =>
-                            {
-                                tracing::info!(app_key, "DingTalk Stream: {why}; reconnecting now");
-                                Duration::ZERO
-                            }
-                            End::Reconnect { why, .. } => {
-                                failures = failures.saturating_add(1);
-                                let wait = config.backoff.delay(failures, fastrand::f64());
-                                tracing::warn!(
-                                    app_key,
-                                    retry_in_ms = millis(wait),
-                                    "DingTalk Stream connection lost: {why}; reconnecting"
-                                );
-                                wait
-                            }
-                        }
-                    }
-                }
-            }
-        };
-        if !wait.is_zero()
-            && until(tokio::time::sleep(wait), &mut state.inflight, &mut shutdown)
-                .await
-                .is_none()
-        {
-            break;
-        }
-    }
-    tracing::info!(app_key, "DingTalk Stream client stopping");
-    drain(&mut state.inflight).await;
+    socket::run(stream, client, shutdown).await;
 }
 
 // ---------------------------------------------------------------------------------------------
 // The connection.
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// The open call's answer. Deliberately not `Debug`: the ticket must not be printed.
 struct Ticket {
@@ -392,162 +259,6 @@ fn error_detail(body: &[u8], secret: &str) -> String {
 fn socket_url(endpoint: &str, ticket: &str) -> String {
     let sep = if endpoint.contains('?') { '&' } else { '?' };
     format!("{endpoint}{sep}ticket={}", encode(ticket))
-}
-
-fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-async fn connect(ticket: &Ticket) -> Result<Socket, String> {
-    let url = socket_url(&ticket.endpoint, &ticket.ticket);
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(MAX_FRAME_BYTES))
-        .max_frame_size(Some(MAX_FRAME_BYTES));
-    let connecting =
-        tokio_tungstenite::connect_async_with_config(url.as_str(), Some(ws_config), true);
-    match tokio::time::timeout(CONNECT_TIMEOUT, connecting).await {
-        Err(_) => Err(format!(
-            "no handshake within {} s",
-            CONNECT_TIMEOUT.as_secs()
-        )),
-        // Some of tungstenite's errors quote the URL, ticket included.
-        Ok(Err(e)) => Err(scrub(
-            &e.to_string(),
-            &[&ticket.ticket, &encode(&ticket.ticket)],
-        )),
-        Ok(Ok((socket, _response))) => Ok(socket),
-    }
-}
-
-/// Why a connection ended.
-enum End {
-    Shutdown,
-    /// `at_once`: the gateway asked for it (`disconnect`), no failure to back off from.
-    Reconnect {
-        why: String,
-        at_once: bool,
-    },
-}
-
-struct Session {
-    end: End,
-    /// Text frames received: any at all shows the credentials and the path work.
-    frames: u64,
-}
-
-fn lost(why: impl Into<String>) -> End {
-    End::Reconnect {
-        why: why.into(),
-        at_once: false,
-    }
-}
-
-async fn session<H, Fut>(
-    socket: &mut Socket,
-    state: &mut State<H, Fut>,
-    shutdown: &mut watch::Receiver<bool>,
-    config: &StreamConfig,
-) -> Session
-where
-    H: Fn(InboundMessage) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let app_key = config.client_id.as_str();
-    // A zero keepalive would ping in a busy loop.
-    let keepalive = config.keepalive.max(Duration::from_millis(10));
-    let pong_wait = keepalive.min(PONG_WAIT);
-    let mut frames = 0u64;
-    let mut pinged = false;
-    let mut deadline = after(keepalive);
-    let end = loop {
-        tokio::select! {
-            biased;
-            () = stopped(shutdown) => {
-                close(socket).await;
-                break End::Shutdown;
-            }
-            read = socket.next() => {
-                // Any traffic at all, pongs included, shows the link is alive.
-                pinged = false;
-                deadline = after(keepalive);
-                match read {
-                    None => break lost("the gateway closed the connection"),
-                    Some(Err(e)) => break lost(format!("reading failed: {e}")),
-                    Some(Ok(Message::Text(text))) => {
-                        frames += 1;
-                        match state.on_frame(socket, text.as_str(), app_key).await {
-                            Ok(None) => {}
-                            Ok(Some(end)) => break end,
-                            Err(e) => break lost(format!("cannot send an ack: {e}")),
-                        }
-                    }
-                    Some(Ok(Message::Close(frame))) => {
-                        let why = match frame {
-                            Some(f) => format!(
-                                "the gateway closed the connection ({}: {})",
-                                u16::from(f.code),
-                                printable(f.reason.as_str(), 120)
-                            ),
-                            None => "the gateway closed the connection".to_string(),
-                        };
-                        break lost(why);
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        tracing::debug!(app_key, "DingTalk Stream: ignoring a binary frame");
-                    }
-                    // tungstenite answers WebSocket pings itself.
-                    Some(Ok(_)) => {}
-                }
-            }
-            Some(()) = state.inflight.next(), if !state.inflight.is_empty() => {}
-            () = tokio::time::sleep_until(deadline) => {
-                if pinged {
-                    break lost(format!(
-                        "nothing received for {} ms, not even an answer to a ping (half-open \
-                         connection?)",
-                        millis(keepalive.saturating_add(pong_wait))
-                    ));
-                }
-                pinged = true;
-                deadline = after(pong_wait);
-                if let Err(e) = send(socket, Message::Ping(Default::default())).await {
-                    break lost(format!("cannot send a ping: {e}"));
-                }
-            }
-        }
-    };
-    Session { end, frames }
-}
-
-/// `now + wait`; a wait too long to represent is as good as never.
-fn after(wait: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(wait)
-        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
-}
-
-async fn send(socket: &mut Socket, message: Message) -> Result<(), String> {
-    match tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await {
-        Err(_) => Err(format!(
-            "no progress writing for {} s",
-            WRITE_TIMEOUT.as_secs()
-        )),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(())) => Ok(()),
-    }
-}
-
-async fn close(socket: &mut Socket) {
-    // Best effort: the connection is being abandoned either way.
-    let _ = tokio::time::timeout(CLOSE_WAIT, socket.close(None)).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -667,27 +378,112 @@ enum RobotStep {
     Hold,
 }
 
-struct State<H, Fut> {
+/// The Stream client as [`socket::run`] drives it.
+struct DingTalk<H, Fut> {
+    config: StreamConfig,
     handler: H,
-    inflight: FuturesUnordered<Fut>,
     seen: Seen,
+    handled: PhantomData<fn() -> Fut>,
 }
 
-impl<H, Fut> State<H, Fut>
+impl<H, Fut> socket::Client for DingTalk<H, Fut>
 where
     H: Fn(InboundMessage) -> Fut,
     Fut: Future<Output = ()>,
 {
-    /// Answers one frame. `Ok(Some(end))` ends the connection; `Err` is a failed write.
-    async fn on_frame(
+    type Handled = Fut;
+    type Opener = (StreamConfig, Backoff);
+    type Opened = ();
+    /// DingTalk's own keepalive is in its frames (SYSTEM `ping`); nothing else to wait for.
+    type Event = std::convert::Infallible;
+
+    const LABEL: &'static str = "DingTalk Stream";
+    const PLATFORM: &'static str = "dingtalk";
+
+    fn app(&self) -> &str {
+        &self.config.client_id
+    }
+
+    fn opener(&self) -> Self::Opener {
+        (self.config.clone(), self.config.backoff)
+    }
+
+    async fn open(
+        (config, _): Self::Opener,
+        http: reqwest::Client,
+    ) -> Result<Endpoint<()>, Failure> {
+        let app_key = config.client_id.as_str();
+        match open(&config, &http).await {
+            Ok(ticket) => Ok(Endpoint {
+                url: socket_url(&ticket.endpoint, &ticket.ticket),
+                secrets: vec![encode(&ticket.ticket), ticket.ticket],
+                opened: (),
+            }),
+            Err(OpenError::Refused { status, detail }) => Err(Failure {
+                why: format!(
+                    "the gateway refused to open a connection for AppKey {app_key} (HTTP \
+                     {status}: {detail}). Check that client_id is the app's AppKey (Client ID) \
+                     and client_secret its AppSecret (Client Secret), copied without spaces, and \
+                     that the app is published with a robot in Stream mode"
+                ),
+                then: Then::Refused,
+            }),
+            Err(OpenError::Failed(why)) => Err(Failure::retry(format!(
+                "cannot get a connection ticket: {why}"
+            ))),
+        }
+    }
+
+    fn connected(&mut self, (): ()) {}
+
+    fn keepalive(&self) -> Duration {
+        self.config.keepalive
+    }
+
+    fn retry_delay(&mut self, failures: u32) -> Option<Duration> {
+        Some(self.config.backoff.delay(failures, fastrand::f64()))
+    }
+
+    async fn on_message(&mut self, link: &mut Link<'_, Fut>, message: Message) -> Step {
+        let Message::Text(text) = message else {
+            tracing::debug!(
+                app_key = self.config.client_id.as_str(),
+                "DingTalk Stream: ignoring a binary frame"
+            );
+            return Step::Go;
+        };
+        match self.on_text(link, text.as_str()).await {
+            Ok(None) => Step::Go,
+            Ok(Some(step)) => step,
+            Err(e) => Step::Lost(format!("cannot send an ack: {e}")),
+        }
+    }
+
+    async fn next_event(&mut self) -> Self::Event {
+        std::future::pending().await
+    }
+
+    async fn on_event(&mut self, _: &mut Link<'_, Fut>, event: Self::Event) -> Step {
+        match event {}
+    }
+}
+
+impl<H, Fut> DingTalk<H, Fut>
+where
+    H: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    /// Answers one text frame. `Ok(Some(step))` ends the connection; `Err` is a failed write.
+    async fn on_text(
         &mut self,
-        socket: &mut Socket,
+        link: &mut Link<'_, Fut>,
         text: &str,
-        app_key: &str,
-    ) -> Result<Option<End>, String> {
+    ) -> Result<Option<Step>, String> {
+        let app_key = self.config.client_id.as_str();
         match classify(text) {
             Frame::Ping { message_id, data } => {
-                send(socket, Message::text(ack(&message_id, 200, "OK", &data))).await?;
+                link.send(Message::text(ack(&message_id, 200, "OK", &data)))
+                    .await?;
             }
             Frame::Disconnect {
                 message_id,
@@ -697,44 +493,39 @@ where
                 // The Go SDK acks it on this connection before closing, since an unanswered
                 // command is repeated. A failed ack changes nothing: we are leaving.
                 if let Some(id) = message_id {
-                    let _ = send(socket, Message::text(ack(&id, 200, "OK", &data))).await;
+                    let _ = link.send(Message::text(ack(&id, 200, "OK", &data))).await;
                 }
-                close(socket).await;
-                return Ok(Some(End::Reconnect {
-                    why: format!("the gateway sent disconnect ({reason})"),
-                    at_once: true,
-                }));
+                link.close().await;
+                return Ok(Some(Step::Reconnect(format!(
+                    "the gateway sent disconnect ({reason})"
+                ))));
             }
             Frame::System { topic } => {
                 let topic = printable(&topic, 32);
                 tracing::debug!(app_key, topic, "DingTalk Stream system frame");
             }
             Frame::Robot { message_id, data } => {
-                let busy = self.inflight.len() >= MAX_IN_FLIGHT;
+                let busy = link.busy();
                 let step = robot_step(&mut self.seen, busy, &message_id, &data, Instant::now());
                 match step {
                     RobotStep::Ack => {
-                        send(
-                            socket,
-                            Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)),
-                        )
-                        .await?;
+                        link.send(Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)))
+                            .await?;
                     }
                     RobotStep::Deliver(message) => {
-                        let sent = send(
-                            socket,
-                            Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)),
-                        )
-                        .await;
+                        let sent = link
+                            .send(Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)))
+                            .await;
                         // Handled even if the ack was lost: a redelivery is caught by `seen`.
-                        self.inflight.push((self.handler)(message));
+                        link.spawn((self.handler)(message));
                         sent?;
                     }
                     RobotStep::Hold => {
                         tracing::warn!(
                             app_key,
-                            "DingTalk Stream: {MAX_IN_FLIGHT} messages are still being handled; \
-                             leaving one unacked for the gateway to push again"
+                            "DingTalk Stream: {} messages are still being handled; \
+                             leaving one unacked for the gateway to push again",
+                            socket::MAX_IN_FLIGHT
                         );
                     }
                 }
@@ -745,10 +536,12 @@ where
                     topic = %printable(&topic, 64),
                     "DingTalk Stream: callback on a topic this client does not handle; answered 404"
                 );
-                send(
-                    socket,
-                    Message::text(ack(&message_id, 404, "topic not handled", ROBOT_ACK_DATA)),
-                )
+                link.send(Message::text(ack(
+                    &message_id,
+                    404,
+                    "topic not handled",
+                    ROBOT_ACK_DATA,
+                )))
                 .await?;
             }
             Frame::Event { message_id, topic } => {
@@ -757,17 +550,20 @@ where
                 let topic = printable(&topic, 64);
                 tracing::debug!(app_key, topic, "DingTalk Stream: ignoring an event");
                 let data = json!({"status": "SUCCESS", "message": "not handled"}).to_string();
-                send(socket, Message::text(ack(&message_id, 200, "OK", &data))).await?;
+                link.send(Message::text(ack(&message_id, 200, "OK", &data)))
+                    .await?;
             }
             Frame::Unknown { message_id, kind } => {
                 tracing::warn!(
                     app_key,
                     "DingTalk Stream: frame of unknown type {kind:?}; answered 404"
                 );
-                send(
-                    socket,
-                    Message::text(ack(&message_id, 404, "type not handled", ROBOT_ACK_DATA)),
-                )
+                link.send(Message::text(ack(
+                    &message_id,
+                    404,
+                    "type not handled",
+                    ROBOT_ACK_DATA,
+                )))
                 .await?;
             }
             Frame::Unreadable(why) => {
@@ -833,133 +629,6 @@ fn robot_step(
             RobotStep::Ack
         }
     }
-}
-
-/// Ids seen recently, oldest first: bounded both in count and in age.
-struct Seen {
-    capacity: usize,
-    ttl: Duration,
-    order: VecDeque<(Instant, String)>,
-    keys: HashSet<String>,
-}
-
-impl Seen {
-    fn new(capacity: usize, ttl: Duration) -> Self {
-        Seen {
-            capacity: capacity.max(1),
-            ttl,
-            order: VecDeque::new(),
-            keys: HashSet::new(),
-        }
-    }
-
-    fn contains(&mut self, key: &str, now: Instant) -> bool {
-        self.expire(now);
-        self.keys.contains(key)
-    }
-
-    fn insert(&mut self, key: String, now: Instant) {
-        self.expire(now);
-        if self.keys.contains(&key) {
-            return;
-        }
-        while self.order.len() >= self.capacity {
-            if let Some((_, old)) = self.order.pop_front() {
-                self.keys.remove(&old);
-            }
-        }
-        self.keys.insert(key.clone());
-        self.order.push_back((now, key));
-    }
-
-    fn expire(&mut self, now: Instant) {
-        while let Some((at, _)) = self.order.front() {
-            if now.saturating_duration_since(*at) < self.ttl {
-                break;
-            }
-            if let Some((_, old)) = self.order.pop_front() {
-                self.keys.remove(&old);
-            }
-        }
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.order.len()
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Waiting.
-
-/// Resolves once shutdown is asked for, or when the sender is gone and nobody can ask.
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-/// Runs `work` while the handlers keep running; `None` if shutdown came first.
-async fn until<T, Fut>(
-    work: impl Future<Output = T>,
-    inflight: &mut FuturesUnordered<Fut>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<T>
-where
-    Fut: Future<Output = ()>,
-{
-    tokio::pin!(work);
-    loop {
-        tokio::select! {
-            biased;
-            () = stopped(shutdown) => return None,
-            value = &mut work => return Some(value),
-            Some(()) = inflight.next(), if !inflight.is_empty() => {}
-        }
-    }
-}
-
-async fn drain<Fut: Future<Output = ()>>(inflight: &mut FuturesUnordered<Fut>) {
-    if inflight.is_empty() {
-        return;
-    }
-    let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
-        while inflight.next().await.is_some() {}
-    })
-    .await;
-    if finished.is_err() {
-        tracing::warn!(
-            "DingTalk Stream: {} message handler(s) still running after {} s; abandoned",
-            inflight.len(),
-            SHUTDOWN_GRACE.as_secs()
-        );
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Log hygiene.
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-/// Peer-supplied text bounded and with control characters replaced, for a log line.
-fn printable(s: &str, max_chars: usize) -> String {
-    let mut out: String = s
-        .chars()
-        .take(max_chars)
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect();
-    if s.chars().nth(max_chars).is_some() {
-        out.push('…');
-    }
-    out
-}
-
-/// `text` with every occurrence of each non-empty secret replaced by `***`.
-fn scrub(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |acc, s| acc.replace(s, "***"))
 }
 
 #[cfg(test)]
@@ -1176,48 +845,6 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_caps_and_jitters_downwards() {
-        let b = Backoff::default();
-        assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
-        assert_eq!(b.delay(2, 0.0), Duration::from_secs(2));
-        assert_eq!(b.delay(6, 0.0), Duration::from_secs(32));
-        assert_eq!(b.delay(7, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(1, 1.0), Duration::from_millis(800));
-        assert_eq!(b.delay(0, 0.5), Duration::from_millis(900));
-        for _ in 0..100 {
-            let d = b.delay(20, fastrand::f64());
-            assert!(
-                d >= Duration::from_secs(48) && d <= Duration::from_secs(60),
-                "{d:?}"
-            );
-        }
-        // A max below min is read as min.
-        let odd = Backoff {
-            min: Duration::from_secs(5),
-            max: Duration::from_secs(1),
-        };
-        assert_eq!(odd.delay(3, 0.0), Duration::from_secs(5));
-    }
-
-    #[test]
-    fn seen_is_bounded_in_count_and_age() {
-        let t0 = Instant::now();
-        let mut seen = Seen::new(3, Duration::from_secs(300));
-        for (i, k) in ["a", "b", "c", "d"].into_iter().enumerate() {
-            seen.insert(k.to_string(), t0 + Duration::from_secs(i as u64));
-        }
-        assert_eq!(seen.len(), 3);
-        assert!(!seen.contains("a", t0 + Duration::from_secs(4)));
-        assert!(seen.contains("d", t0 + Duration::from_secs(4)));
-        // "b" went in at t0+1 s and is gone 300 s later; "d" (t0+3 s) is not yet.
-        assert!(!seen.contains("b", t0 + Duration::from_secs(301)));
-        assert!(seen.contains("d", t0 + Duration::from_secs(302)));
-        assert!(!seen.contains("d", t0 + Duration::from_secs(303)));
-        assert_eq!(seen.len(), 0);
-    }
-
-    #[test]
     fn robot_messages_are_delivered_once() {
         let now = Instant::now();
         let mut seen = Seen::new(100, SEEN_TTL);
@@ -1265,15 +892,5 @@ mod tests {
                 "{data}"
             );
         }
-    }
-
-    #[test]
-    fn scrub_and_printable() {
-        assert_eq!(
-            scrub("ws://h/connect?ticket=T1 failed", &["T1", ""]),
-            "ws://h/connect?ticket=*** failed"
-        );
-        assert_eq!(printable("a\u{7}b", 10), "a?b");
-        assert_eq!(printable("abcdef", 3), "abc…");
     }
 }

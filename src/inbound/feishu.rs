@@ -162,7 +162,9 @@ pub fn encrypt(encrypt_key: &str, plaintext: &[u8], iv: [u8; 16]) -> Result<Stri
     Ok(base64_encode(&out))
 }
 
-fn parse_event(event: &serde_json::Value) -> Result<Verdict, Refusal> {
+/// An `im.message.receive_v1` event (schema 2.0), decrypted and checked: the HTTP callback's body,
+/// or the payload of a long-connection frame.
+pub(crate) fn parse_event(event: &serde_json::Value) -> Result<Verdict, Refusal> {
     if str_at(event, &["schema"]) != Some("2.0") {
         return Ok(Verdict::Ignore("feishu event in schema 1.0"));
     }

@@ -17,13 +17,17 @@ mod crypto;
 pub mod dingtalk;
 pub mod dingtalk_stream;
 pub mod feishu;
+pub mod feishu_ws;
 pub mod slack;
+pub mod slack_socket;
+mod socket;
 pub mod wecom;
 
 pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use feishu::FeishuInbound;
 pub use slack::SlackInbound;
+pub use socket::Backoff;
 pub use wecom::{WeComInbound, WeComReply};
 
 use crate::platforms::Platform;

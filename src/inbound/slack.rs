@@ -93,8 +93,17 @@ fn parse_command(body: &[u8], retry: bool) -> Result<Verdict, Refusal> {
     if form_get(&form, "ssl_check").is_some() && form_get(&form, "command").is_none() {
         return Ok(Verdict::Ignore("slack ssl_check probe"));
     }
+    command_from(|key| form_get(&form, key), retry)
+}
+
+/// A slash command from its fields: the HTTP form's, or the JSON `payload` of a Socket Mode
+/// `slash_commands` envelope (the same names). `get` answers `None` for absent or blank.
+pub(crate) fn command_from<'f>(
+    get: impl Fn(&str) -> Option<&'f str>,
+    retry: bool,
+) -> Result<Verdict, Refusal> {
     let required = |key: &'static str| {
-        form_get(&form, key)
+        get(key)
             .map(str::to_string)
             .ok_or_else(|| Refusal::Malformed(format!("slash command field `{key}` is missing")))
     };
@@ -106,15 +115,11 @@ fn parse_command(body: &[u8], retry: bool) -> Result<Verdict, Refusal> {
         message_id,
         sender: Sender::Slack {
             user_id,
-            team_id: form_get(&form, "team_id").map(str::to_string),
+            team_id: get("team_id").map(str::to_string),
         },
-        sender_name: form_get(&form, "user_name").map(str::to_string),
+        sender_name: get("user_name").map(str::to_string),
         // `text` is what follows the command word and is empty for a bare `/weekbell`.
-        text: form
-            .iter()
-            .find(|(k, _)| k == "text")
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default(),
+        text: get("text").unwrap_or_default().to_string(),
         reply: ReplyRoute::SlackCommand {
             response_url: Secret::new(response_url),
             channel_id,
@@ -124,16 +129,21 @@ fn parse_command(body: &[u8], retry: bool) -> Result<Verdict, Refusal> {
 }
 
 fn parse_event(body: &[u8], retry: bool) -> Result<Verdict, Refusal> {
-    let payload = parse_json(body, "Slack event")?;
-    match str_at(&payload, &["type"]) {
+    event_from(&parse_json(body, "Slack event")?, retry)
+}
+
+/// An Events API payload: the HTTP body, or the `payload` of a Socket Mode `events_api`
+/// envelope.
+pub(crate) fn event_from(payload: &serde_json::Value, retry: bool) -> Result<Verdict, Refusal> {
+    match str_at(payload, &["type"]) {
         Some("url_verification") => {
-            let challenge = required_str(&payload, &["challenge"])?;
+            let challenge = required_str(payload, &["challenge"])?;
             Ok(Verdict::Challenge {
                 content_type: "text/plain; charset=utf-8",
                 body: challenge.into_bytes(),
             })
         }
-        Some("event_callback") => parse_callback(&payload, retry),
+        Some("event_callback") => parse_callback(payload, retry),
         Some(_) => Ok(Verdict::Ignore(
             "slack payload type other than event_callback",
         )),
@@ -163,6 +173,21 @@ fn parse_callback(payload: &serde_json::Value, retry: bool) -> Result<Verdict, R
         return Ok(Verdict::Ignore("slack message subtype (edit, join, bot …)"));
     }
     let user_id = required_str(event, &["user"])?;
+    // The app's own bot user, as `authorizations` names it: a reply of ours seen again.
+    let own = payload
+        .get("authorizations")
+        .and_then(|a| a.as_array())
+        .is_some_and(|all| {
+            all.iter().any(|a| {
+                a.get("is_bot").and_then(|b| b.as_bool()) == Some(true)
+                    && str_at(a, &["user_id"]) == Some(user_id.as_str())
+            })
+        });
+    if own {
+        return Ok(Verdict::Ignore(
+            "slack message from this app's own bot user",
+        ));
+    }
     let channel_id = required_str(event, &["channel"])?;
     let ts = required_str(event, &["ts"])?;
     // One message can arrive as several events (`app_mention` and `message.im`, or a
@@ -413,6 +438,12 @@ mod tests {
                 "{event}"
             );
         }
+        let own = r#"{"type":"event_callback","authorizations":[{"team_id":"T1","user_id":"UBOT","is_bot":true}],
+            "event":{"type":"app_mention","user":"UBOT","text":"<@UBOT> hi","ts":"3","channel":"C1"}}"#;
+        assert!(matches!(
+            run(&signed(DOC_TS, own), own, DOC_NOW_MS),
+            Ok(Verdict::Ignore(_))
+        ));
         let dm = r#"{"type":"event_callback","event":{"type":"message","user":"U1","text":"list","ts":"2","channel":"D1","channel_type":"im"}}"#;
         assert!(matches!(
             run(&signed(DOC_TS, dm), dm, DOC_NOW_MS),

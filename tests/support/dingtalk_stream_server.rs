@@ -28,7 +28,7 @@ use serde_json::{Value, json};
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -87,8 +87,8 @@ fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
 impl FakeStreamGateway {
     /// A gateway that accepts exactly these credentials.
     pub async fn start(client_id: &str, client_secret: &str) -> Self {
-        let http = bind().await;
-        let ws = bind().await;
+        let http = super::bind_loopback().await;
+        let ws = super::bind_loopback().await;
         let ws_addr = match ws.local_addr() {
             Ok(a) => a.to_string(),
             Err(e) => panic!("no local address: {e}"),
@@ -184,13 +184,6 @@ impl FakeStreamGateway {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-    }
-}
-
-async fn bind() -> TcpListener {
-    match TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("cannot bind a loopback port: {e}"),
     }
 }
 

@@ -9,7 +9,10 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod feishu_ws_server;
+pub mod logs;
 pub mod pg;
+pub mod slack_socket_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -104,4 +107,12 @@ pub fn slack_form(text: &str, user: &str, trigger: &str) -> String {
         enc(text),
         enc("https://hooks.slack.com/commands/T0001/1234/abcd")
     )
+}
+
+/// A listener on a random loopback port, for the local platform fakes.
+pub async fn bind_loopback() -> tokio::net::TcpListener {
+    match tokio::net::TcpListener::bind("127.0.0.1:0").await {
+        Ok(l) => l,
+        Err(e) => panic!("cannot bind a loopback port: {e}"),
+    }
 }

@@ -51,7 +51,13 @@ pub(super) fn mention_for(person: &Person) -> Option<Mention> {
 /// reads the same as one long message.
 pub(super) fn request_body(part: &OutboundPart) -> Value {
     let mut users: Vec<&str> = Vec::new();
-    for id in part.mentions.iter().filter_map(|m| m.handle.as_deref()) {
+    // Discord refuses the whole message if one id is not a snowflake.
+    let snowflakes = part
+        .mentions
+        .iter()
+        .filter_map(|m| m.handle.as_deref())
+        .filter(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()));
+    for id in snowflakes {
         if !users.contains(&id) && users.len() < MAX_PINGED_USERS {
             users.push(id);
         }

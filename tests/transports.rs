@@ -604,7 +604,11 @@ mod discord_and_mattermost {
         assert_eq!(got, Outcome::Sent);
         assert_eq!(srv.statuses(), [200]);
         let m = &srv.received()[0];
-        assert!(m.path_and_query.ends_with("?wait=true"), "{}", m.path_and_query);
+        assert!(
+            m.path_and_query.ends_with("?wait=true"),
+            "{}",
+            m.path_and_query
+        );
         assert_eq!(m.pings, ["80351110224678912"]);
         assert!(!m.pings_everyone);
         // A thread's webhook keeps its thread.
@@ -630,7 +634,11 @@ mod discord_and_mattermost {
             (send(&ch, &"督".repeat(2001)).await, "Must be 2000 or fewer"),
             (
                 send(
-                    &channel(Platform::Discord, &srv.url_with(WRONG_ID, srv.token()), None),
+                    &channel(
+                        Platform::Discord,
+                        &srv.url_with(WRONG_ID, srv.token()),
+                        None,
+                    ),
                     "x",
                 )
                 .await,
@@ -638,7 +646,11 @@ mod discord_and_mattermost {
             ),
             (
                 send(
-                    &channel(Platform::Discord, &srv.url_with(support::discord_server::WEBHOOK_ID, "nope-nope-nope"), None),
+                    &channel(
+                        Platform::Discord,
+                        &srv.url_with(support::discord_server::WEBHOOK_ID, "nope-nope-nope"),
+                        None,
+                    ),
                     "x",
                 )
                 .await,
@@ -694,7 +706,10 @@ mod discord_and_mattermost {
         let Outcome::Wait { after, reason } = &got else {
             panic!("{got:?}")
         };
-        assert!(*after > Duration::ZERO && *after <= Duration::from_secs(2), "{after:?}");
+        assert!(
+            *after > Duration::ZERO && *after <= Duration::from_secs(2),
+            "{after:?}"
+        );
         assert!(reason.contains("5 messages per 2 seconds"), "{reason}");
         tokio::time::sleep(*after).await;
         assert_eq!(send(&ch, "x").await, Outcome::Sent);
@@ -709,7 +724,10 @@ mod discord_and_mattermost {
             "{got:?}"
         );
         // Server errors are retried; slow answers time out.
-        srv.script([DiscordReply::Status(502), DiscordReply::Delay(Duration::from_secs(3))]);
+        srv.script([
+            DiscordReply::Status(502),
+            DiscordReply::Delay(Duration::from_secs(3)),
+        ]);
         assert_eq!(kind(&send(&ch, "x").await), "retry");
         assert_eq!(kind(&send(&ch, "x").await), "retry");
     }
@@ -721,7 +739,11 @@ mod discord_and_mattermost {
         let text = "Hi @alice, ask @\u{200B}channel nothing";
         assert_eq!(send(&ch, text).await, Outcome::Sent);
         let m = &srv.received()[0];
-        assert!(m.content_type.starts_with("application/json"), "{}", m.content_type);
+        assert!(
+            m.content_type.starts_with("application/json"),
+            "{}",
+            m.content_type
+        );
         assert_eq!(m.body, serde_json::json!({"text": text}));
         assert_eq!(m.mentions, ["alice"]);
         assert!(!m.channel_wide);
@@ -734,7 +756,9 @@ mod discord_and_mattermost {
         let ch = channel(Platform::Mattermost, &srv.url(), None);
         for row in Platform::Mattermost.documented_replies() {
             let reply = if row.code == "limit exceeded" {
-                MattermostReply::TooManyRequests { retry_after_secs: 3 }
+                MattermostReply::TooManyRequests {
+                    retry_after_secs: 3,
+                }
             } else {
                 let id: &'static str = Box::leak(row.code.clone().into_boxed_str());
                 MattermostReply::AppError(id)
@@ -759,7 +783,11 @@ mod discord_and_mattermost {
             }
         }
         // The fake's own checks: a wrong key, no text, webhooks turned off.
-        let wrong = channel(Platform::Mattermost, &srv.url_with("nosuchhook0000000000000000"), None);
+        let wrong = channel(
+            Platform::Mattermost,
+            &srv.url_with("nosuchhook0000000000000000"),
+            None,
+        );
         assert!(permanent_reason(&send(&wrong, "x").await).contains("Invalid webhook"));
         assert!(permanent_reason(&send(&ch, "").await).contains("No text specified"));
         let off = FakeMattermost::start(MattermostOptions {
@@ -768,8 +796,14 @@ mod discord_and_mattermost {
         })
         .await;
         let got = send(&channel(Platform::Mattermost, &off.url(), None), "x").await;
-        assert!(permanent_reason(&got).contains("disabled by the system admin"), "{got:?}");
-        srv.script([MattermostReply::Status(502), MattermostReply::Delay(Duration::from_secs(3))]);
+        assert!(
+            permanent_reason(&got).contains("disabled by the system admin"),
+            "{got:?}"
+        );
+        srv.script([
+            MattermostReply::Status(502),
+            MattermostReply::Delay(Duration::from_secs(3)),
+        ]);
         assert_eq!(kind(&send(&ch, "x").await), "retry");
         assert_eq!(kind(&send(&ch, "x").await), "retry");
         assert_eq!(send(&ch, "x").await, Outcome::Sent);
@@ -798,8 +832,14 @@ mod discord_and_mattermost {
         let discord = FakeDiscord::start(DiscordOptions::default()).await;
         let mattermost = FakeMattermost::start(MattermostOptions::default()).await;
         for (ch, token) in [
-            (channel(Platform::Discord, &discord.url(), None), discord.token().to_string()),
-            (channel(Platform::Mattermost, &mattermost.url(), None), mattermost.key().to_string()),
+            (
+                channel(Platform::Discord, &discord.url(), None),
+                discord.token().to_string(),
+            ),
+            (
+                channel(Platform::Mattermost, &mattermost.url(), None),
+                mattermost.key().to_string(),
+            ),
         ] {
             discord.script([DiscordReply::Code(50035), DiscordReply::Status(500)]);
             mattermost.script([
@@ -810,7 +850,11 @@ mod discord_and_mattermost {
             for text in ["x", "x", "", &"y".repeat(20_000)] {
                 seen.push(format!("{:?}", send(&ch, text).await));
             }
-            let dead = channel(ch.platform, &dead_url(&format!("/api/webhooks/1/{token}")).await, None);
+            let dead = channel(
+                ch.platform,
+                &dead_url(&format!("/api/webhooks/1/{token}")).await,
+                None,
+            );
             seen.push(format!("{:?}", send(&dead, "x").await));
             for s in &seen {
                 assert!(!s.contains(&token), "{s}");

@@ -199,7 +199,10 @@ pub fn code_reply(code: i64) -> (u16, &'static str) {
         200000 => (400, "Message was blocked by automatic moderation"),
         240000 => (400, "Message blocked by harmful links filter"),
         40004 => (403, "Send messages has been temporarily disabled"),
-        130000 => (503, "API resource is currently overloaded. Try again a little later"),
+        130000 => (
+            503,
+            "API resource is currently overloaded. Try again a little later",
+        ),
         20028 => (
             429,
             "The write action you are performing on the channel has hit the write rate limit.",

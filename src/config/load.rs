@@ -549,6 +549,7 @@ impl Validator<'_> {
                 if key == "public_key"
                     && platform == Platform::Discord
                     && self.problems.len() == problems_before
+                    && !text.trim().is_empty()
                     && crate::inbound::discord::public_key(&text).is_none()
                 {
                     self.problem(

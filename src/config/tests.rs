@@ -224,3 +224,26 @@ fn a_store_url_without_a_password_is_not_a_secret_in_the_file() {
     let c = parse(Path::new("w.toml"), &literal_hook, &env(&[])).unwrap_or_else(|e| panic!("{e}"));
     assert!(c.holds_literal_secrets);
 }
+
+#[test]
+fn a_discord_public_key_must_be_an_ed25519_key() {
+    let text = BASE.replace(
+        "platform = \"slack\"\nwebhook = \"${HOOK}\"",
+        "platform = \"discord\"\nwebhook = \"${HOOK}\"\npublic_key = \"${KEY}\"",
+    );
+    let hook = ("HOOK", "https://discord.com/api/webhooks/1/t");
+    // RFC 8032's first test key.
+    let good = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    assert!(problems(&text, &[hook, ("KEY", good)]).is_empty());
+    assert!(
+        problems(&text, &[hook, ("KEY", "")]).is_empty(),
+        "blank: commands off"
+    );
+    for bad in ["d75a98", "not hex at all", &good.replace('d', "z")] {
+        let found = problems(&text, &[hook, ("KEY", bad)]);
+        assert!(
+            found.iter().any(|(_, m)| m.contains("Discord public key")),
+            "{bad}: {found:?}"
+        );
+    }
+}

@@ -1141,7 +1141,8 @@ mod discord_and_mattermost {
             "done API-102",
         );
         let signed = signed_headers(&APP_SEED, now_s(), &good);
-        let cases: Vec<(&str, String, Vec<(&'static str, String)>)> = vec![
+        type Headers = Vec<(&'static str, String)>;
+        let cases: Vec<(&str, String, Headers)> = vec![
             (
                 "tampered body",
                 good.replace("API-102", "WEB-211"),

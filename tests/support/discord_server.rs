@@ -397,7 +397,7 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
     }
     let (pings, pings_everyone) = match allowed_pings(&value, content) {
         Ok(p) => p,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let mut state = shared.lock();
     state.next_id += 1;
@@ -446,7 +446,7 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
 }
 
 /// Who the message would notify, and whether `allowed_mentions` is well formed.
-fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Response> {
+fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Box<Response>> {
     let written: Vec<String> = content
         .split("<@")
         .skip(1)
@@ -461,11 +461,11 @@ fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Re
         return Ok((written, mentions_everyone));
     };
     let bad = |message: &str| {
-        form_error(
+        Box::new(form_error(
             &["allowed_mentions"],
             "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
             message,
-        )
+        ))
     };
     let parse: Vec<&str> = match allowed.get("parse") {
         None => Vec::new(),
@@ -485,22 +485,22 @@ fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Re
         None => Vec::new(),
         Some(Value::Array(items)) => {
             if items.len() > 100 {
-                return Err(form_error(
+                return Err(Box::new(form_error(
                     &["allowed_mentions", "users"],
                     "BASE_TYPE_MAX_LENGTH",
                     "Must be 100 or fewer in length.",
-                ));
+                )));
             }
             let mut out = Vec::new();
             for item in items {
                 match item.as_str().filter(|s| is_snowflake(s)) {
                     Some(id) => out.push(id.to_string()),
                     None => {
-                        return Err(form_error(
+                        return Err(Box::new(form_error(
                             &["allowed_mentions", "users", "0"],
                             "NUMBER_TYPE_COERCE",
                             "Value is not snowflake.",
-                        ));
+                        )));
                     }
                 }
             }

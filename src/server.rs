@@ -8,17 +8,20 @@
 //! its body) is cut off.
 //!
 //! Answers go back the way each platform expects: inline in the HTTP response where the
-//! platform reads it (Slack slash commands, WeCom's encrypted passive reply, the JSON API),
-//! otherwise through the outbox (DingTalk's session webhook, Feishu's Open API, Slack
-//! mentions via the channel's webhook), so they get the same retries as any message.
+//! platform reads it (Slack slash commands, WeCom's encrypted passive reply, Discord
+//! interactions, Mattermost slash commands and outgoing webhooks, the JSON API), otherwise
+//! through the outbox (DingTalk's session webhook, Feishu's Open API, Slack mentions via the
+//! channel's webhook, the parts of a long Discord answer after the first), so they get the same
+//! retries as any message.
 
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::daemon::{Shared, TokenBucket};
 use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
-    ApiInbound, DingTalkInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES, Refusal,
-    ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound, slack,
+    ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES,
+    MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound,
+    discord, mattermost, slack,
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
@@ -229,6 +232,11 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
         Platform::Webhook => {
             ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
         }
+        Platform::Discord => DiscordInbound::new(cred("public_key").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        Platform::Mattermost => {
+            MattermostInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        }
         _ => Err(Refusal::Misconfigured(
             "this platform takes no commands in this version",
         )),
@@ -404,9 +412,19 @@ async fn on_message(
         // Answer where the answer is free (inline); queueing one per flooded message would
         // carry the flood into the group.
         Ran::Limited(text) => {
+            let escaped = || channel.dialect().escape(&text);
             return match &message.reply {
                 ReplyRoute::SlackCommand { .. } => {
                     Json(slack::command_answer(&slack::escape(&text))).into_response()
+                }
+                ReplyRoute::Discord { .. } => {
+                    Json(discord::command_answer(&escaped(), true)).into_response()
+                }
+                ReplyRoute::MattermostCommand { .. } => {
+                    Json(mattermost::command_answer(&[escaped()], true)).into_response()
+                }
+                ReplyRoute::MattermostPost { .. } => {
+                    Json(mattermost::post_answer(&escaped())).into_response()
                 }
                 ReplyRoute::Inline => (
                     StatusCode::TOO_MANY_REQUESTS,
@@ -426,6 +444,43 @@ async fn on_message(
         }))
         .into_response(),
         ReplyRoute::WeCom { .. } => wecom_passive_reply(channel, &message, &answer, now),
+        ReplyRoute::Discord {
+            application_id,
+            token,
+        } => {
+            let mut parts = reply_parts(channel, &answer).into_iter();
+            let ephemeral = is_personal(&answer);
+            let first = parts.next().map(|p| p.text).unwrap_or_default();
+            let rest: Vec<OutboundPart> = parts.collect();
+            if !rest.is_empty() {
+                let via = ReplyVia::DiscordFollowup {
+                    application_id: application_id.clone(),
+                    token: token.expose().to_string(),
+                    ephemeral,
+                };
+                // The first part answers the interaction whatever happens to the rest; a part
+                // that cannot be queued is logged and the asker can run the command again.
+                if let Err(e) = enqueue_parts(state, channel, &message, rest, Some(via), now).await
+                {
+                    tracing::error!(channel = %channel.name, "cannot queue the rest of a Discord answer: {e}");
+                }
+            }
+            Json(discord::command_answer(&first, ephemeral)).into_response()
+        }
+        ReplyRoute::MattermostCommand { .. } => {
+            let parts: Vec<String> = reply_parts(channel, &answer)
+                .into_iter()
+                .map(|p| p.text)
+                .collect();
+            Json(mattermost::command_answer(&parts, is_personal(&answer))).into_response()
+        }
+        ReplyRoute::MattermostPost { .. } => {
+            let parts: Vec<String> = reply_parts(channel, &answer)
+                .into_iter()
+                .map(|p| p.text)
+                .collect();
+            Json(mattermost::post_answer(&parts.join("\n\n"))).into_response()
+        }
         ReplyRoute::SlackChannel { .. } => {
             enqueue(state, channel, &message, &answer, None, now).await
         }
@@ -451,8 +506,19 @@ async fn on_message(
     }
 }
 
+/// Whether an answer is for the asker alone where the platform can say so (Discord's
+/// ephemeral messages, Mattermost's ephemeral responses): help, lookups (`list`), mistakes and
+/// refusals to strangers. Changes and the digest are for the whole channel, as on Slack.
+fn is_personal(answer: &Answer) -> bool {
+    matches!(
+        answer.command,
+        "help" | "list" | "usage" | "unknown" | "unrecognised"
+    )
+}
+
 /// The answer as message parts in the channel's markup: a digest as rendered, a text answer
-/// escaped line by line (its line breaks are the layout).
+/// escaped line by line (its line breaks are the layout) and split to the channel's size limit
+/// like any message.
 fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
     if let Some(parts) = &answer.digest {
         return parts.clone();
@@ -460,13 +526,24 @@ fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
     let dialect: Dialect = channel.dialect();
     let text: Vec<String> = answer.text.lines().map(|l| dialect.escape(l)).collect();
     let text = dialect.finish(&text.join("\n")).into_owned();
-    vec![OutboundPart {
-        title: "weekbell".into(),
-        text,
-        mentions: Vec::new(),
-        part: 1,
-        parts: 1,
-    }]
+    let limit = channel
+        .platform
+        .size_limit_in(dialect)
+        .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
+    let texts =
+        crate::render::split::split_with(&text, limit, &[], &|i, n| dialect.part_prefix(i, n));
+    let parts = texts.len();
+    texts
+        .into_iter()
+        .enumerate()
+        .map(|(i, text)| OutboundPart {
+            title: "weekbell".into(),
+            text,
+            mentions: Vec::new(),
+            part: i + 1,
+            parts,
+        })
+        .collect()
 }
 
 async fn enqueue(
@@ -477,10 +554,38 @@ async fn enqueue(
     via: Option<ReplyVia>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
+    match enqueue_parts(
+        state,
+        channel,
+        message,
+        reply_parts(channel, answer),
+        via,
+        now,
+    )
+    .await
+    {
+        // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
+        Ok(()) => Json(json!({})).into_response(),
+        Err(e) => {
+            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+/// Writes reply parts to the outbox, keyed by the message so a redelivery queues nothing twice.
+async fn enqueue_parts(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    message: &InboundMessage,
+    parts: Vec<OutboundPart>,
+    via: Option<ReplyVia>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), crate::store::StoreError> {
     let now_ms = now.timestamp_millis();
     let key = format!("reply:{}:{}", channel.name, message.message_id);
     let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
-    let messages: Vec<NewMessage> = reply_parts(channel, answer)
+    let messages: Vec<NewMessage> = parts
         .into_iter()
         .enumerate()
         .filter_map(|(i, part)| {
@@ -502,17 +607,9 @@ async fn enqueue(
             })
         })
         .collect();
-    match state.shared.store.enqueue_reply(&messages).await {
-        Ok(_) => {
-            state.shared.wake_delivery();
-            // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
-            Json(json!({})).into_response()
-        }
-        Err(e) => {
-            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
+    state.shared.store.enqueue_reply(&messages).await?;
+    state.shared.wake_delivery();
+    Ok(())
 }
 
 /// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message.

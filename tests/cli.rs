@@ -440,6 +440,14 @@ fn every_example_config_checks() {
             "https://hooks.slack.com/services/T0/B0/tok-7f3a",
         ),
         ("OA_WEBHOOK", "https://oa.example.gov.cn/api/weekbell"),
+        (
+            "TEAM_DISCORD_WEBHOOK",
+            "https://discord.com/api/webhooks/1180366720153128000/tok-7f3a",
+        ),
+        (
+            "TEAM_MATTERMOST_WEBHOOK",
+            "https://chat.example.org/hooks/tok-7f3a",
+        ),
     ];
     let examples = repo().join("config/examples");
     let mut seen = 0;
@@ -458,7 +466,7 @@ fn every_example_config_checks() {
             path.display()
         );
     }
-    assert!(seen >= 6);
+    assert!(seen >= 8);
 }
 
 /// A broken user template is caught by `check`, before any slot tries to send it.

@@ -1,7 +1,8 @@
 //! Chat commands end to end: the real `weekbell run` with its HTTP server, requests signed the
 //! way each platform signs them, answers checked where each platform reads them (inline, a
-//! DingTalk session webhook, Feishu's Open API, WeCom's encrypted passive reply), and the task
-//! list checked through `weekbell tasks` and `weekbell history`.
+//! DingTalk session webhook, Feishu's Open API, WeCom's encrypted passive reply, Discord's
+//! interaction follow-ups), and the task list checked through `weekbell tasks` and
+//! `weekbell history`.
 
 mod support;
 
@@ -58,10 +59,14 @@ slack = "U01ALICE"
 dingtalk = "manager7675"
 feishu = "ou_alice"
 wecom = "alice.w"
+discord = "80351110224678912"
+mattermost = "alice"
 [[people]]
 id = "bob"
 name = "Bob"
 slack = "U02BOB"
+discord = "80351110224678913"
+mattermost = "bob"
 "#,
         tasks.display()
     );
@@ -993,6 +998,425 @@ channels = ["ding", "wx", "lark", "team", "api"]
                 .take(5)
                 .collect::<Vec<_>>()
                 .join("\n")
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discord interactions and Mattermost slash commands / outgoing webhooks.
+
+mod discord_and_mattermost {
+    use super::*;
+    use support::discord_server::{
+        APP_SEED, APPLICATION_ID, DiscordOptions, FakeDiscord, ping, public_key, signed_headers,
+        slash_command,
+    };
+    use support::mattermost_server::{
+        FakeMattermost, MattermostOptions, new_id, outgoing_webhook, slash_command as mm_command,
+    };
+
+    const ALICE: &str = "80351110224678912";
+    const BOB: &str = "80351110224678913";
+
+    async fn post_discord(
+        r: &Running,
+        body: &str,
+        headers: Vec<(&'static str, String)>,
+    ) -> (u16, String, String) {
+        let mut req = r
+            .client
+            .post(r.hook("dc"))
+            .header("content-type", "application/json")
+            .header(
+                "user-agent",
+                "Discord-Interactions/1.0 (+https://discord.com)",
+            )
+            .body(body.to_string());
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = resp.status().as_u16();
+        let content_type = resp
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        (status, content_type, resp.text().await.unwrap_or_default())
+    }
+
+    fn discord_channel(srv: &FakeDiscord, extra: &str) -> String {
+        format!(
+            "[channels.dc]\nplatform = \"discord\"\nwebhook = \"{}\"\npublic_key = \"${{DISCORD_PUBLIC_KEY}}\"\napi_base = \"{}\"\n{extra}",
+            srv.url(),
+            srv.api_base()
+        )
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn discord_interactions_are_verified_answered_and_deduplicated() {
+        let srv = FakeDiscord::start(DiscordOptions::default()).await;
+        let key = public_key();
+        let r = Running::start(
+            &discord_channel(&srv, ""),
+            &[("DISCORD_PUBLIC_KEY", key.as_str())],
+        )
+        .await;
+
+        // Saving the endpoint URL: Discord's PING must get a PONG, and its deliberately bad
+        // signature a 401.
+        let (status, ctype, text) =
+            post_discord(&r, &ping(), signed_headers(&APP_SEED, now_s(), &ping())).await;
+        assert_eq!((status, text.as_str()), (200, r#"{"type":1}"#));
+        assert!(ctype.starts_with("application/json"), "{ctype}");
+        let (status, _, _) =
+            post_discord(&r, &ping(), signed_headers(&[9; 32], now_s(), &ping())).await;
+        assert_eq!(status, 401);
+
+        // A change from Alice: answered in the channel, pinging nobody.
+        let body = slash_command(
+            "1180000000000000101",
+            "aW50ZXJhY3Rpb24tMQ",
+            ALICE,
+            "done API-101 shipped",
+        );
+        let (status, _, text) =
+            post_discord(&r, &body, signed_headers(&APP_SEED, now_s(), &body)).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(answer["type"], 4);
+        assert_eq!(answer["data"]["allowed_mentions"], json!({"parse": []}));
+        assert!(
+            answer["data"].get("flags").is_none(),
+            "a change is public: {answer}"
+        );
+        let content = answer["data"]["content"].as_str().unwrap_or_default();
+        assert!(
+            content.contains("API") && content.contains("101"),
+            "{content}"
+        );
+        assert!(content.chars().count() <= 2000);
+        assert_eq!(r.task("API-101")["status"], "done");
+        // The same interaction again: answered, recorded once.
+        let (status, _, _) =
+            post_discord(&r, &body, signed_headers(&APP_SEED, now_s(), &body)).await;
+        assert_eq!(status, 200);
+        let changes = r
+            .history()
+            .iter()
+            .filter(|e| e["field"] == "status")
+            .count();
+        assert_eq!(changes, 1);
+        let recorded = r.history().len();
+
+        // Lookups and mistakes are shown to the asker only.
+        for (id, user, text) in [
+            ("1180000000000000102", ALICE, "list mine"),
+            ("1180000000000000103", "1234567", "list"),
+            ("1180000000000000104", ALICE, "what is this"),
+        ] {
+            let body = slash_command(id, "aW50ZXJhY3Rpb24tMg", user, text);
+            let (_, _, answer) =
+                post_discord(&r, &body, signed_headers(&APP_SEED, now_s(), &body)).await;
+            let answer: Value = serde_json::from_str(&answer).unwrap_or_default();
+            assert_eq!(answer["data"]["flags"], 64, "{text}: {answer}");
+        }
+        // Bob may not close Alice's task: told so, nothing changes.
+        let body = slash_command(
+            "1180000000000000105",
+            "aW50ZXJhY3Rpb24tMw",
+            BOB,
+            "reopen API-101",
+        );
+        let (_, _, text) = post_discord(&r, &body, signed_headers(&APP_SEED, now_s(), &body)).await;
+        assert!(text.contains("alice") || text.contains("Alice"), "{text}");
+        assert_eq!(r.task("API-101")["status"], "done");
+
+        // Forged, tampered, unsigned and stale requests: 401, nothing changes.
+        let good = slash_command(
+            "1180000000000000106",
+            "aW50ZXJhY3Rpb24tNA",
+            ALICE,
+            "done API-102",
+        );
+        let signed = signed_headers(&APP_SEED, now_s(), &good);
+        type Headers = Vec<(&'static str, String)>;
+        let cases: Vec<(&str, String, Headers)> = vec![
+            (
+                "tampered body",
+                good.replace("API-102", "WEB-211"),
+                signed.clone(),
+            ),
+            (
+                "another key",
+                good.clone(),
+                signed_headers(&[1; 32], now_s(), &good),
+            ),
+            ("no signature", good.clone(), vec![signed[1].clone()]),
+            ("no timestamp", good.clone(), vec![signed[0].clone()]),
+            (
+                "stale",
+                good.clone(),
+                signed_headers(&APP_SEED, now_s() - 600, &good),
+            ),
+        ];
+        for (what, body, headers) in cases {
+            let (status, _, text) = post_discord(&r, &body, headers).await;
+            assert_eq!(status, 401, "{what}");
+            assert!(text.is_empty(), "{what}: {text}");
+        }
+        assert_eq!(r.task("API-102")["status"], "todo");
+        assert_eq!(r.task("WEB-211")["status"], "in_progress");
+        assert_eq!(
+            r.history().len(),
+            recorded,
+            "only the first command changed anything"
+        );
+        let (code, log) = r.daemon.terminate().await;
+        assert_eq!(code, Some(0), "{log}");
+        for reason in [
+            "signature does not match",
+            "x-signature-ed25519 is missing",
+            "outside the ±300 s window",
+        ] {
+            assert!(log.contains(reason), "log lacks {reason}:\n{log}");
+        }
+        assert!(
+            !log.contains("aW50ZXJhY3Rpb24"),
+            "interaction tokens stay out of the log"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_long_discord_answer_continues_in_follow_ups() {
+        let srv = FakeDiscord::start(DiscordOptions::default()).await;
+        let key = public_key();
+        let r = Running::start(
+            &discord_channel(&srv, "max_message_size = 400\n"),
+            &[("DISCORD_PUBLIC_KEY", key.as_str())],
+        )
+        .await;
+        let token = "aW50ZXJhY3Rpb246Zm9sbG93LXVw";
+        srv.open_interaction(APPLICATION_ID, token);
+        let body = slash_command("1180000000000000201", token, ALICE, "status");
+        let (status, _, text) =
+            post_discord(&r, &body, signed_headers(&APP_SEED, now_s(), &body)).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap_or_default();
+        let first = answer["data"]["content"].as_str().unwrap_or_default();
+        assert!(first.starts_with("(1/"), "{first}");
+        assert!(
+            answer["data"].get("flags").is_none(),
+            "the digest is for the channel"
+        );
+        let total: usize = first
+            .split_once('/')
+            .and_then(|(_, rest)| rest.split(')').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0);
+        assert!(total >= 2, "{first}");
+        let followups = srv.wait_for(total - 1, Duration::from_secs(20)).await;
+        assert_eq!(followups.len(), total - 1);
+        for (i, m) in followups.iter().enumerate() {
+            assert_eq!(
+                m.path_and_query,
+                format!("/api/v10/webhooks/{APPLICATION_ID}/{token}")
+            );
+            let content = m.body["content"].as_str().unwrap_or_default();
+            assert!(
+                content.starts_with(&format!("({}/{total})", i + 2)),
+                "{content}"
+            );
+            assert!(content.chars().count() <= 400);
+            assert!(m.pings.is_empty() && !m.pings_everyone);
+        }
+        let (_, log) = r.daemon.terminate().await;
+        assert!(!log.contains(token), "{log}");
+    }
+
+    const MM_COMMAND_TOKEN: &str = "xbxb8ctiffgd5d6huoc3pbqqpc";
+    const MM_OUTGOING_TOKEN: &str = "4m1ztuqcwbdqtfhsdrfr1mdaxy";
+    const ALICE_ID: &str = "ih5x7c4qdpyqdy4rcm9ju7ecxr";
+
+    async fn post_mm(
+        r: &Running,
+        content_type: &str,
+        auth: Option<&str>,
+        body: String,
+    ) -> (u16, String) {
+        let mut req = r
+            .client
+            .post(r.hook("mm"))
+            .header("content-type", content_type)
+            .header("accept", "application/json")
+            .body(body);
+        if let Some(token) = auth {
+            req = req.header("authorization", format!("Token {token}"));
+        }
+        let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+        let status = resp.status().as_u16();
+        (status, resp.text().await.unwrap_or_default())
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn mattermost_slash_commands_and_outgoing_webhooks() {
+        let srv = FakeMattermost::start(MattermostOptions::default()).await;
+        let channels = format!(
+            "[channels.mm]\nplatform = \"mattermost\"\nwebhook = \"{}\"\ntoken = \"${{MM_COMMAND_TOKEN}} ${{MM_OUTGOING_TOKEN}}\"\n",
+            srv.url()
+        );
+        let r = Running::start(
+            &channels,
+            &[
+                ("MM_COMMAND_TOKEN", MM_COMMAND_TOKEN),
+                ("MM_OUTGOING_TOKEN", MM_OUTGOING_TOKEN),
+            ],
+        )
+        .await;
+        let form = "application/x-www-form-urlencoded";
+        let trigger = format!("{}:{ALICE_ID}:1764918000000:sig", new_id());
+
+        // A slash command changes the list, answered in the channel; its retry records nothing.
+        let body = mm_command(
+            MM_COMMAND_TOKEN,
+            ALICE_ID,
+            "alice",
+            "done API-101 shipped",
+            &trigger,
+        );
+        let (status, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body.clone()).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(answer["response_type"], "in_channel");
+        assert_eq!(answer["skip_slack_parsing"], true);
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("API-101"),
+            "{answer}"
+        );
+        let (status, _) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        assert_eq!(status, 200);
+        assert_eq!(r.task("API-101")["status"], "done");
+        let changes = r
+            .history()
+            .iter()
+            .filter(|e| e["field"] == "status")
+            .count();
+        assert_eq!(changes, 1);
+
+        // Lookups are ephemeral; a stranger is told who they are.
+        let body = mm_command(MM_COMMAND_TOKEN, ALICE_ID, "alice", "list mine", &new_id());
+        let (_, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        let answer: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(answer["response_type"], "ephemeral", "{answer}");
+        let body = mm_command(
+            MM_COMMAND_TOKEN,
+            &new_id(),
+            "mallory",
+            "done API-102",
+            &new_id(),
+        );
+        let (_, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        assert!(text.contains("mallory"), "{text}");
+        assert_eq!(r.task("API-102")["status"], "todo");
+
+        // An outgoing webhook (trigger word `weekbell`, JSON), answered as a thread reply.
+        let post_id = new_id();
+        let body = outgoing_webhook(
+            MM_OUTGOING_TOKEN,
+            ALICE_ID,
+            "alice",
+            "weekbell note API-101 rollout on Tuesday",
+            &post_id,
+        );
+        let (status, text) = post_mm(&r, "application/json", None, body.clone()).await;
+        assert_eq!(status, 200, "{text}");
+        let answer: Value = serde_json::from_str(&text).unwrap_or_default();
+        assert_eq!(answer["response_type"], "comment");
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("API-101"),
+            "{answer}"
+        );
+        let (status, _) = post_mm(&r, "application/json", None, body).await;
+        assert_eq!(status, 200);
+        // `done … shipped` recorded the first note.
+        let notes = r.history().iter().filter(|e| e["field"] == "note").count();
+        assert_eq!(notes, 2, "the same post id records once");
+        assert!(
+            r.task("API-101")["notes"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("rollout on Tuesday"),
+            "{}",
+            r.task("API-101")
+        );
+
+        // Wrong, mismatched and missing tokens: 401, nothing changes.
+        let before = r.history().len();
+        let cases: Vec<(&str, &str, Option<&str>, String)> = vec![
+            (
+                "wrong header token",
+                form,
+                Some("wrongwrongwrongwrongwrongw"),
+                mm_command(
+                    MM_COMMAND_TOKEN,
+                    ALICE_ID,
+                    "alice",
+                    "done API-102",
+                    &new_id(),
+                ),
+            ),
+            (
+                "body token disagrees with the header",
+                form,
+                Some(MM_COMMAND_TOKEN),
+                mm_command(
+                    MM_OUTGOING_TOKEN,
+                    ALICE_ID,
+                    "alice",
+                    "done API-102",
+                    &new_id(),
+                ),
+            ),
+            (
+                "wrong body token",
+                "application/json",
+                None,
+                outgoing_webhook(
+                    "wrongwrongwrongwrongwrongw",
+                    ALICE_ID,
+                    "alice",
+                    "weekbell done API-102",
+                    &new_id(),
+                ),
+            ),
+            (
+                "no token",
+                form,
+                None,
+                mm_command("", ALICE_ID, "alice", "done API-102", &new_id())
+                    .replace("&token=&", "&"),
+            ),
+        ];
+        for (what, ctype, auth, body) in cases {
+            let (status, text) = post_mm(&r, ctype, auth, body).await;
+            assert_eq!(status, 401, "{what}: {text}");
+            assert!(text.is_empty(), "{what}: {text}");
+        }
+        assert_eq!(r.history().len(), before);
+        assert_eq!(r.task("API-102")["status"], "todo");
+        let (code, log) = r.daemon.terminate().await;
+        assert_eq!(code, Some(0), "{log}");
+        assert!(log.contains("token does not match"), "{log}");
+        assert!(
+            !log.contains(MM_COMMAND_TOKEN) && !log.contains(MM_OUTGOING_TOKEN),
+            "{log}"
         );
     }
 }

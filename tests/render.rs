@@ -771,20 +771,88 @@ fn dingtalk_parts_fit_the_request_body_limit() {
 
 #[test]
 fn unimplemented_platforms_get_the_plain_profile() {
-    for p in [
-        Platform::Discord,
-        Platform::Teams,
-        Platform::Mattermost,
-        Platform::Telegram,
-        Platform::Googlechat,
-    ] {
+    for p in [Platform::Teams, Platform::Telegram, Platform::Googlechat] {
         assert_eq!(p.dialect(), weekbell::render::Dialect::Plain);
         assert_eq!(p.size_limit(), None);
     }
     let people = team_people();
     let tasks = team_tasks(&people);
-    let msgs = reminders(Platform::Discord, Locale::En, &tasks, &people);
-    let body = Platform::Discord.request_body(&msgs[0].parts[0]);
+    let msgs = reminders(Platform::Teams, Locale::En, &tasks, &people);
+    let body = Platform::Teams.request_body(&msgs[0].parts[0]);
     assert_eq!(body.as_object().map(|o| o.len()), Some(1));
     assert!(body["text"].as_str().is_some_and(|t| t.contains("@Alice")));
+}
+
+/// The team on Discord and Mattermost: Alice, Bob and Carol have handles there, Dave none, and
+/// Erin's Discord handle is a username copied by mistake (named, not pinged).
+fn chat_people() -> Directory {
+    use Platform::{Discord as DC, Mattermost as MM};
+    Directory::new(vec![
+        person(
+            "alice",
+            "Alice",
+            None,
+            &[(DC, "80351110224678912"), (MM, "alice")],
+        ),
+        person(
+            "bob",
+            "Bob",
+            None,
+            &[(DC, "80351110224678913"), (MM, "bob")],
+        ),
+        person(
+            "carol",
+            "Carol",
+            None,
+            &[(DC, "80351110224678914"), (MM, "carol")],
+        ),
+        person("dave", "Dave", None, &[]),
+        person("erin", "Erin", None, &[(DC, "erin#0042"), (MM, "erin")]),
+    ])
+}
+
+#[test]
+fn team_digest_and_reminders_en_discord_and_mattermost() {
+    let people = chat_people();
+    let mut tasks = team_tasks(&people);
+    // Text from the sheet that must neither format nor ping.
+    tasks[6].title =
+        "Write **onboarding** guide @everyone <@&1> _see_ https://wiki.example.com/a_b".into();
+    let activity = WeekActivity {
+        completed_since: vec!["WEB-210".into()],
+        reported_units: ["web".to_string()].into(),
+    };
+    for (platform, name) in [
+        (Platform::Discord, "discord"),
+        (Platform::Mattermost, "mattermost"),
+    ] {
+        let msg = digest(platform, Locale::En, &tasks, &people, &activity);
+        insta::assert_snapshot!(
+            format!("team_digest_{name}"),
+            dump(std::slice::from_ref(&msg))
+        );
+        insta::assert_json_snapshot!(format!("team_digest_{name}_body"), bodies(platform, &[msg]));
+        let msgs = reminders(platform, Locale::En, &tasks, &people);
+        insta::assert_json_snapshot!(
+            format!("team_reminders_{name}_body"),
+            bodies(platform, &msgs)
+        );
+    }
+}
+
+#[test]
+fn county_digest_zh_on_discord_splits_within_2000_characters() {
+    let (tasks, people) = big_list(400);
+    let activity = WeekActivity::default();
+    let msg = digest(Platform::Discord, Locale::ZhCn, &tasks, &people, &activity);
+    assert!(msg.parts.len() > 1);
+    for p in &msg.parts {
+        assert!(
+            p.text.chars().count() <= 2000,
+            "{} chars",
+            p.text.chars().count()
+        );
+        let body = Platform::Discord.request_body(p);
+        assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
+    }
 }

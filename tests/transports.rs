@@ -565,3 +565,300 @@ async fn deliver_can_run_on_a_spawned_task() {
         tokio::spawn(async move { deliver(&client(TIMEOUT), &ch, &part("x"), Utc::now()).await });
     assert!(matches!(task.await, Ok(Outcome::Sent)));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Discord and Mattermost, against their own fakes (tests/support/{discord,mattermost}_server.rs).
+
+mod discord_and_mattermost {
+    use super::*;
+    use support::discord_server::{DiscordOptions, DiscordReply, FakeDiscord, code_reply};
+    use support::mattermost_server::{
+        FakeMattermost, MattermostOptions, MattermostReply, app_error_reply,
+    };
+    use weekbell::render::Mention;
+
+    fn discord_part(text: &str, ids: &[&str]) -> weekbell::render::OutboundPart {
+        let mut p = part(text);
+        p.mentions = ids
+            .iter()
+            .map(|id| Mention {
+                person_id: None,
+                name: "someone".into(),
+                handle: Some(id.to_string()),
+                mobile: None,
+            })
+            .collect();
+        p
+    }
+
+    async fn send_part(ch: &ChannelConfig, p: &weekbell::render::OutboundPart) -> Outcome {
+        deliver(&client(TIMEOUT), ch, p, Utc::now()).await
+    }
+
+    #[tokio::test]
+    async fn discord_posts_with_wait_and_pings_only_the_mentioned() {
+        let srv = FakeDiscord::start(DiscordOptions::default()).await;
+        let ch = channel(Platform::Discord, &srv.url(), None);
+        let text = "Hi <@80351110224678912>, 12 is due. @\u{200B}everyone <@99999999999999999>";
+        let got = send_part(&ch, &discord_part(text, &["80351110224678912"])).await;
+        assert_eq!(got, Outcome::Sent);
+        assert_eq!(srv.statuses(), [200]);
+        let m = &srv.received()[0];
+        assert!(
+            m.path_and_query.ends_with("?wait=true"),
+            "{}",
+            m.path_and_query
+        );
+        assert_eq!(m.pings, ["80351110224678912"]);
+        assert!(!m.pings_everyone);
+        // A thread's webhook keeps its thread.
+        let threaded = channel(
+            Platform::Discord,
+            &format!("{}?thread_id=1180366720153127999", srv.url()),
+            None,
+        );
+        assert_eq!(send_part(&threaded, &part("x")).await, Outcome::Sent);
+        assert!(
+            srv.received()[1]
+                .path_and_query
+                .ends_with("?thread_id=1180366720153127999&wait=true")
+        );
+    }
+
+    #[tokio::test]
+    async fn discord_refusals_from_the_fake_are_permanent_in_discords_words() {
+        let srv = FakeDiscord::start(DiscordOptions::default()).await;
+        let ch = channel(Platform::Discord, &srv.url(), None);
+        let cases: Vec<(Outcome, &str)> = vec![
+            (send(&ch, "   ").await, "50006"),
+            (send(&ch, &"督".repeat(2001)).await, "Must be 2000 or fewer"),
+            (
+                send(
+                    &channel(
+                        Platform::Discord,
+                        &srv.url_with(WRONG_ID, srv.token()),
+                        None,
+                    ),
+                    "x",
+                )
+                .await,
+                "10015",
+            ),
+            (
+                send(
+                    &channel(
+                        Platform::Discord,
+                        &srv.url_with(support::discord_server::WEBHOOK_ID, "nope-nope-nope"),
+                        None,
+                    ),
+                    "x",
+                )
+                .await,
+                "50027",
+            ),
+        ];
+        for (got, words) in cases {
+            assert!(permanent_reason(&got).contains(words), "{words}: {got:?}");
+        }
+        // Exactly 2,000 characters is fine.
+        assert_eq!(send(&ch, &"督".repeat(2000)).await, Outcome::Sent);
+    }
+
+    const WRONG_ID: &str = "1180366720153128999";
+
+    #[tokio::test]
+    async fn discord_every_documented_code_maps_to_its_outcome_over_http() {
+        let srv = FakeDiscord::start(DiscordOptions::default()).await;
+        let ch = channel(Platform::Discord, &srv.url(), None);
+        for row in Platform::Discord.documented_replies() {
+            let code: i64 = row.code.parse().unwrap_or_default();
+            srv.script([DiscordReply::Code(code)]);
+            let got = send(&ch, "x").await;
+            match row.verdict {
+                Verdict::Permanent => {
+                    let Outcome::Permanent { reason, hint } = &got else {
+                        panic!("{code}: {got:?}")
+                    };
+                    assert!(reason.starts_with(row.reason), "{reason}");
+                    assert!(reason.contains(code_reply(code).1), "{reason}");
+                    assert_eq!(hint, row.hint);
+                }
+                Verdict::Retry => assert_eq!(kind(&got), "retry", "{code}: {got:?}"),
+                // The fake's 429 bodies carry retry_after 1.5, which wins over the default.
+                Verdict::Wait(_) => assert!(
+                    matches!(&got, Outcome::Wait { after, .. } if *after == Duration::from_millis(1500)),
+                    "{code}: {got:?}"
+                ),
+                Verdict::Sent => panic!("no success row expected"),
+            }
+        }
+        assert!(srv.received().is_empty());
+    }
+
+    #[tokio::test]
+    async fn discord_rate_limits_are_honoured() {
+        let srv = FakeDiscord::start(DiscordOptions { rate_limit: true }).await;
+        let ch = channel(Platform::Discord, &srv.url(), None);
+        for _ in 0..5 {
+            assert_eq!(send(&ch, "x").await, Outcome::Sent);
+        }
+        let got = send(&ch, "x").await;
+        let Outcome::Wait { after, reason } = &got else {
+            panic!("{got:?}")
+        };
+        assert!(
+            *after > Duration::ZERO && *after <= Duration::from_secs(2),
+            "{after:?}"
+        );
+        assert!(reason.contains("5 messages per 2 seconds"), "{reason}");
+        tokio::time::sleep(*after).await;
+        assert_eq!(send(&ch, "x").await, Outcome::Sent);
+        // The global limit says so; the float retry_after wins over the rounded header.
+        srv.script([DiscordReply::RateLimited {
+            retry_after: 64.57,
+            global: true,
+        }]);
+        let got = send(&ch, "x").await;
+        assert!(
+            matches!(&got, Outcome::Wait { after, reason } if *after == Duration::from_millis(64_570) && reason.contains("global")),
+            "{got:?}"
+        );
+        // Server errors are retried; slow answers time out.
+        srv.script([
+            DiscordReply::Status(502),
+            DiscordReply::Delay(Duration::from_secs(3)),
+        ]);
+        assert_eq!(kind(&send(&ch, "x").await), "retry");
+        assert_eq!(kind(&send(&ch, "x").await), "retry");
+    }
+
+    #[tokio::test]
+    async fn mattermost_posts_json_and_mentions_by_username() {
+        let srv = FakeMattermost::start(MattermostOptions::default()).await;
+        let ch = channel(Platform::Mattermost, &srv.url(), None);
+        let text = "Hi @alice, ask @\u{200B}channel nothing";
+        assert_eq!(send(&ch, text).await, Outcome::Sent);
+        let m = &srv.received()[0];
+        assert!(
+            m.content_type.starts_with("application/json"),
+            "{}",
+            m.content_type
+        );
+        assert_eq!(m.body, serde_json::json!({"text": text}));
+        assert_eq!(m.mentions, ["alice"]);
+        assert!(!m.channel_wide);
+        assert_eq!(m.posts.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn mattermost_errors_map_to_their_outcomes() {
+        let srv = FakeMattermost::start(MattermostOptions::default()).await;
+        let ch = channel(Platform::Mattermost, &srv.url(), None);
+        for row in Platform::Mattermost.documented_replies() {
+            let reply = if row.code == "limit exceeded" {
+                MattermostReply::TooManyRequests {
+                    retry_after_secs: 3,
+                }
+            } else {
+                let id: &'static str = Box::leak(row.code.clone().into_boxed_str());
+                MattermostReply::AppError(id)
+            };
+            srv.script([reply]);
+            let got = send(&ch, "x").await;
+            match row.verdict {
+                Verdict::Permanent => {
+                    let Outcome::Permanent { reason, hint } = &got else {
+                        panic!("{}: {got:?}", row.code)
+                    };
+                    assert!(reason.starts_with(row.reason), "{reason}");
+                    assert!(reason.contains(app_error_reply(&row.code).1), "{reason}");
+                    assert_eq!(hint, row.hint);
+                }
+                Verdict::Retry => assert_eq!(kind(&got), "retry", "{}", row.code),
+                Verdict::Wait(_) => assert!(
+                    matches!(&got, Outcome::Wait { after, .. } if *after == Duration::from_secs(3)),
+                    "{got:?}"
+                ),
+                Verdict::Sent => panic!("no success row expected"),
+            }
+        }
+        // The fake's own checks: a wrong key, no text, webhooks turned off.
+        let wrong = channel(
+            Platform::Mattermost,
+            &srv.url_with("nosuchhook0000000000000000"),
+            None,
+        );
+        assert!(permanent_reason(&send(&wrong, "x").await).contains("Invalid webhook"));
+        assert!(permanent_reason(&send(&ch, "").await).contains("No text specified"));
+        let off = FakeMattermost::start(MattermostOptions {
+            disabled: true,
+            ..MattermostOptions::default()
+        })
+        .await;
+        let got = send(&channel(Platform::Mattermost, &off.url(), None), "x").await;
+        assert!(
+            permanent_reason(&got).contains("disabled by the system admin"),
+            "{got:?}"
+        );
+        srv.script([
+            MattermostReply::Status(502),
+            MattermostReply::Delay(Duration::from_secs(3)),
+        ]);
+        assert_eq!(kind(&send(&ch, "x").await), "retry");
+        assert_eq!(kind(&send(&ch, "x").await), "retry");
+        assert_eq!(send(&ch, "x").await, Outcome::Sent);
+    }
+
+    #[tokio::test]
+    async fn mattermost_rate_limiting_waits_as_told() {
+        let srv = FakeMattermost::start(MattermostOptions {
+            per_sec: Some(2),
+            ..MattermostOptions::default()
+        })
+        .await;
+        let ch = channel(Platform::Mattermost, &srv.url(), None);
+        for _ in 0..4 {
+            assert_eq!(send(&ch, "x").await, Outcome::Sent);
+        }
+        let got = send(&ch, "x").await;
+        assert!(
+            matches!(&got, Outcome::Wait { after, reason } if *after == Duration::from_secs(1) && reason.contains("limit exceeded")),
+            "{got:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn no_discord_or_mattermost_outcome_contains_the_webhook_token() {
+        let discord = FakeDiscord::start(DiscordOptions::default()).await;
+        let mattermost = FakeMattermost::start(MattermostOptions::default()).await;
+        for (ch, token) in [
+            (
+                channel(Platform::Discord, &discord.url(), None),
+                discord.token().to_string(),
+            ),
+            (
+                channel(Platform::Mattermost, &mattermost.url(), None),
+                mattermost.key().to_string(),
+            ),
+        ] {
+            discord.script([DiscordReply::Code(50035), DiscordReply::Status(500)]);
+            mattermost.script([
+                MattermostReply::AppError("web.incoming_webhook.invalid.app_error"),
+                MattermostReply::Status(500),
+            ]);
+            let mut seen = Vec::new();
+            for text in ["x", "x", "", &"y".repeat(20_000)] {
+                seen.push(format!("{:?}", send(&ch, text).await));
+            }
+            let dead = channel(
+                ch.platform,
+                &dead_url(&format!("/api/webhooks/1/{token}")).await,
+                None,
+            );
+            seen.push(format!("{:?}", send(&dead, "x").await));
+            for s in &seen {
+                assert!(!s.contains(&token), "{s}");
+            }
+        }
+    }
+}

@@ -498,7 +498,10 @@ impl Validator<'_> {
                     ch.platform.span(),
                     format!("platform `{platform}` is not supported by this version of weekbell"),
                 )
-                .help("supported now: console, webhook, dingtalk, wecom, feishu, slack"),
+                .help(
+                    "supported now: console, webhook, dingtalk, wecom, feishu, slack, discord, \
+                     mattermost",
+                ),
             );
         }
         let check_allowed = |v: &mut Self, key: &str, span: std::ops::Range<usize>| {
@@ -539,7 +542,25 @@ impl Validator<'_> {
         for (key, value) in ch.credentials() {
             if let Some(value) = value {
                 check_allowed(self, key, value.span());
-                credentials.insert(key.to_string(), Secret::new(self.text(value)));
+                let problems_before = self.problems.len();
+                let text = self.text(value);
+                // Caught here rather than by Discord's URL check, which only says "could not
+                // be verified".
+                if key == "public_key"
+                    && platform == Platform::Discord
+                    && self.problems.len() == problems_before
+                    && !text.trim().is_empty()
+                    && crate::inbound::discord::public_key(&text).is_none()
+                {
+                    self.problem(
+                        Problem::new(value.span(), "the Discord public key is not a valid key")
+                            .help(
+                                "copy the 64 hex characters under General Information → Public \
+                                 Key in the Discord developer portal",
+                            ),
+                    );
+                }
+                credentials.insert(key.to_string(), Secret::new(text));
             }
         }
         let mut options = BTreeMap::new();
@@ -827,9 +848,9 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                 ],
                 &["webhook"],
             ),
-            Platform::Discord => (false, &["webhook", "public_key"], &["webhook"]),
+            Platform::Discord => (true, &["webhook", "public_key", "api_base"], &["webhook"]),
             Platform::Teams => (false, &["webhook", "security_token"], &["webhook"]),
-            Platform::Mattermost => (false, &["webhook", "token"], &["webhook"]),
+            Platform::Mattermost => (true, &["webhook", "token"], &["webhook"]),
             Platform::Telegram => (
                 false,
                 &["bot_token", "chat_id", "secret_token", "polling"],

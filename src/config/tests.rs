@@ -284,3 +284,26 @@ fn socket_modes_need_their_credentials_and_their_platform() {
         )]
     );
 }
+
+#[test]
+fn a_discord_public_key_must_be_an_ed25519_key() {
+    let text = BASE.replace(
+        "platform = \"slack\"\nwebhook = \"${HOOK}\"",
+        "platform = \"discord\"\nwebhook = \"${HOOK}\"\npublic_key = \"${KEY}\"",
+    );
+    let hook = ("HOOK", "https://discord.com/api/webhooks/1/t");
+    // RFC 8032's first test key.
+    let good = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+    assert!(problems(&text, &[hook, ("KEY", good)]).is_empty());
+    assert!(
+        problems(&text, &[hook, ("KEY", "")]).is_empty(),
+        "blank: commands off"
+    );
+    for bad in ["d75a98", "not hex at all", &good.replace('d', "z")] {
+        let found = problems(&text, &[hook, ("KEY", bad)]);
+        assert!(
+            found.iter().any(|(_, m)| m.contains("Discord public key")),
+            "{bad}: {found:?}"
+        );
+    }
+}

@@ -7,7 +7,9 @@
 //! reads anything out of the body. The exceptions are forced by the platforms: WeCom signs the
 //! `encrypt` field, so its body is parsed just far enough to find it; Feishu puts its token
 //! inside the (encrypted) body and may send its URL verification unsigned; DingTalk signs only
-//! its timestamp header. Each module says what its platform's check does and does not cover.
+//! its timestamp header; Mattermost's outgoing webhooks (and slash commands from servers older
+//! than 5.0) carry their token only in the form or JSON body. Each module says what its
+//! platform's check does and does not cover.
 //!
 //! The HTTP layer turns a [`Refusal`] into a bare 401/400 with no detail; the `Display` text
 //! is for the log and never contains a secret.
@@ -16,8 +18,10 @@ pub mod api;
 mod crypto;
 pub mod dingtalk;
 pub mod dingtalk_stream;
+pub mod discord;
 pub mod feishu;
 pub mod feishu_ws;
+pub mod mattermost;
 pub mod slack;
 pub mod slack_socket;
 mod socket;
@@ -25,7 +29,9 @@ pub mod wecom;
 
 pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
+pub use discord::DiscordInbound;
 pub use feishu::FeishuInbound;
+pub use mattermost::MattermostInbound;
 pub use slack::SlackInbound;
 pub use socket::Backoff;
 pub use wecom::{WeComInbound, WeComReply};
@@ -145,6 +151,18 @@ pub enum Sender {
     WeCom {
         user_id: String,
     },
+    /// `member.user.id` in a server, `user.id` in a DM: the snowflake people's `discord`
+    /// handles hold.
+    Discord {
+        user_id: String,
+        guild_id: Option<String>,
+    },
+    /// The `mattermost` handle is the username (what `@mentions` use); the user id is offered
+    /// too for handles copied from the System Console.
+    Mattermost {
+        user_id: String,
+        user_name: Option<String>,
+    },
     /// The generic API names the person directly (`as`).
     Api {
         person_id: String,
@@ -159,6 +177,8 @@ impl Sender {
             Sender::DingTalk { .. } => Some(Platform::Dingtalk),
             Sender::Feishu { .. } => Some(Platform::Feishu),
             Sender::WeCom { .. } => Some(Platform::Wecom),
+            Sender::Discord { .. } => Some(Platform::Discord),
+            Sender::Mattermost { .. } => Some(Platform::Mattermost),
             Sender::Api { .. } => None,
         }
     }
@@ -178,6 +198,8 @@ impl Sender {
                 union_id,
             } => vec![user_id.as_deref(), open_id.as_deref(), union_id.as_deref()],
             Sender::WeCom { user_id } => vec![Some(user_id)],
+            Sender::Discord { user_id, .. } => vec![Some(user_id)],
+            Sender::Mattermost { user_id, user_name } => vec![user_name.as_deref(), Some(user_id)],
             Sender::Api { person_id } => vec![Some(person_id)],
         };
         ids.into_iter()
@@ -226,6 +248,16 @@ pub enum ReplyRoute {
         chat_id: Option<String>,
         chat_type: Option<String>,
     },
+    /// Discord slash command: answered inline within 3 s; the rest of a long answer follows
+    /// through the interaction's webhook (`application_id` + `token`, valid 15 minutes).
+    Discord {
+        application_id: String,
+        token: Secret,
+    },
+    /// Mattermost slash command: answered inline (`response_type`, `extra_responses`).
+    MattermostCommand { channel_id: String },
+    /// Mattermost outgoing webhook: answered inline with `{"text"}`, posted as a reply.
+    MattermostPost { post_id: String },
     /// The generic API: the answer is the HTTP response.
     Inline,
 }

@@ -6,7 +6,9 @@
 
 mod console;
 mod dingtalk;
+mod discord;
 mod feishu;
+mod mattermost;
 mod slack;
 mod transport;
 mod webhook;
@@ -31,6 +33,14 @@ pub enum ReplyVia {
     SessionWebhook { url: String },
     /// Feishu/Lark: a reply to the message through the Open API, with the app's tenant token.
     FeishuMessage { message_id: String },
+    /// Discord: a follow-up message of a slash command, through the interaction's own webhook,
+    /// which takes the interaction token for 15 minutes and needs no bot token. `ephemeral`
+    /// shows it to the person who used the command only, like the answer it continues.
+    DiscordFollowup {
+        application_id: String,
+        token: String,
+        ephemeral: bool,
+    },
 }
 
 /// What the outbox stores for one message part: the part, and for a reply to a command where
@@ -111,7 +121,7 @@ impl FromStr for Platform {
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
 ///
-/// Discord, Teams, Mattermost, Telegram and Google Chat are not implemented in this version:
+/// Teams, Telegram and Google Chat are not implemented in this version:
 /// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
 /// body, which is not what their webhooks expect.
 impl Platform {
@@ -124,6 +134,8 @@ impl Platform {
             Platform::Wecom => wecom::DIALECT,
             Platform::Feishu => feishu::DIALECT,
             Platform::Slack => slack::DIALECT,
+            Platform::Discord => discord::DIALECT,
+            Platform::Mattermost => mattermost::DIALECT,
             _ => Dialect::Plain,
         }
     }
@@ -154,6 +166,8 @@ impl Platform {
             Platform::Wecom => Some(wecom::SIZE_LIMIT),
             Platform::Feishu => Some(feishu::SIZE_LIMIT),
             Platform::Slack => Some(slack::SIZE_LIMIT),
+            Platform::Discord => Some(discord::SIZE_LIMIT),
+            Platform::Mattermost => Some(mattermost::SIZE_LIMIT),
             _ => None,
         }
     }
@@ -181,6 +195,8 @@ impl Platform {
             Platform::Wecom => wecom::mention_for(person, dialect == Dialect::Plain),
             Platform::Feishu => feishu::mention_for(person),
             Platform::Slack => slack::mention_for(person),
+            Platform::Discord => discord::mention_for(person),
+            Platform::Mattermost => mattermost::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
             _ => None,
         }
@@ -199,6 +215,8 @@ impl Platform {
             Platform::Wecom => wecom::request_body(part, dialect == Dialect::Plain),
             Platform::Feishu => feishu::request_body(part),
             Platform::Slack => slack::request_body(part),
+            Platform::Discord => discord::request_body(part),
+            Platform::Mattermost => mattermost::request_body(part),
             Platform::Webhook => webhook::request_body(part),
             Platform::Console => console::request_body(part),
             _ => serde_json::json!({ "text": part.text }),

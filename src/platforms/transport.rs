@@ -17,7 +17,7 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{Platform, ReplyVia, dingtalk, feishu, slack, webhook, wecom};
+use super::{Platform, ReplyVia, dingtalk, discord, feishu, mattermost, slack, webhook, wecom};
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
 use crate::secret::Secret;
@@ -134,6 +134,8 @@ impl Platform {
             Platform::Wecom => wecom::prepare(channel, part, now),
             Platform::Feishu => feishu::prepare(channel, part, now),
             Platform::Slack => slack::prepare(channel, part, now),
+            Platform::Discord => discord::prepare(channel, part, now),
+            Platform::Mattermost => mattermost::prepare(channel, part, now),
             Platform::Webhook => webhook::prepare(channel, part, now),
             Platform::Console => Err(Outcome::Permanent {
                 reason: "console channels print messages to standard output; there is no HTTP \
@@ -144,7 +146,7 @@ impl Platform {
             other => Err(Outcome::Permanent {
                 reason: format!("this version of weekbell cannot send to {other}"),
                 hint: "use one of the supported platforms: console, webhook, dingtalk, wecom, \
-                       feishu, slack"
+                       feishu, slack, discord, mattermost"
                     .into(),
             }),
         }
@@ -162,6 +164,8 @@ impl Platform {
             Platform::Wecom => wecom::classify(status, retry_after, body),
             Platform::Feishu => feishu::classify(status, retry_after, body),
             Platform::Slack => slack::classify(status, retry_after, body),
+            Platform::Discord => discord::classify(status, retry_after, body),
+            Platform::Mattermost => mattermost::classify(status, retry_after, body),
             _ => webhook::classify(status, retry_after, body),
         }
     }
@@ -174,6 +178,8 @@ impl Platform {
     ///   single pace cannot express both, so a burst of more than 100 parts in a minute gets an
     ///   11232, which [`Outcome::Wait`]s for a minute;
     /// - Slack: about 1/s per webhook, short bursts allowed (429 with `Retry-After`);
+    /// - Discord: 5 per 2 s per webhook (and about 30/min per channel, answered with a 429);
+    /// - Mattermost: none documented; 10/s, the default of servers that turn rate limiting on;
     /// - generic webhook and console: none.
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
@@ -183,8 +189,9 @@ impl Platform {
             Platform::Wecom => Some(wecom::RATE_LIMIT),
             Platform::Feishu => Some(feishu::RATE_LIMIT),
             Platform::Slack => Some(slack::RATE_LIMIT),
-            Platform::Webhook | Platform::Console | Platform::Mattermost => None,
-            Platform::Discord => Some(RateLimit::new(5, Duration::from_secs(2))),
+            Platform::Discord => Some(discord::RATE_LIMIT),
+            Platform::Mattermost => Some(mattermost::RATE_LIMIT),
+            Platform::Webhook | Platform::Console => None,
             Platform::Teams => Some(RateLimit::new(4, Duration::from_secs(1))),
             Platform::Telegram => Some(RateLimit::new(20, Duration::from_secs(60))),
             Platform::Googlechat => Some(RateLimit::new(60, Duration::from_secs(60))),
@@ -266,10 +273,20 @@ pub async fn deliver_reply(
         ReplyVia::FeishuMessage { message_id } => {
             feishu::reply(client, channel, part, message_id).await
         }
+        ReplyVia::DiscordFollowup {
+            application_id,
+            token,
+            ephemeral,
+        } => match discord::followup(channel, part, application_id, token, *ephemeral) {
+            Ok(request) => send(client, Platform::Discord, request, now).await,
+            Err(outcome) => outcome,
+        },
     };
     let mut redactor = Redactor::for_channel(channel);
-    if let ReplyVia::SessionWebhook { url } = via {
-        redactor.also(url);
+    match via {
+        ReplyVia::SessionWebhook { url } => redactor.also(url),
+        ReplyVia::DiscordFollowup { token, .. } => redactor.also(token),
+        ReplyVia::FeishuMessage { .. } => {}
     }
     redactor.outcome(outcome)
 }
@@ -599,6 +616,8 @@ impl Platform {
             Platform::Wecom => rows(wecom::REPLIES),
             Platform::Feishu => rows(feishu::REPLIES),
             Platform::Slack => rows(slack::REPLIES),
+            Platform::Discord => rows(discord::REPLIES),
+            Platform::Mattermost => rows(mattermost::REPLIES),
             _ => Vec::new(),
         }
     }
@@ -1016,7 +1035,7 @@ mod tests {
             Err(Outcome::Permanent { .. })
         ));
         assert!(matches!(
-            Platform::Discord.prepare(&ch, &part(), now()),
+            Platform::Teams.prepare(&ch, &part(), now()),
             Err(Outcome::Permanent { .. })
         ));
     }
@@ -1033,6 +1052,14 @@ mod tests {
         assert_eq!(
             Platform::Slack.default_rate_limit(),
             Some(RateLimit::new(1, Duration::from_secs(1)))
+        );
+        assert_eq!(
+            Platform::Discord.default_rate_limit(),
+            Some(RateLimit::new(5, Duration::from_secs(2)))
+        );
+        assert_eq!(
+            Platform::Mattermost.default_rate_limit(),
+            Some(RateLimit::new(10, Duration::from_secs(1)))
         );
         assert_eq!(Platform::Webhook.default_rate_limit(), None);
         assert_eq!(Platform::Console.default_rate_limit(), None);

@@ -12,6 +12,27 @@
 //! * [`Dialect::Plain`]: nothing else.
 //! * [`Dialect::SlackMrkdwn`]: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`, the only escaping Slack
 //!   documents. `*`, `_`, `~` are left alone: Slack only formats them when they wrap a word.
+//! * [`Dialect::DiscordMarkdown`] and [`Dialect::MattermostMarkdown`]: both renderers honour a
+//!   backslash before any ASCII punctuation (Discord's parser and CommonMark alike), so markup
+//!   characters are backslash-escaped, as discord.py's `escape_markdown` does:
+//!   - anywhere: `\`, `*`, `` ` ``, `~`, `|` (Discord spoilers, Mattermost tables), `[`, `]`;
+//!     `_` unless it sits between two letters or digits (as above);
+//!   - at the start of a value: `#`, `>`, a `-`/`+`/`=` list or rule marker, Discord's `-#`
+//!     subtext, and the `.`/`)` of a leading `12.`/`12)`;
+//!   - URLs (`http://`, `https://`) are copied as they are up to the next space, because both
+//!     chats link them before reading markup and a backslash would break the link; trailing
+//!     `*`, `_` and `~` are escaped as usual, since they are not part of a link.
+//!
+//!   Mentions need more than markup escaping, because they are found in the raw text:
+//!   - Discord: `<` is backslash-escaped (user, role and channel mentions, emoji, timestamps all
+//!     start with it), and `@everyone`/`@here` get a zero-width space after the `@`, as
+//!     discord.py's `escape_mentions` does. Request bodies also set `allowed_mentions`, so
+//!     only the people weekbell means are pinged whatever the text says.
+//!   - Mattermost: every `@` before a letter or digit gets a zero-width space (any `@word` in
+//!     a post notifies the user or channel named `word`, and the server reads mentions after
+//!     removing markdown escapes, so a backslash would not stop it), and so does every `<`
+//!     (the server turns Slack-style `<!channel>`, `<@id>` and `<url|text>` into mentions and
+//!     links before it reads markdown).
 //! * The three Chinese markdown dialects (DingTalk, WeCom, Feishu `lark_md`): none of these vendors
 //!   documents a backslash escape, so a backslash might show up literally. Characters that would
 //!   start markup are instead replaced by their full-width forms, which no renderer treats as
@@ -28,7 +49,7 @@
 //!
 //! DingTalk `@<userId or mobile>` (the same id must be in the request's `at` lists, which
 //! `platforms::dingtalk` fills from the part's mentions), WeCom `<@userid>`, Feishu
-//! `<at id=ou_xxx></at>`, Slack `<@U123>`, Plain `@Name`. Someone without a usable handle on the
+//! `<at id=ou_xxx></at>`, Slack and Discord `<@U123>`, Mattermost `@username`, Plain `@Name`. Someone without a usable handle on the
 //! platform is written `@Name` and notifies nobody. DingTalk shows the raw id in markdown
 //! messages on some clients; it still notifies.
 //!
@@ -54,6 +75,10 @@ pub enum Dialect {
     SlackMrkdwn,
     /// DingTalk `text` messages: plain text, but a notifying mention is `@id` in the text.
     DingTalkText,
+    /// Discord's markdown in a message's `content`.
+    DiscordMarkdown,
+    /// Mattermost's markdown (CommonMark with GFM tables).
+    MattermostMarkdown,
 }
 
 /// A message size limit, in the unit the platform counts.
@@ -113,13 +138,15 @@ pub enum MentionRef<'a> {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 6] = [
+    pub const ALL: [Dialect; 8] = [
         Dialect::Plain,
         Dialect::DingTalkMarkdown,
         Dialect::WeComMarkdown,
         Dialect::FeishuMarkdown,
         Dialect::SlackMrkdwn,
         Dialect::DingTalkText,
+        Dialect::DiscordMarkdown,
+        Dialect::MattermostMarkdown,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -130,6 +157,8 @@ impl Dialect {
             Dialect::FeishuMarkdown => "feishu_markdown",
             Dialect::SlackMrkdwn => "slack_mrkdwn",
             Dialect::DingTalkText => "dingtalk_text",
+            Dialect::DiscordMarkdown => "discord_markdown",
+            Dialect::MattermostMarkdown => "mattermost_markdown",
         }
     }
 
@@ -158,6 +187,8 @@ impl Dialect {
             Dialect::DingTalkMarkdown | Dialect::WeComMarkdown | Dialect::FeishuMarkdown => {
                 escape_cjk_markdown(&s, out)
             }
+            Dialect::DiscordMarkdown => escape_backslash_markdown(&s, Flavor::Discord, out),
+            Dialect::MattermostMarkdown => escape_backslash_markdown(&s, Flavor::Mattermost, out),
         }
     }
 
@@ -175,24 +206,28 @@ impl Dialect {
         }
     }
 
-    /// A heading line (1–6). Dialects without headings (Slack, Feishu cards, where heading
-    /// support depends on the card version) use bold instead; Plain writes the text as is.
+    /// A heading line (1–6; Discord 1–3). Dialects without headings (Slack, Feishu cards, where
+    /// heading support depends on the card version) use bold instead; Plain writes the text as
+    /// is.
     pub fn heading(self, escaped: &str, level: usize) -> String {
         let t = escaped.trim();
         if t.is_empty() {
             return String::new();
         }
         match self {
-            Dialect::DingTalkMarkdown | Dialect::WeComMarkdown => {
+            Dialect::DingTalkMarkdown | Dialect::WeComMarkdown | Dialect::MattermostMarkdown => {
                 format!("{} {t}", "#".repeat(level.clamp(1, 6)))
             }
+            // Discord has three heading sizes.
+            Dialect::DiscordMarkdown => format!("{} {t}", "#".repeat(level.clamp(1, 3))),
             Dialect::FeishuMarkdown | Dialect::SlackMrkdwn => self.bold(t),
             Dialect::Plain | Dialect::DingTalkText => t.to_string(),
         }
     }
 
     /// The marker that starts a list item. Slack mrkdwn has no list syntax and WeCom markdown
-    /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect.
+    /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect. Discord
+    /// and Mattermost render `- ` as a list.
     pub fn bullet(self) -> &'static str {
         match self {
             Dialect::SlackMrkdwn | Dialect::Plain | Dialect::DingTalkText => "• ",
@@ -204,12 +239,22 @@ impl Dialect {
     /// dialect: the chat shows who is meant, but nobody is notified.
     pub fn mention(self, target: MentionRef<'_>) -> String {
         match target {
-            MentionRef::Name(name) => format!("@{}", self.escape(name.trim())),
+            // `@everyone` (Discord) or `@alice` (Mattermost) must not notify when it is only
+            // a name, so there the whole `@Name` goes through the mention guard.
+            MentionRef::Name(name) => match self {
+                Dialect::DiscordMarkdown | Dialect::MattermostMarkdown => {
+                    self.escape(&format!("@{}", name.trim()))
+                }
+                _ => format!("@{}", self.escape(name.trim())),
+            },
             MentionRef::Handle { id: h, name } => match self {
                 Dialect::Plain => format!("@{}", self.escape(name.trim())),
                 Dialect::DingTalkMarkdown | Dialect::DingTalkText => format!("@{h}"),
-                Dialect::WeComMarkdown | Dialect::SlackMrkdwn => format!("<@{h}>"),
+                Dialect::WeComMarkdown | Dialect::SlackMrkdwn | Dialect::DiscordMarkdown => {
+                    format!("<@{h}>")
+                }
                 Dialect::FeishuMarkdown => format!("<at id={h}></at>"),
+                Dialect::MattermostMarkdown => format!("@{h}"),
             },
         }
     }
@@ -275,6 +320,119 @@ fn fold_breaks(s: &str) -> Cow<'_, str> {
         }
     }
     Cow::Owned(out)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flavor {
+    Discord,
+    Mattermost,
+}
+
+/// The zero-width space that keeps `@everyone`, `@name` or `<!channel>` from being read as a
+/// mention while it still reads the same.
+const ZWSP: char = '\u{200B}';
+
+fn escape_backslash_markdown(s: &str, flavor: Flavor, out: &mut String) {
+    let lead = s.len() - s.trim_start().len();
+    let rest = &s[lead..];
+    let ends_marker = |i: usize| s[i..].chars().next().is_none_or(char::is_whitespace);
+    let ordered_marker = {
+        let digits = rest.chars().take_while(char::is_ascii_digit).count();
+        let i = lead + digits;
+        ((1..=9).contains(&digits)
+            && matches!(s.as_bytes().get(i), Some(b'.' | b')'))
+            && ends_marker(i + 1))
+        .then_some(i)
+    };
+    let repeated_marker = |c: char| {
+        let run = rest.chars().take_while(|&x| x == c).count();
+        ends_marker(lead + run)
+    };
+    let mut prev: Option<char> = None;
+    let mut i = 0;
+    while let Some(c) = s[i..].chars().next() {
+        if !prev.is_some_and(char::is_alphanumeric) && starts_url(&s[i..]) {
+            let url = url_at(&s[i..]);
+            for u in url.chars() {
+                // Mattermost reads mentions inside links too.
+                out.push(u);
+                if flavor == Flavor::Mattermost && u == '@' {
+                    out.push(ZWSP);
+                }
+            }
+            i += url.len();
+            prev = url.chars().last();
+            continue;
+        }
+        let next = s[i + c.len_utf8()..].chars().next();
+        let at_start = i == lead;
+        match c {
+            '\\' | '*' | '`' | '~' | '|' | '[' | ']' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '_' => {
+                let intraword = prev.is_some_and(char::is_alphanumeric)
+                    && next.is_some_and(char::is_alphanumeric);
+                if !intraword {
+                    out.push('\\');
+                }
+                out.push(c);
+            }
+            '<' => match flavor {
+                Flavor::Discord => out.push_str("\\<"),
+                Flavor::Mattermost => {
+                    out.push('<');
+                    out.push(ZWSP);
+                }
+            },
+            '@' => {
+                out.push('@');
+                let guard = match flavor {
+                    Flavor::Discord => {
+                        let after = &s[i + 1..];
+                        after.starts_with("everyone") || after.starts_with("here")
+                    }
+                    Flavor::Mattermost => next.is_some_and(char::is_alphanumeric),
+                };
+                if guard {
+                    out.push(ZWSP);
+                }
+            }
+            '#' | '>' if at_start => {
+                out.push('\\');
+                out.push(c);
+            }
+            '-' if at_start && (repeated_marker('-') || next == Some('#')) => {
+                out.push_str("\\-");
+            }
+            '+' | '=' if at_start && repeated_marker(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            '.' | ')' if ordered_marker == Some(i) => {
+                out.push('\\');
+                out.push(c);
+            }
+            _ => out.push(c),
+        }
+        prev = Some(c);
+        i += c.len_utf8();
+    }
+}
+
+fn starts_url(s: &str) -> bool {
+    let head = s.get(..8).unwrap_or(s).to_ascii_lowercase();
+    head.starts_with("http://") || head.starts_with("https://")
+}
+
+/// The URL at the start of `s`: up to the next space or `<`, without trailing `*`, `_`, `~`
+/// (emphasis that closes after a link is not part of it).
+fn url_at(s: &str) -> &str {
+    let end = s
+        .find(|c: char| c.is_whitespace() || c == '<')
+        .unwrap_or(s.len());
+    s[..end].trim_end_matches(['*', '_', '~'])
 }
 
 fn escape_cjk_markdown(s: &str, out: &mut String) {
@@ -379,6 +537,84 @@ mod tests {
     }
 
     #[test]
+    fn discord_backslash_escapes_markup_and_guards_mass_mentions() {
+        let d = Dialect::DiscordMarkdown;
+        assert_eq!(
+            d.escape("**重点** `x` [链接](u) ~~删~~ ||剧透|| a\\b"),
+            r"\*\*重点\*\* \`x\` \[链接\](u) \~\~删\~\~ \|\|剧透\|\| a\\b"
+        );
+        assert_eq!(
+            d.escape("<@123456789012345678> <#1> <:e:1>"),
+            r"\<@123456789012345678> \<#1> \<:e:1>"
+        );
+        assert_eq!(
+            d.escape("@everyone and @here"),
+            "@\u{200B}everyone and @\u{200B}here"
+        );
+        assert_eq!(d.escape("mail me@example.com"), "mail me@example.com");
+        assert_eq!(d.escape("# 标题"), r"\# 标题");
+        assert_eq!(d.escape("-# small"), r"\-# small");
+        assert_eq!(d.escape("> quote"), r"\> quote");
+        assert_eq!(d.escape("- item"), r"\- item");
+        assert_eq!(d.escape("12. 第十二"), r"12\. 第十二");
+        assert_eq!(d.escape("a # b > c - d 1. e"), "a # b > c - d 1. e");
+        assert_eq!(d.escape("OPS_331 _x_"), r"OPS_331 \_x\_");
+        assert_eq!(d.escape("-5% 2026.12.31"), "-5% 2026.12.31");
+    }
+
+    #[test]
+    fn urls_are_left_whole_so_links_still_work() {
+        let d = Dialect::DiscordMarkdown;
+        assert_eq!(
+            d.escape("see https://example.com/a_b*c~d|e, then _x_"),
+            r"see https://example.com/a_b*c~d|e, then \_x\_"
+        );
+        assert_eq!(d.escape("*https://x.io/a_*"), r"\*https://x.io/a\_\*");
+        let m = Dialect::MattermostMarkdown;
+        assert_eq!(
+            m.escape("https://x.io/@channel/a_b"),
+            "https://x.io/@\u{200B}channel/a_b"
+        );
+    }
+
+    #[test]
+    fn mattermost_guards_every_mention_and_slack_style_token() {
+        let d = Dialect::MattermostMarkdown;
+        assert_eq!(
+            d.escape("ask @alice or @channel"),
+            "ask @\u{200B}alice or @\u{200B}channel"
+        );
+        assert_eq!(
+            d.escape("<!channel> <@U1> <http://x|y>"),
+            "<\u{200B}!channel> <\u{200B}@\u{200B}U1> <\u{200B}http://x|y>"
+        );
+        assert_eq!(
+            d.escape("**b** `c` ~~s~~ | t"),
+            r"\*\*b\*\* \`c\` \~\~s\~\~ \| t"
+        );
+        assert_eq!(d.escape("## h"), r"\## h");
+        assert_eq!(d.escape("3) 三"), r"3\) 三");
+        assert_eq!(d.escape("a @ b"), "a @ b");
+    }
+
+    #[test]
+    fn names_that_look_like_mass_mentions_notify_nobody() {
+        let n = MentionRef::Name("everyone");
+        assert_eq!(Dialect::DiscordMarkdown.mention(n), "@\u{200B}everyone");
+        assert_eq!(Dialect::MattermostMarkdown.mention(n), "@\u{200B}everyone");
+        let h = MentionRef::Handle {
+            id: "80351110224678912",
+            name: "Nelly",
+        };
+        assert_eq!(Dialect::DiscordMarkdown.mention(h), "<@80351110224678912>");
+        let h = MentionRef::Handle {
+            id: "alice",
+            name: "Alice",
+        };
+        assert_eq!(Dialect::MattermostMarkdown.mention(h), "@alice");
+    }
+
+    #[test]
     fn underscore_is_kept_inside_words_so_ids_stay_copyable() {
         let d = Dialect::DingTalkMarkdown;
         assert_eq!(d.escape("OPS_331"), "OPS_331");
@@ -417,6 +653,10 @@ mod tests {
         assert_eq!(Dialect::FeishuMarkdown.heading("周调度", 2), "**周调度**");
         assert_eq!(Dialect::SlackMrkdwn.heading("Week", 1), "*Week*");
         assert_eq!(Dialect::Plain.heading("Week", 1), "Week");
+        assert_eq!(Dialect::DiscordMarkdown.heading("Week", 5), "### Week");
+        assert_eq!(Dialect::MattermostMarkdown.heading("Week", 4), "#### Week");
+        assert_eq!(Dialect::DiscordMarkdown.bold("x"), "**x**");
+        assert_eq!(Dialect::MattermostMarkdown.bullet(), "- ");
     }
 
     #[test]

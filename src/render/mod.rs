@@ -194,6 +194,8 @@ fn dialect_index(d: Dialect) -> usize {
         Dialect::FeishuMarkdown => 3,
         Dialect::SlackMrkdwn => 4,
         Dialect::DingTalkText => 5,
+        Dialect::DiscordMarkdown => 6,
+        Dialect::MattermostMarkdown => 7,
     }
 }
 

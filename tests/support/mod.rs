@@ -1,6 +1,7 @@
 //! Helpers shared by integration tests: add `mod support;` to a test file.
 //!
 //! - [`chat_servers`]: local fakes of DingTalk, WeCom, Feishu, Slack and a generic webhook;
+//! - [`discord_server`], [`mattermost_server`]: local Discord and Mattermost, both ways;
 //! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
 
 // Each test file uses a different subset.
@@ -13,6 +14,8 @@ pub mod feishu_ws_server;
 pub mod logs;
 pub mod pg;
 pub mod slack_socket_server;
+pub mod discord_server;
+pub mod mattermost_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

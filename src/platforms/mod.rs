@@ -8,6 +8,7 @@ mod console;
 mod dingtalk;
 mod feishu;
 mod slack;
+pub(crate) mod telegram;
 mod transport;
 mod webhook;
 mod wecom;
@@ -31,6 +32,14 @@ pub enum ReplyVia {
     SessionWebhook { url: String },
     /// Feishu/Lark: a reply to the message through the Open API, with the app's tenant token.
     FeishuMessage { message_id: String },
+    /// Telegram: `sendMessage` into the chat the command came from, as a reply to it (and in
+    /// its forum topic, if it was in one).
+    TelegramMessage {
+        chat_id: i64,
+        message_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_thread_id: Option<i64>,
+    },
 }
 
 /// What the outbox stores for one message part: the part, and for a reply to a command where
@@ -111,7 +120,7 @@ impl FromStr for Platform {
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
 ///
-/// Discord, Teams, Mattermost, Telegram and Google Chat are not implemented in this version:
+/// Discord, Teams, Mattermost and Google Chat are not implemented in this version:
 /// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
 /// body, which is not what their webhooks expect.
 impl Platform {
@@ -124,6 +133,7 @@ impl Platform {
             Platform::Wecom => wecom::DIALECT,
             Platform::Feishu => feishu::DIALECT,
             Platform::Slack => slack::DIALECT,
+            Platform::Telegram => telegram::DIALECT,
             _ => Dialect::Plain,
         }
     }
@@ -154,6 +164,7 @@ impl Platform {
             Platform::Wecom => Some(wecom::SIZE_LIMIT),
             Platform::Feishu => Some(feishu::SIZE_LIMIT),
             Platform::Slack => Some(slack::SIZE_LIMIT),
+            Platform::Telegram => Some(telegram::SIZE_LIMIT),
             _ => None,
         }
     }
@@ -181,12 +192,14 @@ impl Platform {
             Platform::Wecom => wecom::mention_for(person, dialect == Dialect::Plain),
             Platform::Feishu => feishu::mention_for(person),
             Platform::Slack => slack::mention_for(person),
+            Platform::Telegram => telegram::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
             _ => None,
         }
     }
 
-    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job.
+    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job,
+    /// and so is Telegram's `chat_id` (the channel's, or the chat of a command being answered).
     pub fn request_body(self, part: &OutboundPart) -> serde_json::Value {
         self.request_body_in(part, self.dialect())
     }
@@ -199,6 +212,7 @@ impl Platform {
             Platform::Wecom => wecom::request_body(part, dialect == Dialect::Plain),
             Platform::Feishu => feishu::request_body(part),
             Platform::Slack => slack::request_body(part),
+            Platform::Telegram => telegram::request_body(part),
             Platform::Webhook => webhook::request_body(part),
             Platform::Console => console::request_body(part),
             _ => serde_json::json!({ "text": part.text }),

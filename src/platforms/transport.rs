@@ -17,7 +17,7 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{Platform, ReplyVia, dingtalk, feishu, slack, webhook, wecom};
+use super::{Platform, ReplyVia, dingtalk, feishu, slack, telegram, webhook, wecom};
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
 use crate::secret::Secret;
@@ -134,6 +134,7 @@ impl Platform {
             Platform::Wecom => wecom::prepare(channel, part, now),
             Platform::Feishu => feishu::prepare(channel, part, now),
             Platform::Slack => slack::prepare(channel, part, now),
+            Platform::Telegram => telegram::prepare(channel, part, now),
             Platform::Webhook => webhook::prepare(channel, part, now),
             Platform::Console => Err(Outcome::Permanent {
                 reason: "console channels print messages to standard output; there is no HTTP \
@@ -144,7 +145,7 @@ impl Platform {
             other => Err(Outcome::Permanent {
                 reason: format!("this version of weekbell cannot send to {other}"),
                 hint: "use one of the supported platforms: console, webhook, dingtalk, wecom, \
-                       feishu, slack"
+                       feishu, slack, telegram"
                     .into(),
             }),
         }
@@ -162,6 +163,7 @@ impl Platform {
             Platform::Wecom => wecom::classify(status, retry_after, body),
             Platform::Feishu => feishu::classify(status, retry_after, body),
             Platform::Slack => slack::classify(status, retry_after, body),
+            Platform::Telegram => telegram::classify(status, retry_after, body),
             _ => webhook::classify(status, retry_after, body),
         }
     }
@@ -174,6 +176,8 @@ impl Platform {
     ///   single pace cannot express both, so a burst of more than 100 parts in a minute gets an
     ///   11232, which [`Outcome::Wait`]s for a minute;
     /// - Slack: about 1/s per webhook, short bursts allowed (429 with `Retry-After`);
+    /// - Telegram: one message every 3 s per chat, which keeps both of Telegram's limits for
+    ///   bots: one a second in a chat and 20 a minute in a group;
     /// - generic webhook and console: none.
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
@@ -186,7 +190,7 @@ impl Platform {
             Platform::Webhook | Platform::Console | Platform::Mattermost => None,
             Platform::Discord => Some(RateLimit::new(5, Duration::from_secs(2))),
             Platform::Teams => Some(RateLimit::new(4, Duration::from_secs(1))),
-            Platform::Telegram => Some(RateLimit::new(20, Duration::from_secs(60))),
+            Platform::Telegram => Some(telegram::RATE_LIMIT),
             Platform::Googlechat => Some(RateLimit::new(60, Duration::from_secs(60))),
         }
     }
@@ -265,6 +269,18 @@ pub async fn deliver_reply(
         }
         ReplyVia::FeishuMessage { message_id } => {
             feishu::reply(client, channel, part, message_id).await
+        }
+        ReplyVia::TelegramMessage {
+            chat_id,
+            message_id,
+            message_thread_id,
+        } => {
+            let to = telegram::TelegramReply {
+                chat_id: *chat_id,
+                message_id: *message_id,
+                message_thread_id: *message_thread_id,
+            };
+            telegram::reply(client, channel, part, &to, now).await
         }
     };
     let mut redactor = Redactor::for_channel(channel);
@@ -599,6 +615,7 @@ impl Platform {
             Platform::Wecom => rows(wecom::REPLIES),
             Platform::Feishu => rows(feishu::REPLIES),
             Platform::Slack => rows(slack::REPLIES),
+            Platform::Telegram => rows(telegram::REPLIES),
             _ => Vec::new(),
         }
     }
@@ -953,6 +970,26 @@ mod tests {
     }
 
     #[test]
+    fn redactor_hides_a_telegram_bot_token_in_a_url_path() {
+        let mut ch = channel(Platform::Telegram, "https://unused.example/", None);
+        ch.webhook = None;
+        ch.credentials.insert(
+            "bot_token".into(),
+            Secret::new(" 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw "),
+        );
+        let r = Redactor::for_channel(&ch);
+        let text = r.text(
+            "error sending request for url \
+             (https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage)",
+        );
+        assert!(
+            !text.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+            "{text}"
+        );
+        assert!(text.contains("/bot***/sendMessage"), "{text}");
+    }
+
+    #[test]
     fn redactor_covers_query_tokens() {
         let ch = channel(
             Platform::Wecom,
@@ -1033,6 +1070,10 @@ mod tests {
         assert_eq!(
             Platform::Slack.default_rate_limit(),
             Some(RateLimit::new(1, Duration::from_secs(1)))
+        );
+        assert_eq!(
+            Platform::Telegram.default_rate_limit(),
+            Some(RateLimit::new(1, Duration::from_secs(3)))
         );
         assert_eq!(Platform::Webhook.default_rate_limit(), None);
         assert_eq!(Platform::Console.default_rate_limit(), None);

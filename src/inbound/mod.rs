@@ -1,7 +1,7 @@
 //! Inbound chat commands: verifying that a request really comes from the chat platform, and
 //! reading the command out of it. Pure functions over the request as received, no IO — except
 //! [`dingtalk_stream`], the client that receives DingTalk's messages over an outbound
-//! WebSocket instead of HTTP.
+//! WebSocket instead of HTTP, and [`telegram_poll`], which fetches Telegram's by long polling.
 //!
 //! Every verifier checks the platform's signature or token on the raw body bytes before it
 //! reads anything out of the body. The exceptions are forced by the platforms: WeCom signs the
@@ -18,12 +18,14 @@ pub mod dingtalk;
 pub mod dingtalk_stream;
 pub mod feishu;
 pub mod slack;
+pub mod telegram;
 pub mod wecom;
 
 pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use feishu::FeishuInbound;
 pub use slack::SlackInbound;
+pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
 use crate::platforms::Platform;
@@ -141,6 +143,12 @@ pub enum Sender {
     WeCom {
         user_id: String,
     },
+    Telegram {
+        /// The numeric user id, which never changes.
+        user_id: String,
+        /// The `@username` without `@`, if the person has one; it can be changed.
+        username: Option<String>,
+    },
     /// The generic API names the person directly (`as`).
     Api {
         person_id: String,
@@ -155,6 +163,7 @@ impl Sender {
             Sender::DingTalk { .. } => Some(Platform::Dingtalk),
             Sender::Feishu { .. } => Some(Platform::Feishu),
             Sender::WeCom { .. } => Some(Platform::Wecom),
+            Sender::Telegram { .. } => Some(Platform::Telegram),
             Sender::Api { .. } => None,
         }
     }
@@ -174,6 +183,7 @@ impl Sender {
                 union_id,
             } => vec![user_id.as_deref(), open_id.as_deref(), union_id.as_deref()],
             Sender::WeCom { user_id } => vec![Some(user_id)],
+            Sender::Telegram { user_id, username } => vec![Some(user_id), username.as_deref()],
             Sender::Api { person_id } => vec![Some(person_id)],
         };
         ids.into_iter()
@@ -221,6 +231,13 @@ pub enum ReplyRoute {
         response_url: Option<Secret>,
         chat_id: Option<String>,
         chat_type: Option<String>,
+    },
+    /// Telegram: no inline answer (the webhook is acknowledged at once); `sendMessage` into
+    /// the chat, replying to the message, in its forum topic if it has one.
+    Telegram {
+        chat_id: i64,
+        message_id: i64,
+        message_thread_id: Option<i64>,
     },
     /// The generic API: the answer is the HTTP response.
     Inline,

@@ -15,6 +15,7 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 use crate::chat::ChatService;
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
+use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
 use crate::server::ServerState;
@@ -148,6 +149,22 @@ pub async fn run(
             dingtalk_stream::run(config, client, handler, stop).await;
         });
     }
+    for config in telegram_clients(&plan) {
+        let state = state.clone();
+        let client = client_for_streams.clone();
+        let stop = stop_rx.clone();
+        let store = shared.store.clone();
+        let holder = shared.instance.clone();
+        streams.spawn(async move {
+            let name = config.channel.clone();
+            let handler = |message| {
+                let state = state.clone();
+                let name = name.clone();
+                async move { crate::server::on_polled_message(&state, &name, message).await }
+            };
+            telegram_poll::run(config, client, store, holder, handler, stop).await;
+        });
+    }
     let mut server = None;
     if let Some(addr) = &plan.config.server_listen {
         let listener = tokio::net::TcpListener::bind(addr.as_str())
@@ -236,7 +253,8 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
-    // Stream clients close their sockets at once and give running commands 5 s.
+    // Stream clients close their sockets at once and give running commands 5 s; Telegram
+    // pollers drop their request and give their lease back.
     let _ = tokio::time::timeout(Duration::from_secs(6), async {
         while streams.join_next().await.is_some() {}
     })
@@ -276,6 +294,17 @@ fn stream_channels(plan: &Plan) -> Vec<(String, StreamConfig)> {
             }
             Some((c.name.clone(), config))
         })
+        .collect()
+}
+
+/// The Telegram channels that poll for commands (`polling = true`) or must learn their bot's
+/// username for a webhook. Read once at start, as for Stream mode.
+fn telegram_clients(plan: &Plan) -> Vec<PollConfig> {
+    plan.config
+        .channels
+        .values()
+        .filter(|c| c.platform == Platform::Telegram)
+        .filter_map(PollConfig::for_channel)
         .collect()
 }
 

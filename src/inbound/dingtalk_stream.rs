@@ -127,7 +127,7 @@ impl Default for Backoff {
 impl Backoff {
     /// The wait after `failures` consecutive failures (1 = the first); `unit` is a random
     /// number in `[0, 1]`. Jitter only shortens, so the cap holds.
-    fn delay(&self, failures: u32, unit: f64) -> Duration {
+    pub(crate) fn delay(&self, failures: u32, unit: f64) -> Duration {
         let exp = failures.saturating_sub(1).min(16);
         let cap = self.max.max(self.min);
         let base = self.min.saturating_mul(1u32 << exp).min(cap);

@@ -19,6 +19,7 @@ pub mod dingtalk_stream;
 pub mod feishu;
 pub mod slack;
 pub mod telegram;
+pub mod telegram_poll;
 pub mod wecom;
 
 pub use api::ApiInbound;

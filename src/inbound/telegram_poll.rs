@@ -80,7 +80,8 @@ impl PollConfig {
         let polling = channel.options.get("polling").is_some_and(|p| p == "true");
         let addressee = Addressee::for_channel(channel);
         let webhook = channel.credentials.contains_key("secret_token");
-        if !polling && !(webhook && addressee.bot_username.is_none()) {
+        let must_learn_name = webhook && addressee.bot_username.is_none();
+        if !(polling || must_learn_name) {
             return None;
         }
         Some(PollConfig {

@@ -440,6 +440,10 @@ fn every_example_config_checks() {
             "https://hooks.slack.com/services/T0/B0/tok-7f3a",
         ),
         ("OA_WEBHOOK", "https://oa.example.gov.cn/api/weekbell"),
+        (
+            "TEAM_TELEGRAM_BOT_TOKEN",
+            "123456789:AAtok-7f3aXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        ),
     ];
     let examples = repo().join("config/examples");
     let mut seen = 0;
@@ -458,7 +462,7 @@ fn every_example_config_checks() {
             path.display()
         );
     }
-    assert!(seen >= 6);
+    assert!(seen >= 7);
 }
 
 /// A broken user template is caught by `check`, before any slot tries to send it.

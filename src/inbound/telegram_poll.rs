@@ -604,11 +604,12 @@ impl Api {
             .take(300)
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
-        if self.token.is_empty() {
-            text
-        } else {
-            text.replace(&self.token, "***")
-        }
+        // The secret half too, for a peer that quotes the URL percent-encoded.
+        let secret_half = self.token.split_once(':').map_or("", |(_, s)| s);
+        [self.token.as_str(), secret_half]
+            .into_iter()
+            .filter(|t| t.len() >= 8)
+            .fold(text, |acc, t| acc.replace(t, "***"))
     }
 }
 
@@ -705,6 +706,11 @@ mod tests {
             a.token
         );
         let Err(e) = a.read("getUpdates", 400, echoed.as_bytes()) else {
+            panic!("an error")
+        };
+        assert!(!e.to_string().contains("AAHdqTcv"), "{e}");
+        let encoded = echoed.replace(&a.token, &a.token.replace(':', "%3A"));
+        let Err(e) = a.read("getUpdates", 400, encoded.as_bytes()) else {
             panic!("an error")
         };
         assert!(!e.to_string().contains("AAHdqTcv"), "{e}");

@@ -493,6 +493,13 @@ impl Redactor {
                 needles.push(value.to_string());
                 needles.push(value.trim().to_string());
             }
+            // A Telegram bot token is `<bot id>:<secret>`; a proxy that quotes the URL
+            // percent-encoded (`%3A`) would otherwise show the secret half.
+            if let Some((_, rest)) = value.trim().split_once(':')
+                && looks_like_a_token(rest)
+            {
+                needles.push(rest.to_string());
+            }
         }
         needles.retain(|n| n.chars().count() >= 4);
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
@@ -987,6 +994,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("/bot***/sendMessage"), "{text}");
+        let encoded = r.text("GET /bot123456789%3AAAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe");
+        assert_eq!(encoded, "GET /bot123456789%3A***/getMe");
     }
 
     #[test]

@@ -279,7 +279,11 @@ impl Dialect {
     /// inside a tag (`Unclosed start tag`), and half an entity shows as text.
     pub fn unbreakable(self) -> &'static [&'static str] {
         match self {
-            Dialect::TelegramHtml => &["<b>", "</b>", "</a>", "&amp;", "&lt;", "&gt;", "&quot;"],
+            // weekbell's own markup, and the tags a template most likely writes itself.
+            Dialect::TelegramHtml => &[
+                "<b>", "</b>", "</a>", "<i>", "</i>", "<u>", "</u>", "<s>", "</s>", "<code>",
+                "</code>", "<pre>", "</pre>", "&amp;", "&lt;", "&gt;", "&quot;",
+            ],
             _ => &[],
         }
     }

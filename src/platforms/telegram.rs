@@ -416,7 +416,9 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         return Outcome::Sent;
     }
     let code = int_field(&reply, "error_code").unwrap_or(i64::from(status));
+    // Older Bot API servers prefix descriptions with `[Error]: `.
     let description = str_field(&reply, "description").unwrap_or("");
+    let description = description.strip_prefix("[Error]: ").unwrap_or(description);
     let parameters = reply.get("parameters");
     let retry_after = parameters
         .and_then(|p| p.get("retry_after"))
@@ -656,11 +658,16 @@ mod tests {
             classify(429, Some(Duration::from_secs(3)), b""),
             Outcome::Wait { after, .. } if after == Duration::from_secs(3)
         ));
-        // Descriptions are matched without regard to case.
-        let got = classify(400, None, &reply(400, "Bad Request: Chat not found"));
-        assert!(
-            matches!(&got, Outcome::Permanent { reason, .. } if reason.starts_with("Telegram knows no chat")),
-            "{got:?}"
-        );
+        // Descriptions are matched without regard to case, and without an old `[Error]: `.
+        for description in [
+            "Bad Request: Chat not found",
+            "[Error]: Bad Request: chat not found",
+        ] {
+            let got = classify(400, None, &reply(400, description));
+            assert!(
+                matches!(&got, Outcome::Permanent { reason, .. } if reason.starts_with("Telegram knows no chat")),
+                "{got:?}"
+            );
+        }
     }
 }

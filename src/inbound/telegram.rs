@@ -341,12 +341,8 @@ fn replies_to_us(message: &Value, to: &Addressee) -> bool {
     let Some(from) = message.get("reply_to_message").and_then(|r| r.get("from")) else {
         return false;
     };
-    let by_id = to.bot_id.as_deref().is_some_and(|id| {
-        from.get("id")
-            .and_then(Value::as_i64)
-            .map(|i| i.to_string())
-            == Some(id.to_string())
-    });
+    let from_id = int(from, "id").map(|i| i.to_string());
+    let by_id = to.bot_id.is_some() && from_id == to.bot_id;
     let by_name = match (
         &to.bot_username,
         from.get("username").and_then(Value::as_str),

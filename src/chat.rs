@@ -185,13 +185,23 @@ fn recognise<'p, 's>(
         SenderRef::Person(id) => (plan.people.get(id), Some(*id)),
         SenderRef::Handles { platform, ids } => {
             let person = ids.iter().find_map(|id| {
-                plan.people
-                    .all()
-                    .iter()
-                    .find(|p| p.handle(*platform).is_some_and(|h| h.trim() == *id))
+                plan.people.all().iter().find(|p| {
+                    p.handle(*platform)
+                        .is_some_and(|h| same_handle(*platform, h, id))
+                })
             });
             (person, ids.first().copied())
         }
+    }
+}
+
+/// Whether a configured handle names the sender id `id`. Telegram handles may be written
+/// `@username`, and usernames are not case-sensitive there.
+fn same_handle(platform: Platform, handle: &str, id: &str) -> bool {
+    let handle = handle.trim();
+    match platform {
+        Platform::Telegram => handle.trim_start_matches('@').eq_ignore_ascii_case(id),
+        _ => handle == id,
     }
 }
 

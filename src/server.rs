@@ -11,8 +11,8 @@
 //! platform reads it (Slack slash commands, WeCom's encrypted passive reply, Discord
 //! interactions, Mattermost slash commands and outgoing webhooks, the JSON API), otherwise
 //! through the outbox (DingTalk's session webhook, Feishu's Open API, Slack mentions via the
-//! channel's webhook, the parts of a long Discord answer after the first), so they get the same
-//! retries as any message.
+//! channel's webhook, the parts of a long Discord answer after the first, Telegram's
+//! `sendMessage` replying to the command), so they get the same retries as any message.
 
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
 use crate::config::{ChannelConfig, RateLimitSetting};
@@ -20,8 +20,8 @@ use crate::daemon::{Shared, TokenBucket};
 use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
     ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES,
-    MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound,
-    discord, mattermost, slack,
+    MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound, TelegramInbound,
+    Verdict, WeComInbound, discord, mattermost, slack,
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
@@ -237,6 +237,9 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
         Platform::Mattermost => {
             MattermostInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
         }
+        Platform::Telegram => TelegramInbound::for_channel(channel)
+            .ok_or(missing)?
+            .verify_and_parse(request, now_ms),
         _ => Err(Refusal::Misconfigured(
             "this platform takes no commands in this version",
         )),
@@ -288,6 +291,27 @@ pub async fn on_stream_message(state: &ServerState, channel_name: &str, message:
     if !response.status().is_success() {
         tracing::warn!(channel = channel_name, status = %response.status(), "a command that came over a socket was not answered");
     }
+}
+
+/// A message fetched by Telegram long polling: run it and queue the answer, as for the
+/// webhook. `false` when it could not be recorded (the store is unreachable): the poller then
+/// does not confirm the update, and Telegram hands it out again.
+pub async fn on_polled_message(
+    state: &ServerState,
+    channel_name: &str,
+    message: InboundMessage,
+) -> bool {
+    let plan = state.plan.borrow().clone();
+    let Some(channel) = plan.config.channels.get(channel_name) else {
+        tracing::warn!(
+            channel = channel_name,
+            "a polled message for a channel no longer in the config; not run"
+        );
+        return true;
+    };
+    let now = state.shared.clock.now();
+    let response = on_message(state, &plan, channel, message, now).await;
+    response.status().is_success()
 }
 
 /// What running one command came to.
@@ -500,6 +524,18 @@ async fn on_message(
         ReplyRoute::Feishu { message_id, .. } => {
             let via = ReplyVia::FeishuMessage {
                 message_id: message_id.clone(),
+            };
+            enqueue(state, channel, &message, &answer, Some(via), now).await
+        }
+        ReplyRoute::Telegram {
+            chat_id,
+            message_id,
+            message_thread_id,
+        } => {
+            let via = ReplyVia::TelegramMessage {
+                chat_id: *chat_id,
+                message_id: *message_id,
+                message_thread_id: *message_thread_id,
             };
             enqueue(state, channel, &message, &answer, Some(via), now).await
         }

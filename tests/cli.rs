@@ -448,6 +448,10 @@ fn every_example_config_checks() {
             "TEAM_MATTERMOST_WEBHOOK",
             "https://chat.example.org/hooks/tok-7f3a",
         ),
+        (
+            "TEAM_TELEGRAM_BOT_TOKEN",
+            "123456789:AAtok-7f3aXXXXXXXXXXXXXXXXXXXXXXXXXXX",
+        ),
     ];
     let examples = repo().join("config/examples");
     let mut seen = 0;
@@ -466,7 +470,7 @@ fn every_example_config_checks() {
             path.display()
         );
     }
-    assert!(seen >= 8);
+    assert!(seen >= 9);
 }
 
 /// A broken user template is caught by `check`, before any slot tries to send it.

@@ -245,12 +245,21 @@ feishu = "ou_alice"
     assert_eq!(ack_code(&ack), 200);
     let got = open_api.wait_for(1, Duration::from_secs(15)).await;
     let reply = got.first().cloned().unwrap_or_default();
-    let exchanges = open_api.exchanges();
-    assert!(
-        exchanges
+    // The fake logs the exchange after it has recorded the message it accepted.
+    let answered_as_reply = || {
+        open_api
+            .exchanges()
             .iter()
-            .any(|e| e.path_and_query == "/open-apis/im/v1/messages/om_e2e_1/reply"),
-        "{exchanges:?}\n{}",
+            .any(|e| e.path_and_query == "/open-apis/im/v1/messages/om_e2e_1/reply")
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !answered_as_reply() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        answered_as_reply(),
+        "{:?}\n{}",
+        open_api.exchanges(),
         d.log()
     );
     assert!(reply.to_string().contains("API-101"), "{reply}");

@@ -411,6 +411,38 @@ fn team_digest_and_reminders_en_slack() {
 }
 
 #[test]
+fn team_digest_and_reminders_en_telegram() {
+    // Alice by user id (a link that notifies), Bob by username, Carol's handle is not a
+    // Telegram one (named, not notified), the others without one.
+    let people = Directory::new(vec![
+        person("alice", "Alice", None, &[(Platform::Telegram, "111000111")]),
+        person("bob", "Bob <ops>", None, &[(Platform::Telegram, "@bob_tg")]),
+        person("carol", "Carol", None, &[(Platform::Telegram, "carol.c")]),
+        person("dave", "Dave", None, &[]),
+        person("erin", "Erin", None, &[]),
+    ]);
+    let tasks = team_tasks(&people);
+    let activity = WeekActivity {
+        completed_since: vec!["WEB-210".into()],
+        reported_units: ["web".to_string()].into(),
+    };
+    let msg = digest(Platform::Telegram, Locale::En, &tasks, &people, &activity);
+    insta::assert_snapshot!("team_digest_telegram", dump(std::slice::from_ref(&msg)));
+    insta::assert_json_snapshot!(
+        "team_digest_telegram_body",
+        bodies(Platform::Telegram, &[msg])
+    );
+    let msgs = reminders(Platform::Telegram, Locale::En, &tasks, &people);
+    let text = dump(&msgs);
+    assert!(
+        text.contains("<a href=\"tg://user?id=111000111\">Alice</a>"),
+        "{text}"
+    );
+    assert!(text.contains("@bob_tg"), "{text}");
+    insta::assert_snapshot!("team_reminders_telegram", text);
+}
+
+#[test]
 fn team_reminders_generic_webhook() {
     let people = team_people();
     let tasks = team_tasks(&people);
@@ -771,7 +803,7 @@ fn dingtalk_parts_fit_the_request_body_limit() {
 
 #[test]
 fn unimplemented_platforms_get_the_plain_profile() {
-    for p in [Platform::Teams, Platform::Telegram, Platform::Googlechat] {
+    for p in [Platform::Teams, Platform::Googlechat] {
         assert_eq!(p.dialect(), weekbell::render::Dialect::Plain);
         assert_eq!(p.size_limit(), None);
     }

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Backend, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus, OutboxUpdate,
-    SlotClaim, SlotStatus, Store, StoreError,
+    Backend, CursorLease, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus,
+    OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
 };
 
 // ---- harness -----------------------------------------------------------------------------------
@@ -1103,6 +1103,114 @@ async fn inbound_ids_are_seen_once_per_channel() {
         assert!(s.note_inbound("team", "msg-1", T0 + 2).await.unwrap());
         assert_eq!(s.prune_inbound(T0 + 2).await.unwrap(), 1);
         assert!(s.note_inbound("county", "msg-1", T0 + 3).await.unwrap());
+    })
+    .await;
+}
+
+// ---- inbound cursors ---------------------------------------------------------------------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_cursor_is_leased_by_one_replica_and_moves_only_forward() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let other = ctx.reopen().await;
+        let tg = "telegram:123456789";
+        let lease = |until| T0 + until;
+        assert_eq!(
+            s.lease_cursor(tg, "a", T0, lease(90_000)).await.unwrap(),
+            CursorLease::Held { position: None }
+        );
+        assert_eq!(
+            other
+                .lease_cursor(tg, "b", T0 + 1, lease(90_001))
+                .await
+                .unwrap(),
+            CursorLease::Busy {
+                holder: "a".into(),
+                until_ms: lease(90_000)
+            }
+        );
+        assert!(s.advance_cursor(tg, "a", 501, T0 + 2).await.unwrap());
+        // Never backwards: a batch confirmed late changes nothing.
+        assert!(s.advance_cursor(tg, "a", 499, T0 + 3).await.unwrap());
+        assert_eq!(
+            s.lease_cursor(tg, "a", T0 + 4, lease(95_000))
+                .await
+                .unwrap(),
+            CursorLease::Held {
+                position: Some(501)
+            }
+        );
+        // "a" stalls past its lease; "b" takes over where "a" left off.
+        let late = lease(95_001);
+        assert_eq!(
+            other
+                .lease_cursor(tg, "b", late, late + 90_000)
+                .await
+                .unwrap(),
+            CursorLease::Held {
+                position: Some(501)
+            }
+        );
+        // "a" wakes up: fenced off, and it cannot take the lease back while "b" holds it.
+        assert!(!s.advance_cursor(tg, "a", 600, late + 1).await.unwrap());
+        assert!(matches!(
+            s.lease_cursor(tg, "a", late + 2, late + 90_002).await.unwrap(),
+            CursorLease::Busy { holder, .. } if holder == "b"
+        ));
+        // A release hands the cursor on at once.
+        other.release_cursor(tg, "b", late + 3).await.unwrap();
+        assert_eq!(
+            s.lease_cursor(tg, "a", late + 4, late + 90_004)
+                .await
+                .unwrap(),
+            CursorLease::Held {
+                position: Some(501)
+            }
+        );
+        // Another bot's cursor is its own.
+        assert_eq!(
+            other
+                .lease_cursor("telegram:42", "b", late + 5, late + 9_000)
+                .await
+                .unwrap(),
+            CursorLease::Held { position: None }
+        );
+        other.close().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 8)]
+async fn of_eight_replicas_asking_at_once_one_gets_the_cursor() {
+    on_each_backend(|ctx| async move {
+        let other = ctx.reopen().await;
+        let barrier = Arc::new(Barrier::new(8));
+        let mut racers = Vec::new();
+        for i in 0..8 {
+            let store = if i % 2 == 0 {
+                ctx.store.clone()
+            } else {
+                other.clone()
+            };
+            let barrier = barrier.clone();
+            racers.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .lease_cursor("telegram:7", &format!("r{i}"), T0, T0 + 60_000)
+                    .await
+            }));
+        }
+        let mut held = 0;
+        for r in racers {
+            match r.await.unwrap().expect("no racer may fail") {
+                CursorLease::Held { position: None } => held += 1,
+                CursorLease::Busy { .. } => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(held, 1);
+        other.close().await;
     })
     .await;
 }

@@ -473,7 +473,48 @@ impl Validator<'_> {
                 out.insert(name_text, c);
             }
         }
+        self.one_poller_per_bot(raw, &out);
         out
+    }
+
+    /// Telegram hands a bot's updates to one `getUpdates` caller at a time: two channels
+    /// polling one bot would take each other's commands (and answer 409 to each other).
+    fn one_poller_per_bot(
+        &mut self,
+        raw: &BTreeMap<S, Spanned<RawChannel>>,
+        channels: &BTreeMap<String, ChannelConfig>,
+    ) {
+        let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        for (name, ch) in raw {
+            let Some(config) = channels.get(name.get_ref()) else {
+                continue;
+            };
+            let polls = config.platform == Platform::Telegram
+                && config.options.get("polling").is_some_and(|p| p == "true");
+            let token = config
+                .credentials
+                .get("bot_token")
+                .map(|t| t.expose().trim().to_string());
+            let (true, Some(token), Some(span)) = (
+                polls,
+                token,
+                ch.get_ref().polling.as_ref().map(|p| p.span()),
+            ) else {
+                continue;
+            };
+            if let Some(first) = seen.get(&token) {
+                let message = format!(
+                    "channels `{first}` and `{}` both poll the same Telegram bot",
+                    name.get_ref()
+                );
+                self.problem(Problem::new(span, message).help(
+                    "a bot's updates go to one poller: give each channel its own bot, or take \
+                     commands on one of them only",
+                ));
+            } else {
+                seen.insert(token, name.get_ref().clone());
+            }
+        }
     }
 
     fn channel(&mut self, name: &str, ch: &RawChannel) -> Option<ChannelConfig> {
@@ -500,7 +541,7 @@ impl Validator<'_> {
                 )
                 .help(
                     "supported now: console, webhook, dingtalk, wecom, feishu, slack, discord, \
-                     mattermost",
+                     mattermost, telegram",
                 ),
             );
         }
@@ -636,6 +677,9 @@ impl Validator<'_> {
                 );
             }
         }
+        if platform == Platform::Telegram {
+            self.telegram_values(ch, &credentials, &mut options);
+        }
         let max_message_size = ch.max_message_size.as_ref().and_then(|m| {
             let n = *m.get_ref();
             if n < 200 {
@@ -676,6 +720,76 @@ impl Validator<'_> {
             rate_limit,
             locale: ch.locale.as_ref().and_then(|l| self.locale(l)),
         })
+    }
+
+    /// Telegram's values have shapes the Bot API insists on; a mistake is cheaper to show here
+    /// than as a refused message or a `setWebhook` error later.
+    fn telegram_values(
+        &mut self,
+        ch: &RawChannel,
+        credentials: &BTreeMap<String, Secret>,
+        options: &mut BTreeMap<String, String>,
+    ) {
+        use crate::platforms::telegram;
+        let filled = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        if let (Some(raw), Some(token)) = (
+            &ch.bot_token,
+            filled(
+                credentials
+                    .get("bot_token")
+                    .map(|s| s.expose().to_string())
+                    .as_ref(),
+            ),
+        ) && !looks_like_bot_token(&token)
+        {
+            self.problem(
+                Problem::new(raw.span(), "this is not a Telegram bot token").help(
+                    "BotFather gives tokens like 123456789:AAH…: the bot's id, a colon and 35 \
+                     letters, digits, `_` or `-`",
+                ),
+            );
+        }
+        if let (Some(raw), Some(chat)) = (&ch.chat_id, filled(options.get("chat_id")))
+            && telegram::chat_id_value(&chat).is_none()
+        {
+            self.problem(
+                Problem::new(raw.span(), format!("`{chat}` is not a Telegram chat id")).help(
+                    "write the chat's numeric id (a group's is negative, e.g. \"-1001234567890\") \
+                     or a public channel's \"@username\"",
+                ),
+            );
+        }
+        if let (Some(raw), Some(secret)) = (
+            &ch.secret_token,
+            credentials
+                .get("secret_token")
+                .map(|s| s.expose().to_string()),
+        ) && (secret.is_empty()
+            || secret.len() > 256
+            || !secret
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
+        {
+            self.problem(
+                Problem::new(raw.span(), "Telegram refuses this secret_token").help(
+                    "use 1 to 256 letters, digits, `_` or `-`; for example the output of \
+                     `openssl rand -hex 32`",
+                ),
+            );
+        }
+        if let (Some(raw), Some(name)) = (&ch.bot_username, filled(options.get("bot_username"))) {
+            if telegram::is_username(&name) {
+                options.insert(
+                    "bot_username".into(),
+                    name.trim_start_matches('@').to_string(),
+                );
+            } else {
+                self.problem(
+                    Problem::new(raw.span(), format!("`{name}` is not a Telegram username"))
+                        .help("the bot's username as BotFather shows it, such as weekbell_bot"),
+                );
+            }
+        }
     }
 
     fn schedule(
@@ -852,8 +966,15 @@ fn platform_keys(p: Platform) -> PlatformKeys {
             Platform::Teams => (false, &["webhook", "security_token"], &["webhook"]),
             Platform::Mattermost => (true, &["webhook", "token"], &["webhook"]),
             Platform::Telegram => (
-                false,
-                &["bot_token", "chat_id", "secret_token", "polling"],
+                true,
+                &[
+                    "bot_token",
+                    "chat_id",
+                    "secret_token",
+                    "polling",
+                    "bot_username",
+                    "api_base",
+                ],
                 &["bot_token", "chat_id"],
             ),
             Platform::Googlechat => (false, &["webhook", "audience"], &["webhook"]),
@@ -863,6 +984,19 @@ fn platform_keys(p: Platform) -> PlatformKeys {
         allowed,
         required,
     }
+}
+
+/// `<bot id>:<secret part>`, as BotFather issues them (the secret part is 35 characters today;
+/// any length of 20 or more is accepted, in case that changes).
+fn looks_like_bot_token(token: &str) -> bool {
+    let Some((id, secret)) = token.split_once(':') else {
+        return false;
+    };
+    crate::platforms::telegram::is_user_id(id)
+        && secret.len() >= 20
+        && secret
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// Parses `20/min`, `5/s`, `1/2s`, `100/1h` or `off`.

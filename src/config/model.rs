@@ -111,7 +111,7 @@ impl TaskFilter {
 pub struct ChannelConfig {
     pub name: String,
     pub platform: Platform,
-    /// Outbound URL (for Telegram, the API base; the token is a credential).
+    /// Outbound URL (Telegram has none: `bot_token` is a credential, `api_base` an option).
     pub webhook: Option<Secret>,
     /// Outbound signing secret (DingTalk 加签, Feishu 签名校验, generic webhook HMAC).
     pub secret: Option<Secret>,

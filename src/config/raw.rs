@@ -128,6 +128,10 @@ pub(super) struct RawChannel {
     /// Feishu's Open API (Lark: `https://open.larksuite.com`), DingTalk's API gateway or
     /// Slack's Web API; a test server or proxy otherwise.
     pub api_base: Option<S>,
+    /// Telegram: the bot's username, so a group command for another bot (`/done@other_bot`)
+    /// is told apart; asked of the Bot API (`getMe`) at start when absent.
+    pub bot_username: Option<S>,
+    /// Telegram: take commands by long polling (`getUpdates`) instead of a webhook.
     pub polling: Option<Spanned<bool>>,
     /// DingTalk: take commands over Stream mode (an outbound WebSocket) instead of an HTTP
     /// callback, for offices with no public URL.
@@ -160,13 +164,14 @@ impl RawChannel {
         ]
     }
 
-    pub fn options(&self) -> [(&'static str, Option<&S>); 5] {
+    pub fn options(&self) -> [(&'static str, Option<&S>); 6] {
         [
             ("chat_id", self.chat_id.as_ref()),
             ("template", self.template.as_ref()),
             ("msgtype", self.msgtype.as_ref()),
             ("api_base", self.api_base.as_ref()),
             ("audience", self.audience.as_ref()),
+            ("bot_username", self.bot_username.as_ref()),
         ]
     }
 }

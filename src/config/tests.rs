@@ -286,6 +286,64 @@ fn socket_modes_need_their_credentials_and_their_platform() {
 }
 
 #[test]
+fn telegram_values_are_checked_as_the_bot_api_takes_them() {
+    const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
+    let channel = |extra: &str| {
+        BASE.replace(
+            "platform = \"slack\"\nwebhook = \"${HOOK}\"",
+            &format!(
+                "platform = \"telegram\"\nbot_token = \"${{TG_TOKEN}}\"\nchat_id = \"-1001234567890\"\n{extra}"
+            ),
+        )
+    };
+    let vars = [("TG_TOKEN", TOKEN)];
+    let good = channel("secret_token = \"s3cr3t_-X\"\nbot_username = \"@weekbell_bot\"");
+    assert!(
+        problems(&good, &vars).is_empty(),
+        "{:?}",
+        problems(&good, &vars)
+    );
+    let cfg = parse(Path::new("w.toml"), &good, &env(&vars)).unwrap_or_else(|e| panic!("{e}"));
+    let team = &cfg.channels["team"];
+    assert_eq!(team.options["bot_username"], "weekbell_bot");
+    assert_eq!(team.credentials["bot_token"].expose(), TOKEN);
+    assert!(team.webhook.is_none());
+
+    assert_eq!(
+        problems(&channel(""), &[("TG_TOKEN", "not-a-token")]),
+        vec![(6, "this is not a Telegram bot token".to_string())]
+    );
+    let p = problems(&channel("").replace("-1001234567890", "our group"), &vars);
+    assert_eq!(
+        p,
+        vec![(7, "`our group` is not a Telegram chat id".to_string())]
+    );
+    let p = problems(&channel("secret_token = \"has spaces\""), &vars);
+    assert_eq!(
+        p,
+        vec![(8, "Telegram refuses this secret_token".to_string())]
+    );
+    let p = problems(&channel("bot_username = \"a b\""), &vars);
+    assert_eq!(p, vec![(8, "`a b` is not a Telegram username".to_string())]);
+    // A webhook is another platform's key.
+    let p = problems(&channel("webhook = \"https://h\""), &vars);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].1
+            .contains("`webhook` is not used by platform telegram")
+    );
+    // bot_token and chat_id are required.
+    let p = problems(
+        &channel("").replace("chat_id = \"-1001234567890\"\n", ""),
+        &vars,
+    );
+    assert!(
+        p.iter().any(|(_, m)| m.contains("needs `chat_id`")),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn a_discord_public_key_must_be_an_ed25519_key() {
     let text = BASE.replace(
         "platform = \"slack\"\nwebhook = \"${HOOK}\"",
@@ -306,4 +364,21 @@ fn a_discord_public_key_must_be_an_ed25519_key() {
             "{bad}: {found:?}"
         );
     }
+}
+
+#[test]
+fn two_channels_cannot_poll_one_telegram_bot() {
+    let text = format!(
+        "{}\n[channels.other]\nplatform = \"telegram\"\nbot_token = \"${{TG_TOKEN}}\"\nchat_id = \"-100222\"\npolling = true\n",
+        BASE.replace(
+            "platform = \"slack\"\nwebhook = \"${HOOK}\"",
+            "platform = \"telegram\"\nbot_token = \"${TG_TOKEN}\"\nchat_id = \"-100111\"\npolling = true",
+        )
+    );
+    let p = problems(
+        &text,
+        &[("TG_TOKEN", "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw")],
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].1.contains("both poll the same Telegram bot"), "{p:?}");
 }

@@ -17,6 +17,7 @@ use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
 use crate::inbound::feishu_ws::{self, LongConnectionConfig};
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
+use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
 use crate::server::ServerState;
@@ -139,6 +140,22 @@ pub async fn run(
         senders: Default::default(),
     });
     let mut streams = spawn_socket_clients(&plan, &state, &client_for_streams, &stop_rx);
+    for config in telegram_clients(&plan) {
+        let state = state.clone();
+        let client = client_for_streams.clone();
+        let stop = stop_rx.clone();
+        let store = shared.store.clone();
+        let holder = shared.instance.clone();
+        streams.spawn(async move {
+            let name = config.channel.clone();
+            let handler = |message| {
+                let state = state.clone();
+                let name = name.clone();
+                async move { crate::server::on_polled_message(&state, &name, message).await }
+            };
+            telegram_poll::run(config, client, store, holder, handler, stop).await;
+        });
+    }
     let mut server = None;
     if let Some(addr) = &plan.config.server_listen {
         let listener = tokio::net::TcpListener::bind(addr.as_str())
@@ -237,7 +254,8 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
-    // Socket clients close their sockets at once and give running commands 5 s.
+    // Socket clients close their sockets at once and give running commands 5 s; Telegram
+    // pollers drop their request and give their lease back.
     let _ = tokio::time::timeout(Duration::from_secs(6), async {
         while streams.join_next().await.is_some() {}
     })
@@ -372,6 +390,17 @@ fn spawn_socket_clients(
         }
     }
     clients
+}
+
+/// The Telegram channels that poll for commands (`polling = true`) or must learn their bot's
+/// username for a webhook. Read once at start, as for Stream mode.
+fn telegram_clients(plan: &Plan) -> Vec<PollConfig> {
+    plan.config
+        .channels
+        .values()
+        .filter(|c| c.platform == Platform::Telegram)
+        .filter_map(PollConfig::for_channel)
+        .collect()
 }
 
 /// The files a plan was built from and their modification times, to notice edits.

@@ -1,7 +1,7 @@
 //! Inbound chat commands: verifying that a request really comes from the chat platform, and
 //! reading the command out of it. Pure functions over the request as received, no IO — except
 //! [`dingtalk_stream`], the client that receives DingTalk's messages over an outbound
-//! WebSocket instead of HTTP.
+//! WebSocket instead of HTTP, and [`telegram_poll`], which fetches Telegram's by long polling.
 //!
 //! Every verifier checks the platform's signature or token on the raw body bytes before it
 //! reads anything out of the body. The exceptions are forced by the platforms: WeCom signs the
@@ -25,6 +25,8 @@ pub mod mattermost;
 pub mod slack;
 pub mod slack_socket;
 mod socket;
+pub mod telegram;
+pub mod telegram_poll;
 pub mod wecom;
 
 pub use api::ApiInbound;
@@ -34,6 +36,7 @@ pub use feishu::FeishuInbound;
 pub use mattermost::MattermostInbound;
 pub use slack::SlackInbound;
 pub use socket::Backoff;
+pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
 use crate::platforms::Platform;
@@ -163,6 +166,12 @@ pub enum Sender {
         user_id: String,
         user_name: Option<String>,
     },
+    Telegram {
+        /// The numeric user id, which never changes.
+        user_id: String,
+        /// The `@username` without `@`, if the person has one; it can be changed.
+        username: Option<String>,
+    },
     /// The generic API names the person directly (`as`).
     Api {
         person_id: String,
@@ -179,6 +188,7 @@ impl Sender {
             Sender::WeCom { .. } => Some(Platform::Wecom),
             Sender::Discord { .. } => Some(Platform::Discord),
             Sender::Mattermost { .. } => Some(Platform::Mattermost),
+            Sender::Telegram { .. } => Some(Platform::Telegram),
             Sender::Api { .. } => None,
         }
     }
@@ -200,6 +210,7 @@ impl Sender {
             Sender::WeCom { user_id } => vec![Some(user_id)],
             Sender::Discord { user_id, .. } => vec![Some(user_id)],
             Sender::Mattermost { user_id, user_name } => vec![user_name.as_deref(), Some(user_id)],
+            Sender::Telegram { user_id, username } => vec![Some(user_id), username.as_deref()],
             Sender::Api { person_id } => vec![Some(person_id)],
         };
         ids.into_iter()
@@ -258,6 +269,13 @@ pub enum ReplyRoute {
     MattermostCommand { channel_id: String },
     /// Mattermost outgoing webhook: answered inline with `{"text"}`, posted as a reply.
     MattermostPost { post_id: String },
+    /// Telegram: no inline answer (the webhook is acknowledged at once); `sendMessage` into
+    /// the chat, replying to the message, in its forum topic if it has one.
+    Telegram {
+        chat_id: i64,
+        message_id: i64,
+        message_thread_id: Option<i64>,
+    },
     /// The generic API: the answer is the HTTP response.
     Inline,
 }

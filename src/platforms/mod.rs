@@ -10,6 +10,7 @@ mod discord;
 mod feishu;
 mod mattermost;
 mod slack;
+pub(crate) mod telegram;
 mod transport;
 mod webhook;
 mod wecom;
@@ -40,6 +41,14 @@ pub enum ReplyVia {
         application_id: String,
         token: String,
         ephemeral: bool,
+    },
+    /// Telegram: `sendMessage` into the chat the command came from, as a reply to it (and in
+    /// its forum topic, if it was in one).
+    TelegramMessage {
+        chat_id: i64,
+        message_id: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_thread_id: Option<i64>,
     },
 }
 
@@ -121,7 +130,7 @@ impl FromStr for Platform {
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
 ///
-/// Teams, Telegram and Google Chat are not implemented in this version:
+/// Teams and Google Chat are not implemented in this version:
 /// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
 /// body, which is not what their webhooks expect.
 impl Platform {
@@ -136,6 +145,7 @@ impl Platform {
             Platform::Slack => slack::DIALECT,
             Platform::Discord => discord::DIALECT,
             Platform::Mattermost => mattermost::DIALECT,
+            Platform::Telegram => telegram::DIALECT,
             _ => Dialect::Plain,
         }
     }
@@ -168,6 +178,7 @@ impl Platform {
             Platform::Slack => Some(slack::SIZE_LIMIT),
             Platform::Discord => Some(discord::SIZE_LIMIT),
             Platform::Mattermost => Some(mattermost::SIZE_LIMIT),
+            Platform::Telegram => Some(telegram::SIZE_LIMIT),
             _ => None,
         }
     }
@@ -197,12 +208,14 @@ impl Platform {
             Platform::Slack => slack::mention_for(person),
             Platform::Discord => discord::mention_for(person),
             Platform::Mattermost => mattermost::mention_for(person),
+            Platform::Telegram => telegram::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
             _ => None,
         }
     }
 
-    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job.
+    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job,
+    /// and so is Telegram's `chat_id` (the channel's, or the chat of a command being answered).
     pub fn request_body(self, part: &OutboundPart) -> serde_json::Value {
         self.request_body_in(part, self.dialect())
     }
@@ -217,6 +230,7 @@ impl Platform {
             Platform::Slack => slack::request_body(part),
             Platform::Discord => discord::request_body(part),
             Platform::Mattermost => mattermost::request_body(part),
+            Platform::Telegram => telegram::request_body(part),
             Platform::Webhook => webhook::request_body(part),
             Platform::Console => console::request_body(part),
             _ => serde_json::json!({ "text": part.text }),

@@ -17,7 +17,9 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{Platform, ReplyVia, dingtalk, discord, feishu, mattermost, slack, webhook, wecom};
+use super::{
+    Platform, ReplyVia, dingtalk, discord, feishu, mattermost, slack, telegram, webhook, wecom,
+};
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
 use crate::secret::Secret;
@@ -136,6 +138,7 @@ impl Platform {
             Platform::Slack => slack::prepare(channel, part, now),
             Platform::Discord => discord::prepare(channel, part, now),
             Platform::Mattermost => mattermost::prepare(channel, part, now),
+            Platform::Telegram => telegram::prepare(channel, part, now),
             Platform::Webhook => webhook::prepare(channel, part, now),
             Platform::Console => Err(Outcome::Permanent {
                 reason: "console channels print messages to standard output; there is no HTTP \
@@ -146,7 +149,7 @@ impl Platform {
             other => Err(Outcome::Permanent {
                 reason: format!("this version of weekbell cannot send to {other}"),
                 hint: "use one of the supported platforms: console, webhook, dingtalk, wecom, \
-                       feishu, slack, discord, mattermost"
+                       feishu, slack, discord, mattermost, telegram"
                     .into(),
             }),
         }
@@ -166,6 +169,7 @@ impl Platform {
             Platform::Slack => slack::classify(status, retry_after, body),
             Platform::Discord => discord::classify(status, retry_after, body),
             Platform::Mattermost => mattermost::classify(status, retry_after, body),
+            Platform::Telegram => telegram::classify(status, retry_after, body),
             _ => webhook::classify(status, retry_after, body),
         }
     }
@@ -180,6 +184,8 @@ impl Platform {
     /// - Slack: about 1/s per webhook, short bursts allowed (429 with `Retry-After`);
     /// - Discord: 5 per 2 s per webhook (and about 30/min per channel, answered with a 429);
     /// - Mattermost: none documented; 10/s, the default of servers that turn rate limiting on;
+    /// - Telegram: one message every 3 s per chat, which keeps both of Telegram's limits for
+    ///   bots: one a second in a chat and 20 a minute in a group;
     /// - generic webhook and console: none.
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
@@ -193,7 +199,7 @@ impl Platform {
             Platform::Mattermost => Some(mattermost::RATE_LIMIT),
             Platform::Webhook | Platform::Console => None,
             Platform::Teams => Some(RateLimit::new(4, Duration::from_secs(1))),
-            Platform::Telegram => Some(RateLimit::new(20, Duration::from_secs(60))),
+            Platform::Telegram => Some(telegram::RATE_LIMIT),
             Platform::Googlechat => Some(RateLimit::new(60, Duration::from_secs(60))),
         }
     }
@@ -281,12 +287,24 @@ pub async fn deliver_reply(
             Ok(request) => send(client, Platform::Discord, request, now).await,
             Err(outcome) => outcome,
         },
+        ReplyVia::TelegramMessage {
+            chat_id,
+            message_id,
+            message_thread_id,
+        } => {
+            let to = telegram::TelegramReply {
+                chat_id: *chat_id,
+                message_id: *message_id,
+                message_thread_id: *message_thread_id,
+            };
+            telegram::reply(client, channel, part, &to, now).await
+        }
     };
     let mut redactor = Redactor::for_channel(channel);
     match via {
         ReplyVia::SessionWebhook { url } => redactor.also(url),
         ReplyVia::DiscordFollowup { token, .. } => redactor.also(token),
-        ReplyVia::FeishuMessage { .. } => {}
+        ReplyVia::FeishuMessage { .. } | ReplyVia::TelegramMessage { .. } => {}
     }
     redactor.outcome(outcome)
 }
@@ -494,6 +512,13 @@ impl Redactor {
                 needles.push(value.to_string());
                 needles.push(value.trim().to_string());
             }
+            // A Telegram bot token is `<bot id>:<secret>`; a proxy that quotes the URL
+            // percent-encoded (`%3A`) would otherwise show the secret half.
+            if let Some((_, rest)) = value.trim().split_once(':')
+                && looks_like_a_token(rest)
+            {
+                needles.push(rest.to_string());
+            }
         }
         needles.retain(|n| n.chars().count() >= 4);
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
@@ -618,6 +643,7 @@ impl Platform {
             Platform::Slack => rows(slack::REPLIES),
             Platform::Discord => rows(discord::REPLIES),
             Platform::Mattermost => rows(mattermost::REPLIES),
+            Platform::Telegram => rows(telegram::REPLIES),
             _ => Vec::new(),
         }
     }
@@ -972,6 +998,28 @@ mod tests {
     }
 
     #[test]
+    fn redactor_hides_a_telegram_bot_token_in_a_url_path() {
+        let mut ch = channel(Platform::Telegram, "https://unused.example/", None);
+        ch.webhook = None;
+        ch.credentials.insert(
+            "bot_token".into(),
+            Secret::new(" 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw "),
+        );
+        let r = Redactor::for_channel(&ch);
+        let text = r.text(
+            "error sending request for url \
+             (https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage)",
+        );
+        assert!(
+            !text.contains("AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"),
+            "{text}"
+        );
+        assert!(text.contains("/bot***/sendMessage"), "{text}");
+        let encoded = r.text("GET /bot123456789%3AAAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/getMe");
+        assert_eq!(encoded, "GET /bot123456789%3A***/getMe");
+    }
+
+    #[test]
     fn redactor_covers_query_tokens() {
         let ch = channel(
             Platform::Wecom,
@@ -1060,6 +1108,10 @@ mod tests {
         assert_eq!(
             Platform::Mattermost.default_rate_limit(),
             Some(RateLimit::new(10, Duration::from_secs(1)))
+        );
+        assert_eq!(
+            Platform::Telegram.default_rate_limit(),
+            Some(RateLimit::new(1, Duration::from_secs(3)))
         );
         assert_eq!(Platform::Webhook.default_rate_limit(), None);
         assert_eq!(Platform::Console.default_rate_limit(), None);

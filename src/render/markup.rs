@@ -33,6 +33,10 @@
 //!     removing markdown escapes, so a backslash would not stop it), and so does every `<`
 //!     (the server turns Slack-style `<!channel>`, `<@id>` and `<url|text>` into mentions and
 //!     links before it reads markdown).
+//! * [`Dialect::TelegramHtml`]: `&`, `<`, `>` become `&amp;`, `&lt;`, `&gt;`, which is all
+//!   Telegram's HTML parse mode asks for outside tags. `"` stays as typed: it only matters
+//!   inside an attribute, and the one attribute weekbell writes (a mention's `href`) holds
+//!   nothing but digits.
 //! * The three Chinese markdown dialects (DingTalk, WeCom, Feishu `lark_md`): none of these vendors
 //!   documents a backslash escape, so a backslash might show up literally. Characters that would
 //!   start markup are instead replaced by their full-width forms, which no renderer treats as
@@ -49,7 +53,9 @@
 //!
 //! DingTalk `@<userId or mobile>` (the same id must be in the request's `at` lists, which
 //! `platforms::dingtalk` fills from the part's mentions), WeCom `<@userid>`, Feishu
-//! `<at id=ou_xxx></at>`, Slack and Discord `<@U123>`, Mattermost `@username`, Plain `@Name`. Someone without a usable handle on the
+//! `<at id=ou_xxx></at>`, Slack and Discord `<@U123>`, Mattermost `@username`, Telegram
+//! `<a href="tg://user?id=123">Name</a>` for a numeric user id and `@username` for a username,
+//! Plain `@Name`. Someone without a usable handle on the
 //! platform is written `@Name` and notifies nobody. DingTalk shows the raw id in markdown
 //! messages on some clients; it still notifies.
 //!
@@ -79,6 +85,8 @@ pub enum Dialect {
     DiscordMarkdown,
     /// Mattermost's markdown (CommonMark with GFM tables).
     MattermostMarkdown,
+    /// Telegram `sendMessage` with `parse_mode: HTML`.
+    TelegramHtml,
 }
 
 /// A message size limit, in the unit the platform counts.
@@ -89,6 +97,9 @@ pub enum SizeLimit {
     Bytes(usize),
     /// Unicode scalar values.
     Chars(usize),
+    /// UTF-16 code units, as Telegram counts (characters outside the Basic Multilingual
+    /// Plane, such as most emoji, are two).
+    Utf16(usize),
 }
 
 impl SizeLimit {
@@ -97,6 +108,7 @@ impl SizeLimit {
         match self {
             SizeLimit::Bytes(_) => s.len(),
             SizeLimit::Chars(_) => s.chars().count(),
+            SizeLimit::Utf16(_) => s.encode_utf16().count(),
         }
     }
 
@@ -105,12 +117,13 @@ impl SizeLimit {
         match self {
             SizeLimit::Bytes(_) => c.len_utf8(),
             SizeLimit::Chars(_) => 1,
+            SizeLimit::Utf16(_) => c.len_utf16(),
         }
     }
 
     pub fn value(self) -> usize {
         match self {
-            SizeLimit::Bytes(n) | SizeLimit::Chars(n) => n,
+            SizeLimit::Bytes(n) | SizeLimit::Chars(n) | SizeLimit::Utf16(n) => n,
         }
     }
 
@@ -119,6 +132,7 @@ impl SizeLimit {
         match self {
             SizeLimit::Bytes(_) => SizeLimit::Bytes(n),
             SizeLimit::Chars(_) => SizeLimit::Chars(n),
+            SizeLimit::Utf16(_) => SizeLimit::Utf16(n),
         }
     }
 
@@ -138,7 +152,7 @@ pub enum MentionRef<'a> {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 8] = [
+    pub const ALL: [Dialect; 9] = [
         Dialect::Plain,
         Dialect::DingTalkMarkdown,
         Dialect::WeComMarkdown,
@@ -147,6 +161,7 @@ impl Dialect {
         Dialect::DingTalkText,
         Dialect::DiscordMarkdown,
         Dialect::MattermostMarkdown,
+        Dialect::TelegramHtml,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -159,6 +174,7 @@ impl Dialect {
             Dialect::DingTalkText => "dingtalk_text",
             Dialect::DiscordMarkdown => "discord_markdown",
             Dialect::MattermostMarkdown => "mattermost_markdown",
+            Dialect::TelegramHtml => "telegram_html",
         }
     }
 
@@ -174,7 +190,7 @@ impl Dialect {
         let s = fold_breaks(s);
         match self {
             Dialect::Plain | Dialect::DingTalkText => out.push_str(&s),
-            Dialect::SlackMrkdwn => {
+            Dialect::SlackMrkdwn | Dialect::TelegramHtml => {
                 for c in s.chars() {
                     match c {
                         '&' => out.push_str("&amp;"),
@@ -202,11 +218,12 @@ impl Dialect {
             Dialect::Plain | Dialect::DingTalkText => t.to_string(),
             // mrkdwn bold is a single star and fails when the star touches a space.
             Dialect::SlackMrkdwn => format!("*{t}*"),
+            Dialect::TelegramHtml => format!("<b>{t}</b>"),
             _ => format!("**{t}**"),
         }
     }
 
-    /// A heading line (1–6; Discord 1–3). Dialects without headings (Slack, Feishu cards, where
+    /// A heading line (1–6; Discord 1–3). Dialects without headings (Slack, Telegram, Feishu cards, where
     /// heading support depends on the card version) use bold instead; Plain writes the text as
     /// is.
     pub fn heading(self, escaped: &str, level: usize) -> String {
@@ -220,17 +237,20 @@ impl Dialect {
             }
             // Discord has three heading sizes.
             Dialect::DiscordMarkdown => format!("{} {t}", "#".repeat(level.clamp(1, 3))),
-            Dialect::FeishuMarkdown | Dialect::SlackMrkdwn => self.bold(t),
+            Dialect::FeishuMarkdown | Dialect::SlackMrkdwn | Dialect::TelegramHtml => self.bold(t),
             Dialect::Plain | Dialect::DingTalkText => t.to_string(),
         }
     }
 
     /// The marker that starts a list item. Slack mrkdwn has no list syntax and WeCom markdown
-    /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect. Discord
-    /// and Mattermost render `- ` as a list.
+    /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect, and
+    /// Telegram's HTML has no list either. Discord and Mattermost render `- ` as a list.
     pub fn bullet(self) -> &'static str {
         match self {
-            Dialect::SlackMrkdwn | Dialect::Plain | Dialect::DingTalkText => "• ",
+            Dialect::SlackMrkdwn
+            | Dialect::Plain
+            | Dialect::DingTalkText
+            | Dialect::TelegramHtml => "• ",
             _ => "- ",
         }
     }
@@ -255,6 +275,14 @@ impl Dialect {
                 }
                 Dialect::FeishuMarkdown => format!("<at id={h}></at>"),
                 Dialect::MattermostMarkdown => format!("@{h}"),
+                // A user id notifies only inside a link; a username is a mention as plain text.
+                Dialect::TelegramHtml if !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()) => {
+                    format!(
+                        "<a href=\"tg://user?id={h}\">{}</a>",
+                        self.escape(name.trim())
+                    )
+                }
+                Dialect::TelegramHtml => format!("@{}", h.trim_start_matches('@')),
             },
         }
     }
@@ -290,6 +318,82 @@ impl Dialect {
             _ => format!("({part}/{parts})"),
         }
     }
+
+    /// Markup that a part boundary must not cut through: Telegram refuses a message that ends
+    /// inside a tag (`Unclosed start tag`), and half an entity shows as text.
+    pub fn unbreakable(self) -> &'static [&'static str] {
+        match self {
+            // weekbell's own markup, and the tags a template most likely writes itself.
+            Dialect::TelegramHtml => &[
+                "<b>", "</b>", "</a>", "<i>", "</i>", "<u>", "</u>", "<s>", "</s>", "<code>",
+                "</code>", "<pre>", "</pre>", "&amp;", "&lt;", "&gt;", "&quot;",
+            ],
+            _ => &[],
+        }
+    }
+
+    /// Makes each part of a split message stand on its own. Telegram refuses a message whose
+    /// tags do not balance (`Can't find end tag corresponding to start tag "b"`), so a tag
+    /// still open at the end of a part is closed there and opened again at the start of the
+    /// next one, after its `(i/n)` line. Other dialects have no paired tags to repair.
+    pub fn balance_parts(self, parts: &mut [String]) {
+        if self != Dialect::TelegramHtml || parts.len() < 2 {
+            return;
+        }
+        let mut carried: Vec<(String, String)> = Vec::new();
+        for part in parts.iter_mut() {
+            let mut text = String::with_capacity(part.len() + 32);
+            let (first, rest) = part.split_once('\n').unwrap_or((part.as_str(), ""));
+            text.push_str(first);
+            text.push('\n');
+            for (_, open) in &carried {
+                text.push_str(open);
+            }
+            text.push_str(rest);
+            carried = open_html_tags(&text);
+            for (name, _) in carried.iter().rev() {
+                text.push_str("</");
+                text.push_str(name);
+                text.push('>');
+            }
+            *part = text;
+        }
+    }
+}
+
+/// The tags still open at the end of `html`, outermost first, as (name, opening tag). Only
+/// markup is scanned: escaped text holds no `<`. An end tag without a name (`</>`) closes
+/// the innermost tag, as Telegram reads it; an end tag with nothing open is left alone.
+fn open_html_tags(html: &str) -> Vec<(String, String)> {
+    let mut open: Vec<(String, String)> = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let Some(len) = rest[start..].find('>') else {
+            break;
+        };
+        let tag = &rest[start..=start + len];
+        rest = &rest[start + len + 1..];
+        if let Some(end) = tag.strip_prefix("</") {
+            let name = end.trim_end_matches('>').trim().to_ascii_lowercase();
+            match open
+                .iter()
+                .rposition(|(n, _)| name.is_empty() || *n == name)
+            {
+                Some(i) => open.truncate(i),
+                None => continue,
+            }
+        } else {
+            let name: String = tag[1..]
+                .chars()
+                .take_while(|c| !c.is_whitespace() && *c != '>' && *c != '/')
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if !name.is_empty() {
+                open.push((name, tag.to_string()));
+            }
+        }
+    }
+    open
 }
 
 /// Whether a platform handle can be written inside mention markup without breaking it.
@@ -507,6 +611,80 @@ mod tests {
     }
 
     #[test]
+    fn telegram_html_escapes_what_its_parser_reads_as_markup() {
+        assert_eq!(
+            Dialect::TelegramHtml.escape("R&D <b>x</b> \"q\" a>b &amp;"),
+            "R&amp;D &lt;b&gt;x&lt;/b&gt; \"q\" a&gt;b &amp;amp;"
+        );
+        assert_eq!(Dialect::TelegramHtml.bold(" 逾期 "), "<b>逾期</b>");
+        assert_eq!(Dialect::TelegramHtml.heading("Week", 1), "<b>Week</b>");
+        assert_eq!(Dialect::TelegramHtml.bullet(), "• ");
+    }
+
+    #[test]
+    fn telegram_mentions_link_ids_and_name_usernames() {
+        let d = Dialect::TelegramHtml;
+        assert_eq!(
+            d.mention(MentionRef::Handle {
+                id: "123456789",
+                name: "A<l>ice & co"
+            }),
+            "<a href=\"tg://user?id=123456789\">A&lt;l&gt;ice &amp; co</a>"
+        );
+        assert_eq!(
+            d.mention(MentionRef::Handle {
+                id: "@alice_tg",
+                name: "Alice"
+            }),
+            "@alice_tg"
+        );
+        assert_eq!(
+            d.mention(MentionRef::Handle {
+                id: "alice_tg",
+                name: "Alice"
+            }),
+            "@alice_tg"
+        );
+        assert_eq!(d.mention(MentionRef::Name("孙<强>")), "@孙&lt;强&gt;");
+    }
+
+    #[test]
+    fn telegram_parts_close_and_reopen_tags_cut_by_a_split() {
+        let mut parts = vec![
+            "(1/3)\n<b>Overdue\n• a".to_string(),
+            "(2/3)\n• b</b> <i>x".to_string(),
+            "(3/3)\n</i>done <a href=\"tg://user?id=1\">A</a>".to_string(),
+        ];
+        Dialect::TelegramHtml.balance_parts(&mut parts);
+        assert_eq!(
+            parts,
+            vec![
+                "(1/3)\n<b>Overdue\n• a</b>".to_string(),
+                "(2/3)\n<b>• b</b> <i>x</i>".to_string(),
+                "(3/3)\n<i></i>done <a href=\"tg://user?id=1\">A</a>".to_string(),
+            ]
+        );
+        // One part, or another dialect: unchanged.
+        let mut one = vec!["<b>x".to_string()];
+        Dialect::TelegramHtml.balance_parts(&mut one);
+        assert_eq!(one, vec!["<b>x".to_string()]);
+        let mut slack = vec!["(1/2)\n*x".to_string(), "(2/2)\ny*".to_string()];
+        Dialect::SlackMrkdwn.balance_parts(&mut slack);
+        assert_eq!(slack[0], "(1/2)\n*x");
+    }
+
+    #[test]
+    fn open_tags_follow_telegrams_reading() {
+        assert!(open_html_tags("<b>a</b> <i>b</>").is_empty());
+        assert_eq!(
+            open_html_tags("<b><i>x</i>"),
+            vec![("b".to_string(), "<b>".to_string())]
+        );
+        // A stray end tag closes nothing.
+        assert_eq!(open_html_tags("</b><u>").len(), 1);
+    }
+
+    #[test]
     fn chinese_text_is_unchanged_in_every_dialect() {
         let s =
             "县城建成区餐饮油烟净化设施未全覆盖（已完成 62 家，剩余 18 家）；耕地“非农化”问题整改";
@@ -701,6 +879,8 @@ mod tests {
         assert_eq!(SizeLimit::Chars(10).measure("整改"), 2);
         assert!(SizeLimit::Bytes(6).fits("整改"));
         assert!(!SizeLimit::Bytes(5).fits("整改"));
+        assert_eq!(SizeLimit::Utf16(10).measure("整改😀"), 4);
+        assert_eq!(SizeLimit::Utf16(10).char_cost('😀'), 2);
         assert_eq!(SizeLimit::Chars(5).with_value(9), SizeLimit::Chars(9));
     }
 }

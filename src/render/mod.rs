@@ -196,6 +196,7 @@ fn dialect_index(d: Dialect) -> usize {
         Dialect::DingTalkText => 5,
         Dialect::DiscordMarkdown => 6,
         Dialect::MattermostMarkdown => 7,
+        Dialect::TelegramHtml => 8,
     }
 }
 
@@ -464,8 +465,11 @@ impl Renderer {
         let dialect = target.dialect;
         let mut limit = target.size_limit();
         let prefix = |i: usize, n: usize| dialect.part_prefix(i, n);
+        let mut protect = body.tokens.clone();
+        protect.extend(dialect.unbreakable().iter().map(|t| t.to_string()));
         for _ in 0..8 {
-            let texts = split::split_with(&body.text, limit, &body.tokens, &prefix);
+            let mut texts = split::split_with(&body.text, limit, &protect, &prefix);
+            dialect.balance_parts(&mut texts);
             let n = texts.len();
             let parts: Vec<OutboundPart> = texts
                 .into_iter()

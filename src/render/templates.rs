@@ -34,7 +34,7 @@
 //! | `show_title` | false when the platform shows the title itself (Feishu card header) |
 //! | `locale` | `zh-CN` or `en` |
 //! | `platform` | `dingtalk`, `wecom`, `feishu`, `slack`, `console`, `webhook`, … |
-//! | `dialect` | `plain`, `dingtalk_markdown`, `wecom_markdown`, `feishu_markdown`, `slack_mrkdwn` |
+//! | `dialect` | `plain`, `dingtalk_markdown`, `wecom_markdown`, `feishu_markdown`, `slack_mrkdwn`, `dingtalk_text`, `telegram_html` |
 //! | `bullet` | the list-item marker for the dialect (`- ` or `• `) |
 //! | `today` | `YYYY-MM-DD` |
 //! | `section_cap` | the most items a list section shows (default 50) |

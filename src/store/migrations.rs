@@ -25,11 +25,18 @@ pub(crate) struct Migration {
 }
 
 /// Every version, oldest first. Versions are 1, 2, 3, … without gaps.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "slot ledger, outbox, task snapshot, task events, inbound ids",
-    script: V1_INITIAL,
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "slot ledger, outbox, task snapshot, task events, inbound ids",
+        script: V1_INITIAL,
+    },
+    Migration {
+        version: 2,
+        name: "inbound cursors (Telegram long polling)",
+        script: V2_INBOUND_CURSORS,
+    },
+];
 
 const V1_INITIAL: &str = "
 -- One row per claimed slot. The primary key is what makes a slot fire exactly once across
@@ -104,6 +111,19 @@ CREATE TABLE inbound_seen (
     PRIMARY KEY (channel, message_id)
 );
 CREATE INDEX inbound_seen_by_time ON inbound_seen (seen_ms);
+";
+
+const V2_INBOUND_CURSORS: &str = "
+-- Inbound sources that weekbell fetches from rather than receives (Telegram's getUpdates):
+-- where to resume, and which replica fetches now. The platform allows one fetcher at a time,
+-- so replicas take turns by lease, as they do with outbox messages.
+CREATE TABLE inbound_cursors (
+    consumer        TEXT   PRIMARY KEY,   -- e.g. telegram:<bot id>
+    position        BIGINT,               -- the next position to fetch from; NULL before any
+    holder          TEXT,                 -- the replica fetching, NULL when released
+    lease_until_ms  BIGINT NOT NULL,
+    updated_ms      BIGINT NOT NULL
+);
 ";
 
 /// The newest version this build knows.

@@ -1,5 +1,5 @@
-//! The store: the slot ledger, the outbox, the last good task list, task events and the inbound
-//! ids already handled — all of weekbell's SQL.
+//! The store: the slot ledger, the outbox, the last good task list, task events, the inbound
+//! ids already handled and the cursors of polled sources — all of weekbell's SQL.
 //!
 //! One [`Store`] type serves SQLite (the embedded default, one file in WAL mode) and PostgreSQL
 //! (several replicas sharing one state) with one schema (`migrations.rs`) and one set of
@@ -30,8 +30,8 @@ mod sql;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    Backend, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxMessage,
-    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
+    Backend, CursorLease, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
+    OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
 };
 
 use error::{redact_parts, scrub};
@@ -644,6 +644,88 @@ impl Store {
             .await
             .map_err(|e| self.query_error("forgetting old inbound ids", e))?;
         Ok(done.rows_affected())
+    }
+
+    // ---- inbound cursors --------------------------------------------------------------------
+
+    /// Takes, or renews, the lease on the cursor of a polled source (`telegram:<bot id>`)
+    /// for `holder` until `until_ms`, and says where to resume. Of replicas asking at once,
+    /// one gets [`CursorLease::Held`]; the others see who holds it. A lease that runs out
+    /// (its holder died) is taken over by the next one to ask.
+    pub async fn lease_cursor(
+        &self,
+        consumer: &str,
+        holder: &str,
+        now_ms: i64,
+        until_ms: i64,
+    ) -> Result<CursorLease, StoreError> {
+        let fail = |e| self.query_error(format!("leasing the cursor of {consumer}"), e);
+        let taken: Option<Option<i64>> = sqlx::query_scalar(sql::LEASE_CURSOR)
+            .bind(consumer)
+            .bind(holder)
+            .bind(now_ms)
+            .bind(until_ms)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        if let Some(position) = taken {
+            return Ok(CursorLease::Held { position });
+        }
+        let row = sqlx::query(sql::CURSOR_HOLDER)
+            .bind(consumer)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(fail)?;
+        let (holder, until_ms) = match row {
+            Some(row) => (
+                col::<Option<String>>(&row, "holder")
+                    .map_err(|e| self.corrupt(e))?
+                    .unwrap_or_default(),
+                col::<i64>(&row, "lease_until_ms").map_err(|e| self.corrupt(e))?,
+            ),
+            None => (String::new(), 0),
+        };
+        Ok(CursorLease::Busy { holder, until_ms })
+    }
+
+    /// Records that everything before `position` was handled, if `holder` still holds the
+    /// lease; a cursor never moves back. `false` when the lease was lost (another replica took
+    /// it over): stop fetching.
+    pub async fn advance_cursor(
+        &self,
+        consumer: &str,
+        holder: &str,
+        position: i64,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(sql::ADVANCE_CURSOR)
+            .bind(consumer)
+            .bind(holder)
+            .bind(position)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("moving the cursor of {consumer}"), e))?
+            .rows_affected();
+        Ok(changed > 0)
+    }
+
+    /// Gives the lease up (on shutdown), so another replica takes over without waiting for
+    /// it to run out.
+    pub async fn release_cursor(
+        &self,
+        consumer: &str,
+        holder: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sql::RELEASE_CURSOR)
+            .bind(consumer)
+            .bind(holder)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error(format!("releasing the cursor of {consumer}"), e))?;
+        Ok(())
     }
 
     // ---- helpers ----------------------------------------------------------------------------

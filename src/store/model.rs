@@ -356,3 +356,13 @@ mod tests {
         assert!("Sent".parse::<OutboxStatus>().is_err());
     }
 }
+
+/// What [`Store::lease_cursor`](super::Store::lease_cursor) found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorLease {
+    /// The caller holds the lease; fetch from `position` (`None`: from wherever the source
+    /// starts, nothing having been confirmed yet).
+    Held { position: Option<i64> },
+    /// Another replica holds it until `until_ms`.
+    Busy { holder: String, until_ms: i64 },
+}

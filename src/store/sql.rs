@@ -288,3 +288,31 @@ pub const NOTE_INBOUND: &str = "INSERT INTO inbound_seen (channel, message_id, s
      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE seen_ms < $1";
+
+// ---- inbound cursors -------------------------------------------------------------------------
+
+/// Takes or renews the lease on a cursor: inserted on first use; otherwise taken only when it
+/// is free, already ours, or its lease has run out. No row back means another replica holds
+/// it. `$1` consumer, `$2` holder, `$3` now, `$4` lease until.
+pub const LEASE_CURSOR: &str = "INSERT INTO inbound_cursors \
+     (consumer, position, holder, lease_until_ms, updated_ms) VALUES ($1, NULL, $2, $4, $3) \
+     ON CONFLICT (consumer) DO UPDATE SET holder = $2, lease_until_ms = $4, updated_ms = $3 \
+     WHERE inbound_cursors.holder IS NULL OR inbound_cursors.holder = $2 \
+        OR inbound_cursors.lease_until_ms < $3 \
+     RETURNING position";
+
+/// Who holds a cursor, and until when. `$1` consumer.
+pub const CURSOR_HOLDER: &str =
+    "SELECT holder, lease_until_ms FROM inbound_cursors WHERE consumer = $1";
+
+/// Moves a cursor forward, never back, if `$2` still holds it. `$1` consumer, `$2` holder,
+/// `$3` position, `$4` now.
+pub const ADVANCE_CURSOR: &str = "UPDATE inbound_cursors SET \
+     position = CASE WHEN position IS NULL OR position < $3 THEN $3 ELSE position END, \
+     updated_ms = $4 \
+     WHERE consumer = $1 AND holder = $2";
+
+/// Gives a cursor's lease up, so another replica may take it at once. `$1` consumer,
+/// `$2` holder, `$3` now.
+pub const RELEASE_CURSOR: &str = "UPDATE inbound_cursors SET holder = NULL, lease_until_ms = 0, \
+     updated_ms = $3 WHERE consumer = $1 AND holder = $2";

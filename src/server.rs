@@ -8,16 +8,21 @@
 //! its body) is cut off.
 //!
 //! Answers go back the way each platform expects: inline in the HTTP response where the
-//! platform reads it (Slack slash commands, WeCom's encrypted passive reply, the JSON API),
-//! otherwise through the outbox (DingTalk's session webhook, Feishu's Open API, Slack
-//! mentions via the channel's webhook), so they get the same retries as any message.
+//! platform reads it (Slack slash commands, WeCom's encrypted passive reply, Teams' outgoing
+//! webhook, a Google Chat app, the JSON API), otherwise through the outbox (DingTalk's session
+//! webhook, Feishu's Open API, Slack mentions via the channel's webhook), so they get the same
+//! retries as any message. Teams and Google Chat take one message in the response; the further
+//! parts of a long answer follow through the channel's webhook.
 
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::daemon::{Shared, TokenBucket};
+use crate::inbound::googlechat::{Audience, KeySet};
+use crate::inbound::googlechat_keys::{GoogleKeys, KeySource, KeysUnavailable};
 use crate::inbound::{
-    ApiInbound, DingTalkInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES, Refusal,
-    ReplyRoute, Request, Sender, SlackInbound, Verdict, WeComInbound, slack,
+    ApiInbound, DingTalkInbound, FeishuInbound, GoogleChatInbound, InboundMessage, MAX_BODY_BYTES,
+    Refusal, ReplyRoute, Request, Sender, SlackInbound, TeamsInbound, Verdict, WeComInbound,
+    googlechat, slack,
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
@@ -50,6 +55,8 @@ pub struct ServerState {
     pub chat: Arc<ChatService>,
     pub shared: Arc<Shared>,
     pub senders: SenderLimits,
+    /// Google's signing keys, for Google Chat channels.
+    pub google_keys: GoogleKeys,
 }
 
 /// Most senders remembered by [`SenderLimits`]; past this the idle ones are forgotten.
@@ -183,7 +190,20 @@ async fn hook(
         headers: &headers,
         body: &body,
     };
-    let verdict = match verify(channel, &request, now.timestamp_millis()) {
+    let verified = match platform {
+        Platform::Googlechat => {
+            match verify_google_chat(&state, channel, &request, now.timestamp_millis()).await {
+                Ok(verified) => verified,
+                Err(e) => {
+                    tracing::error!(channel = %channel.name, %platform, "cannot verify a hook: {e}");
+                    metrics::refused(platform.as_str(), "no_keys");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+        _ => verify(channel, &request, now.timestamp_millis()),
+    };
+    let verdict = match verified {
         Ok(v) => v,
         Err(refusal) => {
             let (status, label) = refusal_status(&refusal);
@@ -200,6 +220,18 @@ async fn hook(
         Verdict::Ignore(reason) => {
             tracing::debug!(channel = %channel.name, %platform, "ignored a hook: {reason}");
             StatusCode::OK.into_response()
+        }
+        Verdict::Added { reply } => {
+            tracing::info!(channel = %channel.name, %platform, "added to a conversation; answered with the command list");
+            let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
+            let parts = text_parts(channel, &crate::commands::help_text(lang), "");
+            match parts
+                .first()
+                .and_then(|p| inline_answer(channel, &reply, p))
+            {
+                Some(response) => response,
+                None => StatusCode::OK.into_response(),
+            }
         }
         Verdict::Message(message) => {
             let chat_now = now;
@@ -228,10 +260,49 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
         Platform::Webhook => {
             ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
         }
+        Platform::Teams => TeamsInbound::new(cred("security_token").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
         _ => Err(Refusal::Misconfigured(
             "this platform takes no commands in this version",
         )),
     }
+}
+
+/// Google Chat's verifier needs Google's keys, which the daemon fetches and caches; a request
+/// that is not even a POST with a readable token fetches nothing (the verifier then says what
+/// is wrong with it). `Err` when no keys can be had at all.
+async fn verify_google_chat(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Result<Verdict, Refusal>, KeysUnavailable> {
+    let Some(audience) = channel
+        .options
+        .get("audience")
+        .and_then(|a| Audience::parse(a))
+    else {
+        return Ok(Err(Refusal::Misconfigured(
+            "a Google Chat channel takes commands only with `audience` set",
+        )));
+    };
+    let kid = request
+        .method
+        .eq_ignore_ascii_case("POST")
+        .then(|| googlechat::token_key_id(request))
+        .flatten();
+    let keys = match kid {
+        Some(kid) => {
+            let source = KeySource::for_channel(channel, &audience);
+            state.google_keys.get(&source, Some(&kid)).await?
+        }
+        None => Arc::new(KeySet::default()),
+    };
+    let inbound = GoogleChatInbound {
+        audience,
+        service_account: channel.options.get("service_account").cloned(),
+    };
+    Ok(inbound.verify_and_parse(request, now_ms, &keys))
 }
 
 fn wecom(channel: &ChannelConfig) -> Option<WeComInbound> {
@@ -258,6 +329,7 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
         | Refusal::BadToken
         | Refusal::BadCiphertext(_)
         | Refusal::WrongReceiver => (StatusCode::UNAUTHORIZED, "bad_signature"),
+        Refusal::TokenRejected(_) => (StatusCode::UNAUTHORIZED, "bad_token"),
     }
 }
 
@@ -307,6 +379,12 @@ async fn on_message(
         let text = crate::commands::too_many(lang);
         // Answer where the answer is free (inline); queueing one per flooded message would
         // carry the flood into the group.
+        let inline = text_parts(channel, &text, "")
+            .first()
+            .and_then(|p| inline_answer(channel, &message.reply, p));
+        if let Some(response) = inline {
+            return response;
+        }
         return match &message.reply {
             ReplyRoute::SlackCommand { .. } => {
                 Json(slack::command_answer(&slack::escape(&text))).into_response()
@@ -357,6 +435,19 @@ async fn on_message(
         }))
         .into_response(),
         ReplyRoute::WeCom { .. } => wecom_passive_reply(channel, &message, &answer, now),
+        ReplyRoute::Teams | ReplyRoute::GoogleChat { .. } => {
+            let mut parts = reply_parts(channel, &answer);
+            let rest = parts.split_off(parts.len().min(1));
+            if !rest.is_empty()
+                && let Err(response) = queue(state, channel, &message, rest, None, now).await
+            {
+                return response;
+            }
+            parts
+                .first()
+                .and_then(|p| inline_answer(channel, &message.reply, p))
+                .unwrap_or_else(|| StatusCode::OK.into_response())
+        }
         ReplyRoute::SlackChannel { .. } => {
             enqueue(state, channel, &message, &answer, None, now).await
         }
@@ -385,19 +476,45 @@ async fn on_message(
 /// The answer as message parts in the channel's markup: a digest as rendered, a text answer
 /// escaped line by line (its line breaks are the layout).
 fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
-    if let Some(parts) = &answer.digest {
-        return parts.clone();
+    match &answer.digest {
+        Some(parts) => parts.clone(),
+        None => text_parts(channel, &answer.text, "weekbell"),
     }
+}
+
+/// Plain `text` as one part in the channel's markup. A Teams card shows the title as its
+/// heading, so answers there go without one.
+fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundPart> {
     let dialect: Dialect = channel.dialect();
-    let text: Vec<String> = answer.text.lines().map(|l| dialect.escape(l)).collect();
-    let text = dialect.finish(&text.join("\n")).into_owned();
+    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
+    let text = dialect.finish(&lines.join("\n")).into_owned();
+    let title = if channel.platform == Platform::Teams {
+        ""
+    } else {
+        title
+    };
     vec![OutboundPart {
-        title: "weekbell".into(),
+        title: title.into(),
         text,
         mentions: Vec::new(),
         part: 1,
         parts: 1,
     }]
+}
+
+/// The answer in the HTTP response, for the routes whose platform reads it there.
+fn inline_answer(
+    channel: &ChannelConfig,
+    route: &ReplyRoute,
+    part: &OutboundPart,
+) -> Option<Response> {
+    match route {
+        ReplyRoute::Teams => Some(Json(channel.platform.request_body(part)).into_response()),
+        ReplyRoute::GoogleChat { addon } => {
+            Some(Json(googlechat::reply_body(&part.text, *addon)).into_response())
+        }
+        _ => None,
+    }
 }
 
 async fn enqueue(
@@ -408,13 +525,40 @@ async fn enqueue(
     via: Option<ReplyVia>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
+    match queue(
+        state,
+        channel,
+        message,
+        reply_parts(channel, answer),
+        via,
+        now,
+    )
+    .await
+    {
+        // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
+        Ok(()) => Json(json!({})).into_response(),
+        Err(response) => response,
+    }
+}
+
+/// Writes `parts` to the outbox for `via` (the channel's webhook when `None`); `Err` is the
+/// answer to give the platform when that fails.
+async fn queue(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    message: &InboundMessage,
+    parts: Vec<OutboundPart>,
+    via: Option<ReplyVia>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), Response> {
     let now_ms = now.timestamp_millis();
     let key = format!("reply:{}:{}", channel.name, message.message_id);
     let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
-    let messages: Vec<NewMessage> = reply_parts(channel, answer)
+    let messages: Vec<NewMessage> = parts
         .into_iter()
-        .enumerate()
-        .filter_map(|(i, part)| {
+        .filter_map(|part| {
+            // Part n is `{key}/{n-1}`, wherever its first part went.
+            let i = part.part.saturating_sub(1);
             let payload = serde_json::to_string(&OutboxPayload {
                 part,
                 reply_via: via.clone(),
@@ -436,12 +580,11 @@ async fn enqueue(
     match state.shared.store.enqueue_reply(&messages).await {
         Ok(_) => {
             state.shared.wake_delivery();
-            // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
-            Json(json!({})).into_response()
+            Ok(())
         }
         Err(e) => {
             tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
         }
     }
 }

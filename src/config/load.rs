@@ -498,7 +498,15 @@ impl Validator<'_> {
                     ch.platform.span(),
                     format!("platform `{platform}` is not supported by this version of weekbell"),
                 )
-                .help("supported now: console, webhook, dingtalk, wecom, feishu, slack"),
+                .help(format!(
+                    "supported now: {}",
+                    Platform::ALL
+                        .into_iter()
+                        .filter(|p| platform_keys(*p).supported)
+                        .map(Platform::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
         }
         let check_allowed = |v: &mut Self, key: &str, span: std::ops::Range<usize>| {
@@ -548,6 +556,14 @@ impl Validator<'_> {
                 check_allowed(self, key, value.span());
                 options.insert(key.to_string(), self.text(value));
             }
+        }
+        if let (Some(raw), Some(token)) = (&ch.security_token, credentials.get("security_token"))
+            && platform == Platform::Teams
+        {
+            self.teams_token(raw, token.expose());
+        }
+        if platform == Platform::Googlechat {
+            self.google_chat_options(ch, &mut options);
         }
         if let Some(m) = &ch.msgtype
             && !matches!(self.text(m).as_str(), "markdown" | "text")
@@ -629,6 +645,61 @@ impl Validator<'_> {
             rate_limit,
             locale: ch.locale.as_ref().and_then(|l| self.locale(l)),
         })
+    }
+
+    /// Teams shows the outgoing webhook's security token as base64; anything else was copied
+    /// wrong, and every request would then be refused.
+    /// An empty value was either reported already (a variable that is not set) or left empty
+    /// on purpose.
+    fn teams_token(&mut self, raw: &S, token: &str) {
+        if !token.trim().is_empty() && crate::inbound::teams::decode_token(token).is_none() {
+            self.problem(
+                Problem::new(raw.span(), "the security token is not base64").help(
+                    "paste the token exactly as Teams showed it when the outgoing webhook was \
+                     created (it ends in `=`)",
+                ),
+            );
+        }
+    }
+
+    /// `audience` is a project number or the app's URL, `certs` a URL or a file (resolved
+    /// against this file's directory), `service_account` an add-on service account.
+    fn google_chat_options(&mut self, ch: &RawChannel, options: &mut BTreeMap<String, String>) {
+        use crate::inbound::googlechat::{Audience, is_addon_service_account};
+        if let Some(a) = ch.audience.as_ref()
+            && let Some(text) = options.get("audience")
+            && Audience::parse(text).is_none()
+        {
+            self.problem(
+                Problem::new(
+                    a.span(),
+                    "audience must be the project number or the HTTP endpoint URL",
+                )
+                .help(
+                    "copy it from the Chat API configuration: the Authentication Audience is \
+                     either \"Project Number\" (digits, from the Cloud console's dashboard) or \
+                     \"HTTP endpoint URL\" (the app's URL, exactly as entered there)",
+                ),
+            );
+        }
+        if let Some(c) = ch.certs.as_ref()
+            && let Some(text) = options.get("certs").cloned()
+            && !(text.starts_with("https://") || text.starts_with("http://"))
+        {
+            options.insert("certs".into(), self.path(c).display().to_string());
+        }
+        if let Some(sa) = ch.service_account.as_ref()
+            && let Some(text) = options.get("service_account")
+            && !is_addon_service_account(text.trim())
+        {
+            self.problem(
+                Problem::new(sa.span(), "not a Workspace add-on service account").help(
+                    "copy the service account email from the Chat API configuration's \
+                     Connection settings: service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.\
+                     gserviceaccount.com",
+                ),
+            );
+        }
     }
 
     fn schedule(
@@ -795,14 +866,18 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                 &["webhook"],
             ),
             Platform::Discord => (false, &["webhook", "public_key"], &["webhook"]),
-            Platform::Teams => (false, &["webhook", "security_token"], &["webhook"]),
+            Platform::Teams => (true, &["webhook", "security_token"], &["webhook"]),
             Platform::Mattermost => (false, &["webhook", "token"], &["webhook"]),
             Platform::Telegram => (
                 false,
                 &["bot_token", "chat_id", "secret_token", "polling"],
                 &["bot_token", "chat_id"],
             ),
-            Platform::Googlechat => (false, &["webhook", "audience"], &["webhook"]),
+            Platform::Googlechat => (
+                true,
+                &["webhook", "audience", "certs", "service_account"],
+                &["webhook"],
+            ),
         };
     PlatformKeys {
         supported,

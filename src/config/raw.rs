@@ -129,6 +129,11 @@ pub(super) struct RawChannel {
     /// test server or proxy otherwise.
     pub api_base: Option<S>,
     pub polling: Option<Spanned<bool>>,
+    /// Google Chat: where Google's signing keys come from (an http(s) URL or a file, JWKS or
+    /// X.509 certificates); Google's own URL for the `audience` when absent.
+    pub certs: Option<S>,
+    /// Google Chat: the one Workspace add-on service account whose ID tokens are accepted.
+    pub service_account: Option<S>,
     /// DingTalk: take commands over Stream mode (an outbound WebSocket) instead of an HTTP
     /// callback, for offices with no public URL.
     pub stream: Option<Spanned<bool>>,
@@ -155,13 +160,15 @@ impl RawChannel {
         ]
     }
 
-    pub fn options(&self) -> [(&'static str, Option<&S>); 5] {
+    pub fn options(&self) -> [(&'static str, Option<&S>); 7] {
         [
             ("chat_id", self.chat_id.as_ref()),
             ("template", self.template.as_ref()),
             ("msgtype", self.msgtype.as_ref()),
             ("api_base", self.api_base.as_ref()),
             ("audience", self.audience.as_ref()),
+            ("certs", self.certs.as_ref()),
+            ("service_account", self.service_account.as_ref()),
         ]
     }
 }

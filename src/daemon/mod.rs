@@ -15,6 +15,7 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 use crate::chat::ChatService;
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
+use crate::inbound::googlechat_keys::GoogleKeys;
 use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
 use crate::server::ServerState;
@@ -28,6 +29,9 @@ use tokio::sync::watch;
 /// How long sends in flight may finish after SIGTERM before the process exits; what is left
 /// stays in the outbox for the next start.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a fetch of Google's signing keys may take; a Google Chat request waits for it, and
+/// Chat gives up on an app after 30 seconds.
+const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
 
@@ -132,6 +136,9 @@ pub async fn run(
         chat: chat.clone(),
         shared: shared.clone(),
         senders: Default::default(),
+        google_keys: GoogleKeys::new(
+            crate::platforms::http_client(GOOGLE_KEYS_TIMEOUT).map_err(DaemonError::Client)?,
+        ),
     });
     let mut streams = tokio::task::JoinSet::new();
     for (name, config) in stream_channels(&plan) {

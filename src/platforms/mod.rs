@@ -7,11 +7,14 @@
 mod console;
 mod dingtalk;
 mod feishu;
+mod googlechat;
 mod slack;
+mod teams;
 mod transport;
 mod webhook;
 mod wecom;
 
+pub use teams::is_retired_connector as teams_uses_retired_connector;
 pub use transport::{
     DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
     deliver_reply, http_client, parse_retry_after,
@@ -111,7 +114,7 @@ impl FromStr for Platform {
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
 ///
-/// Discord, Teams, Mattermost, Telegram and Google Chat are not implemented in this version:
+/// Discord, Mattermost and Telegram are not implemented in this version:
 /// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
 /// body, which is not what their webhooks expect.
 impl Platform {
@@ -124,6 +127,8 @@ impl Platform {
             Platform::Wecom => wecom::DIALECT,
             Platform::Feishu => feishu::DIALECT,
             Platform::Slack => slack::DIALECT,
+            Platform::Teams => teams::DIALECT,
+            Platform::Googlechat => googlechat::DIALECT,
             _ => Dialect::Plain,
         }
     }
@@ -154,6 +159,8 @@ impl Platform {
             Platform::Wecom => Some(wecom::SIZE_LIMIT),
             Platform::Feishu => Some(feishu::SIZE_LIMIT),
             Platform::Slack => Some(slack::SIZE_LIMIT),
+            Platform::Teams => Some(teams::SIZE_LIMIT),
+            Platform::Googlechat => Some(googlechat::SIZE_LIMIT),
             _ => None,
         }
     }
@@ -163,14 +170,16 @@ impl Platform {
         match self {
             Platform::Dingtalk => Some(dingtalk::BODY_LIMIT),
             Platform::Feishu => Some(feishu::BODY_LIMIT),
+            Platform::Teams => Some(teams::BODY_LIMIT),
+            Platform::Googlechat => Some(googlechat::BODY_LIMIT),
             _ => None,
         }
     }
 
-    /// Whether the platform displays the title apart from the text (Feishu's card header), so
-    /// templates should not repeat it.
+    /// Whether the platform displays the title apart from the text (Feishu's card header, the
+    /// heading of a Teams card), so templates should not repeat it.
     pub fn shows_title(self) -> bool {
-        matches!(self, Platform::Feishu)
+        matches!(self, Platform::Feishu | Platform::Teams)
     }
 
     /// Who `person` is on this platform for an @mention; `None` when they cannot be notified
@@ -181,6 +190,8 @@ impl Platform {
             Platform::Wecom => wecom::mention_for(person, dialect == Dialect::Plain),
             Platform::Feishu => feishu::mention_for(person),
             Platform::Slack => slack::mention_for(person),
+            Platform::Teams => teams::mention_for(person),
+            Platform::Googlechat => googlechat::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
             _ => None,
         }
@@ -199,6 +210,8 @@ impl Platform {
             Platform::Wecom => wecom::request_body(part, dialect == Dialect::Plain),
             Platform::Feishu => feishu::request_body(part),
             Platform::Slack => slack::request_body(part),
+            Platform::Teams => teams::request_body(part),
+            Platform::Googlechat => googlechat::request_body(part),
             Platform::Webhook => webhook::request_body(part),
             Platform::Console => console::request_body(part),
             _ => serde_json::json!({ "text": part.text }),

@@ -17,7 +17,7 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{Platform, ReplyVia, dingtalk, feishu, slack, webhook, wecom};
+use super::{Platform, ReplyVia, dingtalk, feishu, googlechat, slack, teams, webhook, wecom};
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
 use crate::secret::Secret;
@@ -134,6 +134,8 @@ impl Platform {
             Platform::Wecom => wecom::prepare(channel, part, now),
             Platform::Feishu => feishu::prepare(channel, part, now),
             Platform::Slack => slack::prepare(channel, part, now),
+            Platform::Teams => teams::prepare(channel, part, now),
+            Platform::Googlechat => googlechat::prepare(channel, part, now),
             Platform::Webhook => webhook::prepare(channel, part, now),
             Platform::Console => Err(Outcome::Permanent {
                 reason: "console channels print messages to standard output; there is no HTTP \
@@ -144,7 +146,7 @@ impl Platform {
             other => Err(Outcome::Permanent {
                 reason: format!("this version of weekbell cannot send to {other}"),
                 hint: "use one of the supported platforms: console, webhook, dingtalk, wecom, \
-                       feishu, slack"
+                       feishu, slack, teams, googlechat"
                     .into(),
             }),
         }
@@ -162,6 +164,8 @@ impl Platform {
             Platform::Wecom => wecom::classify(status, retry_after, body),
             Platform::Feishu => feishu::classify(status, retry_after, body),
             Platform::Slack => slack::classify(status, retry_after, body),
+            Platform::Teams => teams::classify(status, retry_after, body),
+            Platform::Googlechat => googlechat::classify(status, retry_after, body),
             _ => webhook::classify(status, retry_after, body),
         }
     }
@@ -174,6 +178,9 @@ impl Platform {
     ///   single pace cannot express both, so a burst of more than 100 parts in a minute gets an
     ///   11232, which [`Outcome::Wait`]s for a minute;
     /// - Slack: about 1/s per webhook, short bursts allowed (429 with `Retry-After`);
+    /// - Teams: 4/s per webhook (the connector throttles beyond that; Workflows documents no
+    ///   figure and gets the same pace);
+    /// - Google Chat: 60/min per space, shared by every app and webhook in the space;
     /// - generic webhook and console: none.
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
@@ -185,9 +192,9 @@ impl Platform {
             Platform::Slack => Some(slack::RATE_LIMIT),
             Platform::Webhook | Platform::Console | Platform::Mattermost => None,
             Platform::Discord => Some(RateLimit::new(5, Duration::from_secs(2))),
-            Platform::Teams => Some(RateLimit::new(4, Duration::from_secs(1))),
+            Platform::Teams => Some(teams::RATE_LIMIT),
             Platform::Telegram => Some(RateLimit::new(20, Duration::from_secs(60))),
-            Platform::Googlechat => Some(RateLimit::new(60, Duration::from_secs(60))),
+            Platform::Googlechat => Some(googlechat::RATE_LIMIT),
         }
     }
 }
@@ -599,6 +606,8 @@ impl Platform {
             Platform::Wecom => rows(wecom::REPLIES),
             Platform::Feishu => rows(feishu::REPLIES),
             Platform::Slack => rows(slack::REPLIES),
+            Platform::Teams => rows(teams::REPLIES),
+            Platform::Googlechat => rows(googlechat::REPLIES),
             _ => Vec::new(),
         }
     }
@@ -1034,6 +1043,11 @@ mod tests {
             Platform::Slack.default_rate_limit(),
             Some(RateLimit::new(1, Duration::from_secs(1)))
         );
+        assert_eq!(
+            Platform::Teams.default_rate_limit(),
+            Some(RateLimit::new(4, Duration::from_secs(1)))
+        );
+        assert_eq!(Platform::Googlechat.default_rate_limit(), per_min(60));
         assert_eq!(Platform::Webhook.default_rate_limit(), None);
         assert_eq!(Platform::Console.default_rate_limit(), None);
     }

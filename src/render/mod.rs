@@ -194,6 +194,8 @@ fn dialect_index(d: Dialect) -> usize {
         Dialect::FeishuMarkdown => 3,
         Dialect::SlackMrkdwn => 4,
         Dialect::DingTalkText => 5,
+        Dialect::TeamsMarkdown => 6,
+        Dialect::GoogleChatText => 7,
     }
 }
 

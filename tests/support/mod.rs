@@ -1,6 +1,8 @@
 //! Helpers shared by integration tests: add `mod support;` to a test file.
 //!
 //! - [`chat_servers`]: local fakes of DingTalk, WeCom, Feishu, Slack and a generic webhook;
+//! - [`teams_server`], [`googlechat_server`]: Microsoft Teams (Workflows and the connector) and
+//!   Google Chat (webhook, signing keys, tokens), on [`fake_http`]'s scriptable server;
 //! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
 
 // Each test file uses a different subset.
@@ -9,6 +11,9 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod fake_http;
+pub mod googlechat_server;
+pub mod teams_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -300,7 +300,11 @@ async fn verify_google_chat(
     };
     let inbound = GoogleChatInbound {
         audience,
-        service_account: channel.options.get("service_account").cloned(),
+        service_account: channel
+            .options
+            .get("service_account")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
     };
     Ok(inbound.verify_and_parse(request, now_ms, &keys))
 }

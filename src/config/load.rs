@@ -663,11 +663,13 @@ impl Validator<'_> {
     }
 
     /// `audience` is a project number or the app's URL, `certs` a URL or a file (resolved
-    /// against this file's directory), `service_account` an add-on service account.
+    /// against this file's directory), `service_account` an add-on service account; each may
+    /// be empty (`"${VAR:-}"` with `VAR` unset), which leaves it unset.
     fn google_chat_options(&mut self, ch: &RawChannel, options: &mut BTreeMap<String, String>) {
         use crate::inbound::googlechat::{Audience, is_addon_service_account};
         if let Some(a) = ch.audience.as_ref()
             && let Some(text) = options.get("audience")
+            && !text.trim().is_empty()
             && Audience::parse(text).is_none()
         {
             self.problem(
@@ -684,12 +686,14 @@ impl Validator<'_> {
         }
         if let Some(c) = ch.certs.as_ref()
             && let Some(text) = options.get("certs").cloned()
+            && !text.trim().is_empty()
             && !(text.starts_with("https://") || text.starts_with("http://"))
         {
             options.insert("certs".into(), self.path(c).display().to_string());
         }
         if let Some(sa) = ch.service_account.as_ref()
             && let Some(text) = options.get("service_account")
+            && !text.trim().is_empty()
             && !is_addon_service_account(text.trim())
         {
             self.problem(

@@ -1094,11 +1094,9 @@ fn card_text(answer: &str) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_teams_outgoing_webhook_command_is_answered_inline_and_recorded_once() {
     let flow = FakeTeams::start(Endpoint::Workflows).await;
-    let channels = format!(
-        "[channels.team]\nplatform = \"teams\"\nwebhook = \"${{TEAMS_WEBHOOK}}\"\nsecurity_token = \"${{TEAMS_TOKEN}}\"\nmax_message_size = 400\n"
-    );
+    let channels = "[channels.team]\nplatform = \"teams\"\nwebhook = \"${TEAMS_WEBHOOK}\"\nsecurity_token = \"${TEAMS_TOKEN}\"\nmax_message_size = 400\n";
     let r = Running::start(
-        &channels,
+        channels,
         &[("TEAMS_WEBHOOK", &flow.url()), ("TEAMS_TOKEN", TEAMS_TOKEN)],
     )
     .await;

@@ -94,10 +94,16 @@ fn parse_activity(body: &[u8]) -> Result<Verdict, Refusal> {
     }
     let message_id = required_str(&activity, &["id"])?;
     let user_id = required_str(&activity, &["from", "id"])?;
-    let html = activity
+    let mut html = activity
         .get("text")
         .and_then(|t| t.as_str())
-        .unwrap_or_default();
+        .unwrap_or_default()
+        .to_string();
+    // The webhook's own mention, wherever it was typed (`done 12 @weekbell`), is known by its
+    // entity: bots have `28:` ids.
+    for tag in bot_mentions(&activity) {
+        html = html.replace(tag, " ");
+    }
     Ok(Verdict::Message(InboundMessage {
         message_id,
         sender: Sender::Teams {
@@ -105,10 +111,24 @@ fn parse_activity(body: &[u8]) -> Result<Verdict, Refusal> {
             user_id,
         },
         sender_name: string_at(&activity, &["from", "name"]),
-        text: command_text(html),
+        text: command_text(&html),
         reply: ReplyRoute::Teams,
         retry: false,
     }))
+}
+
+/// The `<at>…</at>` texts of the activity's mention entities that name a bot.
+fn bot_mentions(activity: &serde_json::Value) -> Vec<&str> {
+    activity
+        .get("entities")
+        .and_then(|e| e.as_array())
+        .into_iter()
+        .flatten()
+        .filter(|e| str_at(e, &["type"]) == Some("mention"))
+        .filter(|e| str_at(e, &["mentioned", "id"]).is_some_and(|id| id.starts_with("28:")))
+        .filter_map(|e| str_at(e, &["text"]))
+        .filter(|t| t.starts_with("<at") && t.len() <= 256)
+        .collect()
 }
 
 /// The command in a message's HTML: the leading `<at>…</at>` mentions (the webhook itself, and
@@ -354,6 +374,25 @@ mod tests {
         assert!(matches!(
             TeamsInbound::new(Secret::new(TOKEN)).verify_and_parse(&get, 0),
             Err(Refusal::MethodNotAllowed(_))
+        ));
+    }
+
+    #[test]
+    fn the_webhooks_own_mention_is_dropped_wherever_it_is() {
+        let body = serde_json::json!({"type": "message", "id": "9", "from": {"id": "29:a"},
+            "text": "done 12 <at>weekbell</at> ask <at>Bob</at>",
+            "entities": [
+                {"type": "mention", "text": "<at>weekbell</at>", "mentioned": {"id": "28:6d2c0a9e-1b5f", "name": "weekbell"}},
+                {"type": "mention", "text": "<at>Bob</at>", "mentioned": {"id": "29:1bob", "name": "Bob"}}
+            ]})
+        .to_string();
+        let Ok(Verdict::Message(m)) = run(&signed(&body), &body) else {
+            panic!("refused")
+        };
+        assert_eq!(m.text, "done 12   ask @Bob");
+        assert!(matches!(
+            crate::commands::parse(&m.text),
+            crate::commands::Parsed::Command { .. }
         ));
     }
 

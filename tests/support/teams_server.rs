@@ -324,7 +324,7 @@ pub fn check_card(body: &Value, bytes: usize) -> Result<(), String> {
                 continue;
             }
             let text = entity["text"].as_str().unwrap_or_default();
-            if !(text.starts_with("<at>") && text.ends_with("</at>")) || !texts.contains(text) {
+            if !(text.starts_with("<at>") && text.ends_with("</at>") && texts.contains(text)) {
                 return Err(format!(
                     "mention entity `{text}` does not occur in the card"
                 ));

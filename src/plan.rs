@@ -73,6 +73,28 @@ fn readable_secrets_warning(config: &Config) -> Option<String> {
     }
 }
 
+/// Teams channels still posting to an Office 365 connector, which Microsoft has retired: they
+/// work until Microsoft switches the connector off, then every message fails.
+fn retired_connector_warnings(config: &Config) -> impl Iterator<Item = String> + '_ {
+    config
+        .channels
+        .values()
+        .filter(|c| c.platform == crate::platforms::Platform::Teams)
+        .filter(|c| {
+            c.webhook
+                .as_ref()
+                .is_some_and(|w| crate::platforms::teams_uses_retired_connector(w.expose()))
+        })
+        .map(|c| {
+            format!(
+                "channel `{}` posts to a Teams Office 365 connector, which Microsoft has \
+                 retired: create a Workflows webhook for the channel (⋯ → Workflows → \"Post to a \
+                 channel when a webhook request is received\") and put its URL in `webhook`",
+                c.name
+            )
+        })
+}
+
 /// The messages one channel gets for one slot.
 pub struct ChannelMessages<'a> {
     pub channel: &'a ChannelConfig,
@@ -184,6 +206,7 @@ impl Plan {
         // `calendar_gap_warning`'s docs).
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
         out.extend(readable_secrets_warning(&self.config));
+        out.extend(retired_connector_warnings(&self.config));
         out
     }
 

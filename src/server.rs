@@ -9,19 +9,23 @@
 //!
 //! Answers go back the way each platform expects: inline in the HTTP response where the
 //! platform reads it (Slack slash commands, WeCom's encrypted passive reply, Discord
-//! interactions, Mattermost slash commands and outgoing webhooks, the JSON API), otherwise
-//! through the outbox (DingTalk's session webhook, Feishu's Open API, Slack mentions via the
-//! channel's webhook, the parts of a long Discord answer after the first, Telegram's
-//! `sendMessage` replying to the command), so they get the same retries as any message.
+//! interactions, Mattermost slash commands and outgoing webhooks, Teams' outgoing webhook, a
+//! Google Chat app, the JSON API), otherwise through the outbox (DingTalk's session webhook,
+//! Feishu's Open API, Slack mentions via the channel's webhook, the parts of a long Discord
+//! answer after the first, Telegram's `sendMessage` replying to the command), so they get the
+//! same retries as any message. Teams and Google Chat take one message in the response; the
+//! further parts of a long answer follow through the channel's webhook.
 
 use crate::chat::{Answer, ChatService, Incoming, SenderRef};
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::daemon::{Shared, TokenBucket};
+use crate::inbound::googlechat::{Audience, KeySet};
+use crate::inbound::googlechat_keys::{GoogleKeys, KeySource, KeysUnavailable};
 use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
-    ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, InboundMessage, MAX_BODY_BYTES,
-    MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound, TelegramInbound,
-    Verdict, WeComInbound, discord, mattermost, slack,
+    ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, GoogleChatInbound, InboundMessage,
+    MAX_BODY_BYTES, MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound,
+    TeamsInbound, TelegramInbound, Verdict, WeComInbound, discord, googlechat, mattermost, slack,
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
@@ -54,6 +58,8 @@ pub struct ServerState {
     pub chat: Arc<ChatService>,
     pub shared: Arc<Shared>,
     pub senders: SenderLimits,
+    /// Google's signing keys, for Google Chat channels.
+    pub google_keys: GoogleKeys,
 }
 
 /// Most senders remembered by [`SenderLimits`]; past this the idle ones are forgotten.
@@ -187,7 +193,20 @@ async fn hook(
         headers: &headers,
         body: &body,
     };
-    let verdict = match verify(channel, &request, now.timestamp_millis()) {
+    let verified = match platform {
+        Platform::Googlechat => {
+            match verify_google_chat(&state, channel, &request, now.timestamp_millis()).await {
+                Ok(verified) => verified,
+                Err(e) => {
+                    tracing::error!(channel = %channel.name, %platform, "cannot verify a hook: {e}");
+                    metrics::refused(platform.as_str(), "no_keys");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+        _ => verify(channel, &request, now.timestamp_millis()),
+    };
+    let verdict = match verified {
         Ok(v) => v,
         Err(refusal) => {
             let (status, label) = refusal_status(&refusal);
@@ -204,6 +223,18 @@ async fn hook(
         Verdict::Ignore(reason) => {
             tracing::debug!(channel = %channel.name, %platform, "ignored a hook: {reason}");
             StatusCode::OK.into_response()
+        }
+        Verdict::Added { reply } => {
+            tracing::info!(channel = %channel.name, %platform, "added to a conversation; answered with the command list");
+            let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
+            let parts = text_parts(channel, &crate::commands::help_text(lang), "");
+            match parts
+                .first()
+                .and_then(|p| inline_answer(channel, &reply, p))
+            {
+                Some(response) => response,
+                None => StatusCode::OK.into_response(),
+            }
         }
         Verdict::Message(message) => {
             let chat_now = now;
@@ -240,10 +271,53 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
         Platform::Telegram => TelegramInbound::for_channel(channel)
             .ok_or(missing)?
             .verify_and_parse(request, now_ms),
+        Platform::Teams => TeamsInbound::new(cred("security_token").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
         _ => Err(Refusal::Misconfigured(
             "this platform takes no commands in this version",
         )),
     }
+}
+
+/// Google Chat's verifier needs Google's keys, which the daemon fetches and caches; a request
+/// that is not even a POST with a readable token fetches nothing (the verifier then says what
+/// is wrong with it). `Err` when no keys can be had at all.
+async fn verify_google_chat(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Result<Verdict, Refusal>, KeysUnavailable> {
+    let Some(audience) = channel
+        .options
+        .get("audience")
+        .and_then(|a| Audience::parse(a))
+    else {
+        return Ok(Err(Refusal::Misconfigured(
+            "a Google Chat channel takes commands only with `audience` set",
+        )));
+    };
+    let kid = request
+        .method
+        .eq_ignore_ascii_case("POST")
+        .then(|| googlechat::token_key_id(request))
+        .flatten();
+    let keys = match kid {
+        Some(kid) => {
+            let source = KeySource::for_channel(channel, &audience);
+            state.google_keys.get(&source, Some(&kid)).await?
+        }
+        None => Arc::new(KeySet::default()),
+    };
+    let inbound = GoogleChatInbound {
+        audience,
+        service_account: channel
+            .options
+            .get("service_account")
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty()),
+    };
+    Ok(inbound.verify_and_parse(request, now_ms, &keys))
 }
 
 fn wecom(channel: &ChannelConfig) -> Option<WeComInbound> {
@@ -270,6 +344,7 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
         | Refusal::BadToken
         | Refusal::BadCiphertext(_)
         | Refusal::WrongReceiver => (StatusCode::UNAUTHORIZED, "bad_signature"),
+        Refusal::TokenRejected(_) => (StatusCode::UNAUTHORIZED, "bad_token"),
     }
 }
 
@@ -436,6 +511,12 @@ async fn on_message(
         // Answer where the answer is free (inline); queueing one per flooded message would
         // carry the flood into the group.
         Ran::Limited(text) => {
+            let inline = text_parts(channel, &text, "")
+                .first()
+                .and_then(|p| inline_answer(channel, &message.reply, p));
+            if let Some(response) = inline {
+                return response;
+            }
             let escaped = || channel.dialect().escape(&text);
             return match &message.reply {
                 ReplyRoute::SlackCommand { .. } => {
@@ -484,9 +565,11 @@ async fn on_message(
                 };
                 // The first part answers the interaction whatever happens to the rest; a part
                 // that cannot be queued is logged and the asker can run the command again.
-                if let Err(e) = enqueue_parts(state, channel, &message, rest, Some(via), now).await
+                if queue(state, channel, &message, rest, Some(via), now)
+                    .await
+                    .is_err()
                 {
-                    tracing::error!(channel = %channel.name, "cannot queue the rest of a Discord answer: {e}");
+                    tracing::warn!(channel = %channel.name, "the rest of a Discord answer was not queued");
                 }
             }
             Json(discord::command_answer(&first, ephemeral)).into_response()
@@ -504,6 +587,19 @@ async fn on_message(
                 .map(|p| p.text)
                 .collect();
             Json(mattermost::post_answer(&parts.join("\n\n"))).into_response()
+        }
+        ReplyRoute::Teams | ReplyRoute::GoogleChat { .. } => {
+            let mut parts = reply_parts(channel, &answer);
+            let rest = parts.split_off(parts.len().min(1));
+            if !rest.is_empty()
+                && let Err(response) = queue(state, channel, &message, rest, None, now).await
+            {
+                return response;
+            }
+            parts
+                .first()
+                .and_then(|p| inline_answer(channel, &message.reply, p))
+                .unwrap_or_else(|| StatusCode::OK.into_response())
         }
         ReplyRoute::SlackChannel { .. } => {
             enqueue(state, channel, &message, &answer, None, now).await
@@ -556,12 +652,23 @@ fn is_personal(answer: &Answer) -> bool {
 /// escaped line by line (its line breaks are the layout) and split to the channel's size limit
 /// like any message.
 fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
-    if let Some(parts) = &answer.digest {
-        return parts.clone();
+    match &answer.digest {
+        Some(parts) => parts.clone(),
+        None => text_parts(channel, &answer.text, "weekbell"),
     }
+}
+
+/// Plain `text` as one part in the channel's markup. A Teams card shows the title as its
+/// heading, so answers there go without one.
+fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundPart> {
     let dialect: Dialect = channel.dialect();
-    let text: Vec<String> = answer.text.lines().map(|l| dialect.escape(l)).collect();
-    let text = dialect.finish(&text.join("\n")).into_owned();
+    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
+    let text = dialect.finish(&lines.join("\n")).into_owned();
+    let title = if channel.platform == Platform::Teams {
+        ""
+    } else {
+        title
+    };
     let limit = channel
         .platform
         .size_limit_in(dialect)
@@ -573,13 +680,28 @@ fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
         .into_iter()
         .enumerate()
         .map(|(i, text)| OutboundPart {
-            title: "weekbell".into(),
+            title: title.into(),
             text,
             mentions: Vec::new(),
             part: i + 1,
             parts,
         })
         .collect()
+}
+
+/// The answer in the HTTP response, for the routes whose platform reads it there.
+fn inline_answer(
+    channel: &ChannelConfig,
+    route: &ReplyRoute,
+    part: &OutboundPart,
+) -> Option<Response> {
+    match route {
+        ReplyRoute::Teams => Some(Json(channel.platform.request_body(part)).into_response()),
+        ReplyRoute::GoogleChat { addon } => {
+            Some(Json(googlechat::reply_body(&part.text, *addon)).into_response())
+        }
+        _ => None,
+    }
 }
 
 async fn enqueue(
@@ -590,7 +712,7 @@ async fn enqueue(
     via: Option<ReplyVia>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Response {
-    match enqueue_parts(
+    match queue(
         state,
         channel,
         message,
@@ -602,29 +724,28 @@ async fn enqueue(
     {
         // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
         Ok(()) => Json(json!({})).into_response(),
-        Err(e) => {
-            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+        Err(response) => response,
     }
 }
 
-/// Writes reply parts to the outbox, keyed by the message so a redelivery queues nothing twice.
-async fn enqueue_parts(
+/// Writes `parts` to the outbox for `via` (the channel's webhook when `None`); `Err` is the
+/// answer to give the platform when that fails.
+async fn queue(
     state: &ServerState,
     channel: &ChannelConfig,
     message: &InboundMessage,
     parts: Vec<OutboundPart>,
     via: Option<ReplyVia>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), crate::store::StoreError> {
+) -> Result<(), Response> {
     let now_ms = now.timestamp_millis();
     let key = format!("reply:{}:{}", channel.name, message.message_id);
     let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
     let messages: Vec<NewMessage> = parts
         .into_iter()
-        .enumerate()
-        .filter_map(|(i, part)| {
+        .filter_map(|part| {
+            // Part n is `{key}/{n-1}`, wherever its first part went.
+            let i = part.part.saturating_sub(1);
             let payload = serde_json::to_string(&OutboxPayload {
                 part,
                 reply_via: via.clone(),
@@ -643,9 +764,16 @@ async fn enqueue_parts(
             })
         })
         .collect();
-    state.shared.store.enqueue_reply(&messages).await?;
-    state.shared.wake_delivery();
-    Ok(())
+    match state.shared.store.enqueue_reply(&messages).await {
+        Ok(_) => {
+            state.shared.wake_delivery();
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
+            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
+        }
+    }
 }
 
 /// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message.

@@ -452,6 +452,19 @@ fn every_example_config_checks() {
             "TEAM_TELEGRAM_BOT_TOKEN",
             "123456789:AAtok-7f3aXXXXXXXXXXXXXXXXXXXXXXXXXXX",
         ),
+        (
+            "TEAM_TEAMS_WEBHOOK",
+            "https://prod-12.westeurope.logic.azure.com/workflows/5b1f/triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=tok-7f3a",
+        ),
+        (
+            "TEAM_TEAMS_SECURITY_TOKEN",
+            "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=",
+        ),
+        (
+            "TEAM_CHAT_WEBHOOK",
+            "https://chat.googleapis.com/v1/spaces/AAAA/messages?key=AIza-tok-7f3a&token=tok-7f3a",
+        ),
+        ("TEAM_CHAT_AUDIENCE", "123456789012"),
     ];
     let examples = repo().join("config/examples");
     let mut seen = 0;
@@ -470,7 +483,7 @@ fn every_example_config_checks() {
             path.display()
         );
     }
-    assert!(seen >= 9);
+    assert!(seen >= 11);
 }
 
 /// A broken user template is caught by `check`, before any slot tries to send it.

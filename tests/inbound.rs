@@ -12,8 +12,10 @@ use std::time::Duration;
 use support::chat_servers::*;
 use support::daemon::{Daemon, weekbell};
 use support::dingtalk_stream_server::{FakeStreamGateway, robot_frame, robot_message};
+use support::googlechat_server::{FakeGoogleChat, FakeGoogleKeys, GoogleSigner};
 use support::slack_form;
-use weekbell::inbound::{WeComInbound, dingtalk, feishu, slack};
+use support::teams_server::{Endpoint, FakeTeams};
+use weekbell::inbound::{WeComInbound, dingtalk, feishu, slack, teams};
 use weekbell::secret::Secret;
 
 const SLACK_SECRET: &str = "8f742231b10e8888abcd99yyyzzz85a5";
@@ -61,6 +63,8 @@ feishu = "ou_alice"
 wecom = "alice.w"
 discord = "80351110224678912"
 mattermost = "alice"
+teams = "7faf80cb-3f56-4d82-b2de-e3d64fc06f2b"
+googlechat = "users/115236089054"
 [[people]]
 id = "bob"
 name = "Bob"
@@ -826,6 +830,8 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         ..FakeOptions::default()
     })
     .await;
+    let flow = FakeTeams::start(Endpoint::Workflows).await;
+    let space = FakeGoogleChat::start().await;
     let env: Vec<(&str, String)> = vec![
         ("DING_HOOK", ding.url()),
         ("DING_SECRET", DING_SECRET.into()),
@@ -842,6 +848,9 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         ("API_HOOK", hook.url()),
         ("API_HOOK_SECRET", HOOK_SECRET.into()),
         ("API_TOKEN", API_TOKEN.into()),
+        ("TEAMS_HOOK", flow.url()),
+        ("TEAMS_TOKEN", TEAMS_TOKEN.into()),
+        ("CHAT_HOOK", space.url()),
     ];
     let channels = format!(
         r#"[channels.ding]
@@ -877,13 +886,25 @@ webhook = "${{API_HOOK}}"
 signing_secret = "${{API_HOOK_SECRET}}"
 token = "${{API_TOKEN}}"
 rate_limit = "off"
+[channels.msteams]
+platform = "teams"
+webhook = "${{TEAMS_HOOK}}"
+security_token = "${{TEAMS_TOKEN}}"
+rate_limit = "off"
+[channels.gchat]
+platform = "googlechat"
+webhook = "${{CHAT_HOOK}}"
+audience = "123456789012"
+certs = "{}"
+rate_limit = "off"
 [[schedules]]
 name = "tick"
 cron = "*/2 * * * * *"
 kind = "digest"
-channels = ["ding", "wx", "lark", "team", "api"]
+channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat"]
 "#,
-        lark.base_url()
+        lark.base_url(),
+        support::dead_url("/certs").await,
     );
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = Running::start(&channels, &env_ref).await;
@@ -932,8 +953,26 @@ channels = ["ding", "wx", "lark", "team", "api"]
         .json(&json!({"id": "y", "as": "alice", "text": "status"}))
         .send()
         .await;
+    let activity = teams_activity("17330436", ALICE_AAD, "<at>weekbell</at> status");
+    for auth in [
+        teams::signature(TEAMS_TOKEN, activity.as_bytes()),
+        "HMAC d3JvbmcK".to_string(),
+    ] {
+        let _ = post_raw(&r, "msteams", &activity, Some(&auth)).await;
+    }
+    let event = chat_event(
+        "MESSAGE",
+        "spaces/A/messages/x",
+        "users/115236089054",
+        "list",
+        "list",
+    );
+    let (status, _) = post_raw(&r, "gchat", &event, Some("Bearer a.b.c")).await;
+    assert_eq!(status, 401);
     // Let a few slots go out to every platform.
     let _ = slack.wait_for(2, Duration::from_secs(20)).await;
+    let _ = flow.wait_for(2, Duration::from_secs(20)).await;
+    let _ = space.wait_for(2, Duration::from_secs(20)).await;
     let _ = ding.wait_for(3, Duration::from_secs(20)).await;
     let metrics = r
         .client
@@ -980,6 +1019,10 @@ channels = ["ding", "wx", "lark", "team", "api"]
     let (_, log) = r.daemon.terminate().await;
     seen.push_str(&log);
     assert!(log.contains("refused a hook"), "the refusals were logged");
+    assert!(
+        !seen.contains(support::googlechat_server::WEBHOOK_KEY),
+        "the Chat webhook key leaked"
+    );
     for (name, value) in &env {
         let secret_part = match *name {
             // For webhooks, the token part of the URL is the secret.
@@ -988,6 +1031,8 @@ channels = ["ding", "wx", "lark", "team", "api"]
             "LARK_HOOK" => lark.token().to_string(),
             "SLACK_HOOK" => slack.token().to_string(),
             "API_HOOK" => hook.token().to_string(),
+            "TEAMS_HOOK" => flow.token().to_string(),
+            "CHAT_HOOK" => space.token().to_string(),
             _ => value.clone(),
         };
         assert!(
@@ -1419,4 +1464,385 @@ mod discord_and_mattermost {
             "{log}"
         );
     }
+}
+
+// Microsoft Teams outgoing webhooks and Google Chat apps.
+
+/// A security token as Teams generates them: 32 random bytes, base64.
+const TEAMS_TOKEN: &str = "Q3m9pL0xV7sK2wR5tY8uI1oA4dF6gH9jZ0cX3vB5nM8=";
+const ALICE_AAD: &str = "7faf80cb-3f56-4d82-b2de-e3d64fc06f2b";
+
+async fn post_raw(r: &Running, channel: &str, body: &str, auth: Option<&str>) -> (u16, String) {
+    let mut req = r
+        .client
+        .post(r.hook(channel))
+        .header("content-type", "application/json; charset=utf-8")
+        .body(body.to_string());
+    if let Some(auth) = auth {
+        req = req.header("authorization", auth);
+    }
+    let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
+/// An outgoing-webhook activity from `aad` saying `html`, as Teams posts it.
+fn teams_activity(id: &str, aad: &str, html: &str) -> String {
+    json!({
+        "type": "message", "id": id, "timestamp": "2026-12-01T09:00:07.437Z",
+        "serviceUrl": "https://smba.trafficmanager.net/emea/", "channelId": "msteams",
+        "from": {"id": format!("29:1{aad}"), "name": "Alice", "aadObjectId": aad},
+        "conversation": {"isGroup": true, "id": format!("19:5b1f@thread.tacv2;messageid={id}")},
+        "recipient": null, "textFormat": "plain", "text": html,
+        "entities": [{"type": "clientInfo", "locale": "en-US", "country": "US", "platform": "Web"}],
+        "channelData": {"teamsChannelId": "19:5b1f@thread.tacv2", "teamsTeamId": "19:7e2a@thread.tacv2",
+                        "tenant": {"id": "72f988bf-86f1-41af-91ab-2d7cd011db47"}}
+    })
+    .to_string()
+}
+
+/// The texts of the card in a Teams answer.
+fn card_text(answer: &str) -> String {
+    let v: Value = serde_json::from_str(answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    assert_eq!(v["type"], "message", "{v}");
+    v["attachments"][0]["content"]["body"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|b| b["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_teams_outgoing_webhook_command_is_answered_inline_and_recorded_once() {
+    let flow = FakeTeams::start(Endpoint::Workflows).await;
+    let channels = "[channels.team]\nplatform = \"teams\"\nwebhook = \"${TEAMS_WEBHOOK}\"\nsecurity_token = \"${TEAMS_TOKEN}\"\nmax_message_size = 400\n";
+    let r = Running::start(
+        channels,
+        &[("TEAMS_WEBHOOK", &flow.url()), ("TEAMS_TOKEN", TEAMS_TOKEN)],
+    )
+    .await;
+    let body = teams_activity(
+        "1733043607437",
+        ALICE_AAD,
+        "<at>weekbell</at>&nbsp;done API-101 shipped\n",
+    );
+    let auth = teams::signature(TEAMS_TOKEN, body.as_bytes());
+    let (status, answer) = post_raw(&r, "team", &body, Some(&auth)).await;
+    assert_eq!(status, 200, "{answer}");
+    let text = card_text(&answer);
+    assert!(text.contains("API-101") && text.contains("done"), "{text}");
+    // Teams offers the same message again (a replay): answered, recorded once.
+    let (status, _) = post_raw(&r, "team", &body, Some(&auth)).await;
+    assert_eq!(status, 200);
+    let history = r.history();
+    let changes: Vec<&Value> = history.iter().filter(|e| e["field"] == "status").collect();
+    assert_eq!(changes.len(), 1, "{history:?}");
+    assert_eq!(changes[0]["actor"], "alice");
+    assert_eq!(r.task("API-101")["status"], "done");
+
+    // Refused: a tampered body, another token, no header, a Bearer header.
+    let tampered = body.replace("API-101", "API-102");
+    let other = teams::signature(
+        "QgyNSToQjf4p6+YzDpjKks1/tXeJQ7FhVHqRwTnugVI=",
+        body.as_bytes(),
+    );
+    for (what, body, auth) in [
+        ("tampered", tampered.as_str(), Some(auth.as_str())),
+        ("other token", body.as_str(), Some(other.as_str())),
+        ("unsigned", body.as_str(), None),
+        ("bearer", body.as_str(), Some("Bearer x")),
+    ] {
+        let (status, text) = post_raw(&r, "team", body, auth).await;
+        assert_eq!(status, 401, "{what}");
+        assert!(text.is_empty(), "{what}: {text}");
+    }
+    assert_eq!(r.task("API-102")["status"], "todo");
+
+    // A stranger is told the id to give an admin.
+    let stranger = teams_activity(
+        "1733043607999",
+        "0d9e8f7a-6b5c-4d3e-9f1a-2b3c4d5e6f70",
+        "<at>weekbell</at> list",
+    );
+    let (_, answer) = post_raw(
+        &r,
+        "team",
+        &stranger,
+        Some(&teams::signature(TEAMS_TOKEN, stranger.as_bytes())),
+    )
+    .await;
+    assert!(
+        card_text(&answer).contains("0d9e8f7a-6b5c-4d3e-9f1a-2b3c4d5e6f70"),
+        "{answer}"
+    );
+
+    // `status` answers with the digest's first part; the others follow through the flow.
+    let status_cmd = teams_activity(
+        "1733043608001",
+        ALICE_AAD,
+        "<p><at>weekbell</at> status</p>",
+    );
+    let (status, answer) = post_raw(
+        &r,
+        "team",
+        &status_cmd,
+        Some(&teams::signature(TEAMS_TOKEN, status_cmd.as_bytes())),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let first = card_text(&answer);
+    assert!(first.contains("(1/"), "{first}");
+    let parts: usize = first
+        .split("(1/")
+        .nth(1)
+        .and_then(|s| s.split(')').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no part count in {first}"));
+    assert!(parts > 1);
+    let rest = flow.wait_for(parts - 1, Duration::from_secs(20)).await;
+    assert_eq!(rest.len(), parts - 1, "{rest:?}");
+    let second = rest[0]["attachments"][0]["content"]["body"][1]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(second.starts_with(&format!("(2/{parts})")), "{second}");
+
+    let (code, log) = r.daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("signature does not match"), "{log}");
+    for secret in [TEAMS_TOKEN, flow.token()] {
+        assert!(!log.contains(secret), "the log shows {secret}:\n{log}");
+    }
+}
+
+const PROJECT: &str = "123456789012";
+const ADDON_SA: &str = "service-123456789012@gcp-sa-gsuiteaddons.iam.gserviceaccount.com";
+
+/// A classic Chat interaction event.
+fn chat_event(kind: &str, name: &str, user: &str, text: &str, argument: &str) -> String {
+    json!({
+        "type": kind, "eventTime": "2026-12-01T09:00:00.000Z",
+        "space": {"name": "spaces/AAAAq7Rk2Xw", "type": "ROOM", "displayName": "Team"},
+        "message": {"name": name, "sender": {"name": user, "displayName": "Alice", "type": "HUMAN"},
+                    "text": text, "argumentText": argument,
+                    "thread": {"name": "spaces/AAAAq7Rk2Xw/threads/t1"},
+                    "space": {"name": "spaces/AAAAq7Rk2Xw"}},
+        "user": {"name": user, "displayName": "Alice", "type": "HUMAN"},
+    })
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_chat_app_is_verified_and_answered_in_both_event_formats() {
+    let known = GoogleSigner::generate("5f1c6e0b2d3a4f8e9b7c1d0e3f2a4b6c8d9e0f1a");
+    let unknown = GoogleSigner::generate("00ddeeff00ddeeff00ddeeff00ddeeff00ddeeff");
+    let keys = FakeGoogleKeys::start(&[&known], 21_600).await;
+    let space = FakeGoogleChat::start().await;
+    let port_hint = "__ENDPOINT__";
+    let channels = format!(
+        r#"[channels.chat]
+platform = "googlechat"
+webhook = "${{CHAT_WEBHOOK}}"
+audience = "{PROJECT}"
+certs = "{x509}"
+[channels.addon]
+platform = "googlechat"
+webhook = "${{CHAT_WEBHOOK}}"
+audience = "{port_hint}"
+certs = "{jwks}"
+service_account = "{ADDON_SA}"
+[channels.nokeys]
+platform = "googlechat"
+webhook = "${{CHAT_WEBHOOK}}"
+audience = "{PROJECT}"
+certs = "{dead}"
+"#,
+        x509 = keys.x509_url(),
+        jwks = keys.jwks_url(),
+        dead = support::dead_url("/certs").await,
+    );
+    // The add-on channel's audience is its own hook URL, known once the port is.
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let port = free_port();
+    let endpoint = format!("http://127.0.0.1:{port}/hooks/addon");
+    let channels = channels.replace(port_hint, &endpoint);
+    let config_path = config(dir.path(), port, "", &channels);
+    let env = [("CHAT_WEBHOOK", space.url())];
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let daemon = Daemon::start(dir.path(), &config_path, &env_ref);
+    let r = Running {
+        daemon,
+        base: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_else(|e| panic!("{e}")),
+        dir,
+        config: config_path,
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect(),
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while r
+        .client
+        .get(format!("{}/healthz", r.base))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", r.daemon.log());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let bearer = |t: String| format!("Bearer {t}");
+    let alice = "users/115236089054";
+
+    // Project-number token, classic event: answered with a Message, recorded once.
+    let event = chat_event(
+        "MESSAGE",
+        "spaces/AAAAq7Rk2Xw/messages/m1.m1",
+        alice,
+        "@weekbell done API-101 shipped",
+        " done API-101 shipped",
+    );
+    let auth = bearer(known.project_token(PROJECT, now_s()));
+    let (status, answer) = post_raw(&r, "chat", &event, Some(&auth)).await;
+    assert_eq!(status, 200, "{answer}");
+    let v: Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    let text = v["text"].as_str().unwrap_or_default();
+    assert!(text.contains("API-101") && text.contains("done"), "{v}");
+    let (status, _) = post_raw(&r, "chat", &event, Some(&auth)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        r.history()
+            .iter()
+            .filter(|e| e["field"] == "status")
+            .count(),
+        1
+    );
+    assert_eq!(r.task("API-101")["status"], "done");
+
+    // Workspace add-on event with the add-on's ID token: answered in the add-on format.
+    let addon = json!({
+        "commonEventObject": {"hostApp": "CHAT", "platform": "WEB"},
+        "authorizationEventObject": {"systemIdToken": "unused"},
+        "chat": {"user": {"name": alice, "displayName": "Alice", "type": "HUMAN"},
+                 "eventTime": "2026-12-01T09:01:00Z",
+                 "appCommandPayload": {"appCommandMetadata": {"appCommandId": 1, "appCommandType": "SLASH_COMMAND"},
+                     "space": {"name": "spaces/AAAAq7Rk2Xw"},
+                     "message": {"name": "spaces/AAAAq7Rk2Xw/messages/m2.m2", "text": "/weekbell reopen API-101",
+                                 "argumentText": " reopen API-101"}}}
+    })
+    .to_string();
+    let id_auth = bearer(known.id_token(&endpoint, ADDON_SA, now_s()));
+    let (status, answer) = post_raw(&r, "addon", &addon, Some(&id_auth)).await;
+    assert_eq!(status, 200, "{answer}");
+    let v: Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
+    let text = v["hostAppDataAction"]["chatDataAction"]["createMessageAction"]["message"]["text"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("API-101"), "{v}");
+    assert_eq!(r.task("API-101")["status"], "in_progress");
+
+    // Added to a space: the command list.
+    let added = json!({"type": "ADDED_TO_SPACE", "space": {"name": "spaces/AAAAq7Rk2Xw"},
+                       "user": {"name": alice, "type": "HUMAN"}})
+    .to_string();
+    let (status, answer) = post_raw(&r, "chat", &added, Some(&auth)).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("weekbell commands"), "{answer}");
+
+    // Refused, changing nothing: a key Google does not publish, an expired token, another
+    // audience, an ID token of someone else's service account, alg none, no token.
+    let done_again = chat_event(
+        "MESSAGE",
+        "spaces/AAAAq7Rk2Xw/messages/m3.m3",
+        alice,
+        "done API-101",
+        "done API-101",
+    );
+    let expired = known.sign(
+        &json!({"alg": "RS256", "kid": known.kid}),
+        &json!({"iss": "chat@system.gserviceaccount.com", "aud": PROJECT, "iat": now_s() - 7200, "exp": now_s() - 3600}),
+    );
+    let none = format!(
+        "{}.{}.",
+        base64_url(&json!({"alg": "none", "kid": known.kid}).to_string()),
+        base64_url(&json!({"iss": "chat@system.gserviceaccount.com", "aud": PROJECT, "iat": now_s(), "exp": now_s() + 60}).to_string())
+    );
+    let fetches_before = keys.fetches();
+    for (what, channel, auth) in [
+        (
+            "unpublished key",
+            "chat",
+            Some(bearer(unknown.project_token(PROJECT, now_s()))),
+        ),
+        ("expired", "chat", Some(bearer(expired))),
+        (
+            "other audience",
+            "chat",
+            Some(bearer(known.project_token("987654321098", now_s()))),
+        ),
+        (
+            "other service account",
+            "addon",
+            Some(bearer(known.id_token(
+                &endpoint,
+                "mallory@evil.iam.gserviceaccount.com",
+                now_s(),
+            ))),
+        ),
+        ("alg none", "chat", Some(bearer(none))),
+        ("no token", "chat", None),
+    ] {
+        let (status, text) = post_raw(&r, channel, &done_again, auth.as_deref()).await;
+        assert_eq!(status, 401, "{what}: {text}");
+        assert!(text.is_empty(), "{what}: {text}");
+    }
+    // An unknown key id may make the cache look again at most once, not per request.
+    for _ in 0..5 {
+        let (status, _) = post_raw(
+            &r,
+            "chat",
+            &done_again,
+            Some(&bearer(unknown.project_token(PROJECT, now_s()))),
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    assert!(
+        keys.fetches() <= fetches_before + 1,
+        "{} fetches",
+        keys.fetches()
+    );
+    assert_eq!(r.task("API-101")["status"], "in_progress");
+    // With no keys to be had, the app is told to come back (503), and nothing is recorded.
+    let (status, _) = post_raw(&r, "nokeys", &done_again, Some(&auth)).await;
+    assert_eq!(status, 503);
+    assert_eq!(r.task("API-101")["status"], "in_progress");
+
+    let (code, log) = r.daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    for reason in [
+        "not among the",
+        "expired",
+        "another audience",
+        "not of Google Chat",
+        "only RS256",
+        "authorization is missing",
+    ] {
+        assert!(log.contains(reason), "log lacks {reason}:\n{log}");
+    }
+    assert!(log.contains("cannot load Google's signing keys"), "{log}");
+    for secret in [space.token(), support::googlechat_server::WEBHOOK_KEY] {
+        assert!(!log.contains(secret), "the log shows {secret}:\n{log}");
+    }
+}
+
+fn base64_url(s: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
 }

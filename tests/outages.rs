@@ -125,6 +125,17 @@ async fn retry_command(port: u16, id: &str, text: &str) -> (u16, Value) {
     }
 }
 
+/// Stops the daemon just after a digest arrived, so that no slot is claimed too late to be
+/// sent before the stop (it would rightly stay in the outbox for the next start).
+async fn stop_between_slots(daemon: Daemon, sink: &FakeServer) -> (Option<i32>, String) {
+    let seen = sink.received().len();
+    wait_until("the next digest", Duration::from_secs(10), || {
+        sink.received().len() > seen
+    })
+    .await;
+    daemon.terminate().await
+}
+
 /// A sink, a port and the daemon on `store_url`, once it has sent its first two digests.
 async fn start(dir: &Path, store_url: &str) -> (FakeServer, u16, Daemon) {
     let sink = FakeWebhook::start(FakeOptions::default()).await;
@@ -370,7 +381,7 @@ async fn postgres_going_away_loses_no_slot_and_no_command() {
         sink.received().len() > during + outage_slots
     })
     .await;
-    let (code, log) = daemon.terminate().await;
+    let (code, log) = stop_between_slots(daemon, &sink).await;
     assert_eq!(code, Some(0), "weekbell run did not stop cleanly:\n{log}");
     let store = Store::open(&db.url)
         .await
@@ -485,7 +496,7 @@ async fn a_full_disk_refuses_writes_and_loses_nothing_once_freed() {
         || sink.received().len() > during + outage_slots,
     )
     .await;
-    let (code, log) = daemon.terminate().await;
+    let (code, log) = stop_between_slots(daemon, &sink).await;
     assert_eq!(code, Some(0), "weekbell run did not stop cleanly:\n{log}");
 
     let store = Store::open(&format!("sqlite://{}", db_path.display()))

@@ -801,20 +801,6 @@ fn dingtalk_parts_fit_the_request_body_limit() {
     }
 }
 
-#[test]
-fn unimplemented_platforms_get_the_plain_profile() {
-    for p in [Platform::Teams, Platform::Googlechat] {
-        assert_eq!(p.dialect(), weekbell::render::Dialect::Plain);
-        assert_eq!(p.size_limit(), None);
-    }
-    let people = team_people();
-    let tasks = team_tasks(&people);
-    let msgs = reminders(Platform::Teams, Locale::En, &tasks, &people);
-    let body = Platform::Teams.request_body(&msgs[0].parts[0]);
-    assert_eq!(body.as_object().map(|o| o.len()), Some(1));
-    assert!(body["text"].as_str().is_some_and(|t| t.contains("@Alice")));
-}
-
 /// The team on Discord and Mattermost: Alice, Bob and Carol have handles there, Dave none, and
 /// Erin's Discord handle is a username copied by mistake (named, not pinged).
 fn chat_people() -> Directory {
@@ -886,5 +872,152 @@ fn county_digest_zh_on_discord_splits_within_2000_characters() {
         );
         let body = Platform::Discord.request_body(p);
         assert_eq!(body["allowed_mentions"]["parse"], serde_json::json!([]));
+    }
+}
+
+/// The team list's people on Teams (a UPN, an Entra object id) and Google Chat (with and
+/// without the `users/` prefix); Dave has neither.
+fn team_people_teams_and_chat() -> Directory {
+    use Platform::{Googlechat as GC, Teams as TM};
+    Directory::new(vec![
+        person(
+            "alice",
+            "Alice",
+            None,
+            &[(TM, "alice@contoso.com"), (GC, "users/115236089054")],
+        ),
+        person(
+            "bob",
+            "Bob",
+            None,
+            &[
+                (TM, "8c2f3a1e-4b6d-4f0a-9e7c-1d2b3c4d5e6f"),
+                (GC, "104857600211"),
+            ],
+        ),
+        person(
+            "carol",
+            "Carol",
+            None,
+            &[(TM, "carol@contoso.com"), (GC, "users/100200300400")],
+        ),
+        person("dave", "Dave", None, &[]),
+        person(
+            "erin",
+            "Erin",
+            None,
+            &[(TM, "erin@contoso.com"), (GC, "users/111222333444")],
+        ),
+    ])
+}
+
+#[test]
+fn team_digest_and_reminders_en_teams() {
+    let people = team_people_teams_and_chat();
+    let tasks = team_tasks(&people);
+    let activity = WeekActivity {
+        completed_since: vec!["WEB-210".into()],
+        reported_units: ["web".to_string()].into(),
+    };
+    let msg = digest(Platform::Teams, Locale::En, &tasks, &people, &activity);
+    // The card shows the title as its heading; the text does not repeat it.
+    assert!(
+        !msg.parts[0].text.contains(&msg.parts[0].title),
+        "{}",
+        msg.parts[0].text
+    );
+    insta::assert_snapshot!("team_digest_teams", dump(std::slice::from_ref(&msg)));
+    insta::assert_json_snapshot!("team_digest_teams_body", bodies(Platform::Teams, &[msg]));
+    let msgs = reminders(Platform::Teams, Locale::En, &tasks, &people);
+    insta::assert_json_snapshot!("team_reminders_teams_body", bodies(Platform::Teams, &msgs));
+    // Every mention in a card's text has its entity, matched on the exact text.
+    for body in bodies(Platform::Teams, &msgs) {
+        let card = &body["attachments"][0]["content"];
+        let texts: String = card["body"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|b| b["text"].as_str())
+            .collect();
+        let entities = card["msteams"]["entities"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(texts.matches("<at>").count(), entities.len(), "{texts}");
+        for e in entities {
+            assert!(texts.contains(e["text"].as_str().unwrap_or("?")), "{e}");
+        }
+    }
+}
+
+#[test]
+fn county_digest_zh_teams() {
+    let people = county_people();
+    let tasks = county_tasks(&people);
+    let msg = digest(
+        Platform::Teams,
+        Locale::ZhCn,
+        &tasks,
+        &people,
+        &county_activity(),
+    );
+    insta::assert_json_snapshot!("county_digest_teams_body", bodies(Platform::Teams, &[msg]));
+}
+
+#[test]
+fn team_digest_and_reminders_en_google_chat() {
+    let people = team_people_teams_and_chat();
+    let tasks = team_tasks(&people);
+    let activity = WeekActivity {
+        completed_since: vec!["WEB-210".into()],
+        reported_units: ["web".to_string()].into(),
+    };
+    let msg = digest(Platform::Googlechat, Locale::En, &tasks, &people, &activity);
+    insta::assert_snapshot!("team_digest_google_chat", dump(std::slice::from_ref(&msg)));
+    insta::assert_json_snapshot!(
+        "team_digest_google_chat_body",
+        bodies(Platform::Googlechat, &[msg])
+    );
+    let msgs = reminders(Platform::Googlechat, Locale::En, &tasks, &people);
+    insta::assert_snapshot!("team_reminders_google_chat", dump(&msgs));
+    let alice = msgs
+        .iter()
+        .find(|m| m.recipient.as_deref() == Some("alice"))
+        .unwrap_or_else(|| panic!("no reminder for alice"));
+    assert!(
+        alice.parts[0].text.contains("<users/115236089054>"),
+        "{}",
+        alice.parts[0].text
+    );
+    let dave = msgs
+        .iter()
+        .find(|m| m.recipient.as_deref() == Some("dave"))
+        .unwrap_or_else(|| panic!("no reminder for dave"));
+    assert!(
+        dave.parts[0].text.contains("@Dave"),
+        "{}",
+        dave.parts[0].text
+    );
+    assert!(dave.parts[0].mentions.is_empty());
+}
+
+#[test]
+fn big_lists_split_under_teams_and_google_chat_limits() {
+    let (tasks, people) = big_list(3_000);
+    let activity = WeekActivity::default();
+    for (platform, max_body) in [(Platform::Teams, 27_000), (Platform::Googlechat, 32_000)] {
+        let msg = digest(platform, Locale::ZhCn, &tasks, &people, &activity);
+        assert!(msg.parts.len() > 1, "{platform}: {} parts", msg.parts.len());
+        for p in &msg.parts {
+            let body = serde_json::to_vec(&platform.request_body(p)).unwrap_or_default();
+            assert!(body.len() <= max_body, "{platform}: {} bytes", body.len());
+            if platform == Platform::Googlechat {
+                assert!(
+                    p.text.chars().count() <= 4_096,
+                    "{}",
+                    p.text.chars().count()
+                );
+            }
+        }
     }
 }

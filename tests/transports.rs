@@ -862,3 +862,280 @@ mod discord_and_mattermost {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Microsoft Teams (Workflows and the retired connector) and Google Chat, against the fakes in
+// `support/teams_server.rs` and `support/googlechat_server.rs`.
+
+mod teams_and_google_chat {
+    use super::*;
+    use support::googlechat_server::{ChatReply, FakeGoogleChat};
+    use support::teams_server::{Endpoint, FakeTeams, TeamsReply};
+    use weekbell::render::OutboundPart;
+
+    /// A part whose text carries its mention in each platform's syntax.
+    fn part_for(platform: Platform, text: &str) -> OutboundPart {
+        let mut p = part(text);
+        p.mentions[0].handle = Some(match platform {
+            Platform::Teams => "sun.qiang@county.gov.cn".into(),
+            _ => "115236089054".into(),
+        });
+        p
+    }
+
+    async fn send_part(ch: &ChannelConfig, p: &OutboundPart) -> Outcome {
+        deliver(&client(TIMEOUT), ch, p, Utc::now()).await
+    }
+
+    const TEAMS_TEXT: &str = "**本周督办**\n\n• 12 清理河道 <at>孙强</at>\n• 13 修复路灯";
+
+    #[tokio::test]
+    async fn both_teams_endpoints_take_the_card() {
+        for endpoint in [Endpoint::Workflows, Endpoint::Connector] {
+            let srv = FakeTeams::start(endpoint).await;
+            let ch = channel(Platform::Teams, &srv.url(), None);
+            let got = send_part(&ch, &part_for(Platform::Teams, TEAMS_TEXT)).await;
+            assert_eq!(got, Outcome::Sent, "{endpoint:?}");
+            let received = srv.received();
+            assert_eq!(received.len(), 1, "{endpoint:?}");
+            let card = &received[0]["attachments"][0]["content"];
+            assert_eq!(card["body"][0]["text"], "本周督办 weekly digest");
+            assert_eq!(
+                card["body"][1]["text"], "**本周督办**",
+                "{endpoint:?}: {card}"
+            );
+            assert_eq!(
+                card["body"][2]["text"],
+                "• 12 清理河道 <at>孙强</at>\n\n• 13 修复路灯"
+            );
+            let entity = &card["msteams"]["entities"][0];
+            assert_eq!(entity["text"], "<at>孙强</at>");
+            assert_eq!(entity["mentioned"]["id"], "sun.qiang@county.gov.cn");
+            let status = srv.exchanges()[0].status;
+            let expected = if endpoint == Endpoint::Workflows {
+                202
+            } else {
+                200
+            };
+            assert_eq!(status, Some(expected), "{endpoint:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn teams_workflows_refusals_and_replies() {
+        let srv = FakeTeams::start(Endpoint::Workflows).await;
+        let p = part_for(Platform::Teams, TEAMS_TEXT);
+        let reason = |o: &Outcome| o.reason().unwrap_or_default().to_string();
+        // Credentials and address, checked by the fake as Logic Apps does.
+        let wrong_sig = channel(Platform::Teams, &srv.url_with_token("forged"), None);
+        let got = send_part(&wrong_sig, &p).await;
+        assert_eq!(kind(&got), "permanent");
+        assert!(
+            reason(&got).starts_with("the webhook address's signature is wrong"),
+            "{got:?}"
+        );
+        let no_sig = srv
+            .url()
+            .split("&sig=")
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        let got = send_part(&channel(Platform::Teams, &no_sig, None), &p).await;
+        assert!(
+            reason(&got).starts_with("the webhook address lacks its signature"),
+            "{got:?}"
+        );
+        let other_flow = srv
+            .url()
+            .replace(support::teams_server::WORKFLOW_ID, "0000");
+        let got = send_part(&channel(Platform::Teams, &other_flow, None), &p).await;
+        assert!(
+            reason(&got).starts_with("there is no flow at this webhook address"),
+            "{got:?}"
+        );
+        // A card whose mention entity does not occur in its text is refused by the fake.
+        let ch = channel(Platform::Teams, &srv.url(), None);
+        let broken = part_for(Platform::Teams, "no mention here");
+        let got = send_part(&ch, &broken).await;
+        assert!(
+            reason(&got).starts_with("the flow's trigger expects another body"),
+            "{got:?}"
+        );
+        // Scripted replies.
+        srv.script([
+            TeamsReply::Error(400, "WorkflowTriggerIsNotEnabled"),
+            TeamsReply::TooManyRequests {
+                retry_after_secs: 2,
+            },
+            TeamsReply::Status(502),
+            TeamsReply::Delay(Duration::from_secs(3)),
+            TeamsReply::Reset,
+        ]);
+        let got = send_part(&ch, &p).await;
+        assert!(
+            reason(&got).starts_with("the flow behind this webhook is turned off"),
+            "{got:?}"
+        );
+        assert!(matches!(
+            send_part(&ch, &p).await,
+            Outcome::Wait { after, .. } if after == Duration::from_secs(2)
+        ));
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        let slow = send_part(&ch, &p).await;
+        assert!(reason(&slow).contains("timed out"), "{slow:?}");
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        assert_eq!(send_part(&ch, &p).await, Outcome::Sent);
+    }
+
+    #[tokio::test]
+    async fn teams_connector_errors_arrive_wrapped_in_a_200() {
+        let srv = FakeTeams::start(Endpoint::Connector).await;
+        let ch = channel(Platform::Teams, &srv.url(), None);
+        let p = part_for(Platform::Teams, TEAMS_TEXT);
+        srv.script([
+            TeamsReply::Wrapped(429),
+            TeamsReply::Wrapped(413),
+            TeamsReply::Wrapped(503),
+        ]);
+        assert!(matches!(
+            send_part(&ch, &p).await,
+            Outcome::Wait { after, .. } if after == Duration::from_secs(15)
+        ));
+        let too_large = send_part(&ch, &p).await;
+        assert!(
+            permanent_reason(&too_large).starts_with("Teams refused the message as too large"),
+            "{too_large:?}"
+        );
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        // The fake's own checks: a message over 28 KB, a wrong address.
+        let mut big = part_for(Platform::Teams, &"大".repeat(10_000));
+        big.mentions.clear();
+        let got = send_part(&ch, &big).await;
+        assert!(
+            permanent_reason(&got).starts_with("Teams refused the message as too large"),
+            "{got:?}"
+        );
+        let wrong = channel(Platform::Teams, &srv.url_with_token("nope"), None);
+        assert_eq!(kind(&send_part(&wrong, &p).await), "permanent");
+        assert_eq!(send_part(&ch, &p).await, Outcome::Sent);
+        assert_eq!(srv.received().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn google_chat_takes_text_and_refuses_as_google_does() {
+        let srv = FakeGoogleChat::start().await;
+        let ch = channel(Platform::Googlechat, &srv.url(), None);
+        let text = "*本周督办*\n• 12 清理河道 <users/115236089054>";
+        let p = part_for(Platform::Googlechat, text);
+        assert_eq!(send_part(&ch, &p).await, Outcome::Sent);
+        assert_eq!(srv.received(), [serde_json::json!({ "text": text })]);
+
+        let reason = |o: &Outcome| o.reason().unwrap_or_default().to_string();
+        let wrong_key = srv
+            .url()
+            .replace(support::googlechat_server::WEBHOOK_KEY, "AIzaWrong");
+        let got = send_part(&channel(Platform::Googlechat, &wrong_key, None), &p).await;
+        assert!(
+            reason(&got).contains("INVALID_ARGUMENT: API key not valid"),
+            "{got:?}"
+        );
+        let got = send_part(
+            &channel(Platform::Googlechat, &srv.url_with_token("x"), None),
+            &p,
+        )
+        .await;
+        assert!(
+            reason(&got).starts_with("Google Chat does not accept this webhook's key or token"),
+            "{got:?}"
+        );
+        let other_space = srv
+            .url()
+            .replace(support::googlechat_server::SPACE, "AAAAgone");
+        let got = send_part(&channel(Platform::Googlechat, &other_space, None), &p).await;
+        assert!(
+            reason(&got).starts_with("the webhook's Google Chat space no longer exists"),
+            "{got:?}"
+        );
+        let long = part_for(Platform::Googlechat, &"长".repeat(4_097));
+        let got = send_part(&ch, &long).await;
+        assert!(
+            reason(&got).contains("Message is longer than 4096 characters"),
+            "{got:?}"
+        );
+
+        srv.script([
+            ChatReply::TooManyRequests {
+                retry_after_secs: 3,
+            },
+            ChatReply::Error(500, "INTERNAL", "Internal error encountered."),
+            ChatReply::Status(503),
+            ChatReply::Error(
+                403,
+                "PERMISSION_DENIED",
+                "The caller does not have permission",
+            ),
+            ChatReply::Delay(Duration::from_secs(3)),
+            ChatReply::Close,
+        ]);
+        assert!(matches!(
+            send_part(&ch, &p).await,
+            Outcome::Wait { after, .. } if after == Duration::from_secs(3)
+        ));
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        let denied = send_part(&ch, &p).await;
+        assert!(
+            reason(&denied).starts_with("Google Chat refused the webhook"),
+            "{denied:?}"
+        );
+        assert!(reason(&send_part(&ch, &p).await).contains("timed out"));
+        assert_eq!(kind(&send_part(&ch, &p).await), "retry");
+        assert_eq!(send_part(&ch, &p).await, Outcome::Sent);
+    }
+
+    #[tokio::test]
+    async fn no_teams_or_google_chat_outcome_shows_the_url_credentials() {
+        let teams = FakeTeams::start(Endpoint::Workflows).await;
+        let chat = FakeGoogleChat::start().await;
+        for (platform, url, secrets) in [
+            (
+                Platform::Teams,
+                teams.url(),
+                vec![teams.token().to_string()],
+            ),
+            (
+                Platform::Googlechat,
+                chat.url(),
+                vec![
+                    chat.token().to_string(),
+                    support::googlechat_server::WEBHOOK_KEY.to_string(),
+                ],
+            ),
+        ] {
+            let ch = channel(platform, &url, None);
+            let p = part_for(platform, "x");
+            let mut texts = Vec::new();
+            for wrong in [
+                url.replace(&secrets[0], "forged0123456789abcdef"),
+                dead_url(&format!("/v1/spaces/x/messages?key=k&token={}", secrets[0])).await,
+            ] {
+                texts.push(format!(
+                    "{:?}",
+                    send_part(&channel(platform, &wrong, None), &p).await
+                ));
+            }
+            if let Ok(req) = platform.prepare(&ch, &p, Utc::now()) {
+                texts.push(format!("{req:?}"));
+            }
+            texts.push(format!("{ch:?}"));
+            for text in &texts {
+                for secret in &secrets {
+                    assert!(
+                        !text.contains(secret.as_str()),
+                        "{platform} leaked {secret}: {text}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -202,3 +202,78 @@ pub fn run_command(text: &str, sender: u8) {
         },
     );
 }
+
+/// A Google Chat signing key generated once per run, the key set that publishes it, and
+/// tokens it signs: what the `inbound_googlechat` target verifies against.
+pub mod google {
+    use aws_lc_rs::rsa::KeySize;
+    use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use std::sync::LazyLock;
+    use weekbell::inbound::googlechat::KeySet;
+
+    pub const PROJECT: &str = "123456789012";
+    pub const KID: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c";
+
+    pub struct Signer {
+        pair: RsaKeyPair,
+        pub keys: KeySet,
+    }
+
+    pub static SIGNER: LazyLock<Option<Signer>> = LazyLock::new(|| {
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048).ok()?;
+        let (n, e) = n_and_e(pair.public_key().as_ref())?;
+        let jwks = serde_json::json!({"keys": [{"kty": "RSA", "alg": "RS256", "use": "sig",
+            "kid": KID, "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)}]});
+        let keys = KeySet::parse(jwks.to_string().as_bytes()).ok()?;
+        Some(Signer { pair, keys })
+    });
+
+    impl Signer {
+        /// A project-number token issued at `iat`.
+        pub fn token(&self, iat: i64) -> Option<String> {
+            let header = serde_json::json!({"alg": "RS256", "kid": KID, "typ": "JWT"});
+            let claims = serde_json::json!({"iss": "chat@system.gserviceaccount.com",
+                "aud": PROJECT, "iat": iat, "exp": iat + 3600});
+            let input = format!(
+                "{}.{}",
+                URL_SAFE_NO_PAD.encode(header.to_string()),
+                URL_SAFE_NO_PAD.encode(claims.to_string())
+            );
+            let mut sig = vec![0; self.pair.public_modulus_len()];
+            self.pair
+                .sign(
+                    &signature::RSA_PKCS1_SHA256,
+                    &aws_lc_rs::rand::SystemRandom::new(),
+                    input.as_bytes(),
+                    &mut sig,
+                )
+                .ok()?;
+            Some(format!("{input}.{}", URL_SAFE_NO_PAD.encode(sig)))
+        }
+    }
+
+    /// `SEQUENCE { INTEGER n, INTEGER e }` → (n, e) without sign bytes.
+    fn n_and_e(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+        fn element(input: &[u8]) -> Option<(&[u8], &[u8])> {
+            let first = *input.get(1)?;
+            let (len, header) = if first < 0x80 {
+                (usize::from(first), 2)
+            } else {
+                let n = usize::from(first & 0x7F);
+                let len = input
+                    .get(2..2 + n)?
+                    .iter()
+                    .fold(0usize, |a, &b| (a << 8) | usize::from(b));
+                (len, 2 + n)
+            };
+            Some((input.get(header..header + len)?, input.get(header + len..)?))
+        }
+        let (seq, _) = element(der)?;
+        let (n, rest) = element(seq)?;
+        let (e, _) = element(rest)?;
+        let strip = |b: &[u8]| b.iter().copied().skip_while(|&x| x == 0).collect::<Vec<u8>>();
+        Some((strip(n), strip(e)))
+    }
+}

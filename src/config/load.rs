@@ -539,10 +539,15 @@ impl Validator<'_> {
                     ch.platform.span(),
                     format!("platform `{platform}` is not supported by this version of weekbell"),
                 )
-                .help(
-                    "supported now: console, webhook, dingtalk, wecom, feishu, slack, discord, \
-                     mattermost, telegram",
-                ),
+                .help(format!(
+                    "supported now: {}",
+                    Platform::ALL
+                        .into_iter()
+                        .filter(|p| platform_keys(*p).supported)
+                        .map(Platform::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
         }
         let check_allowed = |v: &mut Self, key: &str, span: std::ops::Range<usize>| {
@@ -610,6 +615,14 @@ impl Validator<'_> {
                 check_allowed(self, key, value.span());
                 options.insert(key.to_string(), self.text(value));
             }
+        }
+        if let (Some(raw), Some(token)) = (&ch.security_token, credentials.get("security_token"))
+            && platform == Platform::Teams
+        {
+            self.teams_token(raw, token.expose());
+        }
+        if platform == Platform::Googlechat {
+            self.google_chat_options(ch, &mut options);
         }
         if let Some(m) = &ch.msgtype
             && !matches!(self.text(m).as_str(), "markdown" | "text")
@@ -792,6 +805,65 @@ impl Validator<'_> {
         }
     }
 
+    /// Teams shows the outgoing webhook's security token as base64; anything else was copied
+    /// wrong, and every request would then be refused.
+    /// An empty value was either reported already (a variable that is not set) or left empty
+    /// on purpose.
+    fn teams_token(&mut self, raw: &S, token: &str) {
+        if !token.trim().is_empty() && crate::inbound::teams::decode_token(token).is_none() {
+            self.problem(
+                Problem::new(raw.span(), "the security token is not base64").help(
+                    "paste the token exactly as Teams showed it when the outgoing webhook was \
+                     created (it ends in `=`)",
+                ),
+            );
+        }
+    }
+
+    /// `audience` is a project number or the app's URL, `certs` a URL or a file (resolved
+    /// against this file's directory), `service_account` an add-on service account; each may
+    /// be empty (`"${VAR:-}"` with `VAR` unset), which leaves it unset.
+    fn google_chat_options(&mut self, ch: &RawChannel, options: &mut BTreeMap<String, String>) {
+        use crate::inbound::googlechat::{Audience, is_addon_service_account};
+        if let Some(a) = ch.audience.as_ref()
+            && let Some(text) = options.get("audience")
+            && !text.trim().is_empty()
+            && Audience::parse(text).is_none()
+        {
+            self.problem(
+                Problem::new(
+                    a.span(),
+                    "audience must be the project number or the HTTP endpoint URL",
+                )
+                .help(
+                    "copy it from the Chat API configuration: the Authentication Audience is \
+                     either \"Project Number\" (digits, from the Cloud console's dashboard) or \
+                     \"HTTP endpoint URL\" (the app's URL, exactly as entered there)",
+                ),
+            );
+        }
+        if let Some(c) = ch.certs.as_ref()
+            && let Some(text) = options.get("certs").cloned()
+            && !text.trim().is_empty()
+            && !(text.starts_with("https://") || text.starts_with("http://"))
+        {
+            options.insert("certs".into(), self.path(c).display().to_string());
+        }
+        if let Some(sa) = ch.service_account.as_ref()
+            && let Some(text) = options.get("service_account")
+            && !text.trim().is_empty()
+            && !is_addon_service_account(text.trim())
+        {
+            self.problem(
+                Problem::new(sa.span(), "not a Workspace add-on service account").help(
+                    "copy the service account email from the Chat API configuration's \
+                     Connection settings: service-PROJECT_NUMBER@gcp-sa-gsuiteaddons.iam.\
+                     gserviceaccount.com",
+                ),
+            );
+        }
+    }
+
     fn schedule(
         &mut self,
         s: &RawSchedule,
@@ -963,7 +1035,7 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                 &["webhook"],
             ),
             Platform::Discord => (true, &["webhook", "public_key", "api_base"], &["webhook"]),
-            Platform::Teams => (false, &["webhook", "security_token"], &["webhook"]),
+            Platform::Teams => (true, &["webhook", "security_token"], &["webhook"]),
             Platform::Mattermost => (true, &["webhook", "token"], &["webhook"]),
             Platform::Telegram => (
                 true,
@@ -977,7 +1049,11 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                 ],
                 &["bot_token", "chat_id"],
             ),
-            Platform::Googlechat => (false, &["webhook", "audience"], &["webhook"]),
+            Platform::Googlechat => (
+                true,
+                &["webhook", "audience", "certs", "service_account"],
+                &["webhook"],
+            ),
         };
     PlatformKeys {
         supported,

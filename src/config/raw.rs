@@ -133,6 +133,11 @@ pub(super) struct RawChannel {
     pub bot_username: Option<S>,
     /// Telegram: take commands by long polling (`getUpdates`) instead of a webhook.
     pub polling: Option<Spanned<bool>>,
+    /// Google Chat: where Google's signing keys come from (an http(s) URL or a file, JWKS or
+    /// X.509 certificates); Google's own URL for the `audience` when absent.
+    pub certs: Option<S>,
+    /// Google Chat: the one Workspace add-on service account whose ID tokens are accepted.
+    pub service_account: Option<S>,
     /// DingTalk: take commands over Stream mode (an outbound WebSocket) instead of an HTTP
     /// callback, for offices with no public URL.
     pub stream: Option<Spanned<bool>>,
@@ -164,7 +169,7 @@ impl RawChannel {
         ]
     }
 
-    pub fn options(&self) -> [(&'static str, Option<&S>); 6] {
+    pub fn options(&self) -> [(&'static str, Option<&S>); 8] {
         [
             ("chat_id", self.chat_id.as_ref()),
             ("template", self.template.as_ref()),
@@ -172,6 +177,8 @@ impl RawChannel {
             ("api_base", self.api_base.as_ref()),
             ("audience", self.audience.as_ref()),
             ("bot_username", self.bot_username.as_ref()),
+            ("certs", self.certs.as_ref()),
+            ("service_account", self.service_account.as_ref()),
         ]
     }
 }

@@ -382,3 +382,63 @@ fn two_channels_cannot_poll_one_telegram_bot() {
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].1.contains("both poll the same Telegram bot"), "{p:?}");
 }
+
+#[test]
+fn teams_and_google_chat_inbound_keys_are_checked() {
+    let teams = BASE
+        .replace("platform = \"slack\"", "platform = \"teams\"")
+        .replace(
+            "webhook = \"${HOOK}\"",
+            "webhook = \"${HOOK}\"\nsecurity_token = \"${TOKEN:-}\"",
+        );
+    let hook = ("HOOK", "https://prod-1.x.logic.azure.com/workflows/1?sig=s");
+    assert!(problems(&teams, &[hook]).is_empty());
+    let token = ("TOKEN", "vqF0En+Z0ucuRTM/01o2GuhMH3hKKk/N2bOmlM31zaA=");
+    assert!(problems(&teams, &[hook, token]).is_empty());
+    let got = problems(&teams, &[hook, ("TOKEN", "not base64!")]);
+    assert_eq!(got, [(7, "the security token is not base64".to_string())]);
+
+    let chat = |extra: &str| {
+        BASE.replace("platform = \"slack\"", "platform = \"googlechat\"")
+            .replace(
+                "webhook = \"${HOOK}\"",
+                &format!("webhook = \"${{HOOK}}\"\n{extra}"),
+            )
+    };
+    let hook = (
+        "HOOK",
+        "https://chat.googleapis.com/v1/spaces/A/messages?key=k&token=t",
+    );
+    for ok in [
+        "audience = \"123456789012\"",
+        "audience = \"https://wb.example.gov/hooks/team\"",
+        "audience = \"${AUD:-}\"",
+        "service_account = \"service-123456789012@gcp-sa-gsuiteaddons.iam.gserviceaccount.com\"",
+    ] {
+        assert!(problems(&chat(ok), &[hook]).is_empty(), "{ok}");
+    }
+    let got = problems(&chat("audience = \"my-project\""), &[hook]);
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].1.starts_with("audience must be"), "{got:?}");
+    let got = problems(&chat("service_account = \"me@example.com\""), &[hook]);
+    assert!(got[0].1.starts_with("not a Workspace add-on"), "{got:?}");
+    // `certs` is a URL, or a file next to the config.
+    let cfg = parse(
+        Path::new("/etc/wb/w.toml"),
+        &chat("certs = \"keys/google.json\""),
+        &env(&[hook]),
+    );
+    let cfg = cfg.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        cfg.channels["team"].options["certs"],
+        Path::new("/etc/wb/keys/google.json").display().to_string()
+    );
+    // Keys of the other platform are refused.
+    let got = problems(&chat("security_token = \"x\""), &[hook]);
+    assert!(
+        got[0]
+            .1
+            .contains("`security_token` is not used by platform googlechat"),
+        "{got:?}"
+    );
+}

@@ -16,6 +16,7 @@ use crate::chat::ChatService;
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
 use crate::inbound::feishu_ws::{self, LongConnectionConfig};
+use crate::inbound::googlechat_keys::GoogleKeys;
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
@@ -31,6 +32,9 @@ use tokio::sync::watch;
 /// How long sends in flight may finish after SIGTERM before the process exits; what is left
 /// stays in the outbox for the next start.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How long a fetch of Google's signing keys may take; a Google Chat request waits for it, and
+/// Chat gives up on an app after 30 seconds.
+const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
 /// The pause after the store refused to record a slot, doubling while it keeps refusing.
@@ -138,6 +142,9 @@ pub async fn run(
         chat: chat.clone(),
         shared: shared.clone(),
         senders: Default::default(),
+        google_keys: GoogleKeys::new(
+            crate::platforms::http_client(GOOGLE_KEYS_TIMEOUT).map_err(DaemonError::Client)?,
+        ),
     });
     let mut streams = spawn_socket_clients(&plan, &state, &client_for_streams, &stop_rx);
     for config in telegram_clients(&plan) {

@@ -624,7 +624,7 @@ fn robot_step(
             seen.insert(transport_key, now);
             RobotStep::Ack
         }
-        Ok(Verdict::Challenge { .. }) => {
+        Ok(Verdict::Challenge { .. } | Verdict::Added { .. }) => {
             seen.insert(transport_key, now);
             RobotStep::Ack
         }

@@ -853,7 +853,7 @@ fn event_step(seen: &mut Seen, busy: bool, payload: &[u8], now: Instant) -> Even
             tracing::debug!("Feishu long connection: {why}");
             EventStep::Ack
         }
-        Ok(Verdict::Challenge { .. }) => EventStep::Ack,
+        Ok(Verdict::Challenge { .. } | Verdict::Added { .. }) => EventStep::Ack,
     };
     if let Some(key) = event_key {
         seen.insert(key, now);

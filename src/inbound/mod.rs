@@ -1,7 +1,9 @@
 //! Inbound chat commands: verifying that a request really comes from the chat platform, and
 //! reading the command out of it. Pure functions over the request as received, no IO — except
 //! [`dingtalk_stream`], the client that receives DingTalk's messages over an outbound
-//! WebSocket instead of HTTP, and [`telegram_poll`], which fetches Telegram's by long polling.
+//! WebSocket instead of HTTP, [`telegram_poll`], which fetches Telegram's by long polling, and
+//! [`googlechat_keys`], the daemon's cache of the Google keys that [`googlechat`]'s verifier is
+//! handed.
 //!
 //! Every verifier checks the platform's signature or token on the raw body bytes before it
 //! reads anything out of the body. The exceptions are forced by the platforms: WeCom signs the
@@ -21,10 +23,13 @@ pub mod dingtalk_stream;
 pub mod discord;
 pub mod feishu;
 pub mod feishu_ws;
+pub mod googlechat;
+pub mod googlechat_keys;
 pub mod mattermost;
 pub mod slack;
 pub mod slack_socket;
 mod socket;
+pub mod teams;
 pub mod telegram;
 pub mod telegram_poll;
 pub mod wecom;
@@ -33,9 +38,11 @@ pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use discord::DiscordInbound;
 pub use feishu::FeishuInbound;
+pub use googlechat::GoogleChatInbound;
 pub use mattermost::MattermostInbound;
 pub use slack::SlackInbound;
 pub use socket::Backoff;
+pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
@@ -112,6 +119,8 @@ pub enum Verdict {
     /// Genuine, but nothing to act on (a bot's own message, an edit, a picture …): answer 200 so
     /// the platform does not retry. The reason is for the log.
     Ignore(&'static str),
+    /// The bot was added to a conversation and may greet it: answer with the command list.
+    Added { reply: ReplyRoute },
 }
 
 /// A chat message addressed to the bot.
@@ -172,6 +181,17 @@ pub enum Sender {
         /// The `@username` without `@`, if the person has one; it can be changed.
         username: Option<String>,
     },
+    Teams {
+        /// `from.aadObjectId`: the person's Microsoft Entra object id, what a `teams` handle
+        /// is best written as (it also works in mentions).
+        aad_object_id: Option<String>,
+        /// `from.id`: the Teams user id (`29:…`).
+        user_id: String,
+    },
+    GoogleChat {
+        /// `users/123456789`.
+        user_name: String,
+    },
     /// The generic API names the person directly (`as`).
     Api {
         person_id: String,
@@ -189,12 +209,15 @@ impl Sender {
             Sender::Discord { .. } => Some(Platform::Discord),
             Sender::Mattermost { .. } => Some(Platform::Mattermost),
             Sender::Telegram { .. } => Some(Platform::Telegram),
+            Sender::Teams { .. } => Some(Platform::Teams),
+            Sender::GoogleChat { .. } => Some(Platform::Googlechat),
             Sender::Api { .. } => None,
         }
     }
 
     /// Every id the platform gave, the one a handle is most likely written as first. A
-    /// handle may have been copied from any of Feishu's three ids, so all are offered.
+    /// handle may have been copied from any of Feishu's three ids, so all are offered; a
+    /// Google Chat handle may be written with or without its `users/` prefix.
     pub fn ids(&self) -> Vec<&str> {
         let ids: Vec<Option<&str>> = match self {
             Sender::Slack { user_id, .. } => vec![Some(user_id)],
@@ -211,6 +234,13 @@ impl Sender {
             Sender::Discord { user_id, .. } => vec![Some(user_id)],
             Sender::Mattermost { user_id, user_name } => vec![user_name.as_deref(), Some(user_id)],
             Sender::Telegram { user_id, username } => vec![Some(user_id), username.as_deref()],
+            Sender::Teams {
+                aad_object_id,
+                user_id,
+            } => vec![aad_object_id.as_deref(), Some(user_id)],
+            Sender::GoogleChat { user_name } => {
+                vec![Some(user_name), user_name.strip_prefix("users/")]
+            }
             Sender::Api { person_id } => vec![Some(person_id)],
         };
         ids.into_iter()
@@ -276,6 +306,12 @@ pub enum ReplyRoute {
         message_id: i64,
         message_thread_id: Option<i64>,
     },
+    /// Teams outgoing webhook: the answer is the HTTP response, a `type: message` activity,
+    /// within 5 s; there is no other way back.
+    Teams,
+    /// Google Chat app: the answer is the HTTP response, a Message (`addon`: wrapped for a
+    /// Workspace add-on event).
+    GoogleChat { addon: bool },
     /// The generic API: the answer is the HTTP response.
     Inline,
 }
@@ -295,6 +331,9 @@ pub enum Refusal {
     BadSignature,
     /// A shared token (bearer token, Feishu Verification Token) does not match.
     BadToken,
+    /// A signed bearer token (Google Chat's JWT) is not one this channel accepts: the reason
+    /// says which check failed (algorithm, key, issuer, audience, times).
+    TokenRejected(String),
     /// The signed timestamp is outside the window; `skew_secs` is request time minus now.
     StaleTimestamp {
         skew_secs: i64,
@@ -325,6 +364,7 @@ impl fmt::Display for Refusal {
                 "signature does not match (wrong secret, or the body was changed on the way)",
             ),
             Refusal::BadToken => f.write_str("token does not match the configured one"),
+            Refusal::TokenRejected(why) => write!(f, "bearer token rejected: {why}"),
             Refusal::StaleTimestamp {
                 skew_secs,
                 window_secs,

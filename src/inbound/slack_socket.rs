@@ -521,7 +521,7 @@ fn envelope(seen: &mut Seen, busy: bool, frame: &Value, now: Instant) -> Envelop
             tracing::debug!("Slack Socket Mode: {why}");
             Envelope::Ack
         }
-        Ok(Verdict::Challenge { .. }) => Envelope::Ack,
+        Ok(Verdict::Challenge { .. } | Verdict::Added { .. }) => Envelope::Ack,
     }
 }
 

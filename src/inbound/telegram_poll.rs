@@ -393,7 +393,7 @@ impl Poller<'_> {
                 Ok(Verdict::Ignore(reason)) => {
                     tracing::debug!(channel, update_id, "Telegram: ignored an update: {reason}");
                 }
-                Ok(Verdict::Challenge { .. }) => {}
+                Ok(Verdict::Challenge { .. } | Verdict::Added { .. }) => {}
                 // As unreadable the next time: confirmed, not fetched forever.
                 Err(refusal) => {
                     tracing::warn!(channel, update_id, "Telegram: skipped an update: {refusal}");

@@ -8,13 +8,16 @@ mod console;
 mod dingtalk;
 mod discord;
 mod feishu;
+mod googlechat;
 mod mattermost;
 mod slack;
+mod teams;
 pub(crate) mod telegram;
 mod transport;
 mod webhook;
 mod wecom;
 
+pub use teams::is_retired_connector as teams_uses_retired_connector;
 pub use transport::{
     DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
     deliver_reply, http_client, parse_retry_after,
@@ -129,10 +132,6 @@ impl FromStr for Platform {
 }
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
-///
-/// Teams and Google Chat are not implemented in this version:
-/// they get the plain-text profile (no markup, no size limit, no mentions) and a `{"text": …}`
-/// body, which is not what their webhooks expect.
 impl Platform {
     /// The markup the message body is written in.
     pub fn dialect(self) -> Dialect {
@@ -146,7 +145,8 @@ impl Platform {
             Platform::Discord => discord::DIALECT,
             Platform::Mattermost => mattermost::DIALECT,
             Platform::Telegram => telegram::DIALECT,
-            _ => Dialect::Plain,
+            Platform::Teams => teams::DIALECT,
+            Platform::Googlechat => googlechat::DIALECT,
         }
     }
 
@@ -179,6 +179,8 @@ impl Platform {
             Platform::Discord => Some(discord::SIZE_LIMIT),
             Platform::Mattermost => Some(mattermost::SIZE_LIMIT),
             Platform::Telegram => Some(telegram::SIZE_LIMIT),
+            Platform::Teams => Some(teams::SIZE_LIMIT),
+            Platform::Googlechat => Some(googlechat::SIZE_LIMIT),
             _ => None,
         }
     }
@@ -188,14 +190,16 @@ impl Platform {
         match self {
             Platform::Dingtalk => Some(dingtalk::BODY_LIMIT),
             Platform::Feishu => Some(feishu::BODY_LIMIT),
+            Platform::Teams => Some(teams::BODY_LIMIT),
+            Platform::Googlechat => Some(googlechat::BODY_LIMIT),
             _ => None,
         }
     }
 
-    /// Whether the platform displays the title apart from the text (Feishu's card header), so
-    /// templates should not repeat it.
+    /// Whether the platform displays the title apart from the text (Feishu's card header, the
+    /// heading of a Teams card), so templates should not repeat it.
     pub fn shows_title(self) -> bool {
-        matches!(self, Platform::Feishu)
+        matches!(self, Platform::Feishu | Platform::Teams)
     }
 
     /// Who `person` is on this platform for an @mention; `None` when they cannot be notified
@@ -209,6 +213,8 @@ impl Platform {
             Platform::Discord => discord::mention_for(person),
             Platform::Mattermost => mattermost::mention_for(person),
             Platform::Telegram => telegram::mention_for(person),
+            Platform::Teams => teams::mention_for(person),
+            Platform::Googlechat => googlechat::mention_for(person),
             Platform::Webhook => webhook::mention_for(person),
             _ => None,
         }
@@ -231,9 +237,10 @@ impl Platform {
             Platform::Discord => discord::request_body(part),
             Platform::Mattermost => mattermost::request_body(part),
             Platform::Telegram => telegram::request_body(part),
+            Platform::Teams => teams::request_body(part),
+            Platform::Googlechat => googlechat::request_body(part),
             Platform::Webhook => webhook::request_body(part),
             Platform::Console => console::request_body(part),
-            _ => serde_json::json!({ "text": part.text }),
         }
     }
 }

@@ -18,7 +18,8 @@
 //! echoes them back in an error page.
 
 use super::{
-    Platform, ReplyVia, dingtalk, discord, feishu, mattermost, slack, telegram, webhook, wecom,
+    Platform, ReplyVia, dingtalk, discord, feishu, googlechat, mattermost, slack, teams, telegram,
+    webhook, wecom,
 };
 use crate::config::ChannelConfig;
 use crate::render::OutboundPart;
@@ -123,8 +124,7 @@ impl Platform {
     ///
     /// Fails with [`Outcome::Permanent`] when the request cannot be built as configured: no
     /// webhook, a webhook that is not an http(s) URL, a generic-webhook template that does not
-    /// render to JSON, a console channel (printed by [`deliver`], never sent), or a platform this
-    /// version cannot send to.
+    /// render to JSON, or a console channel (printed by [`deliver`], never sent).
     pub fn prepare(
         self,
         channel: &ChannelConfig,
@@ -139,18 +139,14 @@ impl Platform {
             Platform::Discord => discord::prepare(channel, part, now),
             Platform::Mattermost => mattermost::prepare(channel, part, now),
             Platform::Telegram => telegram::prepare(channel, part, now),
+            Platform::Teams => teams::prepare(channel, part, now),
+            Platform::Googlechat => googlechat::prepare(channel, part, now),
             Platform::Webhook => webhook::prepare(channel, part, now),
             Platform::Console => Err(Outcome::Permanent {
                 reason: "console channels print messages to standard output; there is no HTTP \
                          request to send"
                     .into(),
                 hint: "send console parts with `deliver`, which prints them".into(),
-            }),
-            other => Err(Outcome::Permanent {
-                reason: format!("this version of weekbell cannot send to {other}"),
-                hint: "use one of the supported platforms: console, webhook, dingtalk, wecom, \
-                       feishu, slack, discord, mattermost, telegram"
-                    .into(),
             }),
         }
     }
@@ -170,6 +166,8 @@ impl Platform {
             Platform::Discord => discord::classify(status, retry_after, body),
             Platform::Mattermost => mattermost::classify(status, retry_after, body),
             Platform::Telegram => telegram::classify(status, retry_after, body),
+            Platform::Teams => teams::classify(status, retry_after, body),
+            Platform::Googlechat => googlechat::classify(status, retry_after, body),
             _ => webhook::classify(status, retry_after, body),
         }
     }
@@ -186,6 +184,9 @@ impl Platform {
     /// - Mattermost: none documented; 10/s, the default of servers that turn rate limiting on;
     /// - Telegram: one message every 3 s per chat, which keeps both of Telegram's limits for
     ///   bots: one a second in a chat and 20 a minute in a group;
+    /// - Teams: 4/s per webhook (the connector throttles beyond that; Workflows documents no
+    ///   figure and gets the same pace);
+    /// - Google Chat: 60/min per space, shared by every app and webhook in the space;
     /// - generic webhook and console: none.
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
@@ -198,9 +199,9 @@ impl Platform {
             Platform::Discord => Some(discord::RATE_LIMIT),
             Platform::Mattermost => Some(mattermost::RATE_LIMIT),
             Platform::Webhook | Platform::Console => None,
-            Platform::Teams => Some(RateLimit::new(4, Duration::from_secs(1))),
+            Platform::Teams => Some(teams::RATE_LIMIT),
             Platform::Telegram => Some(telegram::RATE_LIMIT),
-            Platform::Googlechat => Some(RateLimit::new(60, Duration::from_secs(60))),
+            Platform::Googlechat => Some(googlechat::RATE_LIMIT),
         }
     }
 }
@@ -644,6 +645,8 @@ impl Platform {
             Platform::Discord => rows(discord::REPLIES),
             Platform::Mattermost => rows(mattermost::REPLIES),
             Platform::Telegram => rows(telegram::REPLIES),
+            Platform::Teams => rows(teams::REPLIES),
+            Platform::Googlechat => rows(googlechat::REPLIES),
             _ => Vec::new(),
         }
     }
@@ -1076,14 +1079,10 @@ mod tests {
     }
 
     #[test]
-    fn console_and_unsupported_platforms_do_not_prepare() {
+    fn console_does_not_prepare() {
         let ch = channel(Platform::Console, "https://example.com/", None);
         assert!(matches!(
             Platform::Console.prepare(&ch, &part(), now()),
-            Err(Outcome::Permanent { .. })
-        ));
-        assert!(matches!(
-            Platform::Teams.prepare(&ch, &part(), now()),
             Err(Outcome::Permanent { .. })
         ));
     }
@@ -1113,6 +1112,11 @@ mod tests {
             Platform::Telegram.default_rate_limit(),
             Some(RateLimit::new(1, Duration::from_secs(3)))
         );
+        assert_eq!(
+            Platform::Teams.default_rate_limit(),
+            Some(RateLimit::new(4, Duration::from_secs(1)))
+        );
+        assert_eq!(Platform::Googlechat.default_rate_limit(), per_min(60));
         assert_eq!(Platform::Webhook.default_rate_limit(), None);
         assert_eq!(Platform::Console.default_rate_limit(), None);
     }

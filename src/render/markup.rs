@@ -37,10 +37,16 @@
 //!   Telegram's HTML parse mode asks for outside tags. `"` stays as typed: it only matters
 //!   inside an attribute, and the one attribute weekbell writes (a mention's `href`) holds
 //!   nothing but digits.
-//! * The three Chinese markdown dialects (DingTalk, WeCom, Feishu `lark_md`): none of these vendors
-//!   documents a backslash escape, so a backslash might show up literally. Characters that would
-//!   start markup are instead replaced by their full-width forms, which no renderer treats as
-//!   markup and which read naturally in Chinese text:
+//! * [`Dialect::GoogleChatText`]: Google Chat shows HTML entities literally (`&gt;` stays
+//!   `&gt;`), so there is nothing to escape with. `<` becomes `＜`, so that a value can never
+//!   open a mention (`<users/all>`) or a link (`<https://…|text>`), and `` ` `` becomes `｀`, so
+//!   that it cannot open a monospace block that swallows the lines after it. `*`, `_`, `~` are
+//!   left alone: as in Slack, they only format a word they wrap.
+//! * The three Chinese markdown dialects (DingTalk, WeCom, Feishu `lark_md`) and Teams'
+//!   Adaptive Card `TextBlock` markdown: none of these vendors documents a backslash escape, so a
+//!   backslash might show up literally. Characters that would start markup are instead replaced
+//!   by their full-width forms, which no renderer treats as markup and which read naturally in
+//!   Chinese text (and well enough in English, where they are rare in task lists):
 //!   - anywhere: `*`→`＊`, `` ` ``→`｀`, `[`→`［`, `]`→`］`, `~`→`～`, `<`→`＜` (tags: `<font>`,
 //!     `<at>`, `<@userid>`);
 //!   - `_`→`＿` unless it sits between two letters or digits (`OPS_331` stays copyable so people
@@ -55,6 +61,8 @@
 //! `platforms::dingtalk` fills from the part's mentions), WeCom `<@userid>`, Feishu
 //! `<at id=ou_xxx></at>`, Slack and Discord `<@U123>`, Mattermost `@username`, Telegram
 //! `<a href="tg://user?id=123">Name</a>` for a numeric user id and `@username` for a username,
+//! Teams `<at>Name</at>` (the card's `msteams.entities` says who that is, matched on exactly this
+//! text, which `platforms::teams` builds with the same function), Google Chat `<users/123>`,
 //! Plain `@Name`. Someone without a usable handle on the
 //! platform is written `@Name` and notifies nobody. DingTalk shows the raw id in markdown
 //! messages on some clients; it still notifies.
@@ -87,6 +95,11 @@ pub enum Dialect {
     MattermostMarkdown,
     /// Telegram `sendMessage` with `parse_mode: HTML`.
     TelegramHtml,
+    /// Microsoft Teams Adaptive Card `TextBlock` markdown (bold, italic, lists, links; no
+    /// headings, no HTML).
+    TeamsMarkdown,
+    /// Google Chat text messages in Chat's own syntax (`*bold*`, `_italic_`, `<users/…>`).
+    GoogleChatText,
 }
 
 /// A message size limit, in the unit the platform counts.
@@ -152,7 +165,7 @@ pub enum MentionRef<'a> {
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 9] = [
+    pub const ALL: [Dialect; 11] = [
         Dialect::Plain,
         Dialect::DingTalkMarkdown,
         Dialect::WeComMarkdown,
@@ -162,6 +175,8 @@ impl Dialect {
         Dialect::DiscordMarkdown,
         Dialect::MattermostMarkdown,
         Dialect::TelegramHtml,
+        Dialect::TeamsMarkdown,
+        Dialect::GoogleChatText,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +190,8 @@ impl Dialect {
             Dialect::DiscordMarkdown => "discord_markdown",
             Dialect::MattermostMarkdown => "mattermost_markdown",
             Dialect::TelegramHtml => "telegram_html",
+            Dialect::TeamsMarkdown => "teams_markdown",
+            Dialect::GoogleChatText => "google_chat_text",
         }
     }
 
@@ -200,11 +217,21 @@ impl Dialect {
                     }
                 }
             }
-            Dialect::DingTalkMarkdown | Dialect::WeComMarkdown | Dialect::FeishuMarkdown => {
-                escape_cjk_markdown(&s, out)
+            Dialect::GoogleChatText => {
+                for c in s.chars() {
+                    match c {
+                        '<' => out.push('＜'),
+                        '`' => out.push('｀'),
+                        _ => out.push(c),
+                    }
+                }
             }
             Dialect::DiscordMarkdown => escape_backslash_markdown(&s, Flavor::Discord, out),
             Dialect::MattermostMarkdown => escape_backslash_markdown(&s, Flavor::Mattermost, out),
+            Dialect::DingTalkMarkdown
+            | Dialect::WeComMarkdown
+            | Dialect::FeishuMarkdown
+            | Dialect::TeamsMarkdown => escape_cjk_markdown(&s, out),
         }
     }
 
@@ -216,16 +243,16 @@ impl Dialect {
         }
         match self {
             Dialect::Plain | Dialect::DingTalkText => t.to_string(),
-            // mrkdwn bold is a single star and fails when the star touches a space.
-            Dialect::SlackMrkdwn => format!("*{t}*"),
+            // mrkdwn and Chat bold are a single star and fail when the star touches a space.
+            Dialect::SlackMrkdwn | Dialect::GoogleChatText => format!("*{t}*"),
             Dialect::TelegramHtml => format!("<b>{t}</b>"),
             _ => format!("**{t}**"),
         }
     }
 
-    /// A heading line (1–6; Discord 1–3). Dialects without headings (Slack, Telegram, Feishu cards, where
-    /// heading support depends on the card version) use bold instead; Plain writes the text as
-    /// is.
+    /// A heading line (1–6; Discord 1–3). Dialects without headings (Slack, Telegram, Google
+    /// Chat, Teams cards, Feishu cards, where heading support depends on the card version) use
+    /// bold instead; Plain writes the text as is.
     pub fn heading(self, escaped: &str, level: usize) -> String {
         let t = escaped.trim();
         if t.is_empty() {
@@ -237,20 +264,28 @@ impl Dialect {
             }
             // Discord has three heading sizes.
             Dialect::DiscordMarkdown => format!("{} {t}", "#".repeat(level.clamp(1, 3))),
-            Dialect::FeishuMarkdown | Dialect::SlackMrkdwn | Dialect::TelegramHtml => self.bold(t),
+            Dialect::FeishuMarkdown
+            | Dialect::SlackMrkdwn
+            | Dialect::TelegramHtml
+            | Dialect::TeamsMarkdown
+            | Dialect::GoogleChatText => self.bold(t),
             Dialect::Plain | Dialect::DingTalkText => t.to_string(),
         }
     }
 
     /// The marker that starts a list item. Slack mrkdwn has no list syntax and WeCom markdown
     /// (v1) shows `- ` literally, which reads fine; `• ` is what Slack users expect, and
-    /// Telegram's HTML has no list either. Discord and Mattermost render `- ` as a list.
+    /// Telegram's HTML has no list either. Discord and Mattermost render `- ` as a list. Teams
+    /// cards and Google Chat do have `- ` lists, but a Teams list item cannot hold a soft line
+    /// break and each card line is its own paragraph there, so `• ` is also the steadier choice.
     pub fn bullet(self) -> &'static str {
         match self {
             Dialect::SlackMrkdwn
             | Dialect::Plain
             | Dialect::DingTalkText
-            | Dialect::TelegramHtml => "• ",
+            | Dialect::TelegramHtml
+            | Dialect::TeamsMarkdown
+            | Dialect::GoogleChatText => "• ",
             _ => "- ",
         }
     }
@@ -283,6 +318,10 @@ impl Dialect {
                     )
                 }
                 Dialect::TelegramHtml => format!("@{}", h.trim_start_matches('@')),
+                Dialect::TeamsMarkdown => format!("<at>{}</at>", self.escape(name.trim())),
+                Dialect::GoogleChatText => {
+                    format!("<users/{}>", h.strip_prefix("users/").unwrap_or(h))
+                }
             },
         }
     }
@@ -852,6 +891,50 @@ mod tests {
         assert_eq!(Dialect::SlackMrkdwn.mention(n), "@孙&lt;强&gt;");
         assert_eq!(Dialect::FeishuMarkdown.mention(n), "@孙＜强>");
         assert_eq!(Dialect::Plain.mention(n), "@孙<强>");
+    }
+
+    #[test]
+    fn teams_uses_full_width_forms_and_at_tags() {
+        let d = Dialect::TeamsMarkdown;
+        assert_eq!(
+            d.escape("**重点** [link](u) <at>Bob</at> snake_case _x_"),
+            "＊＊重点＊＊ ［link］(u) ＜at>Bob＜/at> snake_case ＿x＿"
+        );
+        assert_eq!(d.escape("- item"), "－ item");
+        assert_eq!(d.escape("1. first"), "1． first");
+        assert_eq!(d.bold(" 逾期 "), "**逾期**");
+        assert_eq!(d.heading("Weekly", 2), "**Weekly**");
+        assert_eq!(d.bullet(), "• ");
+        let h = MentionRef::Handle {
+            id: "sun.qiang@county.gov.cn",
+            name: " 孙强 ",
+        };
+        assert_eq!(d.mention(h), "<at>孙强</at>");
+        // A name that would break the tag is escaped inside it, the same way the entity's
+        // text is built, so the two still match.
+        let odd = MentionRef::Handle {
+            id: "0f3c2a9e-1b4d-4c8e-9a7f-2d6b5e8c1a30",
+            name: "A <b>*B*</b>",
+        };
+        assert_eq!(d.mention(odd), "<at>A ＜b>＊B＊＜/b></at>");
+        assert_eq!(d.mention(MentionRef::Name("Bob")), "@Bob");
+    }
+
+    #[test]
+    fn google_chat_cannot_be_made_to_mention_or_link() {
+        let d = Dialect::GoogleChatText;
+        assert_eq!(
+            d.escape("<users/all> <https://x.test|click> `code` a<b *x* _y_ R&D"),
+            "＜users/all> ＜https://x.test|click> ｀code｀ a＜b *x* _y_ R&D"
+        );
+        assert_eq!(d.bold(" Overdue "), "*Overdue*");
+        assert_eq!(d.heading("Weekly", 1), "*Weekly*");
+        assert_eq!(d.bullet(), "• ");
+        for id in ["users/1234567890", "1234567890"] {
+            let h = MentionRef::Handle { id, name: "Alice" };
+            assert_eq!(d.mention(h), "<users/1234567890>");
+        }
+        assert_eq!(d.mention(MentionRef::Name("A<b")), "@A＜b");
     }
 
     #[test]

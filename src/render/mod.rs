@@ -197,6 +197,8 @@ fn dialect_index(d: Dialect) -> usize {
         Dialect::DiscordMarkdown => 6,
         Dialect::MattermostMarkdown => 7,
         Dialect::TelegramHtml => 8,
+        Dialect::TeamsMarkdown => 9,
+        Dialect::GoogleChatText => 10,
     }
 }
 

@@ -945,16 +945,17 @@ fn check_webhook(
 // ---------------------------------------------------------------------------------------------
 // Connections that a handler can reset or close without answering.
 
-struct FakeListener(TcpListener);
+/// A listener whose connections a handler can kill; shared with the fakes in other files.
+pub struct FakeListener(pub TcpListener);
 
 /// The handle a handler gets (as `ConnectInfo`) to kill its own connection.
 #[derive(Debug, Clone, Default)]
-struct Conn(Arc<Mutex<Option<bool>>>);
+pub struct Conn(Arc<Mutex<Option<bool>>>);
 
 impl Conn {
     /// Marks the connection to be dropped at its next read or write; `reset` sends a TCP RST
     /// instead of an orderly close.
-    fn kill(&self, reset: bool) {
+    pub fn kill(&self, reset: bool) {
         *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(reset);
     }
 
@@ -996,7 +997,7 @@ impl Connected<IncomingStream<'_, FakeListener>> for Conn {
     }
 }
 
-struct KillableStream {
+pub struct KillableStream {
     inner: TcpStream,
     conn: Conn,
 }

@@ -2,6 +2,8 @@
 //!
 //! - [`chat_servers`]: local fakes of DingTalk, WeCom, Feishu, Slack and a generic webhook;
 //! - [`discord_server`], [`mattermost_server`]: local Discord and Mattermost, both ways;
+//! - [`teams_server`], [`googlechat_server`]: Microsoft Teams (Workflows and the connector) and
+//!   Google Chat (webhook, signing keys, tokens), on [`fake_http`]'s scriptable server;
 //! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
 
 // Each test file uses a different subset.
@@ -10,12 +12,15 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod discord_server;
+pub mod fake_http;
 pub mod feishu_ws_server;
+pub mod googlechat_server;
 pub mod logs;
+pub mod mattermost_server;
 pub mod pg;
 pub mod slack_socket_server;
-pub mod discord_server;
-pub mod mattermost_server;
+pub mod teams_server;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

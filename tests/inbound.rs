@@ -832,6 +832,15 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
     .await;
     let flow = FakeTeams::start(Endpoint::Workflows).await;
     let space = FakeGoogleChat::start().await;
+    let discord = support::discord_server::FakeDiscord::start(
+        support::discord_server::DiscordOptions::default(),
+    )
+    .await;
+    let mattermost = support::mattermost_server::FakeMattermost::start(
+        support::mattermost_server::MattermostOptions::default(),
+    )
+    .await;
+    const MM_TOKEN: &str = "xbxb8ctiffgd5d6huoc3pbqqpc";
     let env: Vec<(&str, String)> = vec![
         ("DING_HOOK", ding.url()),
         ("DING_SECRET", DING_SECRET.into()),
@@ -851,6 +860,9 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         ("TEAMS_HOOK", flow.url()),
         ("TEAMS_TOKEN", TEAMS_TOKEN.into()),
         ("CHAT_HOOK", space.url()),
+        ("DISCORD_HOOK", discord.url()),
+        ("MM_HOOK", mattermost.url()),
+        ("MM_TOKEN", MM_TOKEN.into()),
     ];
     let channels = format!(
         r#"[channels.ding]
@@ -897,14 +909,27 @@ webhook = "${{CHAT_HOOK}}"
 audience = "123456789012"
 certs = "{}"
 rate_limit = "off"
+[channels.dc]
+platform = "discord"
+webhook = "${{DISCORD_HOOK}}"
+public_key = "{}"
+api_base = "{}"
+rate_limit = "off"
+[channels.mm]
+platform = "mattermost"
+webhook = "${{MM_HOOK}}"
+token = "${{MM_TOKEN}}"
+rate_limit = "off"
 [[schedules]]
 name = "tick"
 cron = "*/2 * * * * *"
 kind = "digest"
-channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat"]
+channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
 "#,
         lark.base_url(),
         support::dead_url("/certs").await,
+        support::discord_server::public_key(),
+        discord.api_base(),
     );
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = Running::start(&channels, &env_ref).await;
@@ -969,11 +994,42 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat"]
     );
     let (status, _) = post_raw(&r, "gchat", &event, Some("Bearer a.b.c")).await;
     assert_eq!(status, 401);
+    for token in [MM_TOKEN, "wrongwrongwrongwrongwrong1"] {
+        let form = support::mattermost_server::slash_command(
+            token,
+            "ih5x7c4qdpyqdy4rcm9ju7ecxr",
+            "alice",
+            "list",
+            &support::mattermost_server::new_id(),
+        );
+        let _ = r
+            .client
+            .post(r.hook("mm"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("authorization", format!("Token {token}"))
+            .body(form)
+            .send()
+            .await;
+    }
     // Let a few slots go out to every platform.
     let _ = slack.wait_for(2, Duration::from_secs(20)).await;
     let _ = flow.wait_for(2, Duration::from_secs(20)).await;
     let _ = space.wait_for(2, Duration::from_secs(20)).await;
     let _ = ding.wait_for(3, Duration::from_secs(20)).await;
+    assert!(
+        !discord
+            .wait_for(2, Duration::from_secs(20))
+            .await
+            .is_empty(),
+        "nothing reached Discord"
+    );
+    assert!(
+        !mattermost
+            .wait_for(2, Duration::from_secs(20))
+            .await
+            .is_empty(),
+        "nothing reached Mattermost"
+    );
     let metrics = r
         .client
         .get(format!("{}/metrics", r.base))
@@ -1033,6 +1089,8 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat"]
             "API_HOOK" => hook.token().to_string(),
             "TEAMS_HOOK" => flow.token().to_string(),
             "CHAT_HOOK" => space.token().to_string(),
+            "DISCORD_HOOK" => discord.token().to_string(),
+            "MM_HOOK" => mattermost.key().to_string(),
             _ => value.clone(),
         };
         assert!(

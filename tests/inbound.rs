@@ -806,6 +806,32 @@ async fn a_flooding_sender_is_slowed_down_and_others_are_not() {
     let _ = r.daemon.terminate().await;
 }
 
+/// The tokens of weekbell's Mattermost slash command and outgoing webhook.
+const MM_COMMAND_TOKEN: &str = "xbxb8ctiffgd5d6huoc3pbqqpc";
+const MM_OUTGOING_TOKEN: &str = "4m1ztuqcwbdqtfhsdrfr1mdaxy";
+/// Alice's Mattermost user id.
+const MM_ALICE_ID: &str = "ih5x7c4qdpyqdy4rcm9ju7ecxr";
+
+async fn post_mm(
+    r: &Running,
+    content_type: &str,
+    auth: Option<&str>,
+    body: String,
+) -> (u16, String) {
+    let mut req = r
+        .client
+        .post(r.hook("mm"))
+        .header("content-type", content_type)
+        .header("accept", "application/json")
+        .body(body);
+    if let Some(token) = auth {
+        req = req.header("authorization", format!("Token {token}"));
+    }
+    let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    (status, resp.text().await.unwrap_or_default())
+}
+
 /// Every credential of every platform at once, the daemon sending and answering, refusals
 /// logged, metrics scraped and every CLI command run: no secret shows anywhere.
 #[tokio::test(flavor = "multi_thread")]
@@ -840,7 +866,6 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         support::mattermost_server::MattermostOptions::default(),
     )
     .await;
-    const MM_TOKEN: &str = "xbxb8ctiffgd5d6huoc3pbqqpc";
     let env: Vec<(&str, String)> = vec![
         ("DING_HOOK", ding.url()),
         ("DING_SECRET", DING_SECRET.into()),
@@ -862,7 +887,7 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         ("CHAT_HOOK", space.url()),
         ("DISCORD_HOOK", discord.url()),
         ("MM_HOOK", mattermost.url()),
-        ("MM_TOKEN", MM_TOKEN.into()),
+        ("MM_TOKEN", MM_COMMAND_TOKEN.into()),
     ];
     let channels = format!(
         r#"[channels.ding]
@@ -994,22 +1019,15 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
     );
     let (status, _) = post_raw(&r, "gchat", &event, Some("Bearer a.b.c")).await;
     assert_eq!(status, 401);
-    for token in [MM_TOKEN, "wrongwrongwrongwrongwrong1"] {
+    for token in [MM_COMMAND_TOKEN, "wrongwrongwrongwrongwrong1"] {
         let form = support::mattermost_server::slash_command(
             token,
-            "ih5x7c4qdpyqdy4rcm9ju7ecxr",
+            MM_ALICE_ID,
             "alice",
             "list",
             &support::mattermost_server::new_id(),
         );
-        let _ = r
-            .client
-            .post(r.hook("mm"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .header("authorization", format!("Token {token}"))
-            .body(form)
-            .send()
-            .await;
+        let _ = post_mm(&r, "application/x-www-form-urlencoded", Some(token), form).await;
     }
     // Let a few slots go out to every platform.
     let _ = slack.wait_for(2, Duration::from_secs(20)).await;
@@ -1338,30 +1356,6 @@ mod discord_and_mattermost {
         assert!(!log.contains(token), "{log}");
     }
 
-    const MM_COMMAND_TOKEN: &str = "xbxb8ctiffgd5d6huoc3pbqqpc";
-    const MM_OUTGOING_TOKEN: &str = "4m1ztuqcwbdqtfhsdrfr1mdaxy";
-    const ALICE_ID: &str = "ih5x7c4qdpyqdy4rcm9ju7ecxr";
-
-    async fn post_mm(
-        r: &Running,
-        content_type: &str,
-        auth: Option<&str>,
-        body: String,
-    ) -> (u16, String) {
-        let mut req = r
-            .client
-            .post(r.hook("mm"))
-            .header("content-type", content_type)
-            .header("accept", "application/json")
-            .body(body);
-        if let Some(token) = auth {
-            req = req.header("authorization", format!("Token {token}"));
-        }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("{e}"));
-        let status = resp.status().as_u16();
-        (status, resp.text().await.unwrap_or_default())
-    }
-
     #[tokio::test(flavor = "multi_thread")]
     async fn mattermost_slash_commands_and_outgoing_webhooks() {
         let srv = FakeMattermost::start(MattermostOptions::default()).await;
@@ -1378,12 +1372,12 @@ mod discord_and_mattermost {
         )
         .await;
         let form = "application/x-www-form-urlencoded";
-        let trigger = format!("{}:{ALICE_ID}:1764918000000:sig", new_id());
+        let trigger = format!("{}:{MM_ALICE_ID}:1764918000000:sig", new_id());
 
         // A slash command changes the list, answered in the channel; its retry records nothing.
         let body = mm_command(
             MM_COMMAND_TOKEN,
-            ALICE_ID,
+            MM_ALICE_ID,
             "alice",
             "done API-101 shipped",
             &trigger,
@@ -1411,7 +1405,13 @@ mod discord_and_mattermost {
         assert_eq!(changes, 1);
 
         // Lookups are ephemeral; a stranger is told who they are.
-        let body = mm_command(MM_COMMAND_TOKEN, ALICE_ID, "alice", "list mine", &new_id());
+        let body = mm_command(
+            MM_COMMAND_TOKEN,
+            MM_ALICE_ID,
+            "alice",
+            "list mine",
+            &new_id(),
+        );
         let (_, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
         let answer: Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(answer["response_type"], "ephemeral", "{answer}");
@@ -1430,7 +1430,7 @@ mod discord_and_mattermost {
         let post_id = new_id();
         let body = outgoing_webhook(
             MM_OUTGOING_TOKEN,
-            ALICE_ID,
+            MM_ALICE_ID,
             "alice",
             "weekbell note API-101 rollout on Tuesday",
             &post_id,
@@ -1469,7 +1469,7 @@ mod discord_and_mattermost {
                 Some("wrongwrongwrongwrongwrongw"),
                 mm_command(
                     MM_COMMAND_TOKEN,
-                    ALICE_ID,
+                    MM_ALICE_ID,
                     "alice",
                     "done API-102",
                     &new_id(),
@@ -1481,7 +1481,7 @@ mod discord_and_mattermost {
                 Some(MM_COMMAND_TOKEN),
                 mm_command(
                     MM_OUTGOING_TOKEN,
-                    ALICE_ID,
+                    MM_ALICE_ID,
                     "alice",
                     "done API-102",
                     &new_id(),
@@ -1493,7 +1493,7 @@ mod discord_and_mattermost {
                 None,
                 outgoing_webhook(
                     "wrongwrongwrongwrongwrongw",
-                    ALICE_ID,
+                    MM_ALICE_ID,
                     "alice",
                     "weekbell done API-102",
                     &new_id(),
@@ -1503,7 +1503,7 @@ mod discord_and_mattermost {
                 "no token",
                 form,
                 None,
-                mm_command("", ALICE_ID, "alice", "done API-102", &new_id())
+                mm_command("", MM_ALICE_ID, "alice", "done API-102", &new_id())
                     .replace("&token=&", "&"),
             ),
         ];

@@ -219,6 +219,7 @@ fn config(path: &Path) -> TasksConfig {
         columns: BTreeMap::new(),
         status_values: BTreeMap::new(),
         encoding: None,
+        max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
     }
 }
 

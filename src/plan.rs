@@ -57,13 +57,18 @@ fn readable_secrets_warning(config: &Config) -> Option<String> {
     {
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&config.path).ok()?.permissions().mode();
+        let (path, mode) = (config.path.display(), mode & 0o777);
         (mode & 0o044 != 0).then(|| {
-            format!(
-                "{} holds secrets and other users can read it (mode {:o}): run `chmod 600 {}`, or \
-                 move the secrets into environment variables (`webhook = \"${{MY_WEBHOOK}}\"`)",
-                config.path.display(),
-                mode & 0o777,
-                config.path.display()
+            config.locale.pick(
+                format!(
+                    "{path} 含有密钥，且其他用户可以读取（权限 {mode:o}）：请运行 `chmod 600 \
+                     {path}`，或把密钥移到环境变量中（`webhook = \"${{MY_WEBHOOK}}\"`）"
+                ),
+                format!(
+                    "{path} holds secrets and other users can read it (mode {mode:o}): run \
+                     `chmod 600 {path}`, or move the secrets into environment variables \
+                     (`webhook = \"${{MY_WEBHOOK}}\"`)"
+                ),
             )
         })
     }
@@ -205,6 +210,7 @@ impl Plan {
         // Only schedules that depend on the calendar are judged by it (the rule is in
         // `calendar_gap_warning`'s docs).
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
+        out.extend(self.config.warnings.iter().cloned());
         out.extend(readable_secrets_warning(&self.config));
         out.extend(retired_connector_warnings(&self.config));
         out

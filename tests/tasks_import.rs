@@ -21,6 +21,7 @@ fn config(name: &str) -> TasksConfig {
         columns: BTreeMap::new(),
         status_values: BTreeMap::new(),
         encoding: None,
+        max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
     }
 }
 

@@ -171,6 +171,7 @@ pub fn tasks_config(columns: &[(Field, &str)]) -> TasksConfig {
         columns: columns.iter().map(|(f, h)| (*f, h.to_string())).collect(),
         status_values: BTreeMap::new(),
         encoding: None,
+        max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
     }
 }
 

@@ -29,7 +29,7 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let cfg = &plan.config;
     let today = now.with_timezone(&cfg.timezone).date_naive();
 
-    println!("config     {}", cfg.path.display());
+    outln!("config     {}", cfg.path.display())?;
     let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
     for t in &plan.tasks.tasks {
         *by_status.entry(t.status).or_default() += 1;
@@ -40,16 +40,16 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .iter()
         .filter(|t| t.is_overdue(today))
         .count();
-    println!(
+    outln!(
         "tasks      {}: {} tasks, {overdue} overdue as of {today}",
         cfg.tasks.source.display(),
         plan.tasks.tasks.len()
-    );
+    )?;
     let counts: Vec<String> = Status::ALL
         .iter()
         .map(|s| format!("{s} {}", by_status.get(s).copied().unwrap_or(0)))
         .collect();
-    println!("           {}", counts.join(" · "));
+    outln!("           {}", counts.join(" · "))?;
     let units: std::collections::BTreeSet<&str> = plan
         .tasks
         .tasks
@@ -57,14 +57,14 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .map(|t| t.unit.as_str())
         .filter(|u| !u.is_empty())
         .collect();
-    println!("           {} units", units.len());
-    println!(
+    outln!("           {} units", units.len())?;
+    outln!(
         "people     {} ({} admin)",
         cfg.people.len(),
         cfg.people.iter().filter(|p| p.admin).count()
-    );
+    )?;
     let years: Vec<String> = plan.calendar.years().map(|y| y.to_string()).collect();
-    println!(
+    outln!(
         "calendar   {} file(s); holiday data for {}",
         cfg.holiday_files.len(),
         if years.is_empty() {
@@ -72,8 +72,8 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         } else {
             years.join(", ")
         }
-    );
-    println!("channels");
+    )?;
+    outln!("channels")?;
     let mut rows = Vec::new();
     for c in cfg.channels.values() {
         let mut scope = Vec::new();
@@ -93,8 +93,8 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             },
         ]);
     }
-    print!("{}", table(&rows));
-    println!("schedules");
+    out!("{}", table(&rows))?;
+    outln!("schedules")?;
     let mut rows = Vec::new();
     for (sc, s) in cfg.schedules.iter().zip(&plan.schedules) {
         let next = s
@@ -119,18 +119,18 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             format!("next {next}"),
         ]);
     }
-    print!("{}", table(&rows));
+    out!("{}", table(&rows))?;
     let warnings = plan.warnings(now);
     if !warnings.is_empty() {
-        println!("warnings");
+        outln!("warnings")?;
         for w in &warnings {
-            println!("  - {w}");
+            outln!("  - {w}")?;
         }
     }
-    println!(
+    outln!(
         "ok: {} checked, {} warning(s)",
         cfg.path.display(),
         warnings.len()
-    );
+    )?;
     Ok(())
 }

@@ -63,12 +63,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             "command": answer.command,
             "recorded": answer.recorded,
         });
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&out).unwrap_or_else(|_| "{}".into())
-        );
+        )?;
     } else {
-        println!("{}", answer.text);
+        outln!("{}", answer.text)?;
     }
     Ok(())
 }

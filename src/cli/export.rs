@@ -69,10 +69,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         (Format::Xlsx, None) => format!("; history on sheet {}", summary.history_sheet),
         (Format::Csv, None) => String::new(),
     };
-    println!(
+    outln!(
         "wrote {} ({format}): {summary}{store_note}{history}",
         args.output.display()
-    );
+    )?;
     Ok(())
 }
 

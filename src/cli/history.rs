@@ -70,10 +70,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 channel: e.channel.as_deref(),
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
-        );
+        )?;
         return Ok(());
     }
     let mut rows = vec![
@@ -95,8 +95,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             },
         ]);
     }
-    print!("{}", table(&rows));
-    println!(
+    out!("{}", table(&rows))?;
+    outln!(
         "{} change(s){} ({})",
         events.len(),
         args.id
@@ -104,6 +104,6 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             .map(|id| format!(" to {id}"))
             .unwrap_or_default(),
         zone
-    );
+    )?;
     Ok(())
 }

@@ -1,6 +1,23 @@
 //! The command line: argument parsing, output formatting and exit codes. The work itself is
 //! done by the library (`weekbell::plan`); this module only presents it.
 
+/// `println!` to standard output, returning the error instead of panicking: `println!` panics
+/// when the reader has gone (`weekbell check | head -1`), which `main` turns into a quiet exit.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::Stdout)
+    }};
+}
+
+/// `print!` to standard output, as [`outln!`].
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        write!(std::io::stdout().lock(), $($arg)*).map_err($crate::cli::CliError::Stdout)
+    }};
+}
+
 mod check;
 mod cmd;
 mod export;
@@ -118,6 +135,8 @@ pub fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped reading (`| head`): what it wanted was printed.
+        Err(CliError::Stdout(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => {
             report(&e);
             ExitCode::from(exit_code(&e))
@@ -140,6 +159,8 @@ pub enum CliError {
     /// Bad input on the command line.
     #[error("{0}")]
     Usage(String),
+    #[error("cannot write to standard output: {0}")]
+    Stdout(#[source] std::io::Error),
 }
 
 impl From<PlanError> for CliError {
@@ -162,7 +183,7 @@ fn exit_code(e: &CliError) -> u8 {
             _ => EXIT_RUNTIME,
         },
         CliError::Usage(_) => EXIT_BAD_INPUT,
-        CliError::Store(_) | CliError::Failed(_) => EXIT_RUNTIME,
+        CliError::Store(_) | CliError::Failed(_) | CliError::Stdout(_) => EXIT_RUNTIME,
     }
 }
 

@@ -51,14 +51,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         })
         .collect();
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
-        );
+        )?;
         return Ok(());
     }
     if rows.is_empty() {
-        println!("no upcoming slots");
+        outln!("no upcoming slots")?;
         return Ok(());
     }
     let mut table = vec![vec![
@@ -79,6 +79,6 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             note,
         ]);
     }
-    print!("{}", super::output::table(&table));
+    out!("{}", super::output::table(&table))?;
     Ok(())
 }

@@ -62,7 +62,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             Some(Action::Retry { id }) => {
                 // A retried dead letter gets a fresh 12-hour window.
                 if store.outbox_retry(id, now, 12 * 3600 * 1000).await? {
-                    println!("{id}: pending again; a running daemon sends it within seconds");
+                    outln!("{id}: pending again; a running daemon sends it within seconds")?;
                     Ok(())
                 } else {
                     Err(CliError::Usage(format!(
@@ -72,7 +72,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             }
             Some(Action::Drop { id }) => {
                 if store.outbox_drop(id, now).await? {
-                    println!("{id}: dropped; it will not be sent");
+                    outln!("{id}: dropped; it will not be sent")?;
                     Ok(())
                 } else {
                     Err(CliError::Usage(format!(
@@ -112,10 +112,10 @@ async fn list(
                 m
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&messages).unwrap_or_else(|_| "[]".into())
-        );
+        )?;
         return Ok(());
     }
     let counts = store.outbox_counts().await?;
@@ -150,11 +150,14 @@ async fn list(
             truncate(m.last_error.as_deref().unwrap_or(""), 80),
         ]);
     }
-    print!("{}", table(&rows));
-    println!(
+    out!("{}", table(&rows))?;
+    outln!(
         "pending {} · sent {} · dead {} · dropped {}",
-        counts.pending, counts.sent, counts.dead, counts.dropped
-    );
+        counts.pending,
+        counts.sent,
+        counts.dead,
+        counts.dropped
+    )?;
     Ok(())
 }
 

@@ -57,7 +57,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         let rendered = plan.messages(&slot, args.channel.as_deref(), &current)?;
         for cm in &rendered {
             if !args.json {
-                println!(
+                outln!(
                     "━━ {} → {} ({}) ━━ {} message(s), slot {} {}",
                     slot.schedule,
                     cm.channel.name,
@@ -65,7 +65,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                     cm.messages.len(),
                     slot.at_local().format("%Y-%m-%d %H:%M %:z"),
                     schedule.tz,
-                );
+                )?;
             }
             for msg in &cm.messages {
                 for part in &msg.parts {
@@ -85,22 +85,22 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                                 .request_body_in(part, cm.channel.dialect()),
                         });
                     } else {
-                        println!();
-                        println!("{}", part.text.trim_end());
+                        outln!()?;
+                        outln!("{}", part.text.trim_end())?;
                     }
                 }
                 if !args.json {
-                    println!();
-                    println!("────────");
+                    outln!()?;
+                    outln!("────────")?;
                 }
             }
         }
     }
     if args.json {
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&json).unwrap_or_else(|_| "[]".into())
-        );
+        )?;
     }
     Ok(())
 }

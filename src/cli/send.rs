@@ -115,12 +115,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 m.last_error.clone().unwrap_or_default(),
             ]);
         }
-        print!("{}", table(&rows));
+        out!("{}", table(&rows))?;
         let sent = mine
             .iter()
             .filter(|m| m.status == OutboxStatus::Sent)
             .count();
-        println!("{slot_key}: {sent} of {} message part(s) sent", mine.len());
+        outln!("{slot_key}: {sent} of {} message part(s) sent", mine.len())?;
         if sent == mine.len() {
             Ok(())
         } else {

@@ -81,10 +81,10 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 overdue: t.is_overdue(today),
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into())
-        );
+        )?;
         return Ok(());
     }
     let mut rows = vec![
@@ -115,8 +115,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             truncate(&t.title, 40),
         ]);
     }
-    print!("{}", table(&rows));
+    out!("{}", table(&rows))?;
     let overdue = selected.iter().filter(|t| t.is_overdue(today)).count();
-    println!("{} tasks, {overdue} overdue as of {today}", selected.len());
+    outln!("{} tasks, {overdue} overdue as of {today}", selected.len())?;
     Ok(())
 }

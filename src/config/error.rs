@@ -165,43 +165,109 @@ pub const SECRET_KEYS: &[&str] = &[
     "url",
 ];
 
-/// Replaces the characters of literal secret values with `*`, keeping every byte offset, so
-/// that error snippets drawn from the file never show a token. `${VAR}` references are kept:
-/// they are names, not secrets, and showing them helps.
+/// A secret-bearing key's literal string value, where the file holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct LiteralSecret {
+    /// The key the value is written under (the last part of a dotted key).
+    pub key: String,
+    pub value: String,
+    /// The value as written, quotes included.
+    pub span: Range<usize>,
+}
+
+/// Whether a key's value is (or holds) a credential. Besides the keys weekbell reads, a
+/// misspelt one (`Webhook`, `signing-secret`) is refused as unknown with a snippet of its line, so
+/// anything that looks like a credential is treated as one.
+fn is_secret_key(key: &str) -> bool {
+    let lower = key.to_ascii_lowercase();
+    SECRET_KEYS.contains(&lower.as_str())
+        || ["secret", "token", "password", "webhook"]
+            .iter()
+            .any(|word| lower.contains(word))
+}
+
+/// A value that only names an environment variable (`${VAR}`, `${VAR:-}`) shows nothing
+/// secret; a default (`${VAR:-literal}`) may be one.
+fn is_reference(value: &str) -> bool {
+    value.starts_with("${")
+        && value.ends_with('}')
+        && value.matches("${").count() == 1
+        && value
+            .split_once(":-")
+            .is_none_or(|(_, default)| default == "}")
+}
+
+/// Every literal secret in the file, found in the parsed document rather than line by line,
+/// so inline tables (`g = { webhook = "…" }`), dotted keys (`channels.g.webhook = "…"`) and
+/// multi-line strings are found as well as `key = "…"` lines. A file that does not parse is
+/// read as far as the parser can recover.
+pub(super) fn literal_secrets(text: &str) -> Vec<LiteralSecret> {
+    let (document, _errors) = toml::de::DeTable::parse_recoverable(text);
+    let mut found = Vec::new();
+    collect_table(document.get_ref(), false, &mut found);
+    found.retain(|s| !s.value.is_empty() && !is_reference(&s.value));
+    found
+}
+
+fn collect_table(table: &toml::de::DeTable<'_>, secret: bool, found: &mut Vec<LiteralSecret>) {
+    for (key, value) in table {
+        let key = key.get_ref();
+        collect_value(key, value, secret || is_secret_key(key), found);
+    }
+}
+
+fn collect_value(
+    key: &str,
+    value: &toml::Spanned<toml::de::DeValue<'_>>,
+    secret: bool,
+    found: &mut Vec<LiteralSecret>,
+) {
+    use toml::de::DeValue;
+    match value.get_ref() {
+        DeValue::String(s) if secret => found.push(LiteralSecret {
+            key: key.to_string(),
+            value: s.to_string(),
+            span: value.span(),
+        }),
+        DeValue::Table(t) => collect_table(t, secret, found),
+        DeValue::Array(items) => {
+            for item in items.iter() {
+                collect_value(key, item, secret, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Replaces the characters of literal secret values with `*`, keeping every byte offset and
+/// line break, so that error snippets drawn from the file never show a token and spans
+/// computed on the original still point at the same text. `${VAR}` references are kept: they
+/// are names, not secrets, and showing them helps.
 pub fn mask_secrets(text: &str) -> String {
+    let spans: Vec<Range<usize>> = literal_secrets(text)
+        .into_iter()
+        .map(|s| inside_quotes(text, s.span))
+        .collect();
     let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        out.push_str(&mask_line(line));
+    for (i, c) in text.char_indices() {
+        if c != '\n' && c != '\r' && spans.iter().any(|s| s.contains(&i)) {
+            // One '*' per byte keeps every later offset valid.
+            out.extend(std::iter::repeat_n('*', c.len_utf8()));
+        } else {
+            out.push(c);
+        }
     }
     out
 }
 
-fn mask_line(line: &str) -> String {
-    let trimmed = line.trim_start();
-    let Some(eq) = trimmed.find('=') else {
-        return line.to_string();
-    };
-    let key = trimmed[..eq].trim().trim_matches('"');
-    if !SECRET_KEYS.contains(&key) {
-        return line.to_string();
-    }
-    let value_start = line.len() - trimmed.len() + eq + 1;
-    let value = &line[value_start..];
-    let Some(q) = value.find(['"', '\'']) else {
-        return line.to_string();
-    };
-    let quote = value.as_bytes()[q] as char;
-    let inner_start = value_start + q + 1;
-    let inner_end = line[inner_start..]
-        .find(quote)
-        .map_or(line.trim_end().len(), |i| inner_start + i);
-    let inner = &line[inner_start..inner_end];
-    if inner.starts_with("${") && inner.ends_with('}') || inner.is_empty() {
-        return line.to_string();
-    }
-    // One '*' per byte keeps every later offset valid for spans computed on the original.
-    let stars = "*".repeat(inner.len());
-    format!("{}{}{}", &line[..inner_start], stars, &line[inner_end..])
+/// The part of a string value's span between its quotes (`"`, `'`, `"""` or `'''`).
+fn inside_quotes(text: &str, span: Range<usize>) -> Range<usize> {
+    let written = text.get(span.clone()).unwrap_or("");
+    let quotes = ["\"\"\"", "'''", "\"", "'"]
+        .into_iter()
+        .find(|q| written.len() >= 2 * q.len() && written.starts_with(q) && written.ends_with(q))
+        .map_or(0, str::len);
+    span.start + quotes..span.end - quotes
 }
 
 #[cfg(test)]

@@ -1,8 +1,8 @@
 //! Reading the config file: parse with spans, interpolate `${ENV}`, validate cross-references.
 
-use super::error::{ConfigError, Problem, mask_secrets};
+use super::error::{ConfigError, Problem, line_col, literal_secrets, mask_secrets};
 use super::model::*;
-use super::raw::{DurationValue, RawChannel, RawConfig, RawSchedule, S};
+use super::raw::{DurationValue, RawChannel, RawConfig, RawSchedule, S, SizeValue};
 use crate::people::Person;
 use crate::platforms::Platform;
 use crate::schedule::{CronExpr, HolidayPolicy};
@@ -75,9 +75,19 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         env,
         base,
         problems: Vec::new(),
+        warnings: Vec::new(),
+        locale: Locale::ZhCn,
     };
     let mut config = v.config(path, raw);
     config.holds_literal_secrets = holds_literal_secrets(text);
+    config.warnings = v
+        .warnings
+        .iter()
+        .map(|(span, warning)| {
+            let (line, col) = line_col(text, span.start);
+            format!("{}:{line}:{col}: {warning}", path.display())
+        })
+        .collect();
     if v.problems.is_empty() {
         Ok(config)
     } else {
@@ -86,27 +96,42 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
     }
 }
 
-/// Whether the file itself holds a credential: a secret-bearing key with a literal value
-/// (not `${VAR}`). A store `url` counts only with a password in it (`user:password@host`).
+/// Whether the file itself holds a credential: a secret-bearing value written literally (not
+/// `${VAR}`), in any TOML form. A store `url` counts only with a password in it
+/// (`user:password@host`, or `?password=` as sqlx also reads).
 fn holds_literal_secrets(text: &str) -> bool {
-    let masked = mask_secrets(text);
-    text.lines().zip(masked.lines()).any(|(line, masked)| {
-        line != masked && {
-            let key = line
-                .split('=')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .trim_matches('"');
-            key != "url" || line.contains('@')
-        }
-    })
+    literal_secrets(text)
+        .iter()
+        .any(|s| s.key != "url" || url_has_password(&s.value))
+}
+
+/// A password written into a URL, not one read from a variable (`${PGPASSWORD}`).
+fn url_has_password(url: &str) -> bool {
+    let written = |password: &str| !password.is_empty() && !password.starts_with("${");
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = after_scheme.split(['/', '?']).next().unwrap_or("");
+    let in_userinfo = authority
+        .rsplit_once('@')
+        .and_then(|(userinfo, _)| userinfo.split_once(':'))
+        .is_some_and(|(_, password)| written(password));
+    let in_query = url.split_once('?').is_some_and(|(_, query)| {
+        query.split('&').any(|pair| {
+            pair.split_once('=').is_some_and(|(name, value)| {
+                name.eq_ignore_ascii_case("password") && written(value)
+            })
+        })
+    });
+    in_userinfo || in_query
 }
 
 struct Validator<'a> {
     env: &'a dyn Env,
     base: PathBuf,
     problems: Vec<Problem>,
+    /// Set-ups that load but should be changed, at the value to change.
+    warnings: Vec<(std::ops::Range<usize>, String)>,
+    /// The config's `locale`, for the problems written in both languages.
+    locale: Locale,
 }
 
 impl Validator<'_> {
@@ -212,33 +237,70 @@ impl Validator<'_> {
     fn duration(&mut self, d: &Spanned<DurationValue>, bare_unit: &str) -> Option<Duration> {
         let parsed = match d.get_ref() {
             DurationValue::Number(n) => match bare_unit {
-                "d" => Some(Duration::days(*n)),
-                _ => Some(Duration::seconds(*n)),
+                "d" => Duration::try_days(*n),
+                _ => Duration::try_seconds(*n),
             },
             DurationValue::Text(t) => parse_duration(t),
         };
         match parsed {
-            Some(dur) if dur >= Duration::zero() => Some(dur),
+            Some(dur) if dur >= Duration::zero() && dur <= Duration::days(MAX_DURATION_DAYS) => {
+                Some(dur)
+            }
             _ => {
-                self.problem(Problem::new(d.span(), "not a duration").help(
-                    "write a number with a unit, such as \"30m\", \"6h\", \"3d\" or \"1h30m\"",
-                ));
+                let (message, help) = self.locale.pick(
+                    (
+                        "不是有效的时长",
+                        "请写数字加单位，如 \"30m\"、\"6h\"、\"3d\" 或 \"1h30m\"，最长十年",
+                    ),
+                    (
+                        "not a duration",
+                        "write a number with a unit, such as \"30m\", \"6h\", \"3d\" or \
+                         \"1h30m\", of at most ten years",
+                    ),
+                );
+                self.problem(Problem::new(d.span(), message).help(help));
+                None
+            }
+        }
+    }
+
+    fn size(&mut self, m: &Spanned<SizeValue>) -> Option<u64> {
+        let parsed = match m.get_ref() {
+            SizeValue::Number(n) => u64::try_from(*n).ok(),
+            SizeValue::Text(t) => parse_size(t),
+        };
+        match parsed {
+            Some(bytes) if bytes > 0 => Some(bytes),
+            _ => {
+                let (message, help) = self.locale.pick(
+                    (
+                        "不是有效的大小",
+                        "请写正数加单位，如 \"256MiB\"、\"1GiB\"，或字节数",
+                    ),
+                    (
+                        "not a size",
+                        "write a positive number with a unit, such as \"256MiB\" or \"1GiB\", \
+                         or a number of bytes",
+                    ),
+                );
+                self.problem(Problem::new(m.span(), message).help(help));
                 None
             }
         }
     }
 
     fn config(&mut self, path: &Path, raw: RawConfig) -> Config {
-        let timezone = raw
-            .timezone
-            .as_ref()
-            .and_then(|s| self.timezone(s))
-            .unwrap_or(chrono_tz::Asia::Shanghai);
         let locale = raw
             .locale
             .as_ref()
             .and_then(|s| self.locale(s))
             .unwrap_or(Locale::ZhCn);
+        self.locale = locale;
+        let timezone = raw
+            .timezone
+            .as_ref()
+            .and_then(|s| self.timezone(s))
+            .unwrap_or(chrono_tz::Asia::Shanghai);
         let escalate_after = raw
             .escalate_after
             .as_ref()
@@ -333,6 +395,7 @@ impl Validator<'_> {
             server_listen,
             sender_rate_limit,
             holds_literal_secrets: false,
+            warnings: Vec::new(),
         }
     }
 
@@ -387,12 +450,18 @@ impl Validator<'_> {
                 ),
             }
         }
+        let max_unpacked_size = t
+            .max_unpacked_size
+            .as_ref()
+            .and_then(|m| self.size(m))
+            .unwrap_or(DEFAULT_MAX_UNPACKED_SIZE);
         TasksConfig {
             source,
             sheet,
             columns,
             status_values,
             encoding,
+            max_unpacked_size,
         }
     }
 
@@ -470,11 +539,172 @@ impl Validator<'_> {
                 );
             }
             if let Some(c) = self.channel(&name_text, ch.get_ref()) {
+                self.weak_inbound_warnings(ch.get_ref(), &c);
                 out.insert(name_text, c);
             }
         }
         self.one_poller_per_bot(raw, &out);
+        self.one_inbound_secret_per_channel(raw, &out);
         out
+    }
+
+    /// A request signed with one channel's inbound secret verifies at every channel holding
+    /// the same secret, so a command sent to `/hooks/a` could be replayed at `/hooks/b` and run
+    /// there with that channel's people, filters and answers. Each channel needs its own.
+    fn one_inbound_secret_per_channel(
+        &mut self,
+        raw: &BTreeMap<S, Spanned<RawChannel>>,
+        channels: &BTreeMap<String, ChannelConfig>,
+    ) {
+        let mut seen: HashMap<String, (String, &'static str)> = HashMap::new();
+        for (name, ch) in raw {
+            let name = name.get_ref();
+            let Some(config) = channels.get(name) else {
+                continue;
+            };
+            for &key in inbound_secret_keys(config.platform) {
+                let value = config
+                    .credentials
+                    .get(key)
+                    .map(|s| s.expose().trim().to_string())
+                    .or_else(|| config.options.get(key).map(|s| s.trim().to_string()))
+                    .filter(|v| !v.is_empty());
+                let written = ch
+                    .get_ref()
+                    .credentials()
+                    .into_iter()
+                    .chain(ch.get_ref().options());
+                let span = written
+                    .filter(|(k, _)| *k == key)
+                    .find_map(|(_, v)| v.map(|v| v.span()));
+                let (Some(value), Some(span)) = (value, span) else {
+                    continue;
+                };
+                match seen.get(&value) {
+                    Some((first, first_key)) if first != name => {
+                        let (zh_there, en_there) = if *first_key == key {
+                            (String::new(), String::new())
+                        } else {
+                            (
+                                format!("（其 {first_key}）"),
+                                format!(" ({first_key} there)"),
+                            )
+                        };
+                        let (message, help) = self.locale.pick(
+                            (
+                                format!(
+                                    "渠道 `{name}` 的 {key} 与渠道 `{first}`{zh_there}相同：\
+                                     发给一个渠道的签名请求在另一个渠道的地址也会被接受，可被重放"
+                                ),
+                                "为每个渠道单独创建应用（机器人），各用各的密钥".to_string(),
+                            ),
+                            (
+                                format!(
+                                    "channel `{name}` has the same {key} as channel \
+                                     `{first}`{en_there}: a request signed for one would be \
+                                     accepted, and could be replayed, at the other's address"
+                                ),
+                                "give each channel its own app (bot) with its own secret"
+                                    .to_string(),
+                            ),
+                        );
+                        self.problem(Problem::new(span, message).help(help));
+                    }
+                    Some(_) => {}
+                    None => {
+                        seen.insert(value, (name.clone(), key));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Inbound set-ups that work but verify less than the platform allows.
+    fn weak_inbound_warnings(&mut self, ch: &RawChannel, config: &ChannelConfig) {
+        let filled = |key: &str| {
+            config
+                .credentials
+                .get(key)
+                .map(|s| s.expose().trim().to_string())
+                .or_else(|| config.options.get(key).map(|s| s.trim().to_string()))
+                .filter(|v| !v.is_empty())
+        };
+        let name = &config.name;
+        match config.platform {
+            Platform::Feishu => {
+                let over_http = config
+                    .options
+                    .get("long_connection")
+                    .is_none_or(|l| l != "true");
+                if let (true, Some(_), None, Some(at)) = (
+                    over_http,
+                    filled("verification_token"),
+                    filled("encrypt_key"),
+                    ch.verification_token.as_ref(),
+                ) {
+                    let warning = self.locale.pick(
+                        format!(
+                            "飞书渠道 `{name}` 只有 verification_token：回调没有签名和时间戳，\
+                             截获的请求可以随时重放。请在开发者后台“事件与回调 → 加密策略”设置 \
+                             Encrypt Key，并写入 encrypt_key"
+                        ),
+                        format!(
+                            "Feishu channel `{name}` has only a verification_token: its callbacks \
+                             carry no signature or timestamp, so a captured request can be \
+                             replayed at any time. Set an Encrypt Key in the developer console \
+                             (Events and callbacks → Encryption strategy) and put it in \
+                             `encrypt_key`"
+                        ),
+                    );
+                    self.warnings.push((at.span(), warning));
+                }
+            }
+            Platform::Googlechat => {
+                let endpoint = filled("audience").is_some_and(|a| {
+                    matches!(
+                        crate::inbound::googlechat::Audience::parse(&a),
+                        Some(crate::inbound::googlechat::Audience::Endpoint(_))
+                    )
+                });
+                if let (true, None, Some(at)) =
+                    (endpoint, filled("service_account"), ch.audience.as_ref())
+                {
+                    let warning = self.locale.pick(
+                        format!(
+                            "Google Chat 渠道 `{name}` 以端点 URL 为 audience 却没有 \
+                             service_account：任何 Workspace 插件的服务账号都能为这个 URL 取得 \
+                             ID 令牌。请把 Chat API 配置“连接设置”中的服务账号邮箱写入 \
+                             service_account"
+                        ),
+                        format!(
+                            "Google Chat channel `{name}` takes an endpoint URL audience without \
+                             `service_account`: the service account of any Workspace add-on can \
+                             get an ID token for this URL. Copy the service account email from \
+                             the Chat API configuration's Connection settings into \
+                             `service_account`"
+                        ),
+                    );
+                    self.warnings.push((at.span(), warning));
+                }
+            }
+            Platform::Mattermost => {
+                if let (Some(at), None) = (ch.token.as_ref(), filled("token")) {
+                    let warning = self.locale.pick(
+                        format!(
+                            "Mattermost 渠道 `{name}` 的 token 为空：所有命令都会被拒绝。请写入 \
+                             斜杠命令或传出 Webhook 的令牌，或删除 token 这一行"
+                        ),
+                        format!(
+                            "Mattermost channel `{name}` has a blank `token`: every command will \
+                             be refused. Put in the slash command's or outgoing webhook's token, \
+                             or remove the line"
+                        ),
+                    );
+                    self.warnings.push((at.span(), warning));
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Telegram hands a bot's updates to one `getUpdates` caller at a time: two channels
@@ -975,6 +1205,23 @@ impl Validator<'_> {
     }
 }
 
+/// The keys whose values verify a platform's requests to weekbell (a secret, or what a token
+/// must be issued for): no two channels may share one.
+fn inbound_secret_keys(p: Platform) -> &'static [&'static str] {
+    match p {
+        Platform::Slack => &["signing_secret"],
+        Platform::Dingtalk => &["app_secret"],
+        Platform::Feishu => &["verification_token", "encrypt_key"],
+        Platform::Wecom => &["token", "encoding_aes_key"],
+        Platform::Webhook | Platform::Mattermost => &["token"],
+        Platform::Discord => &["public_key"],
+        Platform::Teams => &["security_token"],
+        Platform::Telegram => &["secret_token"],
+        Platform::Googlechat => &["audience"],
+        Platform::Console => &[],
+    }
+}
+
 /// Which channel keys a platform takes (DESIGN §2), and which it cannot do without.
 struct PlatformKeys {
     supported: bool,
@@ -1094,7 +1341,14 @@ pub fn parse_rate_limit(text: &str) -> Option<RateLimitSetting> {
     Some(RateLimitSetting::Limit { count, per })
 }
 
-/// Parses `90s`, `30m`, `6h`, `3d`, `1w` and sums like `1h30m`.
+/// The longest duration any key takes: ten years is more than any schedule, escalation or rate
+/// period means, and far inside what date arithmetic can add to today (chrono's `Duration`
+/// ends at about 292 million years, its dates at the year 262,143), so no duration a config
+/// can hold overflows later.
+const MAX_DURATION_DAYS: i64 = 3_653;
+
+/// Parses `90s`, `30m`, `6h`, `3d`, `1w` and sums like `1h30m`, up to ten years; `None` for
+/// anything else, however large its numbers.
 pub fn parse_duration(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
@@ -1113,17 +1367,38 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
         let n: i64 = number.parse().ok()?;
         number.clear();
         let unit = match c {
-            's' => Duration::seconds(n),
-            'm' => Duration::minutes(n),
-            'h' => Duration::hours(n),
-            'd' => Duration::days(n),
-            'w' => Duration::weeks(n),
+            's' => Duration::try_seconds(n),
+            'm' => Duration::try_minutes(n),
+            'h' => Duration::try_hours(n),
+            'd' => Duration::try_days(n),
+            'w' => Duration::try_weeks(n),
             _ => return None,
-        };
+        }?;
         total = total.checked_add(&unit)?;
     }
     if !number.is_empty() {
         return None;
     }
-    Some(total)
+    (total <= Duration::days(MAX_DURATION_DAYS)).then_some(total)
+}
+
+/// Parses `256MiB`, `300MB`, `1GiB`, `512KiB` or a bare number of bytes; `None` for anything
+/// else, and for sizes beyond `u64`.
+pub fn parse_size(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let number: u64 = text[..digits].parse().ok()?;
+    let unit: u64 = match text[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" | "k" => 1_000,
+        "kib" => 1 << 10,
+        "mb" | "m" => 1_000_000,
+        "mib" => 1 << 20,
+        "gb" | "g" => 1_000_000_000,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    number.checked_mul(unit)
 }

@@ -11,5 +11,5 @@ mod raw;
 mod tests;
 
 pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
-pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit};
+pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit, parse_size};
 pub use model::*;

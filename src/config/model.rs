@@ -24,6 +24,14 @@ impl Locale {
             Locale::En => "en",
         }
     }
+
+    /// The one of two texts written in this language.
+    pub fn pick<T>(self, zh: T, en: T) -> T {
+        match self {
+            Locale::ZhCn => zh,
+            Locale::En => en,
+        }
+    }
 }
 
 /// A field of a task that a column of the sheet can map to.
@@ -91,7 +99,16 @@ pub struct TasksConfig {
     pub status_values: BTreeMap<Status, Vec<String>>,
     /// Forces a text encoding for CSV/TSV (`utf-8`, `gbk`, `gb18030`); detected when `None`.
     pub encoding: Option<String>,
+    /// The most a zipped workbook (xlsx, xlsb, ods) may unpack to, in bytes, all its entries
+    /// together: checked before the workbook is parsed (`[tasks] max_unpacked_size`).
+    pub max_unpacked_size: u64,
 }
+
+/// A 100,000-row xlsx list (4.4 MB, BENCHMARKS.md) unpacks to about 40 MB and a county's
+/// real list to well under 1 MB; 256 MiB leaves room for lists with photos while a zip bomb
+/// (a 626 KB xlsx declaring 629 MB of XML, which took the import to 643 MB of memory) is
+/// refused before anything is inflated.
+pub const DEFAULT_MAX_UNPACKED_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Which tasks a channel or schedule covers. Empty lists mean "all".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -206,4 +223,7 @@ pub struct Config {
     pub sender_rate_limit: Option<RateLimitSetting>,
     /// The file itself holds a token or secret (not a `${VAR}`), so who can read it matters.
     pub holds_literal_secrets: bool,
+    /// Set-ups that work but should be changed (weak inbound verification), each with the
+    /// file, line and what to do, in the config's language.
+    pub warnings: Vec<String>,
 }

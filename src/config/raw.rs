@@ -49,6 +49,16 @@ pub(super) struct RawTasks {
     pub columns: BTreeMap<S, S>,
     #[serde(default)]
     pub status_values: BTreeMap<S, Vec<S>>,
+    /// `"256MiB"`-style strings or a bare number of bytes.
+    pub max_unpacked_size: Option<Spanned<SizeValue>>,
+}
+
+/// A size: `"256MiB"`, `"300MB"` or a bare number of bytes.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum SizeValue {
+    Text(String),
+    Number(i64),
 }
 
 #[derive(Debug, Deserialize)]

@@ -442,3 +442,271 @@ fn teams_and_google_chat_inbound_keys_are_checked() {
         "{got:?}"
     );
 }
+
+/// The masked copy of `text` that every error snippet is drawn from.
+fn masked_report_text(text: &str) -> String {
+    match parse(Path::new("w.toml"), text, &env(&[])) {
+        Err(ConfigError::Invalid { text, .. }) => text.to_string(),
+        other => panic!("expected problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn secrets_in_inline_tables_dotted_keys_and_multi_line_strings_are_masked() {
+    let text = "[tasks]\nsource = \"tasks.csv\"\n\
+        colour = \"red\"\n\
+        [channels]\n\
+        a = { platform = \"dingtalk\", webhook = \"https://oapi.dingtalk.com/robot/send?access_token=INLINE1\", secret = 'SECINLINE2' }\n\
+        b.platform = \"feishu\"\n\
+        b.webhook = \"https://open.feishu.cn/open-apis/bot/v2/hook/DOTTED3\"\n\
+        channels.c.app_secret = \"x\"\n\
+        [channels.d]\nplatform = \"slack\"\n\
+        webhook = \"\"\"\nhttps://hooks.slack.com/services/T/B/MULTI4\n\"\"\"\n\
+        signing_secret = '''LITERAL5'''\n\
+        token = \"${TOKEN}\"\n\
+        Webhook = \"https://hooks.slack.com/services/T/B/TYPO6\"\n";
+    let masked = masked_report_text(text);
+    for secret in [
+        "INLINE1",
+        "SECINLINE2",
+        "DOTTED3",
+        "MULTI4",
+        "LITERAL5",
+        "TYPO6",
+    ] {
+        assert!(!masked.contains(secret), "{secret} shows in:\n{masked}");
+    }
+    // Offsets and lines are kept, so spans computed on the original still point right, and
+    // names of variables are shown.
+    assert_eq!(masked.len(), text.len());
+    assert_eq!(masked.lines().count(), text.lines().count());
+    assert!(masked.contains("token = \"${TOKEN}\""), "{masked}");
+    assert!(masked.contains("platform = \"dingtalk\""), "{masked}");
+}
+
+#[test]
+fn every_form_of_a_literal_secret_counts_as_one_in_the_file() {
+    let holds = |text: &str| {
+        let vars = env(&[("HOOK", "https://h"), ("PGPASS", "hunter2")]);
+        parse(Path::new("w.toml"), text, &vars)
+            .map(|c| c.holds_literal_secrets)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let slack_hook = "https://hooks.slack.com/services/T/B/x";
+    assert!(!holds(BASE));
+    assert!(holds(&BASE.replace(
+        "[channels.team]\nplatform = \"slack\"\nwebhook = \"${HOOK}\"",
+        &format!("[channels]\nteam = {{ platform = \"slack\", webhook = \"{slack_hook}\" }}"),
+    )));
+    assert!(holds(&BASE.replace(
+        "[channels.team]\nplatform = \"slack\"\nwebhook = \"${HOOK}\"",
+        &format!("[channels]\nteam.platform = \"slack\"\nteam.webhook = \"{slack_hook}\""),
+    )));
+    assert!(holds(&BASE.replace(
+        "webhook = \"${HOOK}\"",
+        &format!("webhook = \"\"\"\n{slack_hook}\"\"\""),
+    )));
+    let store = |url: &str| holds(&format!("[store]\nurl = \"{url}\"\n{BASE}"));
+    assert!(store("postgres://weekbell@db/weekbell?password=hunter2"));
+    assert!(store(
+        "postgres://db/weekbell?sslmode=require&PASSWORD=hunter2"
+    ));
+    assert!(!store("postgres://weekbell@db/weekbell?sslmode=require"));
+    assert!(!store("postgres://weekbell:${PGPASS}@db/weekbell"));
+    assert!(!store("postgres://weekbell@db/weekbell?password=${PGPASS}"));
+}
+
+#[test]
+fn a_duration_too_large_for_a_date_is_a_clean_error() {
+    for value in [
+        "\"99999999999999d\"",
+        "99999999999999",
+        "\"9223372036854775807s\"",
+        "\"3660d\"",
+        "\"-1d\"",
+    ] {
+        let text = format!("escalate_after = {value}\nlocale = \"en\"\n{BASE}");
+        let p = problems(&text, &[("HOOK", "https://h")]);
+        assert_eq!(p, [(1, "not a duration".to_string())], "{value}");
+    }
+    let text = format!("escalate_after = \"3650d\"\n{BASE}");
+    assert!(problems(&text, &[("HOOK", "https://h")]).is_empty());
+    let text = BASE.replace(
+        "kind = \"digest\"",
+        "kind = \"digest\"\ncatch_up = \"999999999999w\"",
+    );
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    // The config's language is Chinese by default.
+    assert_eq!(p, [(11, "不是有效的时长".to_string())]);
+    assert_eq!(parse_rate_limit("1/99999999999999d"), None);
+}
+
+#[test]
+fn max_unpacked_size_takes_sizes_and_refuses_nonsense() {
+    let with = |value: &str| {
+        let text = BASE.replace(
+            "source = \"tasks.csv\"",
+            &format!("source = \"tasks.csv\"\nmax_unpacked_size = {value}"),
+        );
+        parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
+            .map(|c| c.tasks.max_unpacked_size)
+            .map_err(|e| e.problems().to_vec())
+    };
+    assert_eq!(with("\"512MiB\""), Ok(512 << 20));
+    assert_eq!(with("\"2 GB\""), Ok(2_000_000_000));
+    assert_eq!(with("1048576"), Ok(1 << 20));
+    for bad in [
+        "0",
+        "-5",
+        "\"lots\"",
+        "\"99999999999999999999GiB\"",
+        "\"18446744073709551615GiB\"",
+    ] {
+        assert!(with(bad).is_err(), "{bad}");
+    }
+    let default = parse(Path::new("w.toml"), BASE, &env(&[("HOOK", "https://h")]));
+    assert_eq!(
+        default.map(|c| c.tasks.max_unpacked_size).ok(),
+        Some(DEFAULT_MAX_UNPACKED_SIZE)
+    );
+}
+
+mod no_value_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A TOML string literal holding `s`, whatever it contains.
+    fn quoted(s: &str) -> String {
+        toml::Value::String(s.to_string()).to_string()
+    }
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<i64>().prop_map(|n| n.to_string()),
+            "[0-9]{1,24}[smhdw]{0,2}".prop_map(|s| quoted(&s)),
+            "[0-9]{0,22}/[0-9]{0,22}[a-z]{0,4}".prop_map(|s| quoted(&s)),
+            "[0-9]{1,22} ?[KMGkmgi]{0,2}[Bb]?".prop_map(|s| quoted(&s)),
+            any::<String>().prop_map(|s| quoted(&s)),
+        ]
+    }
+
+    /// Each duration, size, count and rate key with `value`, in a config otherwise valid.
+    fn with_key(key: &str, value: &str) -> String {
+        let set = |after: &str| BASE.replace(after, &format!("{after}\n{key} = {value}"));
+        match key {
+            "escalate_after" => format!("escalate_after = {value}\n{BASE}"),
+            "catch_up" | "schedule_escalate_after" => {
+                set("kind = \"digest\"").replace("schedule_escalate_after", "escalate_after")
+            }
+            "rate_limit" | "max_message_size" => set("webhook = \"${HOOK}\""),
+            "max_unpacked_size" => set("source = \"tasks.csv\""),
+            "sender_rate_limit" => format!("{BASE}\n[server]\nsender_rate_limit = {value}\n"),
+            other => panic!("no place for {other}"),
+        }
+    }
+
+    const KEYS: [&str; 7] = [
+        "escalate_after",
+        "catch_up",
+        "schedule_escalate_after",
+        "rate_limit",
+        "max_message_size",
+        "max_unpacked_size",
+        "sender_rate_limit",
+    ];
+
+    proptest! {
+        #[test]
+        fn any_value_of_a_duration_size_or_rate_key_loads_or_is_a_problem(
+            key in proptest::sample::select(KEYS.as_slice()),
+            value in value(),
+        ) {
+            let text = with_key(key, &value);
+            match parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")])) {
+                Ok(_) => {}
+                Err(e) => prop_assert!(!e.problems().is_empty(), "{key} = {value}: {e}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn two_channels_sharing_a_signing_secret_are_refused_naming_both() {
+    let text = format!(
+        "locale = \"en\"\n{BASE}\n[channels.other]\nplatform = \"slack\"\nwebhook = \"${{HOOK}}\"\nsigning_secret = \"${{SECOND}}\"\n"
+    )
+    .replace(
+        "webhook = \"${HOOK}\"\n[[schedules]]",
+        "webhook = \"${HOOK}\"\nsigning_secret = \"${FIRST}\"\n[[schedules]]",
+    );
+    let vars = |second: &str| {
+        [
+            ("HOOK", "https://h"),
+            ("FIRST", "8f742231b10e8888abcd99yyyzzz85a5"),
+            ("SECOND", second),
+        ]
+        .map(|(k, v)| (k, v.to_string()))
+    };
+    let run = |second: &str| {
+        let vars = vars(second);
+        let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        problems(&text, &pairs)
+    };
+    assert!(run("a-different-secret").is_empty());
+    let p = run("8f742231b10e8888abcd99yyyzzz85a5");
+    assert_eq!(p.len(), 1, "{p:?}");
+    // At the second channel (in name order), naming the first.
+    assert_eq!(p[0].0, 8, "{p:?}");
+    assert!(
+        p[0].1
+            .starts_with("channel `team` has the same signing_secret as channel `other`:"),
+        "{p:?}"
+    );
+    // The error never shows the secret it compares.
+    assert!(!p[0].1.contains("8f7422"), "{p:?}");
+}
+
+#[test]
+fn weak_inbound_set_ups_are_warned_about_at_their_line_in_the_config_language() {
+    let warnings = |locale: &str, platform: &str, lines: &str| {
+        let text = BASE
+            .replace(
+                "platform = \"slack\"",
+                &format!("platform = \"{platform}\""),
+            )
+            .replace(
+                "webhook = \"${HOOK}\"",
+                &format!("webhook = \"${{HOOK}}\"\n{lines}"),
+            );
+        let text = format!("locale = \"{locale}\"\n{text}");
+        parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
+            .map(|c| c.warnings)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let feishu = warnings("en", "feishu", "verification_token = \"${VT:-abc}\"");
+    assert_eq!(feishu.len(), 1, "{feishu:?}");
+    assert!(feishu[0].starts_with("w.toml:8:"), "{feishu:?}");
+    assert!(feishu[0].contains("encrypt_key"), "{feishu:?}");
+    let feishu_zh = warnings("zh-CN", "feishu", "verification_token = \"${VT:-abc}\"");
+    assert!(feishu_zh[0].contains("加密策略"), "{feishu_zh:?}");
+    assert!(
+        warnings(
+            "en",
+            "feishu",
+            "verification_token = \"${VT:-abc}\"\nencrypt_key = \"${EK:-k}\""
+        )
+        .is_empty()
+    );
+    let chat = warnings(
+        "en",
+        "googlechat",
+        "audience = \"https://wb.example.gov/hooks/team\"",
+    );
+    assert_eq!(chat.len(), 1, "{chat:?}");
+    assert!(chat[0].contains("service_account"), "{chat:?}");
+    assert!(warnings("en", "googlechat", "audience = \"123456789012\"").is_empty());
+    let mm = warnings("en", "mattermost", "token = \"${MM_TOKEN:-}\"");
+    assert_eq!(mm.len(), 1, "{mm:?}");
+    assert!(mm[0].contains("blank `token`"), "{mm:?}");
+    assert!(warnings("en", "mattermost", "token = \"${MM_TOKEN:-t0k}\"").is_empty());
+}

@@ -190,6 +190,7 @@ mod tests {
             columns: BTreeMap::new(),
             status_values: BTreeMap::new(),
             encoding: None,
+            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
         };
         let vocabulary = Vocabulary::new(&[], &cfg, true);
         // 2026-11-30T00:00:00Z is 08:00 in Shanghai.

@@ -374,6 +374,7 @@ fn probe_config(cfg: &TasksConfig) -> TasksConfig {
         status_values: cfg.status_values.clone(),
         // The probe is written as UTF-8 whatever the source's encoding.
         encoding: None,
+        max_unpacked_size: cfg.max_unpacked_size,
     }
 }
 
@@ -564,6 +565,7 @@ mod tests {
             columns: BTreeMap::new(),
             status_values: BTreeMap::new(),
             encoding: None,
+            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
         }
     }
 

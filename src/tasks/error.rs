@@ -85,11 +85,32 @@ pub enum TaskError {
     #[error("task list {}: {message}", .path.display())]
     Encoding { path: PathBuf, message: String },
 
+    #[error(
+        "task list {}: the workbook would unpack to {} ({largest_entry:?} alone {}), more than \
+         [tasks] max_unpacked_size ({}); a task list is far smaller, so the file is damaged or \
+         built to exhaust memory. If the list really is this large, raise max_unpacked_size",
+        .path.display(),
+        mebibytes(*.unpacked),
+        mebibytes(*.largest_size),
+        mebibytes(*.limit)
+    )]
+    UnpacksTooLarge {
+        path: PathBuf,
+        unpacked: u64,
+        largest_entry: String,
+        largest_size: u64,
+        limit: u64,
+    },
+
     #[error("{}", bad_rows(.path, .rows))]
     BadRows {
         path: PathBuf,
         rows: Vec<RowWarning>,
     },
+}
+
+fn mebibytes(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / f64::from(1u32 << 20))
 }
 
 fn quoted_list(items: &[String]) -> String {
@@ -177,6 +198,7 @@ impl TaskError {
             | TaskError::MissingColumn { path, .. }
             | TaskError::Parse { path, .. }
             | TaskError::Encoding { path, .. }
+            | TaskError::UnpacksTooLarge { path, .. }
             | TaskError::BadRows { path, .. } => path,
         }
     }

@@ -96,7 +96,13 @@ pub fn load_bytes(
         message,
     };
     match format {
-        Format::Workbook(kind) => workbook::read(&ctx, kind, bytes, cfg.sheet.as_deref()),
+        Format::Workbook(kind) => workbook::read(
+            &ctx,
+            kind,
+            bytes,
+            cfg.sheet.as_deref(),
+            cfg.max_unpacked_size,
+        ),
         Format::Delimited(delimiter) => {
             let forced = cfg.encoding.as_deref();
             // Plain UTF-8, the common case, is validated while parsing instead of in a
@@ -148,6 +154,7 @@ mod tests {
             columns: BTreeMap::new(),
             status_values: BTreeMap::new(),
             encoding: None,
+            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
         }
     }
 
@@ -168,6 +175,26 @@ mod tests {
 
     fn load_str(name: &str, text: &str) -> Result<TaskList, TaskError> {
         load_bytes(name, text.as_bytes(), &cfg(), &people(), today())
+    }
+
+    #[test]
+    fn a_workbook_unpacking_past_max_unpacked_size_is_refused_by_its_declared_sizes() {
+        let shipped = include_bytes!("../../tests/fixtures/rectification-list.xlsx");
+        let ods = include_bytes!("../../tests/fixtures/rectification-list.ods");
+        for (name, bytes) in [("list.xlsx", &shipped[..]), ("list.ods", &ods[..])] {
+            let limited = TasksConfig {
+                max_unpacked_size: 4_096,
+                ..cfg()
+            };
+            match load_bytes(name, bytes, &limited, &people(), today()) {
+                Err(TaskError::UnpacksTooLarge {
+                    unpacked, limit, ..
+                }) => assert!(unpacked > limit, "{unpacked} {limit}"),
+                other => panic!("{name}: {:?}", other.map(|l| l.tasks.len())),
+            }
+            let loaded = load_bytes(name, bytes, &cfg(), &people(), today());
+            assert!(loaded.is_ok_and(|l| !l.tasks.is_empty()), "{name}");
+        }
     }
 
     #[test]

@@ -1,0 +1,302 @@
+//! `weekbell check` and config loading against hostile or careless input: secrets written in
+//! every TOML form, values too large for any date, a zip bomb as the task list, one secret on
+//! two channels, weak inbound set-ups, and a reader that stops reading.
+
+mod support;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+use support::daemon::{Daemon, wait_until, weekbell};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A config over the shipped English CSV with a console channel; `extra` is appended.
+fn config(dir: &Path, head: &str, extra: &str) -> PathBuf {
+    let tasks = repo().join("config/tasks/team-tasks.csv");
+    let text = format!(
+        "{head}\ntimezone = \"UTC\"\n[store]\nurl = \"sqlite://weekbell.db\"\n[tasks]\nsource = \
+         \"{}\"\n[tasks.columns]\nowners = \"owner\"\nunit = \"team\"\n[channels.term]\nplatform \
+         = \"console\"\n[[schedules]]\nname = \"digest\"\ncron = \"0 17 * * FRI\"\nkind = \
+         \"digest\"\nchannels = [\"term\"]\n{extra}",
+        tasks.display()
+    );
+    let path = dir.join("weekbell.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn all_output(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn check(dir: &Path, config: &Path) -> Output {
+    weekbell(dir, config, &["check"], &[])
+}
+
+#[test]
+fn check_into_a_reader_that_has_gone_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path(), "", "");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_weekbell"))
+        .current_dir(dir.path())
+        .args(["--config", &cfg.display().to_string(), "check"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // As `weekbell check | head -0`: the reading end is closed before anything is written,
+    // so the first write fails with a broken pipe.
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.is_empty(), "{err}");
+}
+
+#[test]
+fn secrets_in_inline_tables_dotted_keys_and_multi_line_strings_never_show_in_check() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // Each config has one mistake (`tint`) next to a secret: its snippet shows that line.
+    for (head, extra, secret) in [
+        (
+            "",
+            "[channels.a]\nplatform = \"dingtalk\"\nwebhook = \"\"\"\nhttps://oapi.dingtalk.com/\
+             robot/send?access_token=MULTILINE77\"\"\"\ntint = 1\n",
+            "MULTILINE77",
+        ),
+        (
+            "",
+            "[channels.b]\nplatform = \"feishu\"\nwebhook = \"https://open.feishu.cn/h/x\"\n\
+             inbound = { app_secret = \"INLINE88\", tint = 2 }\n",
+            "INLINE88",
+        ),
+        (
+            "channels.c.platform = \"slack\"\nchannels.c.webhook = \"https://hooks.slack.com/\
+             services/T/B/DOTTED99\"\nchannels.c.tint = 3",
+            "",
+            "DOTTED99",
+        ),
+    ] {
+        let cfg = config(dir.path(), head, extra);
+        let o = check(dir.path(), &cfg);
+        let all = all_output(&o);
+        assert_eq!(o.status.code(), Some(2), "{all}");
+        assert!(all.contains("inbound") || all.contains("tint"), "{all}");
+        assert!(!all.contains(secret), "{secret} shows in:\n{all}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_secret_in_an_inline_table_or_a_store_password_parameter_asks_for_chmod_600() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let warned = |from: &str, to: &str| {
+        let cfg = config(dir.path(), "", "");
+        let text = std::fs::read_to_string(&cfg).unwrap_or_else(|e| panic!("{e}"));
+        assert!(text.contains(from), "{text}");
+        std::fs::write(&cfg, text.replace(from, to)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let o = check(dir.path(), &cfg);
+        assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+        all_output(&o).contains("chmod 600")
+    };
+    assert!(warned(
+        "[channels.term]\nplatform = \"console\"",
+        "[channels]\nterm = { platform = \"dingtalk\", webhook = \
+         \"https://oapi.dingtalk.com/robot/send?access_token=t0k\" }",
+    ));
+    assert!(warned(
+        "url = \"sqlite://weekbell.db\"",
+        "url = \"sqlite://weekbell.db?password=hunter2\"",
+    ));
+    assert!(!warned(
+        "url = \"sqlite://weekbell.db\"",
+        "url = \"sqlite://weekbell.db\""
+    ));
+}
+
+#[test]
+fn a_duration_too_large_for_any_date_is_a_problem_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path(), "escalate_after = \"99999999999999d\"", "");
+    let o = check(dir.path(), &cfg);
+    let all = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains(&format!("{}:1:", cfg.display())), "{all}");
+    assert!(all.contains("不是有效的时长"), "{all}");
+    let cfg = config(
+        dir.path(),
+        "locale = \"en\"",
+        "catch_up = 9223372036854775807\n",
+    );
+    let all = all_output(&check(dir.path(), &cfg));
+    assert!(all.contains("not a duration"), "{all}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_daemon_keeps_the_last_good_config_when_a_duration_overflows() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path(), "locale = \"en\"", "");
+    let daemon = Daemon::start(dir.path(), &cfg, &[]);
+    wait_until("the daemon to start", Duration::from_secs(30), || {
+        daemon.log().contains("weekbell started")
+    })
+    .await;
+    config(
+        dir.path(),
+        "locale = \"en\"\nescalate_after = \"99999999999999d\"",
+        "",
+    );
+    wait_until("the reload to be refused", Duration::from_secs(30), || {
+        daemon.log().contains("keeping the last good version")
+    })
+    .await;
+    let (code, log) = daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("not a duration"), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+}
+
+/// An xlsx whose sheet inflates to `unpacked` bytes from a few hundred KB: the shipped
+/// workbook with a comment of that many spaces in its first sheet.
+fn zip_bomb(path: &Path, unpacked: usize) {
+    let shipped = std::fs::read(repo().join("tests/fixtures/rectification-list.xlsx"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut source =
+        zip::ZipArchive::new(std::io::Cursor::new(shipped)).unwrap_or_else(|e| panic!("{e}"));
+    let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{e}"));
+    let mut out = zip::ZipWriter::new(file);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    for i in 0..source.len() {
+        let mut entry = source.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+        let name = entry
+            .name()
+            .map(|n| n.into_owned())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut body).unwrap_or_else(|e| panic!("{e}"));
+        out.start_file(name.as_str(), options)
+            .unwrap_or_else(|e| panic!("{e}"));
+        if name == "xl/worksheets/sheet1.xml" {
+            let root = body
+                .windows(10)
+                .position(|w| w == b"<worksheet")
+                .unwrap_or_else(|| panic!("no <worksheet> in the sheet"));
+            let chunk = vec![b' '; 1 << 20];
+            let write = |out: &mut zip::ZipWriter<std::fs::File>, bytes: &[u8]| {
+                out.write_all(bytes).unwrap_or_else(|e| panic!("{e}"))
+            };
+            write(&mut out, &body[..root]);
+            write(&mut out, b"<!--");
+            for _ in 0..unpacked / chunk.len() {
+                write(&mut out, &chunk);
+            }
+            write(&mut out, b"-->");
+            write(&mut out, &body[root..]);
+        } else {
+            out.write_all(&body).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    out.finish().unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_parsed() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bomb = dir.path().join("list.xlsx");
+    // Past the default limit of 256 MiB: this is the file that used to take `tasks` to
+    // the size of its XML in memory.
+    zip_bomb(&bomb, 300 << 20);
+    let packed = std::fs::metadata(&bomb).map_or(0, |m| m.len());
+    assert!(packed < 2 << 20, "the bomb is {packed} bytes");
+    let text = format!(
+        "locale = \"en\"\ntimezone = \"UTC\"\n[store]\nurl = \"sqlite://weekbell.db\"\n[tasks]\n\
+         source = \"{}\"\n[channels.term]\nplatform = \"console\"\n",
+        bomb.display()
+    );
+    let cfg = dir.path().join("weekbell.toml");
+    std::fs::write(&cfg, &text).unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(dir.path(), &cfg, &["tasks"], &[]);
+    let all = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains("max_unpacked_size (256.0 MiB)"), "{all}");
+    assert!(all.contains("xl/worksheets/sheet1.xml"), "{all}");
+    // A larger limit lets the same file through: the check is the only thing refusing it.
+    let raised = text.replace(
+        "[channels.term]",
+        "max_unpacked_size = \"512MiB\"\n[channels.term]",
+    );
+    std::fs::write(&cfg, raised).unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(dir.path(), &cfg, &["tasks"], &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", all_output(&o));
+}
+
+#[test]
+fn two_channels_with_one_signing_secret_are_refused_naming_both() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let extra = "[channels.county]\nplatform = \"slack\"\nwebhook = \"https://hooks.slack.com/services/T/B/c\"\n\
+                 signing_secret = \"${SLACK_SECRET}\"\n\
+                 [channels.town]\nplatform = \"slack\"\nwebhook = \"https://hooks.slack.com/services/T/B/t\"\n\
+                 signing_secret = \"${SLACK_SECRET}\"\n";
+    let cfg = config(dir.path(), "locale = \"en\"", extra);
+    let o = weekbell(
+        dir.path(),
+        &cfg,
+        &["check"],
+        &[("SLACK_SECRET", "8f742231b10e8888abcd99yyyzzz85a5")],
+    );
+    let all = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{all}");
+    assert!(all.contains(&format!("{}:24:", cfg.display())), "{all}");
+    assert!(
+        all.contains("channel `town` has the same signing_secret as channel `county`"),
+        "{all}"
+    );
+    assert!(all.contains("its own app"), "{all}");
+    assert!(!all.contains("8f742231"), "{all}");
+}
+
+#[test]
+fn check_warns_about_weak_inbound_set_ups_with_their_line() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let extra = "[channels.fs]\nplatform = \"feishu\"\nwebhook = \"https://open.feishu.cn/open-apis/bot/v2/hook/${FS_HOOK}\"\n\
+                 verification_token = \"${FS_TOKEN}\"\n\
+                 [channels.gc]\nplatform = \"googlechat\"\nwebhook = \"https://chat.googleapis.com/v1/spaces/A/messages?key=${GC_KEY}\"\n\
+                 audience = \"https://wb.example.gov/hooks/gc\"\n\
+                 [channels.mm]\nplatform = \"mattermost\"\nwebhook = \"https://mm.example.gov/hooks/${MM_HOOK}\"\n\
+                 token = \"${MM_TOKEN:-}\"\n";
+    let cfg = config(dir.path(), "locale = \"en\"", extra);
+    let env = [
+        ("FS_HOOK", "h"),
+        ("FS_TOKEN", "t"),
+        ("GC_KEY", "k"),
+        ("MM_HOOK", "m"),
+    ];
+    let o = weekbell(dir.path(), &cfg, &["check"], &env);
+    let all = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    let path = cfg.display();
+    for (line, says) in [
+        (20, "has only a verification_token"),
+        (24, "without `service_account`"),
+        (28, "has a blank `token`"),
+    ] {
+        assert!(
+            all.contains(&format!("{path}:{line}:")),
+            "line {line} in:\n{all}"
+        );
+        assert!(all.contains(says), "{says:?} in:\n{all}");
+    }
+}

@@ -104,10 +104,11 @@ pub struct TasksConfig {
     pub max_unpacked_size: u64,
 }
 
-/// A 100,000-row xlsx list (4.4 MB, BENCHMARKS.md) unpacks to about 40 MB and a county's
-/// real list to well under 1 MB; 256 MiB leaves room for lists with photos while a zip bomb
-/// (a 626 KB xlsx declaring 629 MB of XML, which took the import to 643 MB of memory) is
-/// refused before anything is inflated.
+/// The 100,000-row xlsx list of the import bench (4.4 MB, BENCHMARKS.md) unpacks to about
+/// 40 MiB and a county's real list to well under 1 MiB (the shipped one: 27 KB); 256 MiB leaves
+/// room for lists with photos in them, while a zip bomb is refused before anything is inflated
+/// (a 619 KB xlsx declaring 600 MiB of sheet XML took `weekbell tasks` to 1.7 GB in a debug
+/// build; refused, it peaks at 19 MB).
 pub const DEFAULT_MAX_UNPACKED_SIZE: u64 = 256 * 1024 * 1024;
 
 /// Which tasks a channel or schedule covers. Empty lists mean "all".

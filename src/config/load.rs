@@ -567,14 +567,11 @@ impl Validator<'_> {
                     .credentials
                     .get(key)
                     .map(|s| s.expose().trim().to_string())
-                    .or_else(|| config.options.get(key).map(|s| s.trim().to_string()))
                     .filter(|v| !v.is_empty());
-                let written = ch
+                let span = ch
                     .get_ref()
                     .credentials()
                     .into_iter()
-                    .chain(ch.get_ref().options());
-                let span = written
                     .filter(|(k, _)| *k == key)
                     .find_map(|(_, v)| v.map(|v| v.span()));
                 let (Some(value), Some(span)) = (value, span) else {
@@ -1205,8 +1202,9 @@ impl Validator<'_> {
     }
 }
 
-/// The keys whose values verify a platform's requests to weekbell (a secret, or what a token
-/// must be issued for): no two channels may share one.
+/// The keys whose values verify a platform's requests to weekbell: no two channels may share
+/// one. Google Chat's `audience` is not among them: it is public (a project number), and
+/// channels of one project share it (one of them told apart by its own `certs`).
 fn inbound_secret_keys(p: Platform) -> &'static [&'static str] {
     match p {
         Platform::Slack => &["signing_secret"],
@@ -1217,8 +1215,7 @@ fn inbound_secret_keys(p: Platform) -> &'static [&'static str] {
         Platform::Discord => &["public_key"],
         Platform::Teams => &["security_token"],
         Platform::Telegram => &["secret_token"],
-        Platform::Googlechat => &["audience"],
-        Platform::Console => &[],
+        Platform::Googlechat | Platform::Console => &[],
     }
 }
 

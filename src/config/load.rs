@@ -617,6 +617,17 @@ impl Validator<'_> {
     }
 
     /// Inbound set-ups that work but verify less than the platform allows.
+    ///
+    /// - Feishu: its event-subscription guide ("将事件发送至开发者服务器", open.feishu.cn) says
+    ///   that without an Encrypt Key events are pushed in plain text, and that the signature
+    ///   check (`X-Lark-Signature` over timestamp, nonce and body) needs that key; the
+    ///   verification token alone is the same in every body, so whoever sees one request can
+    ///   forge any command.
+    ///   The key is set under 事件与回调 → 加密策略.
+    /// - Google Chat with an endpoint URL audience: any add-on service account can get an ID
+    ///   token for any audience (see `inbound::googlechat`), so without `service_account`
+    ///   every project's add-on is accepted.
+    /// - Mattermost: a blank token refuses every request (`inbound::mattermost`).
     fn weak_inbound_warnings(&mut self, ch: &RawChannel, config: &ChannelConfig) {
         let filled = |key: &str| {
             config
@@ -642,13 +653,13 @@ impl Validator<'_> {
                     let warning = self.locale.pick(
                         format!(
                             "飞书渠道 `{name}` 只有 verification_token：回调没有签名和时间戳，\
-                             截获的请求可以随时重放。请在开发者后台“事件与回调 → 加密策略”设置 \
+                             看到过一个请求的人就能伪造任意命令。请在开发者后台“事件与回调 → 加密策略”设置 \
                              Encrypt Key，并写入 encrypt_key"
                         ),
                         format!(
                             "Feishu channel `{name}` has only a verification_token: its callbacks \
-                             carry no signature or timestamp, so a captured request can be \
-                             replayed at any time. Set an Encrypt Key in the developer console \
+                             carry no signature or timestamp, so whoever sees one request can \
+                             forge any command. Set an Encrypt Key in the developer console \
                              (Events and callbacks → Encryption strategy) and put it in \
                              `encrypt_key`"
                         ),

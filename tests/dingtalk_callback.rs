@@ -37,20 +37,7 @@ impl Running {
         let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", APP_SECRET)]);
         let client = support::client(Duration::from_secs(10));
         let base = format!("http://127.0.0.1:{port}");
-        let deadline = std::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(r) = client.get(format!("{base}/healthz")).send().await
-                && r.status() == 200
-            {
-                break;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the server never came up:\n{}",
-                daemon.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        daemon.wait_healthy(&client, &base).await;
         Running {
             daemon,
             hook: format!("{base}/hooks/ding"),

@@ -1153,7 +1153,14 @@ mod tests {
             "https://oapi.dingtalk.com/robot/send?access_token=t",
             None,
         );
-        let client = reqwest::Client::new();
+        // Bounded, so that a version that did send fails here instead of waiting for ever.
+        let client = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => panic!("no HTTP client: {e}"),
+        };
         for url in [
             format!("http://127.0.0.1:{port}/robot/sendBySession?session=s3ss10n"),
             format!("https://127.0.0.1:{port}/robot/sendBySession?session=s3ss10n"),

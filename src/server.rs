@@ -25,12 +25,14 @@ use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
     ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, GoogleChatInbound, InboundMessage,
     MAX_BODY_BYTES, MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound,
-    TeamsInbound, TelegramInbound, Verdict, WeComInbound, discord, googlechat, mattermost, slack,
+    TeamsInbound, TelegramInbound, Verdict, WeComInbound, dingtalk, discord, googlechat,
+    mattermost, slack,
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
-use crate::platforms::{OutboxPayload, Platform, ReplyVia};
+use crate::platforms::{OutboxPayload, Platform, ReplyVia, session_webhook_refusal};
 use crate::render::{Dialect, OutboundPart};
+use crate::secret::Secret;
 use crate::store::NewMessage;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -206,6 +208,19 @@ async fn hook(
         }
         _ => verify(channel, &request, now.timestamp_millis()),
     };
+    let verified = match verified {
+        Ok(verdict) if platform == Platform::Dingtalk => {
+            match check_dingtalk(&state, channel, &request, verdict, now.timestamp_millis()).await {
+                Ok(checked) => checked,
+                Err(e) => {
+                    tracing::error!(channel = %channel.name, %platform, "cannot check a hook's signature against the store: {e}");
+                    metrics::refused(platform.as_str(), "store");
+                    return StatusCode::SERVICE_UNAVAILABLE.into_response();
+                }
+            }
+        }
+        other => other,
+    };
     let verdict = match verified {
         Ok(v) => v,
         Err(refusal) => {
@@ -251,6 +266,7 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
         Platform::Slack => SlackInbound::new(cred("signing_secret").ok_or(missing)?)
             .verify_and_parse(request, now_ms),
         Platform::Dingtalk => DingTalkInbound::new(cred("app_secret").ok_or(missing)?)
+            .for_app(cred("app_key").as_ref().map_or("", Secret::expose))
             .verify_and_parse(request, now_ms),
         Platform::Feishu => FeishuInbound {
             verification_token: cred("verification_token"),
@@ -277,6 +293,51 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
             "this platform takes no commands in this version",
         )),
     }
+}
+
+/// What a DingTalk callback's signature cannot show, since it covers only the timestamp: that
+/// the answer goes to DingTalk (the body names the `sessionWebhook`), and that the header pair
+/// was not lifted from another message (it is bound to the first body it came with, in the
+/// store, so every replica refuses the pair with another body). `Err` when the store fails.
+async fn check_dingtalk(
+    state: &ServerState,
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    verdict: Verdict,
+    now_ms: i64,
+) -> Result<Result<Verdict, Refusal>, crate::store::StoreError> {
+    if let Verdict::Message(InboundMessage {
+        reply:
+            ReplyRoute::DingTalk {
+                session_webhook: Some(url),
+                ..
+            },
+        ..
+    }) = &verdict
+        && let Some(why) = session_webhook_refusal(url.expose(), api_base(channel))
+    {
+        return Ok(Err(Refusal::Malformed(why)));
+    }
+    let Some(used) = dingtalk::SignatureUse::of(request) else {
+        return Ok(Err(Refusal::MissingHeader(dingtalk::SIGN_HEADER)));
+    };
+    let first_body = state
+        .shared
+        .store
+        .bind_signature(
+            &channel.name,
+            &used.signature,
+            &used.body_sha256,
+            now_ms,
+            now_ms.saturating_sub(dingtalk::SIGNATURE_MEMORY_MS),
+        )
+        .await?;
+    Ok(used.check(&first_body).map(|()| verdict))
+}
+
+/// The channel's `api_base` option, if set.
+fn api_base(channel: &ChannelConfig) -> Option<&str> {
+    channel.options.get("api_base").map(String::as_str)
 }
 
 /// Google Chat's verifier needs Google's keys, which the daemon fetches and caches; a request
@@ -344,6 +405,8 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
         | Refusal::BadToken
         | Refusal::BadCiphertext(_)
         | Refusal::WrongReceiver => (StatusCode::UNAUTHORIZED, "bad_signature"),
+        Refusal::ForAnotherApp(_) => (StatusCode::UNAUTHORIZED, "other_app"),
+        Refusal::ReplayedSignature => (StatusCode::UNAUTHORIZED, "replayed"),
         Refusal::TokenRejected(_) => (StatusCode::UNAUTHORIZED, "bad_token"),
     }
 }
@@ -609,6 +672,16 @@ async fn on_message(
             session_webhook_expires_at_ms,
             ..
         } => {
+            // Callbacks were checked before they ran (`check_dingtalk`); this catches Stream
+            // mode's messages, which come over the authenticated socket with no check of their
+            // own.
+            if let Some(why) = session_webhook
+                .as_ref()
+                .and_then(|url| session_webhook_refusal(url.expose(), api_base(channel)))
+            {
+                tracing::warn!(channel = %channel.name, "not answering a command: {why}");
+                return Json(json!({})).into_response();
+            }
             let usable = session_webhook.as_ref().filter(|_| {
                 session_webhook_expires_at_ms.is_none_or(|t| t > now.timestamp_millis() + 60_000)
             });

@@ -283,6 +283,53 @@ async fn slow_handlers_hold_up_nothing_and_are_finished_on_shutdown() {
 }
 
 #[tokio::test]
+async fn a_burst_past_the_handler_cap_is_acked_at_once_and_every_command_runs() {
+    // 100 handlers may run at once; a robot message is not known to be pushed again if left
+    // unacked, so the ones past the cap must be acked, kept and run later.
+    const BURST: usize = 250;
+    let gw = FakeStreamGateway::start(APP_KEY, APP_SECRET).await;
+    let (release, released) = watch::channel(false);
+    let called = Arc::new(AtomicUsize::new(0));
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel();
+    let handler_called = called.clone();
+    let handler = move |m: InboundMessage| {
+        handler_called.fetch_add(1, Ordering::SeqCst);
+        let (mut released, done) = (released.clone(), done_tx.clone());
+        async move {
+            let _ = released.wait_for(|r| *r).await;
+            let _ = done.send(m.message_id);
+        }
+    };
+    let (stop, shutdown) = watch::channel(false);
+    let task = tokio::spawn(run(config(&gw, APP_SECRET), client(), handler, shutdown));
+
+    let mut conn = gw.next_connection(WAIT).await;
+    for i in 0..BURST {
+        let id = format!("burst-{i}");
+        conn.send(&robot_frame(
+            &id,
+            &robot_message(&format!("msgBurst{i}=="), "完成 1"),
+        ))
+        .await;
+        expect_ack(&mut conn, &id).await;
+    }
+    assert_eq!(called.load(Ordering::SeqCst), 100, "the cap still holds");
+
+    let _ = release.send(true);
+    let mut ran = std::collections::BTreeSet::new();
+    while ran.len() < BURST {
+        match tokio::time::timeout(WAIT, done_rx.recv()).await {
+            Ok(Some(id)) => {
+                ran.insert(id);
+            }
+            _ => panic!("only {} of {BURST} commands ran", ran.len()),
+        }
+    }
+    assert_eq!(called.load(Ordering::SeqCst), BURST);
+    stop_promptly(task, &stop).await;
+}
+
+#[tokio::test]
 async fn a_silent_connection_is_given_up_after_the_keepalive() {
     let logs = Logs::default();
     let _guard = logs.capture();

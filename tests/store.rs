@@ -1107,6 +1107,77 @@ async fn inbound_ids_are_seen_once_per_channel() {
     .await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let other = ctx.reopen().await;
+        let keep = |now: i64| now - 1_000;
+        // First use binds; a retry of the same body is answered with it.
+        assert_eq!(
+            s.bind_signature("ding", "sig-1", "body-a", T0, keep(T0))
+                .await
+                .unwrap(),
+            "body-a"
+        );
+        assert_eq!(
+            s.bind_signature("ding", "sig-1", "body-a", T0 + 1, keep(T0))
+                .await
+                .unwrap(),
+            "body-a"
+        );
+        // Another body with the same pair learns the first, on another replica too.
+        assert_eq!(
+            other
+                .bind_signature("ding", "sig-1", "body-b", T0 + 2, keep(T0))
+                .await
+                .unwrap(),
+            "body-a"
+        );
+        // Pairs are per channel.
+        assert_eq!(
+            s.bind_signature("ding2", "sig-1", "body-b", T0 + 3, keep(T0))
+                .await
+                .unwrap(),
+            "body-b"
+        );
+        // Eight requests racing with one new pair agree on one body.
+        let barrier = Arc::new(Barrier::new(8));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (store, barrier) = (ctx.reopen().await, barrier.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .bind_signature("ding", "sig-race", &format!("body-{i}"), T0 + 4, keep(T0))
+                    .await
+                    .unwrap()
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            winners.push(t.await.unwrap());
+        }
+        winners.dedup();
+        assert_eq!(winners.len(), 1, "{winners:?}");
+        // Once the pair can no longer be accepted its row goes, on the next binding.
+        let later = T0 + 10_000;
+        assert_eq!(
+            s.bind_signature("ding", "sig-2", "body-c", later, keep(later))
+                .await
+                .unwrap(),
+            "body-c"
+        );
+        assert_eq!(
+            s.bind_signature("ding", "sig-1", "body-b", later, keep(later))
+                .await
+                .unwrap(),
+            "body-b"
+        );
+    })
+    .await;
+}
+
 // ---- inbound cursors ---------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

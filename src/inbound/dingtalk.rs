@@ -6,6 +6,15 @@
 //! The signature covers only the timestamp, not the body: DingTalk's scheme proves that the
 //! sender knew the AppSecret within the hour, and the body's integrity rests on HTTPS. So a
 //! changed body with intact headers verifies; there is nothing in the request to detect it.
+//! What weekbell adds on top:
+//! - [`SignatureUse`]: the server remembers each accepted header pair with a digest of its body
+//!   (in the store, so replicas share it) and refuses the pair with any other body. DingTalk's
+//!   own retry, the same body, still passes, and the `msgId` dedupe answers it once;
+//! - with the channel's `app_key` set, a message whose `robotCode` is not that AppKey is
+//!   refused: for an app's robot the two are the same (the official SDKs send the Client ID as
+//!   `robotCode` when they answer);
+//! - the `sessionWebhook` an answer goes to is checked by the server against DingTalk's hosts
+//!   (`platforms::dingtalk::session_webhook_refusal`).
 
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, configured,
@@ -14,7 +23,7 @@ use super::{
 use crate::secret::Secret;
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 
 pub const TIMESTAMP_HEADER: &str = "timestamp";
 pub const SIGN_HEADER: &str = "sign";
@@ -22,20 +31,56 @@ pub const SIGN_HEADER: &str = "sign";
 /// DingTalk's documented window ("相差 1 小时以上").
 pub const WINDOW_SECS: i64 = 3600;
 
+/// How long an accepted header pair must be remembered: a timestamp is accepted from one
+/// window before now to one window after, so the same pair can come back for twice the window.
+pub const SIGNATURE_MEMORY_MS: i64 = 2 * WINDOW_SECS * 1000;
+
 #[derive(Debug, Clone)]
 pub struct DingTalkInbound {
     pub app_secret: Secret,
+    /// The app's AppKey (Client ID); when set, a message's `robotCode` must be this.
+    pub app_key: Option<String>,
 }
 
 impl DingTalkInbound {
     pub fn new(app_secret: Secret) -> Self {
-        DingTalkInbound { app_secret }
+        DingTalkInbound {
+            app_secret,
+            app_key: None,
+        }
+    }
+
+    /// Refuses messages for any robot but `app_key`'s (blank: no check).
+    pub fn for_app(mut self, app_key: &str) -> Self {
+        let app_key = app_key.trim();
+        self.app_key = (!app_key.is_empty()).then(|| app_key.to_string());
+        self
     }
 
     pub fn verify_and_parse(&self, req: &Request, now_ms: i64) -> Result<Verdict, Refusal> {
         req.expect_post()?;
         self.verify(req, now_ms)?;
-        parse_message(req.body)
+        let verdict = parse_message(req.body)?;
+        if let (Some(app_key), Verdict::Message(message)) = (&self.app_key, &verdict) {
+            let robot_code = match &message.reply {
+                ReplyRoute::DingTalk { robot_code, .. } => robot_code.as_deref(),
+                _ => None,
+            };
+            match robot_code {
+                Some(code) if code == app_key => {}
+                Some(_) => {
+                    return Err(Refusal::ForAnotherApp(format!(
+                        "robotCode is not this channel's app_key {app_key}"
+                    )));
+                }
+                None => {
+                    return Err(Refusal::ForAnotherApp(
+                        "robotCode is missing, and this channel has an app_key".into(),
+                    ));
+                }
+            }
+        }
+        Ok(verdict)
     }
 
     fn verify(&self, req: &Request, now_ms: i64) -> Result<(), Refusal> {
@@ -54,6 +99,44 @@ impl DingTalkInbound {
         mac.update(b"\n");
         mac.update(secret.as_bytes());
         mac.verify_slice(&given).map_err(|_| Refusal::BadSignature)
+    }
+}
+
+/// One use of a header pair: what the server remembers to bind the pair to its first body.
+/// Digests only: the stored rows hold neither the signature (a credential for the hour) nor
+/// the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureUse {
+    /// Hex SHA-256 of `timestamp`, a newline and `sign`, as sent.
+    pub signature: String,
+    /// Hex SHA-256 of the raw body.
+    pub body_sha256: String,
+}
+
+impl SignatureUse {
+    /// `None` when either header is missing (the verifier refuses such a request anyway).
+    pub fn of(req: &Request) -> Option<SignatureUse> {
+        let ts = req.header(TIMESTAMP_HEADER).ok().flatten()?;
+        let sign = req.header(SIGN_HEADER).ok().flatten()?;
+        let signature = Sha256::new()
+            .chain_update(ts.as_bytes())
+            .chain_update(b"\n")
+            .chain_update(sign.as_bytes())
+            .finalize();
+        Some(SignatureUse {
+            signature: hex::encode(signature),
+            body_sha256: hex::encode(Sha256::digest(req.body)),
+        })
+    }
+
+    /// `Ok` when `first_body_sha256`, the body this pair was first accepted with, is this
+    /// request's: a retry of the same message.
+    pub fn check(&self, first_body_sha256: &str) -> Result<(), Refusal> {
+        if self.body_sha256 == first_body_sha256 {
+            Ok(())
+        } else {
+            Err(Refusal::ReplayedSignature)
+        }
     }
 }
 
@@ -289,12 +372,93 @@ mod tests {
 
     #[test]
     fn the_body_is_not_covered_by_the_signature() {
-        // Documents DingTalk's scheme rather than endorsing it: see the module comment.
+        // Documents DingTalk's scheme rather than endorsing it: the verifier alone cannot tell,
+        // which is why the server binds each header pair to its first body (`SignatureUse`).
         let tampered = BODY.replace("完成 12", "完成 13");
         let Ok(Verdict::Message(m)) = run(&signed(TS), &tampered, NOW_MS) else {
             panic!("refused")
         };
         assert_eq!(m.text, " 完成 13");
+    }
+
+    #[test]
+    fn a_message_for_another_robot_is_refused_when_the_app_is_known() {
+        let run_for = |app_key: &str, body: &str| {
+            let h = signed(TS);
+            let req = Request {
+                method: "POST",
+                query: "",
+                headers: &h,
+                body: body.as_bytes(),
+            };
+            inbound().for_app(app_key).verify_and_parse(&req, NOW_MS)
+        };
+        assert!(matches!(
+            run_for("dingrobot123", BODY),
+            Ok(Verdict::Message(_))
+        ));
+        assert!(matches!(
+            run_for("dingotherapp", BODY),
+            Err(Refusal::ForAnotherApp(_))
+        ));
+        let without = BODY.replace(r#""robotCode": "dingrobot123","#, "");
+        assert!(matches!(
+            run_for("dingrobot123", &without),
+            Err(Refusal::ForAnotherApp(_))
+        ));
+        // No app known: no check, as before.
+        assert!(matches!(run_for("  ", &without), Ok(Verdict::Message(_))));
+        // Not a text message: nothing is run, nothing to check.
+        let picture = r#"{"msgId":"m1","msgtype":"picture","senderId":"s","content":{}}"#;
+        assert!(matches!(
+            run_for("dingrobot123", picture),
+            Ok(Verdict::Ignore(_))
+        ));
+    }
+
+    #[test]
+    fn a_header_pair_is_bound_to_its_first_body_only() {
+        let h = signed(TS);
+        let use_of = |body: &str| {
+            SignatureUse::of(&Request {
+                method: "POST",
+                query: "",
+                headers: &h,
+                body: body.as_bytes(),
+            })
+        };
+        let (Some(first), Some(retry)) = (use_of(BODY), use_of(BODY)) else {
+            panic!("no signature use")
+        };
+        let tampered = BODY.replace("manager7675", "admin0001");
+        let Some(replay) = use_of(&tampered) else {
+            panic!("no signature use")
+        };
+        assert_eq!(first.signature, replay.signature);
+        assert_eq!(retry.check(&first.body_sha256), Ok(()));
+        assert_eq!(
+            replay.check(&first.body_sha256),
+            Err(Refusal::ReplayedSignature)
+        );
+        // Another pair is another key; the stored form holds no header value.
+        let Some(other) = SignatureUse::of(&Request {
+            method: "POST",
+            query: "",
+            headers: &signed("1764918000001"),
+            body: BODY.as_bytes(),
+        }) else {
+            panic!("no signature use")
+        };
+        assert_ne!(other.signature, first.signature);
+        assert!(!first.signature.contains(TS) && first.signature.len() == 64);
+        let no_sign = headers(&[(TIMESTAMP_HEADER, TS)]);
+        let req = Request {
+            method: "POST",
+            query: "",
+            headers: &no_sign,
+            body: BODY.as_bytes(),
+        };
+        assert_eq!(SignatureUse::of(&req), None);
     }
 
     proptest! {

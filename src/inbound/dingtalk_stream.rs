@@ -13,10 +13,17 @@
 //!   (`topic`, `messageId`, …) and `data`, a *string* holding JSON;
 //! - an ack is `{code, headers{contentType, messageId}, message, data}` on the connection that
 //!   carried the frame;
-//! - a robot message left unacked is pushed again about 60 s later, so every CALLBACK is
-//!   acked on receipt and the handler runs afterwards, beside the reading loop (a slow
-//!   handler must not hold up pings and acks). A repeated `messageId`, or a repeated `msgId`
-//!   under a new `messageId`, is acked again without calling the handler a second time;
+//! - every robot message is acked on receipt and its handler runs afterwards, beside the
+//!   reading loop (a slow handler must not hold up pings and acks). The official Python SDK
+//!   does the same: its `ChatbotHandler.raw_process` hands the message to an executor and
+//!   answers 200 at once, whatever is still running. Its Go SDK instead leaves a frame unacked
+//!   when its 100 handler slots are full, "for retry"; but a re-push of an unacked robot
+//!   message is nowhere documented (robot messages are described as fire-and-forget), so this
+//!   client does not count on one. Past [`socket::MAX_IN_FLIGHT`] running handlers a robot
+//!   message is acked and queued (at most [`MAX_QUEUED`]), and run as handlers finish; only
+//!   past that bound is a message left unacked, with a warning. A repeated `messageId`, or a
+//!   repeated `msgId` under a new `messageId`, is acked again without calling the handler a
+//!   second time;
 //! - a ticket opens one connection within 90 s: every connect fetches a fresh one;
 //! - SYSTEM `ping` is answered with its own `data`; SYSTEM `disconnect` means the gateway has
 //!   stopped delivering on this connection, so the client reconnects at once rather than
@@ -36,6 +43,7 @@ use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, encode, pri
 use super::{InboundMessage, Verdict};
 use crate::secret::Secret;
 use serde_json::{Value, json};
+use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
@@ -58,6 +66,12 @@ const ROBOT_ACK_DATA: &str = r#"{"response": null}"#;
 /// after the first push, well inside that.
 const SEEN_CAPACITY: usize = 10_000;
 const SEEN_TTL: Duration = Duration::from_secs(5 * 60);
+/// Robot messages acked while [`socket::MAX_IN_FLIGHT`] handlers run, waiting for a free slot.
+/// A command is a line of text, a few hundred bytes parsed: a full queue is well under 10 MB
+/// even for the longest messages DingTalk lets a person send.
+pub const MAX_QUEUED: usize = 1_000;
+/// How often queued messages are looked at while they wait for a free handler slot.
+const DRAIN_TICK: Duration = Duration::from_millis(20);
 const OPEN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to reach DingTalk in Stream mode. `Debug` shows the secret as `***`.
@@ -138,6 +152,8 @@ pub async fn run<H, Fut>(
         config,
         handler,
         seen: Seen::new(SEEN_CAPACITY, SEEN_TTL),
+        queued: VecDeque::new(),
+        drain_at: Instant::now(),
         handled: PhantomData,
     };
     socket::run(stream, client, shutdown).await;
@@ -372,9 +388,10 @@ fn ack(message_id: &str, code: u16, message: &str, data: &str) -> String {
 enum RobotStep {
     /// Ack, nothing else (a repeat, a picture, an unreadable body).
     Ack,
-    /// Ack, then hand over.
+    /// Ack, then hand over (or queue, while every handler slot is taken).
     Deliver(InboundMessage),
-    /// Too many handlers running: no ack, so the gateway pushes it again later.
+    /// Every handler slot and the queue are full: no ack, the last resort (a gateway that
+    /// pushes unacked messages again will offer it once more; nothing was remembered).
     Hold,
 }
 
@@ -383,7 +400,23 @@ struct DingTalk<H, Fut> {
     config: StreamConfig,
     handler: H,
     seen: Seen,
+    /// Acked messages waiting for a handler slot, oldest first; they outlive reconnections.
+    queued: VecDeque<InboundMessage>,
+    /// When the queue is next looked at (while it is not empty).
+    drain_at: Instant,
     handled: PhantomData<fn() -> Fut>,
+}
+
+impl<H, Fut> Drop for DingTalk<H, Fut> {
+    fn drop(&mut self) {
+        if !self.queued.is_empty() {
+            tracing::warn!(
+                app_key = self.config.client_id.as_str(),
+                queued = self.queued.len(),
+                "DingTalk Stream: stopped with acked commands still queued; they were not run"
+            );
+        }
+    }
 }
 
 impl<H, Fut> socket::Client for DingTalk<H, Fut>
@@ -394,8 +427,8 @@ where
     type Handled = Fut;
     type Opener = (StreamConfig, Backoff);
     type Opened = ();
-    /// DingTalk's own keepalive is in its frames (SYSTEM `ping`); nothing else to wait for.
-    type Event = std::convert::Infallible;
+    /// Time to look at the queue again: handlers may have finished meanwhile.
+    type Event = ();
 
     const LABEL: &'static str = "DingTalk Stream";
     const PLATFORM: &'static str = "dingtalk";
@@ -460,11 +493,16 @@ where
     }
 
     async fn next_event(&mut self) -> Self::Event {
-        std::future::pending().await
+        if self.queued.is_empty() {
+            std::future::pending().await
+        } else {
+            tokio::time::sleep_until(self.drain_at).await;
+        }
     }
 
-    async fn on_event(&mut self, _: &mut Link<'_, Fut>, event: Self::Event) -> Step {
-        match event {}
+    async fn on_event(&mut self, link: &mut Link<'_, Fut>, (): ()) -> Step {
+        self.run_queued(link);
+        Step::Go
     }
 }
 
@@ -505,8 +543,8 @@ where
                 tracing::debug!(app_key, topic, "DingTalk Stream system frame");
             }
             Frame::Robot { message_id, data } => {
-                let busy = link.busy();
-                let step = robot_step(&mut self.seen, busy, &message_id, &data, Instant::now());
+                let room = !link.busy() || self.queued.len() < MAX_QUEUED;
+                let step = robot_step(&mut self.seen, room, &message_id, &data, Instant::now());
                 match step {
                     RobotStep::Ack => {
                         link.send(Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)))
@@ -517,14 +555,15 @@ where
                             .send(Message::text(ack(&message_id, 200, "OK", ROBOT_ACK_DATA)))
                             .await;
                         // Handled even if the ack was lost: a redelivery is caught by `seen`.
-                        link.spawn((self.handler)(message));
+                        self.queued.push_back(message);
+                        self.run_queued(link);
                         sent?;
                     }
                     RobotStep::Hold => {
                         tracing::warn!(
                             app_key,
-                            "DingTalk Stream: {} messages are still being handled; \
-                             leaving one unacked for the gateway to push again",
+                            "DingTalk Stream: {} commands are running and {MAX_QUEUED} more are \
+                             queued; leaving one unacked",
                             socket::MAX_IN_FLIGHT
                         );
                     }
@@ -577,13 +616,32 @@ where
     }
 }
 
+impl<H, Fut> DingTalk<H, Fut>
+where
+    H: Fn(InboundMessage) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    /// Starts queued messages, oldest first, while handler slots are free.
+    fn run_queued(&mut self, link: &mut Link<'_, Fut>) {
+        while !link.busy() {
+            let Some(message) = self.queued.pop_front() else {
+                break;
+            };
+            link.spawn((self.handler)(message));
+        }
+        if !self.queued.is_empty() {
+            self.drain_at = Instant::now() + DRAIN_TICK;
+        }
+    }
+}
+
 /// Decides about one robot message. Repeats are recognised by the transport id
 /// (`messageId`) and by DingTalk's own `msgId`, since a redelivery may come with either kept.
 /// Unreadable bodies are acked with 200 like the rest: a redelivery would be just as
 /// unreadable.
 fn robot_step(
     seen: &mut Seen,
-    busy: bool,
+    room: bool,
     message_id: &str,
     data: &str,
     now: Instant,
@@ -611,7 +669,7 @@ fn robot_step(
                 );
                 seen.insert(transport_key, now);
                 RobotStep::Ack
-            } else if busy {
+            } else if !room {
                 RobotStep::Hold
             } else {
                 seen.insert(transport_key, now);
@@ -848,28 +906,29 @@ mod tests {
     fn robot_messages_are_delivered_once() {
         let now = Instant::now();
         let mut seen = Seen::new(100, SEEN_TTL);
-        let RobotStep::Deliver(m) = robot_step(&mut seen, false, "t1", ROBOT_DATA, now) else {
+        let RobotStep::Deliver(m) = robot_step(&mut seen, true, "t1", ROBOT_DATA, now) else {
             panic!("not delivered")
         };
         assert_eq!(m.message_id, "msgLICYe1234==");
         assert_eq!(m.text, " 完成 12");
         // The same transport id, and the same msgId under a new transport id.
         assert!(matches!(
-            robot_step(&mut seen, false, "t1", ROBOT_DATA, now),
+            robot_step(&mut seen, true, "t1", ROBOT_DATA, now),
             RobotStep::Ack
         ));
         assert!(matches!(
-            robot_step(&mut seen, false, "t2", ROBOT_DATA, now),
+            robot_step(&mut seen, true, "t2", ROBOT_DATA, now),
             RobotStep::Ack
         ));
-        // Busy: held back unacked, and not remembered, so the redelivery is handled.
+        // No room even to queue: held back unacked, and not remembered, so a redelivery is
+        // handled.
         let other = ROBOT_DATA.replace("msgLICYe1234==", "msgOther==");
         assert!(matches!(
-            robot_step(&mut seen, true, "t3", &other, now),
+            robot_step(&mut seen, false, "t3", &other, now),
             RobotStep::Hold
         ));
         assert!(matches!(
-            robot_step(&mut seen, false, "t3", &other, now),
+            robot_step(&mut seen, true, "t3", &other, now),
             RobotStep::Deliver(_)
         ));
     }
@@ -888,7 +947,7 @@ mod tests {
             ),
         ] {
             assert!(
-                matches!(robot_step(&mut seen, false, id, data, now), RobotStep::Ack),
+                matches!(robot_step(&mut seen, true, id, data, now), RobotStep::Ack),
                 "{data}"
             );
         }

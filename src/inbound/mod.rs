@@ -345,6 +345,12 @@ pub enum Refusal {
     WrongReceiver,
     /// The signature was good but the content is not what the platform documents.
     Malformed(String),
+    /// The signature was good but the message names another app (DingTalk's `robotCode`): the
+    /// text says which field.
+    ForAnotherApp(String),
+    /// A signature that covers no body (DingTalk's) came back with a body other than the one it
+    /// was first accepted with: a captured header pair reused.
+    ReplayedSignature,
 }
 
 impl fmt::Display for Refusal {
@@ -385,6 +391,11 @@ impl fmt::Display for Refusal {
                 f.write_str("encrypted payload is addressed to another receiver id")
             }
             Refusal::Malformed(why) => write!(f, "malformed request: {why}"),
+            Refusal::ForAnotherApp(why) => write!(f, "the message is for another app: {why}"),
+            Refusal::ReplayedSignature => f.write_str(
+                "this timestamp and signature were already accepted with another body (a \
+                 captured header pair replayed)",
+            ),
         }
     }
 }

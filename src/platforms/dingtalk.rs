@@ -57,6 +57,52 @@ pub(super) fn request_body(part: &OutboundPart, as_text: bool) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Session webhooks: where an answer to a command may go.
+
+/// The hosts a message's `sessionWebhook` may point at. DingTalk's robot documentation, the
+/// official Stream SDKs' examples and every captured message show
+/// `https://oapi.dingtalk.com/robot/sendBySession?session=…`; `api.dingtalk.com` is DingTalk's
+/// newer OpenAPI host (the Stream gateway's), allowed too so that a move of the endpoint there
+/// does not silently stop the answers.
+pub(crate) const SESSION_WEBHOOK_HOSTS: &[&str] = &["oapi.dingtalk.com", "api.dingtalk.com"];
+
+/// Why weekbell will not post to `url`, a `sessionWebhook` read from an inbound message, or
+/// `None` when it may: HTTPS on port 443 of one of [`SESSION_WEBHOOK_HOSTS`], or the origin of
+/// the channel's `api_base` (set only to reach a local stand-in, as the tests do).
+///
+/// The URL is the sender's word: the callback's signature does not cover the body, so without
+/// this rule a captured header pair could send the answer (the task list) anywhere, loopback
+/// and the office's intranet included. The reason names the refused origin, never the URL,
+/// whose query is the session's credential.
+pub(crate) fn session_webhook_refusal(url: &str, api_base: Option<&str>) -> Option<String> {
+    let Ok(parsed) = reqwest::Url::parse(url) else {
+        return Some("the session webhook is not a URL".into());
+    };
+    let origin = parsed.origin().ascii_serialization();
+    let shown: String = origin.chars().take(100).collect();
+    if !parsed.username().is_empty() || parsed.password().is_some() {
+        return Some(format!(
+            "the session webhook on {shown} carries a user name"
+        ));
+    }
+    let on_base = api_base
+        .and_then(|b| reqwest::Url::parse(b).ok())
+        .is_some_and(|b| b.origin() == parsed.origin());
+    let on_dingtalk = parsed.scheme() == "https"
+        && parsed.port_or_known_default() == Some(443)
+        && parsed
+            .host_str()
+            .is_some_and(|h| SESSION_WEBHOOK_HOSTS.contains(&h));
+    (!on_base && !on_dingtalk).then(|| {
+        format!(
+            "the session webhook points at {shown}, which is not DingTalk ({}) over HTTPS nor \
+             the channel's api_base",
+            SESSION_WEBHOOK_HOSTS.join(", ")
+        )
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
 // Transport: signing, request, reply table.
 
 /// 20 messages a minute per robot; more and DingTalk blocks the robot for 10 minutes (130101).
@@ -324,6 +370,44 @@ mod tests {
     use crate::platforms::transport::test_support::{channel, header, now, part};
 
     const SECRET: &str = "SEC2b1f0c5e8a9d4f7b3c6e1a0d9f8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
+
+    #[test]
+    fn session_webhooks_go_only_to_dingtalk_over_https_or_the_channel_api_base() {
+        for ok in [
+            "https://oapi.dingtalk.com/robot/sendBySession?session=c2e0a5",
+            "https://api.dingtalk.com/robot/sendBySession?session=c2e0a5",
+            "https://OAPI.dingtalk.com:443/robot/sendBySession?session=c2e0a5",
+        ] {
+            assert_eq!(session_webhook_refusal(ok, None), None, "{ok}");
+        }
+        for refused in [
+            "http://oapi.dingtalk.com/robot/sendBySession?session=c2e0a5",
+            "https://oapi.dingtalk.com:8443/robot/sendBySession?session=c2e0a5",
+            "https://oapi.dingtalk.com.evil.example/robot/sendBySession?session=c2e0a5",
+            "https://evil.example/?x=oapi.dingtalk.com",
+            "https://user@oapi.dingtalk.com/robot/sendBySession?session=c2e0a5",
+            "http://127.0.0.1:8080/anything",
+            "https://[::1]/anything",
+            "http://169.254.169.254/latest/meta-data/",
+            "file:///etc/passwd",
+            "not a url",
+        ] {
+            let why = session_webhook_refusal(refused, None);
+            assert!(why.is_some(), "{refused}");
+            assert!(!why.unwrap_or_default().contains("c2e0a5"), "{refused}");
+        }
+        let base = Some("http://127.0.0.1:8080");
+        assert_eq!(
+            session_webhook_refusal("http://127.0.0.1:8080/robot/sendBySession?session=t", base),
+            None
+        );
+        assert!(
+            session_webhook_refusal("http://127.0.0.1:8081/robot/sendBySession", base).is_some()
+        );
+        assert!(
+            session_webhook_refusal("http://localhost:8080/robot/sendBySession", base).is_some()
+        );
+    }
 
     #[test]
     fn sign_known_answer() {

@@ -17,6 +17,7 @@ mod transport;
 mod webhook;
 mod wecom;
 
+pub(crate) use dingtalk::session_webhook_refusal;
 pub use teams::is_retired_connector as teams_uses_retired_connector;
 pub use transport::{
     DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,

@@ -265,6 +265,15 @@ pub async fn deliver_reply(
 ) -> Outcome {
     let outcome = match via {
         ReplyVia::SessionWebhook { url } => {
+            // Checked when the command arrived too; here again so that no outbox row, however
+            // it got there (written by an older version, edited by hand), is sent elsewhere.
+            let api_base = channel.options.get("api_base").map(String::as_str);
+            if let Some(why) = super::session_webhook_refusal(url, api_base) {
+                return Outcome::Permanent {
+                    reason: why,
+                    hint: "answers go only to DingTalk's own hosts; nothing was sent".into(),
+                };
+            }
             match json_body(&channel.platform.request_body_in(part, channel.dialect())) {
                 Ok(body) => {
                     let request = PreparedRequest {
@@ -1128,6 +1137,45 @@ mod tests {
         assert!(matches!(err, Some(Outcome::Permanent { .. })), "{err:?}");
         ch.webhook = None;
         assert!(matches!(webhook_url(&ch), Err(Outcome::Permanent { .. })));
+    }
+
+    #[tokio::test]
+    async fn a_session_webhook_off_dingtalk_is_never_requested() {
+        // A listener that would see the request: it must stay unvisited.
+        let listener = match std::net::TcpListener::bind("127.0.0.1:0") {
+            Ok(l) => l,
+            Err(e) => panic!("cannot bind: {e}"),
+        };
+        let _ = listener.set_nonblocking(true);
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or_default();
+        let ch = channel(
+            Platform::Dingtalk,
+            "https://oapi.dingtalk.com/robot/send?access_token=t",
+            None,
+        );
+        // Bounded, so that a version that did send fails here instead of waiting for ever.
+        let client = match reqwest::Client::builder()
+            .timeout(Duration::from_secs(2))
+            .build()
+        {
+            Ok(c) => c,
+            Err(e) => panic!("no HTTP client: {e}"),
+        };
+        for url in [
+            format!("http://127.0.0.1:{port}/robot/sendBySession?session=s3ss10n"),
+            format!("https://127.0.0.1:{port}/robot/sendBySession?session=s3ss10n"),
+        ] {
+            let via = super::super::ReplyVia::SessionWebhook { url };
+            let outcome = deliver_reply(&client, &ch, &part(), &via, now()).await;
+            let Outcome::Permanent { reason, .. } = outcome else {
+                panic!("sent or retried: {outcome:?}")
+            };
+            assert!(
+                reason.contains("127.0.0.1") && !reason.contains("s3ss10n"),
+                "{reason}"
+            );
+        }
+        assert!(listener.accept().is_err(), "a request reached the listener");
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "inbound cursors (Telegram long polling)",
         script: V2_INBOUND_CURSORS,
     },
+    Migration {
+        version: 3,
+        name: "inbound signatures (DingTalk header pairs bound to their body)",
+        script: V3_INBOUND_SIGNATURES,
+    },
 ];
 
 const V1_INITIAL: &str = "
@@ -124,6 +129,20 @@ CREATE TABLE inbound_cursors (
     lease_until_ms  BIGINT NOT NULL,
     updated_ms      BIGINT NOT NULL
 );
+";
+
+const V3_INBOUND_SIGNATURES: &str = "
+-- Signatures that cover no body (DingTalk's callback signs only its send time): each accepted
+-- header pair with the digest of the body it first came with, so the pair is refused with any
+-- other body, on every replica. Rows older than the pair could be accepted are pruned.
+CREATE TABLE inbound_signatures (
+    channel      TEXT   NOT NULL,
+    signature    TEXT   NOT NULL,      -- hex SHA-256 of the header pair, never the pair itself
+    body_sha256  TEXT   NOT NULL,
+    seen_ms      BIGINT NOT NULL,
+    PRIMARY KEY (channel, signature)
+);
+CREATE INDEX inbound_signatures_by_time ON inbound_signatures (seen_ms);
 ";
 
 /// The newest version this build knows.

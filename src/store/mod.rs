@@ -646,6 +646,45 @@ impl Store {
         Ok(done.rows_affected())
     }
 
+    // ---- inbound signatures -----------------------------------------------------------------
+
+    /// Binds a header pair (`signature`, a digest) to the body it came with, unless it is bound
+    /// already, and answers the digest of the body it is bound to: `body_sha256` for its first
+    /// use and for a retry, another digest for a replay with a new body. Rows seen before
+    /// `forget_before_ms` (when no such pair can be accepted any more) are pruned first, so the
+    /// table holds at most one window of callbacks.
+    pub async fn bind_signature(
+        &self,
+        channel: &str,
+        signature: &str,
+        body_sha256: &str,
+        now_ms: i64,
+        forget_before_ms: i64,
+    ) -> Result<String, StoreError> {
+        let fail = |e| self.query_error(format!("recording a signature on {channel}"), e);
+        sqlx::query(sql::PRUNE_SIGNATURES)
+            .bind(forget_before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        sqlx::query(sql::NOTE_SIGNATURE)
+            .bind(channel)
+            .bind(signature)
+            .bind(body_sha256)
+            .bind(now_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(fail)?;
+        // Read back rather than trusting `rows_affected`: of two requests racing with one pair,
+        // the loser must learn the winner's body.
+        sqlx::query_scalar::<_, String>(sql::SIGNATURE_BODY)
+            .bind(channel)
+            .bind(signature)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(fail)
+    }
+
     // ---- inbound cursors --------------------------------------------------------------------
 
     /// Takes, or renews, the lease on the cursor of a polled source (`telegram:<bot id>`)

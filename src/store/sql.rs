@@ -289,6 +289,18 @@ pub const NOTE_INBOUND: &str = "INSERT INTO inbound_seen (channel, message_id, s
 
 pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE seen_ms < $1";
 
+// ---- inbound signatures -----------------------------------------------------------------------
+
+/// Inserts nothing when the header pair was seen before; its first body stays.
+pub const NOTE_SIGNATURE: &str = "INSERT INTO inbound_signatures \
+     (channel, signature, body_sha256, seen_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// The body a header pair was first accepted with. `$1` channel, `$2` signature.
+pub const SIGNATURE_BODY: &str =
+    "SELECT body_sha256 FROM inbound_signatures WHERE channel = $1 AND signature = $2";
+
+pub const PRUNE_SIGNATURES: &str = "DELETE FROM inbound_signatures WHERE seen_ms < $1";
+
 // ---- inbound cursors -------------------------------------------------------------------------
 
 /// Takes or renews the lease on a cursor: inserted on first use; otherwise taken only when it

@@ -52,6 +52,25 @@ impl Daemon {
         read(&self.log)
     }
 
+    /// Waits until the server at `base` (`http://127.0.0.1:<port>`) answers `/healthz`; panics
+    /// with the daemon's log after 20 s.
+    pub async fn wait_healthy(&self, client: &reqwest::Client, base: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server never came up:\n{}",
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn kill9(mut self) -> String {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -107,6 +107,7 @@ impl ChatService {
             sender: person,
             sender_handle: handle,
             tasks: &tasks,
+            channel,
             today: now.with_timezone(&plan.config.timezone).date_naive(),
             lang: fallback,
             people: Some(&plan.people),

@@ -463,6 +463,16 @@ pub fn no_such_unit(lang: Lang, unit: &str, known: &[&str]) -> String {
     }
 }
 
+/// A report for a unit the channel it came through does not cover.
+pub fn unit_outside_channel(lang: Lang, unit: &str) -> String {
+    match lang {
+        Lang::Zh => format!("本群不负责「{unit}」的事项，请在该单位所在的群里报送周报。"),
+        Lang::En => format!(
+            "This channel does not cover \"{unit}\"; please send its report in the channel that does."
+        ),
+    }
+}
+
 /// The answer to a weekly report: the unit's standing, as the answer to a task change gives
 /// the task's.
 pub fn report_received(

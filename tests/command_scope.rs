@@ -1,6 +1,7 @@
 //! What a command may reach, end to end against the real `weekbell run`: a channel's scope
-//! (`units`) bounds the commands sent through it as it bounds its digest, and `weekbell cmd`
-//! without `--channel` reaches every task.
+//! (`units`) bounds the commands sent through it as it bounds its digest, `weekbell cmd`
+//! without `--channel` reaches every task, and a message id that comes back with other text
+//! is answered "already handled" instead of as if its change were made.
 
 mod support;
 
@@ -168,5 +169,34 @@ async fn a_channel_with_units_reaches_only_its_units_tasks_even_for_an_admin() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(changed["recorded"], 1, "{changed}");
     assert_ne!(r.status_of("API-101"), before);
+    r.daemon.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_reused_message_id_with_other_text_is_answered_already_handled() {
+    let r = Running::start().await;
+    let first = r.send("everything", "req-1", "done API-101").await;
+    assert_eq!(first["recorded"], 1, "{first}");
+
+    // The platform's retry: the same text keeps its usual answer.
+    let retry = r.send("everything", "req-1", "done API-101").await;
+    assert_eq!(retry["recorded"], 0, "{retry}");
+    assert!(reply(&retry).contains("API-101"), "{retry}");
+    assert!(!reply(&retry).contains("already handled"), "{retry}");
+
+    let before = r.status_of("API-102");
+    let reused = r.send("everything", "req-1", "done API-102").await;
+    assert_eq!(reused["recorded"], 0, "{reused}");
+    assert!(reply(&reused).contains("already handled"), "{reused}");
+    assert!(!reply(&reused).contains("API-102"), "{reused}");
+    assert_eq!(r.status_of("API-102"), before);
+
+    let history: Value = serde_json::from_str(&r.cli(&["history", "--json"]))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tasks: Vec<&str> = history
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["task"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(!tasks.contains(&"API-102"), "{history}");
     r.daemon.terminate().await;
 }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Backend, CursorLease, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus,
+    Appended, Backend, CursorLease, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus,
     OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
 };
 
@@ -1103,6 +1103,58 @@ async fn inbound_ids_are_seen_once_per_channel() {
         assert!(s.note_inbound("team", "msg-1", T0 + 2).await.unwrap());
         assert_eq!(s.prune_inbound(T0 + 2).await.unwrap(), 1);
         assert!(s.note_inbound("county", "msg-1", T0 + 3).await.unwrap());
+    })
+    .await;
+}
+
+fn from_text(message_id: &str, text: &str) -> InboundText {
+    InboundText {
+        channel: "county".into(),
+        message_id: message_id.into(),
+        text_sha256: format!("sha-of-{text}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let done = from_text("ding-msg-1", "done 12");
+        let first = [event("c1/0", Some("chat:county:ding-msg-1/0"), "12", T0)];
+        assert_eq!(
+            s.append_events(Some(&done), &first).await.unwrap(),
+            Appended::Events(1)
+        );
+        // The platform's retry: the same text, nothing new, no complaint.
+        assert_eq!(
+            s.append_events(Some(&done), &first).await.unwrap(),
+            Appended::Events(0)
+        );
+        // The same id with other text, and events that would otherwise be new.
+        let other = [event("c2/0", Some("chat:county:other/0"), "13", T0 + 1)];
+        assert_eq!(
+            s.append_events(Some(&from_text("ding-msg-1", "done 13")), &other)
+                .await
+                .unwrap(),
+            Appended::IdSeenWithOtherText
+        );
+        let recorded: Vec<String> = s
+            .events(None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(recorded, ["c1/0"]);
+        // The same id on another channel is another message.
+        let elsewhere = InboundText {
+            channel: "team".into(),
+            ..from_text("ding-msg-1", "done 13")
+        };
+        assert_eq!(
+            s.append_events(Some(&elsewhere), &other).await.unwrap(),
+            Appended::Events(1)
+        );
     })
     .await;
 }

@@ -55,4 +55,4 @@ pub use execute::{
     may_change, respond, to_events,
 };
 pub use parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, parse};
-pub use text::{help_text, too_many, usage};
+pub use text::{already_handled, help_text, too_many, usage};

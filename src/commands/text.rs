@@ -113,6 +113,15 @@ pub fn too_many(lang: Lang) -> String {
     }
 }
 
+/// The answer to a message whose id came before with other text: not a platform's retry,
+/// so the earlier answer does not fit, and nothing of this one was recorded.
+pub fn already_handled(lang: Lang) -> String {
+    match lang {
+        Lang::Zh => "这条消息已经处理过，本次没有做任何更改。".to_string(),
+        Lang::En => "This message was already handled; nothing was changed this time.".to_string(),
+    }
+}
+
 pub fn not_understood(lang: Lang) -> String {
     match lang {
         Lang::Zh => format!("没有识别出命令。\n{}", help_text(lang)),

@@ -36,6 +36,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "inbound cursors (Telegram long polling)",
         script: V2_INBOUND_CURSORS,
     },
+    Migration {
+        version: 4,
+        name: "the text of each inbound id, to tell a retry from a reused id",
+        script: V4_INBOUND_TEXT,
+    },
 ];
 
 const V1_INITIAL: &str = "
@@ -124,6 +129,13 @@ CREATE TABLE inbound_cursors (
     lease_until_ms  BIGINT NOT NULL,
     updated_ms      BIGINT NOT NULL
 );
+";
+
+const V4_INBOUND_TEXT: &str = "
+-- The SHA-256 (hex) of the command text that came with the id. A platform's retry carries the
+-- same text; the same id with other text is not a retry and is answered \"already handled\".
+-- NULL for ids remembered before this version.
+ALTER TABLE inbound_seen ADD COLUMN text_sha256 TEXT;
 ";
 
 /// The newest version this build knows.

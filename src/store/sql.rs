@@ -287,6 +287,15 @@ pub const COUNT_EVENTS_SINCE: &str = "SELECT COUNT(*) FROM task_events WHERE at_
 pub const NOTE_INBOUND: &str = "INSERT INTO inbound_seen (channel, message_id, seen_ms) \
      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
+/// Remembers the message a command's events come from, with its text's hash; inserts nothing
+/// when the id is already known. `$1` channel, `$2` message id, `$3` now, `$4` text hash.
+pub const NOTE_INBOUND_TEXT: &str = "INSERT INTO inbound_seen \
+     (channel, message_id, seen_ms, text_sha256) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// The text hash an id was first seen with (NULL when remembered without one).
+pub const INBOUND_TEXT: &str =
+    "SELECT text_sha256 FROM inbound_seen WHERE channel = $1 AND message_id = $2";
+
 pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE seen_ms < $1";
 
 // ---- inbound cursors -------------------------------------------------------------------------

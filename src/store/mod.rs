@@ -501,6 +501,18 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Deletes at most `limit` messages sent or dropped before `before_ms`; pending and dead
+    /// messages are kept. Returns how many were deleted; fewer than `limit` means none is left.
+    pub async fn prune_outbox(&self, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(sql::PRUNE_OUTBOX)
+            .bind(before_ms)
+            .bind(limit.max(0))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error("deleting old sent and dropped messages", e))?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows = sqlx::query(sql::OUTBOX_COUNTS)
             .fetch_all(&self.pool)
@@ -672,11 +684,13 @@ impl Store {
         Ok(inserted > 0)
     }
 
-    /// Forgets inbound ids seen before `before_ms` (platforms retry for minutes, not days).
-    /// Returns how many were forgotten.
-    pub async fn prune_inbound(&self, before_ms: i64) -> Result<u64, StoreError> {
+    /// Forgets at most `limit` inbound ids seen before `before_ms` (platforms retry for
+    /// hours, not days). Returns how many were forgotten; fewer than `limit` means none is
+    /// left.
+    pub async fn prune_inbound(&self, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(sql::PRUNE_INBOUND)
             .bind(before_ms)
+            .bind(limit.max(0))
             .execute(&self.pool)
             .await
             .map_err(|e| self.query_error("forgetting old inbound ids", e))?;

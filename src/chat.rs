@@ -159,8 +159,7 @@ impl ChatService {
                         command,
                         "a message id seen before came with other text: nothing recorded"
                     );
-                    outcome.reply =
-                        Reply::Text(commands::already_handled(parsed.lang(fallback)));
+                    outcome.reply = Reply::Text(commands::already_handled(parsed.lang(fallback)));
                 }
             }
         }

@@ -112,8 +112,8 @@ impl Running {
     }
 
     fn status_of(&self, id: &str) -> Value {
-        let v: Value = serde_json::from_str(&self.cli(&["tasks", "--json"]))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let v: Value =
+            serde_json::from_str(&self.cli(&["tasks", "--json"])).unwrap_or_else(|e| panic!("{e}"));
         v.as_array()
             .and_then(|a| a.iter().find(|t| t["id"] == id))
             .map(|t| t["status"].clone())
@@ -159,14 +159,9 @@ async fn a_channel_with_units_reaches_only_its_units_tasks_even_for_an_admin() {
     assert!(!scoped.contains("API-101"), "{scoped}");
     let all = r.cli(&["cmd", "--as", "alice", "list"]);
     assert!(all.contains("API-101") && all.contains("OPS-331"), "{all}");
-    let changed: Value = serde_json::from_str(&r.cli(&[
-        "cmd",
-        "--as",
-        "alice",
-        "--json",
-        "done API-101",
-    ]))
-    .unwrap_or_else(|e| panic!("{e}"));
+    let changed: Value =
+        serde_json::from_str(&r.cli(&["cmd", "--as", "alice", "--json", "done API-101"]))
+            .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(changed["recorded"], 1, "{changed}");
     assert_ne!(r.status_of("API-101"), before);
     r.daemon.terminate().await;
@@ -191,8 +186,8 @@ async fn a_reused_message_id_with_other_text_is_answered_already_handled() {
     assert!(!reply(&reused).contains("API-102"), "{reused}");
     assert_eq!(r.status_of("API-102"), before);
 
-    let history: Value = serde_json::from_str(&r.cli(&["history", "--json"]))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let history: Value =
+        serde_json::from_str(&r.cli(&["history", "--json"])).unwrap_or_else(|e| panic!("{e}"));
     let tasks: Vec<&str> = history
         .as_array()
         .map(|a| a.iter().filter_map(|e| e["task"].as_str()).collect())

@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Appended, Backend, CursorLease, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus,
-    OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
+    Appended, Backend, CursorLease, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
+    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
 };
 
 // ---- harness -----------------------------------------------------------------------------------
@@ -1112,7 +1112,11 @@ async fn old_inbound_ids_are_forgotten_a_batch_at_a_time() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
         for n in 0..5 {
-            assert!(s.note_inbound("county", &format!("m{n}"), T0).await.unwrap());
+            assert!(
+                s.note_inbound("county", &format!("m{n}"), T0)
+                    .await
+                    .unwrap()
+            );
         }
         assert!(s.note_inbound("county", "recent", T0 + 10).await.unwrap());
         assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 2);
@@ -1186,7 +1190,9 @@ async fn sent_and_dropped_messages_are_pruned_by_age_in_batches_pending_and_dead
             s.mark_sent(&m.id, "w", T0 + 10).await.unwrap();
         }
         assert!(s.outbox_drop(&messages[3].id, T0 + 10).await.unwrap());
-        s.mark_dead(&messages[4].id, "refused", T0 + 10).await.unwrap();
+        s.mark_dead(&messages[4].id, "refused", T0 + 10)
+            .await
+            .unwrap();
         let recent = msg("new", "team", 0, T0 + 50);
         enqueue(s, "new", std::slice::from_ref(&recent)).await;
         s.mark_sent(&recent.id, "w", T0 + 60).await.unwrap();

@@ -363,11 +363,7 @@ fn find_in<'t>(tasks: impl Iterator<Item = &'t Task> + Clone, id: &str) -> Optio
     tasks
         .clone()
         .find(|t| t.id.trim() == id)
-        .or_else(|| {
-            tasks
-                .clone()
-                .find(|t| t.id.trim().eq_ignore_ascii_case(id))
-        })
+        .or_else(|| tasks.clone().find(|t| t.id.trim().eq_ignore_ascii_case(id)))
         .or_else(|| {
             let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
             if !digits(id) {
@@ -522,7 +518,10 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
     let in_unit = |t: &&Task| t.unit.trim() == unit;
     let allowed = sender.admin
         || sender.unit.as_deref().map(str::trim) == Some(unit)
-        || ctx.visible().filter(in_unit).any(|t| is_involved(sender, t));
+        || ctx
+            .visible()
+            .filter(in_unit)
+            .any(|t| is_involved(sender, t));
     if !allowed {
         let members: Vec<&str> = ctx
             .people

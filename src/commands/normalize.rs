@@ -116,7 +116,10 @@ mod tests {
             ("<at user_id=\"ou_abc\">weekbell</at> 完成 12", "完成 12"),
             ("<AT id=0>weekbell</AT>done 12", "done 12"),
             ("<at user_id=\"x\"/> done 12", "done 12"),
-            ("<at id=1/> done 12 <at id=2>Bob</at>", "done 12 <at id=2>Bob</at>"),
+            (
+                "<at id=1/> done 12 <at id=2>Bob</at>",
+                "done 12 <at id=2>Bob</at>",
+            ),
             ("<at id=1>weekbell done 12", "weekbell done 12"),
             ("done 12 @weekbell", "done 12 @weekbell"),
             ("<atom> done", "<atom> done"),

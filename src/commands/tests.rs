@@ -1056,9 +1056,15 @@ fn through_a_channel_with_units_even_an_admin_sees_and_changes_only_those_units(
     assert!(!reply(&all).contains("Fix the login page"), "{all:?}");
     assert!(!reply(&run("list blocked")).contains("A-3"));
     let other_unit = run("清单 Web team");
-    assert!(reply(&other_unit).contains("没有找到单位"), "{other_unit:?}");
+    assert!(
+        reply(&other_unit).contains("没有找到单位"),
+        "{other_unit:?}"
+    );
     // The units offered instead are the channel's own.
-    assert!(reply(&other_unit).contains("现有单位：县城管局"), "{other_unit:?}");
+    assert!(
+        reply(&other_unit).contains("现有单位：县城管局"),
+        "{other_unit:?}"
+    );
     assert!(!reply(&other_unit).contains("城关镇"), "{other_unit:?}");
 
     let done = run("完成 A-3");
@@ -1068,7 +1074,10 @@ fn through_a_channel_with_units_even_an_admin_sees_and_changes_only_those_units(
 
     let report = run("周报 城关镇 本周完成三处");
     assert!(report.changes.is_empty());
-    assert!(reply(&report).contains("本群不负责「城关镇」"), "{report:?}");
+    assert!(
+        reply(&report).contains("本群不负责「城关镇」"),
+        "{report:?}"
+    );
     assert!(!run("周报 县城管局 本周完成三处").changes.is_empty());
     let member = Context {
         sender: dir.get("zhao.liu"),

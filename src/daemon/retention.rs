@@ -135,7 +135,12 @@ mod tests {
         for m in &messages[..25] {
             store.mark_sent(&m.id, "w", old).await.expect("sent");
         }
-        assert!(store.outbox_drop(&messages[25].id, old).await.expect("drop"));
+        assert!(
+            store
+                .outbox_drop(&messages[25].id, old)
+                .await
+                .expect("drop")
+        );
         store
             .mark_sent(&messages[26].id, "w", NOW - 1000)
             .await

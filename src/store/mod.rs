@@ -30,8 +30,9 @@ mod sql;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    Appended, Backend, CursorLease, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
-    OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
+    Appended, Backend, CursorLease, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts,
+    OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent,
+    TaskSnapshot,
 };
 
 use error::{redact_parts, scrub};

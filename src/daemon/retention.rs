@@ -71,26 +71,35 @@ pub async fn prune(
     batch: i64,
     stop: &watch::Receiver<bool>,
 ) -> Result<Pruned, StoreError> {
-    let mut pruned = Pruned::default();
     let finished_before = now_ms.saturating_sub(KEEP_FINISHED_MESSAGES);
-    loop {
-        let n = store.prune_outbox(finished_before, batch).await?;
-        pruned.messages += n;
-        if n < u64::try_from(batch).unwrap_or(0) || *stop.borrow() {
-            break;
-        }
-        tokio::time::sleep(BETWEEN_BATCHES).await;
-    }
     let seen_before = now_ms.saturating_sub(KEEP_SEEN_IDS);
+    Ok(Pruned {
+        messages: in_batches(batch, stop, || store.prune_outbox(finished_before, batch)).await?,
+        seen_ids: in_batches(batch, stop, || store.prune_inbound(seen_before, batch)).await?,
+    })
+}
+
+/// Runs `delete` (which removes at most `batch` rows) until it removes fewer, or `stop` turns
+/// true, pausing between batches; the rows removed in all.
+async fn in_batches<F, Fut>(
+    batch: i64,
+    stop: &watch::Receiver<bool>,
+    mut delete: F,
+) -> Result<u64, StoreError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<u64, StoreError>>,
+{
+    let full = u64::try_from(batch).unwrap_or(0);
+    let mut total = 0;
     loop {
-        let n = store.prune_inbound(seen_before, batch).await?;
-        pruned.seen_ids += n;
-        if n < u64::try_from(batch).unwrap_or(0) || *stop.borrow() {
-            break;
+        let n = delete().await?;
+        total += n;
+        if n < full || *stop.borrow() {
+            return Ok(total);
         }
         tokio::time::sleep(BETWEEN_BATCHES).await;
     }
-    Ok(pruned)
 }
 
 #[cfg(test)]

@@ -120,47 +120,6 @@ impl SenderLimits {
     }
 }
 
-#[cfg(test)]
-mod sender_limit_tests {
-    use super::*;
-
-    fn twice_a_minute() -> Option<RateLimitSetting> {
-        Some(RateLimitSetting::Limit {
-            count: 2,
-            per: Duration::from_secs(60),
-        })
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_million_forged_senders_keep_the_map_at_its_cap() {
-        let limits = SenderLimits::default();
-        for n in 0..1_000_000u32 {
-            // Each forged sender spends a token, so no bucket is ever idle: the cap must
-            // hold all the same.
-            assert!(limits.allow(&format!("dingtalk:forged-{n}"), twice_a_minute()));
-        }
-        assert_eq!(limits.tracked(), MAX_TRACKED_SENDERS);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sender_heard_from_recently_keeps_its_limit_past_the_cap() {
-        let limits = SenderLimits::with_capacity(3);
-        assert!(limits.allow("alice", twice_a_minute()));
-        assert!(limits.allow("alice", twice_a_minute()));
-        for n in 0..2 {
-            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
-        }
-        // Alice is still remembered (two others fit beside her) and still over her limit.
-        assert!(!limits.allow("alice", twice_a_minute()));
-        for n in 2..5 {
-            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
-        }
-        assert_eq!(limits.tracked(), 3);
-        // Three newer senders pushed her out: she starts again with a full bucket.
-        assert!(limits.allow("alice", twice_a_minute()));
-    }
-}
-
 /// The routes, for `serve` and for tests that drive the router directly.
 pub fn router(state: Arc<ServerState>) -> Router {
     Router::new()
@@ -874,4 +833,45 @@ fn wecom_passive_reply(
 /// A path segment fit for a log line: short, printable.
 fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+#[cfg(test)]
+mod sender_limit_tests {
+    use super::*;
+
+    fn twice_a_minute() -> Option<RateLimitSetting> {
+        Some(RateLimitSetting::Limit {
+            count: 2,
+            per: Duration::from_secs(60),
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_million_forged_senders_keep_the_map_at_its_cap() {
+        let limits = SenderLimits::default();
+        for n in 0..1_000_000u32 {
+            // Each forged sender spends a token, so no bucket is ever idle: the cap must
+            // hold all the same.
+            assert!(limits.allow(&format!("dingtalk:forged-{n}"), twice_a_minute()));
+        }
+        assert_eq!(limits.tracked(), MAX_TRACKED_SENDERS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sender_heard_from_recently_keeps_its_limit_past_the_cap() {
+        let limits = SenderLimits::with_capacity(3);
+        assert!(limits.allow("alice", twice_a_minute()));
+        assert!(limits.allow("alice", twice_a_minute()));
+        for n in 0..2 {
+            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
+        }
+        // Alice is still remembered (two others fit beside her) and still over her limit.
+        assert!(!limits.allow("alice", twice_a_minute()));
+        for n in 2..5 {
+            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
+        }
+        assert_eq!(limits.tracked(), 3);
+        // Three newer senders pushed her out: she starts again with a full bucket.
+        assert!(limits.allow("alice", twice_a_minute()));
+    }
 }

@@ -15,8 +15,9 @@ use crate::plan::{Plan, PlanError};
 use crate::platforms::Platform;
 use crate::render::OutboundPart;
 use crate::state::LiveView;
-use crate::store::{Store, StoreError};
+use crate::store::{Appended, InboundText, Store, StoreError};
 use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
 use std::sync::Arc;
 
 #[derive(Debug, thiserror::Error)]
@@ -107,11 +108,12 @@ impl ChatService {
             sender: person,
             sender_handle: handle,
             tasks: &tasks,
+            channel,
             today: now.with_timezone(&plan.config.timezone).date_naive(),
             lang: fallback,
             people: Some(&plan.people),
         };
-        let outcome = commands::respond(&parsed, &ctx);
+        let mut outcome = commands::respond(&parsed, &ctx);
         let command = command_name(&parsed, person.is_some());
         // Only a digest reads the list after this point. Letting go of it before recording
         // means applying the change finds the list unshared and updates it in place instead
@@ -139,13 +141,26 @@ impl ChatService {
                     channel: incoming.channel,
                 },
             );
-            recorded = self.view.record(&self.store, events).await?;
-            if recorded == 0 {
-                tracing::info!(
+            let from = incoming.message_id.map(|m| InboundText {
+                channel: incoming.channel.unwrap_or("").to_string(),
+                message_id: m.to_string(),
+                text_sha256: hex::encode(Sha256::digest(incoming.text.as_bytes())),
+            });
+            match self.view.record(&self.store, from.as_ref(), events).await? {
+                Appended::Events(0) => tracing::info!(
                     channel = incoming.channel.unwrap_or("-"),
                     command,
                     "a repeated delivery of a command: nothing recorded again"
-                );
+                ),
+                Appended::Events(n) => recorded = n,
+                Appended::IdSeenWithOtherText => {
+                    tracing::warn!(
+                        channel = incoming.channel.unwrap_or("-"),
+                        command,
+                        "a message id seen before came with other text: nothing recorded"
+                    );
+                    outcome.reply = Reply::Text(commands::already_handled(parsed.lang(fallback)));
+                }
             }
         }
         metrics::command(command, outcome_label(&outcome, person.is_some(), recorded));

@@ -226,10 +226,7 @@ impl Plan {
     ) -> Vec<Task> {
         tasks
             .iter()
-            .filter(|t| match &t.channel {
-                Some(c) => *c == channel.name,
-                None => channel.filter.matches(t),
-            })
+            .filter(|t| channel.covers(t))
             .filter(|t| schedule.filter.matches(t))
             .cloned()
             .collect()
@@ -248,14 +245,7 @@ impl Plan {
         let today = now.with_timezone(&self.config.timezone).date_naive();
         let week_ago = now - chrono::Duration::days(7);
         let tasks: Vec<Task> = match channel {
-            Some(c) => tasks
-                .iter()
-                .filter(|t| match &t.channel {
-                    Some(name) => *name == c.name,
-                    None => c.filter.matches(t),
-                })
-                .cloned()
-                .collect(),
+            Some(c) => tasks.iter().filter(|t| c.covers(t)).cloned().collect(),
             None => tasks.to_vec(),
         };
         let target = match channel {

@@ -64,16 +64,40 @@ pub struct ServerState {
     pub google_keys: GoogleKeys,
 }
 
-/// Most senders remembered by [`SenderLimits`]; past this the idle ones are forgotten.
+/// Most senders remembered by [`SenderLimits`]. An office has tens to hundreds of people;
+/// the cap is what keeps forged senders (any id, under a valid signature) from growing the
+/// map without end. A bucket holds about 100 bytes, so the map stays near 1 MB.
 const MAX_TRACKED_SENDERS: usize = 10_000;
 
 /// A token bucket per sender (channel and platform user id): `[server] sender_rate_limit`.
-#[derive(Default)]
+///
+/// At most [`MAX_TRACKED_SENDERS`] buckets, whatever their state: a new sender past the cap
+/// pushes out the one heard from least recently, in constant time. Only a sender silent while
+/// ten thousand others spoke loses its bucket, and a fresh one starts full, which is what an
+/// idle bucket holds anyway. Keys come from the network, so they are hashed with the
+/// standard library's keyed SipHash rather than a fixed-seed hash.
 pub struct SenderLimits {
-    buckets: std::sync::Mutex<std::collections::HashMap<String, TokenBucket>>,
+    buckets: std::sync::Mutex<
+        hashlink::LruCache<String, TokenBucket, std::collections::hash_map::RandomState>,
+    >,
+}
+
+impl Default for SenderLimits {
+    fn default() -> Self {
+        SenderLimits::with_capacity(MAX_TRACKED_SENDERS)
+    }
 }
 
 impl SenderLimits {
+    fn with_capacity(capacity: usize) -> Self {
+        SenderLimits {
+            buckets: std::sync::Mutex::new(hashlink::LruCache::with_hasher(
+                capacity,
+                std::collections::hash_map::RandomState::new(),
+            )),
+        }
+    }
+
     /// Whether `key` may send a command now (and takes a token if so).
     pub fn allow(&self, key: &str, setting: Option<RateLimitSetting>) -> bool {
         let Some(RateLimitSetting::Limit { count, per }) = setting else {
@@ -83,14 +107,18 @@ impl SenderLimits {
             return true;
         };
         let now = tokio::time::Instant::now();
-        if buckets.len() >= MAX_TRACKED_SENDERS && !buckets.contains_key(key) {
-            buckets.retain(|_, b| !b.is_full(now));
+        if let Some(bucket) = buckets.get_mut(key) {
+            return bucket.try_take(now).is_zero();
         }
-        buckets
-            .entry(key.to_string())
-            .or_insert_with(|| TokenBucket::new(count, per))
-            .try_take(now)
-            .is_zero()
+        let mut bucket = TokenBucket::new(count, per);
+        let allowed = bucket.try_take(now).is_zero();
+        buckets.insert(key.to_string(), bucket);
+        allowed
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.buckets.lock().map_or(0, |b| b.len())
     }
 }
 
@@ -878,4 +906,45 @@ fn wecom_passive_reply(
 /// A path segment fit for a log line: short, printable.
 fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(64).collect()
+}
+
+#[cfg(test)]
+mod sender_limit_tests {
+    use super::*;
+
+    fn twice_a_minute() -> Option<RateLimitSetting> {
+        Some(RateLimitSetting::Limit {
+            count: 2,
+            per: Duration::from_secs(60),
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_million_forged_senders_keep_the_map_at_its_cap() {
+        let limits = SenderLimits::default();
+        for n in 0..1_000_000u32 {
+            // Each forged sender spends a token, so no bucket is ever idle: the cap must
+            // hold all the same.
+            assert!(limits.allow(&format!("dingtalk:forged-{n}"), twice_a_minute()));
+        }
+        assert_eq!(limits.tracked(), MAX_TRACKED_SENDERS);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_sender_heard_from_recently_keeps_its_limit_past_the_cap() {
+        let limits = SenderLimits::with_capacity(3);
+        assert!(limits.allow("alice", twice_a_minute()));
+        assert!(limits.allow("alice", twice_a_minute()));
+        for n in 0..2 {
+            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
+        }
+        // Alice is still remembered (two others fit beside her) and still over her limit.
+        assert!(!limits.allow("alice", twice_a_minute()));
+        for n in 2..5 {
+            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
+        }
+        assert_eq!(limits.tracked(), 3);
+        // Three newer senders pushed her out: she starts again with a full bucket.
+        assert!(limits.allow("alice", twice_a_minute()));
+    }
 }

@@ -9,7 +9,7 @@
 
 use crate::plan::Plan;
 use crate::render::WeekActivity;
-use crate::store::{NewEvent, Store, StoreError, TaskEvent};
+use crate::store::{Appended, InboundText, NewEvent, Store, StoreError, TaskEvent};
 use crate::tasks::Task;
 use crate::tasks::merge::{self, MergeOptions};
 use std::collections::HashSet;
@@ -143,7 +143,8 @@ impl LiveView {
     /// Records `events` in the store (one transaction) and applies them to the view, under
     /// the view's lock: a command that looks in between would otherwise see them in the
     /// store but not in the view, and read the whole window back to catch up. Returns how
-    /// many were new (a platform's retry records none).
+    /// many were new (a platform's retry records none), or that `from`'s id came before with
+    /// other text (see [`Store::append_events`]).
     ///
     /// Concurrent commands reach the lock in another order than they arrived, so an event
     /// stamped with its command's arrival could sort before one already applied, and applying
@@ -153,13 +154,17 @@ impl LiveView {
     pub async fn record(
         &self,
         store: &Store,
+        from: Option<&InboundText>,
         mut events: Vec<NewEvent>,
-    ) -> Result<usize, StoreError> {
+    ) -> Result<Appended, StoreError> {
         let mut guard = self.inner.lock().await;
         if let Some(live) = guard.as_ref() {
             order_after(live.events.last(), &mut events);
         }
-        let inserted = store.append_events(&events).await?;
+        let appended = store.append_events(from, &events).await?;
+        let Appended::Events(inserted) = appended else {
+            return Ok(appended);
+        };
         if let Some(live) = guard.as_mut() {
             if inserted == events.len() {
                 live.apply(store, events.iter().map(TaskEvent::from).collect())
@@ -169,7 +174,7 @@ impl LiveView {
                 live.last_check = None;
             }
         }
-        Ok(inserted)
+        Ok(appended)
     }
 
     /// What happened between `since_ms` and `until_ms` (within the last week).

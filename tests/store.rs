@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Backend, CursorLease, NewEvent, NewMessage, OutboxCounts, OutboxFilter, OutboxStatus,
-    OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
+    Appended, Backend, CursorLease, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
+    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
 };
 
 // ---- harness -----------------------------------------------------------------------------------
@@ -1101,7 +1101,7 @@ async fn inbound_ids_are_seen_once_per_channel() {
         assert!(s.note_inbound("county", "msg-1", T0).await.unwrap());
         assert!(!s.note_inbound("county", "msg-1", T0 + 1).await.unwrap());
         assert!(s.note_inbound("team", "msg-1", T0 + 2).await.unwrap());
-        assert_eq!(s.prune_inbound(T0 + 2).await.unwrap(), 1);
+        assert_eq!(s.prune_inbound(T0 + 2, 100).await.unwrap(), 1);
         assert!(s.note_inbound("county", "msg-1", T0 + 3).await.unwrap());
     })
     .await;
@@ -1174,6 +1174,105 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
                 .unwrap(),
             "body-b"
         );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn old_inbound_ids_are_forgotten_a_batch_at_a_time() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        for n in 0..5 {
+            assert!(
+                s.note_inbound("county", &format!("m{n}"), T0)
+                    .await
+                    .unwrap()
+            );
+        }
+        assert!(s.note_inbound("county", "recent", T0 + 10).await.unwrap());
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 2);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 2);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 1);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 0);
+        assert!(!s.note_inbound("county", "recent", T0 + 11).await.unwrap());
+    })
+    .await;
+}
+
+fn from_text(message_id: &str, text: &str) -> InboundText {
+    InboundText {
+        channel: "county".into(),
+        message_id: message_id.into(),
+        text_sha256: format!("sha-of-{text}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let done = from_text("ding-msg-1", "done 12");
+        let first = [event("c1/0", Some("chat:county:ding-msg-1/0"), "12", T0)];
+        assert_eq!(
+            s.append_events(Some(&done), &first).await.unwrap(),
+            Appended::Events(1)
+        );
+        // The platform's retry: the same text, nothing new, no complaint.
+        assert_eq!(
+            s.append_events(Some(&done), &first).await.unwrap(),
+            Appended::Events(0)
+        );
+        // The same id with other text, and events that would otherwise be new.
+        let other = [event("c2/0", Some("chat:county:other/0"), "13", T0 + 1)];
+        assert_eq!(
+            s.append_events(Some(&from_text("ding-msg-1", "done 13")), &other)
+                .await
+                .unwrap(),
+            Appended::IdSeenWithOtherText
+        );
+        let recorded: Vec<String> = s
+            .events(None, None)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
+        assert_eq!(recorded, ["c1/0"]);
+        // The same id on another channel is another message.
+        let elsewhere = InboundText {
+            channel: "team".into(),
+            ..from_text("ding-msg-1", "done 13")
+        };
+        assert_eq!(
+            s.append_events(Some(&elsewhere), &other).await.unwrap(),
+            Appended::Events(1)
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sent_and_dropped_messages_are_pruned_by_age_in_batches_pending_and_dead_stay() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let messages: Vec<NewMessage> = (0..6).map(|n| msg("old", "team", n, T0)).collect();
+        enqueue(s, "old", &messages).await;
+        for m in &messages[..3] {
+            s.mark_sent(&m.id, "w", T0 + 10).await.unwrap();
+        }
+        assert!(s.outbox_drop(&messages[3].id, T0 + 10).await.unwrap());
+        s.mark_dead(&messages[4].id, "refused", T0 + 10)
+            .await
+            .unwrap();
+        let recent = msg("new", "team", 0, T0 + 50);
+        enqueue(s, "new", std::slice::from_ref(&recent)).await;
+        s.mark_sent(&recent.id, "w", T0 + 60).await.unwrap();
+
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 3);
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 1);
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 0);
+        let left = all_ids(s).await;
+        assert_eq!(left, ["new/team/0/0", "old/team/0/4", "old/team/0/5"]);
     })
     .await;
 }

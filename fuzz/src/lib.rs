@@ -186,6 +186,7 @@ pub fn run_command(text: &str, sender: u8) {
         sender: person,
         sender_handle: Some("U-fuzz"),
         tasks: &TASKS,
+        channel: None,
         today: chrono::NaiveDate::from_ymd_opt(2025, 12, 5).unwrap_or_default(),
         lang: Lang::En,
         people: Some(people),

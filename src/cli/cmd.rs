@@ -16,7 +16,9 @@ pub struct Args {
     person: String,
     /// The command, as it would be typed in the chat: "done 12", "完成 12", "list mine".
     text: String,
-    /// Answer as this channel would show it (its language and, for `status`, its tasks).
+    /// Run as if sent through this channel: its language, and only the tasks it covers
+    /// (its `units`, `categories` and the tasks routed to it), to see and to change. Without
+    /// it the command sees every task.
     #[arg(long)]
     channel: Option<String>,
     /// Print JSON: the answer, the command word and how many changes were recorded.

@@ -2,6 +2,7 @@
 
 use super::parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, is_separator};
 use super::text::{self, Headline, ListTitle};
+use crate::config::ChannelConfig;
 use crate::people::{Directory, Person};
 use crate::render::view::DUE_SOON_DAYS;
 use crate::store::NewEvent;
@@ -23,11 +24,37 @@ pub struct Context<'a> {
     pub sender_handle: Option<&'a str>,
     /// The current tasks: the last good list with the recorded events applied.
     pub tasks: &'a [Task],
+    /// The channel the command came through. It sees and changes only the tasks the channel
+    /// covers ([`ChannelConfig::covers`], as its digest does), admins included, and takes
+    /// reports only for units it covers. `None` (`weekbell cmd` without `--channel`) sees all.
+    pub channel: Option<&'a ChannelConfig>,
     pub today: NaiveDate,
     /// The language to answer in ([`respond`] sets it from the command).
     pub lang: Lang,
     /// For display names and the units people belong to.
     pub people: Option<&'a Directory>,
+}
+
+impl<'a> Context<'a> {
+    /// The tasks this command may see and change: those of its channel.
+    fn visible(self) -> impl Iterator<Item = &'a Task> + Clone {
+        let channel = self.channel;
+        self.tasks
+            .iter()
+            .filter(move |t| channel.is_none_or(|c| c.covers(t)))
+    }
+
+    /// Whether a report for `unit` may come through this channel: one whose `units` name it
+    /// (or that names none), or that covers a task of the unit.
+    fn covers_unit(self, unit: &str) -> bool {
+        let Some(channel) = self.channel else {
+            return true;
+        };
+        let units = &channel.filter.units;
+        units.is_empty()
+            || units.iter().any(|u| u.trim() == unit)
+            || self.visible().any(|t| t.unit.trim() == unit)
+    }
 }
 
 /// One change to record. Each becomes one event (see [`crate::tasks::merge`] for the fields).
@@ -303,7 +330,7 @@ fn change_task(
     plan: impl FnOnce(&Task) -> (Vec<Change>, Headline),
 ) -> Outcome {
     let lang = ctx.lang;
-    let Some(task) = find_task(ctx.tasks, id) else {
+    let Some(task) = find_in(ctx.visible(), id) else {
         return Outcome::text(text::no_such_task(lang, id));
     };
     if !may_change(sender, task) {
@@ -328,18 +355,22 @@ fn change_task(
 /// The task with this id: as written, then ignoring case (`a-3`), then ignoring leading zeros
 /// (`012`), since people type ids from memory.
 pub fn find_task<'t>(tasks: &'t [Task], id: &str) -> Option<&'t Task> {
+    find_in(tasks.iter(), id)
+}
+
+fn find_in<'t>(tasks: impl Iterator<Item = &'t Task> + Clone, id: &str) -> Option<&'t Task> {
     let id = id.trim();
     tasks
-        .iter()
+        .clone()
         .find(|t| t.id.trim() == id)
-        .or_else(|| tasks.iter().find(|t| t.id.trim().eq_ignore_ascii_case(id)))
+        .or_else(|| tasks.clone().find(|t| t.id.trim().eq_ignore_ascii_case(id)))
         .or_else(|| {
             let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
             if !digits(id) {
                 return None;
             }
             let want = id.trim_start_matches('0');
-            tasks.iter().find(|t| {
+            tasks.clone().find(|t| {
                 let have = t.id.trim();
                 digits(have) && have.trim_start_matches('0') == want
             })
@@ -372,17 +403,16 @@ fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
     let (lang, today) = (ctx.lang, ctx.today);
     let active = |t: &&Task| t.status.is_open() || t.status == Status::Ongoing;
     let (title, items): (ListTitle<'_>, Vec<&Task>) = match filter {
-        ListFilter::Open => (ListTitle::Open, ctx.tasks.iter().filter(active).collect()),
+        ListFilter::Open => (ListTitle::Open, ctx.visible().filter(active).collect()),
         ListFilter::Mine => (
             ListTitle::Mine,
-            ctx.tasks
-                .iter()
+            ctx.visible()
                 .filter(active)
                 .filter(|t| is_involved(sender, t))
                 .collect(),
         ),
         ListFilter::Overdue => {
-            let mut v: Vec<&Task> = ctx.tasks.iter().filter(|t| t.is_overdue(today)).collect();
+            let mut v: Vec<&Task> = ctx.visible().filter(|t| t.is_overdue(today)).collect();
             v.sort_by_key(|t| std::cmp::Reverse(t.days_overdue(today)));
             (ListTitle::Overdue, v)
         }
@@ -391,8 +421,7 @@ fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
                 .checked_add_signed(chrono::Duration::days(DUE_SOON_DAYS))
                 .unwrap_or(NaiveDate::MAX);
             let mut v: Vec<&Task> = ctx
-                .tasks
-                .iter()
+                .visible()
                 .filter(|t| t.status.is_open() && t.due.is_some_and(|d| d >= today && d <= end))
                 .collect();
             v.sort_by_key(|t| t.due);
@@ -400,19 +429,17 @@ fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
         }
         ListFilter::Blocked => (
             ListTitle::Blocked,
-            ctx.tasks
-                .iter()
+            ctx.visible()
                 .filter(|t| t.status == Status::Blocked)
                 .collect(),
         ),
         ListFilter::Unit(unit) => {
             let unit = unit.trim();
-            let exact: Vec<&Task> = ctx.tasks.iter().filter(|t| t.unit.trim() == unit).collect();
+            let exact: Vec<&Task> = ctx.visible().filter(|t| t.unit.trim() == unit).collect();
             let v = if exact.is_empty() {
                 // `城管` for `县城管局`: people shorten unit names.
                 let want = unit.to_lowercase();
-                ctx.tasks
-                    .iter()
+                ctx.visible()
                     .filter(|t| !t.unit.trim().is_empty() && t.unit.to_lowercase().contains(&want))
                     .collect()
             } else {
@@ -420,7 +447,11 @@ fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
             };
             if v.is_empty() {
                 let units = known_units(ctx);
-                let sample: Vec<&str> = units.iter().take(10).copied().collect();
+                let sample: Vec<&str> = units
+                    .into_iter()
+                    .filter(|u| ctx.covers_unit(u))
+                    .take(10)
+                    .collect();
                 return text::no_such_unit(lang, unit, &sample);
             }
             (ListTitle::Unit(unit), v)
@@ -441,7 +472,7 @@ fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {
     out
 }
 
-/// Units of the list and of the people directory, in list order first.
+/// Units of the whole list and of the people directory, in list order first.
 fn known_units<'a>(ctx: &Context<'a>) -> Vec<&'a str> {
     let mut seen = BTreeSet::new();
     let from_people = ctx
@@ -479,12 +510,16 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
     if text.is_empty() {
         return usage(Problem::MissingText);
     }
+    // Recognised among every unit, refused here: otherwise `周报 其他单位 …` through a channel
+    // of one unit would be taken as a report of the sender's own unit that begins "其他单位".
+    if !ctx.covers_unit(unit) {
+        return Outcome::text(text::unit_outside_channel(lang, unit));
+    }
     let in_unit = |t: &&Task| t.unit.trim() == unit;
     let allowed = sender.admin
         || sender.unit.as_deref().map(str::trim) == Some(unit)
         || ctx
-            .tasks
-            .iter()
+            .visible()
             .filter(in_unit)
             .any(|t| is_involved(sender, t));
     if !allowed {
@@ -498,7 +533,7 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
             .collect();
         return Outcome::text(text::report_refusal(lang, unit, &members));
     }
-    let tasks: Vec<&Task> = ctx.tasks.iter().filter(in_unit).collect();
+    let tasks: Vec<&Task> = ctx.visible().filter(in_unit).collect();
     let done = tasks.iter().filter(|t| t.status == Status::Done).count();
     let overdue = tasks.iter().filter(|t| t.is_overdue(ctx.today)).count();
     Outcome {

@@ -42,6 +42,9 @@
 //!   the task's state, as every answer to a change does.
 //! - `report` may be sent by the unit's members, the owners and leaders of its tasks, and
 //!   admins. Its first word is the unit only when it names a unit of the list or the people.
+//! - Through a channel ([`Context::channel`]) a command sees and changes only the tasks that
+//!   channel covers, admins included: a task outside is answered as unknown, so the answer
+//!   tells nothing of it, and a report for a unit outside is refused.
 
 mod execute;
 mod normalize;
@@ -55,4 +58,4 @@ pub use execute::{
     may_change, respond, to_events,
 };
 pub use parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, parse};
-pub use text::{help_text, too_many, usage};
+pub use text::{already_handled, help_text, too_many, usage};

@@ -569,6 +569,7 @@ fn ctx<'a>(
         sender,
         sender_handle: Some("U999"),
         tasks,
+        channel: None,
         today: today(),
         lang,
         people: Some(dir),
@@ -1016,4 +1017,80 @@ fn changes_become_events_that_merge_back_to_the_replied_state() {
         (report[0].task_id.as_str(), report[0].field.as_str()),
         ("城关镇", "report")
     );
+}
+
+// ---------------------------------------------------------------- a channel's scope
+
+fn channel_of(units: &[&str]) -> crate::config::ChannelConfig {
+    crate::config::ChannelConfig {
+        name: "城管群".into(),
+        platform: crate::platforms::Platform::Dingtalk,
+        webhook: None,
+        secret: None,
+        credentials: BTreeMap::new(),
+        options: BTreeMap::new(),
+        template_dir: None,
+        filter: crate::config::TaskFilter {
+            units: units.iter().map(|u| u.to_string()).collect(),
+            categories: Vec::new(),
+        },
+        max_message_size: None,
+        rate_limit: None,
+        locale: None,
+    }
+}
+
+#[test]
+fn through_a_channel_with_units_even_an_admin_sees_and_changes_only_those_units() {
+    let dir = people();
+    let list = tasks();
+    let scope = channel_of(&["县城管局"]);
+    let scoped = Context {
+        channel: Some(&scope),
+        ..ctx(dir.get("admin"), &list, &dir, Lang::Zh)
+    };
+    let run = |text: &str| respond(&parse(text), &scoped);
+
+    let all = run("清单 全部");
+    assert!(reply(&all).contains("清理河道垃圾"), "{all:?}");
+    assert!(!reply(&all).contains("Fix the login page"), "{all:?}");
+    assert!(!reply(&run("list blocked")).contains("A-3"));
+    let other_unit = run("清单 Web team");
+    assert!(
+        reply(&other_unit).contains("没有找到单位"),
+        "{other_unit:?}"
+    );
+    // The units offered instead are the channel's own.
+    assert!(
+        reply(&other_unit).contains("现有单位：县城管局"),
+        "{other_unit:?}"
+    );
+    assert!(!reply(&other_unit).contains("城关镇"), "{other_unit:?}");
+
+    let done = run("完成 A-3");
+    assert!(done.changes.is_empty());
+    assert!(reply(&done).contains("没有找到编号为「A-3」"), "{done:?}");
+    assert!(!run("完成 12").changes.is_empty());
+
+    let report = run("周报 城关镇 本周完成三处");
+    assert!(report.changes.is_empty());
+    assert!(
+        reply(&report).contains("本群不负责「城关镇」"),
+        "{report:?}"
+    );
+    assert!(!run("周报 县城管局 本周完成三处").changes.is_empty());
+    let member = Context {
+        sender: dir.get("zhao.liu"),
+        ..scoped
+    };
+    assert!(
+        respond(&parse("周报 本周完成三处"), &member)
+            .changes
+            .is_empty()
+    );
+
+    // Without a channel (`weekbell cmd`), the same admin reaches every task.
+    let everywhere = ctx(dir.get("admin"), &list, &dir, Lang::Zh);
+    assert!(!respond(&parse("完成 A-3"), &everywhere).changes.is_empty());
+    assert!(reply(&respond(&parse("list blocked"), &everywhere)).contains("A-3"));
 }

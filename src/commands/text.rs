@@ -113,6 +113,15 @@ pub fn too_many(lang: Lang) -> String {
     }
 }
 
+/// The answer to a message whose id came before with other text: not a platform's retry,
+/// so the earlier answer does not fit, and nothing of this one was recorded.
+pub fn already_handled(lang: Lang) -> String {
+    match lang {
+        Lang::Zh => "这条消息已经处理过，本次没有做任何更改。".to_string(),
+        Lang::En => "This message was already handled; nothing was changed this time.".to_string(),
+    }
+}
+
 pub fn not_understood(lang: Lang) -> String {
     match lang {
         Lang::Zh => format!("没有识别出命令。\n{}", help_text(lang)),
@@ -460,6 +469,16 @@ pub fn no_such_unit(lang: Lang, unit: &str, known: &[&str]) -> String {
         (Lang::Zh, false) => format!("没有找到单位「{unit}」。现有单位：{}", known.join("、")),
         (Lang::En, true) => format!("There is no unit \"{unit}\"."),
         (Lang::En, false) => format!("There is no unit \"{unit}\". Units: {}", known.join(", ")),
+    }
+}
+
+/// A report for a unit the channel it came through does not cover.
+pub fn unit_outside_channel(lang: Lang, unit: &str) -> String {
+    match lang {
+        Lang::Zh => format!("本群不负责「{unit}」的事项，请在该单位所在的群里报送周报。"),
+        Lang::En => format!(
+            "This channel does not cover \"{unit}\"; please send its report in the channel that does."
+        ),
     }
 }
 

@@ -147,6 +147,16 @@ pub struct ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// Whether this channel covers `task`: a task routed by its own `channel` column goes to
+    /// that channel only; any other task to every channel whose `units`/`categories` take it.
+    /// Digests, reminders and the commands sent through the channel all see these tasks alone.
+    pub fn covers(&self, task: &crate::tasks::Task) -> bool {
+        match &task.channel {
+            Some(name) => *name == self.name,
+            None => self.filter.matches(task),
+        }
+    }
+
     /// The markup this channel's messages are written in: the platform's, or its plain-text
     /// message type when the channel says `msgtype = "text"` (DingTalk, WeCom).
     pub fn dialect(&self) -> Dialect {

@@ -6,6 +6,7 @@
 
 mod delivery;
 mod ratelimit;
+mod retention;
 mod scheduler;
 
 pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
@@ -135,6 +136,7 @@ pub async fn run(
         Scope::All,
     );
     let mut delivery = tokio::spawn(delivery.run());
+    tokio::spawn(retention::run(shared.clone(), stop_rx.clone()));
 
     let chat = Arc::new(ChatService::new(shared.store.clone()));
     let state = Arc::new(ServerState {

@@ -55,16 +55,6 @@ impl TokenBucket {
         }
     }
 
-    /// Whether the bucket has refilled completely by `now`: an idle sender that can be
-    /// forgotten without changing anything.
-    pub fn is_full(&self, now: Instant) -> bool {
-        let elapsed = now.saturating_duration_since(self.last);
-        self.paused_until.is_none_or(|u| u <= now)
-            && (self.per_token.is_zero()
-                || self.tokens + elapsed.as_secs_f64() / self.per_token.as_secs_f64()
-                    >= self.capacity)
-    }
-
     /// Stops all sends for `d`, and drains the bucket so sends resume at the steady pace.
     pub fn pause(&mut self, now: Instant, d: Duration) {
         self.paused_until = Some(now + d);

@@ -299,10 +299,23 @@ fn csv_bytes(rows: impl Iterator<Item = Vec<String>>) -> Result<Vec<u8>, csv::Er
     let mut w = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(BOM.to_vec());
-    for row in rows {
+    for mut row in rows {
+        row.iter_mut().for_each(write_as_text);
         w.write_record(&row)?;
     }
     w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// Makes a cell one a spreadsheet program takes for text. Notes and reports come from the
+/// chat, so anyone in a group could write `=HYPERLINK(…)` or `@SUM(…)` and have Excel or
+/// LibreOffice run it when an officer opens the export. OWASP's advice (CSV Injection) is
+/// to start such a cell with a single quote, which spreadsheets read as "this is text".
+/// Numbers (`-5`, `+3.5`) are left alone: they evaluate to themselves.
+fn write_as_text(cell: &mut String) {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !cell.parse::<f64>().is_ok_and(f64::is_finite) {
+        cell.insert(0, '\'');
+    }
 }
 
 /// The text a cell shows, which is what Excel saves in a CSV.
@@ -452,6 +465,49 @@ mod tests {
             Path::new("does-not-exist.xlsx"),
             Path::new("src/../does-not-exist.xlsx")
         ));
+    }
+
+    #[test]
+    fn cells_a_spreadsheet_would_evaluate_are_written_as_text() {
+        let row = [
+            "=HYPERLINK(\"http://x\",\"y\")",
+            "+1+2",
+            "-2+3",
+            "@SUM(A1)",
+            "\tcmd",
+            "\rcmd",
+            "-5",
+            "+3.5",
+            "-inf",
+            "a=b",
+            "",
+        ];
+        let bytes = csv_bytes(std::iter::once(row.map(str::to_string).to_vec()));
+        let text = String::from_utf8(bytes.unwrap_or_default()).unwrap_or_default();
+        let mut read = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let cells: Vec<String> = read
+            .records()
+            .flatten()
+            .flat_map(|r| r.iter().map(str::to_string).collect::<Vec<_>>())
+            .collect();
+        assert_eq!(
+            cells,
+            [
+                "'=HYPERLINK(\"http://x\",\"y\")",
+                "'+1+2",
+                "'-2+3",
+                "'@SUM(A1)",
+                "'\tcmd",
+                "'\rcmd",
+                "-5",
+                "+3.5",
+                "'-inf",
+                "a=b",
+                "",
+            ]
+        );
     }
 
     #[test]

@@ -41,6 +41,11 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         name: "inbound signatures (DingTalk header pairs bound to their body)",
         script: V3_INBOUND_SIGNATURES,
     },
+    Migration {
+        version: 4,
+        name: "the text of each inbound id, to tell a retry from a reused id",
+        script: V4_INBOUND_TEXT,
+    },
 ];
 
 const V1_INITIAL: &str = "
@@ -143,6 +148,13 @@ CREATE TABLE inbound_signatures (
     PRIMARY KEY (channel, signature)
 );
 CREATE INDEX inbound_signatures_by_time ON inbound_signatures (seen_ms);
+";
+
+const V4_INBOUND_TEXT: &str = "
+-- The SHA-256 (hex) of the command text that came with the id. A platform's retry carries the
+-- same text; the same id with other text is not a retry and is answered \"already handled\".
+-- NULL for ids remembered before this version.
+ALTER TABLE inbound_seen ADD COLUMN text_sha256 TEXT;
 ";
 
 /// The newest version this build knows.

@@ -30,8 +30,9 @@ mod sql;
 
 pub use error::{StoreError, redact_url};
 pub use model::{
-    Backend, CursorLease, LedgerEntry, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
-    OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent, TaskSnapshot,
+    Appended, Backend, CursorLease, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts,
+    OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent,
+    TaskSnapshot,
 };
 
 use error::{redact_parts, scrub};
@@ -501,6 +502,18 @@ impl Store {
         Ok(changed > 0)
     }
 
+    /// Deletes at most `limit` messages sent or dropped before `before_ms`; pending and dead
+    /// messages are kept. Returns how many were deleted; fewer than `limit` means none is left.
+    pub async fn prune_outbox(&self, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
+        let done = sqlx::query(sql::PRUNE_OUTBOX)
+            .bind(before_ms)
+            .bind(limit.max(0))
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.query_error("deleting old sent and dropped messages", e))?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn outbox_counts(&self) -> Result<OutboxCounts, StoreError> {
         let rows = sqlx::query(sql::OUTBOX_COUNTS)
             .fetch_all(&self.pool)
@@ -549,16 +562,49 @@ impl Store {
 
     // ---- task events ------------------------------------------------------------------------
 
-    /// Records a change to a task. `false` when its id or its dedupe key (the platform's
-    /// message id) is already recorded: a platform's retry of the same command.
     /// Records several events in one transaction — all of one command's changes, or none —
-    /// and returns how many were new (a platform's retry of a message inserts nothing).
-    pub async fn append_events(&self, events: &[NewEvent]) -> Result<usize, StoreError> {
+    /// and says how many were new (a platform's retry of a message inserts nothing).
+    ///
+    /// With `from`, the message's id and text hash are remembered in the same transaction;
+    /// when the id is already remembered with another text, nothing is written and the
+    /// answer is [`Appended::IdSeenWithOtherText`]: the events' dedupe keys would refuse the
+    /// changes anyway, and the command must not be answered as if they were made.
+    pub async fn append_events(
+        &self,
+        from: Option<&InboundText>,
+        events: &[NewEvent],
+    ) -> Result<Appended, StoreError> {
         if events.is_empty() {
-            return Ok(0);
+            return Ok(Appended::Events(0));
         }
         let fail = |e| self.query_error("recording task events", e);
         let mut tx = self.begin_write().await.map_err(fail)?;
+        if let Some(m) = from {
+            // Seen when its command was: the events carry that time.
+            let seen_ms = events.first().map_or(0, |e| e.at_ms);
+            let inserted = sqlx::query(sql::NOTE_INBOUND_TEXT)
+                .bind(&m.channel)
+                .bind(&m.message_id)
+                .bind(seen_ms)
+                .bind(&m.text_sha256)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+            if inserted == 0 {
+                let known: Option<String> = sqlx::query_scalar(sql::INBOUND_TEXT)
+                    .bind(&m.channel)
+                    .bind(&m.message_id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(fail)?;
+                // NULL: remembered before texts were; the dedupe keys decide alone.
+                if known.is_some_and(|k| k != m.text_sha256) {
+                    tx.rollback().await.map_err(fail)?;
+                    return Ok(Appended::IdSeenWithOtherText);
+                }
+            }
+        }
         let mut inserted = 0;
         for e in events {
             inserted += bind_event(sqlx::query(sql::APPEND_EVENT), e)
@@ -568,9 +614,13 @@ impl Store {
                 .rows_affected();
         }
         tx.commit().await.map_err(fail)?;
-        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+        Ok(Appended::Events(
+            usize::try_from(inserted).unwrap_or(usize::MAX),
+        ))
     }
 
+    /// Records a change to a task. `false` when its id or its dedupe key (the platform's
+    /// message id) is already recorded: a platform's retry of the same command.
     pub async fn append_event(&self, e: &NewEvent) -> Result<bool, StoreError> {
         let inserted = bind_event(sqlx::query(sql::APPEND_EVENT), e)
             .execute(&self.pool)
@@ -635,11 +685,13 @@ impl Store {
         Ok(inserted > 0)
     }
 
-    /// Forgets inbound ids seen before `before_ms` (platforms retry for minutes, not days).
-    /// Returns how many were forgotten.
-    pub async fn prune_inbound(&self, before_ms: i64) -> Result<u64, StoreError> {
+    /// Forgets at most `limit` inbound ids seen before `before_ms` (platforms retry for
+    /// hours, not days). Returns how many were forgotten; fewer than `limit` means none is
+    /// left.
+    pub async fn prune_inbound(&self, before_ms: i64, limit: i64) -> Result<u64, StoreError> {
         let done = sqlx::query(sql::PRUNE_INBOUND)
             .bind(before_ms)
+            .bind(limit.max(0))
             .execute(&self.pool)
             .await
             .map_err(|e| self.query_error("forgetting old inbound ids", e))?;

@@ -300,6 +300,24 @@ pub struct TaskSnapshot {
     pub saved_ms: i64,
 }
 
+/// The chat message a command's events come from: its id on its channel and the SHA-256
+/// (hex) of its text, so that the same id with other text is told from a platform's retry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InboundText {
+    pub channel: String,
+    pub message_id: String,
+    pub text_sha256: String,
+}
+
+/// What [`crate::store::Store::append_events`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// How many of the events were new (none for a platform's retry).
+    Events(usize),
+    /// The message id was already recorded with other text: nothing was written.
+    IdSeenWithOtherText,
+}
+
 /// A change to a task, to record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct NewEvent {

@@ -241,6 +241,11 @@ pub const OUTBOX_GET: &str = concat!("SELECT ", outbox_columns!(), " FROM outbox
 
 pub const OUTBOX_STATUS: &str = "SELECT status FROM outbox WHERE id = $1";
 
+/// Deletes at most `$2` messages that were sent or dropped before `$1` (by their last change
+/// of status); pending and dead ones stay whatever their age. Batched like [`PRUNE_INBOUND`].
+pub const PRUNE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox \
+     WHERE status IN ('sent', 'dropped') AND updated_ms < $1 LIMIT $2)";
+
 pub const OUTBOX_COUNTS: &str = "SELECT status, COUNT(*) AS n FROM outbox GROUP BY status";
 
 // ---- task snapshot ----------------------------------------------------------------------------
@@ -287,7 +292,19 @@ pub const COUNT_EVENTS_SINCE: &str = "SELECT COUNT(*) FROM task_events WHERE at_
 pub const NOTE_INBOUND: &str = "INSERT INTO inbound_seen (channel, message_id, seen_ms) \
      VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
-pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE seen_ms < $1";
+/// Remembers the message a command's events come from, with its text's hash; inserts nothing
+/// when the id is already known. `$1` channel, `$2` message id, `$3` now, `$4` text hash.
+pub const NOTE_INBOUND_TEXT: &str = "INSERT INTO inbound_seen \
+     (channel, message_id, seen_ms, text_sha256) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING";
+
+/// The text hash an id was first seen with (NULL when remembered without one).
+pub const INBOUND_TEXT: &str =
+    "SELECT text_sha256 FROM inbound_seen WHERE channel = $1 AND message_id = $2";
+
+/// Forgets at most `$2` ids seen before `$1`, so that a large backlog is deleted in short
+/// transactions that leave the database to the other writers in between.
+pub const PRUNE_INBOUND: &str = "DELETE FROM inbound_seen WHERE (channel, message_id) IN \
+     (SELECT channel, message_id FROM inbound_seen WHERE seen_ms < $1 LIMIT $2)";
 
 // ---- inbound signatures -----------------------------------------------------------------------
 

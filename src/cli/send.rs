@@ -81,9 +81,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             DeliveryConfig::default(),
             Scope::Channels(channels),
         );
+        let mut recorded = shared.recorded.subscribe();
         let delivery = tokio::spawn(delivery.run());
         let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait);
         let mine = loop {
+            // Marked seen before the outbox is read, so a batch committed while it is read
+            // still ends the wait below.
+            recorded.borrow_and_update();
             let all = shared
                 .store
                 .outbox(OutboxFilter {
@@ -97,7 +101,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             if done || tokio::time::Instant::now() >= deadline {
                 break mine;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Woken by each commit of outcomes rather than a poll interval: a 100 ms poll was
+            // most of the wall time of a `send` to a webhook that answers at once.
+            let _ = tokio::time::timeout_at(deadline, recorded.changed()).await;
         };
         let _ = stop_tx.send(true);
         shared.wake_delivery();

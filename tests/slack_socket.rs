@@ -267,7 +267,11 @@ async fn a_command_running_through_a_refresh_is_acked_with_its_answer_on_the_new
     let mut conn2 = slack.next_connection(WAIT).await;
     conn.expect_closed(WAIT).await;
     assert!(sent.elapsed() < Duration::from_millis(1_000));
-    assert_eq!(conn.try_recv(Duration::ZERO).await, None, "acked on the old one");
+    assert_eq!(
+        conn.try_recv(Duration::ZERO).await,
+        None,
+        "acked on the old one"
+    );
 
     let ack = conn2.recv(ACK_DEADLINE).await;
     assert!(sent.elapsed() < ACK_DEADLINE, "{:?}", sent.elapsed());

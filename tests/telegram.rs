@@ -356,7 +356,11 @@ async fn messages_to_a_group_that_became_a_supergroup_go_to_the_supergroup() {
     let chats: Vec<i64> = sent.iter().map(|m| m.chat_id).collect();
     assert_eq!(chats, vec![supergroup; 3]);
     assert_eq!(sent[0].text, "digest");
-    assert_eq!(tg.calls_of("sendMessage").len(), 4, "one refusal, then three sends");
+    assert_eq!(
+        tg.calls_of("sendMessage").len(),
+        4,
+        "one refusal, then three sends"
+    );
 }
 
 // ---- the daemon --------------------------------------------------------------------------------
@@ -719,9 +723,11 @@ async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
     .await;
     let before = tg.push_message(GROUP, ALICE, Some("alice_tg"), "/done API-101");
     assert_eq!(tg.wait_for_sent(1, Duration::from_secs(15)).await.len(), 1);
-    wait_until("the command to be confirmed", Duration::from_secs(10), || {
-        tg.pending().is_empty()
-    })
+    wait_until(
+        "the command to be confirmed",
+        Duration::from_secs(10),
+        || tg.pending().is_empty(),
+    )
     .await;
 
     // A week later Telegram starts its ids afresh, below the stored offset.
@@ -742,8 +748,10 @@ async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
     assert!(
         tg.wait_for_calls(Duration::from_secs(10), |calls| calls
             .iter()
-            .any(|c| c.method == "getupdates" && c.params["offset"].as_i64() == Some(new_id + 1)))
-            .await,
+            .any(
+                |c| c.method == "getupdates" && c.params["offset"].as_i64() == Some(new_id + 1)
+            ))
+        .await,
         "{:?}",
         tg.calls_of("getUpdates")
             .iter()
@@ -758,11 +766,7 @@ async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let more = tg.calls_of("getUpdates").len() - polls;
     assert!(more <= 1, "{more} getUpdates calls in a quiet second");
-    let notes = r
-        .history()
-        .iter()
-        .filter(|e| e["field"] == "note")
-        .count();
+    let notes = r.history().iter().filter(|e| e["field"] == "note").count();
     assert_eq!(notes, 1);
     r.stop().await;
 }
@@ -781,7 +785,10 @@ async fn commands_from_the_supergroup_a_group_became_are_taken_with_a_warning() 
         &format!("polling = true\nbot_username = \"{BOT_USERNAME}\""),
     );
     let text = std::fs::read_to_string(&config).unwrap_or_default();
-    let text = text.replace(&format!("chat_id = \"{GROUP}\""), &format!("chat_id = \"{group}\""));
+    let text = text.replace(
+        &format!("chat_id = \"{GROUP}\""),
+        &format!("chat_id = \"{group}\""),
+    );
     std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
     let mut r = Running::start(dir.path(), config, port, env(&tg)).await;
     wait_until("polling to start", Duration::from_secs(15), || {

@@ -639,8 +639,14 @@ mod tests {
         let mut elsewhere = command("x");
         elsewhere["message"]["chat"] = json!({"id": -4_000_000_102_i64, "type": "group"});
         elsewhere["message"]["migrate_to_chat_id"] = json!(supergroup);
-        assert!(matches!(parse_update(&elsewhere, &ours), Ok(Verdict::Ignore(_))));
-        assert_eq!(crate::platforms::telegram::migrated_chat(-4_000_000_102), None);
+        assert!(matches!(
+            parse_update(&elsewhere, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
+        assert_eq!(
+            crate::platforms::telegram::migrated_chat(-4_000_000_102),
+            None
+        );
         assert!(matches!(
             parse_update(&from_supergroup, &ours),
             Ok(Verdict::Ignore(_))
@@ -650,7 +656,10 @@ mod tests {
         notice["message"]["chat"]["id"] = json!(supergroup);
         notice["message"].as_object_mut().map(|m| m.remove("text"));
         notice["message"]["migrate_from_chat_id"] = json!(group);
-        assert!(matches!(parse_update(&notice, &ours), Ok(Verdict::Ignore(_))));
+        assert!(matches!(
+            parse_update(&notice, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
         assert_eq!(
             crate::platforms::telegram::migrated_chat(group),
             Some(supergroup)

@@ -455,7 +455,9 @@ async fn post(
 /// `parameters.migrate_to_chat_id` of a Bot API refusal.
 fn migrate_to_chat_id(body: &[u8]) -> Option<i64> {
     let reply: Value = serde_json::from_slice(body).ok()?;
-    reply.get("parameters").and_then(|p| int_field(p, "migrate_to_chat_id"))
+    reply
+        .get("parameters")
+        .and_then(|p| int_field(p, "migrate_to_chat_id"))
 }
 
 /// The answer to a command: into the chat it came from, as a reply to it. The reply holds

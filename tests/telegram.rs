@@ -705,22 +705,35 @@ async fn polling_takes_commands_without_a_public_url_and_resumes_after_a_restart
     assert!(!log.contains(&tg.token()), "the token leaked:\n{log}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
-    let tg = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+/// `weekbell run` polling for `tg`'s bot, with `chat` as the channel's `chat_id` and SQLite in
+/// `dir`, once its polling is under way.
+async fn start_polling(tg: &FakeTelegram, dir: &Path, chat: i64) -> Running {
     let port = free_port();
     let config = write_config(
-        dir.path(),
+        dir,
         port,
-        &sqlite(dir.path()),
+        &sqlite(dir),
         &format!("polling = true\nbot_username = \"{BOT_USERNAME}\""),
     );
-    let mut r = Running::start(dir.path(), config, port, env(&tg)).await;
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    let text = text.replace(
+        &format!("chat_id = \"{GROUP}\""),
+        &format!("chat_id = \"{chat}\""),
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let r = Running::start(dir, config, port, env(tg)).await;
     wait_until("polling to start", Duration::from_secs(15), || {
         r.log().contains("polling for commands")
     })
     .await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut r = start_polling(&tg, dir.path(), GROUP).await;
     let before = tg.push_message(GROUP, ALICE, Some("alice_tg"), "/done API-101");
     assert_eq!(tg.wait_for_sent(1, Duration::from_secs(15)).await.len(), 1);
     wait_until(
@@ -777,24 +790,7 @@ async fn commands_from_the_supergroup_a_group_became_are_taken_with_a_warning() 
     let (group, supergroup) = (-4_000_000_003_i64, -1_004_000_000_003_i64);
     tg.add_chat(group, "group", None);
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        port,
-        &sqlite(dir.path()),
-        &format!("polling = true\nbot_username = \"{BOT_USERNAME}\""),
-    );
-    let text = std::fs::read_to_string(&config).unwrap_or_default();
-    let text = text.replace(
-        &format!("chat_id = \"{GROUP}\""),
-        &format!("chat_id = \"{group}\""),
-    );
-    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
-    let mut r = Running::start(dir.path(), config, port, env(&tg)).await;
-    wait_until("polling to start", Duration::from_secs(15), || {
-        r.log().contains("polling for commands")
-    })
-    .await;
+    let mut r = start_polling(&tg, dir.path(), group).await;
 
     tg.migrate_group(group, supergroup, ALICE);
     tg.push_message(supergroup, ALICE, Some("alice_tg"), "/done API-101");
@@ -815,18 +811,7 @@ async fn commands_from_the_supergroup_a_group_became_are_taken_with_a_warning() 
 async fn a_second_poller_and_flood_control_are_survived() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
-    let config = write_config(
-        dir.path(),
-        port,
-        &sqlite(dir.path()),
-        &format!("polling = true\nbot_username = \"{BOT_USERNAME}\""),
-    );
-    let mut r = Running::start(dir.path(), config, port, env(&tg)).await;
-    wait_until("polling to start", Duration::from_secs(15), || {
-        r.log().contains("polling for commands")
-    })
-    .await;
+    let mut r = start_polling(&tg, dir.path(), GROUP).await;
     // Another program polls the same bot: Telegram ends weekbell's poll with 409.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let answer: Value = client(Duration::from_secs(5))

@@ -420,7 +420,9 @@ pub(super) async fn deliver(
 
 /// `sendMessage` with `body`. A group upgraded to a supergroup keeps its history under a new
 /// id, and Telegram refuses a send to the old one with 400 and `parameters.migrate_to_chat_id`
-/// (Bot API, `ResponseParameters`): the new id is remembered ([`learn_migration`]) and the
+/// (Bot API, `ResponseParameters`; the Bot API server's `check_chat` answers so for every
+/// method that writes to an upgraded group, while reads such as `getChat` still succeed, so
+/// there is no quiet way to ask): the new id is remembered ([`learn_migration`]) and the
 /// message sent there at once, instead of waiting as a dead letter for someone to edit the
 /// config. Only one such hop is followed.
 async fn post(

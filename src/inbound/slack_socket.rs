@@ -20,8 +20,9 @@
 //! [`InlineAnswer`] and the ack waits for it up to [`INLINE_WAIT`]; a command slower than that
 //! is acked without an answer, and the handler's `send` then fails so it can post the answer
 //! another way. An ack goes out on whichever connection is current when it is ready, so a
-//! command still running when Slack moves the app to a new connection is acked there. Repeats are recognised by `event_id`, by the message's channel and `ts`, and by
-//! the command's `trigger_id`, so Slack's redeliveries change nothing twice.
+//! command still running when Slack moves the app to a new connection is acked there. Repeats
+//! are recognised by `event_id`, by the message's channel and `ts`, and by the command's
+//! `trigger_id`, so Slack's redeliveries change nothing twice.
 //!
 //! The token never reaches a log line; the socket URL is logged without its query (the
 //! ticket). Slack pings the socket (tungstenite answers); the shared watchdog pings back after

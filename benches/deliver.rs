@@ -8,6 +8,10 @@
 //!    upper bound of "send start minus slot"). Target: p99 ≤ 20 ms.
 //! 3. Idle memory: the release `weekbell run` binary on the shipped config, resident set
 //!    after 5 s idle. Target: ≤ 20 MB.
+//! 4. `weekbell send`: the binary, run 20 times in a row against one generic-webhook channel
+//!    on the local sink (a fresh process each time, as a person or a cron job runs it);
+//!    median and slowest wall time, and the CPU time the runs used. Target: median ≤ 30 ms.
+//!    `WEEKBELL_BIN=PATH` measures another build of the binary (an older one, for "before").
 
 use axum::Router;
 use axum::routing::post;
@@ -302,6 +306,77 @@ fn idle_memory() {
     );
 }
 
+/// User plus system time of the waited-for children of this process, in clock ticks
+/// (`cutime` + `cstime` of `/proc/self/stat`).
+fn children_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let field = |n: usize| {
+        rest.split_whitespace()
+            .nth(n)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // `state` is field 3 of the file and the first after ')'; cutime and cstime are 16 and 17.
+    field(16 - 3) + field(17 - 3)
+}
+
+async fn send_latency() {
+    const RUNS: usize = 20;
+    let bin = std::env::var_os("WEEKBELL_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_weekbell")),
+        PathBuf::from,
+    );
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("{e}"),
+    };
+    let (url, arrivals) = sink().await;
+    let config = write_config(dir.path(), &url, 1, "0 9 * * MON");
+    let run_once = || {
+        let bin = bin.clone();
+        let config = config.clone();
+        let cwd = dir.path().to_path_buf();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let started = Instant::now();
+                let out = std::process::Command::new(&bin)
+                    .current_dir(cwd)
+                    .args(["--config", &config.display().to_string(), "send", "digest"])
+                    .env("WEEKBELL_LOG", "warn")
+                    .output();
+                match out {
+                    Ok(o) if o.status.success() => started.elapsed(),
+                    Ok(o) => panic!("send failed: {}", String::from_utf8_lossy(&o.stderr)),
+                    Err(e) => panic!("cannot run {}: {e}", bin.display()),
+                }
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+        }
+    };
+    // One run to create the database, untimed: every later run finds it.
+    run_once().await;
+    let ticks_before = children_cpu_ticks();
+    let mut walls = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        walls.push(run_once().await);
+    }
+    // Linux counts these in USER_HZ ticks, 100 a second.
+    let cpu_ms = (children_cpu_ticks() - ticks_before) as f64 * 10.0 / RUNS as f64;
+    walls.sort_unstable();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let median = ms(walls[RUNS / 2]);
+    let received = arrivals.lock().map(|v| v.len()).unwrap_or(0);
+    println!(
+        "send: {RUNS} runs of `{} send digest` to a loopback webhook (sink saw {received}): median {median:.1} ms, slowest {:.1} ms, CPU {cpu_ms:.0} ms a run (target median ≤ 30 ms: {})",
+        bin.display(),
+        ms(walls[RUNS - 1]),
+        if median <= 30.0 { "met" } else { "MISSED" }
+    );
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("deliver bench: run it with `cargo bench --bench deliver`");
@@ -314,8 +389,8 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => panic!("{e}"),
     };
-    // `cargo bench --bench deliver -- fan-out` (or `idle`, `lateness`) runs one part.
-    let parts = ["fan-out", "idle", "lateness"];
+    // `cargo bench --bench deliver -- fan-out` (or `idle`, `lateness`, `send`) runs one part.
+    let parts = ["fan-out", "idle", "lateness", "send"];
     let chosen: Vec<String> = std::env::args()
         .filter(|a| parts.contains(&a.as_str()))
         .collect();
@@ -328,5 +403,8 @@ fn main() {
     }
     if run("lateness") {
         rt.block_on(lateness());
+    }
+    if run("send") {
+        rt.block_on(send_latency());
     }
 }

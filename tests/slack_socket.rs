@@ -255,6 +255,38 @@ async fn a_slow_command_is_acked_in_time_without_its_answer() {
 }
 
 #[tokio::test]
+async fn a_command_running_through_a_refresh_is_acked_with_its_answer_on_the_new_connection() {
+    let slack = FakeSocketMode::start(APP_TOKEN).await;
+    let handling = Duration::from_millis(1_500);
+    let (task, mut rx, stop) = start(config(&slack, APP_TOKEN), handling);
+    let mut conn = slack.next_connection(WAIT).await;
+    let sent = tokio::time::Instant::now();
+    conn.send(&slash_command("env-1", "trig.moved", "U01ALICE", "status"));
+    // Slack moves the app while the command runs: the new connection is up and the old one
+    // closed long before the handler answers.
+    conn.disconnect("refresh_requested");
+    let mut conn2 = slack.next_connection(WAIT).await;
+    conn.expect_closed(WAIT).await;
+    assert!(
+        sent.elapsed() < handling,
+        "the refresh outlasted the command"
+    );
+    assert_eq!(
+        conn.try_recv(Duration::ZERO).await,
+        None,
+        "acked on the old one"
+    );
+
+    let ack = conn2.recv(ACK_DEADLINE).await;
+    assert!(sent.elapsed() < ACK_DEADLINE, "{:?}", sent.elapsed());
+    assert_eq!(ack["envelope_id"], "env-1", "{ack}");
+    assert_eq!(ack["payload"]["text"], "answer: status", "{ack}");
+    let call = next_call(&mut rx).await;
+    assert_eq!(call.inline_sent, Some(true));
+    stop_promptly(task, &stop).await;
+}
+
+#[tokio::test]
 async fn unacked_events_are_redelivered_and_handled_once() {
     let slack = FakeSocketMode::start(APP_TOKEN).await;
     let (task, mut rx, stop) = start(config(&slack, APP_TOKEN), Duration::ZERO);

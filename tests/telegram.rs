@@ -22,6 +22,11 @@ use weekbell::secret::Secret;
 
 const TIMEOUT: Duration = Duration::from_millis(600);
 const SECRET_TOKEN: &str = "wb-webhook_9f2c41d7a0b3";
+/// Basic groups of the migration tests. Telegram's chat ids are global, and so is what
+/// weekbell learns of a group's upgrade (one test process runs all these tests): each test
+/// upgrades its own group.
+const FLOOD_TEST_GROUP: i64 = -4_000_000_001;
+const OUTBOUND_TEST_GROUP: i64 = -4_000_000_002;
 const ALICE: i64 = 111_000_111;
 const BOB: i64 = 222_000_222;
 
@@ -121,9 +126,22 @@ async fn flood_control_migration_and_server_errors() {
         send(&ch, "x").await,
         Outcome::Wait { after, .. } if after == Duration::from_secs(35)
     ));
-    tg.script("sendMessage", [TgReply::migrated(-1_009_876_543_210)]);
-    let Outcome::Permanent { reason, hint } = send(&ch, "x").await else {
-        panic!("a migrated group is permanent")
+    // A group upgraded to a supergroup is followed once (see the migration test); refused
+    // there too, the message is a dead letter that names the new id.
+    let mut basic = ch.clone();
+    basic
+        .options
+        .insert("chat_id".into(), FLOOD_TEST_GROUP.to_string());
+    tg.add_chat(FLOOD_TEST_GROUP, "group", None);
+    tg.script(
+        "sendMessage",
+        [
+            TgReply::migrated(-1_009_876_543_210),
+            TgReply::migrated(-1_009_876_543_210),
+        ],
+    );
+    let Outcome::Permanent { reason, hint } = send(&basic, "x").await else {
+        panic!("a migrated group refused twice is permanent")
     };
     assert!(reason.contains("supergroup"), "{reason}");
     assert!(hint.contains("chat_id = \"-1009876543210\""), "{hint}");
@@ -306,6 +324,43 @@ async fn an_answer_replies_to_the_command_in_its_chat() {
     let sent = tg.sent();
     assert_eq!(sent[0].reply_to, Some(message_id));
     assert_eq!(sent[0].chat_id, GROUP);
+}
+
+#[tokio::test]
+async fn messages_to_a_group_that_became_a_supergroup_go_to_the_supergroup() {
+    let tg = FakeTelegram::start().await;
+    let supergroup = -1_004_000_000_002;
+    tg.add_chat(OUTBOUND_TEST_GROUP, "group", None);
+    let command = tg.push_message(OUTBOUND_TEST_GROUP, ALICE, Some("alice_tg"), "/list");
+    tg.migrate_group(OUTBOUND_TEST_GROUP, supergroup, ALICE);
+    let mut ch = channel(&tg);
+    ch.options
+        .insert("chat_id".into(), OUTBOUND_TEST_GROUP.to_string());
+
+    // The digest: refused at the old id with the new one, and sent there at once.
+    assert_eq!(send(&ch, "digest").await, Outcome::Sent);
+    // The next one goes straight to the supergroup.
+    assert_eq!(send(&ch, "reminder").await, Outcome::Sent);
+    // So does the answer to a command given in the old group before the upgrade.
+    let via = ReplyVia::TelegramMessage {
+        chat_id: OUTBOUND_TEST_GROUP,
+        message_id: command["message"]["message_id"]
+            .as_i64()
+            .unwrap_or_default(),
+        message_thread_id: None,
+    };
+    let got = deliver_reply(&client(TIMEOUT), &ch, &part("answer"), &via, Utc::now()).await;
+    assert_eq!(got, Outcome::Sent);
+
+    let sent = tg.sent();
+    let chats: Vec<i64> = sent.iter().map(|m| m.chat_id).collect();
+    assert_eq!(chats, vec![supergroup; 3]);
+    assert_eq!(sent[0].text, "digest");
+    assert_eq!(
+        tg.calls_of("sendMessage").len(),
+        4,
+        "one refusal, then three sends"
+    );
 }
 
 // ---- the daemon --------------------------------------------------------------------------------
@@ -650,22 +705,113 @@ async fn polling_takes_commands_without_a_public_url_and_resumes_after_a_restart
     assert!(!log.contains(&tg.token()), "the token leaked:\n{log}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_second_poller_and_flood_control_are_survived() {
-    let tg = FakeTelegram::start().await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+/// `weekbell run` polling for `tg`'s bot, with `chat` as the channel's `chat_id` and SQLite in
+/// `dir`, once its polling is under way.
+async fn start_polling(tg: &FakeTelegram, dir: &Path, chat: i64) -> Running {
     let port = free_port();
     let config = write_config(
-        dir.path(),
+        dir,
         port,
-        &sqlite(dir.path()),
+        &sqlite(dir),
         &format!("polling = true\nbot_username = \"{BOT_USERNAME}\""),
     );
-    let mut r = Running::start(dir.path(), config, port, env(&tg)).await;
+    let text = std::fs::read_to_string(&config).unwrap_or_default();
+    let text = text.replace(
+        &format!("chat_id = \"{GROUP}\""),
+        &format!("chat_id = \"{chat}\""),
+    );
+    std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
+    let r = Running::start(dir, config, port, env(tg)).await;
     wait_until("polling to start", Duration::from_secs(15), || {
         r.log().contains("polling for commands")
     })
     .await;
+    r
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polling_follows_update_ids_that_restart_lower_after_a_quiet_week() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut r = start_polling(&tg, dir.path(), GROUP).await;
+    let before = tg.push_message(GROUP, ALICE, Some("alice_tg"), "/done API-101");
+    assert_eq!(tg.wait_for_sent(1, Duration::from_secs(15)).await.len(), 1);
+    wait_until(
+        "the command to be confirmed",
+        Duration::from_secs(10),
+        || tg.pending().is_empty(),
+    )
+    .await;
+
+    // A week later Telegram starts its ids afresh, below the stored offset.
+    let old_id = before["update_id"].as_i64().unwrap_or_default();
+    tg.restart_update_ids(old_id - 700_000);
+    let after = tg.push_message(
+        GROUP,
+        BOB,
+        Some("bob_tg"),
+        "/note API-102 after a quiet week",
+    );
+    let new_id = after["update_id"].as_i64().unwrap_or_default();
+    assert!(new_id < old_id);
+    let sent = tg.wait_for_sent(2, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 2, "{}", r.log());
+    assert!(sent[1].text.contains("API-102"), "{}", sent[1].text);
+    // Confirmed by asking with the served id + 1, though that is below the old offset.
+    assert!(
+        tg.wait_for_calls(Duration::from_secs(10), |calls| calls
+            .iter()
+            .any(
+                |c| c.method == "getupdates" && c.params["offset"].as_i64() == Some(new_id + 1)
+            ))
+        .await,
+        "{:?}",
+        tg.calls_of("getUpdates")
+            .iter()
+            .rev()
+            .take(5)
+            .map(|c| c.params["offset"].clone())
+            .collect::<Vec<_>>()
+    );
+    assert!(tg.pending().is_empty(), "{:?}", tg.pending());
+    // And then it waits in one long poll instead of asking again and again.
+    let polls = tg.calls_of("getUpdates").len();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let more = tg.calls_of("getUpdates").len() - polls;
+    assert!(more <= 1, "{more} getUpdates calls in a quiet second");
+    let notes = r.history().iter().filter(|e| e["field"] == "note").count();
+    assert_eq!(notes, 1);
+    r.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn commands_from_the_supergroup_a_group_became_are_taken_with_a_warning() {
+    let tg = FakeTelegram::start().await;
+    let (group, supergroup) = (-4_000_000_003_i64, -1_004_000_000_003_i64);
+    tg.add_chat(group, "group", None);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut r = start_polling(&tg, dir.path(), group).await;
+
+    tg.migrate_group(group, supergroup, ALICE);
+    tg.push_message(supergroup, ALICE, Some("alice_tg"), "/done API-101");
+    let sent = tg.wait_for_sent(1, Duration::from_secs(15)).await;
+    assert_eq!(sent.len(), 1, "{}", r.log());
+    assert_eq!(sent[0].chat_id, supergroup);
+    assert!(sent[0].text.contains("API-101"), "{}", sent[0].text);
+    assert_eq!(r.task("API-101")["status"], "done");
+    let log = r.stop().await;
+    let warning = log
+        .lines()
+        .find(|l| l.contains("was upgraded to the supergroup"))
+        .unwrap_or_else(|| panic!("no warning:\n{log}"));
+    assert!(warning.contains("chat_id") && warning.contains(&supergroup.to_string()));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_poller_and_flood_control_are_survived() {
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut r = start_polling(&tg, dir.path(), GROUP).await;
     // Another program polls the same bot: Telegram ends weekbell's poll with 409.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let answer: Value = client(Duration::from_secs(5))

@@ -588,6 +588,7 @@ async fn record_loop(
             }
         }
         let _ = recorded.send(batch.drain(..).map(|f| f.channel).collect());
+        shared.recorded.send_modify(|n| *n = n.wrapping_add(1));
     }
 }
 

@@ -70,6 +70,9 @@ pub struct Shared {
     /// Bumped when the scheduler has written new messages. A watch channel, not a `Notify`:
     /// a dispatcher busy leasing when the bump comes still sees it when it next waits.
     pub wake: watch::Sender<u64>,
+    /// Bumped when delivery has committed a batch of outcomes, so `weekbell send` ends as soon
+    /// as its parts are recorded instead of polling the outbox.
+    pub recorded: watch::Sender<u64>,
 }
 
 impl Shared {
@@ -79,6 +82,7 @@ impl Shared {
             clock,
             instance: instance_id(),
             wake: watch::Sender::new(0),
+            recorded: watch::Sender::new(0),
         }
     }
 

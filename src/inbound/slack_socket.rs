@@ -19,8 +19,10 @@
 //! (`{"envelope_id", "payload": {"text", "response_type"}}`), so the handler is given an
 //! [`InlineAnswer`] and the ack waits for it up to [`INLINE_WAIT`]; a command slower than that
 //! is acked without an answer, and the handler's `send` then fails so it can post the answer
-//! another way. Repeats are recognised by `event_id`, by the message's channel and `ts`, and by
-//! the command's `trigger_id`, so Slack's redeliveries change nothing twice.
+//! another way. An ack goes out on whichever connection is current when it is ready, so a
+//! command still running when Slack moves the app to a new connection is acked there. Repeats
+//! are recognised by `event_id`, by the message's channel and `ts`, and by the command's
+//! `trigger_id`, so Slack's redeliveries change nothing twice.
 //!
 //! The token never reaches a log line; the socket URL is logged without its query (the
 //! ticket). Slack pings the socket (tungstenite answers); the shared watchdog pings back after
@@ -119,16 +121,25 @@ impl SocketConfig {
 }
 
 /// The way back into a slash command's ack. [`InlineAnswer::send`] fails once the ack has gone
-/// without it ([`INLINE_WAIT`] passed, or the connection dropped): the caller must then deliver
-/// the answer another way.
+/// without it, or once [`INLINE_WAIT`] has passed since the envelope arrived: the caller must
+/// then deliver the answer another way.
 #[derive(Debug)]
-pub struct InlineAnswer(oneshot::Sender<Value>);
+pub struct InlineAnswer {
+    ack: oneshot::Sender<Value>,
+    /// Checked here as well as by the ack's own wait, which is only polled while a connection
+    /// is up: an answer given during a reconnect after this would ride in an ack Slack no
+    /// longer takes.
+    deadline: Instant,
+}
 
 impl InlineAnswer {
     /// Puts `payload` (a message: `{"text", "response_type"}`) into the ack; gives it back if
-    /// the ack has already gone.
+    /// the ack has already gone or is too late to carry it.
     pub fn send(self, payload: Value) -> Result<(), Value> {
-        self.0.send(payload)
+        if Instant::now() >= self.deadline {
+            return Err(payload);
+        }
+        self.ack.send(payload)
     }
 }
 
@@ -196,7 +207,8 @@ struct Slack<H, Fut> {
     app: String,
     handler: H,
     seen: Seen,
-    /// Slash commands whose ack waits for their answer, on the current connection.
+    /// Slash commands whose ack waits for their answer. Not tied to a connection: each ack goes
+    /// out on whichever connection is current when it is ready.
     pending: FuturesUnordered<Answered>,
     handled: PhantomData<fn() -> Fut>,
 }
@@ -275,9 +287,11 @@ where
     }
 
     fn connected(&mut self, (): ()) {
-        // Acks belong to the connection that carried the envelope; commands still waiting
-        // for theirs answer another way (their `InlineAnswer::send` now fails).
-        self.pending = FuturesUnordered::new();
+        // Acks still waiting for a command's answer are kept: Slack takes an ack on any of the
+        // app's connections, and the official Python SDK sends every ack on whichever
+        // connection is current when the listener finishes (`send_socket_mode_response` writes
+        // to `current_session`, replaced on reconnect). Dropping them here left a command that
+        // outlived a `refresh_requested` unacked, shown in Slack as failed although it ran.
     }
 
     fn keepalive(&self) -> Duration {
@@ -324,10 +338,12 @@ where
                     step
                 }
                 Envelope::Command(message) => {
-                    let (tx, rx) = oneshot::channel();
-                    link.spawn((self.handler)(message, Some(InlineAnswer(tx))));
+                    let (ack, rx) = oneshot::channel();
+                    let deadline = Instant::now() + INLINE_WAIT;
+                    let inline = InlineAnswer { ack, deadline };
+                    link.spawn((self.handler)(message, Some(inline)));
                     self.pending.push(Box::pin(async move {
-                        let answer = tokio::time::timeout(INLINE_WAIT, rx).await;
+                        let answer = tokio::time::timeout_at(deadline, rx).await;
                         (id, answer.ok().and_then(Result::ok))
                     }));
                     Step::Go
@@ -747,16 +763,30 @@ mod tests {
     }
 
     #[test]
-    fn an_inline_answer_fails_once_the_ack_is_gone() {
-        let (tx, rx) = oneshot::channel();
+    fn an_inline_answer_fails_once_the_ack_is_gone_or_too_late() {
+        let in_time = Instant::now() + INLINE_WAIT;
+        let (ack, rx) = oneshot::channel();
         drop(rx);
-        assert_eq!(
-            InlineAnswer(tx).send(json!({"text": "x"})),
-            Err(json!({"text": "x"}))
-        );
-        let (tx, mut rx) = oneshot::channel();
-        assert!(InlineAnswer(tx).send(json!({"text": "y"})).is_ok());
+        let gone = InlineAnswer {
+            ack,
+            deadline: in_time,
+        };
+        assert_eq!(gone.send(json!({"text": "x"})), Err(json!({"text": "x"})));
+        let (ack, mut rx) = oneshot::channel();
+        let waiting = InlineAnswer {
+            ack,
+            deadline: in_time,
+        };
+        assert!(waiting.send(json!({"text": "y"})).is_ok());
         assert_eq!(rx.try_recv().ok(), Some(json!({"text": "y"})));
+        // The ack still waits (no connection is up to poll its timer), but its time is over.
+        let (ack, mut rx) = oneshot::channel();
+        let late = InlineAnswer {
+            ack,
+            deadline: Instant::now(),
+        };
+        assert_eq!(late.send(json!({"text": "z"})), Err(json!({"text": "z"})));
+        assert!(rx.try_recv().is_err());
     }
 
     proptest! {

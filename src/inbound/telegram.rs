@@ -147,6 +147,9 @@ pub fn parse_update(update: &Value, to: &Addressee) -> Result<Verdict, Refusal> 
             "Telegram message without `chat.id` or `message_id`".into(),
         ));
     };
+    if let Some(verdict) = migration(message, chat_id, to) {
+        return Ok(verdict);
+    }
     let Some(from) = message.get("from").filter(|f| f.is_object()) else {
         return Ok(Verdict::Ignore(
             "telegram message without a sender (a channel post)",
@@ -234,11 +237,31 @@ pub fn parse_update(update: &Value, to: &Addressee) -> Result<Verdict, Refusal> 
     }))
 }
 
-/// Whether `chat` is the channel's configured chat, by id or by `@username`.
+/// The service message of a group upgraded to a supergroup, if `message` is one: in the old
+/// group it carries `migrate_to_chat_id`, in the new supergroup `migrate_from_chat_id` (Bot
+/// API, `Message`). For the channel's own group the new id is remembered, so that commands
+/// from the supergroup are taken and messages go there, with a warning to update `chat_id`.
+fn migration(message: &Value, chat_id: i64, to: &Addressee) -> Option<Verdict> {
+    let (from, into) = match (
+        int(message, "migrate_to_chat_id"),
+        int(message, "migrate_from_chat_id"),
+    ) {
+        (Some(into), _) => (chat_id, into),
+        (None, Some(from)) => (from, chat_id),
+        (None, None) => return None,
+    };
+    if to.chat.trim().parse::<i64>() == Ok(from) {
+        crate::platforms::telegram::learn_migration(from, into, None);
+    }
+    Some(Verdict::Ignore("telegram group upgraded to a supergroup"))
+}
+
+/// Whether `chat` is the channel's configured chat, by id or by `@username`, or the
+/// supergroup the configured group became.
 fn is_channel_chat(chat: &Value, chat_id: i64, configured: &str) -> bool {
     let configured = configured.trim();
     if let Ok(id) = configured.parse::<i64>() {
-        return id == chat_id;
+        return id == chat_id || crate::platforms::telegram::migrated_chat(id) == Some(chat_id);
     }
     let name = configured.trim_start_matches('@');
     chat.get("username")
@@ -596,6 +619,55 @@ mod tests {
             .is_err()
         );
         assert!(parse_update(&json!([1]), &addressee()).is_err());
+    }
+
+    #[test]
+    fn after_the_upgrade_notice_commands_from_the_supergroup_are_taken() {
+        // Ids of this test alone: what is learned of an upgrade is process-wide.
+        let (group, supergroup) = (-4_000_000_101_i64, -1_004_000_000_101_i64);
+        let ours = Addressee {
+            chat: group.to_string(),
+            ..addressee()
+        };
+        let mut from_supergroup = command("/done API-101");
+        from_supergroup["message"]["chat"]["id"] = json!(supergroup);
+        assert!(matches!(
+            parse_update(&from_supergroup, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
+        // Someone else's group upgrading teaches nothing about ours.
+        let mut elsewhere = command("x");
+        elsewhere["message"]["chat"] = json!({"id": -4_000_000_102_i64, "type": "group"});
+        elsewhere["message"]["migrate_to_chat_id"] = json!(supergroup);
+        assert!(matches!(
+            parse_update(&elsewhere, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
+        assert_eq!(
+            crate::platforms::telegram::migrated_chat(-4_000_000_102),
+            None
+        );
+        assert!(matches!(
+            parse_update(&from_supergroup, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
+        // The notice in the new supergroup names our group.
+        let mut notice = command("x");
+        notice["message"]["chat"]["id"] = json!(supergroup);
+        notice["message"].as_object_mut().map(|m| m.remove("text"));
+        notice["message"]["migrate_from_chat_id"] = json!(group);
+        assert!(matches!(
+            parse_update(&notice, &ours),
+            Ok(Verdict::Ignore(_))
+        ));
+        assert_eq!(
+            crate::platforms::telegram::migrated_chat(group),
+            Some(supergroup)
+        );
+        assert!(matches!(
+            parse_update(&from_supergroup, &ours),
+            Ok(Verdict::Message(m)) if matches!(m.reply, ReplyRoute::Telegram { chat_id, .. } if chat_id == supergroup)
+        ));
     }
 
     #[test]

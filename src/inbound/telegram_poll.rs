@@ -8,7 +8,7 @@
 //! - an update is confirmed by asking with an `offset` above its `update_id`, and Telegram
 //!   keeps unconfirmed updates for 24 hours. weekbell asks with a higher offset only after the
 //!   update's command was recorded, and keeps the next offset in the store
-//!   ([`Store::advance_cursor`]), so a restart (or another replica) resumes where the last
+//!   ([`Store::move_cursor`]), so a restart (or another replica) resumes where the last
 //!   one stopped: nothing confirmed runs again, nothing unrecorded is confirmed;
 //! - 409 also means a second `getUpdates` for the bot started elsewhere (Telegram ends the
 //!   older one); 429 carries `parameters.retry_after`; 401 and 404 mean the token is wrong,
@@ -399,10 +399,18 @@ impl Poller<'_> {
                     tracing::warn!(channel, update_id, "Telegram: skipped an update: {refusal}");
                 }
             }
+            // The last served id + 1, even when lower than the stored offset, as
+            // python-telegram-bot's updater sets it (`updates[-1].update_id + 1`). After a
+            // week without updates the Bot API server starts its queue at a random id
+            // (TDLib's `TQueue::EventId::create_random`, called when a queue is empty), possibly
+            // below our offset; it then treats that offset as "in the future" and serves from
+            // its head (`Client::do_get_updates` falls back to `get_head`). A cursor that only
+            // moved forward asked with the old offset for ever: the same updates, never
+            // confirmed, in a tight loop.
             let next = update_id.saturating_add(1);
             match self
                 .store
-                .advance_cursor(&self.consumer, self.holder, next, now_ms())
+                .move_cursor(&self.consumer, self.holder, next, now_ms())
                 .await
             {
                 Ok(true) => {}

@@ -7,7 +7,7 @@
 
 use super::transport::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, configured,
-    int_field, json_body, json_headers, str_field, with_quote, without_code,
+    exchange, int_field, json_body, json_headers, str_field, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -16,6 +16,8 @@ use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
 use crate::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 pub(super) const DIALECT: Dialect = Dialect::TelegramHtml;
@@ -140,6 +142,50 @@ fn chat_id(channel: &ChannelConfig) -> Result<Value, Outcome> {
         ),
         hint: "write the chat's numeric id, e.g. chat_id = \"-1001234567890\" for a group".into(),
     })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Groups that became supergroups.
+
+/// Old chat id → new, as Telegram said: learned from a `sendMessage` refused with
+/// `parameters.migrate_to_chat_id` and from the service messages a migration puts in the
+/// updates. Kept in memory rather than in the store: Telegram answers every later send to the
+/// old id with the new one, so a restarted process learns it again with its first message
+/// (one extra request), no schema change is needed for a fact that `chat_id` in the config
+/// should state, and the warning keeps asking for that edit. Until the first send after a
+/// restart, commands from the new chat are ignored as from another chat.
+static MIGRATED: LazyLock<Mutex<HashMap<i64, i64>>> = LazyLock::new(Default::default);
+/// A migration happens once per group and only chats weekbell writes to or hears from are
+/// learned, so this is far more than any office has; it bounds what a misbehaving server
+/// could make us keep.
+const MAX_MIGRATIONS: usize = 1024;
+
+/// The supergroup that group `chat` became, if Telegram said so.
+pub fn migrated_chat(chat: i64) -> Option<i64> {
+    MIGRATED.lock().ok()?.get(&chat).copied()
+}
+
+/// Remembers that group `from` is now supergroup `to`, and warns the first time: weekbell
+/// follows it, but only until it restarts, so `chat_id` should say so. `channel` names the
+/// channel when it is known.
+pub fn learn_migration(from: i64, to: i64, channel: Option<&str>) {
+    if from == to {
+        return;
+    }
+    let Ok(mut migrated) = MIGRATED.lock() else {
+        return;
+    };
+    if migrated.get(&from) == Some(&to) || migrated.len() >= MAX_MIGRATIONS {
+        return;
+    }
+    migrated.insert(from, to);
+    drop(migrated);
+    tracing::warn!(
+        channel = channel.unwrap_or(""),
+        old_chat_id = from,
+        new_chat_id = to,
+        "Telegram: group {from} was upgraded to the supergroup {to}; weekbell sends to it and          takes commands from it from now on, but only until it restarts: set          `chat_id = \"{to}\"` on the channel"
+    );
 }
 
 /// A chat id as JSON: an integer, or an `@username` string.
@@ -343,9 +389,77 @@ pub(super) fn prepare(
     part: &OutboundPart,
     _now: DateTime<Utc>,
 ) -> Result<PreparedRequest, Outcome> {
+    send_message(channel, &channel_body(channel, part)?)
+}
+
+/// The `sendMessage` body of a part for the channel's chat (or the supergroup it became).
+fn channel_body(channel: &ChannelConfig, part: &OutboundPart) -> Result<Value, Outcome> {
     let mut body = request_body(part);
-    body["chat_id"] = chat_id(channel)?;
-    send_message(channel, &body)
+    body["chat_id"] = match chat_id(channel)? {
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(migrated_chat)
+            .map_or(Value::Number(n), Value::from),
+        named => named,
+    };
+    Ok(body)
+}
+
+/// Sends a part to the channel's chat; see [`post`] for a group that became a supergroup.
+pub(super) async fn deliver(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    part: &OutboundPart,
+    now: DateTime<Utc>,
+) -> Outcome {
+    match channel_body(channel, part) {
+        Ok(body) => post(client, channel, body, now).await,
+        Err(outcome) => outcome,
+    }
+}
+
+/// `sendMessage` with `body`. A group upgraded to a supergroup keeps its history under a new
+/// id, and Telegram refuses a send to the old one with 400 and `parameters.migrate_to_chat_id`
+/// (Bot API, `ResponseParameters`; the Bot API server's `check_chat` answers so for every
+/// method that writes to an upgraded group, while reads such as `getChat` still succeed, so
+/// there is no quiet way to ask): the new id is remembered ([`learn_migration`]) and the
+/// message sent there at once, instead of waiting as a dead letter for someone to edit the
+/// config. Only one such hop is followed.
+async fn post(
+    client: &reqwest::Client,
+    channel: &ChannelConfig,
+    mut body: Value,
+    now: DateTime<Utc>,
+) -> Outcome {
+    let request = match send_message(channel, &body) {
+        Ok(r) => r,
+        Err(outcome) => return outcome,
+    };
+    let reply = match exchange(client, request, now).await {
+        Ok(reply) => reply,
+        Err(outcome) => return outcome,
+    };
+    let moved = body["chat_id"]
+        .as_i64()
+        .zip(migrate_to_chat_id(&reply.body))
+        .filter(|(from, to)| from != to);
+    let Some((from, to)) = moved else {
+        return classify(reply.status, reply.retry_after, &reply.body);
+    };
+    learn_migration(from, to, Some(&channel.name));
+    body["chat_id"] = Value::from(to);
+    match send_message(channel, &body) {
+        Ok(request) => super::transport::send(client, Platform::Telegram, request, now).await,
+        Err(outcome) => outcome,
+    }
+}
+
+/// `parameters.migrate_to_chat_id` of a Bot API refusal.
+fn migrate_to_chat_id(body: &[u8]) -> Option<i64> {
+    let reply: Value = serde_json::from_slice(body).ok()?;
+    reply
+        .get("parameters")
+        .and_then(|p| int_field(p, "migrate_to_chat_id"))
 }
 
 /// The answer to a command: into the chat it came from, as a reply to it. The reply holds
@@ -358,11 +472,7 @@ pub(super) async fn reply(
     to: &TelegramReply,
     now: DateTime<Utc>,
 ) -> Outcome {
-    let request = match reply_request(channel, part, to) {
-        Ok(r) => r,
-        Err(outcome) => return outcome,
-    };
-    super::transport::send(client, Platform::Telegram, request, now).await
+    post(client, channel, reply_body(part, to), now).await
 }
 
 /// Where an answer goes: the chat, the message answered and its forum topic.
@@ -373,13 +483,9 @@ pub(super) struct TelegramReply {
     pub message_thread_id: Option<i64>,
 }
 
-fn reply_request(
-    channel: &ChannelConfig,
-    part: &OutboundPart,
-    to: &TelegramReply,
-) -> Result<PreparedRequest, Outcome> {
+fn reply_body(part: &OutboundPart, to: &TelegramReply) -> Value {
     let mut body = request_body(part);
-    body["chat_id"] = Value::from(to.chat_id);
+    body["chat_id"] = Value::from(migrated_chat(to.chat_id).unwrap_or(to.chat_id));
     body["reply_parameters"] = json!({
         "message_id": to.message_id,
         "allow_sending_without_reply": true,
@@ -387,7 +493,7 @@ fn reply_request(
     if let Some(thread) = to.message_thread_id {
         body["message_thread_id"] = Value::from(thread);
     }
-    send_message(channel, &body)
+    body
 }
 
 fn send_message(channel: &ChannelConfig, body: &Value) -> Result<PreparedRequest, Outcome> {
@@ -569,9 +675,7 @@ mod tests {
             message_id: 45,
             message_thread_id: Some(9),
         };
-        let req =
-            reply_request(&telegram_channel(), &part(), &to).unwrap_or_else(|e| panic!("{e:?}"));
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or_default();
+        let body = reply_body(&part(), &to);
         assert_eq!(body["chat_id"], json!(-100_777));
         assert_eq!(body["reply_parameters"]["message_id"], 45);
         assert_eq!(

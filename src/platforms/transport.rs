@@ -236,6 +236,8 @@ pub async fn deliver(
     let platform = channel.platform;
     let outcome = if platform == Platform::Console {
         print_to_console(channel, part)
+    } else if platform == Platform::Telegram {
+        telegram::deliver(client, channel, part, now).await
     } else {
         match platform.prepare(channel, part, now) {
             Ok(request) => send(client, platform, request, now).await,
@@ -325,6 +327,26 @@ pub(super) async fn send(
     request: PreparedRequest,
     now: DateTime<Utc>,
 ) -> Outcome {
+    match exchange(client, request, now).await {
+        Ok(reply) => platform.classify(reply.status, reply.retry_after, &reply.body),
+        Err(outcome) => outcome,
+    }
+}
+
+/// A platform's answer, before [`Platform::classify`] reads it.
+pub(super) struct Reply {
+    pub status: u16,
+    pub retry_after: Option<Duration>,
+    /// At most [`MAX_REPLY_BYTES`].
+    pub body: Vec<u8>,
+}
+
+/// Posts `request` and reads the answer; `Err` with the outcome when none came.
+pub(super) async fn exchange(
+    client: &reqwest::Client,
+    request: PreparedRequest,
+    now: DateTime<Utc>,
+) -> Result<Reply, Outcome> {
     let mut builder = client.post(request.url.expose());
     for (name, value) in &request.headers {
         builder = builder.header(name.as_str(), value.as_str());
@@ -332,7 +354,7 @@ pub(super) async fn send(
     let started = Instant::now();
     let mut response = match builder.body(request.body).send().await {
         Ok(response) => response,
-        Err(e) => return transport_outcome(e, started.elapsed()),
+        Err(e) => return Err(transport_outcome(e, started.elapsed())),
     };
     let status = response.status().as_u16();
     let retry_after = response
@@ -340,11 +362,14 @@ pub(super) async fn send(
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| parse_retry_after(v, now));
-    let body = match read_capped(&mut response).await {
-        Ok(body) => body,
-        Err(e) => return transport_outcome(e, started.elapsed()),
-    };
-    platform.classify(status, retry_after, &body)
+    match read_capped(&mut response).await {
+        Ok(body) => Ok(Reply {
+            status,
+            retry_after,
+            body,
+        }),
+        Err(e) => Err(transport_outcome(e, started.elapsed())),
+    }
 }
 
 async fn read_capped(response: &mut reqwest::Response) -> Result<Vec<u8>, reqwest::Error> {

@@ -779,17 +779,18 @@ impl Store {
         Ok(CursorLease::Busy { holder, until_ms })
     }
 
-    /// Records that everything before `position` was handled, if `holder` still holds the
-    /// lease; a cursor never moves back. `false` when the lease was lost (another replica took
-    /// it over): stop fetching.
-    pub async fn advance_cursor(
+    /// Records where to resume (everything the source served before `position` was handled),
+    /// if `holder` still holds the lease. The position may be lower than the last one: it is
+    /// whatever the source's ids call for. `false` when the lease was lost (another replica
+    /// took it over): stop fetching.
+    pub async fn move_cursor(
         &self,
         consumer: &str,
         holder: &str,
         position: i64,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let changed = sqlx::query(sql::ADVANCE_CURSOR)
+        let changed = sqlx::query(sql::MOVE_CURSOR)
             .bind(consumer)
             .bind(holder)
             .bind(position)

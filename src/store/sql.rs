@@ -334,11 +334,10 @@ pub const LEASE_CURSOR: &str = "INSERT INTO inbound_cursors \
 pub const CURSOR_HOLDER: &str =
     "SELECT holder, lease_until_ms FROM inbound_cursors WHERE consumer = $1";
 
-/// Moves a cursor forward, never back, if `$2` still holds it. `$1` consumer, `$2` holder,
-/// `$3` position, `$4` now.
-pub const ADVANCE_CURSOR: &str = "UPDATE inbound_cursors SET \
-     position = CASE WHEN position IS NULL OR position < $3 THEN $3 ELSE position END, \
-     updated_ms = $4 \
+/// Sets where a cursor resumes, lower than before too (Telegram restarts its update ids
+/// below the last ones after a quiet week), if `$2` still holds it. `$1` consumer, `$2`
+/// holder, `$3` position, `$4` now.
+pub const MOVE_CURSOR: &str = "UPDATE inbound_cursors SET position = $3, updated_ms = $4 \
      WHERE consumer = $1 AND holder = $2";
 
 /// Gives a cursor's lease up, so another replica may take it at once. `$1` consumer,

@@ -8,8 +8,8 @@
 //! | method | checks, and the refusal each gives (Telegram's own texts) |
 //! |---|---|
 //! | any | a path without `/bot…/method` → 404 `Not Found`; another token → 401 `Unauthorized`; an unknown method → 404 `Not Found` |
-//! | `sendMessage` | `chat_id` (400 `chat_id is empty`), a chat the bot is in (400 `chat not found`); `parse_mode` HTML parsed as TDLib parses it: unknown or unbalanced tags refused with 400 `can't parse entities: …` and TDLib's own message; the text after parsing non-empty (400 `message text is empty`) and at most 4,096 UTF-16 units (400 `message is too long`); `reply_parameters.message_id` in that chat unless `allow_sending_without_reply` (400 `message to be replied not found`) |
-//! | `getUpdates` | 409 while a webhook is set; a second poll ends the first with 409 `terminated by other getUpdates request`; `offset` confirms every update below it; blocks up to `timeout` seconds for a new update; `limit`; `allowed_updates` kept from call to call |
+//! | `sendMessage` | `chat_id` (400 `chat_id is empty`), a chat the bot is in (400 `chat not found`), not a group upgraded to a supergroup (400 `group chat was upgraded to a supergroup chat` with `parameters.migrate_to_chat_id`); `parse_mode` HTML parsed as TDLib parses it: unknown or unbalanced tags refused with 400 `can't parse entities: …` and TDLib's own message; the text after parsing non-empty (400 `message text is empty`) and at most 4,096 UTF-16 units (400 `message is too long`); `reply_parameters.message_id` in that chat unless `allow_sending_without_reply` (400 `message to be replied not found`) |
+//! | `getUpdates` | 409 while a webhook is set; a second poll ends the first with 409 `terminated by other getUpdates request`; `offset` confirms every update below it, and one more than 10 past the next id is ignored (TDLib's queue serves from its head); blocks up to `timeout` seconds for a new update; `limit`; `allowed_updates` kept from call to call |
 //! | `setWebhook`, `deleteWebhook` (`drop_pending_updates`), `getWebhookInfo`, `getMe` | as documented |
 //!
 //! The test plays the chat's users with [`FakeTelegram::push_message`], which queues an update
@@ -133,6 +133,8 @@ struct FakeState {
     /// Bumped by every getUpdates, so an older poll knows it was superseded.
     poll_generation: u64,
     scripts: HashMap<String, VecDeque<TgReply>>,
+    /// Groups upgraded to supergroups: old id → new.
+    migrations: HashMap<i64, i64>,
     sent: Vec<Sent>,
     calls: Vec<Call>,
 }
@@ -199,6 +201,7 @@ impl FakeTelegram {
                 webhook: None,
                 poll_generation: 0,
                 scripts: HashMap::new(),
+                migrations: HashMap::new(),
                 sent: Vec::new(),
                 calls: Vec::new(),
             }),
@@ -249,6 +252,49 @@ impl FakeTelegram {
                 next_message_id: 1,
             },
         );
+    }
+
+    /// Upgrades group `old` to the supergroup `new`, as Telegram does when a group grows or
+    /// an admin turns on a supergroup feature: `sendMessage` to `old` is refused from now on
+    /// with 400 and `parameters.migrate_to_chat_id`, and the two service messages Telegram
+    /// posts are queued: `migrate_to_chat_id` in the old group, `migrate_from_chat_id` in the
+    /// new one, both from `user` (the admin who upgraded it).
+    pub fn migrate_group(&self, old: i64, new: i64, user: i64) {
+        let updates = {
+            let mut state = self.shared.lock();
+            state.migrations.insert(old, new);
+            state.chats.insert(
+                new,
+                Chat {
+                    kind: "supergroup",
+                    username: None,
+                    next_message_id: 1,
+                },
+            );
+            let from = json!({ "id": user, "is_bot": false, "first_name": "Admin" });
+            let mut service = |chat: i64, kind: &str, field: &str, other: i64| {
+                let update_id = state.next_update_id;
+                state.next_update_id += 1;
+                let message_id = state.chats.get_mut(&chat).map_or(1, |c| {
+                    c.next_message_id += 1;
+                    c.next_message_id - 1
+                });
+                json!({ "update_id": update_id, "message": {
+                    "message_id": message_id,
+                    "from": from,
+                    "chat": { "id": chat, "type": kind, "title": "Weekly ops" },
+                    "date": chrono::Utc::now().timestamp(),
+                    field: other,
+                }})
+            };
+            [
+                service(old, "group", "migrate_to_chat_id", new),
+                service(new, "supergroup", "migrate_from_chat_id", old),
+            ]
+        };
+        for update in updates {
+            self.queue(update);
+        }
     }
 
     /// Queues answers for the next calls of `method`.
@@ -312,6 +358,12 @@ impl FakeTelegram {
     fn queue(&self, update: Value) {
         self.shared.lock().pending.push_back(update);
         self.shared.changed.notify_waiters();
+    }
+
+    /// What Telegram does after a week without updates: the next `update_id` is chosen at
+    /// random, here `next` (below the last one, to test the worst case).
+    pub fn restart_update_ids(&self, next: i64) {
+        self.shared.lock().next_update_id = next;
     }
 
     /// A fresh `update_id`, for updates a test builds by hand.
@@ -657,6 +709,11 @@ fn send_message(shared: &Shared, params: &Value) -> Answer {
             None => return Answer::bad_request("chat not found"),
         },
     };
+    if let Some(&new) = state.migrations.get(&chat_id) {
+        let mut answer = Answer::bad_request("group chat was upgraded to a supergroup chat");
+        answer.body["parameters"] = json!({ "migrate_to_chat_id": new });
+        return answer;
+    }
     if !state.chats.contains_key(&chat_id) {
         return Answer::bad_request("chat not found");
     }
@@ -748,6 +805,10 @@ async fn get_updates(shared: &Shared, params: &Value) -> Answer {
             );
         }
         match int_param(params, "offset") {
+            // TDLib's TQueue refuses an offset more than 10 past its next id ("Specified
+            // from_id is in the future") and the Bot API server then serves from the head of
+            // the queue, confirming nothing.
+            Some(offset) if offset > state.next_update_id + 10 => {}
             Some(offset) if offset > 0 => state
                 .pending
                 .retain(|u| u["update_id"].as_i64().is_some_and(|id| id >= offset)),

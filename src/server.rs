@@ -345,6 +345,8 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
         | Refusal::BadCiphertext(_)
         | Refusal::WrongReceiver => (StatusCode::UNAUTHORIZED, "bad_signature"),
         Refusal::TokenRejected(_) => (StatusCode::UNAUTHORIZED, "bad_token"),
+        // One status and one label: `/metrics` is as public as the status code.
+        Refusal::Unsigned(_) => (StatusCode::UNAUTHORIZED, "unsigned"),
     }
 }
 

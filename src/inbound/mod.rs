@@ -345,6 +345,10 @@ pub enum Refusal {
     WrongReceiver,
     /// The signature was good but the content is not what the platform documents.
     Malformed(String),
+    /// An unsigned request that was not let through (Feishu); the inner refusal says why, for
+    /// the log only. The peer gets one answer whatever the reason, so that it cannot tell bad
+    /// padding from bad content.
+    Unsigned(Box<Refusal>),
 }
 
 impl fmt::Display for Refusal {
@@ -385,6 +389,7 @@ impl fmt::Display for Refusal {
                 f.write_str("encrypted payload is addressed to another receiver id")
             }
             Refusal::Malformed(why) => write!(f, "malformed request: {why}"),
+            Refusal::Unsigned(why) => write!(f, "unsigned request refused: {why}"),
         }
     }
 }

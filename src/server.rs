@@ -45,6 +45,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
+mod connections;
+
 /// The longest a request may take, body included. Slack and Teams give up after 3–5 s anyway.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -99,19 +101,45 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn(with_timeout))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` resolves; requests in flight are finished.
+/// Serves on `listener` until `shutdown` resolves; requests in flight are finished. The
+/// limits on connections (header-read deadline, head size, how many at once) are in
+/// [`connections`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let cap = connections::connection_cap();
+    connections::serve(listener, router(state), cap, shutdown).await
+}
+
+/// Refuses a body declared larger than [`MAX_BODY_BYTES`] before any of it is read. Without
+/// this the body limit only bites while reading, so a client that declared 100 MB and sent
+/// nothing held its request until [`REQUEST_TIMEOUT`] and got 408.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => {
+            tracing::warn!(
+                path = %short(request.uri().path()),
+                "refused a request: it declares a {n}-byte body, over the {MAX_BODY_BYTES}-byte limit"
+            );
+            StatusCode::PAYLOAD_TOO_LARGE.into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn with_timeout(request: axum::extract::Request, next: axum::middleware::Next) -> Response {

@@ -29,8 +29,8 @@ use crate::inbound::{
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
-use crate::platforms::{OutboxPayload, Platform, ReplyVia};
-use crate::render::{Dialect, OutboundPart};
+use crate::platforms::{OutboxPayload, Platform, ReplyVia, WECOM_STREAM_SIZE_LIMIT};
+use crate::render::{Dialect, OutboundPart, SizeLimit};
 use crate::store::NewMessage;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -578,7 +578,9 @@ async fn on_message(
             "recorded": answer.recorded,
         }))
         .into_response(),
-        ReplyRoute::WeCom { .. } => wecom_passive_reply(channel, &message, &answer, now),
+        ReplyRoute::WeCom { .. } => {
+            wecom_passive_reply(state, channel, &message, &answer, now).await
+        }
         ReplyRoute::Discord {
             application_id,
             token,
@@ -692,8 +694,6 @@ fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
 /// heading, so answers there go without one.
 fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundPart> {
     let dialect: Dialect = channel.dialect();
-    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
-    let text = dialect.finish(&lines.join("\n")).into_owned();
     let title = if channel.platform == Platform::Teams {
         ""
     } else {
@@ -703,6 +703,18 @@ fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundP
         .platform
         .size_limit_in(dialect)
         .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
+    text_parts_in(dialect, limit, text, title)
+}
+
+/// Plain `text` escaped line by line for `dialect` and split to `limit`.
+fn text_parts_in(
+    dialect: Dialect,
+    limit: Option<SizeLimit>,
+    text: &str,
+    title: &str,
+) -> Vec<OutboundPart> {
+    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
+    let text = dialect.finish(&lines.join("\n")).into_owned();
     let texts =
         crate::render::split::split_with(&text, limit, &[], &|i, n| dialect.part_prefix(i, n));
     let parts = texts.len();
@@ -806,8 +818,12 @@ async fn queue(
     }
 }
 
-/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message.
-fn wecom_passive_reply(
+/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message in
+/// WeCom markdown, escaped like every other answer (a task title with a link or `<@all>` is
+/// shown, not followed). As many parts as fit in the stream's 20,480 bytes go there; the rest
+/// of a longer answer follows through the channel's webhook, as for Teams and Google Chat.
+async fn wecom_passive_reply(
+    state: &ServerState,
     channel: &ChannelConfig,
     message: &InboundMessage,
     answer: &Answer,
@@ -816,7 +832,50 @@ fn wecom_passive_reply(
     let Some(bot) = wecom(channel) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match bot.stream_reply(&message.message_id, &answer.text, now.timestamp()) {
+    let stream_limit = WECOM_STREAM_SIZE_LIMIT.value();
+    let parts = match &answer.digest {
+        Some(parts) => parts.clone(),
+        None => {
+            let limit = Platform::Wecom
+                .size_limit_in(Dialect::WeComMarkdown)
+                .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
+            text_parts_in(Dialect::WeComMarkdown, limit, &answer.text, "weekbell")
+        }
+    };
+    let mut content = String::new();
+    let mut rest = parts.into_iter().peekable();
+    while let Some(part) = rest.peek() {
+        let joined = if content.is_empty() {
+            part.text.len()
+        } else {
+            content.len() + 2 + part.text.len()
+        };
+        if joined > stream_limit {
+            break;
+        }
+        if !content.is_empty() {
+            content.push_str("\n\n");
+        }
+        content.push_str(&part.text);
+        rest.next();
+    }
+    let rest: Vec<OutboundPart> = rest.collect();
+    if content.is_empty() {
+        // A part larger than the stream (a `max_message_size` above it): the stream shows its
+        // start and the whole part follows through the webhook.
+        let first = rest.first().map(|p| p.text.as_str()).unwrap_or_default();
+        let mut end = stream_limit.min(first.len());
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        content = first[..end].to_string();
+    }
+    if !rest.is_empty()
+        && let Err(response) = queue(state, channel, message, rest, None, now).await
+    {
+        return response;
+    }
+    match bot.stream_reply(&message.message_id, &content, now.timestamp()) {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,

@@ -1,6 +1,6 @@
 //! The HTTP server of `weekbell run` under hostile clients, against the real binary: slow and
 //! idle connections, declared oversize bodies, a padding-oracle attempt on Feishu's unsigned
-//! path.
+//! path, and WeCom's passive reply (escaping, timestamp, size).
 
 mod support;
 
@@ -8,13 +8,17 @@ use base64::Engine;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+use support::chat_servers::{FakeOptions, FakeServer, FakeWeCom};
 use support::daemon::Daemon;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use weekbell::inbound::feishu;
+use weekbell::inbound::{WeComInbound, feishu};
+use weekbell::secret::Secret;
 
 const API_TOKEN: &str = "api-5d2e8f1c7b3a";
 const FEISHU_ENCRYPT_KEY: &str = "kF9s2LmQ7xYzA1bC3dE5fG7hJ9kL1mN";
+const WECOM_TOKEN: &str = "QDfCNvKdKgD5Jp";
+const WECOM_AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 
 /// Tasks owned by Alice, with `titles`.
 fn tasks_csv(dir: &Path, titles: &[String]) -> PathBuf {
@@ -73,6 +77,8 @@ feishu = "ou_alice"
         let env = [
             ("API_TOKEN", API_TOKEN),
             ("FEISHU_ENCRYPT_KEY", FEISHU_ENCRYPT_KEY),
+            ("WECOM_TOKEN", WECOM_TOKEN),
+            ("WECOM_AES_KEY", WECOM_AES_KEY),
         ];
         let daemon = match open_files {
             Some(limit) => Daemon::start_with_open_files(dir.path(), &config, &env, limit),
@@ -359,6 +365,124 @@ async fn sixty_four_varied_unsigned_feishu_bodies_get_one_and_the_same_status() 
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(answer, json!({"challenge": "c"}));
+    let _ = server.daemon.terminate().await;
+}
+
+/// A WeCom AI-bot channel posting to `hook`.
+fn wecom_channel(hook: &FakeServer) -> String {
+    format!(
+        "[channels.wx]\nplatform = \"wecom\"\nwebhook = \"{}\"\ntoken = \"${{WECOM_TOKEN}}\"\nencoding_aes_key = \"${{WECOM_AES_KEY}}\"\nrate_limit = \"off\"\n",
+        hook.url()
+    )
+}
+
+fn wecom_bot() -> WeComInbound {
+    WeComInbound {
+        token: Secret::new(WECOM_TOKEN),
+        encoding_aes_key: Secret::new(WECOM_AES_KEY),
+        receive_id: None,
+    }
+}
+
+/// Sends `text` from Alice to the WeCom channel; the decrypted passive reply and its outer
+/// JSON.
+async fn wecom_command(server: &Server, id: &str, text: &str) -> (Value, Value) {
+    let bot = wecom_bot();
+    let message = json!({
+        "msgid": id,
+        "aibotid": "AIBOTID",
+        "chatid": "CHATID",
+        "chattype": "group",
+        "from": {"userid": "alice.w"},
+        "msgtype": "text",
+        "text": {"content": text}
+    })
+    .to_string();
+    let ts = chrono::Utc::now().timestamp();
+    let sealed = bot
+        .encrypt(message.as_bytes(), *b"abcdefghijklmnop", ts, "nonce123")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let url = server.url(&format!(
+        "/hooks/wx?msg_signature={}&timestamp={ts}&nonce=nonce123",
+        sealed.msg_signature
+    ));
+    let resp = Server::client(Duration::from_secs(10))
+        .post(url)
+        .header("content-type", "application/json")
+        .body(json!({ "encrypt": sealed.encrypt }).to_string())
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status().as_u16(), 200);
+    let reply: Value = resp.json().await.unwrap_or_else(|e| panic!("{e}"));
+    let encrypted = reply["encrypt"].as_str().unwrap_or_default();
+    let plain = bot.decrypt(encrypted).unwrap_or_else(|e| panic!("{e}"));
+    let plain: Value = serde_json::from_slice(&plain).unwrap_or_else(|e| panic!("{e}"));
+    (plain, reply)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wecom_passive_reply_shows_a_link_or_at_all_in_a_title_as_text() {
+    let hook = FakeWeCom::start(FakeOptions::default()).await;
+    let title = "Ping <@all> about [the form](http://evil.example/x)".to_string();
+    let server = Server::start(&wecom_channel(&hook), &[title], None).await;
+    let (plain, reply) = wecom_command(&server, "msg-escape-1", "@weekbell list mine").await;
+    // WeCom's own sample sends the timestamp as a string, and signs that string.
+    let ts = reply["timestamp"]
+        .as_str()
+        .unwrap_or_else(|| panic!("timestamp is not a string: {reply}"));
+    let expected = weekbell::inbound::wecom::signature(
+        WECOM_TOKEN,
+        ts,
+        reply["nonce"].as_str().unwrap_or_default(),
+        reply["encrypt"].as_str().unwrap_or_default(),
+    );
+    assert_eq!(reply["msgsignature"], expected.as_str(), "{reply}");
+    let content = plain["stream"]["content"].as_str().unwrap_or_default();
+    assert!(content.contains("API-101"), "{plain}");
+    assert!(
+        !content.contains("<@all>") && !content.contains("](http"),
+        "{content}"
+    );
+    let _ = server.daemon.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_long_wecom_answer_fills_the_stream_to_its_limit_and_the_rest_follows_through_the_webhook()
+ {
+    let hook = FakeWeCom::start(FakeOptions::default()).await;
+    // 30 listed tasks (the list's cap) of about 1.2 KB each: some 36 KB of answer.
+    let titles: Vec<String> = (0..30)
+        .map(|i| format!("Task {i} {}", "整改落实情况".repeat(64)))
+        .collect();
+    let server = Server::start(&wecom_channel(&hook), &titles, None).await;
+    let (plain, _) = wecom_command(&server, "msg-long-1", "@weekbell list mine").await;
+    let content = plain["stream"]["content"].as_str().unwrap_or_default();
+    assert!(content.len() <= 20_480, "{} bytes", content.len());
+    assert!(content.len() > 12_000, "{} bytes", content.len());
+    assert!(content.contains("API-101"), "{content}");
+    let first = hook.wait_for(1, Duration::from_secs(15)).await;
+    let text = |m: &Value| {
+        m["markdown"]["content"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // The first part that followed is numbered `(k/n)`: the stream held the parts before k.
+    let numbering = first.first().map(text).unwrap_or_default();
+    let (k, n) = numbering
+        .strip_prefix('(')
+        .and_then(|t| t.split_once(')'))
+        .and_then(|(kn, _)| kn.split_once('/'))
+        .and_then(|(k, n)| Some((k.parse::<usize>().ok()?, n.parse::<usize>().ok()?)))
+        .unwrap_or_else(|| panic!("no part number: {numbering}"));
+    assert!(content.starts_with("(1/"), "{content}");
+    assert!(content.contains(&format!("({}/{n})", k - 1)), "{content}");
+    let rest = hook.wait_for(n - k + 1, Duration::from_secs(15)).await;
+    assert_eq!(rest.len(), n - k + 1);
+    let followed: String = rest.iter().map(text).collect();
+    assert!(followed.contains("API-130"), "{followed}");
+    assert!(!content.contains("API-130"), "{content}");
     let _ = server.daemon.terminate().await;
 }
 

@@ -134,8 +134,10 @@ async fn refuse_declared_oversize(
         Some(n) if n > MAX_BODY_BYTES as u64 => {
             tracing::warn!(
                 path = %short(request.uri().path()),
-                "refused a request: it declares a {n}-byte body, over the {MAX_BODY_BYTES}-byte limit"
+                "refused a request unread: its declared body of {n} bytes is over 64 KiB"
             );
+            // The channel, and so the platform, is not looked up for a request refused unread.
+            metrics::refused("http", "too_large");
             StatusCode::PAYLOAD_TOO_LARGE.into_response()
         }
         _ => next.run(request).await,

@@ -30,8 +30,10 @@ use crate::inbound::{
 };
 use crate::metrics::{self, Gauge};
 use crate::plan::Plan;
-use crate::platforms::{OutboxPayload, Platform, ReplyVia, session_webhook_refusal};
-use crate::render::{Dialect, OutboundPart};
+use crate::platforms::{
+    OutboxPayload, Platform, ReplyVia, WECOM_STREAM_SIZE_LIMIT, session_webhook_refusal,
+};
+use crate::render::{Dialect, OutboundPart, SizeLimit};
 use crate::secret::Secret;
 use crate::store::NewMessage;
 use axum::body::Bytes;
@@ -46,6 +48,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
+
+mod connections;
 
 /// The longest a request may take, body included. Slack and Teams give up after 3–5 s anyway.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -129,19 +133,47 @@ pub fn router(state: Arc<ServerState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_page))
         .layer(axum::middleware::from_fn(with_timeout))
+        .layer(axum::middleware::from_fn(refuse_declared_oversize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 
-/// Serves on `listener` until `shutdown` resolves; requests in flight are finished.
+/// Serves on `listener` until `shutdown` resolves; requests in flight are finished. The
+/// limits on connections (header-read deadline, head size, how many at once) are in
+/// [`connections`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<ServerState>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let cap = connections::connection_cap();
+    connections::serve(listener, router(state), cap, shutdown).await
+}
+
+/// Refuses a body declared larger than [`MAX_BODY_BYTES`] before any of it is read. Without
+/// this the body limit only bites while reading, so a client that declared 100 MB and sent
+/// nothing held its request until [`REQUEST_TIMEOUT`] and got 408.
+async fn refuse_declared_oversize(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(n) if n > MAX_BODY_BYTES as u64 => {
+            tracing::warn!(
+                path = %short(request.uri().path()),
+                "refused a request unread: its declared body of {n} bytes is over 64 KiB"
+            );
+            // The channel, and so the platform, is not looked up for a request refused unread.
+            metrics::refused("http", "too_large");
+            StatusCode::PAYLOAD_TOO_LARGE.into_response()
+        }
+        _ => next.run(request).await,
+    }
 }
 
 async fn with_timeout(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -436,6 +468,8 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
         Refusal::ForAnotherApp(_) => (StatusCode::UNAUTHORIZED, "other_app"),
         Refusal::ReplayedSignature => (StatusCode::UNAUTHORIZED, "replayed"),
         Refusal::TokenRejected(_) => (StatusCode::UNAUTHORIZED, "bad_token"),
+        // One status and one label: `/metrics` is as public as the status code.
+        Refusal::Unsigned(_) => (StatusCode::UNAUTHORIZED, "unsigned"),
     }
 }
 
@@ -639,7 +673,9 @@ async fn on_message(
             "recorded": answer.recorded,
         }))
         .into_response(),
-        ReplyRoute::WeCom { .. } => wecom_passive_reply(channel, &message, &answer, now),
+        ReplyRoute::WeCom { .. } => {
+            wecom_passive_reply(state, channel, &message, &answer, now).await
+        }
         ReplyRoute::Discord {
             application_id,
             token,
@@ -763,8 +799,6 @@ fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
 /// heading, so answers there go without one.
 fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundPart> {
     let dialect: Dialect = channel.dialect();
-    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
-    let text = dialect.finish(&lines.join("\n")).into_owned();
     let title = if channel.platform == Platform::Teams {
         ""
     } else {
@@ -774,6 +808,18 @@ fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundP
         .platform
         .size_limit_in(dialect)
         .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
+    text_parts_in(dialect, limit, text, title)
+}
+
+/// Plain `text` escaped line by line for `dialect` and split to `limit`.
+fn text_parts_in(
+    dialect: Dialect,
+    limit: Option<SizeLimit>,
+    text: &str,
+    title: &str,
+) -> Vec<OutboundPart> {
+    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
+    let text = dialect.finish(&lines.join("\n")).into_owned();
     let texts =
         crate::render::split::split_with(&text, limit, &[], &|i, n| dialect.part_prefix(i, n));
     let parts = texts.len();
@@ -877,8 +923,12 @@ async fn queue(
     }
 }
 
-/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message.
-fn wecom_passive_reply(
+/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message in
+/// WeCom markdown, escaped like every other answer (a task title with a link or `<@all>` is
+/// shown, not followed). As many parts as fit in the stream's 20,480 bytes go there; the rest
+/// of a longer answer follows through the channel's webhook, as for Teams and Google Chat.
+async fn wecom_passive_reply(
+    state: &ServerState,
     channel: &ChannelConfig,
     message: &InboundMessage,
     answer: &Answer,
@@ -887,7 +937,50 @@ fn wecom_passive_reply(
     let Some(bot) = wecom(channel) else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    match bot.stream_reply(&message.message_id, &answer.text, now.timestamp()) {
+    let stream_limit = WECOM_STREAM_SIZE_LIMIT.value();
+    let parts = match &answer.digest {
+        Some(parts) => parts.clone(),
+        None => {
+            let limit = Platform::Wecom
+                .size_limit_in(Dialect::WeComMarkdown)
+                .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
+            text_parts_in(Dialect::WeComMarkdown, limit, &answer.text, "weekbell")
+        }
+    };
+    let mut content = String::new();
+    let mut rest = parts.into_iter().peekable();
+    while let Some(part) = rest.peek() {
+        let joined = if content.is_empty() {
+            part.text.len()
+        } else {
+            content.len() + 2 + part.text.len()
+        };
+        if joined > stream_limit {
+            break;
+        }
+        if !content.is_empty() {
+            content.push_str("\n\n");
+        }
+        content.push_str(&part.text);
+        rest.next();
+    }
+    let rest: Vec<OutboundPart> = rest.collect();
+    if content.is_empty() {
+        // A part larger than the stream (a `max_message_size` above it): the stream shows its
+        // start and the whole part follows through the webhook.
+        let first = rest.first().map(|p| p.text.as_str()).unwrap_or_default();
+        let mut end = stream_limit.min(first.len());
+        while !first.is_char_boundary(end) {
+            end -= 1;
+        }
+        content = first[..end].to_string();
+    }
+    if !rest.is_empty()
+        && let Err(response) = queue(state, channel, message, rest, None, now).await
+    {
+        return response;
+    }
+    match bot.stream_reply(&message.message_id, &content, now.timestamp()) {
         Ok(body) => (
             [(
                 header::CONTENT_TYPE,

@@ -666,7 +666,7 @@ async fn a_wecom_ai_bot_gets_an_encrypted_passive_reply() {
     let encrypted = reply["encrypt"].as_str().unwrap_or_default();
     let expected_sig = weekbell::inbound::wecom::signature(
         WECOM_TOKEN,
-        &reply["timestamp"].as_i64().unwrap_or_default().to_string(),
+        reply["timestamp"].as_str().unwrap_or_default(),
         reply["nonce"].as_str().unwrap_or_default(),
         encrypted,
     );

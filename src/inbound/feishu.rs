@@ -10,7 +10,10 @@
 //! The URL-verification request is the one exception to "signature first": Feishu's SDK answers
 //! it without a signature check, so it may come unsigned. An unsigned request is answered only
 //! if it is a URL verification that decrypts under our key (when one is configured) and carries
-//! our token (when one is configured); any other unsigned request is refused.
+//! our token (when one is configured); any other unsigned request is refused, always with the
+//! same [`Refusal::Unsigned`], so that no answer tells bad padding from bad content (a padding
+//! oracle). With a key configured, an unsigned body larger than a handshake is refused before
+//! it is decrypted.
 //!
 //! Without an Encrypt Key, Feishu signs nothing: the Verification Token in the body is the only
 //! check, and it does not protect the body. Configure an Encrypt Key.
@@ -34,6 +37,11 @@ pub const SIGNATURE_HEADER: &str = "x-lark-signature";
 /// `message_id` covers what the window lets through.
 pub const WINDOW_SECS: i64 = 3600;
 
+/// The largest unsigned body decrypted when an Encrypt Key is configured. The URL verification
+/// (`{"challenge", "token", "type"}`, a UUID and a 32-character token) encrypts to about 190
+/// bytes of body; a message event is well over a kilobyte.
+pub const MAX_UNSIGNED_BODY_BYTES: usize = 1024;
+
 #[derive(Debug, Clone, Default)]
 pub struct FeishuInbound {
     pub verification_token: Option<Secret>,
@@ -54,48 +62,73 @@ impl FeishuInbound {
             Some(key) => self.verify_signature(req, key, now_ms)?,
             None => false,
         };
+        if signed {
+            return self.read_signed(req, token, key);
+        }
+        // Whatever went wrong with an unsigned request is answered alike: when bad padding and
+        // a malformed plaintext were told apart (401 against 400), 256 requests recovered a
+        // plaintext byte. The inner refusal still says why, for the log.
+        self.read_unsigned(req, token, key)
+            .map_err(|why| Refusal::Unsigned(Box::new(why)))
+    }
 
+    /// A request whose signature verified: any event.
+    fn read_signed(
+        &self,
+        req: &Request,
+        token: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Verdict, Refusal> {
         let outer = parse_json(req.body, "Feishu body")?;
-        let event = match outer.get("encrypt") {
-            Some(encrypted) => {
-                let key = key.ok_or(Refusal::Misconfigured(
-                    "Feishu sent an encrypted body but no Encrypt Key is configured",
-                ))?;
+        let event = match (outer.get("encrypt"), key) {
+            (Some(encrypted), Some(key)) => {
                 let encrypted = encrypted
                     .as_str()
                     .ok_or_else(|| Refusal::Malformed("`encrypt` is not a string".into()))?;
-                let plain = decrypt(key, encrypted)?;
-                parse_json(&plain, "decrypted Feishu event")?
+                parse_json(&decrypt(key, encrypted)?, "decrypted Feishu event")?
             }
-            // With a key configured Feishu encrypts everything, so plaintext must at least be
-            // signed.
-            None if key.is_some() && !signed => {
-                return Err(Refusal::MissingHeader(SIGNATURE_HEADER));
-            }
-            None => outer,
+            _ => outer,
         };
+        check_token(&event, token)?;
+        match challenge(&event)? {
+            Some(verdict) => Ok(verdict),
+            None => parse_event(&event),
+        }
+    }
 
-        let is_challenge = str_at(&event, &["type"]) == Some("url_verification");
-        if let Some(expected) = token {
-            let given = str_at(&event, &["header", "token"])
-                .or_else(|| str_at(&event, &["token"]))
-                .ok_or(Refusal::BadToken)?;
-            if !ct_eq(given.as_bytes(), expected.as_bytes()) {
-                return Err(Refusal::BadToken);
+    /// A request without signature headers. With an Encrypt Key only the URL verification may
+    /// come so (Feishu's SDK answers it before checking any signature), and it is small, so a
+    /// larger body is refused before anything is decrypted. Without a key nothing is signed and
+    /// the Verification Token in the body is the only check.
+    fn read_unsigned(
+        &self,
+        req: &Request,
+        token: Option<&str>,
+        key: Option<&str>,
+    ) -> Result<Verdict, Refusal> {
+        let Some(key) = key else {
+            let event = parse_json(req.body, "Feishu body")?;
+            if event.get("encrypt").is_some() {
+                return Err(Refusal::Misconfigured(
+                    "Feishu sent an encrypted body but no Encrypt Key is configured",
+                ));
             }
-        }
-        if is_challenge {
-            let challenge = required_str(&event, &["challenge"])?;
-            let body = serde_json::json!({ "challenge": challenge }).to_string();
-            return Ok(Verdict::Challenge {
-                content_type: "application/json; charset=utf-8",
-                body: body.into_bytes(),
-            });
-        }
-        if key.is_some() && !signed {
+            check_token(&event, token)?;
+            return match challenge(&event)? {
+                Some(verdict) => Ok(verdict),
+                None => parse_event(&event),
+            };
+        };
+        if req.body.len() > MAX_UNSIGNED_BODY_BYTES {
             return Err(Refusal::MissingHeader(SIGNATURE_HEADER));
         }
-        parse_event(&event)
+        let outer = parse_json(req.body, "Feishu body")?;
+        let encrypted = str_at(&outer, &["encrypt"])
+            // With a key configured Feishu encrypts everything, the handshake included.
+            .ok_or(Refusal::MissingHeader(SIGNATURE_HEADER))?;
+        let event = parse_json(&decrypt(key, encrypted)?, "decrypted Feishu event")?;
+        check_token(&event, token)?;
+        challenge(&event)?.ok_or(Refusal::MissingHeader(SIGNATURE_HEADER))
     }
 
     /// `Ok(true)` when signed and good, `Ok(false)` when no signature headers at all (only a
@@ -121,6 +154,35 @@ impl FeishuInbound {
             Err(Refusal::BadSignature)
         }
     }
+}
+
+/// The Verification Token in a (decrypted) event, when one is configured: `header.token` in
+/// schema 2.0, `token` in the URL verification and schema 1.0.
+fn check_token(event: &serde_json::Value, token: Option<&str>) -> Result<(), Refusal> {
+    let Some(expected) = token else {
+        return Ok(());
+    };
+    let given = str_at(event, &["header", "token"])
+        .or_else(|| str_at(event, &["token"]))
+        .ok_or(Refusal::BadToken)?;
+    if ct_eq(given.as_bytes(), expected.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Refusal::BadToken)
+    }
+}
+
+/// The answer to a URL verification; `None` for any other event.
+fn challenge(event: &serde_json::Value) -> Result<Option<Verdict>, Refusal> {
+    if str_at(event, &["type"]) != Some("url_verification") {
+        return Ok(None);
+    }
+    let challenge = required_str(event, &["challenge"])?;
+    let body = serde_json::json!({ "challenge": challenge }).to_string();
+    Ok(Some(Verdict::Challenge {
+        content_type: "application/json; charset=utf-8",
+        body: body.into_bytes(),
+    }))
 }
 
 fn digest(ts: &str, nonce: &str, key: &str, body: &[u8]) -> Vec<u8> {
@@ -358,7 +420,7 @@ mod tests {
         let wrong = body.replace(TOKEN, "someone-elses-token");
         assert_eq!(
             run(&v, &HeaderMap::new(), &wrong, NOW_MS),
-            Err(Refusal::BadToken)
+            Err(Refusal::Unsigned(Box::new(Refusal::BadToken)))
         );
     }
 
@@ -383,12 +445,14 @@ mod tests {
         // …but not in plaintext, and not with another token.
         assert_eq!(
             run(&both(), &HeaderMap::new(), &plain, NOW_MS),
-            Err(Refusal::MissingHeader(SIGNATURE_HEADER))
+            Err(Refusal::Unsigned(Box::new(Refusal::MissingHeader(
+                SIGNATURE_HEADER
+            ))))
         );
         let other = encrypted_body(&plain.replace(TOKEN, "nope"));
         assert_eq!(
             run(&both(), &HeaderMap::new(), &other, NOW_MS),
-            Err(Refusal::BadToken)
+            Err(Refusal::Unsigned(Box::new(Refusal::BadToken)))
         );
     }
 
@@ -447,7 +511,9 @@ mod tests {
         // Event without signature headers, or with only some.
         assert_eq!(
             run(&both(), &HeaderMap::new(), &body, NOW_MS),
-            Err(Refusal::MissingHeader(SIGNATURE_HEADER))
+            Err(Refusal::Unsigned(Box::new(Refusal::MissingHeader(
+                SIGNATURE_HEADER
+            ))))
         );
         let partial = headers(&[(TIMESTAMP_HEADER, TS), (SIGNATURE_HEADER, "00")]);
         assert_eq!(
@@ -506,8 +572,116 @@ mod tests {
         };
         assert!(matches!(
             run(&token_only, &h, &body, NOW_MS),
-            Err(Refusal::Misconfigured(_))
+            Err(Refusal::Unsigned(inner)) if matches!(*inner, Refusal::Misconfigured(_))
         ));
+    }
+
+    /// The unsigned bodies of a padding-oracle attack and their neighbours: bad base64, short
+    /// and odd-length ciphertext, bad padding, good padding over text that is not JSON, JSON
+    /// that is not a URL verification, another app's token, a whole event, plaintext, not JSON.
+    fn unsigned_attempts() -> Vec<String> {
+        let key = Sha256::digest(KEY.as_bytes());
+        let mut bodies = Vec::new();
+        for i in 0u8..40 {
+            // A forged last byte of the IV, as the attack walks it, over blocks of every value.
+            let mut iv = IV;
+            iv[15] ^= i;
+            let mut raw = iv.to_vec();
+            raw.extend(
+                crate::inbound::crypto::aes256_cbc_encrypt(key.as_slice(), &iv, &[i; 32]).unwrap(),
+            );
+            raw.truncate(raw.len() - usize::from(i % 3));
+            let encrypt = crate::inbound::crypto::base64_encode(&raw);
+            bodies.push(serde_json::json!({ "encrypt": encrypt }).to_string());
+        }
+        for plain in [
+            "not json".to_string(),
+            "{}".into(),
+            "[1,2]".into(),
+            r#"{"type":"url_verification"}"#.into(),
+            r#"{"type":"url_verification","token":"nope","challenge":"c"}"#.into(),
+            format!(r#"{{"type":"url_verification","token":"{TOKEN}"}}"#),
+            format!(r#"{{"type":"event_callback","token":"{TOKEN}","challenge":"c"}}"#),
+            event(),
+            event().replace(TOKEN, "other-app-token"),
+            "challenge".into(),
+        ] {
+            bodies.push(encrypted_body(&plain));
+        }
+        for raw in [
+            String::new(),
+            "{".into(),
+            "null".into(),
+            r#"{"encrypt":7}"#.into(),
+            r#"{"encrypt":""}"#.into(),
+            r#"{"encrypt":"%%%"}"#.into(),
+            r#"{"encrypt":"AAAA"}"#.into(),
+            event(),
+            format!(r#"{{"challenge":"c","token":"{TOKEN}","type":"url_verification"}}"#),
+            "x".repeat(2000),
+            format!(r#"{{"encrypt":"{}"}}"#, "A".repeat(1500)),
+            r#"{"schema":"2.0"}"#.into(),
+            "[]".into(),
+            r#"{"encrypt":null}"#.into(),
+        ] {
+            bodies.push(raw);
+        }
+        bodies
+    }
+
+    #[test]
+    fn every_unsigned_failure_is_one_refusal_with_a_key() {
+        let attempts = unsigned_attempts();
+        assert_eq!(attempts.len(), 64);
+        for body in &attempts {
+            let refused = run(&both(), &HeaderMap::new(), body, NOW_MS);
+            assert!(
+                matches!(refused, Err(Refusal::Unsigned(_))),
+                "{body}: {refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_unsigned_failure_is_one_refusal_with_only_a_token() {
+        let token_only = FeishuInbound {
+            verification_token: Some(Secret::new(TOKEN)),
+            encrypt_key: None,
+        };
+        for body in unsigned_attempts() {
+            let outcome = run(&token_only, &HeaderMap::new(), &body, NOW_MS);
+            // Plaintext with the right token is how a token-only app is called.
+            let genuine = body == event()
+                || body
+                    == format!(
+                        r#"{{"challenge":"c","token":"{TOKEN}","type":"url_verification"}}"#
+                    );
+            assert!(
+                genuine || matches!(outcome, Err(Refusal::Unsigned(_))),
+                "{body}: {outcome:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unsigned_body_larger_than_a_handshake_is_not_decrypted() {
+        // A good encrypted URL verification, padded past the limit with whitespace: refused
+        // for its size before the decryption could accept it.
+        let plain = format!(
+            r#"{{"challenge":"ajls384kdjx98XX","token":"{TOKEN}","type":"url_verification"}}"#
+        );
+        let body = encrypted_body(&plain);
+        assert!(matches!(
+            run(&both(), &HeaderMap::new(), &body, NOW_MS),
+            Ok(Verdict::Challenge { .. })
+        ));
+        let padded = format!("{body}{}", " ".repeat(MAX_UNSIGNED_BODY_BYTES));
+        assert_eq!(
+            run(&both(), &HeaderMap::new(), &padded, NOW_MS),
+            Err(Refusal::Unsigned(Box::new(Refusal::MissingHeader(
+                SIGNATURE_HEADER
+            ))))
+        );
     }
 
     proptest! {

@@ -351,6 +351,10 @@ pub enum Refusal {
     /// A signature that covers no body (DingTalk's) came back with a body other than the one it
     /// was first accepted with: a captured header pair reused.
     ReplayedSignature,
+    /// An unsigned request that was not let through (Feishu); the inner refusal says why, for
+    /// the log only. The peer gets one answer whatever the reason, so that it cannot tell bad
+    /// padding from bad content.
+    Unsigned(Box<Refusal>),
 }
 
 impl fmt::Display for Refusal {
@@ -396,6 +400,7 @@ impl fmt::Display for Refusal {
                 "this timestamp and signature were already accepted with another body (a \
                  captured header pair replayed)",
             ),
+            Refusal::Unsigned(why) => write!(f, "unsigned request refused: {why}"),
         }
     }
 }

@@ -49,12 +49,14 @@ pub struct WeComReply {
 }
 
 impl WeComReply {
-    /// `{"encrypt", "msgsignature", "timestamp", "nonce"}`, the passive-reply body.
+    /// `{"encrypt", "msgsignature", "timestamp", "nonce"}`, the passive-reply body. The
+    /// timestamp is a string, as WeCom's own sample code writes it (the JSON template of
+    /// `WXBizJsonMsgCrypt` quotes it) and as other clients send it.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::json!({
             "encrypt": self.encrypt,
             "msgsignature": self.msg_signature,
-            "timestamp": self.timestamp,
+            "timestamp": self.timestamp.to_string(),
             "nonce": self.nonce,
         })
         .to_string()
@@ -395,12 +397,12 @@ mod tests {
     }
 
     #[test]
-    fn passive_reply_body() {
+    fn the_passive_reply_sends_its_timestamp_as_a_string_like_the_official_sample() {
         let r = bot()
             .encrypt(b"{\"msgtype\":\"text\"}", [1; 16], TS, "n2")
             .unwrap();
         let json: serde_json::Value = serde_json::from_slice(&r.to_json()).unwrap();
-        assert_eq!(json["timestamp"], TS);
+        assert_eq!(json["timestamp"], TS.to_string());
         assert_eq!(json["nonce"], "n2");
         assert_eq!(
             json["msgsignature"],

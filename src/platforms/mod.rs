@@ -24,6 +24,7 @@ pub use transport::{
     deliver_reply, http_client, parse_retry_after,
 };
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
+pub use wecom::STREAM_SIZE_LIMIT as WECOM_STREAM_SIZE_LIMIT;
 
 use crate::people::Person;
 use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};

@@ -23,6 +23,11 @@ pub(super) const SIZE_LIMIT: SizeLimit = SizeLimit::Bytes(4_096);
 /// `text.content` may hold at most 2,048 bytes.
 pub(super) const TEXT_SIZE_LIMIT: SizeLimit = SizeLimit::Bytes(2_048);
 
+/// The AI bot's passive reply, a `stream` message, may hold at most 20,480 bytes of UTF-8 in
+/// `stream.content` (the bot's "被动回复消息" page; the open-source AI-bot clients cap their
+/// stream content at the same figure).
+pub const STREAM_SIZE_LIMIT: SizeLimit = SizeLimit::Bytes(20_480);
+
 /// Markdown messages mention by WeCom user id only; `text` messages (`as_text`) also by mobile,
 /// through `mentioned_mobile_list`.
 pub(super) fn mention_for(person: &Person, as_text: bool) -> Option<Mention> {

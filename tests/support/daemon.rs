@@ -12,10 +12,35 @@ pub struct Daemon {
 
 impl Daemon {
     pub fn start(dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn(
+            Command::new(env!("CARGO_BIN_EXE_weekbell")),
+            dir,
+            config,
+            env,
+        )
+    }
+
+    /// Started with at most `limit` open descriptors (`ulimit -n`), as under a tight systemd
+    /// or container limit.
+    pub fn start_with_open_files(
+        dir: &Path,
+        config: &Path,
+        env: &[(&str, &str)],
+        limit: u32,
+    ) -> Daemon {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("ulimit -n {limit} && exec \"$0\" \"$@\""),
+            env!("CARGO_BIN_EXE_weekbell"),
+        ]);
+        Daemon::spawn(cmd, dir, config, env)
+    }
+
+    fn spawn(mut cmd: Command, dir: &Path, config: &Path, env: &[(&str, &str)]) -> Daemon {
         let log = dir.join(format!("daemon-{}.log", fastrand::u32(..)));
         let out = std::fs::File::create(&log).unwrap_or_else(|e| panic!("{e}"));
         let err = out.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
         cmd.current_dir(dir)
             .args(["--config", &config.display().to_string(), "run"])
             .env("WEEKBELL_LOG", "info")

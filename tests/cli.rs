@@ -646,3 +646,61 @@ fn a_config_holding_secrets_should_not_be_readable_by_others() {
     let all = format!("{}{}", stdout(&o), stderr(&o));
     assert!(!all.contains("chmod 600"), "{all}");
 }
+
+/// A config of its own beside a list written by the test, for the deadline forms offices use.
+fn list_config(list_name: &str, list: &str, locale: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join(list_name), list).unwrap_or_else(|e| panic!("{e}"));
+    let config = format!(
+        r#"timezone = "Asia/Shanghai"
+locale = "{locale}"
+[tasks]
+source = "{list_name}"
+[channels.county]
+platform = "console"
+[[schedules]]
+name = "friday-digest"
+cron = "0 17 * * FRI"
+kind = "digest"
+channels = ["county"]
+"#
+    );
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    (dir, path)
+}
+
+#[test]
+fn an_unreadable_deadline_is_named_by_check_and_listed_in_the_digest_as_to_be_confirmed() {
+    let list = "问题描述,责任单位,整改时限\n油烟净化设施未全覆盖,县城管局,待定\n散煤燃烧治理,首山镇,2026-12-31\n";
+    for (locale, section) in [
+        ("zh-CN", "待核实时限（1 项）"),
+        ("en", "Deadline to be confirmed (1)"),
+    ] {
+        let (dir, config) = list_config("list.csv", list, locale);
+        let check = in_dir(dir.path(), &config, &["check"]);
+        assert_exit(&check, 0);
+        let out = stdout(&check);
+        assert!(out.contains("2 tasks"), "{out}");
+        assert!(
+            out.contains("row 2, column 整改时限") && out.contains("待定"),
+            "{out}"
+        );
+
+        let preview = in_dir(
+            dir.path(),
+            &config,
+            &[
+                "preview",
+                "friday-digest",
+                "--at",
+                "2026-12-01T10:00:00+08:00",
+            ],
+        );
+        assert_exit(&preview, 0);
+        let digest = stdout(&preview);
+        assert!(digest.contains(section), "{digest}");
+        assert!(digest.contains("油烟净化设施未全覆盖"), "{digest}");
+        assert!(digest.contains("待定"), "{digest}");
+    }
+}

@@ -293,33 +293,57 @@ fn every_bad_row_is_reported() {
     assert!(path.ends_with("bad-rows.csv"));
     let got: Vec<(usize, Option<&str>)> =
         rows.iter().map(|r| (r.row, r.column.as_deref())).collect();
+    // Rows 4 (下周) and 9 (2026-02-30) have unreadable deadlines: warnings, not bad rows.
     assert_eq!(
         got,
         [
-            (4, Some("整改时限")),
             (5, Some("整改进展")),
             (6, Some("进度")),
             (7, Some("序号")),
             (8, Some("问题描述")),
-            (9, Some("整改时限")),
         ]
     );
     assert!(rows.iter().all(|r| r.sheet == "bad-rows.csv"));
-    assert!(rows[0].message.contains("下周"));
     assert!(
-        rows[1].message.contains("差不多了") && rows[1].message.contains("[tasks.status_values]")
+        rows[0].message.contains("差不多了") && rows[0].message.contains("[tasks.status_values]")
     );
-    assert!(rows[3].message.contains("row 3"), "{}", rows[3].message);
+    assert!(rows[2].message.contains("row 3"), "{}", rows[2].message);
 
     let text = err.to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 8, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[0].contains("bad-rows.csv"), "{text}");
     assert!(
-        lines[1].starts_with("  bad-rows.csv row 4, column 整改时限:"),
+        lines[1].starts_with("  bad-rows.csv row 5, column 整改进展:"),
         "{text}"
     );
-    assert!(lines[7].starts_with("Fix"), "{text}");
+    assert!(lines[5].starts_with("Fix"), "{text}");
+}
+
+#[test]
+fn an_unreadable_deadline_loads_the_task_with_the_deadline_to_be_confirmed() {
+    let text = "问题描述,责任人,整改时限\n油烟净化,孙强,下周\n散煤治理,周敏,2026-02-30\n排污口,吴涛,2026-12-31\n";
+    let list = load_bytes(
+        "u.csv",
+        text.as_bytes(),
+        &config("u.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("one unreadable deadline rejected the list: {e}"));
+    assert_eq!(list.tasks.len(), 3);
+    assert_eq!(list.tasks[0].due, None);
+    assert_eq!(list.tasks[0].unreadable_due.as_deref(), Some("下周"));
+    assert_eq!(list.tasks[1].unreadable_due.as_deref(), Some("2026-02-30"));
+    assert_eq!(list.tasks[2].due, date(2026, 12, 31));
+    assert_eq!(list.tasks[2].unreadable_due, None);
+    let named: Vec<(usize, Option<&str>)> = list
+        .warnings
+        .iter()
+        .map(|w| (w.row, w.column.as_deref()))
+        .collect();
+    assert_eq!(named, [(2, Some("整改时限")), (3, Some("整改时限"))]);
+    assert!(list.warnings[0].message.contains("下周"));
 }
 
 #[test]
@@ -332,7 +356,7 @@ fn configured_status_words_win() {
         panic!("unexpected {err:?}");
     };
     assert!(rows.iter().all(|r| r.row != 5), "{rows:?}");
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 3);
 }
 
 #[test]

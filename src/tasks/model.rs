@@ -87,8 +87,12 @@ pub struct Task {
     pub unit: String,
     pub leader: Option<Assignee>,
     pub owners: Vec<Assignee>,
-    /// `None` means no deadline (ongoing work such as 长期坚持).
+    /// `None` means no deadline (ongoing work such as 长期坚持), or one that could not be read.
     pub due: Option<NaiveDate>,
+    /// The deadline cell as written when it could not be read as a date. The task still loads
+    /// (one odd cell should not stop a whole list) and the digest lists it under "deadline to
+    /// be confirmed" until someone fixes the cell.
+    pub unreadable_due: Option<String>,
     pub status: Status,
     /// Percent complete, 0–100, when the list or a chat update gave one.
     pub progress: Option<u8>,

@@ -265,10 +265,21 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         None => row.to_string(),
     };
 
-    let due = parse_due_cell(get(Field::Due), ctx.today).unwrap_or_else(|e| {
-        problems.push((Field::Due, e));
-        None
-    });
+    // An unreadable deadline used to reject the whole list, so one cell reading "待定" kept
+    // every other task from being reminded. Now the task loads with its deadline to be
+    // confirmed, and the cell is named in `check` and the log.
+    let (due, unreadable_due) = match parse_due_cell(get(Field::Due), ctx.today) {
+        Ok(due) => (due, None),
+        Err(e) => {
+            let w = out.note(
+                row,
+                Some(map.header(Field::Due)),
+                format!("{e}; the task is listed under \"deadline to be confirmed\" until then"),
+            );
+            out.warnings.push(w);
+            (None, Some(get(Field::Due).text().into_owned()))
+        }
+    };
     let status = ctx
         .statuses
         .parse(&get(Field::Status).text())
@@ -353,6 +364,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         leader,
         owners,
         due,
+        unreadable_due,
         status,
         progress,
         notes: text(Field::Notes),

@@ -704,3 +704,44 @@ fn an_unreadable_deadline_is_named_by_check_and_listed_in_the_digest_as_to_be_co
         assert!(digest.contains("待定"), "{digest}");
     }
 }
+
+#[test]
+fn a_deadline_read_in_december_and_again_in_february_is_the_same_date() {
+    let titled = "某县问题整改清单,,\n更新日期：2026年12月4日,,\n问题描述,责任人,整改时限\n油烟净化设施未全覆盖,孙强,12月15日前\n";
+    let untitled = "问题描述,责任人,整改时限\n油烟净化设施未全覆盖,孙强,12月15日前\n";
+    for list in [titled, untitled] {
+        let (dir, config) = list_config("list.csv", list, "zh-CN");
+        // Saved in November: a list without a date in its title is as of the day it was saved.
+        let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("list.csv"))
+            .and_then(|f| f.set_modified(saved))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read_on = |at: &str| {
+            let o = in_dir(dir.path(), &config, &["tasks", "--json", "--at", at]);
+            assert_exit(&o, 0);
+            let v = json(&o);
+            (v[0]["due"].clone(), v[0]["overdue"].clone())
+        };
+        let december = read_on("2026-12-10T09:00:00+08:00");
+        let february = read_on("2027-02-10T09:00:00+08:00");
+        assert_eq!(
+            december,
+            (serde_json::json!("2026-12-15"), serde_json::json!(false))
+        );
+        assert_eq!(
+            february,
+            (serde_json::json!("2026-12-15"), serde_json::json!(true))
+        );
+
+        let check = in_dir(dir.path(), &config, &["check"]);
+        assert_exit(&check, 0);
+        let said = if list == titled {
+            "deadlines without a year are read as of 2026-12-04, the date in the list's title rows"
+        } else {
+            "deadlines without a year are read as of 2026-11-18, the day the file was last saved"
+        };
+        assert!(stdout(&check).contains(said), "{}", stdout(&check));
+    }
+}

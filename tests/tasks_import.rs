@@ -347,6 +347,48 @@ fn an_unreadable_deadline_loads_the_task_with_the_deadline_to_be_confirmed() {
 }
 
 #[test]
+fn a_year_less_deadline_is_anchored_to_the_date_in_the_title_rows() {
+    let text = "某县问题整改清单,,\n更新日期：2026年12月4日,,\n问题描述,责任人,整改时限\n油烟净化,孙强,12月15日前\n散煤治理,周敏,1月底\n";
+    // Whatever day the list is read on (or its file saved), the title's date decides the year.
+    for read_on in [date(2026, 12, 10), date(2027, 2, 10), date(2030, 6, 1)] {
+        let read_on = read_on.unwrap_or_default();
+        let list = load_bytes(
+            "t.csv",
+            text.as_bytes(),
+            &config("t.csv"),
+            &people(),
+            read_on,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list.tasks[0].due, date(2026, 12, 15), "read on {read_on}");
+        // The list's year, not the next one: a January deadline in a December list is overdue
+        // come February rather than a year away.
+        assert_eq!(list.tasks[1].due, date(2026, 1, 31), "read on {read_on}");
+    }
+}
+
+#[test]
+fn a_list_without_a_title_date_is_anchored_to_the_day_its_file_was_saved() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("list.csv");
+    std::fs::write(&path, "问题描述,整改时限\n油烟净化,12月15日前\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000); // 2026-11-18
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(saved))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = config("list.csv");
+    cfg.source = path;
+    for read_on in [date(2026, 12, 10), date(2027, 2, 10)] {
+        let list =
+            load(&cfg, &people(), read_on.unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list.tasks[0].due, date(2026, 12, 15), "read on {read_on:?}");
+    }
+}
+
+#[test]
 fn configured_status_words_win() {
     let mut cfg = config("bad-rows.csv");
     cfg.status_values

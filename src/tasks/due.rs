@@ -30,7 +30,7 @@ const HINT: &str = "write a date such as 2026-12-31 or 2026年12月31日, 2026�
 /// Reads a due-date cell. `Ok(None)` means no deadline; `Err` is the reason for a bad row.
 pub(crate) fn parse_due_cell(
     cell: &Cell<'_>,
-    today: NaiveDate,
+    list_date: NaiveDate,
 ) -> Result<Option<NaiveDate>, String> {
     match cell {
         Cell::Empty => Ok(None),
@@ -41,7 +41,7 @@ pub(crate) fn parse_due_cell(
                 super::cell::format_number(*value)
             )
         }),
-        Cell::Text(t) => parse_due(t, today),
+        Cell::Text(t) => parse_due(t, list_date),
         Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {HINT}")),
     }
 }
@@ -71,8 +71,44 @@ pub(crate) fn excel_serial(serial: f64) -> Option<NaiveDate> {
     epoch.checked_add_signed(chrono::Duration::days(days))
 }
 
-/// Parses deadline text. `today` supplies the year for forms without one (`12月底前`).
-pub fn parse_due(raw: &str, today: NaiveDate) -> Result<Option<NaiveDate>, String> {
+/// The date a list is "as of", from its title rows: `更新日期：2026年12月4日`, `截至2026-12-04`,
+/// or a date cell. Only full dates count, so `2026年第一批` is no date. With several, the latest
+/// wins: a title naming a period is as of its end.
+pub(crate) fn title_date<'c>(cells: impl IntoIterator<Item = &'c Cell<'c>>) -> Option<NaiveDate> {
+    cells
+        .into_iter()
+        .filter_map(|cell| match cell {
+            Cell::Date(d) => Some(*d),
+            Cell::Text(t) => dates_in_text(t).max(),
+            _ => None,
+        })
+        .max()
+}
+
+fn dates_in_text(text: &str) -> impl Iterator<Item = NaiveDate> + '_ {
+    let date_char = |c: char| {
+        c.is_ascii_digit()
+            || matches!(
+                c,
+                '０'..='９' | '年' | '月' | '日' | '号' | '-' | '/' | '.' | '－' | '／' | '．'
+            )
+    };
+    text.split(move |c: char| !date_char(c)).filter_map(|run| {
+        let digits = normalise(run);
+        let mut numbers = digits
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty());
+        let year = numbers.next().filter(|y| y.len() == 4).and_then(num)?;
+        let month = numbers.next().and_then(num)?;
+        let day = numbers.next().and_then(num)?;
+        ymd(year, month, day)
+    })
+}
+
+/// Parses deadline text. `list_date` is the date the list is as of (see [`title_date`]): it
+/// supplies the year for forms without one (`12月底前`), so that a deadline does not move when
+/// the same list is read again after New Year.
+pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
@@ -95,7 +131,7 @@ pub fn parse_due(raw: &str, today: NaiveDate) -> Result<Option<NaiveDate>, Strin
         return Err(bad());
     }
     let parsed = if core.contains(['年', '月']) {
-        parse_chinese(core, today.year())
+        parse_chinese(core, list_date.year())
     } else {
         parse_numeric(core)
     };
@@ -337,6 +373,25 @@ mod tests {
             err.contains("next week") && err.contains("长期坚持"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_title_rows_date_is_the_latest_full_date_in_them() {
+        let text = |s: &'static str| Cell::Text(s.into());
+        let cells = [
+            text("某县2026年第一批问题整改清单"),
+            text("更新日期：２０２６年12月4日"),
+            text("统计时段 2026-11-20 至 2026.11.27"),
+        ];
+        assert_eq!(title_date(&cells), d(2026, 12, 4));
+        assert_eq!(title_date(&[text("截至2026/12/04")]), d(2026, 12, 4));
+        assert_eq!(
+            title_date(&[Cell::Date(NaiveDate::MIN)]),
+            Some(NaiveDate::MIN)
+        );
+        for none in ["2026年第一批", "第12月4日", "2026年13月40日", "1.2.3", ""] {
+            assert_eq!(title_date(&[text(none)]), None, "{none:?}");
+        }
     }
 
     #[test]

@@ -137,10 +137,31 @@ impl fmt::Display for RowWarning {
     }
 }
 
+/// The date deadlines written without a year (`12月15日前`) are read against, and where it
+/// came from, so that `check` can say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", content = "date", rename_all = "snake_case")]
+pub enum ListDate {
+    /// A date in the rows above the header (更新日期：2026年12月4日).
+    Title(NaiveDate),
+    /// The day the file was last saved, or the day of reading where the file system keeps none.
+    Saved(NaiveDate),
+}
+
+impl ListDate {
+    pub fn date(self) -> NaiveDate {
+        match self {
+            ListDate::Title(d) | ListDate::Saved(d) => d,
+        }
+    }
+}
+
 /// The loaded list: tasks in source order, and warnings that a person should see but that do not
 /// block sending (unknown owners, for instance).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskList {
     pub tasks: Vec<Task>,
     pub warnings: Vec<RowWarning>,
+    /// `None` only for a list built by hand rather than loaded.
+    pub list_date: Option<ListDate>,
 }

@@ -3,9 +3,9 @@
 
 use super::cell::Cell;
 use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec};
-use super::due::parse_due_cell;
+use super::due::{parse_due_cell, title_date};
 use super::error::TaskError;
-use super::model::{Assignee, RowRef, RowWarning, Status, Task, TaskList};
+use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 use super::names::{assignee, split_names};
 use super::status::StatusMap;
 use crate::config::Field;
@@ -18,7 +18,8 @@ use std::path::Path;
 pub(crate) struct Context<'a> {
     pub(crate) path: &'a Path,
     pub(crate) people: &'a Directory,
-    pub(crate) today: NaiveDate,
+    /// The date the list is as of when its title rows give none (see [`Output::list_date`]).
+    pub(crate) list_date: NaiveDate,
     pub(crate) statuses: StatusMap,
     pub(crate) headers: HeaderSpec,
 }
@@ -36,6 +37,9 @@ pub(crate) struct SheetImport<'a> {
 
 struct Output {
     sheet: String,
+    /// Anchors deadlines written without a year, and never the clock: a date in the title rows
+    /// (更新日期：2026年12月4日), or else [`Context::list_date`].
+    list_date: ListDate,
     tasks: Vec<Task>,
     warnings: Vec<RowWarning>,
     bad: Vec<RowWarning>,
@@ -106,6 +110,7 @@ impl<'a> SheetImport<'a> {
             pending: Vec::new(),
             out: Output {
                 sheet,
+                list_date: ListDate::Saved(ctx.list_date),
                 tasks: Vec::new(),
                 warnings: Vec::new(),
                 bad: Vec::new(),
@@ -165,6 +170,9 @@ impl<'a> SheetImport<'a> {
             .headers
             .detect(&pending)
             .map_err(|p| self.header_error(p, pending.len()))?;
+        if let Some(date) = title_date(pending[..at].iter().flat_map(|(_, cells)| cells)) {
+            self.out.list_date = ListDate::Title(date);
+        }
         for (row, cells) in &pending[at + 1..] {
             convert(self.ctx, &mut self.out, &map, *row, cells);
         }
@@ -224,6 +232,7 @@ impl<'a> SheetImport<'a> {
         Ok(TaskList {
             tasks: self.out.tasks,
             warnings: self.out.warnings,
+            list_date: Some(self.out.list_date),
         })
     }
 }
@@ -268,7 +277,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
     // An unreadable deadline used to reject the whole list, so one cell reading "待定" kept
     // every other task from being reminded. Now the task loads with its deadline to be
     // confirmed, and the cell is named in `check` and the log.
-    let (due, unreadable_due) = match parse_due_cell(get(Field::Due), ctx.today) {
+    let (due, unreadable_due) = match parse_due_cell(get(Field::Due), out.list_date.date()) {
         Ok(due) => (due, None),
         Err(e) => {
             let w = out.note(

@@ -1,6 +1,6 @@
 //! The task-list importers against the real fixtures and small variants of them.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -389,6 +389,52 @@ fn a_list_without_a_title_date_is_anchored_to_the_day_its_file_was_saved() {
 }
 
 #[test]
+fn an_office_list_with_deadline_phrases_loads_with_every_deadline_read() {
+    let text = "\
+某县突出问题整改清单,,
+更新日期：2026年12月4日,,
+序号,问题描述,整改时限
+1,河道垃圾清理,立行立改
+2,油烟净化,长期坚持
+3,散煤治理,2026年12月底前
+4,排污口整治,12月15日前
+5,违建拆除,2027年6月
+6,厕所改造,月底
+7,道路修复,11月—12月
+8,校园周边整治,第一季度
+9,秸秆禁烧,即知即改、常态化
+10,农贸市场整治,46387
+";
+    let list = load_bytes(
+        "o.csv",
+        text.as_bytes(),
+        &config("o.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let due: Vec<(&str, Option<NaiveDate>)> =
+        list.tasks.iter().map(|t| (t.id.as_str(), t.due)).collect();
+    assert_eq!(
+        due,
+        [
+            ("1", date(2026, 12, 4)),
+            ("2", None),
+            ("3", date(2026, 12, 31)),
+            ("4", date(2026, 12, 15)),
+            ("5", date(2027, 6, 30)),
+            ("6", date(2026, 12, 31)),
+            ("7", date(2026, 12, 31)),
+            ("8", date(2026, 3, 31)),
+            ("9", date(2026, 12, 4)),
+            ("10", date(2026, 12, 31)),
+        ]
+    );
+    assert!(list.tasks.iter().all(|t| t.unreadable_due.is_none()));
+    assert!(list.warnings.is_empty(), "{:?}", list.warnings);
+}
+
+#[test]
 fn configured_status_words_win() {
     let mut cfg = config("bad-rows.csv");
     cfg.status_values
@@ -618,9 +664,37 @@ proptest! {
 
     #[test]
     fn due_parser_never_panics_on_date_like_text(
-        s in "[0-9０-９年月日号底前之以完成/.\\- T:]{0,24}"
+        s in "[0-9０-９年月日号底末前之以完成本今上下半季度第一二三四至到—~/.\\- T:,、]{0,24}"
     ) {
         let _ = tasks::parse_due(&s, today());
+    }
+
+    #[test]
+    fn a_deadline_with_its_year_does_not_depend_on_the_list_date(
+        y in 2000u32..2100, m in 1u32..=12, d in 1u32..=28, form in 0usize..4,
+        list_day in 0i64..20_000,
+    ) {
+        let text = match form {
+            0 => format!("{y}年{m}月{d}日前"),
+            1 => format!("{y}-{m:02}-{d:02}"),
+            2 => format!("{y}年{m}月底"),
+            _ => format!("{y}年第{}季度", (m + 2) / 3),
+        };
+        let list_date = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default()
+            + chrono::Duration::days(list_day);
+        prop_assert_eq!(tasks::parse_due(&text, list_date), tasks::parse_due(&text, today()));
+    }
+
+    #[test]
+    fn a_year_less_deadline_takes_the_list_date_s_year_whatever_its_day(
+        m in 1u32..=12, d in 1u32..=28, end_of_month in any::<bool>(),
+        year in 2000i32..2100, first in 1u32..=365, second in 1u32..=365,
+    ) {
+        let text = if end_of_month { format!("{m}月底前") } else { format!("{m}月{d}日前") };
+        let on = |day: u32| NaiveDate::from_yo_opt(year, day).unwrap_or_default();
+        let a = tasks::parse_due(&text, on(first));
+        prop_assert_eq!(&a, &tasks::parse_due(&text, on(second)));
+        prop_assert_eq!(a.ok().flatten().map(|due| due.year()), Some(year));
     }
 
     #[test]

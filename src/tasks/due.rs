@@ -25,7 +25,7 @@ const NO_DEADLINE: &[&str] = &[
 ];
 
 const HINT: &str = "write a date such as 2026-12-31 or 2026年12月31日, 2026年12月底前 for the end \
-                    of a month, or 长期坚持 for no deadline";
+                    of a month, 立行立改 for the list's own date, or 长期坚持 for no deadline";
 
 /// Reads a due-date cell. `Ok(None)` means no deadline; `Err` is the reason for a bad row.
 pub(crate) fn parse_due_cell(
@@ -105,45 +105,190 @@ fn dates_in_text(text: &str) -> impl Iterator<Item = NaiveDate> + '_ {
     })
 }
 
+/// Cell texts that mean "at once": due on the list's own date.
+const AT_ONCE: &[&str] = &[
+    "立行立改",
+    "即知即改",
+    "立即整改",
+    "立查立改",
+    "马上就改",
+    "立即",
+];
+
 /// Parses deadline text. `list_date` is the date the list is as of (see [`title_date`]): it
-/// supplies the year for forms without one (`12月底前`), so that a deadline does not move when
-/// the same list is read again after New Year.
+/// supplies the year for forms without one (`12月底前`) and the day for 立行立改, so that a
+/// deadline does not move when the same list is read again after New Year.
 pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
     }
     let s = normalise(strip_time(trimmed));
-    if NO_DEADLINE.contains(&&*s) {
-        return Ok(None);
+    let parsed = match parse_words(&s, list_date) {
+        Some(p) => p,
+        None => match split_range(strip_by_then(&s)) {
+            Some((start, end)) => parse_range(start, end, list_date),
+            None => parse_one(&s, list_date),
+        },
+    };
+    match parsed {
+        Parsed::Date(d) => Ok(Some(d)),
+        Parsed::NoDeadline => Ok(None),
+        Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {HINT}")),
+        Parsed::NoMatch => Err(format!("cannot read {trimmed:?} as a deadline; {HINT}")),
     }
-    let bad = || format!("cannot read {trimmed:?} as a deadline; {HINT}");
-    // "by then" endings change nothing about the date itself.
-    let mut core: &str = &s;
-    core = core.strip_suffix("完成").unwrap_or(core);
-    for suffix in ["之前", "以前", "前"] {
-        if let Some(rest) = core.strip_suffix(suffix) {
+}
+
+/// 立行立改 and 长期坚持, alone or together (`立行立改，长期坚持`: fix it now, then keep it up; the
+/// first deadline is now).
+fn parse_words(s: &str, list_date: NaiveDate) -> Option<Parsed> {
+    let s = strip_by_then(s);
+    if s.is_empty() {
+        return None;
+    }
+    let mut at_once = false;
+    for part in s
+        .split(['、', '，', ',', '；', ';'])
+        .filter(|p| !p.is_empty())
+    {
+        if AT_ONCE.contains(&part) {
+            at_once = true;
+        } else if !NO_DEADLINE.contains(&part) {
+            return None;
+        }
+    }
+    Some(if at_once {
+        Parsed::Date(list_date)
+    } else {
+        Parsed::NoDeadline
+    })
+}
+
+/// "By then" endings change nothing about the date itself: 12月底前完成, 12月15日前整改到位.
+fn strip_by_then(s: &str) -> &str {
+    let mut core = s;
+    for ending in ["整改到位", "到位", "整改完成", "完成"] {
+        if let Some(rest) = core.strip_suffix(ending) {
             core = rest;
             break;
         }
     }
-    if core.is_empty() {
-        return Err(bad());
+    for suffix in ["之前", "以前", "前"] {
+        if let Some(rest) = core.strip_suffix(suffix) {
+            return rest;
+        }
     }
-    let parsed = if core.contains(['年', '月']) {
+    core
+}
+
+/// `11月—12月`, `2026年11月至2027年1月`, `12月1日-15日`: a range's deadline is its end. An
+/// ASCII hyphen separates a range only between Chinese dates, since it also separates the parts
+/// of an ISO date.
+fn split_range(s: &str) -> Option<(&str, &str)> {
+    let (start, end) = ["——", "—", "–", "至", "到", "~", "～"]
+        .iter()
+        .find_map(|sep| s.split_once(sep))
+        .or_else(|| s.contains('月').then(|| s.split_once('-')).flatten())?;
+    (!start.is_empty() && !end.is_empty()).then_some((start, end))
+}
+
+fn parse_range(start: &str, end: &str, list_date: NaiveDate) -> Parsed {
+    let start = match parse_one(start, list_date) {
+        Parsed::Date(d) => d,
+        other => return other,
+    };
+    // `12月1日-15日`: the end names only a day of the start's month.
+    let day_only = end
+        .strip_suffix('日')
+        .or_else(|| end.strip_suffix('号'))
+        .and_then(num);
+    let parsed = match day_only {
+        Some(day) => ymd(u32::try_from(start.year()).unwrap_or(0), start.month(), day).into(),
+        // The end's year, if it has none, is the start's: 2026年11月—12月.
+        None => parse_one(end, start),
+    };
+    let end_has_year = end.get(..4).is_some_and(all_digits);
+    match parsed {
+        // 11月—2月 crosses New Year.
+        Parsed::Date(d) if d < start && !end_has_year => d
+            .checked_add_months(Months::new(12))
+            .map_or(Parsed::Invalid, Parsed::Date),
+        Parsed::Date(d) if d < start => Parsed::NoMatch,
+        other => other,
+    }
+}
+
+/// One date, period or phrase, without range.
+fn parse_one(s: &str, list_date: NaiveDate) -> Parsed {
+    if let Some(p) = parse_words(s, list_date) {
+        return p;
+    }
+    let core = strip_by_then(s);
+    if core.is_empty() {
+        return Parsed::NoMatch;
+    }
+    if let Some(p) = parse_period(core, list_date) {
+        return p;
+    }
+    if core.contains(['年', '月']) {
         parse_chinese(core, list_date.year())
     } else {
         parse_numeric(core)
-    };
-    match parsed {
-        Parsed::Date(d) => Ok(Some(d)),
-        Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {HINT}")),
-        Parsed::NoMatch => Err(bad()),
     }
+}
+
+/// 月底, 季度末, 年底, 上半年, 下半年, 第一季度, with or without a year (`2027年上半年`). Without
+/// one they are the list's: 月底 is the end of the month of the list's date.
+fn parse_period(core: &str, list_date: NaiveDate) -> Option<Parsed> {
+    let list_year = u32::try_from(list_date.year()).unwrap_or(0);
+    let (year, rest) = match core.split_once('年') {
+        Some((y, rest)) if y.len() == 4 && all_digits(y) && !rest.is_empty() => {
+            (num(y).unwrap_or(0), Some(rest))
+        }
+        _ => (list_year, None),
+    };
+    let explicit_year = rest.is_some();
+    let rest = rest.unwrap_or(core);
+    let (this, rest) = match rest.strip_prefix('本').or_else(|| rest.strip_prefix('今')) {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
+    let (end, base) = match rest.strip_suffix(['末', '底']) {
+        Some(b) => (true, b),
+        None => (false, rest),
+    };
+    let quarter_end = |q: u32| end_of_month(year, q * 3).into();
+    let parsed = match base {
+        "月" if (end || this) && !explicit_year => {
+            end_of_month(list_year, list_date.month()).into()
+        }
+        "季度" | "季" if (end || this) && !explicit_year => {
+            quarter_end(list_date.month().div_ceil(3))
+        }
+        "年" | "年度" if end || this => ymd(year, 12, 31).into(),
+        "上半年" | "年中" => ymd(year, 6, 30).into(),
+        "下半年" => ymd(year, 12, 31).into(),
+        _ => {
+            let q = base
+                .strip_prefix('第')
+                .unwrap_or(base)
+                .strip_suffix("季度")?;
+            let q = match q {
+                "一" | "1" => 1,
+                "二" | "2" => 2,
+                "三" | "3" => 3,
+                "四" | "4" => 4,
+                _ => return None,
+            };
+            quarter_end(q)
+        }
+    };
+    Some(parsed)
 }
 
 enum Parsed {
     Date(NaiveDate),
+    NoDeadline,
     /// Looked like a date but names no real day (2026-02-30, month 13).
     Invalid,
     NoMatch,
@@ -359,8 +504,12 @@ mod tests {
             "2026年2月30日",
             "12/31/2026",
             "年",
-            "月底",
+            "月",
             "前",
+            "第五季度",
+            "2026年月底",
+            "12月—soon",
+            "2027年1月至2026年12月",
             "2026--1",
             "99999999999",
             "26年12月",
@@ -392,6 +541,61 @@ mod tests {
         for none in ["2026年第一批", "第12月4日", "2026年13月40日", "1.2.3", ""] {
             assert_eq!(title_date(&[text(none)]), None, "{none:?}");
         }
+    }
+
+    #[test]
+    fn at_once_is_due_on_the_list_date_and_standing_work_has_none() {
+        for s in [
+            "立行立改",
+            "即知即改",
+            "立行立改、长期坚持",
+            "立行立改，长期坚持",
+            "即知即改 ",
+        ] {
+            assert_eq!(p(s), Ok(Some(today())), "{s:?}");
+        }
+        for s in ["长期坚持", "常态化", "持续推进", "长期坚持、常态化"] {
+            assert_eq!(p(s), Ok(None), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn period_words_are_the_list_date_s_period() {
+        // The list is as of 2026-11-20.
+        assert_eq!(p("月底"), Ok(d(2026, 11, 30)));
+        assert_eq!(p("本月底前"), Ok(d(2026, 11, 30)));
+        assert_eq!(p("月末"), Ok(d(2026, 11, 30)));
+        assert_eq!(p("季度末"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("本季度"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("年底"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("今年底前完成"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("上半年"), Ok(d(2026, 6, 30)));
+        assert_eq!(p("下半年"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("第一季度"), Ok(d(2026, 3, 31)));
+        assert_eq!(p("二季度末"), Ok(d(2026, 6, 30)));
+        assert_eq!(p("第3季度"), Ok(d(2026, 9, 30)));
+        assert_eq!(p("2027年上半年"), Ok(d(2027, 6, 30)));
+        assert_eq!(p("2027年第一季度前"), Ok(d(2027, 3, 31)));
+        assert_eq!(p("2027年下半年完成"), Ok(d(2027, 12, 31)));
+        assert_eq!(p("12月15日前整改到位"), Ok(d(2026, 12, 15)));
+        let in_may = NaiveDate::from_ymd_opt(2027, 5, 6).unwrap_or_default();
+        assert_eq!(parse_due("季度末", in_may), Ok(d(2027, 6, 30)));
+        assert_eq!(parse_due("月底", in_may), Ok(d(2027, 5, 31)));
+    }
+
+    #[test]
+    fn a_range_is_due_at_its_end() {
+        assert_eq!(p("11月—12月"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("11月——12月"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("11月-12月"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年11月至12月"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2027年3月至5月"), Ok(d(2027, 5, 31)));
+        assert_eq!(p("2026年11月至2027年1月"), Ok(d(2027, 1, 31)));
+        assert_eq!(p("11月—2月"), Ok(d(2027, 2, 28)));
+        assert_eq!(p("12月1日-15日"), Ok(d(2026, 12, 15)));
+        assert_eq!(p("12月1日～12月20日前"), Ok(d(2026, 12, 20)));
+        assert_eq!(p("2026-11-20至2026-12-20"), Ok(d(2026, 12, 20)));
+        assert_eq!(p("2026年11月—12月底前完成"), Ok(d(2026, 12, 31)));
     }
 
     #[test]

@@ -745,3 +745,45 @@ fn a_deadline_read_in_december_and_again_in_february_is_the_same_date() {
         assert!(stdout(&check).contains(said), "{}", stdout(&check));
     }
 }
+
+#[test]
+fn jira_dates_load_and_an_ambiguous_numeric_date_follows_date_order() {
+    let list = "title,owner,due\nFix login,alice,02/Dec/26 12:00 AM\nShip report,bob,03/04/2027\n";
+    let (dir, config) = list_config("jira.csv", list, "en");
+    let due = |config: &std::path::Path| {
+        let o = in_dir(
+            dir.path(),
+            config,
+            &["tasks", "--json", "--at", "2026-12-01T09:00:00Z"],
+        );
+        assert_exit(&o, 0);
+        let v = json(&o);
+        (v[0]["due"].clone(), v[1]["due"].clone())
+    };
+    // Without date_order the second cell could be 4 March or 3 April: loaded, deadline unknown.
+    assert_eq!(
+        due(&config),
+        (serde_json::json!("2026-12-02"), serde_json::Value::Null)
+    );
+    let check = in_dir(dir.path(), &config, &["check"]);
+    assert_exit(&check, 0);
+    let said = stdout(&check);
+    assert!(
+        said.contains("row 3, column due") && said.contains("date_order"),
+        "{said}"
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &config,
+        text.replace("[tasks]\n", "[tasks]\ndate_order = \"dmy\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        due(&config),
+        (
+            serde_json::json!("2026-12-02"),
+            serde_json::json!("2027-04-03")
+        )
+    );
+}

@@ -22,6 +22,7 @@ fn config(name: &str) -> TasksConfig {
         status_values: BTreeMap::new(),
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
+        date_order: None,
     }
 }
 

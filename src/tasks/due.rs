@@ -2,6 +2,7 @@
 //! Chinese forms (`2026年12月31日`, `2026年12月底前`, `12月底前`, `长期坚持`).
 
 use super::cell::Cell;
+use crate::config::DateOrder;
 use chrono::{Datelike, Months, NaiveDate};
 use std::borrow::Cow;
 
@@ -31,6 +32,7 @@ const HINT: &str = "write a date such as 2026-12-31 or 2026年12月31日, 2026�
 pub(crate) fn parse_due_cell(
     cell: &Cell<'_>,
     list_date: NaiveDate,
+    order: Option<DateOrder>,
 ) -> Result<Option<NaiveDate>, String> {
     match cell {
         Cell::Empty => Ok(None),
@@ -41,7 +43,7 @@ pub(crate) fn parse_due_cell(
                 super::cell::format_number(*value)
             )
         }),
-        Cell::Text(t) => parse_due(t, list_date),
+        Cell::Text(t) => read_due(t, list_date, order),
         Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {HINT}")),
     }
 }
@@ -118,7 +120,18 @@ const AT_ONCE: &[&str] = &[
 /// Parses deadline text. `list_date` is the date the list is as of (see [`title_date`]): it
 /// supplies the year for forms without one (`12月底前`) and the day for 立行立改, so that a
 /// deadline does not move when the same list is read again after New Year.
+///
+/// An all-numeric date whose day and month could be swapped (`03/04/2026`) is refused; the
+/// importer reads it with `[tasks] date_order`.
 pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, String> {
+    read_due(raw, list_date, None)
+}
+
+fn read_due(
+    raw: &str,
+    list_date: NaiveDate,
+    order: Option<DateOrder>,
+) -> Result<Option<NaiveDate>, String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
         return Ok(None);
@@ -127,8 +140,8 @@ pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, S
     let parsed = match parse_words(&s, list_date) {
         Some(p) => p,
         None => match split_range(strip_by_then(&s)) {
-            Some((start, end)) => parse_range(start, end, list_date),
-            None => parse_one(&s, list_date),
+            Some((start, end)) => parse_range(start, end, list_date, order),
+            None => parse_one(&s, list_date, order),
         },
     };
     match parsed {
@@ -136,6 +149,10 @@ pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, S
         Parsed::NoDeadline => Ok(None),
         Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {HINT}")),
         Parsed::NoMatch => Err(format!("cannot read {trimmed:?} as a deadline; {HINT}")),
+        Parsed::Ambiguous => Err(format!(
+            "{trimmed:?} could be read month first or day first; set [tasks] date_order = \"mdy\" \
+             (12/31/2026) or \"dmy\" (31/12/2026), or write 2026-12-31"
+        )),
     }
 }
 
@@ -192,8 +209,8 @@ fn split_range(s: &str) -> Option<(&str, &str)> {
     (!start.is_empty() && !end.is_empty()).then_some((start, end))
 }
 
-fn parse_range(start: &str, end: &str, list_date: NaiveDate) -> Parsed {
-    let start = match parse_one(start, list_date) {
+fn parse_range(start: &str, end: &str, list_date: NaiveDate, order: Option<DateOrder>) -> Parsed {
+    let start = match parse_one(start, list_date, order) {
         Parsed::Date(d) => d,
         other => return other,
     };
@@ -205,7 +222,7 @@ fn parse_range(start: &str, end: &str, list_date: NaiveDate) -> Parsed {
     let parsed = match day_only {
         Some(day) => ymd(u32::try_from(start.year()).unwrap_or(0), start.month(), day).into(),
         // The end's year, if it has none, is the start's: 2026年11月—12月.
-        None => parse_one(end, start),
+        None => parse_one(end, start, order),
     };
     let end_has_year = end.get(..4).is_some_and(all_digits);
     match parsed {
@@ -219,7 +236,7 @@ fn parse_range(start: &str, end: &str, list_date: NaiveDate) -> Parsed {
 }
 
 /// One date, period or phrase, without range.
-fn parse_one(s: &str, list_date: NaiveDate) -> Parsed {
+fn parse_one(s: &str, list_date: NaiveDate, order: Option<DateOrder>) -> Parsed {
     if let Some(p) = parse_words(s, list_date) {
         return p;
     }
@@ -233,7 +250,7 @@ fn parse_one(s: &str, list_date: NaiveDate) -> Parsed {
     if core.contains(['年', '月']) {
         parse_chinese(core, list_date.year())
     } else {
-        parse_numeric(core)
+        parse_numeric(core, order)
     }
 }
 
@@ -289,6 +306,8 @@ fn parse_period(core: &str, list_date: NaiveDate) -> Option<Parsed> {
 enum Parsed {
     Date(NaiveDate),
     NoDeadline,
+    /// All numbers, and the day and month could be either way round.
+    Ambiguous,
     /// Looked like a date but names no real day (2026-02-30, month 13).
     Invalid,
     NoMatch,
@@ -300,12 +319,14 @@ impl From<Option<NaiveDate>> for Parsed {
     }
 }
 
-/// Exports from other tools write `2026-12-31 00:00:00` or `2026-12-31T00:00:00`; the time of day
-/// means nothing for a deadline.
+/// Exports from other tools write `2026-12-31 00:00:00`, `2026-12-31T08:30:00+08:00` or, from
+/// Jira, `02/Dec/26 12:00 AM`; the time of day means nothing for a deadline. The time is what
+/// follows the last space or `T` before the first colon.
 fn strip_time(s: &str) -> &str {
-    match s.find(['T', ' ']) {
-        Some(pos) if s[pos + 1..].contains(':') => &s[..pos],
-        _ => s,
+    let Some(colon) = s.find(':') else { return s };
+    match s[..colon].rfind(['T', ' ']) {
+        Some(pos) => s[..pos].trim_end(),
+        None => s,
     }
 }
 
@@ -355,7 +376,7 @@ fn end_of_month(y: u32, m: u32) -> Option<NaiveDate> {
     ymd(y, m, 1)?.checked_add_months(Months::new(1))?.pred_opt()
 }
 
-fn parse_numeric(s: &str) -> Parsed {
+fn parse_numeric(s: &str, order: Option<DateOrder>) -> Parsed {
     if all_digits(s) {
         return match s.len() {
             // 20261231: the compact form some registration systems export.
@@ -372,22 +393,125 @@ fn parse_numeric(s: &str) -> Parsed {
             _ => Parsed::NoMatch,
         };
     }
+    if s.bytes().any(|b| b.is_ascii_alphabetic()) {
+        return parse_month_name(s);
+    }
     let Some(sep) = s.chars().find(|c| matches!(c, '-' | '/' | '.')) else {
         return Parsed::NoMatch;
     };
-    let mut parts = s.split(sep);
-    let year = parts.next().filter(|y| y.len() == 4).and_then(num);
-    let month = parts.next().and_then(num);
-    let day = parts.next().map(num);
-    if parts.next().is_some() {
-        return Parsed::NoMatch;
-    }
-    match (year, month, day) {
-        (Some(y), Some(m), Some(Some(d))) => ymd(y, m, d).into(),
-        // 2026-12: a month given as a deadline means its last day.
-        (Some(y), Some(m), None) => end_of_month(y, m).into(),
+    let parts: Vec<&str> = s.split(sep).collect();
+    match parts[..] {
+        [y, m] if y.len() == 4 => match (num(y), num(m)) {
+            // 2026-12: a month given as a deadline means its last day.
+            (Some(y), Some(m)) => end_of_month(y, m).into(),
+            _ => Parsed::NoMatch,
+        },
+        [y, m, d] if y.len() == 4 => match (num(y), num(m), num(d)) {
+            (Some(y), Some(m), Some(d)) => ymd(y, m, d).into(),
+            _ => Parsed::NoMatch,
+        },
+        [a, b, y] => match (num(a), num(b), year(y)) {
+            (Some(a), Some(b), Some(y)) => day_and_month(a, b, y, order),
+            _ => Parsed::NoMatch,
+        },
         _ => Parsed::NoMatch,
     }
+}
+
+/// `12/31/2026` or `31/12/2026`. Where only one reading is a real date it is the one; where both
+/// are, `order` decides, and without it the cell is [`Parsed::Ambiguous`] rather than a guess that
+/// would be a month off.
+fn day_and_month(a: u32, b: u32, y: u32, order: Option<DateOrder>) -> Parsed {
+    let (month_first, day_first) = (ymd(y, a, b), ymd(y, b, a));
+    match order {
+        Some(DateOrder::Mdy) => month_first.into(),
+        Some(DateOrder::Dmy) => day_first.into(),
+        None => match (month_first, day_first) {
+            (Some(m), Some(d)) if m == d => Parsed::Date(m),
+            (Some(_), Some(_)) => Parsed::Ambiguous,
+            (Some(date), None) | (None, Some(date)) => Parsed::Date(date),
+            (None, None) => Parsed::Invalid,
+        },
+    }
+}
+
+/// A year of four digits, or of two as Jira writes them (`26` is 2026: deadlines are never in
+/// the last century).
+fn year(s: &str) -> Option<u32> {
+    match s.len() {
+        4 => num(s),
+        2 => num(s).map(|y| 2000 + y),
+        _ => None,
+    }
+}
+
+/// English month names, as Jira (`02/Dec/26`, its default `dd/MMM/yy`) and US spreadsheets
+/// (`Dec 2, 2026`) write them; the text is already lower case and without spaces.
+fn parse_month_name(s: &str) -> Parsed {
+    // Letters, digits and separators alternate: split into the runs of letters and of digits.
+    let mut tokens: Vec<&str> = Vec::with_capacity(3);
+    let mut start = 0;
+    let kind = |c: char| {
+        if c.is_ascii_digit() {
+            1
+        } else if c.is_ascii_alphabetic() {
+            2
+        } else {
+            0
+        }
+    };
+    let mut prev = 0;
+    for (i, c) in s.char_indices() {
+        let k = kind(c);
+        if k != prev {
+            if prev != 0 {
+                tokens.push(&s[start..i]);
+            }
+            start = i;
+            prev = k;
+        }
+        if tokens.len() > 3 {
+            return Parsed::NoMatch;
+        }
+    }
+    if prev != 0 {
+        tokens.push(&s[start..]);
+    }
+    let (day, month, y) = match tokens[..] {
+        [d, m, y] if all_digits(d) => (num(d), month_number(m), year(y)),
+        [m, d, y] => (num(d), month_number(m), year(y)),
+        _ => return Parsed::NoMatch,
+    };
+    match (day, month, y) {
+        (Some(d), Some(m), Some(y)) => ymd(y, m, d).into(),
+        _ => Parsed::NoMatch,
+    }
+}
+
+fn month_number(name: &str) -> Option<u32> {
+    const MONTHS: [&str; 12] = [
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ];
+    if name.len() < 3 {
+        return None;
+    }
+    // `sept` is how some write September.
+    let position = MONTHS
+        .iter()
+        .position(|m| m.starts_with(name))
+        .or_else(|| (name == "sept").then_some(8))?;
+    u32::try_from(position + 1).ok()
 }
 
 fn parse_chinese(s: &str, this_year: i32) -> Parsed {
@@ -502,7 +626,11 @@ mod tests {
             "2026-02-30",
             "2026年13月",
             "2026年2月30日",
-            "12/31/2026",
+            "13/13/2026",
+            "31/02/2026",
+            "02/Dex/26",
+            "02/Dec/26/1",
+            "Dec",
             "年",
             "月",
             "前",
@@ -599,6 +727,36 @@ mod tests {
     }
 
     #[test]
+    fn tool_exports_us_and_european_dates_and_iso_with_a_time() {
+        // Jira's default `dd/MMM/yy h:mm a`.
+        assert_eq!(p("02/Dec/26 12:00 AM"), Ok(d(2026, 12, 2)));
+        assert_eq!(p("15/Jan/27 4:30 PM"), Ok(d(2027, 1, 15)));
+        assert_eq!(p("02/Dec/2026"), Ok(d(2026, 12, 2)));
+        assert_eq!(p("Dec 2, 2026"), Ok(d(2026, 12, 2)));
+        assert_eq!(p("2 December 2026"), Ok(d(2026, 12, 2)));
+        assert_eq!(p("2-Sept-2026"), Ok(d(2026, 9, 2)));
+        // Only one reading is a date.
+        assert_eq!(p("12/31/2026"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("31/12/2026"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("31.12.2026"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("12/31/26"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("04/04/2026"), Ok(d(2026, 4, 4)));
+        // Both are: refused without date_order, read with it.
+        let err = p("03/04/2026").err().unwrap_or_default();
+        assert!(err.contains("date_order"), "{err}");
+        let read = |s, order| parse_due_cell(&Cell::Text(s), today(), Some(order));
+        assert_eq!(read("03/04/2026".into(), DateOrder::Mdy), Ok(d(2026, 3, 4)));
+        assert_eq!(read("03/04/2026".into(), DateOrder::Dmy), Ok(d(2026, 4, 3)));
+        assert!(read("12/31/2026".into(), DateOrder::Dmy).is_err());
+        // ISO with a time and a zone.
+        assert_eq!(p("2026-12-31T08:30:00+08:00"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-12-31T23:59:59Z"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026-12-31 08:30"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026/12/31 8:30:00"), Ok(d(2026, 12, 31)));
+        assert_eq!(p("2026年12月31日 上午10:00"), Ok(d(2026, 12, 31)));
+    }
+
+    #[test]
     fn serials_and_cells() {
         assert_eq!(excel_serial(46387.0), d(2026, 12, 31));
         assert_eq!(excel_serial(46387.75), d(2026, 12, 31));
@@ -612,14 +770,14 @@ mod tests {
             value: 2026.0,
             percent: false,
         };
-        assert!(parse_due_cell(&year, today()).is_err());
+        assert!(parse_due_cell(&year, today(), None).is_err());
         assert!(p("12345").is_err());
         let cell = Cell::Number {
             value: 46387.0,
             percent: false,
         };
-        assert_eq!(parse_due_cell(&cell, today()), Ok(d(2026, 12, 31)));
-        assert!(parse_due_cell(&Cell::Bool(true), today()).is_err());
-        assert_eq!(parse_due_cell(&Cell::Empty, today()), Ok(None));
+        assert_eq!(parse_due_cell(&cell, today(), None), Ok(d(2026, 12, 31)));
+        assert!(parse_due_cell(&Cell::Bool(true), today(), None).is_err());
+        assert_eq!(parse_due_cell(&Cell::Empty, today(), None), Ok(None));
     }
 }

@@ -98,6 +98,7 @@ pub fn load_bytes(
         path,
         people,
         list_date,
+        date_order: cfg.date_order,
         statuses: StatusMap::new(&cfg.status_values),
         headers: HeaderSpec::new(&cfg.columns),
     };
@@ -169,6 +170,7 @@ mod tests {
             status_values: BTreeMap::new(),
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
+            date_order: None,
         }
     }
 

@@ -436,6 +436,69 @@ fn an_office_list_with_deadline_phrases_loads_with_every_deadline_read() {
 }
 
 #[test]
+fn a_yes_no_completion_column_gives_the_status() {
+    let text = "问题描述,整改时限,是否完成\n油烟净化,2026-10-10,是\n散煤治理,2026-10-10,否\n排污口整治,2026-10-10,整改中\n违建拆除,2026-10-10,\n";
+    let list = load_bytes(
+        "y.csv",
+        text.as_bytes(),
+        &config("y.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Done, Status::Todo, Status::InProgress, Status::Todo]
+    );
+    // The task marked 是 is finished, not 41 days overdue.
+    assert!(!list.tasks[0].is_overdue(today()));
+    assert!(list.tasks[1].is_overdue(today()));
+}
+
+#[test]
+fn tracker_status_words_and_a_completion_date_give_the_status() {
+    let text = "\
+Summary,Status,Due,Resolved
+Login page,To Do,02/Dec/26 12:00 AM,
+Report,Backlog,,
+Review queue,In Review,,
+Old idea,Won't Do,,01/Nov/26 3:00 PM
+Dropped idea,Canceled,,
+Shipped fix,In Progress,,28/Nov/26 9:15 AM
+Released,Done,,27/Nov/26 9:15 AM
+";
+    let mut cfg = config("jira.csv");
+    cfg.columns.insert(Field::Title, "Summary".to_string());
+    let list = load_bytes("jira.csv", text.as_bytes(), &cfg, &people(), today())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Todo,
+            Status::Todo,
+            Status::InProgress,
+            Status::Cancelled,
+            Status::Cancelled,
+            Status::Done,
+            Status::Done,
+        ]
+    );
+    assert_eq!(list.tasks[0].due, date(2026, 12, 2));
+    assert!(list.warnings.is_empty(), "{:?}", list.warnings);
+
+    // An Asana-style yes/no "Completed" column says no in its own words.
+    let asana = "Name,Completed\nWrite plan,FALSE\nSend plan,TRUE\nFile plan,2026-11-02\n";
+    let mut cfg = config("asana.csv");
+    cfg.columns.insert(Field::Title, "Name".to_string());
+    let list = load_bytes("asana.csv", asana.as_bytes(), &cfg, &people(), today())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(statuses, [Status::Todo, Status::Done, Status::Done]);
+}
+
+#[test]
 fn configured_status_words_win() {
     let mut cfg = config("bad-rows.csv");
     cfg.status_values

@@ -7,7 +7,7 @@ use super::due::{parse_due_cell, title_date};
 use super::error::TaskError;
 use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 use super::names::{assignee, split_names};
-use super::status::StatusMap;
+use super::status::{StatusMap, yes_no};
 use crate::config::{DateOrder, Field};
 use crate::people::Directory;
 use chrono::NaiveDate;
@@ -293,13 +293,32 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
                 (None, Some(get(Field::Due).text().into_owned()))
             }
         };
-    let status = ctx
-        .statuses
-        .parse(&get(Field::Status).text())
-        .unwrap_or_else(|e| {
+    let status_text = get(Field::Status).text();
+    let answered = map
+        .status_is_yes_no()
+        .then(|| yes_no(&status_text))
+        .flatten();
+    let status = answered.unwrap_or_else(|| {
+        ctx.statuses.parse(&status_text).unwrap_or_else(|e| {
             problems.push((Field::Status, e));
             Status::Todo
+        })
+    });
+    // Jira's Resolved, Asana's Completed At: a finished task whose status nobody changed.
+    let completed = map
+        .completed()
+        .and_then(|c| cells.get(c))
+        .is_some_and(|c| match c {
+            // A yes/no "Completed" column says no in its own words.
+            Cell::Bool(done) => *done,
+            Cell::Text(t) => !(t.trim().is_empty() || yes_no(t) == Some(Status::Todo)),
+            _ => !c.is_blank(),
         });
+    let status = if completed && status.is_open() {
+        Status::Done
+    } else {
+        status
+    };
     let progress = parse_progress(get(Field::Progress)).unwrap_or_else(|e| {
         problems.push((Field::Progress, e));
         None

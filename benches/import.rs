@@ -221,6 +221,7 @@ fn config(path: &Path) -> TasksConfig {
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
         date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 

@@ -673,9 +673,17 @@ channels = ["county"]
 #[test]
 fn an_unreadable_deadline_is_named_by_check_and_listed_in_the_digest_as_to_be_confirmed() {
     let list = "问题描述,责任单位,整改时限\n油烟净化设施未全覆盖,县城管局,待定\n散煤燃烧治理,首山镇,2026-12-31\n";
-    for (locale, section) in [
-        ("zh-CN", "待核实时限（1 项）"),
-        ("en", "Deadline to be confirmed (1)"),
+    for (locale, section, hint) in [
+        (
+            "zh-CN",
+            "待核实时限（1 项）",
+            "请写成 2026-12-31、2026年12月31日",
+        ),
+        (
+            "en",
+            "Deadline to be confirmed (1)",
+            "write a date such as 2026-12-31 or 31 Dec 2026",
+        ),
     ] {
         let (dir, config) = list_config("list.csv", list, locale);
         let check = in_dir(dir.path(), &config, &["check"]);
@@ -686,6 +694,8 @@ fn an_unreadable_deadline_is_named_by_check_and_listed_in_the_digest_as_to_be_co
             out.contains("row 2, column 整改时限") && out.contains("待定"),
             "{out}"
         );
+        // Hints follow the config's locale.
+        assert!(out.contains(hint), "{out}");
 
         let preview = in_dir(
             dir.path(),

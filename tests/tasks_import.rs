@@ -23,6 +23,7 @@ fn config(name: &str) -> TasksConfig {
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
         date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 

@@ -173,6 +173,7 @@ pub fn tasks_config(columns: &[(Field, &str)]) -> TasksConfig {
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
         date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 

@@ -477,6 +477,7 @@ impl Validator<'_> {
             encoding,
             max_unpacked_size,
             date_order,
+            locale: self.locale,
         }
     }
 

@@ -105,6 +105,8 @@ pub struct TasksConfig {
     /// How to read an all-numeric date whose day and month could be swapped (`03/04/2026`);
     /// such cells are unreadable without it (`[tasks] date_order`).
     pub date_order: Option<DateOrder>,
+    /// The config's top-level `locale`, for the hints in the list's row messages.
+    pub locale: Locale,
 }
 
 /// The order of an all-numeric date without its year first.

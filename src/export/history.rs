@@ -192,6 +192,7 @@ mod tests {
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
             date_order: None,
+            locale: crate::config::Locale::ZhCn,
         };
         let vocabulary = Vocabulary::new(&[], &cfg, true);
         // 2026-11-30T00:00:00Z is 08:00 in Shanghai.

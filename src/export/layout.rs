@@ -376,6 +376,7 @@ fn probe_config(cfg: &TasksConfig) -> TasksConfig {
         encoding: None,
         max_unpacked_size: cfg.max_unpacked_size,
         date_order: cfg.date_order,
+        locale: cfg.locale,
     }
 }
 
@@ -568,6 +569,7 @@ mod tests {
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
             date_order: None,
+            locale: crate::config::Locale::ZhCn,
         }
     }
 

@@ -2,7 +2,7 @@
 //! Chinese forms (`2026年12月31日`, `2026年12月底前`, `12月底前`, `长期坚持`).
 
 use super::cell::Cell;
-use crate::config::DateOrder;
+use crate::config::{DateOrder, Locale};
 use chrono::{Datelike, Months, NaiveDate};
 use std::borrow::Cow;
 
@@ -25,26 +25,35 @@ const NO_DEADLINE: &[&str] = &[
     "/",
 ];
 
-const HINT: &str = "write a date such as 2026-12-31 or 2026年12月31日, 2026年12月底前 for the end \
-                    of a month, 立行立改 for the list's own date, or 长期坚持 for no deadline";
+/// How to write a deadline, in the config's language: an English config gets English examples
+/// (a Jira user has no use for 2026年12月底前), a Chinese one the forms offices write.
+fn hint(locale: Locale) -> &'static str {
+    locale.pick(
+        "请写成 2026-12-31、2026年12月31日 或 2026年12月底前 这样的日期；立行立改 以清单日期为限，\
+         长期坚持 表示无时限",
+        "write a date such as 2026-12-31 or 31 Dec 2026, or ongoing for no deadline",
+    )
+}
 
 /// Reads a due-date cell. `Ok(None)` means no deadline; `Err` is the reason for a bad row.
 pub(crate) fn parse_due_cell(
     cell: &Cell<'_>,
     list_date: NaiveDate,
     order: Option<DateOrder>,
+    locale: Locale,
 ) -> Result<Option<NaiveDate>, String> {
+    let hint = hint(locale);
     match cell {
         Cell::Empty => Ok(None),
         Cell::Date(d) => Ok(Some(*d)),
         Cell::Number { value, .. } => plain_serial(*value).map(Some).ok_or_else(|| {
             format!(
-                "the number {} is not a date; {HINT}",
+                "the number {} is not a date; {hint}",
                 super::cell::format_number(*value)
             )
         }),
-        Cell::Text(t) => read_due(t, list_date, order),
-        Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {HINT}")),
+        Cell::Text(t) => read_due(t, list_date, order, hint),
+        Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {hint}")),
     }
 }
 
@@ -124,13 +133,14 @@ const AT_ONCE: &[&str] = &[
 /// An all-numeric date whose day and month could be swapped (`03/04/2026`) is refused; the
 /// importer reads it with `[tasks] date_order`.
 pub fn parse_due(raw: &str, list_date: NaiveDate) -> Result<Option<NaiveDate>, String> {
-    read_due(raw, list_date, None)
+    read_due(raw, list_date, None, hint(Locale::ZhCn))
 }
 
 fn read_due(
     raw: &str,
     list_date: NaiveDate,
     order: Option<DateOrder>,
+    hint: &str,
 ) -> Result<Option<NaiveDate>, String> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
@@ -147,8 +157,8 @@ fn read_due(
     match parsed {
         Parsed::Date(d) => Ok(Some(d)),
         Parsed::NoDeadline => Ok(None),
-        Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {HINT}")),
-        Parsed::NoMatch => Err(format!("cannot read {trimmed:?} as a deadline; {HINT}")),
+        Parsed::Invalid => Err(format!("{trimmed:?} is not a real calendar date; {hint}")),
+        Parsed::NoMatch => Err(format!("cannot read {trimmed:?} as a deadline; {hint}")),
         Parsed::Ambiguous => Err(format!(
             "{trimmed:?} could be read month first or day first; set [tasks] date_order = \"mdy\" \
              (12/31/2026) or \"dmy\" (31/12/2026), or write 2026-12-31"
@@ -744,7 +754,7 @@ mod tests {
         // Both are: refused without date_order, read with it.
         let err = p("03/04/2026").err().unwrap_or_default();
         assert!(err.contains("date_order"), "{err}");
-        let read = |s, order| parse_due_cell(&Cell::Text(s), today(), Some(order));
+        let read = |s, order| parse_due_cell(&Cell::Text(s), today(), Some(order), Locale::En);
         assert_eq!(read("03/04/2026".into(), DateOrder::Mdy), Ok(d(2026, 3, 4)));
         assert_eq!(read("03/04/2026".into(), DateOrder::Dmy), Ok(d(2026, 4, 3)));
         assert!(read("12/31/2026".into(), DateOrder::Dmy).is_err());
@@ -754,6 +764,18 @@ mod tests {
         assert_eq!(p("2026-12-31 08:30"), Ok(d(2026, 12, 31)));
         assert_eq!(p("2026/12/31 8:30:00"), Ok(d(2026, 12, 31)));
         assert_eq!(p("2026年12月31日 上午10:00"), Ok(d(2026, 12, 31)));
+    }
+
+    #[test]
+    fn hints_follow_the_config_s_locale() {
+        let read = |locale| parse_due_cell(&Cell::Text("soon".into()), today(), None, locale);
+        let en = read(Locale::En).err().unwrap_or_default();
+        assert!(en.contains("2026-12-31") && !en.contains('年'), "{en}");
+        let zh = read(Locale::ZhCn).err().unwrap_or_default();
+        assert!(
+            zh.contains("2026年12月底前") && zh.contains("长期坚持"),
+            "{zh}"
+        );
     }
 
     #[test]
@@ -770,14 +792,20 @@ mod tests {
             value: 2026.0,
             percent: false,
         };
-        assert!(parse_due_cell(&year, today(), None).is_err());
+        assert!(parse_due_cell(&year, today(), None, Locale::ZhCn).is_err());
         assert!(p("12345").is_err());
         let cell = Cell::Number {
             value: 46387.0,
             percent: false,
         };
-        assert_eq!(parse_due_cell(&cell, today(), None), Ok(d(2026, 12, 31)));
-        assert!(parse_due_cell(&Cell::Bool(true), today(), None).is_err());
-        assert_eq!(parse_due_cell(&Cell::Empty, today(), None), Ok(None));
+        assert_eq!(
+            parse_due_cell(&cell, today(), None, Locale::ZhCn),
+            Ok(d(2026, 12, 31))
+        );
+        assert!(parse_due_cell(&Cell::Bool(true), today(), None, Locale::ZhCn).is_err());
+        assert_eq!(
+            parse_due_cell(&Cell::Empty, today(), None, Locale::ZhCn),
+            Ok(None)
+        );
     }
 }

@@ -99,6 +99,7 @@ pub fn load_bytes(
         people,
         list_date,
         date_order: cfg.date_order,
+        locale: cfg.locale,
         statuses: StatusMap::new(&cfg.status_values),
         headers: HeaderSpec::new(&cfg.columns),
     };
@@ -171,6 +172,7 @@ mod tests {
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
             date_order: None,
+            locale: crate::config::Locale::ZhCn,
         }
     }
 

@@ -8,7 +8,7 @@ use super::error::TaskError;
 use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 use super::names::{assignee, split_names};
 use super::status::{StatusMap, yes_no};
-use crate::config::{DateOrder, Field};
+use crate::config::{DateOrder, Field, Locale};
 use crate::people::Directory;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
@@ -21,6 +21,8 @@ pub(crate) struct Context<'a> {
     /// The date the list is as of when its title rows give none (see [`Output::list_date`]).
     pub(crate) list_date: NaiveDate,
     pub(crate) date_order: Option<DateOrder>,
+    /// The config's `locale`, for the hints in row messages.
+    pub(crate) locale: Locale,
     pub(crate) statuses: StatusMap,
     pub(crate) headers: HeaderSpec,
 }
@@ -278,21 +280,29 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
     // An unreadable deadline used to reject the whole list, so one cell reading "待定" kept
     // every other task from being reminded. Now the task loads with its deadline to be
     // confirmed, and the cell is named in `check` and the log.
-    let (due, unreadable_due) =
-        match parse_due_cell(get(Field::Due), out.list_date.date(), ctx.date_order) {
-            Ok(due) => (due, None),
-            Err(e) => {
-                let w = out.note(
-                    row,
-                    Some(map.header(Field::Due)),
-                    format!(
-                        "{e}; the task is listed under \"deadline to be confirmed\" until then"
-                    ),
-                );
-                out.warnings.push(w);
-                (None, Some(get(Field::Due).text().into_owned()))
-            }
-        };
+    let (due, unreadable_due) = match parse_due_cell(
+        get(Field::Due),
+        out.list_date.date(),
+        ctx.date_order,
+        ctx.locale,
+    ) {
+        Ok(due) => (due, None),
+        Err(e) => {
+            let w = out.note(
+                row,
+                Some(map.header(Field::Due)),
+                format!(
+                    "{e}{}",
+                    ctx.locale.pick(
+                        "；该任务暂列入“待核实时限”",
+                        "; the task is listed under \"deadline to be confirmed\" until then"
+                    )
+                ),
+            );
+            out.warnings.push(w);
+            (None, Some(get(Field::Due).text().into_owned()))
+        }
+    };
     let status_text = get(Field::Status).text();
     let answered = map
         .status_is_yes_no()

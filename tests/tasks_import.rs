@@ -743,7 +743,7 @@ proptest! {
             0 => format!("{y}年{m}月{d}日前"),
             1 => format!("{y}-{m:02}-{d:02}"),
             2 => format!("{y}年{m}月底"),
-            _ => format!("{y}年第{}季度", (m + 2) / 3),
+            _ => format!("{y}年第{}季度", m.div_ceil(3)),
         };
         let list_date = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default()
             + chrono::Duration::days(list_day);

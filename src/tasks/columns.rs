@@ -119,6 +119,8 @@ pub(crate) struct ColumnMap {
     headers: [String; FIELDS],
     /// See [`COMPLETED`].
     completed: Option<usize>,
+    /// See [`ColumnMap::status_is_yes_no`]; worked out once, not per row.
+    status_is_yes_no: bool,
 }
 
 impl ColumnMap {
@@ -138,7 +140,7 @@ impl ColumnMap {
     /// A status column asked as a question (是否完成) holds 是 or 否, which mean nothing as
     /// status words elsewhere.
     pub(crate) fn status_is_yes_no(&self) -> bool {
-        normalise_header(&self.headers[slot(Field::Status)]).starts_with("是否")
+        self.status_is_yes_no
     }
 
     pub(crate) fn header(&self, f: Field) -> String {
@@ -317,12 +319,14 @@ impl HeaderSpec {
         let completed = rows[i].1.iter().enumerate().position(|(c, cell)| {
             !cand.cols.contains(&Some(c)) && COMPLETED.contains(&&*normalise_header(&cell.text()))
         });
+        let status_is_yes_no = normalise_header(&headers[slot(Field::Status)]).starts_with("是否");
         Ok((
             last,
             ColumnMap {
                 cols: cand.cols,
                 headers,
                 completed,
+                status_is_yes_no,
             },
         ))
     }

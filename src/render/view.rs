@@ -468,6 +468,25 @@ mod tests {
     }
 
     #[test]
+    fn open_tasks_with_an_unreadable_deadline_are_to_be_confirmed_and_never_overdue() {
+        let mut tasks = sample();
+        for (id, status) in [("9", Status::Todo), ("10", Status::Done)] {
+            let mut t = task(id, "C", "eve", None, status);
+            t.unreadable_due = Some("待定".into());
+            tasks.push(t);
+        }
+        let activity = WeekActivity::default();
+        let v = digest_view(&input(&tasks, &activity));
+        let ids: Vec<&str> = v
+            .due_unconfirmed
+            .iter()
+            .map(|l| l.task.id.as_str())
+            .collect();
+        assert_eq!(ids, ["9"]);
+        assert!(v.overdue.iter().all(|l| l.task.id != "9"));
+    }
+
+    #[test]
     fn completion_rate_edges() {
         let mut t = StatusTotals::default();
         assert_eq!(t.completion_rate(), None);

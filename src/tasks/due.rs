@@ -194,7 +194,7 @@ fn parse_words(s: &str, list_date: NaiveDate) -> Option<Parsed> {
 /// "By then" endings change nothing about the date itself: 12月底前完成, 12月15日前整改到位.
 fn strip_by_then(s: &str) -> &str {
     let mut core = s;
-    for ending in ["整改到位", "到位", "整改完成", "完成"] {
+    for ending in ["整改到位", "到位", "整改完成", "完成", "到期"] {
         if let Some(rest) = core.strip_suffix(ending) {
             core = rest;
             break;
@@ -409,18 +409,19 @@ fn parse_numeric(s: &str, order: Option<DateOrder>) -> Parsed {
     let Some(sep) = s.chars().find(|c| matches!(c, '-' | '/' | '.')) else {
         return Parsed::NoMatch;
     };
-    let parts: Vec<&str> = s.split(sep).collect();
-    match parts[..] {
-        [y, m] if y.len() == 4 => match (num(y), num(m)) {
+    // Most date cells take this path; an array rather than a Vec keeps it free of allocation.
+    let mut parts = s.split(sep);
+    match [parts.next(), parts.next(), parts.next(), parts.next()] {
+        [Some(y), Some(m), None, None] if y.len() == 4 => match (num(y), num(m)) {
             // 2026-12: a month given as a deadline means its last day.
             (Some(y), Some(m)) => end_of_month(y, m).into(),
             _ => Parsed::NoMatch,
         },
-        [y, m, d] if y.len() == 4 => match (num(y), num(m), num(d)) {
+        [Some(y), Some(m), Some(d), None] if y.len() == 4 => match (num(y), num(m), num(d)) {
             (Some(y), Some(m), Some(d)) => ymd(y, m, d).into(),
             _ => Parsed::NoMatch,
         },
-        [a, b, y] => match (num(a), num(b), year(y)) {
+        [Some(a), Some(b), Some(y), None] => match (num(a), num(b), year(y)) {
             (Some(a), Some(b), Some(y)) => day_and_month(a, b, y, order),
             _ => Parsed::NoMatch,
         },
@@ -716,6 +717,7 @@ mod tests {
         assert_eq!(p("2027年第一季度前"), Ok(d(2027, 3, 31)));
         assert_eq!(p("2027年下半年完成"), Ok(d(2027, 12, 31)));
         assert_eq!(p("12月15日前整改到位"), Ok(d(2026, 12, 15)));
+        assert_eq!(p("12月15日到期"), Ok(d(2026, 12, 15)));
         let in_may = NaiveDate::from_ymd_opt(2027, 5, 6).unwrap_or_default();
         assert_eq!(parse_due("季度末", in_may), Ok(d(2027, 6, 30)));
         assert_eq!(parse_due("月底", in_may), Ok(d(2027, 5, 31)));

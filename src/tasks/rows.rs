@@ -277,9 +277,8 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         None => row.to_string(),
     };
 
-    // An unreadable deadline used to reject the whole list, so one cell reading "待定" kept
-    // every other task from being reminded. Now the task loads with its deadline to be
-    // confirmed, and the cell is named in `check` and the log.
+    // One cell reading 待定 must not keep every other task from being reminded: the task loads
+    // with its deadline to be confirmed, and the cell is named in `check` and the log.
     let (due, unreadable_due) = match parse_due_cell(
         get(Field::Due),
         out.list_date.date(),

@@ -220,6 +220,8 @@ fn config(path: &Path) -> TasksConfig {
         status_values: BTreeMap::new(),
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
+        date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 

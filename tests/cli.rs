@@ -646,3 +646,154 @@ fn a_config_holding_secrets_should_not_be_readable_by_others() {
     let all = format!("{}{}", stdout(&o), stderr(&o));
     assert!(!all.contains("chmod 600"), "{all}");
 }
+
+/// A config of its own beside a list written by the test, for the deadline forms offices use.
+fn list_config(list_name: &str, list: &str, locale: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join(list_name), list).unwrap_or_else(|e| panic!("{e}"));
+    let config = format!(
+        r#"timezone = "Asia/Shanghai"
+locale = "{locale}"
+[tasks]
+source = "{list_name}"
+[channels.county]
+platform = "console"
+[[schedules]]
+name = "friday-digest"
+cron = "0 17 * * FRI"
+kind = "digest"
+channels = ["county"]
+"#
+    );
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    (dir, path)
+}
+
+#[test]
+fn an_unreadable_deadline_is_named_by_check_and_listed_in_the_digest_as_to_be_confirmed() {
+    let list = "问题描述,责任单位,整改时限\n油烟净化设施未全覆盖,县城管局,待定\n散煤燃烧治理,首山镇,2026-12-31\n";
+    for (locale, section, hint) in [
+        (
+            "zh-CN",
+            "待核实时限（1 项）",
+            "请写成 2026-12-31、2026年12月31日",
+        ),
+        (
+            "en",
+            "Deadline to be confirmed (1)",
+            "write a date such as 2026-12-31 or 31 Dec 2026",
+        ),
+    ] {
+        let (dir, config) = list_config("list.csv", list, locale);
+        let check = in_dir(dir.path(), &config, &["check"]);
+        assert_exit(&check, 0);
+        let out = stdout(&check);
+        assert!(out.contains("2 tasks"), "{out}");
+        assert!(
+            out.contains("row 2, column 整改时限") && out.contains("待定"),
+            "{out}"
+        );
+        // Hints follow the config's locale.
+        assert!(out.contains(hint), "{out}");
+
+        let preview = in_dir(
+            dir.path(),
+            &config,
+            &[
+                "preview",
+                "friday-digest",
+                "--at",
+                "2026-12-01T10:00:00+08:00",
+            ],
+        );
+        assert_exit(&preview, 0);
+        let digest = stdout(&preview);
+        assert!(digest.contains(section), "{digest}");
+        assert!(digest.contains("油烟净化设施未全覆盖"), "{digest}");
+        assert!(digest.contains("待定"), "{digest}");
+    }
+}
+
+#[test]
+fn a_deadline_read_in_december_and_again_in_february_is_the_same_date() {
+    let titled = "某县问题整改清单,,\n更新日期：2026年12月4日,,\n问题描述,责任人,整改时限\n油烟净化设施未全覆盖,孙强,12月15日前\n";
+    let untitled = "问题描述,责任人,整改时限\n油烟净化设施未全覆盖,孙强,12月15日前\n";
+    for list in [titled, untitled] {
+        let (dir, config) = list_config("list.csv", list, "zh-CN");
+        // Saved in November: a list without a date in its title is as of the day it was saved.
+        let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000);
+        std::fs::File::options()
+            .write(true)
+            .open(dir.path().join("list.csv"))
+            .and_then(|f| f.set_modified(saved))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read_on = |at: &str| {
+            let o = in_dir(dir.path(), &config, &["tasks", "--json", "--at", at]);
+            assert_exit(&o, 0);
+            let v = json(&o);
+            (v[0]["due"].clone(), v[0]["overdue"].clone())
+        };
+        let december = read_on("2026-12-10T09:00:00+08:00");
+        let february = read_on("2027-02-10T09:00:00+08:00");
+        assert_eq!(
+            december,
+            (serde_json::json!("2026-12-15"), serde_json::json!(false))
+        );
+        assert_eq!(
+            february,
+            (serde_json::json!("2026-12-15"), serde_json::json!(true))
+        );
+
+        let check = in_dir(dir.path(), &config, &["check"]);
+        assert_exit(&check, 0);
+        let said = if list == titled {
+            "deadlines without a year are read as of 2026-12-04, the date in the list's title rows"
+        } else {
+            "deadlines without a year are read as of 2026-11-18, the day the file was last saved"
+        };
+        assert!(stdout(&check).contains(said), "{}", stdout(&check));
+    }
+}
+
+#[test]
+fn jira_dates_load_and_an_ambiguous_numeric_date_follows_date_order() {
+    let list = "title,owner,due\nFix login,alice,02/Dec/26 12:00 AM\nShip report,bob,03/04/2027\n";
+    let (dir, config) = list_config("jira.csv", list, "en");
+    let due = |config: &std::path::Path| {
+        let o = in_dir(
+            dir.path(),
+            config,
+            &["tasks", "--json", "--at", "2026-12-01T09:00:00Z"],
+        );
+        assert_exit(&o, 0);
+        let v = json(&o);
+        (v[0]["due"].clone(), v[1]["due"].clone())
+    };
+    // Without date_order the second cell could be 4 March or 3 April: loaded, deadline unknown.
+    assert_eq!(
+        due(&config),
+        (serde_json::json!("2026-12-02"), serde_json::Value::Null)
+    );
+    let check = in_dir(dir.path(), &config, &["check"]);
+    assert_exit(&check, 0);
+    let said = stdout(&check);
+    assert!(
+        said.contains("row 3, column due") && said.contains("date_order"),
+        "{said}"
+    );
+
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &config,
+        text.replace("[tasks]\n", "[tasks]\ndate_order = \"dmy\"\n"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        due(&config),
+        (
+            serde_json::json!("2026-12-02"),
+            serde_json::json!("2027-04-03")
+        )
+    );
+}

@@ -143,6 +143,7 @@ fn task(
         leader: (!leader.is_empty()).then(|| assignee(people, leader)),
         owners: owners.iter().map(|o| assignee(people, o)).collect(),
         due: due.map(date),
+        unreadable_due: None,
         status,
         progress: None,
         notes: notes.into(),
@@ -703,6 +704,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                     person: Some(owner),
                 }],
                 due,
+                unreadable_due: None,
                 status: statuses[i % statuses.len()],
                 progress: None,
                 notes: if i % 7 == 3 {

@@ -1,6 +1,6 @@
 //! The task-list importers against the real fixtures and small variants of them.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +22,8 @@ fn config(name: &str) -> TasksConfig {
         status_values: BTreeMap::new(),
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
+        date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 
@@ -293,33 +295,208 @@ fn every_bad_row_is_reported() {
     assert!(path.ends_with("bad-rows.csv"));
     let got: Vec<(usize, Option<&str>)> =
         rows.iter().map(|r| (r.row, r.column.as_deref())).collect();
+    // Rows 4 (下周) and 9 (2026-02-30) have unreadable deadlines: warnings, not bad rows.
     assert_eq!(
         got,
         [
-            (4, Some("整改时限")),
             (5, Some("整改进展")),
             (6, Some("进度")),
             (7, Some("序号")),
             (8, Some("问题描述")),
-            (9, Some("整改时限")),
         ]
     );
     assert!(rows.iter().all(|r| r.sheet == "bad-rows.csv"));
-    assert!(rows[0].message.contains("下周"));
     assert!(
-        rows[1].message.contains("差不多了") && rows[1].message.contains("[tasks.status_values]")
+        rows[0].message.contains("差不多了") && rows[0].message.contains("[tasks.status_values]")
     );
-    assert!(rows[3].message.contains("row 3"), "{}", rows[3].message);
+    assert!(rows[2].message.contains("row 3"), "{}", rows[2].message);
 
     let text = err.to_string();
     let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines.len(), 8, "{text}");
+    assert_eq!(lines.len(), 6, "{text}");
     assert!(lines[0].contains("bad-rows.csv"), "{text}");
     assert!(
-        lines[1].starts_with("  bad-rows.csv row 4, column 整改时限:"),
+        lines[1].starts_with("  bad-rows.csv row 5, column 整改进展:"),
         "{text}"
     );
-    assert!(lines[7].starts_with("Fix"), "{text}");
+    assert!(lines[5].starts_with("Fix"), "{text}");
+}
+
+#[test]
+fn an_unreadable_deadline_loads_the_task_with_the_deadline_to_be_confirmed() {
+    let text = "问题描述,责任人,整改时限\n油烟净化,孙强,下周\n散煤治理,周敏,2026-02-30\n排污口,吴涛,2026-12-31\n";
+    let list = load_bytes(
+        "u.csv",
+        text.as_bytes(),
+        &config("u.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("one unreadable deadline rejected the list: {e}"));
+    assert_eq!(list.tasks.len(), 3);
+    assert_eq!(list.tasks[0].due, None);
+    assert_eq!(list.tasks[0].unreadable_due.as_deref(), Some("下周"));
+    assert_eq!(list.tasks[1].unreadable_due.as_deref(), Some("2026-02-30"));
+    assert_eq!(list.tasks[2].due, date(2026, 12, 31));
+    assert_eq!(list.tasks[2].unreadable_due, None);
+    let named: Vec<(usize, Option<&str>)> = list
+        .warnings
+        .iter()
+        .map(|w| (w.row, w.column.as_deref()))
+        .collect();
+    assert_eq!(named, [(2, Some("整改时限")), (3, Some("整改时限"))]);
+    assert!(list.warnings[0].message.contains("下周"));
+}
+
+#[test]
+fn a_year_less_deadline_is_anchored_to_the_date_in_the_title_rows() {
+    let text = "某县问题整改清单,,\n更新日期：2026年12月4日,,\n问题描述,责任人,整改时限\n油烟净化,孙强,12月15日前\n散煤治理,周敏,1月底\n";
+    // Whatever day the list is read on (or its file saved), the title's date decides the year.
+    for read_on in [date(2026, 12, 10), date(2027, 2, 10), date(2030, 6, 1)] {
+        let read_on = read_on.unwrap_or_default();
+        let list = load_bytes(
+            "t.csv",
+            text.as_bytes(),
+            &config("t.csv"),
+            &people(),
+            read_on,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list.tasks[0].due, date(2026, 12, 15), "read on {read_on}");
+        // The list's year, not the next one: a January deadline in a December list is overdue
+        // come February rather than a year away.
+        assert_eq!(list.tasks[1].due, date(2026, 1, 31), "read on {read_on}");
+    }
+}
+
+#[test]
+fn a_list_without_a_title_date_is_anchored_to_the_day_its_file_was_saved() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("list.csv");
+    std::fs::write(&path, "问题描述,整改时限\n油烟净化,12月15日前\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let saved = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_795_000_000); // 2026-11-18
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .and_then(|f| f.set_modified(saved))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut cfg = config("list.csv");
+    cfg.source = path;
+    for read_on in [date(2026, 12, 10), date(2027, 2, 10)] {
+        let list =
+            load(&cfg, &people(), read_on.unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(list.tasks[0].due, date(2026, 12, 15), "read on {read_on:?}");
+    }
+}
+
+#[test]
+fn an_office_list_with_deadline_phrases_loads_with_every_deadline_read() {
+    let text = "\
+某县突出问题整改清单,,
+更新日期：2026年12月4日,,
+序号,问题描述,整改时限
+1,河道垃圾清理,立行立改
+2,油烟净化,长期坚持
+3,散煤治理,2026年12月底前
+4,排污口整治,12月15日前
+5,违建拆除,2027年6月
+6,厕所改造,月底
+7,道路修复,11月—12月
+8,校园周边整治,第一季度
+9,秸秆禁烧,即知即改、常态化
+10,农贸市场整治,46387
+";
+    let list = load_bytes(
+        "o.csv",
+        text.as_bytes(),
+        &config("o.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let due: Vec<(&str, Option<NaiveDate>)> =
+        list.tasks.iter().map(|t| (t.id.as_str(), t.due)).collect();
+    assert_eq!(
+        due,
+        [
+            ("1", date(2026, 12, 4)),
+            ("2", None),
+            ("3", date(2026, 12, 31)),
+            ("4", date(2026, 12, 15)),
+            ("5", date(2027, 6, 30)),
+            ("6", date(2026, 12, 31)),
+            ("7", date(2026, 12, 31)),
+            ("8", date(2026, 3, 31)),
+            ("9", date(2026, 12, 4)),
+            ("10", date(2026, 12, 31)),
+        ]
+    );
+    assert!(list.tasks.iter().all(|t| t.unreadable_due.is_none()));
+    assert!(list.warnings.is_empty(), "{:?}", list.warnings);
+}
+
+#[test]
+fn a_yes_no_completion_column_gives_the_status() {
+    let text = "问题描述,整改时限,是否完成\n油烟净化,2026-10-10,是\n散煤治理,2026-10-10,否\n排污口整治,2026-10-10,整改中\n违建拆除,2026-10-10,\n";
+    let list = load_bytes(
+        "y.csv",
+        text.as_bytes(),
+        &config("y.csv"),
+        &people(),
+        today(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [Status::Done, Status::Todo, Status::InProgress, Status::Todo]
+    );
+    // The task marked 是 is finished, not 41 days overdue.
+    assert!(!list.tasks[0].is_overdue(today()));
+    assert!(list.tasks[1].is_overdue(today()));
+}
+
+#[test]
+fn tracker_status_words_and_a_completion_date_give_the_status() {
+    let text = "\
+Summary,Status,Due,Resolved
+Login page,To Do,02/Dec/26 12:00 AM,
+Report,Backlog,,
+Review queue,In Review,,
+Old idea,Won't Do,,01/Nov/26 3:00 PM
+Dropped idea,Canceled,,
+Shipped fix,In Progress,,28/Nov/26 9:15 AM
+Released,Done,,27/Nov/26 9:15 AM
+";
+    let mut cfg = config("jira.csv");
+    cfg.columns.insert(Field::Title, "Summary".to_string());
+    let list = load_bytes("jira.csv", text.as_bytes(), &cfg, &people(), today())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(
+        statuses,
+        [
+            Status::Todo,
+            Status::Todo,
+            Status::InProgress,
+            Status::Cancelled,
+            Status::Cancelled,
+            Status::Done,
+            Status::Done,
+        ]
+    );
+    assert_eq!(list.tasks[0].due, date(2026, 12, 2));
+    assert!(list.warnings.is_empty(), "{:?}", list.warnings);
+
+    // An Asana-style yes/no "Completed" column says no in its own words.
+    let asana = "Name,Completed\nWrite plan,FALSE\nSend plan,TRUE\nFile plan,2026-11-02\n";
+    let mut cfg = config("asana.csv");
+    cfg.columns.insert(Field::Title, "Name".to_string());
+    let list = load_bytes("asana.csv", asana.as_bytes(), &cfg, &people(), today())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let statuses: Vec<Status> = list.tasks.iter().map(|t| t.status).collect();
+    assert_eq!(statuses, [Status::Todo, Status::Done, Status::Done]);
 }
 
 #[test]
@@ -332,7 +509,7 @@ fn configured_status_words_win() {
         panic!("unexpected {err:?}");
     };
     assert!(rows.iter().all(|r| r.row != 5), "{rows:?}");
-    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.len(), 3);
 }
 
 #[test]
@@ -552,9 +729,37 @@ proptest! {
 
     #[test]
     fn due_parser_never_panics_on_date_like_text(
-        s in "[0-9０-９年月日号底前之以完成/.\\- T:]{0,24}"
+        s in "[0-9０-９年月日号底末前之以完成本今上下半季度第一二三四至到—~/.\\- T:,、]{0,24}"
     ) {
         let _ = tasks::parse_due(&s, today());
+    }
+
+    #[test]
+    fn a_deadline_with_its_year_does_not_depend_on_the_list_date(
+        y in 2000u32..2100, m in 1u32..=12, d in 1u32..=28, form in 0usize..4,
+        list_day in 0i64..20_000,
+    ) {
+        let text = match form {
+            0 => format!("{y}年{m}月{d}日前"),
+            1 => format!("{y}-{m:02}-{d:02}"),
+            2 => format!("{y}年{m}月底"),
+            _ => format!("{y}年第{}季度", m.div_ceil(3)),
+        };
+        let list_date = NaiveDate::from_ymd_opt(1990, 1, 1).unwrap_or_default()
+            + chrono::Duration::days(list_day);
+        prop_assert_eq!(tasks::parse_due(&text, list_date), tasks::parse_due(&text, today()));
+    }
+
+    #[test]
+    fn a_year_less_deadline_takes_the_list_date_s_year_whatever_its_day(
+        m in 1u32..=12, d in 1u32..=28, end_of_month in any::<bool>(),
+        year in 2000i32..2100, first in 1u32..=365, second in 1u32..=365,
+    ) {
+        let text = if end_of_month { format!("{m}月底前") } else { format!("{m}月{d}日前") };
+        let on = |day: u32| NaiveDate::from_yo_opt(year, day).unwrap_or_default();
+        let a = tasks::parse_due(&text, on(first));
+        prop_assert_eq!(&a, &tasks::parse_due(&text, on(second)));
+        prop_assert_eq!(a.ok().flatten().map(|due| due.year()), Some(year));
     }
 
     #[test]

@@ -172,6 +172,8 @@ pub fn tasks_config(columns: &[(Field, &str)]) -> TasksConfig {
         status_values: BTreeMap::new(),
         encoding: None,
         max_unpacked_size: weekbell::config::DEFAULT_MAX_UNPACKED_SIZE,
+        date_order: None,
+        locale: weekbell::config::Locale::ZhCn,
     }
 }
 

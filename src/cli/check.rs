@@ -3,11 +3,12 @@
 use super::Cli;
 use super::CliError;
 use super::output::table;
+use chrono::Datelike;
 use std::collections::BTreeMap;
 use weekbell::clock::{Clock, SystemClock};
 use weekbell::plan::Plan;
 use weekbell::plan::PlanError;
-use weekbell::tasks::Status;
+use weekbell::tasks::{ListDate, Status};
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let now = SystemClock.now();
@@ -50,6 +51,19 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .map(|s| format!("{s} {}", by_status.get(s).copied().unwrap_or(0)))
         .collect();
     outln!("           {}", counts.join(" · "))?;
+    match plan.tasks.list_date {
+        Some(ListDate::Title(d)) => outln!(
+            "           deadlines without a year are read as of {d}, the date in the list's title rows"
+        )?,
+        Some(ListDate::Saved(d)) => outln!(
+            "           deadlines without a year are read as of {d}, the day the file was last saved; \
+             a title row such as 更新日期：{}年{}月{}日 keeps them from moving when it is saved again",
+            d.year(),
+            d.month(),
+            d.day()
+        )?,
+        None => {}
+    }
     let units: std::collections::BTreeSet<&str> = plan
         .tasks
         .tasks

@@ -62,6 +62,7 @@ fn task(
         leader,
         owners,
         due,
+        unreadable_due: None,
         status,
         progress,
         notes: String::new(),

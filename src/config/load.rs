@@ -455,6 +455,20 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|m| self.size(m))
             .unwrap_or(DEFAULT_MAX_UNPACKED_SIZE);
+        let date_order =
+            t.date_order
+                .as_ref()
+                .and_then(|o| match self.text(o).to_ascii_lowercase().as_str() {
+                    "mdy" => Some(DateOrder::Mdy),
+                    "dmy" => Some(DateOrder::Dmy),
+                    other => {
+                        self.problem(
+                            Problem::new(o.span(), format!("unknown date order `{other}`"))
+                                .help("use \"mdy\" for 12/31/2026 or \"dmy\" for 31/12/2026"),
+                        );
+                        None
+                    }
+                });
         TasksConfig {
             source,
             sheet,
@@ -462,6 +476,8 @@ impl Validator<'_> {
             status_values,
             encoding,
             max_unpacked_size,
+            date_order,
+            locale: self.locale,
         }
     }
 

@@ -102,6 +102,20 @@ pub struct TasksConfig {
     /// The most a zipped workbook (xlsx, xlsb, ods) may unpack to, in bytes, all its entries
     /// together: checked before the workbook is parsed (`[tasks] max_unpacked_size`).
     pub max_unpacked_size: u64,
+    /// How to read an all-numeric date whose day and month could be swapped (`03/04/2026`);
+    /// such cells are unreadable without it (`[tasks] date_order`).
+    pub date_order: Option<DateOrder>,
+    /// The config's top-level `locale`, for the hints in the list's row messages.
+    pub locale: Locale,
+}
+
+/// The order of an all-numeric date without its year first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DateOrder {
+    /// Month, day, year: `12/31/2026`, as US tools export.
+    Mdy,
+    /// Day, month, year: `31/12/2026`, as European ones do.
+    Dmy,
 }
 
 /// The 100,000-row xlsx list of the import bench (4.4 MB, BENCHMARKS.md) unpacks to about

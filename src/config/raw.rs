@@ -51,6 +51,7 @@ pub(super) struct RawTasks {
     pub status_values: BTreeMap<S, Vec<S>>,
     /// `"256MiB"`-style strings or a bare number of bytes.
     pub max_unpacked_size: Option<Spanned<SizeValue>>,
+    pub date_order: Option<S>,
 }
 
 /// A size: `"256MiB"`, `"300MB"` or a bare number of bytes.

@@ -571,6 +571,28 @@ fn max_unpacked_size_takes_sizes_and_refuses_nonsense() {
     );
 }
 
+#[test]
+fn date_order_is_mdy_or_dmy() {
+    let with = |value: &str| {
+        let text = BASE.replace(
+            "source = \"tasks.csv\"",
+            &format!("source = \"tasks.csv\"\ndate_order = {value}"),
+        );
+        parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
+            .map(|c| c.tasks.date_order)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(with("\"mdy\""), Ok(Some(DateOrder::Mdy)));
+    assert_eq!(with("\"DMY\""), Ok(Some(DateOrder::Dmy)));
+    let err = with("\"ymd\"").err().unwrap_or_default();
+    assert!(
+        err.contains("unknown date order `ymd`") && err.contains("mdy"),
+        "{err}"
+    );
+    let default = parse(Path::new("w.toml"), BASE, &env(&[("HOOK", "https://h")]));
+    assert_eq!(default.map(|c| c.tasks.date_order).ok(), Some(None));
+}
+
 mod no_value_panics {
     use super::*;
     use proptest::prelude::*;

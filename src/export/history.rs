@@ -191,6 +191,8 @@ mod tests {
             status_values: BTreeMap::new(),
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
+            date_order: None,
+            locale: crate::config::Locale::ZhCn,
         };
         let vocabulary = Vocabulary::new(&[], &cfg, true);
         // 2026-11-30T00:00:00Z is 08:00 in Shanghai.

@@ -375,6 +375,8 @@ fn probe_config(cfg: &TasksConfig) -> TasksConfig {
         // The probe is written as UTF-8 whatever the source's encoding.
         encoding: None,
         max_unpacked_size: cfg.max_unpacked_size,
+        date_order: cfg.date_order,
+        locale: cfg.locale,
     }
 }
 
@@ -566,6 +568,8 @@ mod tests {
             status_values: BTreeMap::new(),
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
+            date_order: None,
+            locale: crate::config::Locale::ZhCn,
         }
     }
 

@@ -226,7 +226,8 @@ pub struct Export {
 /// does (the latest change to each field wins; notes dated in `config.timezone` and signed
 /// with the person's display name) and lays the result out in the source's columns.
 ///
-/// `today` gives the year to deadlines written without one, as in [`tasks::load`].
+/// `today` gives the year to deadlines written without one when neither the list's title rows
+/// nor the file's modification date do, as in [`tasks::load`].
 pub fn prepare(
     config: &Config,
     people: &Directory,
@@ -241,7 +242,8 @@ pub fn prepare(
     })?;
     // The same bytes are imported and laid out, so the rows the importer numbered are the
     // rows of the grid even if the office saves the file meanwhile.
-    let file = tasks::load_bytes(path, &bytes, cfg, people, today)?;
+    let list_date = tasks::modified_date(path).unwrap_or(today);
+    let file = tasks::load_bytes(path, &bytes, cfg, people, list_date)?;
     let mut merged = file.tasks.clone();
     let merge = tasks::apply_events_with(
         &mut merged,
@@ -265,7 +267,7 @@ pub fn prepare(
                     message,
                 }
             })?;
-            layout::grid(grid, cfg, &file.tasks, today).map_err(|(sheet, message)| {
+            layout::grid(grid, cfg, &file.tasks, list_date).map_err(|(sheet, message)| {
                 ExportError::Layout {
                     path: path.to_path_buf(),
                     sheet,

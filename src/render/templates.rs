@@ -41,7 +41,8 @@
 //!
 //! A *task* has `id`, `title`, `unit`, `category`, `notes`, `status` (`todo`, `in_progress`,
 //! `blocked`, `done`, `ongoing`, `cancelled`), `status_label` (in the locale), `progress` (0–100
-//! or none), `due` (`YYYY-MM-DD` or none), `days_overdue` (0 unless overdue), `days_left` (days
+//! or none), `due` (`YYYY-MM-DD` or none), `due_text` (the deadline cell as written when it
+//! could not be read, else none), `days_overdue` (0 unless overdue), `days_left` (days
 //! to the deadline for open tasks, else none), `escalated` (reminders: overdue past
 //! `escalate_after_days`), `leader` (a *person* or none) and `owners` (a list of *persons*).
 //! A *person* has `name` and `id` (the configured person's id, none when the name matched
@@ -53,8 +54,9 @@
 //! cancelled, `open`, `overdue`, `due_soon`), `rate` (completion %, none when nothing counts),
 //! `units` (section of `unit`, `total`, `done`, `open`, `active` = open and ongoing tasks,
 //! `overdue`, `reported`; most overdue first, then in list order), `overdue`,
-//! `due_soon`, `blocked`, `done_since` (sections of tasks), `silent_units` (section of unit
-//! names), `stale_list_note` (text or none).
+//! `due_soon`, `blocked`, `due_unconfirmed` (open tasks whose deadline cell could not be read),
+//! `done_since` (sections of tasks), `silent_units` (section of unit names), `stale_list_note`
+//! (text or none).
 //!
 //! `reminder.j2`: `recipient` (a person), `tasks` (section of tasks), `overdue_count`,
 //! `escalate_after_days`, `escalate_to` (list of persons: leaders of escalated tasks).
@@ -188,6 +190,7 @@ impl TemplateKind {
                 "overdue",
                 "due_soon",
                 "blocked",
+                "due_unconfirmed",
                 "done_since",
                 "silent_units",
                 "stale_list_note",
@@ -674,6 +677,8 @@ struct TaskCtx<'a> {
     status_label: &'static str,
     progress: Option<u8>,
     due: Option<String>,
+    /// The deadline cell as written when it could not be read.
+    due_text: Option<&'a str>,
     days_overdue: i64,
     days_left: Option<i64>,
     escalated: bool,
@@ -715,6 +720,7 @@ fn task_ctx<'a>(
         status_label: status_label(locale, t.status),
         progress: t.progress,
         due: t.due.map(|d| d.to_string()),
+        due_text: t.unreadable_due.as_deref(),
         days_overdue: l.days_overdue,
         days_left: l.days_left,
         escalated,
@@ -782,6 +788,7 @@ struct DigestCtx<'a> {
     overdue: Section<TaskCtx<'a>>,
     due_soon: Section<TaskCtx<'a>>,
     blocked: Section<TaskCtx<'a>>,
+    due_unconfirmed: Section<TaskCtx<'a>>,
     done_since: Section<TaskCtx<'a>>,
     silent_units: Section<&'a str>,
     stale_list_note: Option<&'a str>,
@@ -844,6 +851,7 @@ pub(crate) fn digest_context<'a>(
         overdue: tasks(&v.overdue),
         due_soon: tasks(&v.due_soon),
         blocked: tasks(&v.blocked),
+        due_unconfirmed: tasks(&v.due_unconfirmed),
         done_since: tasks(&v.done_since),
         silent_units: section(v.silent_units.iter().copied(), v.silent_units.len(), cap),
         stale_list_note: v.stale_list_note,
@@ -1096,6 +1104,7 @@ mod sample {
             leader: Some(who("张明远", Some("zhang.mingyuan"))),
             owners: vec![owner, who("未登记人员", None)],
             due,
+            unreadable_due: None,
             status,
             progress: Some(40),
             notes: notes.into(),

@@ -130,6 +130,9 @@ pub struct DigestView<'a> {
     pub due_soon: Vec<TaskLine<'a>>,
     /// Blocked tasks in list order; the reason is the task's notes.
     pub blocked: Vec<TaskLine<'a>>,
+    /// Open tasks whose deadline cell could not be read ([`Task::unreadable_due`]), in list
+    /// order: nobody can tell whether they are late until the cell is fixed.
+    pub due_unconfirmed: Vec<TaskLine<'a>>,
     /// Tasks in [`WeekActivity::completed_since`] that are still done now (a task reopened
     /// since is not listed), in list order.
     pub done_since: Vec<TaskLine<'a>>,
@@ -157,6 +160,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
     let mut overdue = Vec::new();
     let mut due_soon = Vec::new();
     let mut blocked = Vec::new();
+    let mut due_unconfirmed = Vec::new();
     let mut done_since = Vec::new();
 
     for task in input.tasks {
@@ -194,6 +198,9 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         if task.status == Status::Blocked {
             blocked.push(TaskLine::new(task, today));
         }
+        if task.status.is_open() && task.unreadable_due.is_some() {
+            due_unconfirmed.push(TaskLine::new(task, today));
+        }
         if task.status == Status::Done && completed.contains(task.id.as_str()) {
             done_since.push(TaskLine::new(task, today));
         }
@@ -220,6 +227,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         overdue,
         due_soon,
         blocked,
+        due_unconfirmed,
         done_since,
         silent_units,
         stale_list_note: input.stale_list_note,
@@ -410,6 +418,7 @@ mod tests {
             leader: Some(who("leader")),
             owners: vec![who(owner)],
             due: due.map(d),
+            unreadable_due: None,
             status,
             progress: None,
             notes: String::new(),
@@ -456,6 +465,25 @@ mod tests {
         assert_eq!(v.totals.counted(), 7);
         // 1 done of 7 counted = 14.28…% → 14
         assert_eq!(v.completion_rate, Some(14));
+    }
+
+    #[test]
+    fn open_tasks_with_an_unreadable_deadline_are_to_be_confirmed_and_never_overdue() {
+        let mut tasks = sample();
+        for (id, status) in [("9", Status::Todo), ("10", Status::Done)] {
+            let mut t = task(id, "C", "eve", None, status);
+            t.unreadable_due = Some("待定".into());
+            tasks.push(t);
+        }
+        let activity = WeekActivity::default();
+        let v = digest_view(&input(&tasks, &activity));
+        let ids: Vec<&str> = v
+            .due_unconfirmed
+            .iter()
+            .map(|l| l.task.id.as_str())
+            .collect();
+        assert_eq!(ids, ["9"]);
+        assert!(v.overdue.iter().all(|l| l.task.id != "9"));
     }
 
     #[test]

@@ -48,12 +48,36 @@ const BUILT_IN: &[(Field, &[&str])] = &[
     ),
     (
         Field::Status,
-        &["整改进展", "进展情况", "完成情况", "当前状态", "status"],
+        &[
+            "整改进展",
+            "进展情况",
+            "完成情况",
+            "当前状态",
+            "status",
+            // Yes/no columns: 是 or 否 per row (see `ColumnMap::status_is_yes_no`).
+            "是否完成",
+            "是否销号",
+            "是否办结",
+            "是否整改到位",
+        ],
     ),
     (Field::Notes, &["备注", "情况说明", "notes"]),
     (Field::Category, &["问题类别", "类别", "category"]),
     (Field::Progress, &["进度", "完成进度", "progress"]),
     (Field::Channel, &["channel"]),
+];
+
+/// Headers of a column holding the day a task was finished: Jira's `Resolved`, Asana's
+/// `Completed At`, Linear's `Completed`. A date there means done whatever the status column
+/// says, unless it says cancelled (Jira resolves a Won't Do issue too).
+const COMPLETED: &[&str] = &[
+    "completed at",
+    "completed",
+    "resolved",
+    "resolved at",
+    "resolution date",
+    "销号时间",
+    "办结时间",
 ];
 
 const FIELDS: usize = Field::ALL.len();
@@ -93,6 +117,10 @@ pub(crate) struct ColumnMap {
     cols: [Option<usize>; FIELDS],
     /// The header text as written in the sheet, for row messages.
     headers: [String; FIELDS],
+    /// See [`COMPLETED`].
+    completed: Option<usize>,
+    /// See [`ColumnMap::status_is_yes_no`]; worked out once, not per row.
+    status_is_yes_no: bool,
 }
 
 impl ColumnMap {
@@ -101,7 +129,18 @@ impl ColumnMap {
     }
 
     pub(crate) fn uses_column(&self, col: usize) -> bool {
-        self.cols.contains(&Some(col))
+        self.cols.contains(&Some(col)) || self.completed == Some(col)
+    }
+
+    /// The column of [`COMPLETED`] dates, if the list has one.
+    pub(crate) fn completed(&self) -> Option<usize> {
+        self.completed
+    }
+
+    /// A status column asked as a question (是否完成) holds 是 or 否, which mean nothing as
+    /// status words elsewhere.
+    pub(crate) fn status_is_yes_no(&self) -> bool {
+        self.status_is_yes_no
     }
 
     pub(crate) fn header(&self, f: Field) -> String {
@@ -277,11 +316,17 @@ impl HeaderSpec {
                     .unwrap_or_default();
             }
         }
+        let completed = rows[i].1.iter().enumerate().position(|(c, cell)| {
+            !cand.cols.contains(&Some(c)) && COMPLETED.contains(&&*normalise_header(&cell.text()))
+        });
+        let status_is_yes_no = normalise_header(&headers[slot(Field::Status)]).starts_with("是否");
         Ok((
             last,
             ColumnMap {
                 cols: cand.cols,
                 headers,
+                completed,
+                status_is_yes_no,
             },
         ))
     }

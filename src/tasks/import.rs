@@ -49,8 +49,12 @@ fn format_of(path: &Path) -> Result<Format, TaskError> {
 /// Reads the task list at `cfg.source`.
 ///
 /// The whole list loads or nothing does: every bad row is collected into
-/// [`TaskError::BadRows`], and unknown owners or leaders become [`TaskList::warnings`].
-/// `today` gives the year to deadlines written without one (`12月底前`).
+/// [`TaskError::BadRows`], and unknown owners or leaders and unreadable deadlines become
+/// [`TaskList::warnings`].
+///
+/// Deadlines written without a year (`12月底前`) take the year of the date in the list's title
+/// rows (`更新日期：2026年12月4日`), or else of the file's modification date; `today` is used only
+/// when the file system keeps no such date.
 ///
 /// Columns are found by header text (see the module docs); a list without an id
 /// column, or a row with an empty id cell, uses the spreadsheet row number as the task id.
@@ -66,24 +70,36 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
-    load_bytes(path, &bytes, cfg, people, today)
+    let list_date = modified_date(path).unwrap_or(today);
+    load_bytes(path, &bytes, cfg, people, list_date)
+}
+
+/// The day (UTC, like the `today` the commands pass) the file at `path` was last saved. A list
+/// without a date in its title is taken to be as of then, which does not move with the clock
+/// as long as nobody saves the file.
+pub fn modified_date(path: &Path) -> Option<NaiveDate> {
+    let modified = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(chrono::DateTime::<chrono::Utc>::from(modified).date_naive())
 }
 
 /// Like [`load`], for content already in memory. `name` picks the format by its extension and
 /// names the file in messages and in CSV/TOML/JSON row references; `cfg.source` is not read.
+/// `list_date` stands in for the file's modification date.
 pub fn load_bytes(
     name: impl AsRef<Path>,
     bytes: &[u8],
     cfg: &TasksConfig,
     people: &Directory,
-    today: NaiveDate,
+    list_date: NaiveDate,
 ) -> Result<TaskList, TaskError> {
     let path = name.as_ref();
     let format = format_of(path)?;
     let ctx = Context {
         path,
         people,
-        today,
+        list_date,
+        date_order: cfg.date_order,
+        locale: cfg.locale,
         statuses: StatusMap::new(&cfg.status_values),
         headers: HeaderSpec::new(&cfg.columns),
     };
@@ -155,6 +171,8 @@ mod tests {
             status_values: BTreeMap::new(),
             encoding: None,
             max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
+            date_order: None,
+            locale: crate::config::Locale::ZhCn,
         }
     }
 

@@ -237,6 +237,7 @@ mod tests {
             leader: None,
             owners: vec![],
             due: None,
+            unreadable_due: None,
             status: Status::Todo,
             progress: None,
             notes: String::new(),

@@ -87,8 +87,12 @@ pub struct Task {
     pub unit: String,
     pub leader: Option<Assignee>,
     pub owners: Vec<Assignee>,
-    /// `None` means no deadline (ongoing work such as 长期坚持).
+    /// `None` means no deadline (ongoing work such as 长期坚持), or one that could not be read.
     pub due: Option<NaiveDate>,
+    /// The deadline cell as written when it could not be read as a date. The task still loads
+    /// (one odd cell should not stop a whole list) and the digest lists it under "deadline to
+    /// be confirmed" until someone fixes the cell.
+    pub unreadable_due: Option<String>,
     pub status: Status,
     /// Percent complete, 0–100, when the list or a chat update gave one.
     pub progress: Option<u8>,
@@ -133,10 +137,31 @@ impl fmt::Display for RowWarning {
     }
 }
 
+/// The date deadlines written without a year (`12月15日前`) are read against, and where it
+/// came from, so that `check` can say which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "from", content = "date", rename_all = "snake_case")]
+pub enum ListDate {
+    /// A date in the rows above the header (更新日期：2026年12月4日).
+    Title(NaiveDate),
+    /// The day the file was last saved, or the day of reading where the file system keeps none.
+    Saved(NaiveDate),
+}
+
+impl ListDate {
+    pub fn date(self) -> NaiveDate {
+        match self {
+            ListDate::Title(d) | ListDate::Saved(d) => d,
+        }
+    }
+}
+
 /// The loaded list: tasks in source order, and warnings that a person should see but that do not
 /// block sending (unknown owners, for instance).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct TaskList {
     pub tasks: Vec<Task>,
     pub warnings: Vec<RowWarning>,
+    /// `None` only for a list built by hand rather than loaded.
+    pub list_date: Option<ListDate>,
 }

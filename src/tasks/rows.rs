@@ -3,12 +3,12 @@
 
 use super::cell::Cell;
 use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec};
-use super::due::parse_due_cell;
+use super::due::{parse_due_cell, title_date};
 use super::error::TaskError;
-use super::model::{Assignee, RowRef, RowWarning, Status, Task, TaskList};
+use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 use super::names::{assignee, split_names};
-use super::status::StatusMap;
-use crate::config::Field;
+use super::status::{StatusMap, yes_no};
+use crate::config::{DateOrder, Field, Locale};
 use crate::people::Directory;
 use chrono::NaiveDate;
 use rustc_hash::FxHashMap;
@@ -18,7 +18,11 @@ use std::path::Path;
 pub(crate) struct Context<'a> {
     pub(crate) path: &'a Path,
     pub(crate) people: &'a Directory,
-    pub(crate) today: NaiveDate,
+    /// The date the list is as of when its title rows give none (see [`Output::list_date`]).
+    pub(crate) list_date: NaiveDate,
+    pub(crate) date_order: Option<DateOrder>,
+    /// The config's `locale`, for the hints in row messages.
+    pub(crate) locale: Locale,
     pub(crate) statuses: StatusMap,
     pub(crate) headers: HeaderSpec,
 }
@@ -36,6 +40,9 @@ pub(crate) struct SheetImport<'a> {
 
 struct Output {
     sheet: String,
+    /// Anchors deadlines written without a year, and never the clock: a date in the title rows
+    /// (更新日期：2026年12月4日), or else [`Context::list_date`].
+    list_date: ListDate,
     tasks: Vec<Task>,
     warnings: Vec<RowWarning>,
     bad: Vec<RowWarning>,
@@ -106,6 +113,7 @@ impl<'a> SheetImport<'a> {
             pending: Vec::new(),
             out: Output {
                 sheet,
+                list_date: ListDate::Saved(ctx.list_date),
                 tasks: Vec::new(),
                 warnings: Vec::new(),
                 bad: Vec::new(),
@@ -165,6 +173,9 @@ impl<'a> SheetImport<'a> {
             .headers
             .detect(&pending)
             .map_err(|p| self.header_error(p, pending.len()))?;
+        if let Some(date) = title_date(pending[..at].iter().flat_map(|(_, cells)| cells)) {
+            self.out.list_date = ListDate::Title(date);
+        }
         for (row, cells) in &pending[at + 1..] {
             convert(self.ctx, &mut self.out, &map, *row, cells);
         }
@@ -224,6 +235,7 @@ impl<'a> SheetImport<'a> {
         Ok(TaskList {
             tasks: self.out.tasks,
             warnings: self.out.warnings,
+            list_date: Some(self.out.list_date),
         })
     }
 }
@@ -265,17 +277,57 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         None => row.to_string(),
     };
 
-    let due = parse_due_cell(get(Field::Due), ctx.today).unwrap_or_else(|e| {
-        problems.push((Field::Due, e));
-        None
-    });
-    let status = ctx
-        .statuses
-        .parse(&get(Field::Status).text())
-        .unwrap_or_else(|e| {
+    // One cell reading 待定 must not keep every other task from being reminded: the task loads
+    // with its deadline to be confirmed, and the cell is named in `check` and the log.
+    let (due, unreadable_due) = match parse_due_cell(
+        get(Field::Due),
+        out.list_date.date(),
+        ctx.date_order,
+        ctx.locale,
+    ) {
+        Ok(due) => (due, None),
+        Err(e) => {
+            let w = out.note(
+                row,
+                Some(map.header(Field::Due)),
+                format!(
+                    "{e}{}",
+                    ctx.locale.pick(
+                        "；该任务暂列入“待核实时限”",
+                        "; the task is listed under \"deadline to be confirmed\" until then"
+                    )
+                ),
+            );
+            out.warnings.push(w);
+            (None, Some(get(Field::Due).text().into_owned()))
+        }
+    };
+    let status_text = get(Field::Status).text();
+    let answered = map
+        .status_is_yes_no()
+        .then(|| yes_no(&status_text))
+        .flatten();
+    let status = answered.unwrap_or_else(|| {
+        ctx.statuses.parse(&status_text).unwrap_or_else(|e| {
             problems.push((Field::Status, e));
             Status::Todo
+        })
+    });
+    // Jira's Resolved, Asana's Completed At: a finished task whose status nobody changed.
+    let completed = map
+        .completed()
+        .and_then(|c| cells.get(c))
+        .is_some_and(|c| match c {
+            // A yes/no "Completed" column says no in its own words.
+            Cell::Bool(done) => *done,
+            Cell::Text(t) => !(t.trim().is_empty() || yes_no(t) == Some(Status::Todo)),
+            _ => !c.is_blank(),
         });
+    let status = if completed && status.is_open() {
+        Status::Done
+    } else {
+        status
+    };
     let progress = parse_progress(get(Field::Progress)).unwrap_or_else(|e| {
         problems.push((Field::Progress, e));
         None
@@ -353,6 +405,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         leader,
         owners,
         due,
+        unreadable_due,
         status,
         progress,
         notes: text(Field::Notes),

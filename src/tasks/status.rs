@@ -11,6 +11,9 @@ const BUILT_IN: &[(Status, &[&str])] = &[
         &[
             "todo",
             "to do",
+            "backlog",
+            // Jira's default workflow, between backlog and in progress.
+            "selected for development",
             "open",
             "new",
             "not started",
@@ -25,6 +28,8 @@ const BUILT_IN: &[(Status, &[&str])] = &[
         &[
             "in_progress",
             "in progress",
+            "in review",
+            "review",
             "wip",
             "doing",
             "started",
@@ -77,6 +82,10 @@ const BUILT_IN: &[(Status, &[&str])] = &[
         &[
             "cancelled",
             "canceled",
+            "won't do",
+            "won\u{2019}t do",
+            "wont do",
+            "won't fix",
             "dropped",
             "已取消",
             "取消",
@@ -100,6 +109,16 @@ fn key(s: &str) -> String {
         .filter(|c| !c.is_whitespace() && *c != '_' && *c != '-')
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// A cell of a yes/no status column (是否完成): 是 is done and 否 is not yet; anything else is read
+/// as an ordinary status word.
+pub(crate) fn yes_no(text: &str) -> Option<Status> {
+    match key(text).as_str() {
+        "是" | "y" | "yes" | "true" | "√" | "✓" | "✔" => Some(Status::Done),
+        "否" | "n" | "no" | "false" | "0" | "×" | "✗" => Some(Status::Todo),
+        _ => None,
+    }
 }
 
 impl StatusMap {
@@ -159,6 +178,13 @@ mod tests {
             ("ongoing", Status::Ongoing),
             ("canceled", Status::Cancelled),
             ("cancelled", Status::Cancelled),
+            ("To Do", Status::Todo),
+            ("Backlog", Status::Todo),
+            ("Selected for Development", Status::Todo),
+            ("In Review", Status::InProgress),
+            ("Won't Do", Status::Cancelled),
+            ("Won\u{2019}t Do", Status::Cancelled),
+            ("Canceled", Status::Cancelled),
             ("", Status::Todo),
             ("   ", Status::Todo),
         ] {
@@ -184,8 +210,24 @@ mod tests {
             ("长期坚持", Status::Ongoing),
             ("常态化", Status::Ongoing),
             ("撤销", Status::Cancelled),
+            ("已办结", Status::Done),
         ] {
             assert_eq!(m.parse(w), Ok(s), "{w:?}");
+        }
+    }
+
+    #[test]
+    fn yes_and_no() {
+        for (w, s) in [
+            ("是", Some(Status::Done)),
+            (" 否 ", Some(Status::Todo)),
+            ("Yes", Some(Status::Done)),
+            ("N", Some(Status::Todo)),
+            ("√", Some(Status::Done)),
+            ("已完成", None),
+            ("", None),
+        ] {
+            assert_eq!(yes_no(w), s, "{w:?}");
         }
     }
 

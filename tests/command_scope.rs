@@ -66,10 +66,7 @@ struct Running {
 impl Running {
     async fn start() -> Running {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = support::free_port();
         let config = config(dir.path(), port);
         let daemon = Daemon::start(
             dir.path(),

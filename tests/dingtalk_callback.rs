@@ -29,10 +29,7 @@ impl Running {
     /// The daemon with one DingTalk channel taking callbacks; `extra` adds channel keys.
     async fn start(ding: &FakeServer, extra: &str) -> Running {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = support::free_port();
         let config = write_config(dir.path(), port, ding, extra);
         let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", APP_SECRET)]);
         let client = support::client(Duration::from_secs(10));

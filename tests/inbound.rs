@@ -29,14 +29,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A free loopback port for `[server] listen`.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
 /// The English team list, Alice known on every platform, the server on `port`.
 fn config(dir: &Path, port: u16, server: &str, channels: &str) -> PathBuf {
     let tasks = repo().join("config/tasks/team-tasks.csv");
@@ -96,7 +88,7 @@ impl Running {
     /// With extra lines for `[server]`.
     async fn start_with(server: &str, channels: &str, env: &[(&str, &str)]) -> Running {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = free_port();
+        let port = support::free_port();
         let config = config(dir.path(), port, server, channels);
         let daemon = Daemon::start(dir.path(), &config, env);
         let base = format!("http://127.0.0.1:{port}");
@@ -1729,7 +1721,7 @@ certs = "{dead}"
     );
     // The add-on channel's audience is its own hook URL, known once the port is.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
+    let port = support::free_port();
     let endpoint = format!("http://127.0.0.1:{port}/hooks/addon");
     let channels = channels.replace(port_hint, &endpoint);
     let config_path = config(dir.path(), port, "", &channels);

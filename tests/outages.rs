@@ -83,13 +83,6 @@ catch_up = "1h"
     path
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .no_proxy()
@@ -139,7 +132,7 @@ async fn stop_between_slots(daemon: Daemon, sink: &FakeServer) -> (Option<i32>, 
 /// A sink, a port and the daemon on `store_url`, once it has sent its first two digests.
 async fn start(dir: &Path, store_url: &str) -> (FakeServer, u16, Daemon) {
     let sink = FakeWebhook::start(FakeOptions::default()).await;
-    let port = free_port();
+    let port = support::free_port();
     let config = write_config(dir, store_url, port);
     let sink_url = sink.url();
     let env = [("SINK_URL", sink_url.as_str()), ("API_TOKEN", API_TOKEN)];

@@ -527,10 +527,7 @@ impl Replica {
         env: &[(String, String)],
         client: &reqwest::Client,
     ) -> Replica {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = support::free_port();
         let mut env = env.to_vec();
         env.push(("WB_LISTEN".into(), format!("127.0.0.1:{port}")));
         Replica {

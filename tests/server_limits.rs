@@ -46,10 +46,7 @@ struct Server {
 impl Server {
     async fn start(channels: &str, titles: &[String], open_files: Option<u32>) -> Server {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .unwrap_or_else(|e| panic!("no free port: {e}"));
+        let port = support::free_port();
         let tasks = tasks_csv(dir.path(), titles);
         let text = format!(
             r#"timezone = "UTC"

@@ -370,13 +370,6 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .unwrap_or_else(|e| panic!("no free port: {e}"))
-}
-
 /// The English team list; Alice known by her Telegram user id, Bob by his username.
 fn write_config(dir: &Path, port: u16, store: &str, channel: &str) -> PathBuf {
     let tasks = repo().join("config/tasks/team-tasks.csv");
@@ -538,7 +531,7 @@ fn status_changes(history: &[Value]) -> usize {
 async fn webhook_updates_change_the_list_once_and_are_answered_as_replies() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
+    let port = support::free_port();
     // No bot_username: weekbell asks getMe.
     let config = write_config(
         dir.path(),
@@ -619,7 +612,7 @@ async fn polling_takes_commands_without_a_public_url_and_resumes_after_a_restart
     // A webhook left over from an earlier setup: polling must remove it first.
     set_webhook(&tg, "https://old.example/hook", "old_secret").await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
+    let port = support::free_port();
     let config = write_config(
         dir.path(),
         port,
@@ -709,7 +702,7 @@ async fn polling_takes_commands_without_a_public_url_and_resumes_after_a_restart
 /// `weekbell run` polling for `tg`'s bot, with `chat` as the channel's `chat_id` and SQLite in
 /// `dir`, once its polling is under way.
 async fn start_polling(tg: &FakeTelegram, dir: &Path, chat: i64) -> Running {
-    let port = free_port();
+    let port = support::free_port();
     let config = write_config(
         dir,
         port,
@@ -843,7 +836,7 @@ async fn a_second_poller_and_flood_control_are_survived() {
 async fn a_refused_token_stops_polling_with_a_clear_log_line() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
+    let port = support::free_port();
     let config = write_config(dir.path(), port, &sqlite(dir.path()), "polling = true");
     let mut env = env(&tg);
     env[0].1 = format!(
@@ -877,7 +870,7 @@ async fn two_replicas_on_one_database_take_turns_at_polling() {
         std::fs::create_dir_all(d).unwrap_or_else(|e| panic!("{e}"));
     }
     let channel = format!("polling = true\nbot_username = \"{BOT_USERNAME}\"");
-    let (pa, pb) = (free_port(), free_port());
+    let (pa, pb) = (support::free_port(), support::free_port());
     let ca = write_config(&a_dir, pa, &store, &channel);
     let cb = write_config(&b_dir, pb, &store, &channel);
     let mut a = Running::start(&a_dir, ca, pa, env(&tg)).await;
@@ -918,7 +911,7 @@ async fn two_replicas_on_one_database_take_turns_at_polling() {
 async fn no_token_appears_in_logs_outbox_or_cli_output() {
     let tg = FakeTelegram::start().await;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = free_port();
+    let port = support::free_port();
     // Every send fails with replies that quote the request, plus a digest every 2 s.
     let channel = format!(
         "secret_token = \"${{TG_SECRET}}\"\nbot_username = \"{BOT_USERNAME}\"\n\

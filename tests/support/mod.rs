@@ -117,6 +117,15 @@ pub fn slack_form(text: &str, user: &str, trigger: &str) -> String {
     )
 }
 
+/// A loopback port free now, for a daemon's `[server] listen` (the daemon binds it itself, so
+/// the test cannot hand it a listener).
+pub fn free_port() -> u16 {
+    match std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) {
+        Ok(addr) => addr.port(),
+        Err(e) => panic!("no free loopback port: {e}"),
+    }
+}
+
 /// A listener on a random loopback port, for the local platform fakes.
 pub async fn bind_loopback() -> tokio::net::TcpListener {
     match tokio::net::TcpListener::bind("127.0.0.1:0").await {

@@ -21,4 +21,5 @@ pub mod secret;
 pub mod server;
 pub mod state;
 pub mod store;
+pub mod suggest;
 pub mod tasks;

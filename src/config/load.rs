@@ -1,6 +1,7 @@
 //! Reading the config file: parse with spans, interpolate `${ENV}`, validate cross-references.
 
 use super::error::{ConfigError, Problem, line_col, literal_secrets, mask_secrets};
+use super::keys::unknown_keys;
 use super::model::*;
 use super::raw::{DurationValue, RawChannel, RawConfig, RawSchedule, S, SizeValue};
 use crate::people::Person;
@@ -57,17 +58,15 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         text: Arc::new(mask_secrets(text)),
         problems,
     };
+    let unknown = unknown_keys(text);
+    if !unknown.is_empty() {
+        return Err(invalid(unknown));
+    }
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            let message = e.message().trim().to_string();
-            let mut problem = Problem::new(span, message.clone());
-            if message.contains("unknown field") {
-                problem = problem
-                    .help("remove the key or fix its spelling; see config/examples/ for every key");
-            }
-            return Err(invalid(vec![problem]));
+            return Err(invalid(vec![Problem::new(span, e.message().trim())]));
         }
     };
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -221,17 +220,15 @@ impl Validator<'_> {
     }
 
     fn locale(&mut self, s: &S) -> Option<Locale> {
-        match self.text(s).as_str() {
-            "zh-CN" | "zh" | "zh_CN" => Some(Locale::ZhCn),
-            "en" | "en-US" | "en-GB" => Some(Locale::En),
-            other => {
-                self.problem(
-                    Problem::new(s.span(), format!("unknown locale `{other}`"))
-                        .help("weekbell has built-in messages for `zh-CN` and `en`"),
-                );
-                None
-            }
+        let name = self.text(s);
+        let locale = Locale::from_config_name(&name);
+        if locale.is_none() {
+            self.problem(
+                Problem::new(s.span(), format!("unknown locale `{name}`"))
+                    .help("weekbell has built-in messages for `zh-CN` and `en`"),
+            );
         }
+        locale
     }
 
     fn duration(&mut self, d: &Spanned<DurationValue>, bare_unit: &str) -> Option<Duration> {

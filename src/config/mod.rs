@@ -4,6 +4,7 @@
 //! and column, and every problem in the file is reported at once.
 
 mod error;
+mod keys;
 mod load;
 mod model;
 mod raw;

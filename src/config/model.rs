@@ -25,6 +25,15 @@ impl Locale {
         }
     }
 
+    /// The locale a config `locale` value names, if any.
+    pub fn from_config_name(name: &str) -> Option<Locale> {
+        match name {
+            "zh-CN" | "zh" | "zh_CN" => Some(Locale::ZhCn),
+            "en" | "en-US" | "en-GB" => Some(Locale::En),
+            _ => None,
+        }
+    }
+
     /// The one of two texts written in this language.
     pub fn pick<T>(self, zh: T, en: T) -> T {
         match self {

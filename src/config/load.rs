@@ -209,10 +209,15 @@ impl Validator<'_> {
         match t.parse::<Tz>() {
             Ok(tz) => Some(tz),
             Err(_) => {
+                let names = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name());
+                let help = match crate::suggest::closest(&t, names) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => "use a name such as Asia/Shanghai, Europe/Berlin or America/New_York"
+                        .to_string(),
+                };
                 self.problem(
-                    Problem::new(s.span(), format!("`{t}` is not an IANA time zone name")).help(
-                        "use a name such as Asia/Shanghai, Europe/Berlin or America/New_York",
-                    ),
+                    Problem::new(s.span(), format!("`{t}` is not an IANA time zone name"))
+                        .help(help),
                 );
                 None
             }

@@ -732,3 +732,48 @@ fn weak_inbound_set_ups_are_warned_about_at_their_line_in_the_config_language() 
     assert!(mm[0].contains("blank `token`"), "{mm:?}");
     assert!(warnings("en", "mattermost", "token = \"${MM_TOKEN:-t0k}\"").is_empty());
 }
+
+fn helps(text: &str) -> Vec<Option<String>> {
+    match parse(Path::new("w.toml"), text, &env(&[("HOOK", "https://h")])) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.problems().iter().map(|p| p.help.clone()).collect(),
+    }
+}
+
+#[test]
+fn a_time_zone_in_the_wrong_case_is_named_as_it_is_spelt() {
+    let text = format!("timezone = \"asia/shanghai\"\n{BASE}");
+    assert_eq!(
+        helps(&text),
+        [Some("did you mean `Asia/Shanghai`?".to_string())]
+    );
+    let text = format!("timezone = \"Europe/Berln\"\n{BASE}");
+    assert_eq!(
+        helps(&text),
+        [Some("did you mean `Europe/Berlin`?".to_string())]
+    );
+}
+
+#[test]
+fn a_time_zone_near_no_name_gets_examples() {
+    let text = format!("timezone = \"Mars/Olympus\"\n{BASE}");
+    assert_eq!(
+        helps(&text),
+        [Some(
+            "use a name such as Asia/Shanghai, Europe/Berlin or America/New_York".to_string()
+        )]
+    );
+}
+
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let text = format!("timezon = \"UTC\"\n{BASE}\nkidn = \"x\"\n");
+    let p = problems(&text, &[("HOOK", "https://h")]);
+    assert_eq!(
+        p,
+        [
+            (1, "未知的键 `timezon`".to_string()),
+            (14, "未知的键 `kidn`".to_string())
+        ]
+    );
+}

@@ -11,7 +11,7 @@ use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
 use crate::state::Current;
 use crate::tasks::{self, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Anything that stops weekbell from planning: all of these are bad input (exit code 2).
@@ -27,6 +27,15 @@ pub enum PlanError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Template(#[from] TemplateError),
+    /// The list `[tasks] source` names is not there: told apart from other read errors
+    /// because the path was resolved against the config's directory, which the office may not
+    /// expect, so the message shows both the line and the path it became.
+    #[error(
+        "task list {} does not exist; it is named by `source` at {written_at} (a relative path \
+         is read from the config file's directory)",
+        .path.display()
+    )]
+    TasksMissing { path: PathBuf, written_at: String },
     #[error("no schedule named `{0}`; `weekbell check` lists the schedules")]
     UnknownSchedule(String),
     #[error("no channel named `{0}`; `weekbell check` lists the channels")]
@@ -138,7 +147,17 @@ impl Plan {
                 })
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
-        let tasks = tasks::load(&config.tasks, &people, today)?;
+        let tasks = tasks::load(&config.tasks, &people, today).map_err(|e| match e {
+            TaskError::Unreadable { path, source }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                PlanError::TasksMissing {
+                    path,
+                    written_at: config.tasks_source_at.clone(),
+                }
+            }
+            other => PlanError::Tasks(other),
+        })?;
         let renderer = Renderer::from_config(&config)?;
         Ok(Plan {
             config,

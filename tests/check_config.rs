@@ -300,3 +300,57 @@ fn check_warns_about_weak_inbound_set_ups_with_their_line() {
         assert!(all.contains(says), "{says:?} in:\n{all}");
     }
 }
+
+#[test]
+fn check_reports_every_unknown_key_and_a_misspelt_time_zone_in_one_run() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(
+        dir.path(),
+        "locale = \"en\"",
+        "[[schedules]]\nname = \"nag\"\ncron = \"0 9 * * MON\"\nkind = \"digest\"\nworkdays_ony = \
+         true\nchannels = [\"term\"]\ntimezone = \"asia/shanghai\"\n[channels.term2]\nplatform = \"console\"\n\
+         tempaltes = \"t\"\n",
+    );
+    let o = check(dir.path(), &cfg);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let cfg_name = cfg.display().to_string();
+    for (at, expected) in [
+        ("21:1", "unknown key `workdays_ony`"),
+        ("23:12", "`asia/shanghai` is not an IANA time"),
+        ("26:1", "unknown key `tempaltes`"),
+    ] {
+        assert!(
+            out.contains(&format!("{cfg_name}:{at}: {expected}")),
+            "{expected} at {at}:\n{out}"
+        );
+    }
+    for help in [
+        "did you mean `workdays_only`?",
+        "did you mean `templates`?",
+        "did you mean `Asia/Shanghai`?",
+    ] {
+        assert!(out.contains(help), "{help}:\n{out}");
+    }
+}
+
+#[test]
+fn a_missing_task_list_names_the_config_line_and_the_path_it_resolved_to() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("weekbell.toml");
+    let text = "timezone = \"UTC\"\n[tasks]\nsource = \"lists/tasks.csv\"\n[channels.term]\n\
+                platform = \"console\"\n";
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let o = check(dir.path(), &path);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let resolved = dir.path().join("lists/tasks.csv");
+    assert!(
+        out.contains(&format!("task list {} does not exist", resolved.display())),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("`source` at {}:3:10", path.display())),
+        "{out}"
+    );
+}

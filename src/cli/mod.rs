@@ -191,6 +191,7 @@ fn plan_exit_code(e: &PlanError) -> u8 {
     match e {
         PlanError::Config(_)
         | PlanError::Tasks(_)
+        | PlanError::TasksMissing { .. }
         | PlanError::Calendar(_)
         | PlanError::Render(_)
         | PlanError::Template(_)

@@ -59,33 +59,36 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         problems,
     };
     let unknown = unknown_keys(text);
-    if !unknown.is_empty() {
-        return Err(invalid(unknown));
-    }
     let raw: RawConfig = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
             let span = e.span().unwrap_or(0..0);
-            return Err(invalid(vec![Problem::new(span, e.message().trim())]));
+            let mut problems = unknown;
+            problems.push(Problem::new(span, e.message().trim()));
+            problems.sort_by_key(|p| p.span.start);
+            return Err(invalid(problems));
         }
     };
+    let tasks_source_span = raw.tasks.get_ref().source.span();
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut v = Validator {
         env,
         base,
-        problems: Vec::new(),
+        problems: unknown,
         warnings: Vec::new(),
         locale: Locale::ZhCn,
     };
     let mut config = v.config(path, raw);
     config.holds_literal_secrets = holds_literal_secrets(text);
+    let at = |span: &std::ops::Range<usize>| {
+        let (line, col) = line_col(text, span.start);
+        format!("{}:{line}:{col}", path.display())
+    };
+    config.tasks_source_at = at(&tasks_source_span);
     config.warnings = v
         .warnings
         .iter()
-        .map(|(span, warning)| {
-            let (line, col) = line_col(text, span.start);
-            format!("{}:{line}:{col}: {warning}", path.display())
-        })
+        .map(|(span, warning)| format!("{}: {warning}", at(span)))
         .collect();
     if v.problems.is_empty() {
         Ok(config)
@@ -396,6 +399,7 @@ impl Validator<'_> {
             holiday_files,
             server_listen,
             sender_rate_limit,
+            tasks_source_at: String::new(),
             holds_literal_secrets: false,
             warnings: Vec::new(),
         }

@@ -255,6 +255,9 @@ pub struct Config {
     pub server_listen: Option<String>,
     /// Per-sender limit on inbound commands (`[server] sender_rate_limit`, default 20/min).
     pub sender_rate_limit: Option<RateLimitSetting>,
+    /// Where `[tasks] source` is written (`weekbell.toml:4:10`), so that a list that is not
+    /// there can be traced to the line that names it.
+    pub tasks_source_at: String,
     /// The file itself holds a token or secret (not a `${VAR}`), so who can read it matters.
     pub holds_literal_secrets: bool,
     /// Set-ups that work but should be changed (weak inbound verification), each with the

@@ -1,5 +1,8 @@
 //! The config file as written, before validation: every value keeps its byte span so that
 //! errors can point at the exact text.
+//!
+//! Unknown keys are not refused here (`deny_unknown_fields` stops at the first) but by
+//! `keys::unknown_keys`, which reports all of them against these structs' field lists.
 
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -8,7 +11,6 @@ use toml::Spanned;
 pub(super) type S = Spanned<String>;
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub timezone: Option<S>,
     pub locale: Option<S>,
@@ -34,13 +36,11 @@ pub(super) enum DurationValue {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawStore {
     pub url: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawTasks {
     pub source: S,
     pub sheet: Option<S>,
@@ -63,7 +63,6 @@ pub(super) enum SizeValue {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawPerson {
     pub id: S,
     pub name: Option<S>,
@@ -100,9 +99,8 @@ impl RawPerson {
 
 /// Every key any platform uses. Which of them a given platform accepts is checked in
 /// validation, so that a key copied from another platform's example gets a precise message
-/// instead of serde's generic "unknown field".
+/// instead of a bare "unknown key".
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawChannel {
     pub platform: S,
     pub webhook: Option<S>,
@@ -195,7 +193,6 @@ impl RawChannel {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawSchedule {
     pub name: S,
     pub cron: S,
@@ -216,14 +213,12 @@ pub(super) struct RawSchedule {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawCalendar {
     #[serde(default)]
     pub holidays: Vec<S>,
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub(super) struct RawServer {
     pub listen: Option<S>,
     /// Commands one sender may send per period (`"20/min"`, or `"off"`).

@@ -87,6 +87,26 @@ fn readable_secrets_warning(config: &Config) -> Option<String> {
     }
 }
 
+/// A list that loads with no tasks: its header row was found (else loading fails) but nothing
+/// is under it. That is valid (every task may have been removed), but far more often the wrong
+/// file or sheet, or an export cut short, so it is said rather than sent as empty digests.
+fn empty_list_warning(config: &Config, tasks: &TaskList) -> Option<String> {
+    if !tasks.tasks.is_empty() {
+        return None;
+    }
+    let path = config.tasks.source.display();
+    Some(config.locale.pick(
+        format!(
+            "任务清单 {path} 只有表头，没有任务：提醒和汇总都将为空；请确认 [tasks] source（和 \
+             sheet）指向正确的文件和工作表"
+        ),
+        format!(
+            "task list {path} has a header but no tasks: reminders and digests will be empty; \
+             check that [tasks] source (and sheet) name the right file and sheet"
+        ),
+    ))
+}
+
 /// Teams channels still posting to an Office 365 connector, which Microsoft has retired: they
 /// work until Microsoft switches the connector off, then every message fails.
 fn retired_connector_warnings(config: &Config) -> impl Iterator<Item = String> + '_ {
@@ -229,6 +249,7 @@ impl Plan {
         // Only schedules that depend on the calendar are judged by it (the rule is in
         // `calendar_gap_warning`'s docs).
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
+        out.extend(empty_list_warning(&self.config, &self.tasks));
         out.extend(self.config.warnings.iter().cloned());
         out.extend(readable_secrets_warning(&self.config));
         out.extend(retired_connector_warnings(&self.config));

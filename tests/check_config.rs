@@ -354,3 +354,27 @@ fn a_missing_task_list_names_the_config_line_and_the_path_it_resolved_to() {
         "{out}"
     );
 }
+
+#[test]
+fn a_list_with_only_its_header_row_loads_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let list = dir.path().join("tasks.csv");
+    std::fs::write(&list, "id,title,owner,team,due,status,notes\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.path().join("weekbell.toml");
+    let text = "locale = \"en\"\ntimezone = \"UTC\"\n[tasks]\nsource = \"tasks.csv\"\n\
+                [tasks.columns]\nowners = \"owner\"\nunit = \"team\"\n[channels.term]\n\
+                platform = \"console\"\n";
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    let o = check(dir.path(), &path);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains(&format!(
+            "task list {} has a header but no tasks",
+            list.display()
+        )),
+        "{out}"
+    );
+    assert!(out.contains("1 warning(s)"), "{out}");
+}

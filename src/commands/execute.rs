@@ -203,7 +203,7 @@ pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Outcome {
         Parsed::Usage { verb, problem, .. } => {
             Outcome::text(text::usage_reply(ctx.lang, *verb, problem))
         }
-        Parsed::Unknown { .. } => Outcome::text(text::not_understood(ctx.lang)),
+        Parsed::Unknown { near, .. } => Outcome::text(text::not_understood(ctx.lang, *near)),
     }
 }
 

@@ -125,6 +125,8 @@ pub enum Parsed {
     /// when the text has no letters at all (an empty mention of the bot, say).
     Unknown {
         lang: Option<Lang>,
+        /// The command word the first word is a typo of (`dne` → `done`, `完城` → `完成`).
+        near: Option<&'static str>,
     },
 }
 
@@ -133,7 +135,7 @@ impl Parsed {
     pub fn lang(&self, fallback: Lang) -> Lang {
         match self {
             Parsed::Command { lang, .. } | Parsed::Usage { lang, .. } => *lang,
-            Parsed::Unknown { lang } => lang.unwrap_or(fallback),
+            Parsed::Unknown { lang, .. } => lang.unwrap_or(fallback),
         }
     }
 }
@@ -240,7 +242,10 @@ pub fn parse(text: &str) -> Parsed {
     let s = strip_preamble(text);
     let Some((lang, word, rest)) = command_word(s) else {
         let lang = guess_is_chinese(s).map(|zh| if zh { Lang::Zh } else { Lang::En });
-        return Parsed::Unknown { lang };
+        return Parsed::Unknown {
+            lang,
+            near: near_command_word(s),
+        };
     };
     let rest = strip_bot_suffix(rest);
     let verb = match word {
@@ -291,6 +296,34 @@ fn command_word(s: &str) -> Option<(Lang, Word, &str)> {
         return None;
     }
     Some((Lang::Zh, *w, rest))
+}
+
+/// The command word a message's first word is a typo of. Only a word no longer than the
+/// longest command word plus the edits allowed can be one, so a long first word (hostile text
+/// is up to the inbound size cap) is not compared at all.
+fn near_command_word(s: &str) -> Option<&'static str> {
+    const LONGEST_TYPO: usize = 12;
+    let first = s.chars().next().map(fold_width)?;
+    let (word, words): (String, &[(&'static str, Word)]) = if first.is_ascii_alphabetic() {
+        let word = s
+            .chars()
+            .map(fold_width)
+            .take_while(char::is_ascii_alphabetic)
+            .take(LONGEST_TYPO + 1)
+            .collect();
+        (word, EN_WORDS)
+    } else {
+        let word = s
+            .chars()
+            .take_while(|&c| is_cjk(c))
+            .take(LONGEST_TYPO + 1)
+            .collect();
+        (word, ZH_WORDS)
+    };
+    if word.is_empty() || word.chars().count() > LONGEST_TYPO {
+        return None;
+    }
+    crate::suggest::closest(&word, words.iter().map(|(name, _)| *name))
 }
 
 /// Telegram appends the bot's name to commands in groups: `/done@weekbell_bot 12`.

@@ -469,7 +469,11 @@ fn anything_else_is_unknown_with_a_guessed_language() {
         ("", None),
         ("12 %", None),
     ] {
-        assert_eq!(parse(input), Parsed::Unknown { lang }, "{input:?}");
+        assert_eq!(
+            parse(input),
+            Parsed::Unknown { lang, near: None },
+            "{input:?}"
+        );
     }
     assert_eq!(parse("").lang(Lang::Zh), Lang::Zh);
     assert_eq!(parse("hi").lang(Lang::Zh), Lang::En);
@@ -836,6 +840,43 @@ fn help_status_usage_and_unknown_text() {
     assert!(reply(&run("zhao.liu", "今天天气")).starts_with("没有识别出命令。\nweekbell 可用命令"));
     // No letters: the channel's language.
     assert!(reply(&run("zhao.liu", "@weekbell")).contains("可用命令"));
+}
+
+#[test]
+fn a_mistyped_command_word_is_named_with_the_one_it_was_meant_to_be() {
+    for (input, near) in [
+        ("完城 12", "完成"),
+        ("@weekbell 完城：12", "完成"),
+        ("dne 12", "done"),
+        ("/Lsit mine", "list"),
+        ("progres 4 60%", "progress"),
+    ] {
+        assert!(
+            matches!(parse(input), Parsed::Unknown { near: Some(n), .. } if n == near),
+            "{input:?}: {:?}",
+            parse(input)
+        );
+    }
+    assert!(
+        reply(&run("zhao.liu", "dne 12"))
+            .starts_with("I did not understand that. Did you mean `done`?\nweekbell commands")
+    );
+    assert!(
+        reply(&run("zhao.liu", "完城 12"))
+            .starts_with("没有识别出命令。您是不是想用“完成”？\nweekbell 可用命令")
+    );
+}
+
+#[test]
+fn a_long_first_word_is_not_taken_for_a_typo() {
+    let long = "d".repeat(60_000);
+    assert_eq!(
+        parse(&long),
+        Parsed::Unknown {
+            lang: Some(Lang::En),
+            near: None
+        }
+    );
 }
 
 fn list_reply(sender: &str, text: &str) -> String {

@@ -122,10 +122,15 @@ pub fn already_handled(lang: Lang) -> String {
     }
 }
 
-pub fn not_understood(lang: Lang) -> String {
+pub fn not_understood(lang: Lang, near: Option<&str>) -> String {
+    let guess = match (lang, near) {
+        (Lang::Zh, Some(word)) => format!("您是不是想用“{word}”？"),
+        (Lang::En, Some(word)) => format!(" Did you mean `{word}`?"),
+        (_, None) => String::new(),
+    };
     match lang {
-        Lang::Zh => format!("没有识别出命令。\n{}", help_text(lang)),
-        Lang::En => format!("I did not understand that.\n{}", help_text(lang)),
+        Lang::Zh => format!("没有识别出命令。{guess}\n{}", help_text(lang)),
+        Lang::En => format!("I did not understand that.{guess}\n{}", help_text(lang)),
     }
 }
 

@@ -1,5 +1,5 @@
 //! The task list as it stands now: the last good file, with every recorded event on top
-//! (DESIGN §1: the file and the chat both write, the latest change wins).
+//! (the file and the chat both write, and the latest change wins).
 //!
 //! [`Current`] is one consistent view for one use (a digest, `weekbell tasks`, an export).
 //! [`LiveView`] keeps a view up to date inside the daemon, where commands arrive hundreds of

@@ -38,7 +38,7 @@ use weekbell::daemon::DaemonError;
 use weekbell::plan::PlanError;
 use weekbell::store::StoreError;
 
-/// Exit code for bad configuration or input (DESIGN §9).
+/// Exit code for bad configuration or input (README, "Commands": 0, 1 or 2).
 pub const EXIT_BAD_INPUT: u8 = 2;
 /// Exit code for a failure at run time.
 pub const EXIT_RUNTIME: u8 = 1;

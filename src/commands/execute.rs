@@ -389,7 +389,8 @@ pub fn is_person(a: &Assignee, p: &Person) -> bool {
     }
 }
 
-/// A task's owners, its leader and admins may change it (DESIGN.md §7).
+/// A task's owners, its leader and admins may change it; anyone else recognised may only
+/// read (README, "Commands from the chat").
 pub fn may_change(p: &Person, task: &Task) -> bool {
     p.admin || is_involved(p, task)
 }

@@ -1,4 +1,5 @@
-//! The chat command language (DESIGN.md §7): reading a message and running it. Pure: no IO,
+//! The chat command language (its table is in the README, "Commands from the chat"): reading
+//! a message and running it. Pure: no IO,
 //! no clock, no store. The inbound handler verifies and decodes the platform's request, calls
 //! [`parse`] and [`respond`], records [`Outcome::changes`] as events ([`to_events`]) and sends
 //! the reply.

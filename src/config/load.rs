@@ -1252,7 +1252,8 @@ fn inbound_secret_keys(p: Platform) -> &'static [&'static str] {
     }
 }
 
-/// Which channel keys a platform takes (DESIGN §2), and which it cannot do without.
+/// Which channel keys a platform takes (each platform's own names for its credentials, as in
+/// the README's "Connect …" sections), and which it cannot do without.
 struct PlatformKeys {
     supported: bool,
     allowed: &'static [&'static str],

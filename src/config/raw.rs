@@ -114,7 +114,7 @@ pub(super) struct RawChannel {
     pub max_message_size: Option<Spanned<i64>>,
     /// `"20/min"`, `"5/s"`, `"1/2s"` or `"off"`; the platform's limit when absent.
     pub rate_limit: Option<S>,
-    // Credentials, by each platform's own names (DESIGN §2).
+    // Credentials, by each platform's own names (`app_key` for DingTalk, `app_id` for Feishu…).
     pub app_key: Option<S>,
     pub app_secret: Option<S>,
     pub token: Option<S>,

@@ -1,6 +1,6 @@
 //! `weekbell export`: the task list with every recorded event merged in, written back out in
 //! the source's own columns, so that an office can fold the chat's updates into its master
-//! sheet (DESIGN.md §1).
+//! sheet: weekbell never writes the office's own file.
 //!
 //! # What is written
 //!

@@ -51,7 +51,7 @@ use crate::secret::Secret;
 use reqwest::header::HeaderMap;
 use std::fmt;
 
-/// Bodies above this are refused before any work is done (DESIGN §7). The HTTP layer should
+/// Bodies above this are refused before any work is done: no chat command comes near 64 KiB. The HTTP layer should
 /// refuse them first; this keeps the verifiers safe to call on their own.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 

@@ -1,6 +1,7 @@
 //! A task's current state: its row in the latest task list, then the recorded events on top.
 //!
-//! The office's file and the chat both change tasks, and the latest change wins (DESIGN.md §1).
+//! The office's file and the chat both change tasks, and the latest change wins, whichever it
+//! came from.
 //! The file row is the starting point; every event for the task is then applied in `at_ms`
 //! order (ties broken by event id, so replicas agree), field by field.
 //!

@@ -1,6 +1,7 @@
 //! The task list: import from the office's file, then the model the rest of weekbell uses.
 //!
-//! Import rules beyond DESIGN.md §3, for whoever maintains a list:
+//! Import rules beyond the README's "The task list" (formats, header names, status words and
+//! deadlines), for whoever maintains a list:
 //! - The header row is the row among the first 20 non-blank rows that maps the most fields and
 //!   has a title column; rows above it (titles, dates, merged banners) are ignored.
 //! - Fully blank rows are skipped. A row with an empty title and at most one filled cell (a note

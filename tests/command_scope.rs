@@ -8,7 +8,7 @@ mod support;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::daemon::{Daemon, wait_until, weekbell};
+use support::daemon::{Daemon, team_tasks, wait_until, weekbell, write_team_config};
 
 /// Each channel has its own token: `check` refuses one secret on two channels.
 const TOKEN: &str = "api-scope-5d1c8e";
@@ -21,38 +21,26 @@ fn token_of(channel: &str) -> &'static str {
 /// The English team list (units platform, web, ops, docs); Alice is an admin. Two JSON API
 /// channels: `web` covers the web unit only, `everything` has no scope.
 fn config(dir: &Path, port: u16) -> PathBuf {
-    let tasks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv");
-    let text = format!(
-        r#"timezone = "UTC"
-locale = "en"
-[store]
-url = "sqlite://weekbell.db"
-[server]
-listen = "127.0.0.1:{port}"
-[tasks]
-source = "{tasks}"
-[tasks.columns]
-owners = "owner"
-unit = "team"
-[channels.web]
+    write_team_config(
+        dir,
+        port,
+        "",
+        &team_tasks(),
+        r#"[channels.web]
 platform = "webhook"
 webhook = "http://127.0.0.1:9/unused"
-token = "${{API_TOKEN}}"
+token = "${API_TOKEN}"
 units = ["web"]
 [channels.everything]
 platform = "webhook"
 webhook = "http://127.0.0.1:9/unused"
-token = "${{API_TOKEN_ALL}}"
+token = "${API_TOKEN_ALL}"
 [[people]]
 id = "alice"
 name = "Alice"
 admin = true
 "#,
-        tasks = tasks.display()
-    );
-    let path = dir.join("weekbell.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+    )
 }
 
 struct Running {

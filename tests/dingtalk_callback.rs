@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::chat_servers::{FakeDingTalk, FakeOptions, FakeServer};
-use support::daemon::{Daemon, weekbell};
+use support::daemon::{Daemon, team_tasks, weekbell, write_team_config};
 use weekbell::inbound::dingtalk;
 
 const APP_SECRET: &str = "gU3kq8Xw2Lr9Zt5Vb7Nm1Pq4Sd6Fh8Jk0Lz2Xc4Vb6Nm8Qw";
@@ -77,20 +77,8 @@ impl Running {
 }
 
 fn write_config(dir: &Path, port: u16, ding: &FakeServer, extra: &str) -> PathBuf {
-    let tasks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv");
-    let text = format!(
-        r#"timezone = "UTC"
-locale = "en"
-[store]
-url = "sqlite://weekbell.db"
-[server]
-listen = "127.0.0.1:{port}"
-[tasks]
-source = "{}"
-[tasks.columns]
-owners = "owner"
-unit = "team"
-[channels.ding]
+    let rest = format!(
+        r#"[channels.ding]
 platform = "dingtalk"
 webhook = "{}"
 app_key = "{APP_KEY}"
@@ -102,12 +90,9 @@ id = "alice"
 name = "Alice"
 dingtalk = "{ALICE}"
 "#,
-        tasks.display(),
         ding.url(),
     );
-    let path = dir.join("weekbell.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+    write_team_config(dir, port, "", &team_tasks(), &rest)
 }
 
 /// A robot message as DingTalk sends it (the fields of its "接收消息" example).

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::chat_servers::*;
-use support::daemon::{Daemon, weekbell};
+use support::daemon::{Daemon, team_tasks, weekbell, write_team_config};
 use support::dingtalk_stream_server::{FakeStreamGateway, robot_frame, robot_message};
 use support::googlechat_server::{FakeGoogleChat, FakeGoogleKeys, GoogleSigner};
 use support::slack_form;
@@ -25,28 +25,9 @@ const WECOM_TOKEN: &str = "QDfCNvKdKgD5Jp";
 const WECOM_AES_KEY: &str = "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR";
 const API_TOKEN: &str = "api-7c1f0e9b2d4a";
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The English team list, Alice known on every platform, the server on `port`.
 fn config(dir: &Path, port: u16, server: &str, channels: &str) -> PathBuf {
-    let tasks = repo().join("config/tasks/team-tasks.csv");
-    let text = format!(
-        r#"timezone = "UTC"
-locale = "en"
-[store]
-url = "sqlite://weekbell.db"
-[server]
-listen = "127.0.0.1:{port}"
-{server}
-[tasks]
-source = "{}"
-[tasks.columns]
-owners = "owner"
-unit = "team"
-{channels}
-[[people]]
+    let people = r#"[[people]]
 id = "alice"
 name = "Alice"
 slack = "U01ALICE"
@@ -63,12 +44,14 @@ name = "Bob"
 slack = "U02BOB"
 discord = "80351110224678913"
 mattermost = "bob"
-"#,
-        tasks.display()
-    );
-    let path = dir.join("weekbell.toml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+"#;
+    write_team_config(
+        dir,
+        port,
+        server,
+        &team_tasks(),
+        &format!("{channels}\n{people}"),
+    )
 }
 
 struct Running {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use support::chat_servers::{FakeOptions, FakeServer, FakeWeCom};
-use support::daemon::Daemon;
+use support::daemon::{Daemon, write_team_config};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use weekbell::inbound::{WeComInbound, feishu};
@@ -48,29 +48,19 @@ impl Server {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let port = support::free_port();
         let tasks = tasks_csv(dir.path(), titles);
-        let text = format!(
-            r#"timezone = "UTC"
-locale = "en"
-[store]
-url = "sqlite://weekbell.db"
-[server]
-listen = "127.0.0.1:{port}"
-[tasks]
-source = "{}"
-[tasks.columns]
-owners = "owner"
-unit = "team"
-{channels}
-[[people]]
+        let people = r#"[[people]]
 id = "alice"
 name = "Alice"
 wecom = "alice.w"
 feishu = "ou_alice"
-"#,
-            tasks.display()
+"#;
+        let config = write_team_config(
+            dir.path(),
+            port,
+            "",
+            &tasks,
+            &format!("{channels}\n{people}"),
         );
-        let config = dir.path().join("weekbell.toml");
-        std::fs::write(&config, text).unwrap_or_else(|e| panic!("{e}"));
         let env = [
             ("API_TOKEN", API_TOKEN),
             ("FEISHU_ENCRYPT_KEY", FEISHU_ENCRYPT_KEY),

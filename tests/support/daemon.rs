@@ -109,6 +109,43 @@ impl Drop for Daemon {
     }
 }
 
+/// Writes `weekbell.toml` in `dir` for a daemon test: UTC, English, SQLite in `dir`, the server
+/// on `port` (with `server_extra` lines under `[server]`), the task list at `tasks` with the team
+/// list's columns (`owner`, `team`), then `rest` (channels and people). The tests differ only
+/// in what comes after the head.
+pub fn write_team_config(
+    dir: &Path,
+    port: u16,
+    server_extra: &str,
+    tasks: &Path,
+    rest: &str,
+) -> PathBuf {
+    let text = format!(
+        r#"timezone = "UTC"
+locale = "en"
+[store]
+url = "sqlite://weekbell.db"
+[server]
+listen = "127.0.0.1:{port}"
+{server_extra}
+[tasks]
+source = "{}"
+[tasks.columns]
+owners = "owner"
+unit = "team"
+{rest}"#,
+        tasks.display()
+    );
+    let path = dir.join("weekbell.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// The English team list shipped in `config/tasks/`.
+pub fn team_tasks() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv")
+}
+
 pub fn read(p: &Path) -> String {
     let mut s = String::new();
     if let Ok(mut f) = std::fs::File::open(p) {

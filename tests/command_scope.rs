@@ -8,7 +8,7 @@ mod support;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::daemon::{Daemon, team_tasks, wait_until, weekbell, write_team_config};
+use support::daemon::{Daemon, team_tasks, wait_until, weekbell_ok, write_team_config};
 
 /// Each channel has its own token: `check` refuses one secret on two channels.
 const TOKEN: &str = "api-scope-5d1c8e";
@@ -96,19 +96,12 @@ impl Running {
     }
 
     fn cli(&self, args: &[&str]) -> String {
-        let out = weekbell(
+        weekbell_ok(
             self.dir.path(),
             &self.config,
             args,
             &[("API_TOKEN", TOKEN), ("API_TOKEN_ALL", TOKEN_ALL)],
-        );
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        )
     }
 
     fn status_of(&self, id: &str) -> Value {

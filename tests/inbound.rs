@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::chat_servers::*;
-use support::daemon::{Daemon, team_tasks, weekbell, write_team_config};
+use support::daemon::{Daemon, team_tasks, weekbell, weekbell_ok, write_team_config};
 use support::dingtalk_stream_server::{FakeStreamGateway, robot_frame, robot_message};
 use support::googlechat_server::{FakeGoogleChat, FakeGoogleKeys, GoogleSigner};
 use support::slack_form;
@@ -118,14 +118,7 @@ impl Running {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let out = weekbell(self.dir.path(), &self.config, args, &env);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        weekbell_ok(self.dir.path(), &self.config, args, &env)
     }
 
     fn history(&self) -> Vec<Value> {

@@ -11,7 +11,7 @@ use chrono::Utc;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
-use support::daemon::{Daemon, wait_until, weekbell};
+use support::daemon::{Daemon, wait_until, weekbell, weekbell_ok};
 use support::{client, dead_url, part};
 use telegram_server::{BOT_USERNAME, FakeTelegram, GROUP, TgReply};
 use weekbell::config::ChannelConfig;
@@ -466,14 +466,7 @@ impl Running {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let out = weekbell(&self.dir, &self.config, args, &env);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        weekbell_ok(&self.dir, &self.config, args, &env)
     }
 
     fn history(&self) -> Vec<Value> {

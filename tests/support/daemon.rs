@@ -163,6 +163,18 @@ pub fn weekbell(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) 
     cmd.output().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs a one-shot `weekbell` command that must succeed; its standard output.
+pub fn weekbell_ok(dir: &Path, config: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = weekbell(dir, config, args, env);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 pub async fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {

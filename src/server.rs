@@ -374,7 +374,7 @@ async fn check_dingtalk(
             },
         ..
     }) = &verdict
-        && let Some(why) = session_webhook_refusal(url.expose(), api_base(channel))
+        && let Some(why) = session_webhook_refusal(url.expose(), channel.api_base())
     {
         return Ok(Err(Refusal::Malformed(why)));
     }
@@ -393,11 +393,6 @@ async fn check_dingtalk(
         )
         .await?;
     Ok(used.check(&first_body).map(|()| verdict))
-}
-
-/// The channel's `api_base` option, if set.
-fn api_base(channel: &ChannelConfig) -> Option<&str> {
-    channel.options.get("api_base").map(String::as_str)
 }
 
 /// Google Chat's verifier needs Google's keys, which the daemon fetches and caches; a request
@@ -741,7 +736,7 @@ async fn on_message(
             // own.
             if let Some(why) = session_webhook
                 .as_ref()
-                .and_then(|url| session_webhook_refusal(url.expose(), api_base(channel)))
+                .and_then(|url| session_webhook_refusal(url.expose(), channel.api_base()))
             {
                 tracing::warn!(channel = %channel.name, "not answering a command: {why}");
                 return Json(json!({})).into_response();

@@ -170,6 +170,15 @@ pub struct ChannelConfig {
 }
 
 impl ChannelConfig {
+    /// The platform API's base URL when the channel overrides it (`api_base`, set to reach a
+    /// local stand-in or a private deployment), without a trailing `/`; blank counts as unset.
+    pub fn api_base(&self) -> Option<&str> {
+        self.options
+            .get("api_base")
+            .map(|b| b.trim().trim_end_matches('/'))
+            .filter(|b| !b.is_empty())
+    }
+
     /// Whether this channel covers `task`: a task routed by its own `channel` column goes to
     /// that channel only; any other task to every channel whose `units`/`categories` take it.
     /// Digests, reminders and the commands sent through the channel all see these tasks alone.

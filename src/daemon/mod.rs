@@ -306,11 +306,7 @@ fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
     let on = |c: &crate::config::ChannelConfig, key: &str| {
         c.options.get(key).is_some_and(|v| v == "true")
     };
-    let api_base = |c: &crate::config::ChannelConfig| {
-        c.options
-            .get("api_base")
-            .map(|b| b.trim_end_matches('/').to_string())
-    };
+    let api_base = |c: &crate::config::ChannelConfig| c.api_base().map(str::to_string);
     plan.config
         .channels
         .values()

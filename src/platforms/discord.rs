@@ -305,11 +305,7 @@ pub(super) fn followup(
             hint: BUG_HINT.into(),
         });
     }
-    let base = channel
-        .options
-        .get("api_base")
-        .map_or(DEFAULT_API_BASE, String::as_str)
-        .trim_end_matches('/');
+    let base = channel.api_base().unwrap_or(DEFAULT_API_BASE);
     let mut body = request_body(part);
     if ephemeral {
         body["flags"] = json!(EPHEMERAL);

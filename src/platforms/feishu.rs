@@ -184,12 +184,7 @@ static TOKENS: std::sync::LazyLock<
 > = std::sync::LazyLock::new(Default::default);
 
 fn api_base(channel: &ChannelConfig) -> String {
-    channel
-        .options
-        .get("api_base")
-        .map_or(DEFAULT_API_BASE, String::as_str)
-        .trim_end_matches('/')
-        .to_string()
+    channel.api_base().unwrap_or(DEFAULT_API_BASE).to_string()
 }
 
 /// Answers message `message_id` with `part` as a card, through the Open API.

@@ -79,14 +79,7 @@ pub(super) fn request_body(part: &OutboundPart) -> Value {
 
 /// The channel's `api_base` (no trailing `/`), or [`DEFAULT_API_BASE`].
 pub fn api_base(channel: &ChannelConfig) -> String {
-    channel
-        .options
-        .get("api_base")
-        .map(|b| b.trim())
-        .filter(|b| !b.is_empty())
-        .unwrap_or(DEFAULT_API_BASE)
-        .trim_end_matches('/')
-        .to_string()
+    channel.api_base().unwrap_or(DEFAULT_API_BASE).to_string()
 }
 
 /// `{base}/bot{token}/{method}`, as a [`Secret`] because it holds the token.

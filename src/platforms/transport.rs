@@ -269,8 +269,7 @@ pub async fn deliver_reply(
         ReplyVia::SessionWebhook { url } => {
             // Checked when the command arrived too; here again so that no outbox row, however
             // it got there (written by an older version, edited by hand), is sent elsewhere.
-            let api_base = channel.options.get("api_base").map(String::as_str);
-            if let Some(why) = super::session_webhook_refusal(url, api_base) {
+            if let Some(why) = super::session_webhook_refusal(url, channel.api_base()) {
                 return Outcome::Permanent {
                     reason: why,
                     hint: "answers go only to DingTalk's own hosts; nothing was sent".into(),

@@ -1,6 +1,6 @@
 //! People: who owns and leads tasks, and how each is @mentioned on each platform.
 
-use crate::platforms::Platform;
+use crate::types::Platform;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -113,7 +113,7 @@ fn retired_connector_warnings(config: &Config) -> impl Iterator<Item = String> +
     config
         .channels
         .values()
-        .filter(|c| c.platform == crate::platforms::Platform::Teams)
+        .filter(|c| c.platform == crate::types::Platform::Teams)
         .filter(|c| {
             c.webhook
                 .as_ref()
@@ -266,8 +266,8 @@ impl Plan {
     ) -> Vec<Task> {
         tasks
             .iter()
-            .filter(|t| channel.covers(t))
-            .filter(|t| schedule.filter.matches(t))
+            .filter(|t| t.covered_by(channel))
+            .filter(|t| t.passes(&schedule.filter))
             .cloned()
             .collect()
     }
@@ -285,7 +285,7 @@ impl Plan {
         let today = now.with_timezone(&self.config.timezone).date_naive();
         let week_ago = now - chrono::Duration::days(7);
         let tasks: Vec<Task> = match channel {
-            Some(c) => tasks.iter().filter(|t| c.covers(t)).cloned().collect(),
+            Some(c) => tasks.iter().filter(|t| t.covered_by(c)).cloned().collect(),
             None => tasks.to_vec(),
         };
         let target = match channel {
@@ -296,7 +296,7 @@ impl Plan {
                 template_dir: c.template_dir.as_deref(),
                 max_message_size: c.max_message_size,
             },
-            None => RenderTarget::new(crate::platforms::Platform::Console, self.config.locale),
+            None => RenderTarget::new(crate::types::Platform::Console, self.config.locale),
         };
         let input = DigestInput {
             tasks: &tasks,

@@ -16,26 +16,19 @@
 //! same retries as any message. Teams and Google Chat take one message in the response; the
 //! further parts of a long answer follow through the channel's webhook.
 
-use crate::chat::{Answer, ChatService, Incoming, SenderRef};
-use crate::config::{ChannelConfig, RateLimitSetting};
-use crate::daemon::{Shared, TokenBucket};
-use crate::inbound::googlechat::{Audience, KeySet};
+use crate::chat::inbox::{self, CommandReply, Inbox};
+use crate::config::{Audience, ChannelConfig};
+use crate::inbound::googlechat::KeySet;
 use crate::inbound::googlechat_keys::{GoogleKeys, KeySource, KeysUnavailable};
-use crate::inbound::slack_socket::InlineAnswer;
 use crate::inbound::{
     ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, GoogleChatInbound, InboundMessage,
-    MAX_BODY_BYTES, MattermostInbound, Refusal, ReplyRoute, Request, Sender, SlackInbound,
-    TeamsInbound, TelegramInbound, Verdict, WeComInbound, dingtalk, discord, googlechat,
-    mattermost, slack,
+    MAX_BODY_BYTES, MattermostInbound, Refusal, ReplyRoute, Request, SlackInbound, TeamsInbound,
+    TelegramInbound, Verdict, WeComInbound, dingtalk, googlechat,
 };
 use crate::metrics::{self, Gauge};
-use crate::plan::Plan;
-use crate::platforms::{
-    OutboxPayload, Platform, ReplyVia, WECOM_STREAM_SIZE_LIMIT, session_webhook_refusal,
-};
-use crate::render::{Dialect, OutboundPart, SizeLimit};
+use crate::platforms::session_webhook_refusal;
 use crate::secret::Secret;
-use crate::store::NewMessage;
+use crate::types::Platform;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
@@ -47,83 +40,17 @@ use serde_json::json;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 mod connections;
 
 /// The longest a request may take, body included. Slack and Teams give up after 3–5 s anyway.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long an answer sent through the outbox may wait: after this the asker has moved on
-/// (and DingTalk's session webhook, Slack's response URL expire within the hour).
-const REPLY_DEADLINE: Duration = Duration::from_secs(30 * 60);
-
-/// What the handlers share.
+/// What the handlers share: the command path, and Google's signing keys for Google Chat
+/// channels.
 pub struct ServerState {
-    pub plan: watch::Receiver<Arc<Plan>>,
-    pub chat: Arc<ChatService>,
-    pub shared: Arc<Shared>,
-    pub senders: SenderLimits,
-    /// Google's signing keys, for Google Chat channels.
+    pub inbox: Arc<Inbox>,
     pub google_keys: GoogleKeys,
-}
-
-/// Most senders remembered by [`SenderLimits`]. An office has tens to hundreds of people;
-/// the cap is what keeps forged senders (any id, under a valid signature) from growing the
-/// map without end. A bucket holds about 100 bytes, so the map stays near 1 MB.
-const MAX_TRACKED_SENDERS: usize = 10_000;
-
-/// A token bucket per sender (channel and platform user id): `[server] sender_rate_limit`.
-///
-/// At most [`MAX_TRACKED_SENDERS`] buckets, whatever their state: a new sender past the cap
-/// pushes out the one heard from least recently, in constant time. Only a sender silent while
-/// ten thousand others spoke loses its bucket, and a fresh one starts full, which is what an
-/// idle bucket holds anyway. Keys come from the network, so they are hashed with the
-/// standard library's keyed SipHash rather than a fixed-seed hash.
-pub struct SenderLimits {
-    buckets: std::sync::Mutex<
-        hashlink::LruCache<String, TokenBucket, std::collections::hash_map::RandomState>,
-    >,
-}
-
-impl Default for SenderLimits {
-    fn default() -> Self {
-        SenderLimits::with_capacity(MAX_TRACKED_SENDERS)
-    }
-}
-
-impl SenderLimits {
-    fn with_capacity(capacity: usize) -> Self {
-        SenderLimits {
-            buckets: std::sync::Mutex::new(hashlink::LruCache::with_hasher(
-                capacity,
-                std::collections::hash_map::RandomState::new(),
-            )),
-        }
-    }
-
-    /// Whether `key` may send a command now (and takes a token if so).
-    pub fn allow(&self, key: &str, setting: Option<RateLimitSetting>) -> bool {
-        let Some(RateLimitSetting::Limit { count, per }) = setting else {
-            return true;
-        };
-        let Ok(mut buckets) = self.buckets.lock() else {
-            return true;
-        };
-        let now = tokio::time::Instant::now();
-        if let Some(bucket) = buckets.get_mut(key) {
-            return bucket.try_take(now).is_zero();
-        }
-        let mut bucket = TokenBucket::new(count, per);
-        let allowed = bucket.try_take(now).is_zero();
-        buckets.insert(key.to_string(), bucket);
-        allowed
-    }
-
-    #[cfg(test)]
-    fn tracked(&self) -> usize {
-        self.buckets.lock().map_or(0, |b| b.len())
-    }
 }
 
 /// The routes, for `serve` and for tests that drive the router directly.
@@ -192,7 +119,7 @@ async fn healthz() -> &'static str {
 
 async fn metrics_page(State(state): State<Arc<ServerState>>) -> Response {
     let mut extra = Vec::new();
-    match state.shared.store.outbox_counts().await {
+    match state.inbox.shared.store.outbox_counts().await {
         Ok(c) => {
             for (status, n) in [
                 ("pending", c.pending),
@@ -228,7 +155,7 @@ async fn hook(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    let plan = state.plan.borrow().clone();
+    let plan = state.inbox.plan.borrow().clone();
     let Some(channel) = plan.config.channels.get(&channel_name) else {
         tracing::warn!(channel = %short(&channel_name), "refused a hook: no such channel");
         return StatusCode::NOT_FOUND.into_response();
@@ -248,7 +175,7 @@ async fn hook(
             return status.into_response();
         }
     };
-    let now = state.shared.clock.now();
+    let now = state.inbox.shared.clock.now();
     let request = Request {
         method: method.as_str(),
         query: query.as_deref().unwrap_or(""),
@@ -301,19 +228,10 @@ async fn hook(
         }
         Verdict::Added { reply } => {
             tracing::info!(channel = %channel.name, %platform, "added to a conversation; answered with the command list");
-            let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
-            let parts = text_parts(channel, &crate::commands::help_text(lang), "");
-            match parts
-                .first()
-                .and_then(|p| inline_answer(channel, &reply, p))
-            {
-                Some(response) => response,
-                None => StatusCode::OK.into_response(),
-            }
+            http_reply(inbox::greeting(&plan, channel, &reply))
         }
         Verdict::Message(message) => {
-            let chat_now = now;
-            on_message(&state, &plan, channel, message, chat_now).await
+            http_reply(inbox::on_message(&state.inbox, &plan, channel, message, now).await)
         }
     }
 }
@@ -333,7 +251,7 @@ fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result
             encrypt_key: cred("encrypt_key"),
         }
         .verify_and_parse(request, now_ms),
-        Platform::Wecom => wecom(channel)
+        Platform::Wecom => WeComInbound::for_channel(channel)
             .ok_or(missing)?
             .verify_and_parse(request, now_ms),
         Platform::Webhook => {
@@ -382,6 +300,7 @@ async fn check_dingtalk(
         return Ok(Err(Refusal::MissingHeader(dingtalk::SIGN_HEADER)));
     };
     let first_body = state
+        .inbox
         .shared
         .store
         .bind_signature(
@@ -436,13 +355,26 @@ async fn verify_google_chat(
     Ok(inbound.verify_and_parse(request, now_ms, &keys))
 }
 
-fn wecom(channel: &ChannelConfig) -> Option<WeComInbound> {
-    Some(WeComInbound {
-        token: channel.credentials.get("token")?.clone(),
-        encoding_aes_key: channel.credentials.get("encoding_aes_key")?.clone(),
-        // The AI bot encrypts for an empty receive id; not checking it accepts either.
-        receive_id: None,
-    })
+/// The command path's reply as the platform reads it in the response.
+fn http_reply(reply: CommandReply) -> Response {
+    match reply {
+        CommandReply::Inline(body) => Json(body).into_response(),
+        CommandReply::InlineRaw(body) => (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            body,
+        )
+            .into_response(),
+        // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
+        CommandReply::Queued => Json(json!({})).into_response(),
+        CommandReply::Nothing => StatusCode::OK.into_response(),
+        CommandReply::Limited(body) => (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+        // The platform retries on a 5xx; the dedupe makes that safe.
+        CommandReply::Failed => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+        CommandReply::NotConfigured => StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The answer to the peer carries no detail; the label is for the metrics.
@@ -468,571 +400,7 @@ fn refusal_status(refusal: &Refusal) -> (StatusCode, &'static str) {
     }
 }
 
-/// A message that arrived over an outbound WebSocket (DingTalk Stream mode, a Slack Socket
-/// Mode event, Feishu's long connection): run it and queue the answer as for the HTTP
-/// callback (DingTalk's session webhook, the channel's webhook, Feishu's Open API). There is no
-/// HTTP response to answer in.
-pub async fn on_stream_message(state: &ServerState, channel_name: &str, message: InboundMessage) {
-    let plan = state.plan.borrow().clone();
-    let Some(channel) = plan.config.channels.get(channel_name) else {
-        tracing::warn!(
-            channel = channel_name,
-            "a message over a socket for a channel no longer in the config"
-        );
-        return;
-    };
-    let now = state.shared.clock.now();
-    let response = on_message(state, &plan, channel, message, now).await;
-    if !response.status().is_success() {
-        tracing::warn!(channel = channel_name, status = %response.status(), "a command that came over a socket was not answered");
-    }
-}
-
-/// A message fetched by Telegram long polling: run it and queue the answer, as for the
-/// webhook. `false` when it could not be recorded (the store is unreachable): the poller then
-/// does not confirm the update, and Telegram hands it out again.
-pub async fn on_polled_message(
-    state: &ServerState,
-    channel_name: &str,
-    message: InboundMessage,
-) -> bool {
-    let plan = state.plan.borrow().clone();
-    let Some(channel) = plan.config.channels.get(channel_name) else {
-        tracing::warn!(
-            channel = channel_name,
-            "a polled message for a channel no longer in the config; not run"
-        );
-        return true;
-    };
-    let now = state.shared.clock.now();
-    let response = on_message(state, &plan, channel, message, now).await;
-    response.status().is_success()
-}
-
-/// What running one command came to.
-enum Ran {
-    /// The sender is over `[server] sender_rate_limit`: nothing was run; the text says so.
-    Limited(String),
-    /// The store failed; the platform's retry is safe (the dedupe).
-    Failed,
-    Answered(Answer),
-}
-
-async fn run_command(
-    state: &ServerState,
-    plan: &Arc<Plan>,
-    channel: &ChannelConfig,
-    message: &InboundMessage,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Ran {
-    let (sender, source) = match &message.sender {
-        Sender::Api { person_id } => (SenderRef::Person(person_id), "api"),
-        other => (
-            SenderRef::Handles {
-                platform: channel.platform,
-                ids: other.ids(),
-            },
-            "chat",
-        ),
-    };
-    let sender_key = format!("{}:{}", channel.name, message.sender.ids().join("|"));
-    if !state
-        .senders
-        .allow(&sender_key, plan.config.sender_rate_limit)
-    {
-        tracing::warn!(channel = %channel.name, "a sender is over [server] sender_rate_limit; command not run");
-        metrics::command("rate_limited", "refused");
-        let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
-        return Ran::Limited(crate::commands::too_many(lang));
-    }
-    let incoming = Incoming {
-        channel: Some(&channel.name),
-        sender,
-        message_id: Some(&message.message_id),
-        text: &message.text,
-        source,
-    };
-    let answer = match state.chat.handle(plan, &incoming, now).await {
-        Ok(a) => a,
-        Err(e) => {
-            tracing::error!(channel = %channel.name, "cannot run a command: {e}");
-            return Ran::Failed;
-        }
-    };
-    tracing::info!(
-        channel = %channel.name,
-        person = answer.person.as_deref().unwrap_or("(unrecognised)"),
-        command = answer.command,
-        recorded = answer.recorded,
-        retry = message.retry,
-        "command"
-    );
-    Ran::Answered(answer)
-}
-
-/// A Slack slash command's answer as Slack shows it: mrkdwn, to the whole channel.
-fn slack_answer(answer: &Answer) -> serde_json::Value {
-    let text = match &answer.digest {
-        Some(_) => answer.text.clone(),
-        None => slack::escape(&answer.text),
-    };
-    slack::command_answer(&text)
-}
-
-/// A slash command that arrived over Slack Socket Mode: the answer goes into the envelope's
-/// ack through `inline`; if the ack has already left without it (the command took longer than
-/// the client waits), it is posted through the channel's webhook instead.
-pub async fn on_socket_command(
-    state: &ServerState,
-    channel_name: &str,
-    message: InboundMessage,
-    inline: InlineAnswer,
-) {
-    let plan = state.plan.borrow().clone();
-    let Some(channel) = plan.config.channels.get(channel_name) else {
-        tracing::warn!(
-            channel = channel_name,
-            "a Socket Mode command for a channel no longer in the config"
-        );
-        return;
-    };
-    let now = state.shared.clock.now();
-    match run_command(state, &plan, channel, &message, now).await {
-        // Answered where it is free; never queued, which would carry a flood into the channel.
-        Ran::Limited(text) => {
-            let _ = inline.send(slack::command_answer(&slack::escape(&text)));
-        }
-        Ran::Failed => {}
-        Ran::Answered(answer) => {
-            if inline.send(slack_answer(&answer)).is_err() {
-                let response = enqueue(state, channel, &message, &answer, None, now).await;
-                if !response.status().is_success() {
-                    tracing::warn!(
-                        channel = channel_name,
-                        "a slow Socket Mode command was not answered"
-                    );
-                }
-            }
-        }
-    }
-}
-
-async fn on_message(
-    state: &ServerState,
-    plan: &Arc<Plan>,
-    channel: &ChannelConfig,
-    message: InboundMessage,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Response {
-    let answer = match run_command(state, plan, channel, &message, now).await {
-        Ran::Answered(answer) => answer,
-        // The platform retries on a 5xx; the dedupe makes that safe.
-        Ran::Failed => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
-        // Answer where the answer is free (inline); queueing one per flooded message would
-        // carry the flood into the group.
-        Ran::Limited(text) => {
-            let inline = text_parts(channel, &text, "")
-                .first()
-                .and_then(|p| inline_answer(channel, &message.reply, p));
-            if let Some(response) = inline {
-                return response;
-            }
-            let escaped = || channel.dialect().escape(&text);
-            return match &message.reply {
-                ReplyRoute::SlackCommand { .. } => {
-                    Json(slack::command_answer(&slack::escape(&text))).into_response()
-                }
-                ReplyRoute::Discord { .. } => {
-                    Json(discord::command_answer(&escaped(), true)).into_response()
-                }
-                ReplyRoute::MattermostCommand { .. } => {
-                    Json(mattermost::command_answer(&[escaped()], true)).into_response()
-                }
-                ReplyRoute::MattermostPost { .. } => {
-                    Json(mattermost::post_answer(&escaped())).into_response()
-                }
-                ReplyRoute::Inline => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({ "reply": text, "command": "rate_limited", "recorded": 0 })),
-                )
-                    .into_response(),
-                _ => Json(json!({})).into_response(),
-            };
-        }
-    };
-    match &message.reply {
-        ReplyRoute::SlackCommand { .. } => Json(slack_answer(&answer)).into_response(),
-        ReplyRoute::Inline => Json(json!({
-            "reply": answer.text,
-            "command": answer.command,
-            "recorded": answer.recorded,
-        }))
-        .into_response(),
-        ReplyRoute::WeCom { .. } => {
-            wecom_passive_reply(state, channel, &message, &answer, now).await
-        }
-        ReplyRoute::Discord {
-            application_id,
-            token,
-        } => {
-            let mut parts = reply_parts(channel, &answer).into_iter();
-            let ephemeral = is_personal(&answer);
-            let first = parts.next().map(|p| p.text).unwrap_or_default();
-            let rest: Vec<OutboundPart> = parts.collect();
-            if !rest.is_empty() {
-                let via = ReplyVia::DiscordFollowup {
-                    application_id: application_id.clone(),
-                    token: token.expose().to_string(),
-                    ephemeral,
-                };
-                // The first part answers the interaction whatever happens to the rest; a part
-                // that cannot be queued is logged and the asker can run the command again.
-                if queue(state, channel, &message, rest, Some(via), now)
-                    .await
-                    .is_err()
-                {
-                    tracing::warn!(channel = %channel.name, "the rest of a Discord answer was not queued");
-                }
-            }
-            Json(discord::command_answer(&first, ephemeral)).into_response()
-        }
-        ReplyRoute::MattermostCommand { .. } => {
-            let parts: Vec<String> = reply_parts(channel, &answer)
-                .into_iter()
-                .map(|p| p.text)
-                .collect();
-            Json(mattermost::command_answer(&parts, is_personal(&answer))).into_response()
-        }
-        ReplyRoute::MattermostPost { .. } => {
-            let parts: Vec<String> = reply_parts(channel, &answer)
-                .into_iter()
-                .map(|p| p.text)
-                .collect();
-            Json(mattermost::post_answer(&parts.join("\n\n"))).into_response()
-        }
-        ReplyRoute::Teams | ReplyRoute::GoogleChat { .. } => {
-            let mut parts = reply_parts(channel, &answer);
-            let rest = parts.split_off(parts.len().min(1));
-            if !rest.is_empty()
-                && let Err(response) = queue(state, channel, &message, rest, None, now).await
-            {
-                return response;
-            }
-            parts
-                .first()
-                .and_then(|p| inline_answer(channel, &message.reply, p))
-                .unwrap_or_else(|| StatusCode::OK.into_response())
-        }
-        ReplyRoute::SlackChannel { .. } => {
-            enqueue(state, channel, &message, &answer, None, now).await
-        }
-        ReplyRoute::DingTalk {
-            session_webhook,
-            session_webhook_expires_at_ms,
-            ..
-        } => {
-            // Callbacks were checked before they ran (`check_dingtalk`); this catches Stream
-            // mode's messages, which come over the authenticated socket with no check of their
-            // own.
-            if let Some(why) = session_webhook
-                .as_ref()
-                .and_then(|url| session_webhook_refusal(url.expose(), channel.api_base()))
-            {
-                tracing::warn!(channel = %channel.name, "not answering a command: {why}");
-                return Json(json!({})).into_response();
-            }
-            let usable = session_webhook.as_ref().filter(|_| {
-                session_webhook_expires_at_ms.is_none_or(|t| t > now.timestamp_millis() + 60_000)
-            });
-            let via = usable.map(|url| ReplyVia::SessionWebhook {
-                url: url.expose().to_string(),
-            });
-            enqueue(state, channel, &message, &answer, via, now).await
-        }
-        ReplyRoute::Feishu { message_id, .. } => {
-            let via = ReplyVia::FeishuMessage {
-                message_id: message_id.clone(),
-            };
-            enqueue(state, channel, &message, &answer, Some(via), now).await
-        }
-        ReplyRoute::Telegram {
-            chat_id,
-            message_id,
-            message_thread_id,
-        } => {
-            let via = ReplyVia::TelegramMessage {
-                chat_id: *chat_id,
-                message_id: *message_id,
-                message_thread_id: *message_thread_id,
-            };
-            enqueue(state, channel, &message, &answer, Some(via), now).await
-        }
-    }
-}
-
-/// Whether an answer is for the asker alone where the platform can say so (Discord's
-/// ephemeral messages, Mattermost's ephemeral responses): help, lookups (`list`), mistakes and
-/// refusals to strangers. Changes and the digest are for the whole channel, as on Slack.
-fn is_personal(answer: &Answer) -> bool {
-    matches!(
-        answer.command,
-        "help" | "list" | "usage" | "unknown" | "unrecognised"
-    )
-}
-
-/// The answer as message parts in the channel's markup: a digest as rendered, a text answer
-/// escaped line by line (its line breaks are the layout) and split to the channel's size limit
-/// like any message.
-fn reply_parts(channel: &ChannelConfig, answer: &Answer) -> Vec<OutboundPart> {
-    match &answer.digest {
-        Some(parts) => parts.clone(),
-        None => text_parts(channel, &answer.text, "weekbell"),
-    }
-}
-
-/// Plain `text` as one part in the channel's markup. A Teams card shows the title as its
-/// heading, so answers there go without one.
-fn text_parts(channel: &ChannelConfig, text: &str, title: &str) -> Vec<OutboundPart> {
-    let dialect: Dialect = channel.dialect();
-    let title = if channel.platform == Platform::Teams {
-        ""
-    } else {
-        title
-    };
-    let limit = channel
-        .platform
-        .size_limit_in(dialect)
-        .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
-    text_parts_in(dialect, limit, text, title)
-}
-
-/// Plain `text` escaped line by line for `dialect` and split to `limit`.
-fn text_parts_in(
-    dialect: Dialect,
-    limit: Option<SizeLimit>,
-    text: &str,
-    title: &str,
-) -> Vec<OutboundPart> {
-    let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
-    let text = dialect.finish(&lines.join("\n")).into_owned();
-    let texts =
-        crate::render::split::split_with(&text, limit, &[], &|i, n| dialect.part_prefix(i, n));
-    let parts = texts.len();
-    texts
-        .into_iter()
-        .enumerate()
-        .map(|(i, text)| OutboundPart {
-            title: title.into(),
-            text,
-            mentions: Vec::new(),
-            part: i + 1,
-            parts,
-        })
-        .collect()
-}
-
-/// The answer in the HTTP response, for the routes whose platform reads it there.
-fn inline_answer(
-    channel: &ChannelConfig,
-    route: &ReplyRoute,
-    part: &OutboundPart,
-) -> Option<Response> {
-    match route {
-        ReplyRoute::Teams => Some(Json(channel.platform.request_body(part)).into_response()),
-        ReplyRoute::GoogleChat { addon } => {
-            Some(Json(googlechat::reply_body(&part.text, *addon)).into_response())
-        }
-        _ => None,
-    }
-}
-
-async fn enqueue(
-    state: &ServerState,
-    channel: &ChannelConfig,
-    message: &InboundMessage,
-    answer: &Answer,
-    via: Option<ReplyVia>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Response {
-    match queue(
-        state,
-        channel,
-        message,
-        reply_parts(channel, answer),
-        via,
-        now,
-    )
-    .await
-    {
-        // DingTalk and Feishu read nothing from the answer; `{}` is a valid JSON ack.
-        Ok(()) => Json(json!({})).into_response(),
-        Err(response) => response,
-    }
-}
-
-/// Writes `parts` to the outbox for `via` (the channel's webhook when `None`); `Err` is the
-/// answer to give the platform when that fails.
-async fn queue(
-    state: &ServerState,
-    channel: &ChannelConfig,
-    message: &InboundMessage,
-    parts: Vec<OutboundPart>,
-    via: Option<ReplyVia>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), Response> {
-    let now_ms = now.timestamp_millis();
-    let key = format!("reply:{}:{}", channel.name, message.message_id);
-    let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
-    let messages: Vec<NewMessage> = parts
-        .into_iter()
-        .filter_map(|part| {
-            // Part n is `{key}/{n-1}`, wherever its first part went.
-            let i = part.part.saturating_sub(1);
-            let payload = serde_json::to_string(&OutboxPayload {
-                part,
-                reply_via: via.clone(),
-            })
-            .ok()?;
-            Some(NewMessage {
-                id: format!("{key}/{i}"),
-                slot_key: key.clone(),
-                channel: channel.name.clone(),
-                platform: channel.platform.as_str().to_string(),
-                ord: now_ms.saturating_mul(10_000).saturating_add(i as i64),
-                payload,
-                late: false,
-                deadline_ms: deadline,
-                created_ms: now_ms,
-            })
-        })
-        .collect();
-    match state.shared.store.enqueue_reply(&messages).await {
-        Ok(_) => {
-            state.shared.wake_delivery();
-            Ok(())
-        }
-        Err(e) => {
-            tracing::error!(channel = %channel.name, "cannot queue the answer to a command: {e}");
-            Err(StatusCode::SERVICE_UNAVAILABLE.into_response())
-        }
-    }
-}
-
-/// WeCom's AI bot takes the answer in the response, encrypted: a finished `stream` message in
-/// WeCom markdown, escaped like every other answer (a task title with a link or `<@all>` is
-/// shown, not followed). As many parts as fit in the stream's 20,480 bytes go there; the rest
-/// of a longer answer follows through the channel's webhook, as for Teams and Google Chat.
-async fn wecom_passive_reply(
-    state: &ServerState,
-    channel: &ChannelConfig,
-    message: &InboundMessage,
-    answer: &Answer,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Response {
-    let Some(bot) = wecom(channel) else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let stream_limit = WECOM_STREAM_SIZE_LIMIT.value();
-    let parts = match &answer.digest {
-        Some(parts) => parts.clone(),
-        None => {
-            let limit = Platform::Wecom
-                .size_limit_in(Dialect::WeComMarkdown)
-                .map(|l| channel.max_message_size.map_or(l, |n| l.with_value(n)));
-            text_parts_in(Dialect::WeComMarkdown, limit, &answer.text, "weekbell")
-        }
-    };
-    let mut content = String::new();
-    let mut rest = parts.into_iter().peekable();
-    while let Some(part) = rest.peek() {
-        let joined = if content.is_empty() {
-            part.text.len()
-        } else {
-            content.len() + 2 + part.text.len()
-        };
-        if joined > stream_limit {
-            break;
-        }
-        if !content.is_empty() {
-            content.push_str("\n\n");
-        }
-        content.push_str(&part.text);
-        rest.next();
-    }
-    let rest: Vec<OutboundPart> = rest.collect();
-    if content.is_empty() {
-        // A part larger than the stream (a `max_message_size` above it): the stream shows its
-        // start and the whole part follows through the webhook.
-        let first = rest.first().map(|p| p.text.as_str()).unwrap_or_default();
-        let mut end = stream_limit.min(first.len());
-        while !first.is_char_boundary(end) {
-            end -= 1;
-        }
-        content = first[..end].to_string();
-    }
-    if !rest.is_empty()
-        && let Err(response) = queue(state, channel, message, rest, None, now).await
-    {
-        return response;
-    }
-    match bot.stream_reply(&message.message_id, &content, now.timestamp()) {
-        Ok(body) => (
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(channel = %channel.name, "cannot encrypt the WeCom reply: {e}");
-            StatusCode::OK.into_response()
-        }
-    }
-}
-
 /// A path segment fit for a log line: short, printable.
 fn short(s: &str) -> String {
     s.chars().filter(|c| !c.is_control()).take(64).collect()
-}
-
-#[cfg(test)]
-mod sender_limit_tests {
-    use super::*;
-
-    fn twice_a_minute() -> Option<RateLimitSetting> {
-        Some(RateLimitSetting::Limit {
-            count: 2,
-            per: Duration::from_secs(60),
-        })
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_million_forged_senders_keep_the_map_at_its_cap() {
-        let limits = SenderLimits::default();
-        for n in 0..1_000_000u32 {
-            // Each forged sender spends a token, so no bucket is ever idle: the cap must
-            // hold all the same.
-            assert!(limits.allow(&format!("dingtalk:forged-{n}"), twice_a_minute()));
-        }
-        assert_eq!(limits.tracked(), MAX_TRACKED_SENDERS);
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_sender_heard_from_recently_keeps_its_limit_past_the_cap() {
-        let limits = SenderLimits::with_capacity(3);
-        assert!(limits.allow("alice", twice_a_minute()));
-        assert!(limits.allow("alice", twice_a_minute()));
-        for n in 0..2 {
-            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
-        }
-        // Alice is still remembered (two others fit beside her) and still over her limit.
-        assert!(!limits.allow("alice", twice_a_minute()));
-        for n in 2..5 {
-            assert!(limits.allow(&format!("forged-{n}"), twice_a_minute()));
-        }
-        assert_eq!(limits.tracked(), 3);
-        // Three newer senders pushed her out: she starts again with a full bucket.
-        assert!(limits.allow("alice", twice_a_minute()));
-    }
 }

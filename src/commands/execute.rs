@@ -41,7 +41,7 @@ impl<'a> Context<'a> {
         let channel = self.channel;
         self.tasks
             .iter()
-            .filter(move |t| channel.is_none_or(|c| c.covers(t)))
+            .filter(move |t| channel.is_none_or(|c| t.covered_by(c)))
     }
 
     /// Whether a report for `unit` may come through this channel: one whose `units` name it

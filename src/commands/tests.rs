@@ -1066,7 +1066,7 @@ fn changes_become_events_that_merge_back_to_the_replied_state() {
 fn channel_of(units: &[&str]) -> crate::config::ChannelConfig {
     crate::config::ChannelConfig {
         name: "城管群".into(),
-        platform: crate::platforms::Platform::Dingtalk,
+        platform: crate::types::Platform::Dingtalk,
         webhook: None,
         secret: None,
         credentials: BTreeMap::new(),

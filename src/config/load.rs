@@ -4,11 +4,12 @@ use super::error::{ConfigError, Problem, line_col, literal_secrets, mask_secrets
 use super::keys::unknown_keys;
 use super::model::*;
 use super::raw::{DurationValue, RawChannel, RawConfig, RawSchedule, S, SizeValue};
+use super::values::*;
 use crate::people::Person;
-use crate::platforms::Platform;
 use crate::schedule::{CronExpr, HolidayPolicy};
 use crate::secret::Secret;
-use crate::tasks::Status;
+use crate::types::Platform;
+use crate::types::Status;
 use chrono::Duration;
 use chrono_tz::Tz;
 use std::collections::{BTreeMap, HashMap};
@@ -690,12 +691,8 @@ impl Validator<'_> {
                 }
             }
             Platform::Googlechat => {
-                let endpoint = filled("audience").is_some_and(|a| {
-                    matches!(
-                        crate::inbound::googlechat::Audience::parse(&a),
-                        Some(crate::inbound::googlechat::Audience::Endpoint(_))
-                    )
-                });
+                let endpoint = filled("audience")
+                    .is_some_and(|a| matches!(Audience::parse(&a), Some(Audience::Endpoint(_))));
                 if let (true, None, Some(at)) =
                     (endpoint, filled("service_account"), ch.audience.as_ref())
                 {
@@ -856,7 +853,7 @@ impl Validator<'_> {
                     && platform == Platform::Discord
                     && self.problems.len() == problems_before
                     && !text.trim().is_empty()
-                    && crate::inbound::discord::public_key(&text).is_none()
+                    && discord_public_key(&text).is_none()
                 {
                     self.problem(
                         Problem::new(value.span(), "the Discord public key is not a valid key")
@@ -1003,7 +1000,6 @@ impl Validator<'_> {
         credentials: &BTreeMap<String, Secret>,
         options: &mut BTreeMap<String, String>,
     ) {
-        use crate::platforms::telegram;
         let filled = |v: Option<&String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
         if let (Some(raw), Some(token)) = (
             &ch.bot_token,
@@ -1023,7 +1019,7 @@ impl Validator<'_> {
             );
         }
         if let (Some(raw), Some(chat)) = (&ch.chat_id, filled(options.get("chat_id")))
-            && telegram::chat_id_value(&chat).is_none()
+            && !is_telegram_chat(&chat)
         {
             self.problem(
                 Problem::new(raw.span(), format!("`{chat}` is not a Telegram chat id")).help(
@@ -1051,7 +1047,7 @@ impl Validator<'_> {
             );
         }
         if let (Some(raw), Some(name)) = (&ch.bot_username, filled(options.get("bot_username"))) {
-            if telegram::is_username(&name) {
+            if is_telegram_username(&name) {
                 options.insert(
                     "bot_username".into(),
                     name.trim_start_matches('@').to_string(),
@@ -1070,7 +1066,7 @@ impl Validator<'_> {
     /// An empty value was either reported already (a variable that is not set) or left empty
     /// on purpose.
     fn teams_token(&mut self, raw: &S, token: &str) {
-        if !token.trim().is_empty() && crate::inbound::teams::decode_token(token).is_none() {
+        if !token.trim().is_empty() && teams_token_key(token).is_none() {
             self.problem(
                 Problem::new(raw.span(), "the security token is not base64").help(
                     "paste the token exactly as Teams showed it when the outgoing webhook was \
@@ -1084,7 +1080,6 @@ impl Validator<'_> {
     /// against this file's directory), `service_account` an add-on service account; each may
     /// be empty (`"${VAR:-}"` with `VAR` unset), which leaves it unset.
     fn google_chat_options(&mut self, ch: &RawChannel, options: &mut BTreeMap<String, String>) {
-        use crate::inbound::googlechat::{Audience, is_addon_service_account};
         if let Some(a) = ch.audience.as_ref()
             && let Some(text) = options.get("audience")
             && !text.trim().is_empty()
@@ -1346,7 +1341,7 @@ fn looks_like_bot_token(token: &str) -> bool {
     let Some((id, secret)) = token.split_once(':') else {
         return false;
     };
-    crate::platforms::telegram::is_user_id(id)
+    is_telegram_user_id(id)
         && secret.len() >= 20
         && secret
             .bytes()

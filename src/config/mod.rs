@@ -10,7 +10,9 @@ mod model;
 mod raw;
 #[cfg(test)]
 mod tests;
+mod values;
 
 pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
 pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit, parse_size};
 pub use model::*;
+pub use values::*;

@@ -1,11 +1,11 @@
 //! The validated configuration: every cross-reference checked, every `${VAR}` resolved.
 
 use crate::people::Person;
-use crate::platforms::Platform;
-use crate::render::Dialect;
 use crate::schedule::HolidayPolicy;
 use crate::secret::Secret;
-use crate::tasks::Status;
+use crate::types::Dialect;
+use crate::types::Platform;
+use crate::types::Status;
 use chrono::Duration;
 use chrono_tz::Tz;
 use std::collections::BTreeMap;
@@ -141,13 +141,6 @@ pub struct TaskFilter {
     pub categories: Vec<String>,
 }
 
-impl TaskFilter {
-    pub fn matches(&self, task: &crate::tasks::Task) -> bool {
-        (self.units.is_empty() || self.units.contains(&task.unit))
-            && (self.categories.is_empty() || self.categories.contains(&task.category))
-    }
-}
-
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChannelConfig {
     pub name: String,
@@ -177,16 +170,6 @@ impl ChannelConfig {
             .get("api_base")
             .map(|b| b.trim().trim_end_matches('/'))
             .filter(|b| !b.is_empty())
-    }
-
-    /// Whether this channel covers `task`: a task routed by its own `channel` column goes to
-    /// that channel only; any other task to every channel whose `units`/`categories` take it.
-    /// Digests, reminders and the commands sent through the channel all see these tasks alone.
-    pub fn covers(&self, task: &crate::tasks::Task) -> bool {
-        match &task.channel {
-            Some(name) => *name == self.name,
-            None => self.filter.matches(task),
-        }
     }
 
     /// The markup this channel's messages are written in: the platform's, or its plain-text

@@ -12,10 +12,10 @@
 //! message becomes the head only when the recorder has committed the outcome of this one.
 
 use super::Shared;
-use super::ratelimit::TokenBucket;
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::plan::Plan;
 use crate::platforms::{OutboxPayload, Outcome, deliver, deliver_reply};
+use crate::ratelimit::TokenBucket;
 use crate::store::{OutboxMessage, OutboxUpdate};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;

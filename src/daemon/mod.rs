@@ -5,15 +5,17 @@
 //! messages in order, under its rate limit; `delivery.rs` says how.
 
 mod delivery;
-mod ratelimit;
 mod retention;
 mod scheduler;
 
+pub use crate::ratelimit::TokenBucket;
+pub use crate::shared::{Shared, instance_id};
 pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
-pub use ratelimit::TokenBucket;
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
 use crate::chat::ChatService;
+use crate::chat::Inbox;
+use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
 use crate::clock::Clock;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
 use crate::inbound::feishu_ws::{self, LongConnectionConfig};
@@ -21,9 +23,9 @@ use crate::inbound::googlechat_keys::GoogleKeys;
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
-use crate::platforms::Platform;
 use crate::server::ServerState;
 use crate::store::{Store, StoreError};
+use crate::types::Platform;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,42 +61,6 @@ pub enum DaemonError {
         addr: String,
         source: std::io::Error,
     },
-}
-
-/// What the daemon shares between the scheduler and delivery.
-pub struct Shared {
-    pub store: Store,
-    pub clock: Arc<dyn Clock>,
-    /// Identifies this process in the ledger and in outbox leases.
-    pub instance: String,
-    /// Bumped when the scheduler has written new messages. A watch channel, not a `Notify`:
-    /// a dispatcher busy leasing when the bump comes still sees it when it next waits.
-    pub wake: watch::Sender<u64>,
-    /// Bumped when delivery has committed a batch of outcomes, so `weekbell send` ends as soon
-    /// as its parts are recorded instead of polling the outbox.
-    pub recorded: watch::Sender<u64>,
-}
-
-impl Shared {
-    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Shared {
-        Shared {
-            store,
-            clock,
-            instance: instance_id(),
-            wake: watch::Sender::new(0),
-            recorded: watch::Sender::new(0),
-        }
-    }
-
-    /// Tells delivery to look at the outbox now.
-    pub fn wake_delivery(&self) {
-        self.wake.send_modify(|n| *n = n.wrapping_add(1));
-    }
-}
-
-/// A fresh identifier for this process: host-free, so it can appear in logs and the ledger.
-pub fn instance_id() -> String {
-    format!("wb-{}-{:08x}", std::process::id(), fastrand::u32(..))
 }
 
 /// Runs the daemon until `shutdown` resolves: loads the config, catches up missed slots,
@@ -143,11 +109,14 @@ pub async fn run(
     tokio::spawn(retention::run(shared.clone(), stop_rx.clone()));
 
     let chat = Arc::new(ChatService::new(shared.store.clone()));
-    let state = Arc::new(ServerState {
+    let inbox = Arc::new(Inbox {
         plan: plan_rx.clone(),
         chat: chat.clone(),
         shared: shared.clone(),
         senders: Default::default(),
+    });
+    let state = Arc::new(ServerState {
+        inbox: inbox.clone(),
         google_keys: GoogleKeys::new(
             crate::platforms::http_client(GOOGLE_KEYS_TIMEOUT).map_err(DaemonError::Client)?,
         ),
@@ -164,7 +133,7 @@ pub async fn run(
             let handler = |message| {
                 let state = state.clone();
                 let name = name.clone();
-                async move { crate::server::on_polled_message(&state, &name, message).await }
+                async move { on_polled_message(&state.inbox, &name, message).await }
             };
             telegram_poll::run(config, client, store, holder, handler, stop).await;
         });
@@ -361,7 +330,7 @@ fn spawn_socket_clients(
                 clients.spawn(async move {
                     let handler = |message| {
                         let (state, name) = (state.clone(), name.clone());
-                        async move { crate::server::on_stream_message(&state, &name, message).await }
+                        async move { on_stream_message(&state.inbox, &name, message).await }
                     };
                     dingtalk_stream::run(config, http, handler, stop).await;
                 });
@@ -374,12 +343,9 @@ fn spawn_socket_clients(
                         async move {
                             match inline {
                                 Some(inline) => {
-                                    crate::server::on_socket_command(&state, &name, message, inline)
-                                        .await
+                                    on_socket_command(&state.inbox, &name, message, inline).await
                                 }
-                                None => {
-                                    crate::server::on_stream_message(&state, &name, message).await
-                                }
+                                None => on_stream_message(&state.inbox, &name, message).await,
                             }
                         }
                     };
@@ -391,7 +357,7 @@ fn spawn_socket_clients(
                 clients.spawn(async move {
                     let handler = |message| {
                         let (state, name) = (state.clone(), name.clone());
-                        async move { crate::server::on_stream_message(&state, &name, message).await }
+                        async move { on_stream_message(&state.inbox, &name, message).await }
                     };
                     feishu_ws::run(config, http, handler, stop).await;
                 });

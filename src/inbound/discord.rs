@@ -24,6 +24,7 @@ use super::{
     int_at, parse_json, parse_timestamp, required_str, secs_to_ms, str_at, string_at,
 };
 use crate::commands::{self, Parsed};
+use crate::config::discord_public_key;
 use crate::secret::Secret;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::Value;
@@ -59,7 +60,7 @@ impl DiscordInbound {
         let key = configured(Some(&self.public_key))
             .ok_or(Refusal::Misconfigured("Discord public key"))
             .and_then(|hex| {
-                public_key(hex).ok_or(Refusal::Misconfigured(
+                discord_public_key(hex).ok_or(Refusal::Misconfigured(
                     "Discord public key is not 64 hex characters of a valid Ed25519 key",
                 ))
             })?;
@@ -72,12 +73,6 @@ impl DiscordInbound {
         message.extend_from_slice(req.body);
         verify_hex(&key, &message, signature)
     }
-}
-
-/// An Ed25519 public key from its hex form.
-pub fn public_key(hex_key: &str) -> Option<VerifyingKey> {
-    let bytes: [u8; 32] = hex::decode(hex_key.trim()).ok()?.try_into().ok()?;
-    VerifyingKey::from_bytes(&bytes).ok()
 }
 
 /// Checks a hex signature of `message` with the strict rules (no small-order points, no
@@ -301,7 +296,7 @@ mod tests {
             let seed = seed32(seed);
             assert_eq!(public_key_hex(&seed), public);
             let message = hex::decode(message).unwrap_or_default();
-            let key = public_key(public).unwrap_or_else(|| panic!("bad key {public}"));
+            let key = discord_public_key(public).unwrap_or_else(|| panic!("bad key {public}"));
             assert_eq!(verify_hex(&key, &message, sig), Ok(()));
             let signed = hex::encode(SigningKey::from_bytes(&seed).sign(&message).to_bytes());
             assert_eq!(signed, sig);

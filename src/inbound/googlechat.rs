@@ -41,6 +41,7 @@ use super::{
     str_at,
 };
 use crate::commands::{self, Parsed};
+use crate::config::{Audience, is_addon_service_account};
 use aws_lc_rs::signature::{self, ParsedPublicKey, RsaParameters, RsaPublicKeyComponents};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -71,46 +72,12 @@ const MAX_TOKEN_BYTES: usize = 8 * 1024;
 /// RS256: RSASSA-PKCS1-v1_5 with SHA-256, keys of 2048 to 8192 bits.
 const RS256: &RsaParameters = &signature::RSA_PKCS1_2048_8192_SHA256;
 
-/// Who the token must be for: the channel's `audience`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Audience {
-    /// The Google Cloud project number: a JWT from [`CHAT_ISSUER`].
-    ProjectNumber(String),
-    /// The app's HTTP endpoint URL: a Google ID token.
-    Endpoint(String),
-}
-
-impl Audience {
-    /// A project number (digits) or an http(s) URL; `None` for anything else.
-    pub fn parse(text: &str) -> Option<Audience> {
-        let text = text.trim();
-        if !text.is_empty() && text.len() <= 20 && text.bytes().all(|b| b.is_ascii_digit()) {
-            return Some(Audience::ProjectNumber(text.to_string()));
-        }
-        match reqwest::Url::parse(text) {
-            Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => {
-                Some(Audience::Endpoint(text.to_string()))
-            }
-            _ => None,
-        }
+/// Where the keys that sign `audience`'s tokens are published.
+pub fn default_certs(audience: &Audience) -> &'static str {
+    match audience {
+        Audience::ProjectNumber(_) => CHAT_CERTS_URL,
+        Audience::Endpoint(_) => GOOGLE_CERTS_URL,
     }
-
-    /// Where the keys that sign this audience's tokens are published.
-    pub fn default_certs(&self) -> &'static str {
-        match self {
-            Audience::ProjectNumber(_) => CHAT_CERTS_URL,
-            Audience::Endpoint(_) => GOOGLE_CERTS_URL,
-        }
-    }
-}
-
-/// Whether `email` is a project's Workspace add-on service account,
-/// `service-<digits>@gcp-sa-gsuiteaddons.iam.gserviceaccount.com`.
-pub fn is_addon_service_account(email: &str) -> bool {
-    email
-        .strip_prefix("service-")
-        .and_then(|r| r.strip_suffix("@gcp-sa-gsuiteaddons.iam.gserviceaccount.com"))
-        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// Google's public signing keys by key id, read from either form Google publishes: a JWKS
@@ -1052,11 +1019,11 @@ mod tests {
         assert_eq!(Audience::parse(""), None);
         assert_eq!(Audience::parse("ftp://x/y"), None);
         assert_eq!(
-            Audience::parse(PROJECT).map(|a| a.default_certs()),
+            Audience::parse(PROJECT).as_ref().map(default_certs),
             Some(CHAT_CERTS_URL)
         );
         assert_eq!(
-            Audience::parse(ENDPOINT).map(|a| a.default_certs()),
+            Audience::parse(ENDPOINT).as_ref().map(default_certs),
             Some(GOOGLE_CERTS_URL)
         );
         assert!(is_addon_service_account(ADDON_SA));

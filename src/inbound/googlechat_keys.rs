@@ -9,7 +9,8 @@
 //! refused) or, while no keys could be loaded at all, once per [`RETRY_WITHOUT_KEYS`]; one
 //! fetch runs at a time per cache; and a failed fetch keeps the keys already held.
 
-use super::googlechat::{Audience, KeySet};
+use super::googlechat::KeySet;
+use crate::config::Audience;
 use crate::config::ChannelConfig;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -50,7 +51,7 @@ impl KeySource {
                 KeySource::Url(c.to_string())
             }
             Some(c) if !c.is_empty() => KeySource::File(PathBuf::from(c)),
-            _ => KeySource::Url(audience.default_certs().to_string()),
+            _ => KeySource::Url(super::googlechat::default_certs(audience).to_string()),
         }
     }
 }
@@ -243,7 +244,7 @@ mod tests {
     fn channel() -> ChannelConfig {
         ChannelConfig {
             name: "chat".into(),
-            platform: crate::platforms::Platform::Googlechat,
+            platform: crate::types::Platform::Googlechat,
             webhook: None,
             secret: None,
             credentials: Default::default(),

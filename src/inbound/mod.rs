@@ -46,8 +46,8 @@ pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
-use crate::platforms::Platform;
 use crate::secret::Secret;
+use crate::types::Platform;
 use reqwest::header::HeaderMap;
 use std::fmt;
 

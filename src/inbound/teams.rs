@@ -16,6 +16,7 @@ use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, parse_json,
     required_str, str_at, string_at,
 };
+use crate::config::teams_token_key;
 use crate::secret::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -45,7 +46,7 @@ impl TeamsInbound {
 
     fn verify(&self, req: &Request) -> Result<(), Refusal> {
         let key = configured(Some(&self.security_token))
-            .and_then(decode_token)
+            .and_then(teams_token_key)
             .ok_or(Refusal::Misconfigured(
                 "Teams security_token (base64, as Teams shows it)",
             ))?;
@@ -63,18 +64,10 @@ impl TeamsInbound {
     }
 }
 
-/// The key bytes of a security token; `None` when it is not base64.
-pub fn decode_token(token: &str) -> Option<Vec<u8>> {
-    STANDARD
-        .decode(token.trim())
-        .ok()
-        .filter(|key| !key.is_empty())
-}
-
 /// `HMAC <base64>` for a body, as Teams computes it; for tests and local tools that play Teams.
 /// Empty when the token is not base64.
 pub fn signature(security_token: &str, body: &[u8]) -> String {
-    let Some(key) = decode_token(security_token) else {
+    let Some(key) = teams_token_key(security_token) else {
         return String::new();
     };
     let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(&key) else {

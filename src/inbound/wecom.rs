@@ -19,6 +19,7 @@ use super::{
     configured, ct_eq, form_get, parse_form, parse_json, parse_timestamp, required_str, secs_to_ms,
     str_at, string_at,
 };
+use crate::config::ChannelConfig;
 use crate::secret::Secret;
 use sha1::{Digest, Sha1};
 
@@ -65,6 +66,17 @@ impl WeComReply {
 }
 
 impl WeComInbound {
+    /// The channel's AI-bot callback check; `None` without both `token` and
+    /// `encoding_aes_key`.
+    pub fn for_channel(channel: &ChannelConfig) -> Option<WeComInbound> {
+        Some(WeComInbound {
+            token: channel.credentials.get("token")?.clone(),
+            encoding_aes_key: channel.credentials.get("encoding_aes_key")?.clone(),
+            // The AI bot encrypts for an empty receive id; not checking it accepts either.
+            receive_id: None,
+        })
+    }
+
     pub fn verify_and_parse(&self, req: &Request, now_ms: i64) -> Result<Verdict, Refusal> {
         check_size(req.body)?;
         let get = req.is("GET");

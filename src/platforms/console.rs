@@ -1,6 +1,6 @@
 //! The console "platform": messages are printed, for trying weekbell out and for `preview`.
 
-use crate::render::{Dialect, OutboundPart};
+use crate::types::{Dialect, OutboundPart};
 use serde_json::{Value, json};
 
 pub(super) const DIALECT: Dialect = Dialect::Plain;

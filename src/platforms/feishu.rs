@@ -6,9 +6,10 @@ use super::transport::{
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
-use crate::platforms::{Outcome, Platform};
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::platforms::Outcome;
 use crate::secret::Secret;
+use crate::types::Platform;
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -47,7 +48,7 @@ pub(super) fn request_body(part: &OutboundPart) -> Value {
 // Transport: signing, request, reply table.
 
 /// 5 messages a second per bot. Feishu also allows only 100 a minute; see
-/// [`Platform::default_rate_limit`](crate::platforms::Platform::default_rate_limit).
+/// [`Platform::default_rate_limit`](crate::types::Platform::default_rate_limit).
 pub(super) const RATE_LIMIT: RateLimit = RateLimit::new(5, Duration::from_secs(1));
 
 /// How long to wait after 11232 (flow control): the stricter of Feishu's limits is per minute.

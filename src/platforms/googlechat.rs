@@ -11,9 +11,10 @@ use super::transport::{
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
-use crate::platforms::{Outcome, Platform};
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::platforms::Outcome;
 use crate::secret::Secret;
+use crate::types::Platform;
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -32,7 +33,7 @@ pub(super) const BODY_LIMIT: usize = 32_000;
 pub(super) fn mention_for(person: &Person) -> Option<Mention> {
     let handle = person.handle(Platform::Googlechat)?.trim();
     let id = handle.strip_prefix("users/").unwrap_or(handle);
-    crate::render::markup::is_safe_handle(id).then(|| Mention {
+    crate::types::is_safe_handle(id).then(|| Mention {
         person_id: Some(person.id.clone()),
         name: person.name.clone(),
         handle: Some(id.to_string()),

@@ -26,8 +26,10 @@ pub use transport::{
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 pub use wecom::STREAM_SIZE_LIMIT as WECOM_STREAM_SIZE_LIMIT;
 
+pub use crate::types::Platform;
+
 use crate::people::Person;
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use serde::{Deserialize, Serialize};
 
 /// Where the answer to a chat command goes when it is not the channel's webhook.
@@ -65,72 +67,6 @@ pub struct OutboxPayload {
     pub part: OutboundPart,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_via: Option<ReplyVia>,
-}
-use std::fmt;
-use std::str::FromStr;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Console,
-    Webhook,
-    Dingtalk,
-    Wecom,
-    Feishu,
-    Slack,
-    Discord,
-    Teams,
-    Mattermost,
-    Telegram,
-    Googlechat,
-}
-
-impl Platform {
-    pub const ALL: [Platform; 11] = [
-        Platform::Console,
-        Platform::Webhook,
-        Platform::Dingtalk,
-        Platform::Wecom,
-        Platform::Feishu,
-        Platform::Slack,
-        Platform::Discord,
-        Platform::Teams,
-        Platform::Mattermost,
-        Platform::Telegram,
-        Platform::Googlechat,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Platform::Console => "console",
-            Platform::Webhook => "webhook",
-            Platform::Dingtalk => "dingtalk",
-            Platform::Wecom => "wecom",
-            Platform::Feishu => "feishu",
-            Platform::Slack => "slack",
-            Platform::Discord => "discord",
-            Platform::Teams => "teams",
-            Platform::Mattermost => "mattermost",
-            Platform::Telegram => "telegram",
-            Platform::Googlechat => "googlechat",
-        }
-    }
-}
-
-impl fmt::Display for Platform {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Platform {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Platform::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or(())
-    }
 }
 
 /// Outbound rendering profile: markup, limits, mentions and the request body of one message.
@@ -253,7 +189,7 @@ fn safe_mobile(person: &Person) -> Option<String> {
         .mobile
         .as_deref()
         .map(str::trim)
-        .filter(|m| crate::render::markup::is_safe_handle(m))
+        .filter(|m| crate::types::is_safe_handle(m))
         .map(str::to_string)
 }
 
@@ -279,6 +215,6 @@ fn safe_handle(person: &Person, platform: Platform) -> Option<String> {
     person
         .handle(platform)
         .map(str::trim)
-        .filter(|h| crate::render::markup::is_safe_handle(h))
+        .filter(|h| crate::types::is_safe_handle(h))
         .map(str::to_string)
 }

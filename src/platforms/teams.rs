@@ -25,10 +25,11 @@ use super::transport::{
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
-use crate::platforms::{Outcome, Platform};
-use crate::render::markup::MentionRef;
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::platforms::Outcome;
 use crate::secret::Secret;
+use crate::types::MentionRef;
+use crate::types::Platform;
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::sync::atomic::{AtomicBool, Ordering};

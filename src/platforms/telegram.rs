@@ -9,11 +9,12 @@ use super::transport::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, configured,
     exchange, int_field, json_body, json_headers, str_field, with_quote, without_code,
 };
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, is_telegram_user_id, is_telegram_username};
 use crate::people::Person;
-use crate::platforms::{Outcome, Platform};
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::platforms::Outcome;
 use crate::secret::Secret;
+use crate::types::Platform;
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -42,25 +43,12 @@ pub(super) const RATE_LIMIT: RateLimit = RateLimit::new(1, Duration::from_secs(3
 /// digits and `_`, starting with a letter) is not written as markup: the person is named.
 pub(super) fn mention_for(person: &Person) -> Option<Mention> {
     let handle = super::safe_handle(person, Platform::Telegram)?;
-    (is_user_id(&handle) || is_username(&handle)).then(|| Mention {
+    (is_telegram_user_id(&handle) || is_telegram_username(&handle)).then(|| Mention {
         person_id: Some(person.id.clone()),
         name: person.name.clone(),
         handle: Some(handle),
         mobile: None,
     })
-}
-
-/// A numeric Telegram user id.
-pub fn is_user_id(s: &str) -> bool {
-    (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A Telegram username, with or without its `@`.
-pub fn is_username(s: &str) -> bool {
-    let name = s.strip_prefix('@').unwrap_or(s);
-    (5..=32).contains(&name.len())
-        && name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
 /// The `sendMessage` fields of one part, less `chat_id` (the channel's, or the chat of the
@@ -94,7 +82,7 @@ pub fn bot_id(token: &str) -> Option<&str> {
         .trim()
         .split_once(':')
         .map(|(id, _)| id)
-        .filter(|id| is_user_id(id))
+        .filter(|id| is_telegram_user_id(id))
 }
 
 fn bot_token(channel: &ChannelConfig) -> Result<&str, Outcome> {
@@ -186,7 +174,7 @@ pub fn chat_id_value(raw: &str) -> Option<Value> {
     if let Ok(id) = raw.parse::<i64>() {
         return Some(Value::from(id));
     }
-    (raw.starts_with('@') && is_username(raw)).then(|| Value::String(raw.to_string()))
+    (raw.starts_with('@') && is_telegram_username(raw)).then(|| Value::String(raw.to_string()))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -680,10 +668,14 @@ mod tests {
 
     #[test]
     fn ids_and_usernames() {
-        assert!(is_user_id("123456789"));
-        assert!(!is_user_id("-1"));
-        assert!(is_username("@alice_tg") && is_username("Alice_TG"));
-        assert!(!is_username("al") && !is_username("1alice") && !is_username("alice.w"));
+        assert!(is_telegram_user_id("123456789"));
+        assert!(!is_telegram_user_id("-1"));
+        assert!(is_telegram_username("@alice_tg") && is_telegram_username("Alice_TG"));
+        assert!(
+            !is_telegram_username("al")
+                && !is_telegram_username("1alice")
+                && !is_telegram_username("alice.w")
+        );
         assert_eq!(bot_id(TOKEN), Some("123456789"));
         assert_eq!(bot_id("no-colon"), None);
     }

@@ -18,12 +18,13 @@
 //! echoes them back in an error page.
 
 use super::{
-    Platform, ReplyVia, dingtalk, discord, feishu, googlechat, mattermost, slack, teams, telegram,
-    webhook, wecom,
+    ReplyVia, dingtalk, discord, feishu, googlechat, mattermost, slack, teams, telegram, webhook,
+    wecom,
 };
 use crate::config::ChannelConfig;
-use crate::render::OutboundPart;
 use crate::secret::Secret;
+use crate::types::OutboundPart;
+use crate::types::Platform;
 use chrono::{DateTime, Utc};
 use std::fmt;
 use std::io::Write as _;
@@ -895,9 +896,9 @@ pub(crate) fn str_field<'a>(value: &'a serde_json::Value, key: &str) -> Option<&
 #[cfg(test)]
 pub(crate) mod test_support {
     use crate::config::{ChannelConfig, TaskFilter};
-    use crate::platforms::Platform;
-    use crate::render::{Mention, OutboundPart};
     use crate::secret::Secret;
+    use crate::types::Platform;
+    use crate::types::{Mention, OutboundPart};
     use chrono::{DateTime, TimeZone, Utc};
     use std::collections::BTreeMap;
 

@@ -6,9 +6,10 @@ use super::transport::{
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
-use crate::platforms::{Outcome, Platform};
-use crate::render::{Dialect, Mention, OutboundPart, SizeLimit};
+use crate::platforms::Outcome;
 use crate::secret::Secret;
+use crate::types::Platform;
+use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use std::time::Duration;

@@ -24,14 +24,14 @@ pub mod split;
 pub mod templates;
 pub mod view;
 
-pub use markup::{Dialect, SizeLimit};
+pub use crate::types::{Dialect, Mention, OutboundPart, SizeLimit};
 pub use templates::{TemplateError, TemplateKind, check_templates};
 pub use view::{DigestInput, WeekActivity};
 
 use crate::config::{Config, Locale};
 use crate::people::Directory;
-use crate::platforms::Platform;
 use crate::tasks::Task;
+use crate::types::Platform;
 use chrono::NaiveDate;
 use minijinja::{Environment, Template, Value};
 use serde::Serialize;
@@ -39,33 +39,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use templates::{Common, RenderData, RenderedText};
-
-/// Someone @mentioned in a message, with what the platform needs to notify them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Mention {
-    /// The configured person's id.
-    pub person_id: Option<String>,
-    pub name: String,
-    /// The person's user id on the platform.
-    pub handle: Option<String>,
-    /// Set only where the platform can notify by mobile number (DingTalk) and no handle is
-    /// configured, so numbers do not travel to platforms that do not need them.
-    pub mobile: Option<String>,
-}
-
-/// One chat message: a whole message, or one numbered part of a split one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct OutboundPart {
-    /// Plain text (no markup); ends in ` (i/n)` when the message was split.
-    pub title: String,
-    /// The body in the platform's markup, starting with an `(i/n)` line when split.
-    pub text: String,
-    /// The people who are notified by this part: those whose mention occurs in its text.
-    pub mentions: Vec<Mention>,
-    /// 1-based.
-    pub part: usize,
-    pub parts: usize,
-}
 
 /// A message for one channel, ready for the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

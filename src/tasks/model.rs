@@ -4,62 +4,9 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use std::fmt;
 
-/// The six states a task can be in. Every source's own wording is mapped onto these.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    Todo,
-    InProgress,
-    Blocked,
-    Done,
-    Ongoing,
-    Cancelled,
-}
+pub use crate::types::Status;
 
-impl Status {
-    pub const ALL: [Status; 6] = [
-        Status::Todo,
-        Status::InProgress,
-        Status::Blocked,
-        Status::Done,
-        Status::Ongoing,
-        Status::Cancelled,
-    ];
-
-    /// The English name used in config keys, `--status` and JSON output.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Todo => "todo",
-            Status::InProgress => "in_progress",
-            Status::Blocked => "blocked",
-            Status::Done => "done",
-            Status::Ongoing => "ongoing",
-            Status::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses the canonical English name (also accepting spaces or dashes for `in_progress`).
-    pub fn from_name(s: &str) -> Option<Status> {
-        let norm: String = s
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-            .collect();
-        Status::ALL.into_iter().find(|st| st.as_str() == norm)
-    }
-
-    /// Open tasks are the ones reminders are about and that can be overdue.
-    pub fn is_open(self) -> bool {
-        matches!(self, Status::Todo | Status::InProgress | Status::Blocked)
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use crate::config::{ChannelConfig, TaskFilter};
 
 /// A name written in an owners or leader cell, and the configured person it resolved to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -104,6 +51,22 @@ pub struct Task {
 }
 
 impl Task {
+    /// Whether `filter` (a channel's or schedule's `units`/`categories`) takes this task.
+    pub fn passes(&self, filter: &TaskFilter) -> bool {
+        (filter.units.is_empty() || filter.units.contains(&self.unit))
+            && (filter.categories.is_empty() || filter.categories.contains(&self.category))
+    }
+
+    /// Whether `channel` covers this task: a task routed by its own `channel` column goes to
+    /// that channel only; any other task to every channel whose `units`/`categories` take it.
+    /// Digests, reminders and the commands sent through the channel all see these tasks alone.
+    pub fn covered_by(&self, channel: &ChannelConfig) -> bool {
+        match &self.channel {
+            Some(name) => *name == channel.name,
+            None => self.passes(&channel.filter),
+        }
+    }
+
     /// A task is overdue on `today` when it is still open and its deadline has passed.
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
         self.status.is_open() && self.due.is_some_and(|d| d < today)

@@ -7,15 +7,19 @@
 //! one command are written in one transaction. The retry is answered again with the state as
 //! it now is.
 
+pub mod inbox;
+
+pub use inbox::{CommandReply, Inbox};
+
 use crate::commands::{self, Context, EventMeta, Lang, Reply};
 use crate::config::ChannelConfig;
 use crate::metrics;
 use crate::people::Person;
 use crate::plan::{Plan, PlanError};
-use crate::platforms::Platform;
-use crate::render::OutboundPart;
 use crate::state::LiveView;
 use crate::store::{Appended, InboundText, Store, StoreError};
+use crate::types::OutboundPart;
+use crate::types::Platform;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;

@@ -1,0 +1,62 @@
+//! The states a task can be in, as names: config keys, chat commands and the task list all
+//! speak of them.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The six states a task can be in. Every source's own wording is mapped onto these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Todo,
+    InProgress,
+    Blocked,
+    Done,
+    Ongoing,
+    Cancelled,
+}
+
+impl Status {
+    pub const ALL: [Status; 6] = [
+        Status::Todo,
+        Status::InProgress,
+        Status::Blocked,
+        Status::Done,
+        Status::Ongoing,
+        Status::Cancelled,
+    ];
+
+    /// The English name used in config keys, `--status` and JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Todo => "todo",
+            Status::InProgress => "in_progress",
+            Status::Blocked => "blocked",
+            Status::Done => "done",
+            Status::Ongoing => "ongoing",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the canonical English name (also accepting spaces or dashes for `in_progress`).
+    pub fn from_name(s: &str) -> Option<Status> {
+        let norm: String = s
+            .trim()
+            .to_ascii_lowercase()
+            .chars()
+            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
+            .collect();
+        Status::ALL.into_iter().find(|st| st.as_str() == norm)
+    }
+
+    /// Open tasks are the ones reminders are about and that can be overdue.
+    pub fn is_open(self) -> bool {
+        matches!(self, Status::Todo | Status::InProgress | Status::Blocked)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -21,13 +21,11 @@ use crate::config::{Audience, ChannelConfig};
 use crate::inbound::googlechat::KeySet;
 use crate::inbound::googlechat_keys::{GoogleKeys, KeySource, KeysUnavailable};
 use crate::inbound::{
-    ApiInbound, DingTalkInbound, DiscordInbound, FeishuInbound, GoogleChatInbound, InboundMessage,
-    MAX_BODY_BYTES, MattermostInbound, Refusal, ReplyRoute, Request, SlackInbound, TeamsInbound,
-    TelegramInbound, Verdict, WeComInbound, dingtalk, googlechat,
+    GoogleChatInbound, InboundMessage, MAX_BODY_BYTES, Refusal, ReplyRoute, Request, Verdict,
+    dingtalk, googlechat,
 };
 use crate::metrics::{self, Gauge};
 use crate::platforms::session_webhook_refusal;
-use crate::secret::Secret;
 use crate::types::Platform;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -193,7 +191,7 @@ async fn hook(
                 }
             }
         }
-        _ => verify(channel, &request, now.timestamp_millis()),
+        _ => crate::inbound::verify(channel, &request, now.timestamp_millis()),
     };
     let verified = match verified {
         Ok(verdict) if platform == Platform::Dingtalk => {
@@ -233,43 +231,6 @@ async fn hook(
         Verdict::Message(message) => {
             http_reply(inbox::on_message(&state.inbox, &plan, channel, message, now).await)
         }
-    }
-}
-
-/// The channel's verifier, built from its configured inbound credentials.
-fn verify(channel: &ChannelConfig, request: &Request<'_>, now_ms: i64) -> Result<Verdict, Refusal> {
-    let cred = |key: &str| channel.credentials.get(key).cloned();
-    let missing = Refusal::Misconfigured("this channel has no inbound credentials");
-    match channel.platform {
-        Platform::Slack => SlackInbound::new(cred("signing_secret").ok_or(missing)?)
-            .verify_and_parse(request, now_ms),
-        Platform::Dingtalk => DingTalkInbound::new(cred("app_secret").ok_or(missing)?)
-            .for_app(cred("app_key").as_ref().map_or("", Secret::expose))
-            .verify_and_parse(request, now_ms),
-        Platform::Feishu => FeishuInbound {
-            verification_token: cred("verification_token"),
-            encrypt_key: cred("encrypt_key"),
-        }
-        .verify_and_parse(request, now_ms),
-        Platform::Wecom => WeComInbound::for_channel(channel)
-            .ok_or(missing)?
-            .verify_and_parse(request, now_ms),
-        Platform::Webhook => {
-            ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
-        }
-        Platform::Discord => DiscordInbound::new(cred("public_key").ok_or(missing)?)
-            .verify_and_parse(request, now_ms),
-        Platform::Mattermost => {
-            MattermostInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
-        }
-        Platform::Telegram => TelegramInbound::for_channel(channel)
-            .ok_or(missing)?
-            .verify_and_parse(request, now_ms),
-        Platform::Teams => TeamsInbound::new(cred("security_token").ok_or(missing)?)
-            .verify_and_parse(request, now_ms),
-        _ => Err(Refusal::Misconfigured(
-            "this platform takes no commands in this version",
-        )),
     }
 }
 

@@ -2,7 +2,6 @@
 //! it — for scripts, for trying the command language, and for offices without a chat link.
 
 use super::{Cli, CliError, runtime};
-use chrono::Utc;
 use std::sync::Arc;
 use weekbell::chat::{ChatService, Incoming, SenderRef};
 use weekbell::clock::{Clock, SystemClock};
@@ -55,7 +54,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             text: &args.text,
             source: "cli",
         };
-        let answer = chat.handle(&plan, &incoming, Utc::now()).await;
+        let answer = chat.handle(&plan, &incoming, SystemClock.now()).await;
         store.close().await;
         answer.map_err(|e| CliError::Failed(e.to_string()))
     })?;

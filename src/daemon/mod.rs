@@ -128,6 +128,7 @@ pub async fn run(
         let stop = stop_rx.clone();
         let store = shared.store.clone();
         let holder = shared.instance.clone();
+        let clock = shared.clock.clone();
         streams.spawn(async move {
             let name = config.channel.clone();
             let handler = |message| {
@@ -135,7 +136,7 @@ pub async fn run(
                 let name = name.clone();
                 async move { on_polled_message(&state.inbox, &name, message).await }
             };
-            telegram_poll::run(config, client, store, holder, handler, stop).await;
+            telegram_poll::run(config, client, store, holder, clock, handler, stop).await;
         });
     }
     let mut server = None;

@@ -46,6 +46,7 @@ pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
+use crate::config::ChannelConfig;
 use crate::secret::Secret;
 use crate::types::Platform;
 use reqwest::header::HeaderMap;
@@ -582,6 +583,50 @@ pub(crate) mod test_support {
             map.insert(name, value);
         }
         map
+    }
+}
+
+/// Verifies a pushed request with the channel's verifier, built from its configured inbound
+/// credentials: the one place a platform is matched to its inbound side (Google Chat, whose
+/// verifier needs keys fetched over the network, is verified by the server with
+/// [`GoogleChatInbound`] directly).
+pub fn verify(
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    let cred = |key: &str| channel.credentials.get(key).cloned();
+    let missing = Refusal::Misconfigured("this channel has no inbound credentials");
+    match channel.platform {
+        Platform::Slack => SlackInbound::new(cred("signing_secret").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        Platform::Dingtalk => DingTalkInbound::new(cred("app_secret").ok_or(missing)?)
+            .for_app(cred("app_key").as_ref().map_or("", Secret::expose))
+            .verify_and_parse(request, now_ms),
+        Platform::Feishu => FeishuInbound {
+            verification_token: cred("verification_token"),
+            encrypt_key: cred("encrypt_key"),
+        }
+        .verify_and_parse(request, now_ms),
+        Platform::Wecom => WeComInbound::for_channel(channel)
+            .ok_or(missing)?
+            .verify_and_parse(request, now_ms),
+        Platform::Webhook => {
+            ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        }
+        Platform::Discord => DiscordInbound::new(cred("public_key").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        Platform::Mattermost => {
+            MattermostInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        }
+        Platform::Telegram => TelegramInbound::for_channel(channel)
+            .ok_or(missing)?
+            .verify_and_parse(request, now_ms),
+        Platform::Teams => TeamsInbound::new(cred("security_token").ok_or(missing)?)
+            .verify_and_parse(request, now_ms),
+        _ => Err(Refusal::Misconfigured(
+            "this platform takes no commands in this version",
+        )),
     }
 }
 

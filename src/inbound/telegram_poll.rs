@@ -26,6 +26,7 @@
 
 use super::telegram::{Addressee, learn_username, parse_update};
 use super::{InboundMessage, Verdict};
+use crate::clock::Clock;
 use crate::config::ChannelConfig;
 use crate::inbound::dingtalk_stream::Backoff;
 use crate::platforms::telegram as bot_api;
@@ -33,6 +34,7 @@ use crate::secret::Secret;
 use crate::store::{CursorLease, Store};
 use serde_json::{Value, json};
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -115,6 +117,7 @@ pub async fn run<H, Fut>(
     client: reqwest::Client,
     store: Store,
     holder: String,
+    clock: Arc<dyn Clock>,
     handler: H,
     mut shutdown: watch::Receiver<bool>,
 ) where
@@ -153,9 +156,10 @@ pub async fn run<H, Fut>(
         holder: &holder,
         consumer: format!("telegram:{bot_id}"),
         addressee,
+        clock: clock.as_ref(),
     };
     poller.run(&handler, &mut shutdown).await;
-    let now = now_ms();
+    let now = clock.now().timestamp_millis();
     if let Err(e) = store.release_cursor(&poller.consumer, &holder, now).await {
         tracing::warn!(
             channel,
@@ -213,6 +217,8 @@ struct Poller<'a> {
     holder: &'a str,
     consumer: String,
     addressee: Addressee,
+    /// Lease times are the store's shared clock between replicas; tests set it.
+    clock: &'a dyn Clock,
 }
 
 /// Why a batch stopped before its end.
@@ -235,7 +241,7 @@ impl Poller<'_> {
         let mut standing_by = false;
         let mut failures = 0u32;
         loop {
-            let now = now_ms();
+            let now = self.clock.now().timestamp_millis();
             let lease = self
                 .store
                 .lease_cursor(
@@ -410,7 +416,12 @@ impl Poller<'_> {
             let next = update_id.saturating_add(1);
             match self
                 .store
-                .move_cursor(&self.consumer, self.holder, next, now_ms())
+                .move_cursor(
+                    &self.consumer,
+                    self.holder,
+                    next,
+                    self.clock.now().timestamp_millis(),
+                )
                 .await
             {
                 Ok(true) => {}
@@ -619,10 +630,6 @@ impl Api {
             .filter(|t| t.len() >= 8)
             .fold(text, |acc, t| acc.replace(t, "***"))
     }
-}
-
-fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 fn millis(d: Duration) -> i64 {

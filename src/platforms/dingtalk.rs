@@ -1,5 +1,7 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
+use super::driver::{Driver, documented};
+use super::transport::DocumentedReply;
 use super::transport::{
     PreparedRequest, RateLimit, ReplyRow, Verdict, configured, hmac_sha256, int_field, json_body,
     json_headers, str_field, webhook_url, with_quote, without_code,
@@ -362,6 +364,57 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
                 message,
             ),
         }
+    }
+}
+
+/// The DingTalk driver: this file's markup, limits, request body and reply table, as
+/// [`Driver`] for the registry.
+pub(super) struct DingTalk;
+
+impl Driver for DingTalk {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn text_dialect(&self) -> Option<Dialect> {
+        Some(Dialect::DingTalkText)
+    }
+
+    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
+        Some(SIZE_LIMIT)
+    }
+
+    fn body_limit(&self) -> Option<usize> {
+        Some(BODY_LIMIT)
+    }
+
+    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
+        mention_for(person)
+    }
+
+    fn request_body(&self, part: &OutboundPart, dialect: Dialect) -> Value {
+        request_body(part, dialect == Dialect::DingTalkText)
+    }
+
+    fn prepare(
+        &self,
+        channel: &ChannelConfig,
+        part: &OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, Outcome> {
+        prepare(channel, part, now)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+        classify(status, retry_after, body)
+    }
+
+    fn default_rate_limit(&self) -> Option<RateLimit> {
+        Some(RATE_LIMIT)
+    }
+
+    fn documented_replies(&self) -> Vec<DocumentedReply> {
+        documented(REPLIES)
     }
 }
 

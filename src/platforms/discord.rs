@@ -1,6 +1,8 @@
 //! Discord channel webhook: outbound wire format, and the follow-up messages that carry the
 //! rest of a long answer to a slash command.
 
+use super::driver::{Driver, documented};
+use super::transport::DocumentedReply;
 use super::transport::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, int_field,
     json_body, json_headers, str_field, webhook_url, with_quote, without_code,
@@ -401,6 +403,49 @@ fn first_field_error(tree: &Value, path: String, depth: usize) -> Option<(String
         };
         first_field_error(child, path, depth + 1)
     })
+}
+
+/// The Discord driver: this file's markup, limits, request body and reply table, as
+/// [`Driver`] for the registry.
+pub(super) struct Discord;
+
+impl Driver for Discord {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
+        Some(SIZE_LIMIT)
+    }
+
+    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
+        mention_for(person)
+    }
+
+    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
+        request_body(part)
+    }
+
+    fn prepare(
+        &self,
+        channel: &ChannelConfig,
+        part: &OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, Outcome> {
+        prepare(channel, part, now)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+        classify(status, retry_after, body)
+    }
+
+    fn default_rate_limit(&self) -> Option<RateLimit> {
+        Some(RATE_LIMIT)
+    }
+
+    fn documented_replies(&self) -> Vec<DocumentedReply> {
+        documented(REPLIES)
+    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
+use super::driver::{Driver, documented};
+use super::transport::DocumentedReply;
 use super::transport::{
     PreparedRequest, RateLimit, ReplyRow, Verdict, configured, hmac_sha256, int_field, json_body,
     json_headers, str_field, webhook_url, with_quote, without_code,
@@ -194,6 +196,7 @@ pub(super) async fn reply(
     channel: &ChannelConfig,
     part: &OutboundPart,
     message_id: &str,
+    now: DateTime<Utc>,
 ) -> Outcome {
     if message_id.is_empty()
         || !message_id
@@ -233,7 +236,7 @@ pub(super) async fn reply(
             Err(o) => return o,
         },
     };
-    let outcome = super::transport::send(client, Platform::Feishu, request, Utc::now()).await;
+    let outcome = super::transport::send(client, Platform::Feishu, request, now).await;
     if let Outcome::Retry { reason } = &outcome
         && TOKEN_INVALID
             .iter()
@@ -372,6 +375,57 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
                 message,
             ),
         }
+    }
+}
+
+/// The Feishu driver: this file's markup, limits, request body and reply table, as
+/// [`Driver`] for the registry.
+pub(super) struct Feishu;
+
+impl Driver for Feishu {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
+        Some(SIZE_LIMIT)
+    }
+
+    fn body_limit(&self) -> Option<usize> {
+        Some(BODY_LIMIT)
+    }
+
+    fn shows_title(&self) -> bool {
+        true
+    }
+
+    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
+        mention_for(person)
+    }
+
+    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
+        request_body(part)
+    }
+
+    fn prepare(
+        &self,
+        channel: &ChannelConfig,
+        part: &OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, Outcome> {
+        prepare(channel, part, now)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+        classify(status, retry_after, body)
+    }
+
+    fn default_rate_limit(&self) -> Option<RateLimit> {
+        Some(RATE_LIMIT)
+    }
+
+    fn documented_replies(&self) -> Vec<DocumentedReply> {
+        documented(REPLIES)
     }
 }
 

@@ -1,5 +1,7 @@
 //! Mattermost incoming webhook: outbound wire format.
 
+use super::driver::{Driver, documented};
+use super::transport::DocumentedReply;
 use super::transport::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
     json_headers, str_field, webhook_url, with_quote,
@@ -195,6 +197,49 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     match REPLIES.iter().find(|row| row.code == code) {
         Some(row) => row.outcome("Mattermost", &code, message.as_deref(), retry_after),
         None => by_status("Mattermost", status, retry_after, body),
+    }
+}
+
+/// The Mattermost driver: this file's markup, limits, request body and reply table, as
+/// [`Driver`] for the registry.
+pub(super) struct Mattermost;
+
+impl Driver for Mattermost {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
+        Some(SIZE_LIMIT)
+    }
+
+    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
+        mention_for(person)
+    }
+
+    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
+        request_body(part)
+    }
+
+    fn prepare(
+        &self,
+        channel: &ChannelConfig,
+        part: &OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, Outcome> {
+        prepare(channel, part, now)
+    }
+
+    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
+        classify(status, retry_after, body)
+    }
+
+    fn default_rate_limit(&self) -> Option<RateLimit> {
+        Some(RATE_LIMIT)
+    }
+
+    fn documented_replies(&self) -> Vec<DocumentedReply> {
+        documented(REPLIES)
     }
 }
 

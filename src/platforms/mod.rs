@@ -7,6 +7,7 @@
 mod console;
 mod dingtalk;
 mod discord;
+mod driver;
 mod feishu;
 mod googlechat;
 mod mattermost;
@@ -18,6 +19,7 @@ mod webhook;
 mod wecom;
 
 pub(crate) use dingtalk::session_webhook_refusal;
+pub use driver::{Driver, driver};
 pub use teams::is_retired_connector as teams_uses_retired_connector;
 pub use transport::{
     DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
@@ -69,117 +71,71 @@ pub struct OutboxPayload {
     pub reply_via: Option<ReplyVia>,
 }
 
-/// Outbound rendering profile: markup, limits, mentions and the request body of one message.
+/// The questions the rest of the crate asks of a platform, answered by its [`Driver`].
 impl Platform {
     /// The markup the message body is written in.
     pub fn dialect(self) -> Dialect {
-        match self {
-            Platform::Console => console::DIALECT,
-            Platform::Webhook => webhook::DIALECT,
-            Platform::Dingtalk => dingtalk::DIALECT,
-            Platform::Wecom => wecom::DIALECT,
-            Platform::Feishu => feishu::DIALECT,
-            Platform::Slack => slack::DIALECT,
-            Platform::Discord => discord::DIALECT,
-            Platform::Mattermost => mattermost::DIALECT,
-            Platform::Telegram => telegram::DIALECT,
-            Platform::Teams => teams::DIALECT,
-            Platform::Googlechat => googlechat::DIALECT,
-        }
+        driver(self).dialect()
     }
 
-    /// The markup of the platform's other message type a channel may choose with
-    /// `msgtype = "text"`; `None` where there is no such choice.
+    /// See [`Driver::text_dialect`].
     pub fn text_dialect(self) -> Option<Dialect> {
-        match self {
-            Platform::Dingtalk => Some(Dialect::DingTalkText),
-            Platform::Wecom => Some(Dialect::Plain),
-            _ => None,
-        }
+        driver(self).text_dialect()
     }
 
-    /// The most text one message part may hold in `dialect` (the platform's own or its
-    /// [`text_dialect`](Self::text_dialect)); `None` for no limit.
+    /// See [`Driver::size_limit_in`].
     pub fn size_limit_in(self, dialect: Dialect) -> Option<SizeLimit> {
-        match (self, dialect) {
-            (Platform::Wecom, Dialect::Plain) => Some(wecom::TEXT_SIZE_LIMIT),
-            _ => self.size_limit(),
-        }
+        driver(self).size_limit_in(dialect)
     }
 
-    /// The most text one message part may hold; `None` for no limit.
+    /// The most text one message part may hold in the platform's own markup; `None` for no
+    /// limit.
     pub fn size_limit(self) -> Option<SizeLimit> {
-        match self {
-            Platform::Dingtalk => Some(dingtalk::SIZE_LIMIT),
-            Platform::Wecom => Some(wecom::SIZE_LIMIT),
-            Platform::Feishu => Some(feishu::SIZE_LIMIT),
-            Platform::Slack => Some(slack::SIZE_LIMIT),
-            Platform::Discord => Some(discord::SIZE_LIMIT),
-            Platform::Mattermost => Some(mattermost::SIZE_LIMIT),
-            Platform::Telegram => Some(telegram::SIZE_LIMIT),
-            Platform::Teams => Some(teams::SIZE_LIMIT),
-            Platform::Googlechat => Some(googlechat::SIZE_LIMIT),
-            _ => None,
-        }
+        self.size_limit_in(self.dialect())
     }
 
-    /// The platform's limit on the whole serialized request body, in bytes, where it has one.
+    /// See [`Driver::body_limit`].
     pub fn body_limit(self) -> Option<usize> {
-        match self {
-            Platform::Dingtalk => Some(dingtalk::BODY_LIMIT),
-            Platform::Feishu => Some(feishu::BODY_LIMIT),
-            Platform::Teams => Some(teams::BODY_LIMIT),
-            Platform::Googlechat => Some(googlechat::BODY_LIMIT),
-            _ => None,
-        }
+        driver(self).body_limit()
     }
 
-    /// Whether the platform displays the title apart from the text (Feishu's card header, the
-    /// heading of a Teams card), so templates should not repeat it.
+    /// See [`Driver::shows_title`].
     pub fn shows_title(self) -> bool {
-        matches!(self, Platform::Feishu | Platform::Teams)
+        driver(self).shows_title()
     }
 
-    /// Who `person` is on this platform for an @mention; `None` when they cannot be notified
-    /// here (no handle configured), in which case they are written as `@Name`.
+    /// See [`Driver::mention_for`].
     pub fn mention_for(self, person: &Person, dialect: Dialect) -> Option<Mention> {
-        match self {
-            Platform::Dingtalk => dingtalk::mention_for(person),
-            Platform::Wecom => wecom::mention_for(person, dialect == Dialect::Plain),
-            Platform::Feishu => feishu::mention_for(person),
-            Platform::Slack => slack::mention_for(person),
-            Platform::Discord => discord::mention_for(person),
-            Platform::Mattermost => mattermost::mention_for(person),
-            Platform::Telegram => telegram::mention_for(person),
-            Platform::Teams => teams::mention_for(person),
-            Platform::Googlechat => googlechat::mention_for(person),
-            Platform::Webhook => webhook::mention_for(person),
-            _ => None,
-        }
+        driver(self).mention_for(person, dialect)
     }
 
-    /// The JSON the platform's webhook expects for one message part. Signing is delivery's job,
-    /// and so is Telegram's `chat_id` (the channel's, or the chat of a command being answered).
+    /// The JSON the platform's webhook expects for one message part in its own markup.
+    /// Signing is delivery's job, and so is Telegram's `chat_id` (the channel's, or the chat of
+    /// a command being answered).
     pub fn request_body(self, part: &OutboundPart) -> serde_json::Value {
         self.request_body_in(part, self.dialect())
+    }
+
+    /// How many bytes the largest of `parts`' request bodies is over the platform's
+    /// [`body_limit`](Self::body_limit) (0 when all fit); `None` where there is no such limit.
+    /// Render splits further by this much without knowing what a request body looks like.
+    pub fn body_overshoot(self, parts: &[OutboundPart], dialect: Dialect) -> Option<usize> {
+        let max = self.body_limit()?;
+        let worst = parts
+            .iter()
+            .map(|p| {
+                serde_json::to_vec(&self.request_body_in(p, dialect))
+                    .map_or(usize::MAX, |b| b.len())
+            })
+            .max()
+            .unwrap_or(0);
+        Some(worst.saturating_sub(max))
     }
 
     /// [`request_body`](Self::request_body) for a part written in `dialect`: DingTalk and
     /// WeCom send their `text` message type when the channel chose it.
     pub fn request_body_in(self, part: &OutboundPart, dialect: Dialect) -> serde_json::Value {
-        match self {
-            Platform::Dingtalk => dingtalk::request_body(part, dialect == Dialect::DingTalkText),
-            Platform::Wecom => wecom::request_body(part, dialect == Dialect::Plain),
-            Platform::Feishu => feishu::request_body(part),
-            Platform::Slack => slack::request_body(part),
-            Platform::Discord => discord::request_body(part),
-            Platform::Mattermost => mattermost::request_body(part),
-            Platform::Telegram => telegram::request_body(part),
-            Platform::Teams => teams::request_body(part),
-            Platform::Googlechat => googlechat::request_body(part),
-            Platform::Webhook => webhook::request_body(part),
-            Platform::Console => console::request_body(part),
-        }
+        driver(self).request_body(part, dialect)
     }
 }
 

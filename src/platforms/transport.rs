@@ -17,10 +17,7 @@
 //! URL, its long path segments and query values, and its secrets with `***`, in case a server
 //! echoes them back in an error page.
 
-use super::{
-    ReplyVia, dingtalk, discord, feishu, googlechat, mattermost, slack, teams, telegram, webhook,
-    wecom,
-};
+use super::{ReplyVia, discord, feishu, telegram};
 use crate::config::ChannelConfig;
 use crate::secret::Secret;
 use crate::types::OutboundPart;
@@ -132,24 +129,7 @@ impl Platform {
         part: &OutboundPart,
         now: DateTime<Utc>,
     ) -> Result<PreparedRequest, Outcome> {
-        match self {
-            Platform::Dingtalk => dingtalk::prepare(channel, part, now),
-            Platform::Wecom => wecom::prepare(channel, part, now),
-            Platform::Feishu => feishu::prepare(channel, part, now),
-            Platform::Slack => slack::prepare(channel, part, now),
-            Platform::Discord => discord::prepare(channel, part, now),
-            Platform::Mattermost => mattermost::prepare(channel, part, now),
-            Platform::Telegram => telegram::prepare(channel, part, now),
-            Platform::Teams => teams::prepare(channel, part, now),
-            Platform::Googlechat => googlechat::prepare(channel, part, now),
-            Platform::Webhook => webhook::prepare(channel, part, now),
-            Platform::Console => Err(Outcome::Permanent {
-                reason: "console channels print messages to standard output; there is no HTTP \
-                         request to send"
-                    .into(),
-                hint: "send console parts with `deliver`, which prints them".into(),
-            }),
-        }
+        super::driver(self).prepare(channel, part, now)
     }
 
     /// Maps a reply to an outcome: the HTTP status, the `Retry-After` header if any (already
@@ -159,18 +139,7 @@ impl Platform {
     /// The reason may quote the platform's own message; [`deliver`] redacts the channel's
     /// secrets from it.
     pub fn classify(self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        match self {
-            Platform::Dingtalk => dingtalk::classify(status, retry_after, body),
-            Platform::Wecom => wecom::classify(status, retry_after, body),
-            Platform::Feishu => feishu::classify(status, retry_after, body),
-            Platform::Slack => slack::classify(status, retry_after, body),
-            Platform::Discord => discord::classify(status, retry_after, body),
-            Platform::Mattermost => mattermost::classify(status, retry_after, body),
-            Platform::Telegram => telegram::classify(status, retry_after, body),
-            Platform::Teams => teams::classify(status, retry_after, body),
-            Platform::Googlechat => googlechat::classify(status, retry_after, body),
-            _ => webhook::classify(status, retry_after, body),
-        }
+        super::driver(self).classify(status, retry_after, body)
     }
 
     /// The platform's own limit per webhook, which a channel sends under unless its config sets
@@ -192,18 +161,7 @@ impl Platform {
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
     pub fn default_rate_limit(self) -> Option<RateLimit> {
-        match self {
-            Platform::Dingtalk => Some(dingtalk::RATE_LIMIT),
-            Platform::Wecom => Some(wecom::RATE_LIMIT),
-            Platform::Feishu => Some(feishu::RATE_LIMIT),
-            Platform::Slack => Some(slack::RATE_LIMIT),
-            Platform::Discord => Some(discord::RATE_LIMIT),
-            Platform::Mattermost => Some(mattermost::RATE_LIMIT),
-            Platform::Webhook | Platform::Console => None,
-            Platform::Teams => Some(teams::RATE_LIMIT),
-            Platform::Telegram => Some(telegram::RATE_LIMIT),
-            Platform::Googlechat => Some(googlechat::RATE_LIMIT),
-        }
+        super::driver(self).default_rate_limit()
     }
 }
 
@@ -289,7 +247,7 @@ pub async fn deliver_reply(
             }
         }
         ReplyVia::FeishuMessage { message_id } => {
-            feishu::reply(client, channel, part, message_id).await
+            feishu::reply(client, channel, part, message_id, now).await
         }
         ReplyVia::DiscordFollowup {
             application_id,
@@ -660,29 +618,7 @@ impl Platform {
     /// Every reply of this platform that [`Platform::classify`] knows by its code, in table
     /// order. Empty for the generic webhook and console, which are judged by HTTP status alone.
     pub fn documented_replies(self) -> Vec<DocumentedReply> {
-        fn rows<C: fmt::Display>(rows: &[ReplyRow<C>]) -> Vec<DocumentedReply> {
-            rows.iter()
-                .map(|r| DocumentedReply {
-                    code: r.code.to_string(),
-                    platform_message: r.platform_message,
-                    verdict: r.verdict,
-                    reason: r.reason,
-                    hint: r.hint,
-                })
-                .collect()
-        }
-        match self {
-            Platform::Dingtalk => rows(dingtalk::REPLIES),
-            Platform::Wecom => rows(wecom::REPLIES),
-            Platform::Feishu => rows(feishu::REPLIES),
-            Platform::Slack => rows(slack::REPLIES),
-            Platform::Discord => rows(discord::REPLIES),
-            Platform::Mattermost => rows(mattermost::REPLIES),
-            Platform::Telegram => rows(telegram::REPLIES),
-            Platform::Teams => rows(teams::REPLIES),
-            Platform::Googlechat => rows(googlechat::REPLIES),
-            _ => Vec::new(),
-        }
+        super::driver(self).documented_replies()
     }
 }
 

@@ -1,5 +1,6 @@
 //! The generic webhook: plain text plus structured mentions, for systems weekbell does not know.
 
+use super::driver::Driver;
 use super::transport::{
     PreparedRequest, by_status, configured, hmac_sha256, json_body, json_headers, webhook_url,
 };
@@ -180,6 +181,33 @@ pub(super) fn prepare(
 /// other 4xx are permanent.
 pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
     by_status("the webhook", status, retry_after, body)
+}
+
+/// The Webhook driver: this file's markup, limits, request body and reply table, as
+/// [`Driver`] for the registry.
+pub(super) struct Webhook;
+
+impl Driver for Webhook {
+    fn dialect(&self) -> Dialect {
+        DIALECT
+    }
+
+    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
+        mention_for(person)
+    }
+
+    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
+        request_body(part)
+    }
+
+    fn prepare(
+        &self,
+        channel: &ChannelConfig,
+        part: &OutboundPart,
+        now: DateTime<Utc>,
+    ) -> Result<PreparedRequest, Outcome> {
+        prepare(channel, part, now)
+    }
 }
 
 #[cfg(test)]

@@ -470,22 +470,17 @@ impl Renderer {
                     }
                 })
                 .collect();
-            let Some(max) = platform.body_limit() else {
+            let (Some(max), Some(over)) = (
+                platform.body_limit(),
+                platform.body_overshoot(&parts, dialect),
+            ) else {
                 return Ok(parts);
             };
-            let worst = parts
-                .iter()
-                .map(|p| {
-                    serde_json::to_vec(&platform.request_body_in(p, dialect))
-                        .map_or(usize::MAX, |b| b.len())
-                })
-                .max()
-                .unwrap_or(0);
-            if worst <= max {
+            if over == 0 {
                 return Ok(parts);
             }
             // Shrink the text budget by the overshoot, with slack for the prefix and escaping.
-            let over = worst.saturating_sub(max).saturating_add(256);
+            let over = over.saturating_add(256);
             let current = limit.unwrap_or(SizeLimit::Bytes(max));
             if current.value() <= split::MIN_LIMIT {
                 break;

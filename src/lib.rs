@@ -1,7 +1,14 @@
 //! weekbell: a self-hosted chat bot for teams that run on a weekly task list.
 //!
-//! Data flows one way: `config` → `tasks` → `schedule` → `render` → `platforms`.
-//! See ARCHITECTURE.md for the code map and the invariants.
+//! The library does all the work; the `weekbell` binary parses arguments, calls it and formats
+//! its answers. ARCHITECTURE.md has the code map, the layers (each module imports only from the
+//! layers below it, `tests/layering.rs` keeps that true) and the invariants.
+//!
+//! The public API is what the binary, the black-box tests, the benchmarks and the fuzz targets
+//! use: loading a [`plan::Plan`] (config, tasks, schedules), rendering and sending messages
+//! ([`render`], [`platforms`]), the [`store`], the command language ([`commands`], [`chat`]),
+//! the inbound verifiers ([`inbound`]) and the daemon ([`daemon`]). The HTTP server, the
+//! metrics registry, the rate limiter and the "did you mean" helper are internal.
 
 pub mod calendar;
 pub mod chat;
@@ -11,18 +18,18 @@ pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod inbound;
-pub mod metrics;
+mod metrics;
 pub mod people;
 pub mod plan;
 pub mod platforms;
-pub mod ratelimit;
+mod ratelimit;
 pub mod render;
 pub mod schedule;
 pub mod secret;
-pub mod server;
-pub mod shared;
+mod server;
+mod shared;
 pub mod state;
 pub mod store;
-pub mod suggest;
+mod suggest;
 pub mod tasks;
 pub mod types;

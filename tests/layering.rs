@@ -202,3 +202,67 @@ fn the_reader_finds_grouped_and_relative_imports() {
         BTreeSet::from(["render".to_string()])
     );
 }
+
+/// Every library file (path relative to `src/`) that `looked_at` takes and whose code
+/// (comments and unit tests aside) contains one of `needles`, with the needle found.
+fn files_containing(looked_at: impl Fn(&str) -> bool, needles: &[&str]) -> Vec<String> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut found = Vec::new();
+    for file in files {
+        let rel = file
+            .strip_prefix(&src)
+            .map(|p| p.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        if !looked_at(&rel) || rel.ends_with("tests.rs") {
+            continue;
+        }
+        let Ok(text) = fs::read_to_string(&file) else {
+            continue;
+        };
+        let code = code(&text);
+        for needle in needles {
+            if code.contains(needle) {
+                found.push(format!("{rel}: {needle}"));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn only_the_store_speaks_sql() {
+    let found = files_containing(|f| !f.starts_with("store/"), &["sqlx::"]);
+    assert!(found.is_empty(), "SQL outside src/store/: {found:?}");
+}
+
+#[test]
+fn render_never_builds_a_request_body() {
+    let found = files_containing(|f| f.starts_with("render/"), &["request_body", "reqwest::"]);
+    assert!(found.is_empty(), "render knows request bodies: {found:?}");
+}
+
+#[test]
+fn the_wall_clock_is_read_only_through_clock() {
+    // `Instant::now()` (monotonic, for timeouts and pacing) is not the wall clock and may be
+    // read anywhere; the date and time a slot, a command or a lease is judged by may not.
+    let found = files_containing(
+        |f| f != "clock.rs",
+        &["Utc::now()", "Local::now()", "SystemTime::now()"],
+    );
+    assert!(
+        found.is_empty(),
+        "wall clock read around clock::Clock: {found:?}"
+    );
+}
+
+#[test]
+fn the_scheduler_never_calls_the_network() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/daemon/scheduler.rs");
+    let text = fs::read_to_string(src).unwrap_or_default();
+    let code = code(&text);
+    for needle in ["reqwest", "deliver(", "platforms::"] {
+        assert!(!code.contains(needle), "the scheduler uses {needle}");
+    }
+}

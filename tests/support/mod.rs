@@ -1,9 +1,14 @@
 //! Helpers shared by integration tests: add `mod support;` to a test file.
 //!
+//! - [`fake_http`]: the one scriptable loopback HTTP server every local platform runs on
+//!   (scripted answers and dropped connections, request capture, waits); a platform's file is
+//!   its checks and its answers;
 //! - [`chat_servers`]: local fakes of DingTalk, WeCom, Feishu, Slack and a generic webhook;
 //! - [`discord_server`], [`mattermost_server`]: local Discord and Mattermost, both ways;
 //! - [`teams_server`], [`googlechat_server`]: Microsoft Teams (Workflows and the connector) and
-//!   Google Chat (webhook, signing keys, tokens), on [`fake_http`]'s scriptable server;
+//!   Google Chat (webhook, signing keys, tokens);
+//! - `telegram_server.rs` and `chaos_sink.rs`, included with `#[path]` by the one test file
+//!   each that uses them (next to `mod support;`);
 //! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
 
 // Each test file uses a different subset.
@@ -23,6 +28,7 @@ pub mod slack_socket_server;
 pub mod teams_server;
 
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use weekbell::config::{ChannelConfig, TaskFilter};
 use weekbell::platforms::Platform;
@@ -132,4 +138,10 @@ pub async fn bind_loopback() -> tokio::net::TcpListener {
         Ok(l) => l,
         Err(e) => panic!("cannot bind a loopback port: {e}"),
     }
+}
+
+/// Locks `m` even when a panicking test thread poisoned it: the peers' records must stay
+/// readable for the assertions and messages that explain the panic.
+pub fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }

@@ -7,6 +7,8 @@
 //! - [`discord_server`], [`mattermost_server`]: local Discord and Mattermost, both ways;
 //! - [`teams_server`], [`googlechat_server`]: Microsoft Teams (Workflows and the connector) and
 //!   Google Chat (webhook, signing keys, tokens);
+//! - [`dingtalk_stream_server`], [`slack_socket_server`], [`feishu_ws_server`]: the WebSocket
+//!   gateways, on [`ws_gateway`]'s shared listener and ticket book;
 //! - `telegram_server.rs` and `chaos_sink.rs`, included with `#[path]` by the one test file
 //!   each that uses them (next to `mod support;`);
 //! - [`channel`], [`part`], [`client`], [`dead_url`]: small builders for transport tests.
@@ -26,6 +28,7 @@ pub mod mattermost_server;
 pub mod pg;
 pub mod slack_socket_server;
 pub mod teams_server;
+pub mod ws_gateway;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};

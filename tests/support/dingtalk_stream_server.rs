@@ -264,10 +264,10 @@ impl Conn {
                 Err(_) => panic!("no frame from the client within {within:?}"),
                 Ok(None) => panic!("the client closed the connection"),
                 Ok(Some(Err(e))) => panic!("reading from the client failed: {e}"),
-                Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(t.as_str()) {
-                    Ok(v) => return v,
-                    Err(e) => panic!("the client sent non-JSON {t:?}: {e}"),
-                },
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return serde_json::from_str(t.as_str())
+                        .unwrap_or_else(|e| panic!("the client sent non-JSON {t:?}: {e}"));
+                }
                 Ok(Some(Ok(Message::Close(f)))) => {
                     panic!("the client closed the connection: {f:?}")
                 }

@@ -174,12 +174,11 @@ pub struct GoogleSigner {
 
 impl GoogleSigner {
     pub fn generate(kid: &str) -> GoogleSigner {
-        match RsaKeyPair::generate(KeySize::Rsa2048) {
-            Ok(pair) => GoogleSigner {
-                pair,
-                kid: kid.into(),
-            },
-            Err(e) => panic!("cannot generate an RSA key: {e}"),
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+            .unwrap_or_else(|e| panic!("cannot generate an RSA key: {e}"));
+        GoogleSigner {
+            pair,
+            kid: kid.into(),
         }
     }
 

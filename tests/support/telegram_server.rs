@@ -380,10 +380,12 @@ impl FakeTelegram {
         if let Some(s) = secret {
             request = request.header("X-Telegram-Bot-Api-Secret-Token", s);
         }
-        match request.send().await {
-            Ok(r) => r.status().as_u16(),
-            Err(e) => panic!("fake Telegram: the webhook did not answer: {e}"),
-        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("fake Telegram: the webhook did not answer: {e}"))
+            .status()
+            .as_u16()
     }
 
     /// The accepted `sendMessage` calls, in order.

@@ -19,10 +19,8 @@ fn weekbell_env(args: &[&str], env: &[(&str, &str)]) -> Output {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    match cmd.output() {
-        Ok(o) => o,
-        Err(e) => panic!("could not run weekbell: {e}"),
-    }
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not run weekbell: {e}"))
 }
 
 fn stdout(o: &Output) -> String {

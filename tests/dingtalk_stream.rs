@@ -32,14 +32,11 @@ fn config(gw: &FakeStreamGateway, secret: &str) -> StreamConfig {
 }
 
 fn client() -> reqwest::Client {
-    match reqwest::Client::builder()
+    reqwest::Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(5))
         .build()
-    {
-        Ok(c) => c,
-        Err(e) => panic!("cannot build an HTTP client: {e}"),
-    }
+        .unwrap_or_else(|e| panic!("cannot build an HTTP client: {e}"))
 }
 
 /// Starts the client with a handler that forwards each message.
@@ -356,14 +353,13 @@ async fn a_tls_failure_is_retried_without_panicking() {
     let gw = FakeStreamGateway::start(APP_KEY, APP_SECRET).await;
     // Accepts TCP and hangs up: the TLS handshake fails after the client built its rustls
     // configuration, which is what this checks.
-    let listener = match tokio::net::TcpListener::bind("127.0.0.1:0").await {
-        Ok(l) => l,
-        Err(e) => panic!("cannot bind: {e}"),
-    };
-    let port = match listener.local_addr() {
-        Ok(a) => a.port(),
-        Err(e) => panic!("no address: {e}"),
-    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("cannot bind: {e}"));
+    let port = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("no address: {e}"))
+        .port();
     let hangup = tokio::spawn(async move {
         while let Ok((s, _)) = listener.accept().await {
             drop(s);

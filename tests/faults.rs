@@ -341,26 +341,31 @@ struct Kill {
     done_us: i64,
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn nothing_lost_nothing_twice() {
-    let began = Instant::now();
-    let seed = std::env::var("WEEKBELL_FAULTS_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| fastrand::u64(..));
-    println!("faults: seed={seed} (WEEKBELL_FAULTS_SEED={seed} repeats the faults and kills)");
-    let sink = ChaosSink::start(ChaosOptions {
-        seed,
-        failure_rate: 1.0 / 3.0,
-        // 5xx, 429, errcode -1, stall, reset. Stalls are fewer: each holds the channel 10 s.
-        weights: [28, 18, 28, 10, 16],
-        stall: STALL,
-        min_latency: MIN_LATENCY,
-        max_latency: Duration::from_millis(300),
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let cfg = write_config(dir.path(), "*/2 * * * * *");
+/// What the chaos and the drain left: the kills, the daemons' starts and logs, and figures.
+struct Run {
+    seed: u64,
+    began: Instant,
+    kills: Vec<Kill>,
+    spawns_us: Vec<i64>,
+    logs: Vec<String>,
+    /// The drain's daemon log.
+    last_log: String,
+    chaos_took: Duration,
+    drain_took: Duration,
+    pending_at_drain: i64,
+    /// When the faults were turned off while draining, if they were.
+    calmed: Option<Duration>,
+}
+
+/// Runs the daemon against `sink`, SIGKILLs it [`KILLS`] times, then lets one last daemon
+/// drain the outbox and stop cleanly.
+async fn kill_and_restart_then_drain(
+    seed: u64,
+    sink: &ChaosSink,
+    dir: &Path,
+    began: Instant,
+) -> Run {
+    let cfg = write_config(dir, "*/2 * * * * *");
     let url = sink.url();
     let env = [("DING_HOOK", url.as_str())];
     let mut rng = fastrand::Rng::with_seed(seed ^ 0x9e37_79b9_7f4a_7c15);
@@ -375,7 +380,7 @@ async fn nothing_lost_nothing_twice() {
         && began.elapsed() < CHAOS_BUDGET + Duration::from_secs(30)
     {
         spawns_us.push(chrono::Utc::now().timestamp_micros());
-        let d = Daemon::start(dir.path(), &cfg, &env);
+        let d = Daemon::start(dir, &cfg, &env);
         tokio::time::sleep(Duration::from_millis(rng.u64(500..=3000))).await;
         let started_us = chrono::Utc::now().timestamp_micros();
         let log = d.kill9();
@@ -404,13 +409,13 @@ async fn nothing_lost_nothing_twice() {
     // stay on (for DRAIN_CALM_AFTER at most). Runs until the outbox has nothing pending, then
     // SIGTERM.
     let drain_began = Instant::now();
-    let pending_at_drain = pending(dir.path()).await.unwrap_or(0);
-    let cfg = write_config(dir.path(), "0 0 0 1 1 *");
+    let pending_at_drain = pending(dir).await.unwrap_or(0);
+    let cfg = write_config(dir, "0 0 0 1 1 *");
     spawns_us.push(chrono::Utc::now().timestamp_micros());
-    let d = Daemon::start(dir.path(), &cfg, &env);
+    let d = Daemon::start(dir, &cfg, &env);
     let mut calmed = None;
     loop {
-        if pending(dir.path()).await == Some(0) {
+        if pending(dir).await == Some(0) {
             break;
         }
         if calmed.is_none() && drain_began.elapsed() > DRAIN_CALM_AFTER {
@@ -421,7 +426,7 @@ async fn nothing_lost_nothing_twice() {
             panic!(
                 "the outbox still has {:?} pending after {DRAIN_BUDGET:?} of draining (seed {seed}); \
                  daemon log:\n{}",
-                pending(dir.path()).await,
+                pending(dir).await,
                 tail(&d.log(), 80)
             );
         }
@@ -432,18 +437,36 @@ async fn nothing_lost_nothing_twice() {
     logs.push(log.clone());
     let drain_took = drain_began.elapsed();
 
-    let (ledger, outbox) = read_store(dir.path()).await;
-    let all_logs = logs.join("\n");
-    let ctx = || format!("seed {seed}; last daemon log:\n{}", tail(&log, 60));
-    assert!(
-        !all_logs.contains("panicked"),
-        "a daemon panicked:\n{all_logs}"
-    );
-    assert!(sink.refused().is_empty(), "{:?}", sink.refused());
+    Run {
+        seed,
+        began,
+        kills,
+        spawns_us,
+        logs,
+        last_log: log,
+        chaos_took,
+        drain_took,
+        pending_at_drain,
+        calmed,
+    }
+}
 
-    // The ledger: one row per slot, every slot on the two-second grid, each time once.
+/// The slots' figures: messages expected, slots skipped and late.
+struct SlotCounts {
+    expected: i64,
+    skipped: usize,
+    late: usize,
+}
+
+/// The ledger has one row per slot, every slot on the two-second grid, each time once; no
+/// slot fired twice, and each claimed slot's messages are exactly the ledger's count.
+fn each_slot_is_in_the_ledger_once_and_fired_at_most_once(
+    ledger: &[Slot],
+    outbox: &[Message],
+    all_logs: &str,
+) -> SlotCounts {
     let mut times = HashSet::new();
-    for s in &ledger {
+    for s in ledger {
         assert_eq!(s.at_ms % 2000, 0, "slot {} off the grid", s.local);
         assert!(
             times.insert(s.at_ms),
@@ -462,15 +485,15 @@ async fn nothing_lost_nothing_twice() {
     // No slot fired twice: each claim is logged once, and each claimed slot's messages are
     // exactly the ledger's count; skipped slots have none.
     let mut seen = HashSet::new();
-    for key in claimed_slots(&all_logs) {
+    for key in claimed_slots(all_logs) {
         assert!(seen.insert(key.clone()), "slot {key} was claimed twice");
     }
     let mut by_slot: BTreeMap<&str, Vec<&Message>> = BTreeMap::new();
-    for m in &outbox {
+    for m in outbox {
         by_slot.entry(m.slot_key.as_str()).or_default().push(m);
     }
     let mut expected = 0i64;
-    for s in &ledger {
+    for s in ledger {
         let key = format!("tick@{}", s.local);
         let got = by_slot.remove(key.as_str()).unwrap_or_default();
         if s.status == "skipped" {
@@ -498,7 +521,19 @@ async fn nothing_lost_nothing_twice() {
         );
     }
 
-    // Every message sent, none dead, dropped or pending.
+    SlotCounts {
+        expected,
+        skipped,
+        late,
+    }
+}
+
+/// Every message was sent (none dead, dropped or pending), in queue order; the messages in
+/// sending order.
+fn every_message_was_sent_in_queue_order<'m>(
+    outbox: &'m [Message],
+    ctx: &dyn Fn() -> String,
+) -> Vec<&'m Message> {
     let unsent: Vec<String> = outbox
         .iter()
         .filter(|m| m.status != "sent" || m.sent_ms.is_none())
@@ -515,19 +550,34 @@ async fn nothing_lost_nothing_twice() {
     let queue_ids: Vec<&str> = queue.iter().map(|m| m.id.as_str()).collect();
     assert_eq!(sent_ids, queue_ids, "messages were sent out of order");
 
+    sent
+}
+
+/// How the robot's copies match the sent messages.
+struct Copies {
+    /// Messages sent per the outbox that no copy matches.
+    losses: Vec<String>,
+    /// (first copy, the copy after it, message id).
+    duplicates: Vec<(i64, i64, String)>,
+    /// Copies after the last message weekbell recorded.
+    phantoms: usize,
+    min_gap_us: i64,
+    min_lead_us: i64,
+}
+
+/// Matches each sent message with its copies at the robot (`accepted`, by arrival).
+fn copies_of_each_message(sent: &[&Message], accepted: &[Accepted]) -> Copies {
     // The robot's side: match each sent message with its copies. Every copy of a message
     // reached the robot at least MIN_LATENCY before weekbell's `sent_ms` (ms, truncated); the
     // next message's copies come after it. Half of MIN_LATENCY is the margin either side.
     let margin_us = i64::try_from(MIN_LATENCY.as_micros() / 2).unwrap_or(0);
-    let mut accepted: Vec<Accepted> = sink.accepted();
-    accepted.sort_by_key(|a| a.wall_us);
     let mut losses = Vec::new();
     // (first copy, the copy after it)
     let mut duplicates: Vec<(i64, i64, String)> = Vec::new();
     let mut next = 0usize;
     let mut min_gap_us = i64::MAX;
     let mut min_lead_us = i64::MAX;
-    for m in &sent {
+    for m in sent {
         let sent_us = m.sent_ms.unwrap_or(0) * 1000 - margin_us;
         let from = next;
         while next < accepted.len() && accepted[next].wall_us <= sent_us {
@@ -545,37 +595,24 @@ async fn nothing_lost_nothing_twice() {
             min_gap_us = min_gap_us.min(a.wall_us - m.sent_ms.unwrap_or(0) * 1000);
         }
     }
-    let phantoms = accepted.len() - next;
-    if let Some(lost) = losses.first() {
-        let at = sent
-            .iter()
-            .find(|m| &m.id == lost)
-            .and_then(|m| m.sent_ms)
-            .unwrap_or(0);
-        panic!(
-            "sent per the outbox but never accepted by the robot: {losses:?} (seed {seed})\n{}",
-            timeline(
-                at * 1000,
-                &sent,
-                &accepted,
-                &sink.faults(),
-                &kills,
-                &all_logs
-            )
-        );
+    Copies {
+        losses,
+        duplicates,
+        phantoms: accepted.len() - next,
+        min_gap_us,
+        min_lead_us,
     }
-    assert_eq!(
-        phantoms,
-        0,
-        "the robot accepted {phantoms} messages after the last one weekbell recorded\n{}",
-        ctx()
-    );
-    let texts: HashSet<&str> = accepted.iter().map(|a| a.text.as_str()).collect();
+}
 
-    // Each duplicate's first copy was in flight at a kill: a kill came after it (allowing for
-    // delivery just after the kill) and before its next copy; one kill, at most one duplicate.
+/// Each duplicate's first copy was in flight at a kill: a kill came after it (allowing for
+/// delivery just after the kill) and before its next copy; one kill, at most one duplicate.
+fn each_duplicate_was_in_flight_at_a_kill(
+    duplicates: &[(i64, i64, String)],
+    kills: &[Kill],
+    ctx: &dyn Fn() -> String,
+) {
     let mut used = vec![false; kills.len()];
-    for (first, again, id) in &duplicates {
+    for (first, again, id) in duplicates {
         let k = (0..kills.len()).find(|&i| {
             let k = kills[i];
             !used[i] && k.done_us + POST_MORTEM_SLACK_US >= *first && k.started_us <= *again
@@ -590,7 +627,18 @@ async fn nothing_lost_nothing_twice() {
         }
     }
     assert!(duplicates.len() <= kills.len());
+}
 
+/// The run's figures, for the log of a passing run.
+fn print_figures(
+    sink: &ChaosSink,
+    run: &Run,
+    ledger: &[Slot],
+    outbox: &[Message],
+    slots: &SlotCounts,
+    copies: &Copies,
+    accepted: &[Accepted],
+) {
     let faults = sink.faults();
     let mut by_kind: BTreeMap<&str, usize> = BTreeMap::new();
     for (f, _) in &faults {
@@ -599,33 +647,110 @@ async fn nothing_lost_nothing_twice() {
     for f in Fault::ALL {
         by_kind.entry(f.name()).or_default();
     }
-    let took = began.elapsed();
+    let took = run.began.elapsed();
+    let seed = run.seed;
+    let texts: HashSet<&str> = accepted.iter().map(|a| a.text.as_str()).collect();
     println!(
-        "faults: kills={} slots={} (skipped={skipped} late={late}) messages={expected} \
+        "faults: kills={} slots={} (skipped={} late={}) messages={} \
          sink_failures={} duplicates={} losses={} seed={seed}",
-        kills.len(),
+        run.kills.len(),
         ledger.len(),
+        slots.skipped,
+        slots.late,
+        slots.expected,
         faults.len(),
-        duplicates.len(),
-        losses.len(),
+        copies.duplicates.len(),
+        copies.losses.len(),
     );
     println!(
         "faults: requests={} accepted={} distinct_texts={} failures_by_kind={by_kind:?} \
-         pending_at_drain={pending_at_drain} max_attempts={} chaos={chaos_took:.1?} \
-         drain={drain_took:.1?} (faults off after {calmed:.1?}) total={took:.1?} \
-         min_gap_after_sent={}µs min_lead_before_sent={min_lead_us}µs",
+         pending_at_drain={} max_attempts={} chaos={:.1?} drain={:.1?} (faults off after \
+         {:.1?}) total={took:.1?} min_gap_after_sent={}µs min_lead_before_sent={}µs",
         sink.requests(),
         accepted.len(),
         texts.len(),
+        run.pending_at_drain,
         outbox.iter().map(|m| m.attempts).max().unwrap_or(0),
-        if min_gap_us == i64::MAX {
+        run.chaos_took,
+        run.drain_took,
+        run.calmed,
+        if copies.min_gap_us == i64::MAX {
             -1
         } else {
-            min_gap_us
+            copies.min_gap_us
         },
+        copies.min_lead_us,
     );
-    check_slot_rules(&ledger, &kills, &spawns_us);
-    assert_eq!(outbox.len() as i64, expected);
-    assert_eq!(accepted.len(), outbox.len() + duplicates.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn nothing_lost_nothing_twice() {
+    let began = Instant::now();
+    let seed = std::env::var("WEEKBELL_FAULTS_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("faults: seed={seed} (WEEKBELL_FAULTS_SEED={seed} repeats the faults and kills)");
+    let sink = ChaosSink::start(ChaosOptions {
+        seed,
+        failure_rate: 1.0 / 3.0,
+        // 5xx, 429, errcode -1, stall, reset. Stalls are fewer: each holds the channel 10 s.
+        weights: [28, 18, 28, 10, 16],
+        stall: STALL,
+        min_latency: MIN_LATENCY,
+        max_latency: Duration::from_millis(300),
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let run = kill_and_restart_then_drain(seed, &sink, dir.path(), began).await;
+
+    let (ledger, outbox) = read_store(dir.path()).await;
+    let all_logs = run.logs.join("\n");
+    let ctx = || format!("seed {seed}; last daemon log:\n{}", tail(&run.last_log, 60));
+    assert!(
+        !all_logs.contains("panicked"),
+        "a daemon panicked:\n{all_logs}"
+    );
+    assert!(sink.refused().is_empty(), "{:?}", sink.refused());
+    let slots = each_slot_is_in_the_ledger_once_and_fired_at_most_once(&ledger, &outbox, &all_logs);
+    let sent = every_message_was_sent_in_queue_order(&outbox, &ctx);
+
+    // The robot's side: every sent message reached it; no copy came after the last one.
+    let mut accepted: Vec<Accepted> = sink.accepted();
+    accepted.sort_by_key(|a| a.wall_us);
+    let copies = copies_of_each_message(&sent, &accepted);
+    if let Some(lost) = copies.losses.first() {
+        let at = sent
+            .iter()
+            .find(|m| &m.id == lost)
+            .and_then(|m| m.sent_ms)
+            .unwrap_or(0);
+        panic!(
+            "sent per the outbox but never accepted by the robot: {:?} (seed {seed})\n{}",
+            copies.losses,
+            timeline(
+                at * 1000,
+                &sent,
+                &accepted,
+                &sink.faults(),
+                &run.kills,
+                &all_logs
+            )
+        );
+    }
+    assert_eq!(
+        copies.phantoms,
+        0,
+        "the robot accepted {} messages after the last one weekbell recorded\n{}",
+        copies.phantoms,
+        ctx()
+    );
+    each_duplicate_was_in_flight_at_a_kill(&copies.duplicates, &run.kills, &ctx);
+
+    print_figures(&sink, &run, &ledger, &outbox, &slots, &copies, &accepted);
+    let took = began.elapsed();
+    check_slot_rules(&ledger, &run.kills, &run.spawns_us);
+    assert_eq!(outbox.len() as i64, slots.expected);
+    assert_eq!(accepted.len(), outbox.len() + copies.duplicates.len());
     assert!(took < Duration::from_secs(7 * 60), "took {took:?}");
 }

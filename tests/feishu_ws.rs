@@ -250,7 +250,7 @@ feishu = "ou_alice"
         open_api
             .exchanges()
             .iter()
-            .any(|e| e.path_and_query == "/open-apis/im/v1/messages/om_e2e_1/reply")
+            .any(|e| e.seen.path_and_query == "/open-apis/im/v1/messages/om_e2e_1/reply")
     };
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     while !answered_as_reply() && std::time::Instant::now() < deadline {

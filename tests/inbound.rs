@@ -804,10 +804,23 @@ async fn post_mm(
     (status, resp.text().await.unwrap_or_default())
 }
 
-/// Every credential of every platform at once, the daemon sending and answering, refusals
-/// logged, metrics scraped and every CLI command run: no secret shows anywhere.
-#[tokio::test(flavor = "multi_thread")]
-async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
+/// Every platform's fake, the daemon posting to all of them with every credential set, and
+/// the environment that holds the credentials.
+struct EveryPlatform {
+    ding: FakeServer,
+    wecom: FakeServer,
+    lark: FakeServer,
+    slack: FakeServer,
+    hook: FakeServer,
+    flow: FakeTeams,
+    space: FakeGoogleChat,
+    discord: support::discord_server::FakeDiscord,
+    mattermost: support::mattermost_server::FakeMattermost,
+    env: Vec<(&'static str, String)>,
+    r: Running,
+}
+
+async fn every_platform_running() -> EveryPlatform {
     const DING_SECRET: &str = "SECd1e9f0a7b3c5d2e4f6a8b0c1d3e5f7a9b2c4d6e8f0a1b3c5d7e9f2a4b6c8d0";
     const FEISHU_SECRET: &str = "fsk9Yt2QmWc7Lp4ZrX8vNbQ1";
     const HOOK_SECRET: &str = "whsec-7f3a9c2e1b5d";
@@ -838,7 +851,7 @@ async fn no_secret_appears_in_logs_errors_metrics_or_cli_output() {
         support::mattermost_server::MattermostOptions::default(),
     )
     .await;
-    let env: Vec<(&str, String)> = vec![
+    let env: Vec<(&'static str, String)> = vec![
         ("DING_HOOK", ding.url()),
         ("DING_SECRET", DING_SECRET.into()),
         ("DING_APP_SECRET", DING_APP_SECRET.into()),
@@ -933,16 +946,42 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = Running::start(&channels, &env_ref).await;
 
-    // Commands, good and refused, on each platform.
+    EveryPlatform {
+        ding,
+        wecom,
+        lark,
+        slack,
+        hook,
+        flow,
+        space,
+        discord,
+        mattermost,
+        env,
+        r,
+    }
+}
+
+/// Commands, good and refused, on each platform; then a few slots out to every platform.
+async fn exercise_every_platform(p: &EveryPlatform) {
+    let EveryPlatform {
+        ding,
+        slack,
+        flow,
+        space,
+        discord,
+        mattermost,
+        r,
+        ..
+    } = p;
     let (_, _) = post_slack(
-        &r,
+        r,
         &slack_form("done API-101", "U01ALICE", "s1"),
         SLACK_SECRET,
         now_s(),
     )
     .await;
     let (status, _) = post_slack(
-        &r,
+        r,
         &slack_form("done API-101", "U01ALICE", "s2"),
         "wrong",
         now_s(),
@@ -983,7 +1022,7 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
         teams::signature(TEAMS_TOKEN, activity.as_bytes()),
         "HMAC d3JvbmcK".to_string(),
     ] {
-        let _ = post_raw(&r, "msteams", &activity, Some(&auth)).await;
+        let _ = post_raw(r, "msteams", &activity, Some(&auth)).await;
     }
     let event = chat_event(
         "MESSAGE",
@@ -992,7 +1031,7 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
         "list",
         "list",
     );
-    let (status, _) = post_raw(&r, "gchat", &event, Some("Bearer a.b.c")).await;
+    let (status, _) = post_raw(r, "gchat", &event, Some("Bearer a.b.c")).await;
     assert_eq!(status, 401);
     for token in [MM_COMMAND_TOKEN, "wrongwrongwrongwrongwrong1"] {
         let form = support::mattermost_server::slash_command(
@@ -1002,7 +1041,7 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
             "list",
             &support::mattermost_server::new_id(),
         );
-        let _ = post_mm(&r, "application/x-www-form-urlencoded", Some(token), form).await;
+        let _ = post_mm(r, "application/x-www-form-urlencoded", Some(token), form).await;
     }
     // Let a few slots go out to every platform.
     let _ = slack.wait_for(2, Duration::from_secs(20)).await;
@@ -1023,6 +1062,56 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
             .is_empty(),
         "nothing reached Mattermost"
     );
+}
+
+/// What must never show, by name: each credential in the environment (for a webhook, the
+/// token part of its URL) and the Chat webhook's API key.
+fn secrets_of(p: &EveryPlatform) -> Vec<(String, String)> {
+    let mut secrets = vec![(
+        "the Chat webhook key".to_string(),
+        support::googlechat_server::WEBHOOK_KEY.to_string(),
+    )];
+    for (name, value) in &p.env {
+        let secret_part = match *name {
+            // For webhooks, the token part of the URL is the secret.
+            "DING_HOOK" => p.ding.token().to_string(),
+            "WECOM_HOOK" => p.wecom.token().to_string(),
+            "LARK_HOOK" => p.lark.token().to_string(),
+            "SLACK_HOOK" => p.slack.token().to_string(),
+            "API_HOOK" => p.hook.token().to_string(),
+            "TEAMS_HOOK" => p.flow.token().to_string(),
+            "CHAT_HOOK" => p.space.token().to_string(),
+            "DISCORD_HOOK" => p.discord.token().to_string(),
+            "MM_HOOK" => p.mattermost.key().to_string(),
+            _ => value.clone(),
+        };
+        secrets.push((name.to_string(), secret_part));
+    }
+    secrets
+}
+
+fn assert_no_secret_in(seen: &str, secrets: &[(String, String)]) {
+    for (name, secret_part) in secrets {
+        assert!(
+            !seen.contains(secret_part.as_str()),
+            "{name} leaked:\n{}",
+            seen.lines()
+                .filter(|l| l.contains(secret_part.as_str()))
+                .take(5)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+/// Every credential of every platform at once, the daemon sending and answering, refusals
+/// logged and metrics scraped: no secret shows in the log or the metrics.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_the_daemon_log_or_metrics() {
+    let p = every_platform_running().await;
+    exercise_every_platform(&p).await;
+    let secrets = secrets_of(&p);
+    let r = p.r;
     let metrics = r
         .client
         .get(format!("{}/metrics", r.base))
@@ -1033,6 +1122,22 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
         .await
         .unwrap_or_default();
     let mut seen = metrics;
+    let (_, log) = r.daemon.terminate().await;
+    seen.push_str(&log);
+    assert!(log.contains("refused a hook"), "the refusals were logged");
+    assert_no_secret_in(&seen, &secrets);
+}
+
+/// The same, with every CLI command run on its store and a config error shown: no secret
+/// shows in their output.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_secret_appears_in_cli_output_or_a_config_error() {
+    let p = every_platform_running().await;
+    exercise_every_platform(&p).await;
+    let secrets = secrets_of(&p);
+    let slack_url = p.slack.url();
+    let r = p.r;
+    let mut seen = String::new();
     for args in [
         vec!["check"],
         vec!["next"],
@@ -1058,7 +1163,7 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
         &broken,
         format!(
             "[channels.x]\nplatform = \"slack\"\nwebhook = \"{}\"\nbogus = 1\n",
-            slack.url()
+            slack_url
         ),
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -1067,35 +1172,7 @@ channels = ["ding", "wx", "lark", "team", "api", "msteams", "gchat", "dc", "mm"]
     seen.push_str(&String::from_utf8_lossy(&o.stderr));
     let (_, log) = r.daemon.terminate().await;
     seen.push_str(&log);
-    assert!(log.contains("refused a hook"), "the refusals were logged");
-    assert!(
-        !seen.contains(support::googlechat_server::WEBHOOK_KEY),
-        "the Chat webhook key leaked"
-    );
-    for (name, value) in &env {
-        let secret_part = match *name {
-            // For webhooks, the token part of the URL is the secret.
-            "DING_HOOK" => ding.token().to_string(),
-            "WECOM_HOOK" => wecom.token().to_string(),
-            "LARK_HOOK" => lark.token().to_string(),
-            "SLACK_HOOK" => slack.token().to_string(),
-            "API_HOOK" => hook.token().to_string(),
-            "TEAMS_HOOK" => flow.token().to_string(),
-            "CHAT_HOOK" => space.token().to_string(),
-            "DISCORD_HOOK" => discord.token().to_string(),
-            "MM_HOOK" => mattermost.key().to_string(),
-            _ => value.clone(),
-        };
-        assert!(
-            !seen.contains(&secret_part),
-            "{name} leaked:\n{}",
-            seen.lines()
-                .filter(|l| l.contains(&secret_part))
-                .take(5)
-                .collect::<Vec<_>>()
-                .join("\n")
-        );
-    }
+    assert_no_secret_in(&seen, &secrets);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1331,8 +1408,9 @@ mod discord_and_mattermost {
         assert!(!log.contains(token), "{log}");
     }
 
-    #[tokio::test(flavor = "multi_thread")]
-    async fn mattermost_slash_commands_and_outgoing_webhooks() {
+    /// A daemon with one Mattermost channel that takes both a slash command's token and an
+    /// outgoing webhook's; the fake Mattermost it posts to.
+    async fn mattermost_running() -> (FakeMattermost, Running) {
         let srv = FakeMattermost::start(MattermostOptions::default()).await;
         let channels = format!(
             "[channels.mm]\nplatform = \"mattermost\"\nwebhook = \"{}\"\ntoken = \"${{MM_COMMAND_TOKEN}} ${{MM_OUTGOING_TOKEN}}\"\n",
@@ -1346,10 +1424,26 @@ mod discord_and_mattermost {
             ],
         )
         .await;
-        let form = "application/x-www-form-urlencoded";
-        let trigger = format!("{}:{MM_ALICE_ID}:1764918000000:sig", new_id());
+        (srv, r)
+    }
 
-        // A slash command changes the list, answered in the channel; its retry records nothing.
+    /// Stops the daemon: a clean exit, and neither token in its log; the log, for more checks.
+    async fn mattermost_stopped(r: Running) -> String {
+        let (code, log) = r.daemon.terminate().await;
+        assert_eq!(code, Some(0), "{log}");
+        assert!(
+            !log.contains(MM_COMMAND_TOKEN) && !log.contains(MM_OUTGOING_TOKEN),
+            "{log}"
+        );
+        log
+    }
+
+    const FORM: &str = "application/x-www-form-urlencoded";
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_mattermost_slash_command_changes_the_list_once_and_is_answered_in_the_channel() {
+        let (_srv, r) = mattermost_running().await;
+        let trigger = format!("{}:{MM_ALICE_ID}:1764918000000:sig", new_id());
         let body = mm_command(
             MM_COMMAND_TOKEN,
             MM_ALICE_ID,
@@ -1357,7 +1451,7 @@ mod discord_and_mattermost {
             "done API-101 shipped",
             &trigger,
         );
-        let (status, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body.clone()).await;
+        let (status, text) = post_mm(&r, FORM, Some(MM_COMMAND_TOKEN), body.clone()).await;
         assert_eq!(status, 200, "{text}");
         let answer: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
         assert_eq!(answer["response_type"], "in_channel");
@@ -1369,7 +1463,8 @@ mod discord_and_mattermost {
                 .contains("API-101"),
             "{answer}"
         );
-        let (status, _) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        // Its retry records nothing.
+        let (status, _) = post_mm(&r, FORM, Some(MM_COMMAND_TOKEN), body).await;
         assert_eq!(status, 200);
         assert_eq!(r.task("API-101")["status"], "done");
         let changes = r
@@ -1378,8 +1473,12 @@ mod discord_and_mattermost {
             .filter(|e| e["field"] == "status")
             .count();
         assert_eq!(changes, 1);
+        mattermost_stopped(r).await;
+    }
 
-        // Lookups are ephemeral; a stranger is told who they are.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn mattermost_lookups_are_ephemeral_and_a_stranger_is_told_who_they_are() {
+        let (_srv, r) = mattermost_running().await;
         let body = mm_command(
             MM_COMMAND_TOKEN,
             MM_ALICE_ID,
@@ -1387,7 +1486,7 @@ mod discord_and_mattermost {
             "list mine",
             &new_id(),
         );
-        let (_, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        let (_, text) = post_mm(&r, FORM, Some(MM_COMMAND_TOKEN), body).await;
         let answer: Value = serde_json::from_str(&text).unwrap_or_default();
         assert_eq!(answer["response_type"], "ephemeral", "{answer}");
         let body = mm_command(
@@ -1397,11 +1496,16 @@ mod discord_and_mattermost {
             "done API-102",
             &new_id(),
         );
-        let (_, text) = post_mm(&r, form, Some(MM_COMMAND_TOKEN), body).await;
+        let (_, text) = post_mm(&r, FORM, Some(MM_COMMAND_TOKEN), body).await;
         assert!(text.contains("mallory"), "{text}");
         assert_eq!(r.task("API-102")["status"], "todo");
+        mattermost_stopped(r).await;
+    }
 
-        // An outgoing webhook (trigger word `weekbell`, JSON), answered as a thread reply.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_mattermost_outgoing_webhook_is_answered_as_a_thread_reply_and_recorded_once() {
+        let (_srv, r) = mattermost_running().await;
+        // The trigger word is `weekbell`; the body is JSON.
         let post_id = new_id();
         let body = outgoing_webhook(
             MM_OUTGOING_TOKEN,
@@ -1410,6 +1514,7 @@ mod discord_and_mattermost {
             "weekbell note API-101 rollout on Tuesday",
             &post_id,
         );
+        let notes_before = r.history().iter().filter(|e| e["field"] == "note").count();
         let (status, text) = post_mm(&r, "application/json", None, body.clone()).await;
         assert_eq!(status, 200, "{text}");
         let answer: Value = serde_json::from_str(&text).unwrap_or_default();
@@ -1423,9 +1528,8 @@ mod discord_and_mattermost {
         );
         let (status, _) = post_mm(&r, "application/json", None, body).await;
         assert_eq!(status, 200);
-        // `done … shipped` recorded the first note.
         let notes = r.history().iter().filter(|e| e["field"] == "note").count();
-        assert_eq!(notes, 2, "the same post id records once");
+        assert_eq!(notes, notes_before + 1, "the same post id records once");
         assert!(
             r.task("API-101")["notes"]
                 .as_str()
@@ -1434,13 +1538,17 @@ mod discord_and_mattermost {
             "{}",
             r.task("API-101")
         );
+        mattermost_stopped(r).await;
+    }
 
-        // Wrong, mismatched and missing tokens: 401, nothing changes.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn wrong_mismatched_or_missing_mattermost_tokens_are_refused_and_change_nothing() {
+        let (_srv, r) = mattermost_running().await;
         let before = r.history().len();
         let cases: Vec<(&str, &str, Option<&str>, String)> = vec![
             (
                 "wrong header token",
-                form,
+                FORM,
                 Some("wrongwrongwrongwrongwrongw"),
                 mm_command(
                     MM_COMMAND_TOKEN,
@@ -1452,7 +1560,7 @@ mod discord_and_mattermost {
             ),
             (
                 "body token disagrees with the header",
-                form,
+                FORM,
                 Some(MM_COMMAND_TOKEN),
                 mm_command(
                     MM_OUTGOING_TOKEN,
@@ -1476,7 +1584,7 @@ mod discord_and_mattermost {
             ),
             (
                 "no token",
-                form,
+                FORM,
                 None,
                 mm_command("", MM_ALICE_ID, "alice", "done API-102", &new_id())
                     .replace("&token=&", "&"),
@@ -1489,13 +1597,8 @@ mod discord_and_mattermost {
         }
         assert_eq!(r.history().len(), before);
         assert_eq!(r.task("API-102")["status"], "todo");
-        let (code, log) = r.daemon.terminate().await;
-        assert_eq!(code, Some(0), "{log}");
+        let log = mattermost_stopped(r).await;
         assert!(log.contains("token does not match"), "{log}");
-        assert!(
-            !log.contains(MM_COMMAND_TOKEN) && !log.contains(MM_OUTGOING_TOKEN),
-            "{log}"
-        );
     }
 }
 
@@ -1666,8 +1769,22 @@ fn chat_event(kind: &str, name: &str, user: &str, text: &str, argument: &str) ->
     .to_string()
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_google_chat_app_is_verified_and_answered_in_both_event_formats() {
+/// A daemon with three Google Chat channels: `chat` (project-number audience, X.509 keys),
+/// `addon` (its own URL as audience, JWKS, one service account) and `nokeys` (keys nowhere to
+/// be had); the keys it trusts and one it does not.
+struct GoogleChatApp {
+    known: GoogleSigner,
+    unknown: GoogleSigner,
+    keys: FakeGoogleKeys,
+    space: FakeGoogleChat,
+    /// The `addon` channel's hook URL, its audience.
+    endpoint: String,
+    r: Running,
+}
+
+const ALICE_CHAT: &str = "users/115236089054";
+
+async fn google_chat_running() -> GoogleChatApp {
     let known = GoogleSigner::generate("5f1c6e0b2d3a4f8e9b7c1d0e3f2a4b6c8d9e0f1a");
     let unknown = GoogleSigner::generate("00ddeeff00ddeeff00ddeeff00ddeeff00ddeeff");
     let keys = FakeGoogleKeys::start(&[&known], 21_600).await;
@@ -1730,39 +1847,77 @@ certs = "{dead}"
         assert!(std::time::Instant::now() < deadline, "{}", r.daemon.log());
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let bearer = |t: String| format!("Bearer {t}");
-    let alice = "users/115236089054";
+    GoogleChatApp {
+        known,
+        unknown,
+        keys,
+        space,
+        endpoint,
+        r,
+    }
+}
 
-    // Project-number token, classic event: answered with a Message, recorded once.
+/// Stops the daemon: a clean exit, and neither the webhook's token nor its key in the log;
+/// the log, for more checks.
+async fn google_chat_stopped(app: GoogleChatApp) -> String {
+    let (code, log) = app.r.daemon.terminate().await;
+    assert_eq!(code, Some(0), "{log}");
+    for secret in [app.space.token(), support::googlechat_server::WEBHOOK_KEY] {
+        assert!(!log.contains(secret), "the log shows {secret}:\n{log}");
+    }
+    log
+}
+
+fn bearer(token: String) -> String {
+    format!("Bearer {token}")
+}
+
+/// Alice's `done API-101 shipped` as a classic event with a project-number token: answered
+/// with a Message that says it is done.
+async fn google_chat_done(app: &GoogleChatApp) -> String {
     let event = chat_event(
         "MESSAGE",
         "spaces/AAAAq7Rk2Xw/messages/m1.m1",
-        alice,
+        ALICE_CHAT,
         "@weekbell done API-101 shipped",
         " done API-101 shipped",
     );
-    let auth = bearer(known.project_token(PROJECT, now_s()));
-    let (status, answer) = post_raw(&r, "chat", &event, Some(&auth)).await;
+    let auth = bearer(app.known.project_token(PROJECT, now_s()));
+    let (status, answer) = post_raw(&app.r, "chat", &event, Some(&auth)).await;
     assert_eq!(status, 200, "{answer}");
     let v: Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
     let text = v["text"].as_str().unwrap_or_default();
     assert!(text.contains("API-101") && text.contains("done"), "{v}");
-    let (status, _) = post_raw(&r, "chat", &event, Some(&auth)).await;
+    event
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_chat_event_with_a_project_number_token_is_answered_and_recorded_once() {
+    let app = google_chat_running().await;
+    let event = google_chat_done(&app).await;
+    let auth = bearer(app.known.project_token(PROJECT, now_s()));
+    let (status, _) = post_raw(&app.r, "chat", &event, Some(&auth)).await;
     assert_eq!(status, 200);
     assert_eq!(
-        r.history()
+        app.r
+            .history()
             .iter()
             .filter(|e| e["field"] == "status")
             .count(),
         1
     );
-    assert_eq!(r.task("API-101")["status"], "done");
+    assert_eq!(app.r.task("API-101")["status"], "done");
+    google_chat_stopped(app).await;
+}
 
-    // Workspace add-on event with the add-on's ID token: answered in the add-on format.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_workspace_add_on_event_with_its_id_token_is_answered_in_the_add_on_format() {
+    let app = google_chat_running().await;
+    google_chat_done(&app).await;
     let addon = json!({
         "commonEventObject": {"hostApp": "CHAT", "platform": "WEB"},
         "authorizationEventObject": {"systemIdToken": "unused"},
-        "chat": {"user": {"name": alice, "displayName": "Alice", "type": "HUMAN"},
+        "chat": {"user": {"name": ALICE_CHAT, "displayName": "Alice", "type": "HUMAN"},
                  "eventTime": "2026-12-01T09:01:00Z",
                  "appCommandPayload": {"appCommandMetadata": {"appCommandId": 1, "appCommandType": "SLASH_COMMAND"},
                      "space": {"name": "spaces/AAAAq7Rk2Xw"},
@@ -1770,33 +1925,59 @@ certs = "{dead}"
                                  "argumentText": " reopen API-101"}}}
     })
     .to_string();
-    let id_auth = bearer(known.id_token(&endpoint, ADDON_SA, now_s()));
-    let (status, answer) = post_raw(&r, "addon", &addon, Some(&id_auth)).await;
+    let id_auth = bearer(app.known.id_token(&app.endpoint, ADDON_SA, now_s()));
+    let (status, answer) = post_raw(&app.r, "addon", &addon, Some(&id_auth)).await;
     assert_eq!(status, 200, "{answer}");
     let v: Value = serde_json::from_str(&answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
     let text = v["hostAppDataAction"]["chatDataAction"]["createMessageAction"]["message"]["text"]
         .as_str()
         .unwrap_or_default();
     assert!(text.contains("API-101"), "{v}");
-    assert_eq!(r.task("API-101")["status"], "in_progress");
+    assert_eq!(app.r.task("API-101")["status"], "in_progress");
+    google_chat_stopped(app).await;
+}
 
-    // Added to a space: the command list.
-    let added = json!({"type": "ADDED_TO_SPACE", "space": {"name": "spaces/AAAAq7Rk2Xw"},
-                       "user": {"name": alice, "type": "HUMAN"}})
-    .to_string();
-    let (status, answer) = post_raw(&r, "chat", &added, Some(&auth)).await;
+#[tokio::test(flavor = "multi_thread")]
+async fn a_google_chat_app_added_to_a_space_answers_with_the_command_list() {
+    let app = google_chat_running().await;
+    let added = google_chat_added();
+    let auth = bearer(app.known.project_token(PROJECT, now_s()));
+    let (status, answer) = post_raw(&app.r, "chat", &added, Some(&auth)).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer.contains("weekbell commands"), "{answer}");
+    google_chat_stopped(app).await;
+}
 
-    // Refused, changing nothing: a key Google does not publish, an expired token, another
-    // audience, an ID token of someone else's service account, alg none, no token.
-    let done_again = chat_event(
+/// The event of the app being added to a space.
+fn google_chat_added() -> String {
+    json!({"type": "ADDED_TO_SPACE", "space": {"name": "spaces/AAAAq7Rk2Xw"},
+           "user": {"name": ALICE_CHAT, "type": "HUMAN"}})
+    .to_string()
+}
+
+/// A message event that would mark API-101 done, for the refusals.
+fn google_chat_done_again() -> String {
+    chat_event(
         "MESSAGE",
         "spaces/AAAAq7Rk2Xw/messages/m3.m3",
-        alice,
+        ALICE_CHAT,
         "done API-101",
         "done API-101",
-    );
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn google_chat_tokens_that_are_forged_expired_misaddressed_or_missing_change_nothing() {
+    let app = google_chat_running().await;
+    let (known, unknown, r) = (&app.known, &app.unknown, &app.r);
+    // The keys in the cache, as after any accepted event (this one changes nothing).
+    let added = google_chat_added();
+    let auth = bearer(known.project_token(PROJECT, now_s()));
+    assert_eq!(post_raw(r, "chat", &added, Some(&auth)).await.0, 200);
+    let before = r.task("API-101")["status"].clone();
+    // A key Google does not publish, an expired token, another audience, an ID token of
+    // someone else's service account, alg none, no token.
+    let done_again = google_chat_done_again();
     let expired = known.sign(
         &json!({"alg": "RS256", "kid": known.kid}),
         &json!({"iss": "chat@system.gserviceaccount.com", "aud": PROJECT, "iat": now_s() - 7200, "exp": now_s() - 3600}),
@@ -1806,7 +1987,7 @@ certs = "{dead}"
         base64_url(&json!({"alg": "none", "kid": known.kid}).to_string()),
         base64_url(&json!({"iss": "chat@system.gserviceaccount.com", "aud": PROJECT, "iat": now_s(), "exp": now_s() + 60}).to_string())
     );
-    let fetches_before = keys.fetches();
+    let fetches_before = app.keys.fetches();
     for (what, channel, auth) in [
         (
             "unpublished key",
@@ -1823,7 +2004,7 @@ certs = "{dead}"
             "other service account",
             "addon",
             Some(bearer(known.id_token(
-                &endpoint,
+                &app.endpoint,
                 "mallory@evil.iam.gserviceaccount.com",
                 now_s(),
             ))),
@@ -1831,14 +2012,14 @@ certs = "{dead}"
         ("alg none", "chat", Some(bearer(none))),
         ("no token", "chat", None),
     ] {
-        let (status, text) = post_raw(&r, channel, &done_again, auth.as_deref()).await;
+        let (status, text) = post_raw(r, channel, &done_again, auth.as_deref()).await;
         assert_eq!(status, 401, "{what}: {text}");
         assert!(text.is_empty(), "{what}: {text}");
     }
     // An unknown key id may make the cache look again at most once, not per request.
     for _ in 0..5 {
         let (status, _) = post_raw(
-            &r,
+            r,
             "chat",
             &done_again,
             Some(&bearer(unknown.project_token(PROJECT, now_s()))),
@@ -1847,18 +2028,12 @@ certs = "{dead}"
         assert_eq!(status, 401);
     }
     assert!(
-        keys.fetches() <= fetches_before + 1,
+        app.keys.fetches() <= fetches_before + 1,
         "{} fetches",
-        keys.fetches()
+        app.keys.fetches()
     );
-    assert_eq!(r.task("API-101")["status"], "in_progress");
-    // With no keys to be had, the app is told to come back (503), and nothing is recorded.
-    let (status, _) = post_raw(&r, "nokeys", &done_again, Some(&auth)).await;
-    assert_eq!(status, 503);
-    assert_eq!(r.task("API-101")["status"], "in_progress");
-
-    let (code, log) = r.daemon.terminate().await;
-    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(r.task("API-101")["status"], before);
+    let log = google_chat_stopped(app).await;
     for reason in [
         "not among the",
         "expired",
@@ -1869,10 +2044,18 @@ certs = "{dead}"
     ] {
         assert!(log.contains(reason), "log lacks {reason}:\n{log}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_no_google_keys_to_be_had_a_chat_event_is_answered_503_and_nothing_is_recorded() {
+    let app = google_chat_running().await;
+    let before = app.r.task("API-101")["status"].clone();
+    let auth = bearer(app.known.project_token(PROJECT, now_s()));
+    let (status, _) = post_raw(&app.r, "nokeys", &google_chat_done_again(), Some(&auth)).await;
+    assert_eq!(status, 503);
+    assert_eq!(app.r.task("API-101")["status"], before);
+    let log = google_chat_stopped(app).await;
     assert!(log.contains("cannot load Google's signing keys"), "{log}");
-    for secret in [space.token(), support::googlechat_server::WEBHOOK_KEY] {
-        assert!(!log.contains(secret), "the log shows {secret}:\n{log}");
-    }
 }
 
 fn base64_url(s: &str) -> String {

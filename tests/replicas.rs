@@ -96,7 +96,138 @@ async fn scenario(db_url: &str, dir: &Path) {
         r.wait_healthy().await;
     }
 
-    // Commands: a change through r1 is seen by r2 and r3; one through r3 is seen by r1.
+    commands_through_one_replica_are_seen_by_the_others(&replicas).await;
+    let kill = kill_the_replica_with_a_send_in_flight(&pool, &sinks[0], &mut replicas, dir).await;
+    let victim = kill.victim;
+    // About two thirds of the way: restart it on the same port; it sees both commands.
+    wait_for_slots(&pool, 2 * SLOTS / 3, dir).await;
+    replicas[victim].start();
+    replicas[victim].wait_healthy().await;
+    let mine = replicas[victim].command("list mine").await;
+    assert!(
+        task_line(&mine, "API-101").contains("70%"),
+        "the restarted {} does not see the recorded progress:\n{mine}",
+        replicas[victim].name
+    );
+
+    stop_the_schedule_drain_the_outbox_and_stop(&config, db_url, &pool, &mut replicas, dir).await;
+    let slots = every_second_is_in_the_ledger_once_and_on_time_or_late(&pool, dir).await;
+    let (per_channel, messages) = every_slot_has_one_sent_message_per_channel(&pool, &slots).await;
+    let (duplicates, losses) = each_message_reached_its_sink_once_or_twice_if_in_flight_at_the_kill(
+        &sinks,
+        per_channel,
+        &kill,
+        dir,
+    );
+
+    // The commands were recorded once each, whichever replica took them.
+    let progress_events: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM task_events WHERE task_id = 'API-101' AND field = 'progress'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(progress_events, 2);
+
+    let mut claims: BTreeMap<String, usize> = BTreeMap::new();
+    for s in &slots {
+        let who = replicas
+            .iter()
+            .find_map(|r| {
+                let i = r.instances.iter().position(|i| *i == s.claimed_by)?;
+                Some(if i == 0 {
+                    r.name.to_string()
+                } else {
+                    format!("{}-restart{i}", r.name)
+                })
+            })
+            .unwrap_or_else(|| format!("unknown:{}", s.claimed_by));
+        *claims.entry(who).or_default() += 1;
+    }
+    let late = slots.iter().filter(|s| s.status == "late").count();
+    let claims_text: Vec<String> = claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    println!(
+        "replicas summary: slots={} messages={messages} kills=1 duplicates={duplicates} \
+         losses={losses} late_slots={late} killed={} claims: {}",
+        slots.len(),
+        replicas[victim].name,
+        claims_text.join(" ")
+    );
+    assert_eq!(losses, 0, "messages lost");
+    pool.close().await;
+}
+
+/// Each message reached its sink, and more than once only if in flight at the kill (the held
+/// one exactly twice); the duplicates and losses.
+fn each_message_reached_its_sink_once_or_twice_if_in_flight_at_the_kill(
+    sinks: &[FakeServer],
+    mut per_channel: HashMap<String, Vec<SentRow>>,
+    kill: &Kill,
+    dir: &Path,
+) -> (usize, usize) {
+    let mut duplicates = 0;
+    let mut losses = 0;
+    for (channel, sink) in SINKS.iter().zip(sinks) {
+        let mut sent = per_channel.remove(*channel).unwrap_or_default();
+        sent.sort_by(|a, b| {
+            (a.sent_ms, a.created_ms, a.ord, &a.id).cmp(&(b.sent_ms, b.created_ms, b.ord, &b.id))
+        });
+        let received = sink.messages();
+        for m in &received {
+            let title = m.body["title"].as_str().unwrap_or_default();
+            assert!(
+                title.starts_with("Weekly status"),
+                "{channel} got {}",
+                m.body
+            );
+        }
+        let arrivals: Vec<i64> = received.iter().map(|m| m.wall.timestamp_millis()).collect();
+        let tally = attribute(&sent, &arrivals);
+        assert_eq!(
+            tally.unmatched, 0,
+            "{channel}: receipts that match no sent message"
+        );
+        for (m, &n) in sent.iter().zip(&tally.counts) {
+            if n == 0 {
+                losses += 1;
+                eprintln!("{channel}: {} never arrived", m.id);
+            }
+            if n > 1 {
+                duplicates += n - 1;
+                eprintln!("{channel}: {} arrived {n} times", m.id);
+                assert!(
+                    kill.in_flight.contains(&m.id),
+                    "{} arrived {n} times but was not in flight at the kill ({})",
+                    m.id,
+                    kill.at_ms
+                );
+            }
+            if m.id == kill.held_id && n != 2 {
+                let i = sent.iter().position(|r| r.id == kill.held_id).unwrap_or(0);
+                let around: Vec<String> = sent[i.saturating_sub(2)..(i + 3).min(sent.len())]
+                    .iter()
+                    .map(|r| format!("{} created {} sent {}", r.id, r.created_ms, r.sent_ms))
+                    .collect();
+                let near: Vec<i64> = arrivals
+                    .iter()
+                    .copied()
+                    .filter(|&a| a >= m.created_ms - 3000 && a <= m.sent_ms + 3000)
+                    .collect();
+                panic!(
+                    "{} was held at the kill ({}) and must arrive twice, got \
+                     {n}\nmessages: {around:#?}\narrivals: {near:?}\n{}",
+                    kill.held_id,
+                    kill.at_ms,
+                    daemon_logs(dir)
+                );
+            }
+        }
+    }
+    (duplicates, losses)
+}
+
+/// A change through r1 is seen by r2 and r3; one through r3 is seen by r1.
+async fn commands_through_one_replica_are_seen_by_the_others(replicas: &[Replica]) {
     // A replica counts other writers' events at most every `state::FRESH_FOR`, so a change is
     // seen by every command that reaches another replica that long after it was committed.
     let seen_after = weekbell::state::FRESH_FOR * 2;
@@ -119,25 +250,41 @@ async fn scenario(db_url: &str, dir: &Path) {
         task_line(&mine, "API-101").contains("70%"),
         "r1 does not see the progress recorded through r3:\n{mine}"
     );
+}
 
-    // About a third of the way: kill the replica sending a message that the sink has received
-    // but not yet answered, so its send is in flight at the SIGKILL.
-    wait_for_slots(&pool, SLOTS / 3, dir).await;
-    let alpha = &sinks[0];
+/// The replica killed, and what it held.
+struct Kill {
+    /// Its index among the replicas.
+    victim: usize,
+    /// The message the sink held unanswered at the kill.
+    held_id: String,
+    at_ms: i64,
+    /// The victim's leased rows at the kill.
+    in_flight: BTreeSet<String>,
+}
+
+/// About a third of the way: kills the replica sending a message that the sink has received
+/// but not yet answered, so its send is in flight at the SIGKILL.
+async fn kill_the_replica_with_a_send_in_flight(
+    pool: &PgPool,
+    alpha: &FakeServer,
+    replicas: &mut [Replica],
+    dir: &Path,
+) -> Kill {
+    wait_for_slots(pool, SLOTS / 3, dir).await;
     alpha.script([Reply::Delay(HELD_ANSWER)]);
-    let (held_id, owner) = held_message(&pool, SINKS[0], alpha, dir).await;
+    let (held_id, owner) = held_message(pool, SINKS[0], alpha, dir).await;
     let victim = replicas
         .iter()
         .position(|r| r.instances.last() == Some(&owner))
         .unwrap_or_else(|| panic!("the lease owner {owner} is none of the running replicas"));
     let kill_ms = chrono::Utc::now().timestamp_millis();
     replicas[victim].kill9();
-    let kills = 1;
     // After the kill nothing changes the victim's rows: what it still holds was in flight.
     let in_flight: BTreeSet<String> =
         sqlx::query_scalar("SELECT id FROM outbox WHERE status = 'pending' AND lease_owner = $1")
             .bind(&owner)
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await
             .unwrap_or_else(|e| panic!("{e}"))
             .into_iter()
@@ -151,22 +298,26 @@ async fn scenario(db_url: &str, dir: &Path) {
         replicas[victim].name
     );
 
-    // About two thirds of the way: restart it on the same port; it sees both commands.
-    wait_for_slots(&pool, 2 * SLOTS / 3, dir).await;
-    replicas[victim].start();
-    replicas[victim].wait_healthy().await;
-    let mine = replicas[victim].command("list mine").await;
-    assert!(
-        task_line(&mine, "API-101").contains("70%"),
-        "the restarted {} does not see the recorded progress:\n{mine}",
-        replicas[victim].name
-    );
+    Kill {
+        victim,
+        held_id,
+        at_ms: kill_ms,
+        in_flight,
+    }
+}
 
-    // Enough slots: remove the schedule (every replica reloads the config), let the outbox
-    // drain, then stop everyone with SIGTERM.
-    wait_for_slots(&pool, SLOTS, dir).await;
-    write_config(&config, db_url, false);
-    for r in &replicas {
+/// Enough slots: removes the schedule (every replica reloads the config), lets the outbox
+/// drain, then stops everyone with SIGTERM; each stops cleanly.
+async fn stop_the_schedule_drain_the_outbox_and_stop(
+    config: &Path,
+    db_url: &str,
+    pool: &PgPool,
+    replicas: &mut [Replica],
+    dir: &Path,
+) {
+    wait_for_slots(pool, SLOTS, dir).await;
+    write_config(config, db_url, false);
+    for r in replicas.iter() {
         let d = r
             .daemon
             .as_ref()
@@ -181,13 +332,13 @@ async fn scenario(db_url: &str, dir: &Path) {
     eventually("the outbox to drain", dir, async || {
         let pending: i64 =
             sqlx::query_scalar("SELECT count(*) FROM outbox WHERE status = 'pending'")
-                .fetch_one(&pool)
+                .fetch_one(pool)
                 .await
                 .ok()?;
         (pending == 0).then_some(())
     })
     .await;
-    for r in &mut replicas {
+    for r in replicas.iter_mut() {
         let d = r
             .daemon
             .take()
@@ -195,13 +346,19 @@ async fn scenario(db_url: &str, dir: &Path) {
         let (code, log) = d.terminate().await;
         assert_eq!(code, Some(0), "{} did not stop cleanly:\n{log}", r.name);
     }
+}
 
-    // The ledger: every second from the first slot to the last, once, none skipped.
+/// Every second from the first slot to the last is in the ledger once, none skipped, each
+/// with one message per sink; the ledger's rows.
+async fn every_second_is_in_the_ledger_once_and_on_time_or_late(
+    pool: &PgPool,
+    dir: &Path,
+) -> Vec<LedgerRow> {
     let ledger = sqlx::query(
         "SELECT schedule, slot_local, slot_at_ms, status, claimed_by, messages \
          FROM slot_ledger ORDER BY slot_at_ms",
     )
-    .fetch_all(&pool)
+    .fetch_all(pool)
     .await
     .unwrap_or_else(|e| panic!("{e}"));
     let mut slots: Vec<LedgerRow> = Vec::new();
@@ -254,10 +411,19 @@ async fn scenario(db_url: &str, dir: &Path) {
         );
     }
 
-    // The outbox: exactly one message per slot and channel, all sent.
+    slots
+}
+
+/// Exactly one message per slot and channel, all sent; the messages per channel and their
+/// number.
+async fn every_slot_has_one_sent_message_per_channel(
+    pool: &PgPool,
+    slots: &[LedgerRow],
+) -> (HashMap<String, Vec<SentRow>>, usize) {
+    let distinct: BTreeSet<&str> = slots.iter().map(|s| s.key.as_str()).collect();
     let outbox =
         sqlx::query("SELECT id, slot_key, channel, status, created_ms, ord, sent_ms FROM outbox")
-            .fetch_all(&pool)
+            .fetch_all(pool)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
     let mut per_channel: HashMap<String, Vec<SentRow>> = HashMap::new();
@@ -282,7 +448,7 @@ async fn scenario(db_url: &str, dir: &Path) {
             sent_ms: row.get::<Option<i64>, _>("sent_ms").unwrap_or(i64::MAX),
         });
     }
-    for s in &slots {
+    for s in slots {
         for channel in SINKS {
             let n = per_slot
                 .get(&(s.key.clone(), channel.to_string()))
@@ -294,98 +460,7 @@ async fn scenario(db_url: &str, dir: &Path) {
     let messages = outbox.len();
     assert_eq!(messages, slots.len() * SINKS.len());
 
-    // The sinks: each message received, and more than once only if in flight at the kill.
-    let mut duplicates = 0;
-    let mut losses = 0;
-    for (channel, sink) in SINKS.iter().zip(&sinks) {
-        let mut sent = per_channel.remove(*channel).unwrap_or_default();
-        sent.sort_by(|a, b| {
-            (a.sent_ms, a.created_ms, a.ord, &a.id).cmp(&(b.sent_ms, b.created_ms, b.ord, &b.id))
-        });
-        let received = sink.messages();
-        for m in &received {
-            let title = m.body["title"].as_str().unwrap_or_default();
-            assert!(
-                title.starts_with("Weekly status"),
-                "{channel} got {}",
-                m.body
-            );
-        }
-        let arrivals: Vec<i64> = received.iter().map(|m| m.wall.timestamp_millis()).collect();
-        let tally = attribute(&sent, &arrivals);
-        assert_eq!(
-            tally.unmatched, 0,
-            "{channel}: receipts that match no sent message"
-        );
-        for (m, &n) in sent.iter().zip(&tally.counts) {
-            if n == 0 {
-                losses += 1;
-                eprintln!("{channel}: {} never arrived", m.id);
-            }
-            if n > 1 {
-                duplicates += n - 1;
-                eprintln!("{channel}: {} arrived {n} times", m.id);
-                assert!(
-                    in_flight.contains(&m.id),
-                    "{} arrived {n} times but was not in flight at the kill ({kill_ms})",
-                    m.id
-                );
-            }
-            if m.id == held_id && n != 2 {
-                let i = sent.iter().position(|r| r.id == held_id).unwrap_or(0);
-                let around: Vec<String> = sent[i.saturating_sub(2)..(i + 3).min(sent.len())]
-                    .iter()
-                    .map(|r| format!("{} created {} sent {}", r.id, r.created_ms, r.sent_ms))
-                    .collect();
-                let near: Vec<i64> = arrivals
-                    .iter()
-                    .copied()
-                    .filter(|&a| a >= m.created_ms - 3000 && a <= m.sent_ms + 3000)
-                    .collect();
-                panic!(
-                    "{held_id} was held at the kill ({kill_ms}) and must arrive twice, got \
-                     {n}\nmessages: {around:#?}\narrivals: {near:?}\n{}",
-                    daemon_logs(dir)
-                );
-            }
-        }
-    }
-
-    // The commands were recorded once each, whichever replica took them.
-    let progress_events: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM task_events WHERE task_id = 'API-101' AND field = 'progress'",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(progress_events, 2);
-
-    let mut claims: BTreeMap<String, usize> = BTreeMap::new();
-    for s in &slots {
-        let who = replicas
-            .iter()
-            .find_map(|r| {
-                let i = r.instances.iter().position(|i| *i == s.claimed_by)?;
-                Some(if i == 0 {
-                    r.name.to_string()
-                } else {
-                    format!("{}-restart{i}", r.name)
-                })
-            })
-            .unwrap_or_else(|| format!("unknown:{}", s.claimed_by));
-        *claims.entry(who).or_default() += 1;
-    }
-    let late = slots.iter().filter(|s| s.status == "late").count();
-    let claims_text: Vec<String> = claims.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    println!(
-        "replicas summary: slots={} messages={messages} kills={kills} duplicates={duplicates} \
-         losses={losses} late_slots={late} killed={} claims: {}",
-        slots.len(),
-        replicas[victim].name,
-        claims_text.join(" ")
-    );
-    assert_eq!(losses, 0, "messages lost");
-    pool.close().await;
+    (per_channel, messages)
 }
 
 struct LedgerRow {

@@ -189,10 +189,10 @@ async fn a_client_trickling_its_headers_is_closed_within_15_s() {
 async fn idle_connections(addr: &str, n: usize) -> Vec<TcpStream> {
     let mut idle = Vec::with_capacity(n);
     for _ in 0..n {
-        match TcpStream::connect(addr).await {
-            Ok(s) => idle.push(s),
-            Err(e) => panic!("cannot open idle connection {}: {e}", idle.len()),
-        }
+        let s = TcpStream::connect(addr)
+            .await
+            .unwrap_or_else(|e| panic!("cannot open idle connection {}: {e}", idle.len()));
+        idle.push(s);
     }
     idle
 }

@@ -69,7 +69,7 @@ fn people() -> Directory {
 }
 
 fn today() -> NaiveDate {
-    NaiveDate::from_ymd_opt(2026, 11, 20).expect("valid date")
+    NaiveDate::from_ymd_opt(2026, 11, 20).unwrap_or_else(|| panic!("invalid date"))
 }
 
 fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
@@ -81,10 +81,8 @@ fn load_fixture(name: &str) -> TaskList {
 }
 
 fn load_with(cfg: &TasksConfig) -> TaskList {
-    match load(cfg, &people(), today()) {
-        Ok(list) => list,
-        Err(e) => panic!("{} failed to load:\n{e}", cfg.source.display()),
-    }
+    load(cfg, &people(), today())
+        .unwrap_or_else(|e| panic!("{} failed to load:\n{e}", cfg.source.display()))
 }
 
 fn counts(list: &TaskList) -> BTreeMap<Status, usize> {
@@ -143,7 +141,7 @@ fn rectification_xlsx_loads_with_exact_counts() {
     assert_eq!(first.status, Status::InProgress);
     assert_eq!(first.progress, None);
     assert_eq!(first.channel, None);
-    let leader = first.leader.as_ref().expect("leader");
+    let leader = first.leader.as_ref().unwrap_or_else(|| panic!("no leader"));
     assert_eq!(
         (leader.name.as_str(), leader.person.as_deref()),
         ("张明远", Some("zhang.mingyuan"))
@@ -569,7 +567,7 @@ fn unreadable_and_unsupported_files_name_the_path() {
     assert!(err.to_string().contains("csv"), "{err}");
 
     // A CSV renamed to .xlsx is a bad workbook, not a panic.
-    let bytes = std::fs::read(fixture("team-tasks.csv")).expect("fixture");
+    let bytes = std::fs::read(fixture("team-tasks.csv")).unwrap_or_else(|e| panic!("fixture: {e}"));
     let err = load_bytes("tasks.xlsx", &bytes, &config("x.xlsx"), &people(), today())
         .expect_err("not a workbook");
     assert!(matches!(err, TaskError::BadWorkbook { .. }), "{err}");
@@ -583,12 +581,12 @@ fn merged_cells_dates_and_percent_cells_in_xlsx() {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
-    ws.set_name("台账").expect("name");
+    ws.set_name("台账").unwrap_or_else(|e| panic!("name: {e}"));
     let date_fmt = Format::new().set_num_format("yyyy年m月d日");
     let pct_fmt = Format::new().set_num_format("0%");
     let plain = Format::new();
     ws.merge_range(0, 0, 0, 5, "2026年第四季度整改台账", &plain)
-        .expect("merge");
+        .unwrap_or_else(|e| panic!("merge: {e}"));
     for (c, h) in [
         "序号",
         "问题描述",
@@ -600,10 +598,11 @@ fn merged_cells_dates_and_percent_cells_in_xlsx() {
     .iter()
     .enumerate()
     {
-        ws.write_string(1, c as u16, *h).expect("header");
+        ws.write_string(1, c as u16, *h)
+            .unwrap_or_else(|e| panic!("header: {e}"));
     }
     ws.merge_range(2, 2, 4, 2, "县城管局", &plain)
-        .expect("merge unit");
+        .unwrap_or_else(|e| panic!("merge unit: {e}"));
     for (i, (title, owner)) in [
         ("油烟治理", "孙强"),
         ("渣土清运", "周敏"),
@@ -613,35 +612,41 @@ fn merged_cells_dates_and_percent_cells_in_xlsx() {
     .enumerate()
     {
         let r = 2 + i as u32;
-        ws.write_number(r, 0, (i + 1) as f64).expect("id");
-        ws.write_string(r, 1, *title).expect("title");
-        ws.write_string(r, 3, *owner).expect("owner");
-        let d = ExcelDateTime::from_ymd(2026, 12, 10 + i as u8).expect("date");
+        ws.write_number(r, 0, (i + 1) as f64)
+            .unwrap_or_else(|e| panic!("id: {e}"));
+        ws.write_string(r, 1, *title)
+            .unwrap_or_else(|e| panic!("title: {e}"));
+        ws.write_string(r, 3, *owner)
+            .unwrap_or_else(|e| panic!("owner: {e}"));
+        let d =
+            ExcelDateTime::from_ymd(2026, 12, 10 + i as u8).unwrap_or_else(|e| panic!("date: {e}"));
         ws.write_datetime_with_format(r, 4, d, &date_fmt)
-            .expect("due");
+            .unwrap_or_else(|e| panic!("due: {e}"));
         ws.write_number_with_format(r, 5, 0.25 * (i + 1) as f64, &pct_fmt)
-            .expect("pct");
+            .unwrap_or_else(|e| panic!("pct: {e}"));
     }
-    ws.write_number(5, 0, 4.0).expect("id");
-    ws.write_string(5, 1, "污水管网").expect("title");
-    ws.write_string(5, 2, "县住建局").expect("unit");
-    ws.write_string(5, 4, "12月底前").expect("due");
+    ws.write_number(5, 0, 4.0)
+        .unwrap_or_else(|e| panic!("id: {e}"));
+    ws.write_string(5, 1, "污水管网")
+        .unwrap_or_else(|e| panic!("title: {e}"));
+    ws.write_string(5, 2, "县住建局")
+        .unwrap_or_else(|e| panic!("unit: {e}"));
+    ws.write_string(5, 4, "12月底前")
+        .unwrap_or_else(|e| panic!("due: {e}"));
     ws.write_number_with_format(5, 5, 1.0, &pct_fmt)
-        .expect("pct");
+        .unwrap_or_else(|e| panic!("pct: {e}"));
     ws.merge_range(7, 0, 7, 5, "注：本表由县督查办汇总", &plain)
-        .expect("note");
-    let bytes = wb.save_to_buffer().expect("xlsx");
+        .unwrap_or_else(|e| panic!("note: {e}"));
+    let bytes = wb.save_to_buffer().unwrap_or_else(|e| panic!("xlsx: {e}"));
 
-    let list = match load_bytes(
+    let list = load_bytes(
         "台账.xlsx",
         &bytes,
         &config("台账.xlsx"),
         &people(),
         today(),
-    ) {
-        Ok(l) => l,
-        Err(e) => panic!("{e}"),
-    };
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(list.tasks.len(), 4, "{:?}", list.tasks);
     let units: Vec<&str> = list.tasks.iter().map(|t| t.unit.as_str()).collect();
     assert_eq!(units, ["县城管局", "县城管局", "县城管局", "县住建局"]);
@@ -670,27 +675,28 @@ fn two_level_merged_headers_in_xlsx() {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let plain = Format::new();
-    ws.merge_range(0, 0, 1, 0, "序号", &plain).expect("merge");
+    ws.merge_range(0, 0, 1, 0, "序号", &plain)
+        .unwrap_or_else(|e| panic!("merge: {e}"));
     ws.merge_range(0, 1, 1, 1, "问题描述", &plain)
-        .expect("merge");
+        .unwrap_or_else(|e| panic!("merge: {e}"));
     ws.merge_range(0, 2, 0, 4, "责任主体", &plain)
-        .expect("merge");
+        .unwrap_or_else(|e| panic!("merge: {e}"));
     ws.merge_range(0, 5, 1, 5, "整改时限", &plain)
-        .expect("merge");
+        .unwrap_or_else(|e| panic!("merge: {e}"));
     for (c, h) in ["责任单位", "包保领导", "责任人"].iter().enumerate() {
-        ws.write_string(1, 2 + c as u16, *h).expect("sub-header");
+        ws.write_string(1, 2 + c as u16, *h)
+            .unwrap_or_else(|e| panic!("sub-header: {e}"));
     }
     for (c, v) in ["1", "油烟治理", "县城管局", "张明远", "孙强", "2026-12-31"]
         .iter()
         .enumerate()
     {
-        ws.write_string(2, c as u16, *v).expect("data");
+        ws.write_string(2, c as u16, *v)
+            .unwrap_or_else(|e| panic!("data: {e}"));
     }
-    let bytes = wb.save_to_buffer().expect("xlsx");
-    let list = match load_bytes("two.xlsx", &bytes, &config("two.xlsx"), &people(), today()) {
-        Ok(l) => l,
-        Err(e) => panic!("{e}"),
-    };
+    let bytes = wb.save_to_buffer().unwrap_or_else(|e| panic!("xlsx: {e}"));
+    let list = load_bytes("two.xlsx", &bytes, &config("two.xlsx"), &people(), today())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(list.tasks.len(), 1);
     let t = &list.tasks[0];
     assert_eq!((t.id.as_str(), t.unit.as_str()), ("1", "县城管局"));

@@ -14,27 +14,17 @@
 //! answers `errcode -1` when the stall ends, long after weekbell has given up), and a reset
 //! connection lost the request.
 //!
-//! The reset uses the technique of `chat_servers.rs`: a listener whose streams the handler can
-//! mark, through `ConnectInfo`, to fail their next read or write, with `SO_LINGER` 0 so that
-//! dropping the socket sends a TCP RST.
+//! It runs on `fake_http.rs`, whose reset sends a TCP RST after reading the request.
+//!
+//! Not part of `support/mod.rs`; include it with
+//! `#[path = "support/chaos_sink.rs"] mod chaos_sink;` next to `mod support;`.
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::connect_info::{ConnectInfo, Connected};
-use axum::http::{HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use axum::serve::{IncomingStream, Listener};
-use serde_json::{Value, json};
-use std::io;
-use std::pin::Pin;
+use crate::support::fake_http::{Answer, Checked, FakeHttp, Seen};
+use crate::support::lock;
+use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinHandle;
 
 /// One way a request fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -98,13 +88,11 @@ pub struct Accepted {
 
 #[derive(Debug, Default)]
 struct Log {
-    accepted: Vec<Accepted>,
-    requests: usize,
     faults: Vec<(Fault, i64)>,
     refused: Vec<String>,
 }
 
-struct Shared {
+struct Peer {
     token: String,
     options: ChaosOptions,
     chaos: AtomicBool,
@@ -112,82 +100,69 @@ struct Shared {
     log: Mutex<Log>,
 }
 
-impl Shared {
+impl Peer {
     fn log(&self) -> MutexGuard<'_, Log> {
-        self.log.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.log)
     }
 }
 
 /// The running sink; dropping it stops the server.
 pub struct ChaosSink {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    http: FakeHttp<Accepted>,
+    peer: Arc<Peer>,
 }
 
 impl ChaosSink {
     pub async fn start(options: ChaosOptions) -> ChaosSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("chaos sink: cannot bind a loopback port: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("chaos sink: no local address: {e}"));
-        let shared = Arc::new(Shared {
+        let peer = Arc::new(Peer {
             token: format!("chaos{:016x}", options.seed),
             rng: Mutex::new(fastrand::Rng::with_seed(options.seed)),
             options,
             chaos: AtomicBool::new(true),
             log: Mutex::new(Log::default()),
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared))
-            .into_make_service_with_connect_info::<Conn>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(KillableListener(listener), app).await;
-        });
-        ChaosSink { addr, shared, task }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start_async(move |seen: Seen| {
+            let peer = Arc::clone(&checks);
+            async move { peer.answer(&seen).await }
+        })
+        .await;
+        ChaosSink { http, peer }
     }
 
     /// The webhook to configure.
     pub fn url(&self) -> String {
         format!(
-            "http://{}/robot/send?access_token={}",
-            self.addr, self.shared.token
+            "{}/robot/send?access_token={}",
+            self.http.base_url(),
+            self.peer.token
         )
     }
 
     /// Turns failures on or off (successes keep their latency).
     pub fn set_chaos(&self, on: bool) {
-        self.shared.chaos.store(on, Ordering::SeqCst);
+        self.peer.chaos.store(on, Ordering::SeqCst);
     }
 
     /// Accepted messages in arrival order.
     pub fn accepted(&self) -> Vec<Accepted> {
-        self.shared.log().accepted.clone()
+        self.http.received()
     }
 
     /// Every request that arrived, accepted, failed or refused.
     pub fn requests(&self) -> usize {
-        self.shared.log().requests
+        self.http.request_count()
     }
 
     /// The injected failures with their wall-clock time (µs), in arrival order.
     pub fn faults(&self) -> Vec<(Fault, i64)> {
-        self.shared.log().faults.clone()
+        self.peer.log().faults.clone()
     }
 
     /// Requests refused by the checks (wrong path, token or body): a test bug or a weekbell
     /// bug, never injected.
     pub fn refused(&self) -> Vec<String> {
-        self.shared.log().refused.clone()
-    }
-}
-
-impl Drop for ChaosSink {
-    fn drop(&mut self) {
-        self.task.abort();
+        self.peer.log().refused.clone()
     }
 }
 
@@ -201,9 +176,9 @@ enum Plan {
     Accept(Duration),
 }
 
-fn draw(shared: &Shared) -> Plan {
-    let o = &shared.options;
-    let mut rng = shared.rng.lock().unwrap_or_else(|e| e.into_inner());
+fn draw(peer: &Peer) -> Plan {
+    let o = &peer.options;
+    let mut rng = lock(&peer.rng);
     // Always draw the same number of values, so the sequence does not depend on the switch.
     let fail = rng.f64() < o.failure_rate;
     let total: u32 = o.weights.iter().sum::<u32>().max(1);
@@ -211,7 +186,7 @@ fn draw(shared: &Shared) -> Plan {
     let status = [500u16, 502, 503][rng.usize(0..3)];
     let spread = o.max_latency.saturating_sub(o.min_latency);
     let latency = (o.min_latency + spread.mul_f64(rng.f64())).min(Duration::from_secs(5));
-    if fail && shared.chaos.load(Ordering::SeqCst) {
+    if fail && peer.chaos.load(Ordering::SeqCst) {
         for (fault, w) in Fault::ALL.iter().zip(o.weights) {
             if pick < w {
                 return Plan::Fail(*fault, status);
@@ -222,199 +197,72 @@ fn draw(shared: &Shared) -> Plan {
     Plan::Accept(latency)
 }
 
-fn json_reply(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    r
+fn busy() -> Answer {
+    Answer::json(200, &json!({"errcode": -1, "errmsg": "系统繁忙"}))
 }
 
-fn busy() -> Response {
-    json_reply(StatusCode::OK, json!({"errcode": -1, "errmsg": "系统繁忙"}))
-}
-
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let at = now_us();
-    let plan = draw(&shared);
-    shared.log().requests += 1;
-    if let Plan::Fail(fault, status) = plan {
-        shared.log().faults.push((fault, at));
-        return match fault {
-            Fault::ServerError => {
-                let text = match status {
-                    500 => "500 Internal Server Error",
-                    502 => "502 Bad Gateway",
-                    _ => "503 Service Unavailable",
+impl Peer {
+    async fn answer(&self, seen: &Seen) -> Checked<Accepted> {
+        let at = now_us();
+        let latency = match draw(self) {
+            Plan::Accept(latency) => latency,
+            Plan::Fail(fault, status) => {
+                self.log().faults.push((fault, at));
+                return match fault {
+                    Fault::ServerError => {
+                        let text = match status {
+                            500 => "500 Internal Server Error",
+                            502 => "502 Bad Gateway",
+                            _ => "503 Service Unavailable",
+                        };
+                        Checked::Answer(Answer::text(status, text))
+                    }
+                    // A gateway's 429: no DingTalk errcode, so the status and Retry-After decide.
+                    Fault::TooManyRequests => Checked::Answer(
+                        Answer::text(429, "429 Too Many Requests").with_header("retry-after", "1"),
+                    ),
+                    Fault::Busy => Checked::Answer(busy()),
+                    Fault::Stall => {
+                        tokio::time::sleep(self.options.stall).await;
+                        Checked::Answer(busy())
+                    }
+                    Fault::Reset => Checked::Reset,
                 };
-                let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-                (code, text).into_response()
-            }
-            Fault::TooManyRequests => {
-                // A gateway's 429: no DingTalk errcode, so the status and Retry-After decide.
-                let mut r =
-                    (StatusCode::TOO_MANY_REQUESTS, "429 Too Many Requests").into_response();
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                r
-            }
-            Fault::Busy => busy(),
-            Fault::Stall => {
-                tokio::time::sleep(shared.options.stall).await;
-                busy()
-            }
-            Fault::Reset => {
-                conn.kill();
-                StatusCode::OK.into_response()
             }
         };
-    }
-    let Plan::Accept(latency) = plan else {
-        return busy();
-    };
-    let token_ok = uri.path() == "/robot/send"
-        && uri
-            .query()
-            .unwrap_or_default()
-            .split('&')
-            .any(|kv| kv == format!("access_token={}", shared.token));
-    if !token_ok {
-        shared
-            .log()
-            .refused
-            .push(format!("bad path or token: {}", uri.path()));
-        return json_reply(
-            StatusCode::OK,
-            json!({"errcode": 300001, "errmsg": "token is not exist"}),
-        );
-    }
-    let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    let text = parsed
-        .as_ref()
-        .filter(|v| v["msgtype"] == "markdown")
-        .and_then(|v| v["markdown"]["text"].as_str())
-        .map(str::to_owned);
-    let Some(text) = text else {
-        shared.log().refused.push(format!(
-            "not a markdown body: {}",
-            String::from_utf8_lossy(&body)
-        ));
-        return json_reply(
-            StatusCode::OK,
-            json!({"errcode": 40035, "errmsg": "缺少参数 json"}),
-        );
-    };
-    shared.log().accepted.push(Accepted { text, wall_us: at });
-    tokio::time::sleep(latency).await;
-    json_reply(StatusCode::OK, json!({"errcode": 0, "errmsg": "ok"}))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connections a handler can reset.
-
-struct KillableListener(TcpListener);
-
-/// The handle a handler gets (as `ConnectInfo`) to reset its own connection.
-#[derive(Debug, Clone, Default)]
-struct Conn(Arc<AtomicBool>);
-
-impl Conn {
-    fn kill(&self) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-impl Listener for KillableListener {
-    type Io = KillableStream;
-    type Addr = Conn;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, _)) => {
-                    let conn = Conn::default();
-                    return (
-                        KillableStream {
-                            inner: stream,
-                            conn: conn.clone(),
-                        },
-                        conn,
-                    );
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(Conn::default())
-    }
-}
-
-impl Connected<IncomingStream<'_, KillableListener>> for Conn {
-    fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
-        stream.remote_addr().clone()
-    }
-}
-
-struct KillableStream {
-    inner: TcpStream,
-    conn: Conn,
-}
-
-impl KillableStream {
-    fn check(&mut self) -> io::Result<()> {
-        if self.conn.0.load(Ordering::SeqCst) {
-            let _ = self.inner.set_zero_linger();
-            return Err(io::Error::new(
-                io::ErrorKind::ConnectionReset,
-                "chaos sink reset the connection",
+        let token_ok = seen.path() == "/robot/send"
+            && seen
+                .raw_query()
+                .unwrap_or_default()
+                .split('&')
+                .any(|kv| kv == format!("access_token={}", self.token));
+        if !token_ok {
+            self.log()
+                .refused
+                .push(format!("bad path or token: {}", seen.path()));
+            return Checked::Answer(Answer::json(
+                200,
+                &json!({"errcode": 300001, "errmsg": "token is not exist"}),
             ));
         }
-        Ok(())
-    }
-}
-
-impl AsyncRead for KillableStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        self.check()?;
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillableStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+        let text = serde_json::from_slice::<serde_json::Value>(&seen.body)
+            .ok()
+            .filter(|v| v["msgtype"] == "markdown")
+            .and_then(|v| v["markdown"]["text"].as_str().map(str::to_owned));
+        let Some(text) = text else {
+            self.log().refused.push(format!(
+                "not a markdown body: {}",
+                String::from_utf8_lossy(&seen.body)
+            ));
+            return Checked::Answer(Answer::json(
+                200,
+                &json!({"errcode": 40035, "errmsg": "缺少参数 json"}),
+            ));
+        };
+        // Recorded now, answered after the latency: as a platform posts, then answers.
+        Checked::Accept(
+            Accepted { text, wall_us: at },
+            Answer::json(200, &json!({"errcode": 0, "errmsg": "ok"})).after(latency),
+        )
     }
 }

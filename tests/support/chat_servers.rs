@@ -33,27 +33,15 @@
 //! is empty the fake checks and records as the platform would. The fake's clock for the
 //! one-hour signing window is the real clock unless [`FakeOptions::now`] pins it.
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::extract::connect_info::{ConnectInfo, Connected};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
-use axum::serve::{IncomingStream, Listener};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen, random_token};
+use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use std::collections::VecDeque;
-use std::io;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// How a fake is set up.
@@ -108,16 +96,6 @@ pub struct Received {
     pub wall: DateTime<Utc>,
 }
 
-/// One request and the answer it got (scripted or not).
-#[derive(Debug, Clone)]
-pub struct Exchange {
-    pub path_and_query: String,
-    /// `None` for [`Reply::Reset`] and [`Reply::Close`].
-    pub status: Option<u16>,
-    pub reply_body: String,
-    pub at: Instant,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     DingTalk,
@@ -167,77 +145,53 @@ fake!(
     "A generic JSON webhook receiver that checks weekbell's HMAC headers (`/hook/…`)."
 );
 
-/// A running fake platform. Dropping it stops the server.
+/// A running fake platform, on [`FakeHttp`] (received bodies, exchanges, waits). Dropping it
+/// stops the server.
 pub struct FakeServer {
-    kind: Kind,
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    http: FakeHttp,
+    peer: Arc<Peer>,
 }
 
-struct Shared {
+/// What the checks need to know.
+struct Peer {
     kind: Kind,
     options: FakeOptions,
     token: String,
-    state: Mutex<FakeState>,
-    arrived: Notify,
 }
 
-#[derive(Default)]
-struct FakeState {
-    script: VecDeque<Reply>,
-    received: Vec<Received>,
-    exchanges: Vec<Exchange>,
-}
+impl Deref for FakeServer {
+    type Target = FakeHttp;
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn deref(&self) -> &FakeHttp {
+        &self.http
     }
 }
 
 impl FakeServer {
     async fn start(kind: Kind, options: FakeOptions) -> FakeServer {
-        let token = options.token.clone().unwrap_or_else(random_token);
-        let listener = match TcpListener::bind("127.0.0.1:0").await {
-            Ok(l) => l,
-            Err(e) => panic!("fake {kind:?}: cannot bind a loopback port: {e}"),
-        };
-        let addr = match listener.local_addr() {
-            Ok(a) => a,
-            Err(e) => panic!("fake {kind:?}: no local address: {e}"),
-        };
-        let shared = Arc::new(Shared {
+        let token = options
+            .token
+            .clone()
+            .unwrap_or_else(|| random_token(b"0123456789abcdef", 40));
+        let peer = Arc::new(Peer {
             kind,
             options,
             token,
-            state: Mutex::new(FakeState::default()),
-            arrived: Notify::new(),
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared))
-            .into_make_service_with_connect_info::<Conn>();
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(FakeListener(listener), app).await;
-        });
-        FakeServer {
-            kind,
-            addr,
-            shared,
-            task,
-        }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start(move |seen| checks.check(seen)).await;
+        FakeServer { http, peer }
     }
 
     /// The webhook URL to configure, token included.
     pub fn url(&self) -> String {
-        self.url_with_token(&self.shared.token)
+        self.url_with_token(&self.peer.token)
     }
 
     /// The webhook URL with another token, to test refusals.
     pub fn url_with_token(&self, token: &str) -> String {
         let base = self.base_url();
-        match self.kind {
+        match self.peer.kind {
             Kind::DingTalk => format!("{base}/robot/send?access_token={token}"),
             Kind::WeCom => format!("{base}/cgi-bin/webhook/send?key={token}"),
             Kind::Feishu => format!("{base}/open-apis/bot/v2/hook/{token}"),
@@ -251,205 +205,36 @@ impl FakeServer {
         format!(
             "{}/robot/sendBySession?session={}",
             self.base_url(),
-            self.shared.token
+            self.peer.token
         )
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> std::net::SocketAddr {
-        self.addr
     }
 
     /// The token in [`FakeServer::url`].
     pub fn token(&self) -> &str {
-        &self.shared.token
+        &self.peer.token
     }
 
     /// The signing secret the fake checks, if any.
     pub fn secret(&self) -> Option<&str> {
-        self.shared.options.secret.as_deref()
+        self.peer.options.secret.as_deref()
     }
 
     /// Queues answers for the next requests, after any already queued.
     pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
-        self.shared.lock().script.extend(replies);
-    }
-
-    /// The bodies of the accepted messages, in arrival order.
-    pub fn received(&self) -> Vec<Value> {
-        self.shared
-            .lock()
-            .received
-            .iter()
-            .map(|r| r.body.clone())
-            .collect()
+        let kind = self.peer.kind;
+        self.http
+            .script(replies.into_iter().map(|r| scripted(kind, r)));
     }
 
     /// The accepted messages with their headers and arrival times.
     pub fn messages(&self) -> Vec<Received> {
-        self.shared.lock().received.clone()
-    }
-
-    /// Every request and the answer it got, accepted or not.
-    pub fn exchanges(&self) -> Vec<Exchange> {
-        self.shared.lock().exchanges.clone()
-    }
-
-    /// How many requests arrived, accepted or not.
-    pub fn request_count(&self) -> usize {
-        self.shared.lock().exchanges.len()
-    }
-
-    /// Waits until at least `n` messages were accepted, or `timeout` passes; returns the bodies
-    /// received by then.
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let notified = self.shared.arrived.notified();
-            let got = self.received();
-            if got.len() >= n {
-                return got;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.received();
-            }
-        }
-    }
-}
-
-impl Drop for FakeServer {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-fn random_token() -> String {
-    const HEX: &[u8] = b"0123456789abcdef";
-    (0..40)
-        .map(|_| HEX[fastrand::usize(..HEX.len())] as char)
-        .collect()
-}
-
-// ---------------------------------------------------------------------------------------------
-// Request handling.
-
-/// An answer under construction.
-struct Answer {
-    status: u16,
-    content_type: &'static str,
-    body: String,
-    retry_after: Option<u64>,
-}
-
-impl Answer {
-    fn json(status: u16, body: Value) -> Answer {
-        Answer {
-            status,
-            content_type: "application/json; charset=utf-8",
-            body: body.to_string(),
-            retry_after: None,
-        }
-    }
-
-    fn text(status: u16, body: impl Into<String>) -> Answer {
-        Answer {
-            status,
-            content_type: "text/plain; charset=utf-8",
-            body: body.into(),
-            retry_after: None,
-        }
-    }
-
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = (status, self.body).into_response();
-        response.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
-        if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-        }
-        response
-    }
-}
-
-/// What the checks decided.
-enum Verdict {
-    Accept(Value),
-    Refuse(Answer),
-}
-
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    ConnectInfo(conn): ConnectInfo<Conn>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path_and_query = uri
-        .path_and_query()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_default();
-    let scripted = shared.lock().script.pop_front();
-    let (answer, delay) = match scripted {
-        Some(Reply::Reset) => {
-            conn.kill(true);
-            record_exchange(&shared, &path_and_query, None, "");
-            return StatusCode::OK.into_response();
-        }
-        Some(Reply::Close) => {
-            conn.kill(false);
-            record_exchange(&shared, &path_and_query, None, "");
-            return StatusCode::OK.into_response();
-        }
-        Some(Reply::Delay(d)) => (check_and_record(&shared, &uri, &headers, &body), Some(d)),
-        Some(reply) => (scripted_answer(shared.kind, reply), None),
-        None => (check_and_record(&shared, &uri, &headers, &body), None),
-    };
-    record_exchange(&shared, &path_and_query, Some(answer.status), &answer.body);
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
-    answer.into_response()
-}
-
-fn record_exchange(shared: &Shared, path_and_query: &str, status: Option<u16>, body: &str) {
-    shared.lock().exchanges.push(Exchange {
-        path_and_query: path_and_query.to_string(),
-        status,
-        reply_body: body.to_string(),
-        at: Instant::now(),
-    });
-}
-
-fn check_and_record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Answer {
-    let now = shared.options.now.unwrap_or_else(Utc::now);
-    let verdict = match shared.kind {
-        Kind::DingTalk => check_dingtalk(shared, now, uri, headers, body),
-        Kind::WeCom => check_wecom(shared, uri, body),
-        Kind::Feishu
-            if uri.path().starts_with("/open-apis/auth/")
-                || uri.path().starts_with("/open-apis/im/") =>
-        {
-            check_feishu_open_api(shared, uri, headers, body)
-        }
-        Kind::Feishu => check_feishu(shared, now, uri, body),
-        Kind::Slack => check_slack(shared, uri, body),
-        Kind::Webhook => check_webhook(shared, now, uri, headers, body),
-    };
-    match verdict {
-        Verdict::Refuse(answer) => answer,
-        Verdict::Accept(value) => {
-            shared.lock().received.push(Received {
-                body: value,
-                headers: headers
+        self.http
+            .records()
+            .into_iter()
+            .map(|(body, seen)| Received {
+                body,
+                headers: seen
+                    .headers
                     .iter()
                     .map(|(k, v)| {
                         (
@@ -458,43 +243,58 @@ fn check_and_record(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]
                         )
                     })
                     .collect(),
-                path_and_query: uri
-                    .path_and_query()
-                    .map(|p| p.as_str().to_string())
-                    .unwrap_or_default(),
-                at: Instant::now(),
-                wall: Utc::now(),
-            });
-            shared.arrived.notify_waiters();
-            success(shared.kind)
+                path_and_query: seen.path_and_query,
+                at: seen.at,
+                wall: seen.wall,
+            })
+            .collect()
+    }
+}
+
+impl Peer {
+    fn check(&self, seen: &Seen) -> Checked {
+        let now = self.options.now.unwrap_or_else(Utc::now);
+        match self.kind {
+            Kind::DingTalk => check_dingtalk(self, now, seen),
+            Kind::WeCom => check_wecom(self, seen),
+            Kind::Feishu
+                if seen.path().starts_with("/open-apis/auth/")
+                    || seen.path().starts_with("/open-apis/im/") =>
+            {
+                check_feishu_open_api(self, seen)
+            }
+            Kind::Feishu => check_feishu(self, now, seen),
+            Kind::Slack => check_slack(self, seen),
+            Kind::Webhook => check_webhook(self, now, seen),
         }
     }
 }
 
 fn success(kind: Kind) -> Answer {
     match kind {
-        Kind::DingTalk | Kind::WeCom => Answer::json(200, json!({"errcode": 0, "errmsg": "ok"})),
+        Kind::DingTalk | Kind::WeCom => Answer::json(200, &json!({"errcode": 0, "errmsg": "ok"})),
         Kind::Feishu => Answer::json(
             200,
-            json!({"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"}),
+            &json!({"StatusCode": 0, "StatusMessage": "success", "code": 0, "data": {}, "msg": "success"}),
         ),
         Kind::Slack | Kind::Webhook => Answer::text(200, "ok"),
     }
 }
 
-fn scripted_answer(kind: Kind, reply: Reply) -> Answer {
-    match reply {
+fn scripted(kind: Kind, reply: Reply) -> Scripted {
+    let answer = match reply {
         Reply::Code(code) => match kind {
             Kind::DingTalk => Answer::json(
                 200,
-                json!({"errcode": code, "errmsg": dingtalk_message(code)}),
+                &json!({"errcode": code, "errmsg": dingtalk_message(code)}),
             ),
-            Kind::WeCom => {
-                Answer::json(200, json!({"errcode": code, "errmsg": wecom_message(code)}))
-            }
+            Kind::WeCom => Answer::json(
+                200,
+                &json!({"errcode": code, "errmsg": wecom_message(code)}),
+            ),
             Kind::Feishu => Answer::json(
                 if code == 9499 { 400 } else { 200 },
-                json!({"code": code, "msg": feishu_message(code), "data": {}}),
+                &json!({"code": code, "msg": feishu_message(code), "data": {}}),
             ),
             Kind::Slack | Kind::Webhook => {
                 let status = u16::try_from(code)
@@ -511,15 +311,15 @@ fn scripted_answer(kind: Kind, reply: Reply) -> Answer {
             } else {
                 "Too Many Requests"
             };
-            let mut answer = Answer::text(429, body);
-            answer.retry_after = Some(retry_after_secs);
-            answer
+            Answer::text(429, body).with_header("retry-after", retry_after_secs.to_string())
         }
         Reply::Text(status, body) => Answer::text(status, body),
-        Reply::Json(status, body) => Answer::json(status, body),
-        // Handled before this point.
-        Reply::Delay(_) | Reply::Reset | Reply::Close => Answer::text(500, "unreachable"),
-    }
+        Reply::Json(status, body) => Answer::json(status, &body),
+        Reply::Delay(d) => return Scripted::Delay(d),
+        Reply::Reset => return Scripted::Reset,
+        Reply::Close => return Scripted::Close,
+    };
+    Scripted::Answer(answer)
 }
 
 fn reason_phrase(status: u16) -> String {
@@ -587,39 +387,6 @@ fn feishu_message(code: i64) -> &'static str {
     }
 }
 
-fn query_param(uri: &Uri, name: &str) -> Option<String> {
-    let query = uri.query()?;
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (form_decode(k) == name).then(|| form_decode(v))
-    })
-}
-
-/// `application/x-www-form-urlencoded` decoding: `+` is a space, `%XX` a byte.
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                match u8::from_str_radix(hex, 16) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn hmac_sha256(key: &[u8], message: &[u8]) -> Vec<u8> {
     match <Hmac<Sha256> as KeyInit>::new_from_slice(key) {
         Ok(mut mac) => {
@@ -635,9 +402,8 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-fn configured_secret(shared: &Shared) -> Option<&str> {
-    shared
-        .options
+fn configured_secret(peer: &Peer) -> Option<&str> {
+    peer.options
         .secret
         .as_deref()
         .filter(|s| !s.trim().is_empty())
@@ -674,47 +440,36 @@ fn texts(value: &Value, out: &mut String) {
     }
 }
 
-fn check_dingtalk(
-    shared: &Shared,
-    now: DateTime<Utc>,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Verdict {
+fn check_dingtalk(peer: &Peer, now: DateTime<Utc>, seen: &Seen) -> Checked {
     let refuse = |code: i64, msg: String| {
-        Verdict::Refuse(Answer::json(200, json!({"errcode": code, "errmsg": msg})))
+        Checked::Answer(Answer::json(200, &json!({"errcode": code, "errmsg": msg})))
     };
     // A message's session webhook needs no signature: the session is the credential.
-    let session = uri.path() == "/robot/sendBySession";
-    if !session && uri.path() != "/robot/send" {
-        return Verdict::Refuse(Answer::json(
+    let session = seen.path() == "/robot/sendBySession";
+    if !session && seen.path() != "/robot/send" {
+        return Checked::Answer(Answer::json(
             404,
-            json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}),
+            &json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}),
         ));
     }
     let token_param = if session { "session" } else { "access_token" };
-    match query_param(uri, token_param) {
+    match seen.query(token_param) {
         None => return refuse(40035, format!("缺少参数 {token_param}")),
-        Some(t) if t != shared.token => return refuse(300001, "token is not exist".into()),
+        Some(t) if t != peer.token => return refuse(300001, "token is not exist".into()),
         Some(_) => {}
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = seen.header("content-type").unwrap_or("");
     if !content_type
         .to_ascii_lowercase()
         .starts_with("application/json")
     {
         return refuse(43004, "无效的HTTP HEADER Content-Type".into());
     }
-    if body.len() > 20_000 {
+    if seen.body.len() > 20_000 {
         return refuse(460101, "message too long, exceed 20000 bytes".into());
     }
-    if let Some(secret) = configured_secret(shared).filter(|_| !session) {
-        let (Some(timestamp), Some(sign)) =
-            (query_param(uri, "timestamp"), query_param(uri, "sign"))
-        else {
+    if let Some(secret) = configured_secret(peer).filter(|_| !session) {
+        let (Some(timestamp), Some(sign)) = (seen.query("timestamp"), seen.query("sign")) else {
             return refuse(310000, format!("sign not match, {DING_MORE}"));
         };
         let Ok(ts) = timestamp.parse::<i64>() else {
@@ -731,7 +486,7 @@ fn check_dingtalk(
             return refuse(310000, format!("sign not match, {DING_MORE}"));
         }
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+    let Ok(value) = serde_json::from_slice::<Value>(&seen.body) else {
         return refuse(40035, "缺少参数 json".into());
     };
     let msgtype = value.get("msgtype").and_then(Value::as_str).unwrap_or("");
@@ -744,29 +499,27 @@ fn check_dingtalk(
     if !value.get(msgtype).is_some_and(Value::is_object) {
         return refuse(40035, format!("缺少参数 {msgtype}"));
     }
-    if let Some(keyword) = shared.options.keyword.as_deref() {
+    if let Some(keyword) = peer.options.keyword.as_deref() {
         let mut text = String::new();
         texts(&value[msgtype], &mut text);
         if !text.contains(keyword) {
             return refuse(310000, format!("keywords not in content, {DING_MORE}"));
         }
     }
-    Verdict::Accept(value)
+    Checked::Accept(value, success(peer.kind))
 }
 
-fn check_wecom(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
+fn check_wecom(peer: &Peer, seen: &Seen) -> Checked {
     let refuse = |code: i64| {
-        Verdict::Refuse(Answer::json(
+        Checked::Answer(Answer::json(
             200,
-            json!({"errcode": code, "errmsg": wecom_message(code)}),
+            &json!({"errcode": code, "errmsg": wecom_message(code)}),
         ))
     };
-    if uri.path() != "/cgi-bin/webhook/send"
-        || query_param(uri, "key").as_deref() != Some(&shared.token)
-    {
+    if seen.path() != "/cgi-bin/webhook/send" || seen.query("key").as_deref() != Some(&peer.token) {
         return refuse(93000);
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+    let Ok(value) = serde_json::from_slice::<Value>(&seen.body) else {
         return refuse(40058);
     };
     let msgtype = value.get("msgtype").and_then(Value::as_str).unwrap_or("");
@@ -785,69 +538,66 @@ fn check_wecom(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
              [1764918000123456789012345], from ip: 127.0.0.1, more info at \
              https://open.work.weixin.qq.com/devtool/query?e=40058"
         );
-        return Verdict::Refuse(Answer::json(200, json!({"errcode": 40058, "errmsg": msg})));
+        return Checked::Answer(Answer::json(200, &json!({"errcode": 40058, "errmsg": msg})));
     }
-    Verdict::Accept(value)
+    Checked::Accept(value, success(peer.kind))
 }
 
 /// The Feishu app id [`FakeFeishu`]'s Open API accepts (its app secret is the fake's token).
 pub const FEISHU_APP_ID: &str = "cli_a1b2c3d4e5f6";
 
-fn check_feishu_open_api(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Verdict {
-    let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    if uri.path() == "/open-apis/auth/v3/tenant_access_token/internal" {
-        let ok = value["app_id"] == FEISHU_APP_ID && value["app_secret"] == shared.token.as_str();
-        return Verdict::Refuse(if ok {
+fn check_feishu_open_api(peer: &Peer, seen: &Seen) -> Checked {
+    let value: Value = serde_json::from_slice(&seen.body).unwrap_or(Value::Null);
+    if seen.path() == "/open-apis/auth/v3/tenant_access_token/internal" {
+        let ok = value["app_id"] == FEISHU_APP_ID && value["app_secret"] == peer.token.as_str();
+        return Checked::Answer(if ok {
             Answer::json(
                 200,
-                json!({"code": 0, "msg": "ok", "tenant_access_token": format!("t-{}", shared.token), "expire": 7200}),
+                &json!({"code": 0, "msg": "ok", "tenant_access_token": format!("t-{}", peer.token), "expire": 7200}),
             )
         } else {
-            Answer::json(200, json!({"code": 10014, "msg": "app secret invalid"}))
+            Answer::json(200, &json!({"code": 10014, "msg": "app secret invalid"}))
         });
     }
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if bearer != format!("Bearer t-{}", shared.token) {
-        return Verdict::Refuse(Answer::json(
+    let bearer = seen.header("authorization").unwrap_or("");
+    if bearer != format!("Bearer t-{}", peer.token) {
+        return Checked::Answer(Answer::json(
             400,
-            json!({"code": 99991663, "msg": "Invalid access token for authorization. Please make a request with token attached."}),
+            &json!({"code": 99991663, "msg": "Invalid access token for authorization. Please make a request with token attached."}),
         ));
     }
     let content_ok = value["content"]
         .as_str()
         .is_some_and(|c| serde_json::from_str::<Value>(c).is_ok());
     if value["msg_type"].as_str().is_none() || !content_ok {
-        return Verdict::Refuse(Answer::json(
+        return Checked::Answer(Answer::json(
             400,
-            json!({"code": 230001, "msg": "Your request contains an invalid request parameter."}),
+            &json!({"code": 230001, "msg": "Your request contains an invalid request parameter."}),
         ));
     }
-    Verdict::Accept(value)
+    Checked::Accept(value, success(peer.kind))
 }
 
-fn check_feishu(shared: &Shared, now: DateTime<Utc>, uri: &Uri, body: &[u8]) -> Verdict {
+fn check_feishu(peer: &Peer, now: DateTime<Utc>, seen: &Seen) -> Checked {
     let refuse = |status: u16, code: i64| {
-        Verdict::Refuse(Answer::json(
+        Checked::Answer(Answer::json(
             status,
-            json!({"code": code, "msg": feishu_message(code), "data": {}}),
+            &json!({"code": code, "msg": feishu_message(code), "data": {}}),
         ))
     };
-    let Some(token) = uri.path().strip_prefix("/open-apis/bot/v2/hook/") else {
-        return Verdict::Refuse(Answer::text(404, "404 page not found"));
+    let Some(token) = seen.path().strip_prefix("/open-apis/bot/v2/hook/") else {
+        return Checked::Answer(Answer::text(404, "404 page not found"));
     };
-    if token != shared.token {
+    if token != peer.token {
         return refuse(200, 19001);
     }
-    if body.len() > 20_000 {
+    if seen.body.len() > 20_000 {
         return refuse(200, 19036);
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+    let Ok(value) = serde_json::from_slice::<Value>(&seen.body) else {
         return refuse(400, 9499);
     };
-    if let Some(secret) = configured_secret(shared) {
+    if let Some(secret) = configured_secret(peer) {
         let timestamp = match value.get("timestamp") {
             Some(Value::String(s)) => s.parse::<i64>().ok(),
             Some(Value::Number(n)) => n.as_i64(),
@@ -871,25 +621,25 @@ fn check_feishu(shared: &Shared, now: DateTime<Utc>, uri: &Uri, body: &[u8]) -> 
     let Some(payload) = payload.filter(|p| p.is_object()) else {
         return refuse(400, 9499);
     };
-    if let Some(keyword) = shared.options.keyword.as_deref() {
+    if let Some(keyword) = peer.options.keyword.as_deref() {
         let mut text = String::new();
         texts(payload, &mut text);
         if !text.contains(keyword) {
             return refuse(200, 19024);
         }
     }
-    Verdict::Accept(value)
+    Checked::Accept(value, success(peer.kind))
 }
 
-fn check_slack(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
-    let Some(token) = uri.path().strip_prefix("/services/TFAKE/BFAKE/") else {
-        return Verdict::Refuse(Answer::text(404, "no_service"));
+fn check_slack(peer: &Peer, seen: &Seen) -> Checked {
+    let Some(token) = seen.path().strip_prefix("/services/TFAKE/BFAKE/") else {
+        return Checked::Answer(Answer::text(404, "no_service"));
     };
-    if token != shared.token {
-        return Verdict::Refuse(Answer::text(403, "invalid_token"));
+    if token != peer.token {
+        return Checked::Answer(Answer::text(403, "invalid_token"));
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return Verdict::Refuse(Answer::text(400, "invalid_payload"));
+    let Ok(value) = serde_json::from_slice::<Value>(&seen.body) else {
+        return Checked::Answer(Answer::text(400, "invalid_payload"));
     };
     let has_text = value
         .get("text")
@@ -897,164 +647,41 @@ fn check_slack(shared: &Shared, uri: &Uri, body: &[u8]) -> Verdict {
         .is_some_and(|t| !t.trim().is_empty());
     let has_blocks = value.get("blocks").is_some() || value.get("attachments").is_some();
     if !has_text && !has_blocks {
-        return Verdict::Refuse(Answer::text(400, "no_text"));
+        return Checked::Answer(Answer::text(400, "no_text"));
     }
-    Verdict::Accept(value)
+    Checked::Accept(value, success(peer.kind))
 }
 
-fn check_webhook(
-    shared: &Shared,
-    now: DateTime<Utc>,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> Verdict {
-    if uri.path().strip_prefix("/hook/") != Some(shared.token.as_str()) {
-        return Verdict::Refuse(Answer::text(404, "not found"));
+fn check_webhook(peer: &Peer, now: DateTime<Utc>, seen: &Seen) -> Checked {
+    if seen.path().strip_prefix("/hook/") != Some(peer.token.as_str()) {
+        return Checked::Answer(Answer::text(404, "not found"));
     }
-    if let Some(secret) = configured_secret(shared) {
-        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(secret) = configured_secret(peer) {
+        let header = |name: &str| seen.header(name);
         let (Some(timestamp), Some(signature)) = (
             header("x-weekbell-timestamp"),
             header("x-weekbell-signature"),
         ) else {
-            return Verdict::Refuse(Answer::text(401, "missing signature"));
+            return Checked::Answer(Answer::text(401, "missing signature"));
         };
         let Ok(ts) = timestamp.parse::<i64>() else {
-            return Verdict::Refuse(Answer::text(401, "bad timestamp"));
+            return Checked::Answer(Answer::text(401, "bad timestamp"));
         };
         if (now.timestamp() - ts).abs() > 300 {
-            return Verdict::Refuse(Answer::text(401, "stale timestamp"));
+            return Checked::Answer(Answer::text(401, "stale timestamp"));
         }
         let mut message = format!("{ts}.").into_bytes();
-        message.extend_from_slice(body);
+        message.extend_from_slice(&seen.body);
         let expected = format!(
             "sha256={}",
             hex::encode(hmac_sha256(secret.as_bytes(), &message))
         );
         if signature != expected {
-            return Verdict::Refuse(Answer::text(401, "bad signature"));
+            return Checked::Answer(Answer::text(401, "bad signature"));
         }
     }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(value) => Verdict::Accept(value),
-        Err(_) => Verdict::Refuse(Answer::text(400, "body is not JSON")),
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Connections that a handler can reset or close without answering.
-
-/// A listener whose connections a handler can kill; shared with the fakes in other files.
-pub struct FakeListener(pub TcpListener);
-
-/// The handle a handler gets (as `ConnectInfo`) to kill its own connection.
-#[derive(Debug, Clone, Default)]
-pub struct Conn(Arc<Mutex<Option<bool>>>);
-
-impl Conn {
-    /// Marks the connection to be dropped at its next read or write; `reset` sends a TCP RST
-    /// instead of an orderly close.
-    pub fn kill(&self, reset: bool) {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(reset);
-    }
-
-    fn killed(&self) -> Option<bool> {
-        *self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-impl Listener for FakeListener {
-    type Io = KillableStream;
-    type Addr = Conn;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            match self.0.accept().await {
-                Ok((stream, _)) => {
-                    let conn = Conn::default();
-                    return (
-                        KillableStream {
-                            inner: stream,
-                            conn: conn.clone(),
-                        },
-                        conn,
-                    );
-                }
-                Err(_) => tokio::time::sleep(Duration::from_millis(5)).await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        Ok(Conn::default())
-    }
-}
-
-impl Connected<IncomingStream<'_, FakeListener>> for Conn {
-    fn connect_info(stream: IncomingStream<'_, FakeListener>) -> Self {
-        stream.remote_addr().clone()
-    }
-}
-
-pub struct KillableStream {
-    inner: TcpStream,
-    conn: Conn,
-}
-
-impl KillableStream {
-    fn check(&mut self) -> io::Result<()> {
-        match self.conn.killed() {
-            None => Ok(()),
-            Some(reset) => {
-                if reset {
-                    let _ = self.inner.set_zero_linger();
-                }
-                Err(io::Error::new(
-                    io::ErrorKind::ConnectionAborted,
-                    "fake server dropped the connection",
-                ))
-            }
-        }
-    }
-}
-
-impl AsyncRead for KillableStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for KillableStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        if let Err(e) = self.check() {
-            return Poll::Ready(Err(e));
-        }
-        Pin::new(&mut self.inner).poll_shutdown(cx)
+    match serde_json::from_slice::<Value>(&seen.body) {
+        Ok(value) => Checked::Accept(value, success(peer.kind)),
+        Err(_) => Checked::Answer(Answer::text(400, "body is not JSON")),
     }
 }

@@ -1,11 +1,8 @@
 //! A local stand-in for DingTalk's Stream-mode gateway, for tests of
 //! `weekbell::inbound::dingtalk_stream`.
 //!
-//! Not part of `support/mod.rs`; include it with
-//! `#[path = "support/dingtalk_stream_server.rs"] mod dingtalk_stream_server;`.
-//!
 //! It plays both halves of the protocol on `127.0.0.1`:
-//! - `POST /v1.0/gateway/connections/open` (HTTP, axum) checks what the real gateway needs:
+//! - `POST /v1.0/gateway/connections/open` (HTTP, on `fake_http.rs`) checks what the real gateway needs:
 //!   `Accept: application/json` (without it the real one answers XML, and so does this one),
 //!   a JSON body, `clientId`/`clientSecret` (else 401 with
 //!   `{"requestid","code":"authFailed","message":"鉴权失败"}`, the body field reports show),
@@ -18,29 +15,23 @@
 
 #![allow(dead_code)]
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use super::fake_http::{Answer, Checked, FakeHttp, Seen};
+use super::lock;
+use super::ws_gateway::{Refusal, TicketProblem, Tickets, WsListener, ticket_of};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request, Response as WsResponse,
-};
+use tokio_tungstenite::tungstenite::handshake::server::Request;
 
 pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
 /// The documented life of a ticket.
 pub const TICKET_LIFE: Duration = Duration::from_secs(90);
+const OPEN_PATH: &str = "/v1.0/gateway/connections/open";
 
 /// One call of the open endpoint, as received and answered.
 #[derive(Debug, Clone)]
@@ -52,123 +43,95 @@ pub struct OpenCall {
     pub status: u16,
 }
 
-struct Shared {
+/// What the open endpoint and the handshake check share.
+#[derive(Default)]
+struct PeerState {
+    /// Replaces the endpoint handed out (e.g. a `wss://` URL where no TLS server listens).
+    endpoint_override: Option<String>,
+    tickets: Tickets,
+}
+
+struct Peer {
     client_id: String,
     client_secret: String,
     ws_addr: String,
-    /// Replaces the endpoint handed out (e.g. a `wss://` URL where no TLS server listens).
-    endpoint_override: Option<String>,
-    issued: HashMap<String, Instant>,
-    used: HashSet<String>,
-    opens: Vec<OpenCall>,
-    refused_sockets: Vec<String>,
+    state: Arc<Mutex<PeerState>>,
 }
 
 pub struct FakeStreamGateway {
-    gateway: String,
-    shared: Arc<Mutex<Shared>>,
-    conns: tokio::sync::Mutex<mpsc::UnboundedReceiver<Conn>>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for FakeStreamGateway {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-}
-
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    // A panicking test thread must not hide the state from the others.
-    shared.lock().unwrap_or_else(|e| e.into_inner())
+    http: FakeHttp,
+    ws: WsListener<Conn>,
+    peer: Arc<Peer>,
 }
 
 impl FakeStreamGateway {
     /// A gateway that accepts exactly these credentials.
     pub async fn start(client_id: &str, client_secret: &str) -> Self {
-        let http = super::bind_loopback().await;
-        let ws = super::bind_loopback().await;
-        let ws_addr = match ws.local_addr() {
-            Ok(a) => a.to_string(),
-            Err(e) => panic!("no local address: {e}"),
-        };
-        let gateway = match http.local_addr() {
-            Ok(a) => format!("http://{a}"),
-            Err(e) => panic!("no local address: {e}"),
-        };
-        let shared = Arc::new(Mutex::new(Shared {
+        let state = Arc::new(Mutex::new(PeerState::default()));
+        let handshakes = Arc::clone(&state);
+        let ws = WsListener::start(
+            move |req| handshake(&handshakes, req),
+            |ws, ticket| async move { Some(Conn { ticket, ws }) },
+        )
+        .await;
+        let peer = Arc::new(Peer {
             client_id: client_id.into(),
             client_secret: client_secret.into(),
-            ws_addr,
-            endpoint_override: None,
-            issued: HashMap::new(),
-            used: HashSet::new(),
-            opens: Vec::new(),
-            refused_sockets: Vec::new(),
-        }));
-        let router = Router::new()
-            .route(
-                "/v1.0/gateway/connections/open",
-                axum::routing::post(open_connection),
-            )
-            .with_state(shared.clone());
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http, router).await;
+            ws_addr: ws.addr().to_string(),
+            state,
         });
-        let (tx, rx) = mpsc::unbounded_channel();
-        let ws_shared = shared.clone();
-        let ws_task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = ws.accept().await else {
-                    continue;
-                };
-                tokio::spawn(handshake(stream, ws_shared.clone(), tx.clone()));
-            }
-        });
-        FakeStreamGateway {
-            gateway,
-            shared,
-            conns: tokio::sync::Mutex::new(rx),
-            tasks: vec![http_task, ws_task],
-        }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start(move |seen| open_connection(&checks, seen)).await;
+        FakeStreamGateway { http, ws, peer }
     }
 
     /// The value for `StreamConfig::gateway`.
-    pub fn gateway(&self) -> &str {
-        &self.gateway
+    pub fn gateway(&self) -> String {
+        self.http.base_url()
     }
 
     pub fn set_endpoint(&self, endpoint: &str) {
-        lock(&self.shared).endpoint_override = Some(endpoint.to_string());
+        lock(&self.peer.state).endpoint_override = Some(endpoint.to_string());
     }
 
+    /// The answered calls of the open endpoint.
     pub fn open_calls(&self) -> Vec<OpenCall> {
-        lock(&self.shared).opens.clone()
+        self.http
+            .exchanges()
+            .into_iter()
+            .filter(|e| e.seen.path() == OPEN_PATH && e.seen.method == "POST")
+            .filter_map(|e| {
+                Some(OpenCall {
+                    accept: e.seen.header("accept").map(str::to_string),
+                    content_type: e.seen.header("content-type").map(str::to_string),
+                    body: e.seen.json(),
+                    status: e.status?,
+                })
+            })
+            .collect()
     }
 
     /// Every ticket handed out, in no particular order.
     pub fn tickets(&self) -> Vec<String> {
-        lock(&self.shared).issued.keys().cloned().collect()
+        lock(&self.peer.state).tickets.issued()
     }
 
     /// Why WebSocket handshakes were refused, one line each.
     pub fn refused_sockets(&self) -> Vec<String> {
-        lock(&self.shared).refused_sockets.clone()
+        self.ws.refused()
     }
 
     /// The next accepted WebSocket connection; panics if none comes `within`.
     pub async fn next_connection(&self, within: Duration) -> Conn {
-        let mut rx = self.conns.lock().await;
-        match tokio::time::timeout(within, rx.recv()).await {
-            Ok(Some(c)) => c,
-            Ok(None) => panic!("the fake gateway stopped"),
-            Err(_) => panic!(
-                "no WebSocket connection within {within:?}; open calls: {:?}; refused: {:?}",
-                self.open_calls(),
-                self.refused_sockets()
-            ),
-        }
+        self.ws
+            .next(within, "WebSocket connection", || {
+                format!(
+                    "open calls: {:?}; refused: {:?}",
+                    self.open_calls(),
+                    self.refused_sockets()
+                )
+            })
+            .await
     }
 
     /// Waits until `n` open calls have been made; panics after `within`.
@@ -187,80 +150,54 @@ impl FakeStreamGateway {
     }
 }
 
-fn json_reply(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+fn json_reply(status: u16, body: Value) -> Answer {
+    Answer::json(status, &body).with_content_type("application/json")
 }
 
 fn request_id() -> String {
     format!("{:08X}-{:04X}", fastrand::u32(..), fastrand::u16(..))
 }
 
-async fn open_connection(
-    State(shared): State<Arc<Mutex<Shared>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let text = |name: header::HeaderName| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-    };
-    let accept = text(header::ACCEPT);
-    let content_type = text(header::CONTENT_TYPE);
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let mut s = lock(&shared);
-    let (status, reply) = if !accept
-        .as_deref()
-        .is_some_and(|a| a.contains("application/json"))
-    {
+fn open_connection(peer: &Peer, seen: &Seen) -> Checked {
+    if seen.path() != OPEN_PATH {
+        return Checked::Answer(Answer::empty(404));
+    }
+    if seen.method != "POST" {
+        return Checked::Answer(Answer::empty(405));
+    }
+    let accept = seen.header("accept");
+    let content_type = seen.header("content-type");
+    let parsed = seen.json();
+    let answer = if !accept.is_some_and(|a| a.contains("application/json")) {
         // What the Node SDK says the real gateway does without the header.
         let xml =
             "<?xml version=\"1.0\"?><OpenConnectionResponse><endpoint/></OpenConnectionResponse>";
-        (
-            StatusCode::OK,
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/xml")],
-                xml,
-            )
-                .into_response(),
-        )
-    } else if !content_type
-        .as_deref()
-        .is_some_and(|c| c.starts_with("application/json"))
+        Answer::new(200, Some("application/xml"), xml)
+    } else if !content_type.is_some_and(|c| c.starts_with("application/json"))
         || !parsed.is_object()
     {
-        let reply = json!({
-            "requestid": request_id(), "code": "invalidParameter", "message": "body is not JSON",
-        });
-        (
-            StatusCode::BAD_REQUEST,
-            json_reply(StatusCode::BAD_REQUEST, reply),
+        json_reply(
+            400,
+            json!({
+                "requestid": request_id(), "code": "invalidParameter", "message": "body is not JSON",
+            }),
         )
-    } else if parsed["clientId"].as_str() != Some(s.client_id.as_str())
-        || parsed["clientSecret"].as_str() != Some(s.client_secret.as_str())
+    } else if parsed["clientId"].as_str() != Some(peer.client_id.as_str())
+        || parsed["clientSecret"].as_str() != Some(peer.client_secret.as_str())
     {
-        let reply = json!({"requestid": request_id(), "code": "authFailed", "message": "鉴权失败"});
-        (
-            StatusCode::UNAUTHORIZED,
-            json_reply(StatusCode::UNAUTHORIZED, reply),
+        json_reply(
+            401,
+            json!({"requestid": request_id(), "code": "authFailed", "message": "鉴权失败"}),
         )
     } else if !parsed["subscriptions"].as_array().is_some_and(|subs| {
         subs.iter()
             .any(|x| x["type"] == "CALLBACK" && x["topic"] == ROBOT_TOPIC)
     }) {
-        let reply = json!({
-            "requestid": request_id(), "code": "invalidParameter", "message": "subscriptions",
-        });
-        (
-            StatusCode::BAD_REQUEST,
-            json_reply(StatusCode::BAD_REQUEST, reply),
+        json_reply(
+            400,
+            json!({
+                "requestid": request_id(), "code": "invalidParameter", "message": "subscriptions",
+            }),
         )
     } else {
         let ticket = format!(
@@ -270,77 +207,33 @@ async fn open_connection(
             fastrand::u16(..),
             fastrand::u64(..) & 0xffff_ffff_ffff
         );
-        s.issued.insert(ticket.clone(), Instant::now());
+        let mut s = lock(&peer.state);
+        s.tickets.issue(&ticket);
         let endpoint = s
             .endpoint_override
             .clone()
-            .unwrap_or_else(|| format!("ws://{}/connect", s.ws_addr));
-        let reply = json!({"endpoint": endpoint, "ticket": ticket});
-        (StatusCode::OK, json_reply(StatusCode::OK, reply))
+            .unwrap_or_else(|| format!("ws://{}/connect", peer.ws_addr));
+        json_reply(200, json!({"endpoint": endpoint, "ticket": ticket}))
     };
-    s.opens.push(OpenCall {
-        accept,
-        content_type,
-        body: parsed,
-        status: status.as_u16(),
-    });
-    reply
+    Checked::Answer(answer)
 }
 
-fn refuse(why: &str) -> ErrorResponse {
-    let mut r = ErrorResponse::new(Some(why.to_string()));
-    *r.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
-    r
-}
-
-#[allow(
-    clippy::result_large_err,
-    reason = "tungstenite's Callback trait fixes the error type"
-)]
-async fn handshake(stream: TcpStream, shared: Arc<Mutex<Shared>>, tx: mpsc::UnboundedSender<Conn>) {
-    let accepted = Arc::new(Mutex::new(None::<String>));
-    let slot = accepted.clone();
-    let check_shared = shared.clone();
-    let callback = move |req: &Request, resp: WsResponse| -> Result<WsResponse, ErrorResponse> {
-        let mut s = lock(&check_shared);
-        let uri = req.uri();
-        let ticket = uri
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("ticket="))
-            .unwrap_or("")
-            .to_string();
-        let why = if uri.path() != "/connect" {
-            Some(format!("path {}", uri.path()))
-        } else if ticket.is_empty() {
-            Some("no ticket".to_string())
-        } else if s.used.contains(&ticket) {
-            Some("ticket reused".to_string())
-        } else {
-            match s.issued.get(&ticket) {
-                None => Some("unknown ticket".to_string()),
-                Some(at) if at.elapsed() > TICKET_LIFE => Some("ticket expired".to_string()),
-                Some(_) => None,
-            }
-        };
-        if let Some(why) = why {
-            s.refused_sockets.push(why.clone());
-            return Err(refuse(&why));
+/// The ticket a handshake opens with, or why it is refused (HTTP 401).
+fn handshake(state: &Mutex<PeerState>, req: &Request) -> Result<String, Refusal> {
+    let ticket = ticket_of(req);
+    let why = if req.uri().path() != "/connect" {
+        format!("path {}", req.uri().path())
+    } else if ticket.is_empty() {
+        "no ticket".to_string()
+    } else {
+        match lock(state).tickets.redeem(&ticket, Some(TICKET_LIFE)) {
+            Ok(()) => return Ok(ticket),
+            Err(TicketProblem::Reused) => "ticket reused".to_string(),
+            Err(TicketProblem::Unknown) => "unknown ticket".to_string(),
+            Err(TicketProblem::Expired) => "ticket expired".to_string(),
         }
-        s.used.insert(ticket.clone());
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(ticket);
-        Ok(resp)
     };
-    let Ok(ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
-    let ticket = accepted
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .take()
-        .unwrap_or_default();
-    let _ = tx.send(Conn { ticket, ws });
+    Err(Refusal::unauthorized(why))
 }
 
 /// One accepted connection, scripted by the test. Dropping it drops the TCP connection
@@ -371,10 +264,10 @@ impl Conn {
                 Err(_) => panic!("no frame from the client within {within:?}"),
                 Ok(None) => panic!("the client closed the connection"),
                 Ok(Some(Err(e))) => panic!("reading from the client failed: {e}"),
-                Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str(t.as_str()) {
-                    Ok(v) => return v,
-                    Err(e) => panic!("the client sent non-JSON {t:?}: {e}"),
-                },
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    return serde_json::from_str(t.as_str())
+                        .unwrap_or_else(|e| panic!("the client sent non-JSON {t:?}: {e}"));
+                }
                 Ok(Some(Ok(Message::Close(f)))) => {
                     panic!("the client closed the connection: {f:?}")
                 }

@@ -12,18 +12,13 @@
 //! would ping: the `<@id>` mentions `allowed_mentions` lets through, and whether `@everyone`
 //! or `@here` would.
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen, random_token};
+use super::lock;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// The webhook id every fake has (its token is random).
@@ -60,117 +55,92 @@ pub struct DiscordMessage {
     pub pings_everyone: bool,
 }
 
+/// A local Discord on [`FakeHttp`] (accepted messages, statuses, waits).
 pub struct FakeDiscord {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    http: FakeHttp<DiscordMessage>,
+    peer: Arc<Peer>,
 }
 
-struct Shared {
+struct Peer {
     token: String,
     options: DiscordOptions,
-    state: Mutex<FakeState>,
-    arrived: Notify,
+    state: Mutex<PeerState>,
 }
 
 #[derive(Default)]
-struct FakeState {
-    script: VecDeque<DiscordReply>,
-    received: Vec<DiscordMessage>,
-    statuses: Vec<u16>,
+struct PeerState {
     interactions: Vec<(String, String)>,
     window: VecDeque<Instant>,
     next_id: u64,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+impl Peer {
+    fn lock(&self) -> MutexGuard<'_, PeerState> {
+        lock(&self.state)
+    }
+}
+
+impl Deref for FakeDiscord {
+    type Target = FakeHttp<DiscordMessage>;
+
+    fn deref(&self) -> &FakeHttp<DiscordMessage> {
+        &self.http
     }
 }
 
 impl FakeDiscord {
     pub async fn start(options: DiscordOptions) -> FakeDiscord {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("fake Discord: cannot bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("fake Discord: {e}"));
-        let shared = Arc::new(Shared {
-            token: (0..68)
-                .map(|_| {
-                    let c = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-                    c[fastrand::usize(..c.len())] as char
-                })
-                .collect(),
+        let peer = Arc::new(Peer {
+            token: random_token(
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+                68,
+            ),
             options,
-            state: Mutex::new(FakeState::default()),
-            arrived: Notify::new(),
+            state: Mutex::new(PeerState::default()),
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeDiscord { addr, shared, task }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start(move |seen| check(&checks, seen)).await;
+        FakeDiscord { http, peer }
     }
 
     /// The channel webhook's URL, as Discord's "Copy Webhook URL" gives it.
     pub fn url(&self) -> String {
-        self.url_with(WEBHOOK_ID, &self.shared.token)
+        self.url_with(WEBHOOK_ID, &self.peer.token)
     }
 
     pub fn url_with(&self, id: &str, token: &str) -> String {
-        format!("http://{}/api/webhooks/{id}/{token}", self.addr)
+        format!("{}/api/webhooks/{id}/{token}", self.http.base_url())
     }
 
     pub fn token(&self) -> &str {
-        &self.shared.token
+        &self.peer.token
     }
 
     /// The `api_base` where interaction follow-ups go.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.addr)
+        self.http.base_url()
     }
 
     /// Lets follow-ups of this interaction in, as Discord does for 15 minutes after it.
     pub fn open_interaction(&self, application_id: &str, token: &str) {
-        self.shared
+        self.peer
             .lock()
             .interactions
             .push((application_id.into(), token.into()));
     }
 
     pub fn script(&self, replies: impl IntoIterator<Item = DiscordReply>) {
-        self.shared.lock().script.extend(replies);
-    }
-
-    pub fn received(&self) -> Vec<DiscordMessage> {
-        self.shared.lock().received.clone()
-    }
-
-    /// The status of every answer, in order.
-    pub fn statuses(&self) -> Vec<u16> {
-        self.shared.lock().statuses.clone()
-    }
-
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<DiscordMessage> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let notified = self.shared.arrived.notified();
-            let got = self.received();
-            if got.len() >= n || tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.received();
+        self.http.script(replies.into_iter().map(|r| match r {
+            DiscordReply::Code(code) => Scripted::Answer(error(code)),
+            DiscordReply::RateLimited {
+                retry_after,
+                global,
+            } => Scripted::Answer(rate_limited(retry_after, global, true)),
+            DiscordReply::Status(status) => {
+                Scripted::Answer(Answer::text(status, format!("{status} error")))
             }
-        }
-    }
-}
-
-impl Drop for FakeDiscord {
-    fn drop(&mut self) {
-        self.task.abort();
+            DiscordReply::Delay(d) => Scripted::Delay(d),
+        }));
     }
 }
 
@@ -219,20 +189,11 @@ pub fn code_reply(code: i64) -> (u16, &'static str) {
     }
 }
 
-fn json_answer(status: u16, body: Value) -> Response {
-    let mut r = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        body.to_string(),
-    )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+fn json_answer(status: u16, body: Value) -> Answer {
+    Answer::json(status, &body).with_content_type("application/json")
 }
 
-fn error(code: i64) -> Response {
+fn error(code: i64) -> Answer {
     let (status, message) = code_reply(code);
     let mut body = json!({"message": message, "code": code});
     if status == 429 {
@@ -242,7 +203,7 @@ fn error(code: i64) -> Response {
     json_answer(status, body)
 }
 
-fn form_error(path: &[&str], code: &str, message: &str) -> Response {
+fn form_error(path: &[&str], code: &str, message: &str) -> Answer {
     let mut errors = json!({"_errors": [{"code": code, "message": message}]});
     for key in path.iter().rev() {
         errors = json!({ *key: errors });
@@ -253,98 +214,72 @@ fn form_error(path: &[&str], code: &str, message: &str) -> Response {
     )
 }
 
-fn rate_limited(retry_after: f64, global: bool, limit_headers: bool) -> Response {
-    let mut r = json_answer(
+fn rate_limited(retry_after: f64, global: bool, limit_headers: bool) -> Answer {
+    let answer = json_answer(
         429,
         json!({"message": "You are being rate limited.", "retry_after": retry_after, "global": global}),
-    );
-    let h = r.headers_mut();
-    let ceil = retry_after.ceil().max(0.0) as u64;
-    h.insert(header::RETRY_AFTER, HeaderValue::from(ceil));
+    )
+    .with_header("retry-after", (retry_after.ceil().max(0.0) as u64).to_string());
     if global {
-        h.insert("x-ratelimit-global", HeaderValue::from_static("true"));
-        h.insert("x-ratelimit-scope", HeaderValue::from_static("global"));
+        answer
+            .with_header("x-ratelimit-global", "true")
+            .with_header("x-ratelimit-scope", "global")
     } else if limit_headers {
-        h.insert("x-ratelimit-limit", HeaderValue::from(5));
-        h.insert("x-ratelimit-remaining", HeaderValue::from(0));
-        h.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
-        if let Ok(v) = HeaderValue::from_str(&format!("{retry_after:.3}")) {
-            h.insert("x-ratelimit-reset-after", v);
-        }
+        answer
+            .with_header("x-ratelimit-limit", "5")
+            .with_header("x-ratelimit-remaining", "0")
+            .with_header("x-ratelimit-scope", "user")
+            .with_header("x-ratelimit-reset-after", format!("{retry_after:.3}"))
+    } else {
+        answer
     }
-    r
-}
-
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let scripted = shared.lock().script.pop_front();
-    let (response, delay) = match scripted {
-        Some(DiscordReply::Code(code)) => (error(code), None),
-        Some(DiscordReply::RateLimited {
-            retry_after,
-            global,
-        }) => (rate_limited(retry_after, global, true), None),
-        Some(DiscordReply::Status(status)) => (
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                format!("{status} error"),
-            )
-                .into_response(),
-            None,
-        ),
-        Some(DiscordReply::Delay(d)) => (check(&shared, &uri, &headers, &body), Some(d)),
-        None => (check(&shared, &uri, &headers, &body), None),
-    };
-    shared.lock().statuses.push(response.status().as_u16());
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
-    response
-}
-
-fn query_param<'u>(uri: &'u Uri, name: &str) -> Option<&'u str> {
-    uri.query()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })
 }
 
 fn is_snowflake(s: &str) -> bool {
     !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    let segments: Vec<&str> = uri.path().trim_matches('/').split('/').collect();
+fn check(peer: &Peer, seen: &Seen) -> Checked<DiscordMessage> {
+    match accept(peer, seen) {
+        Ok((message, answer)) => Checked::Accept(message, answer),
+        Err(refusal) => Checked::Answer(refusal),
+    }
+}
+
+/// The message and Discord's answer, or Discord's refusal.
+fn accept(peer: &Peer, seen: &Seen) -> Result<(DiscordMessage, Answer), Answer> {
+    let segments: Vec<&str> = seen.path().trim_matches('/').split('/').collect();
     let followup = match segments.as_slice() {
         ["api", "webhooks", id, token] => {
             if *id != WEBHOOK_ID {
-                return error(10015);
+                return Err(error(10015));
             }
-            if *token != shared.token {
-                return error(50027);
+            if *token != peer.token {
+                return Err(error(50027));
             }
             false
         }
         ["api", "v10", "webhooks", app, token] => {
-            let open = shared
+            let open = peer
                 .lock()
                 .interactions
                 .iter()
                 .any(|(a, t)| a == app && t == token);
             if !open {
-                return error(10015);
+                return Err(error(10015));
             }
             true
         }
-        _ => return json_answer(404, json!({"message": "404: Not Found", "code": 0})),
+        _ => {
+            return Err(json_answer(
+                404,
+                json!({"message": "404: Not Found", "code": 0}),
+            ));
+        }
     };
-    if shared.options.rate_limit {
+    if peer.options.rate_limit {
         let now = Instant::now();
-        let mut state = shared.lock();
+        let mut state = peer.lock();
         while state
             .window
             .front()
@@ -358,22 +293,21 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
                 .front()
                 .map(|t| 2.0 - now.duration_since(*t).as_secs_f64())
                 .unwrap_or(2.0);
-            return rate_limited(reset.max(0.001), false, true);
+            return Err(rate_limited(reset.max(0.001), false, true));
         }
         state.window.push_back(now);
     }
-    let json_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
+    let json_type = seen
+        .header("content-type")
         .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/json"));
     if !json_type {
-        return json_answer(
+        return Err(json_answer(
             400,
             json!({"message": "Invalid Form Body", "code": 50035, "errors": {"_errors": [{"code": "CONTENT_TYPE_INVALID", "message": "Expected \"Content-Type\" header to be one of {'application/json', 'application/x-www-form-urlencoded', 'multipart/form-data'}."}]}}),
-        );
+        ));
     }
-    let Ok(value) = serde_json::from_slice::<Value>(body) else {
-        return error(50109);
+    let Ok(value) = serde_json::from_slice::<Value>(&seen.body) else {
+        return Err(error(50109));
     };
     let content = value.get("content").and_then(Value::as_str).unwrap_or("");
     let has_embeds = value
@@ -381,53 +315,51 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
         .and_then(Value::as_array)
         .is_some_and(|e| !e.is_empty());
     if content.trim().is_empty() && !has_embeds {
-        return error(50006);
+        return Err(error(50006));
     }
     if content.chars().count() > 2000 {
-        return form_error(
+        return Err(form_error(
             &["content"],
             "BASE_TYPE_MAX_LENGTH",
             "Must be 2000 or fewer in length.",
-        );
+        ));
     }
     if let Some(flags) = value.get("flags").and_then(Value::as_u64)
         && (!followup && flags & 64 != 0 || flags & !(4 | 64 | 4096) != 0)
     {
-        return form_error(&["flags"], "MESSAGE_FLAGS_INVALID", "Invalid flags.");
+        return Err(form_error(
+            &["flags"],
+            "MESSAGE_FLAGS_INVALID",
+            "Invalid flags.",
+        ));
     }
-    let (pings, pings_everyone) = match allowed_pings(&value, content) {
-        Ok(p) => p,
-        Err(response) => return *response,
+    let (pings, pings_everyone) = allowed_pings(&value, content)?;
+    let id = {
+        let mut state = peer.lock();
+        state.next_id += 1;
+        format!("11803667201531{:05}", state.next_id)
     };
-    let mut state = shared.lock();
-    state.next_id += 1;
-    let id = format!("11803667201531{:05}", state.next_id);
-    state.received.push(DiscordMessage {
+    let message = DiscordMessage {
         body: value.clone(),
-        path_and_query: uri
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default(),
+        path_and_query: seen.path_and_query.clone(),
         pings: pings.clone(),
         pings_everyone,
-    });
-    drop(state);
-    shared.arrived.notify_waiters();
+    };
     // Followups always wait; channel webhooks only when asked to.
-    if !followup && query_param(uri, "wait") != Some("true") {
-        return StatusCode::NO_CONTENT.into_response();
+    if !followup && seen.query("wait").as_deref() != Some("true") {
+        return Ok((message, Answer::empty(204)));
     }
     let mentions: Vec<Value> = pings
         .iter()
         .map(|id| json!({"id": id, "username": format!("user{id}"), "discriminator": "0"}))
         .collect();
-    json_answer(
+    let answer = json_answer(
         200,
         json!({
             "id": id,
             "type": 0,
             "content": content,
-            "channel_id": query_param(uri, "thread_id").unwrap_or("1180366720153127936"),
+            "channel_id": seen.query("thread_id").unwrap_or_else(|| "1180366720153127936".into()),
             "author": {"id": WEBHOOK_ID, "username": "weekbell", "avatar": null, "discriminator": "0000", "bot": true},
             "attachments": [],
             "embeds": value.get("embeds").cloned().unwrap_or(json!([])),
@@ -442,11 +374,12 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
             "components": [],
             "webhook_id": WEBHOOK_ID,
         }),
-    )
+    );
+    Ok((message, answer))
 }
 
 /// Who the message would notify, and whether `allowed_mentions` is well formed.
-fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Box<Response>> {
+fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Answer> {
     let written: Vec<String> = content
         .split("<@")
         .skip(1)
@@ -461,11 +394,11 @@ fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Bo
         return Ok((written, mentions_everyone));
     };
     let bad = |message: &str| {
-        Box::new(form_error(
+        form_error(
             &["allowed_mentions"],
             "MESSAGE_ALLOWED_MENTIONS_PARSE_EXCLUSIVE",
             message,
-        ))
+        )
     };
     let parse: Vec<&str> = match allowed.get("parse") {
         None => Vec::new(),
@@ -485,22 +418,22 @@ fn allowed_pings(value: &Value, content: &str) -> Result<(Vec<String>, bool), Bo
         None => Vec::new(),
         Some(Value::Array(items)) => {
             if items.len() > 100 {
-                return Err(Box::new(form_error(
+                return Err(form_error(
                     &["allowed_mentions", "users"],
                     "BASE_TYPE_MAX_LENGTH",
                     "Must be 100 or fewer in length.",
-                )));
+                ));
             }
             let mut out = Vec::new();
             for item in items {
                 match item.as_str().filter(|s| is_snowflake(s)) {
                     Some(id) => out.push(id.to_string()),
                     None => {
-                        return Err(Box::new(form_error(
+                        return Err(form_error(
                             &["allowed_mentions", "users", "0"],
                             "NUMBER_TYPE_COERCE",
                             "Value is not snowflake.",
-                        )));
+                        ));
                     }
                 }
             }

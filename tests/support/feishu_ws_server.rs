@@ -19,27 +19,24 @@
 
 #![allow(dead_code)]
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen};
+use super::lock;
+use super::ws_gateway::{Refusal, Tickets, WsListener, ticket_of};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request, Response as WsResponse,
-};
+use tokio_tungstenite::tungstenite::handshake::server::Request;
 use weekbell::inbound::feishu_ws::{Frame, METHOD_CONTROL, METHOD_DATA};
 
 pub const SERVICE_ID: i32 = 33_554_678;
+const ENDPOINT_PATH: &str = "/callback/ws/endpoint";
 
 #[derive(Debug, Clone)]
 pub struct EndpointCall {
@@ -48,152 +45,138 @@ pub struct EndpointCall {
     pub answer: Value,
 }
 
-struct Shared {
-    app_id: String,
-    app_secret: String,
-    ws_addr: String,
-    upstream: Option<String>,
+/// What the endpoint, the handshake check and the connections share.
+struct PeerState {
     client_config: Value,
     pong_config: Option<Value>,
-    codes: VecDeque<i64>,
     reject_handshakes: bool,
-    issued: HashSet<String>,
-    used: HashSet<String>,
-    calls: Vec<EndpointCall>,
-    refused_sockets: Vec<String>,
+    /// Tickets and access keys handed out; a ticket opens one connection.
+    tickets: Tickets,
     pings: Vec<(Instant, i32)>,
     violations: Vec<String>,
 }
 
+struct Peer {
+    app_id: String,
+    app_secret: String,
+    ws_addr: String,
+    upstream: Option<String>,
+    state: Arc<Mutex<PeerState>>,
+}
+
 pub struct FakeLongConnection {
-    base: String,
-    shared: Arc<Mutex<Shared>>,
-    conns: tokio::sync::Mutex<mpsc::UnboundedReceiver<FeishuConn>>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for FakeLongConnection {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-}
-
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn local(l: &TcpListener) -> String {
-    match l.local_addr() {
-        Ok(a) => a.to_string(),
-        Err(e) => panic!("no local address: {e}"),
-    }
+    http: FakeHttp,
+    ws: WsListener<FeishuConn>,
+    peer: Arc<Peer>,
 }
 
 impl FakeLongConnection {
     /// A gateway for the app `app_id`/`app_secret`; other paths go to `upstream` if given.
     pub async fn start(app_id: &str, app_secret: &str, upstream: Option<String>) -> Self {
-        let http = super::bind_loopback().await;
-        let ws = super::bind_loopback().await;
-        let base = format!("http://{}", local(&http));
-        let shared = Arc::new(Mutex::new(Shared {
-            app_id: app_id.into(),
-            app_secret: app_secret.into(),
-            ws_addr: local(&ws),
-            upstream,
+        let state = Arc::new(Mutex::new(PeerState {
             client_config: json!({"ReconnectCount": -1, "ReconnectInterval": 0, "ReconnectNonce": 0, "PingInterval": 120}),
             pong_config: None,
-            codes: VecDeque::new(),
             reject_handshakes: false,
-            issued: HashSet::new(),
-            used: HashSet::new(),
-            calls: Vec::new(),
-            refused_sockets: Vec::new(),
+            tickets: Tickets::default(),
             pings: Vec::new(),
             violations: Vec::new(),
         }));
-        let router = Router::new()
-            .route("/callback/ws/endpoint", axum::routing::post(endpoint))
-            .fallback(proxy)
-            .with_state(shared.clone());
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http, router).await;
+        let handshakes = Arc::clone(&state);
+        let connections = Arc::clone(&state);
+        let ws = WsListener::start(
+            move |req| handshake(&handshakes, req),
+            move |ws, _ticket| serve(ws, Arc::clone(&connections)),
+        )
+        .await;
+        let peer = Arc::new(Peer {
+            app_id: app_id.into(),
+            app_secret: app_secret.into(),
+            ws_addr: ws.addr().to_string(),
+            upstream,
+            state,
         });
-        let (tx, rx) = mpsc::unbounded_channel();
-        let ws_shared = shared.clone();
-        let ws_task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = ws.accept().await else {
-                    continue;
-                };
-                tokio::spawn(handshake(stream, ws_shared.clone(), tx.clone()));
-            }
-        });
-        FakeLongConnection {
-            base,
-            shared,
-            conns: tokio::sync::Mutex::new(rx),
-            tasks: vec![http_task, ws_task],
-        }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start_async(move |seen: Seen| {
+            let peer = Arc::clone(&checks);
+            async move { peer.answer(seen).await }
+        })
+        .await;
+        FakeLongConnection { http, ws, peer }
     }
 
     /// The value for the channel's `api_base` (`LongConnectionConfig::domain`).
-    pub fn base(&self) -> &str {
-        &self.base
+    pub fn base(&self) -> String {
+        self.http.base_url()
     }
 
     /// The `ClientConfig` handed out by the endpoint and in every pong from now on.
     pub fn set_client_config(&self, config: Value) {
-        lock(&self.shared).client_config = config;
+        lock(&self.peer.state).client_config = config;
     }
 
     /// The `ClientConfig` pongs carry from now on, when it should differ from the endpoint's.
     pub fn set_pong_config(&self, config: Value) {
-        lock(&self.shared).pong_config = Some(config);
+        lock(&self.peer.state).pong_config = Some(config);
     }
 
     /// The next endpoint calls answer these codes instead of a URL.
     pub fn script_code(&self, codes: impl IntoIterator<Item = i64>) {
-        lock(&self.shared).codes.extend(codes);
+        self.http.script_when(
+            |seen| seen.path() == ENDPOINT_PATH && seen.method == "POST",
+            codes.into_iter().map(|code| {
+                Scripted::Answer(endpoint_reply(
+                    json!({"code": code, "msg": "scripted", "data": {}}),
+                ))
+            }),
+        );
     }
 
     pub fn reject_handshakes(&self, reject: bool) {
-        lock(&self.shared).reject_handshakes = reject;
+        lock(&self.peer.state).reject_handshakes = reject;
     }
 
+    /// The answered calls of the endpoint.
     pub fn calls(&self) -> Vec<EndpointCall> {
-        lock(&self.shared).calls.clone()
+        self.http
+            .exchanges()
+            .into_iter()
+            .filter(|e| e.seen.path() == ENDPOINT_PATH && e.seen.method == "POST")
+            .filter(|e| e.status.is_some())
+            .map(|e| EndpointCall {
+                body: e.seen.json(),
+                locale: e.seen.header("locale").map(str::to_string),
+                answer: serde_json::from_str(&e.reply_body).unwrap_or(Value::Null),
+            })
+            .collect()
     }
 
     pub fn pings(&self) -> Vec<(Instant, i32)> {
-        lock(&self.shared).pings.clone()
+        lock(&self.peer.state).pings.clone()
     }
 
     pub fn violations(&self) -> Vec<String> {
-        lock(&self.shared).violations.clone()
+        lock(&self.peer.state).violations.clone()
     }
 
     pub fn refused_sockets(&self) -> Vec<String> {
-        lock(&self.shared).refused_sockets.clone()
+        self.ws.refused()
     }
 
     /// Every ticket and access key handed out.
     pub fn url_secrets(&self) -> Vec<String> {
-        lock(&self.shared).issued.iter().cloned().collect()
+        lock(&self.peer.state).tickets.issued()
     }
 
     pub async fn next_connection(&self, within: Duration) -> FeishuConn {
-        let mut rx = self.conns.lock().await;
-        match tokio::time::timeout(within, rx.recv()).await {
-            Ok(Some(c)) => c,
-            Ok(None) => panic!("the fake gateway stopped"),
-            Err(_) => panic!(
-                "no long connection within {within:?}; calls: {:?}; refused: {:?}",
-                self.calls(),
-                self.refused_sockets()
-            ),
-        }
+        self.ws
+            .next(within, "long connection", || {
+                format!(
+                    "calls: {:?}; refused: {:?}",
+                    self.calls(),
+                    self.refused_sockets()
+                )
+            })
+            .await
     }
 
     /// Waits until `n` pings have arrived; panics after `within`.
@@ -214,138 +197,107 @@ impl FakeLongConnection {
     }
 }
 
-async fn endpoint(
-    State(shared): State<Arc<Mutex<Shared>>>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let parsed: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let locale = headers
-        .get("locale")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let mut s = lock(&shared);
-    let answer = if let Some(code) = s.codes.pop_front() {
-        json!({"code": code, "msg": "scripted", "data": {}})
-    } else if parsed["AppID"] != s.app_id.as_str() || parsed["AppSecret"] != s.app_secret.as_str() {
-        json!({"code": 10014, "msg": "app secret invalid", "data": {}})
-    } else {
-        let ticket = format!("{:08x}-{:04x}", fastrand::u32(..), fastrand::u16(..));
-        let access_key = format!("{:016x}", fastrand::u64(..));
-        s.issued.insert(ticket.clone());
-        s.issued.insert(access_key.clone());
-        let url = format!(
-            "ws://{}/ws/v2?fpid=493&aid=552564&device_id={}&access_key={access_key}&service_id={SERVICE_ID}&ticket={ticket}",
-            s.ws_addr,
-            fastrand::u32(..)
-        );
-        json!({"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": s.client_config}})
-    };
-    s.calls.push(EndpointCall {
-        body: parsed,
-        locale,
-        answer: answer.clone(),
-    });
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        answer.to_string(),
-    )
-        .into_response()
+fn endpoint_reply(body: Value) -> Answer {
+    Answer::json(200, &body).with_content_type("application/json")
 }
 
-async fn proxy(
-    State(shared): State<Arc<Mutex<Shared>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let Some(upstream) = lock(&shared).upstream.clone() else {
-        return StatusCode::NOT_FOUND.into_response();
-    };
-    let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .unwrap_or_default();
-    let mut request = client
-        .request(method, format!("{upstream}{path}"))
-        .body(body.to_vec());
-    for name in [header::AUTHORIZATION, header::CONTENT_TYPE] {
-        if let Some(v) = headers.get(&name) {
-            request = request.header(name, v.clone());
+impl Peer {
+    async fn answer(&self, seen: Seen) -> Checked {
+        if seen.path() != ENDPOINT_PATH {
+            return Checked::Answer(self.proxy(&seen).await);
         }
-    }
-    match request.send().await {
-        Ok(r) => {
-            let status = r.status();
-            let bytes = r.bytes().await.unwrap_or_default();
-            (status, [(header::CONTENT_TYPE, "application/json")], bytes).into_response()
+        if seen.method != "POST" {
+            return Checked::Answer(Answer::empty(405));
         }
-        Err(_) => StatusCode::BAD_GATEWAY.into_response(),
-    }
-}
-
-#[allow(
-    clippy::result_large_err,
-    reason = "tungstenite's Callback trait fixes the error type"
-)]
-async fn handshake(
-    stream: TcpStream,
-    shared: Arc<Mutex<Shared>>,
-    tx: mpsc::UnboundedSender<FeishuConn>,
-) {
-    let check = shared.clone();
-    let callback = move |req: &Request, resp: WsResponse| -> Result<WsResponse, ErrorResponse> {
-        let mut s = lock(&check);
-        let ticket = req
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("ticket="))
-            .unwrap_or("")
-            .to_string();
-        let refuse = |s: &mut Shared, status: u16, why: &str, headers: &[(&str, &str)]| {
-            s.refused_sockets.push(why.to_string());
-            let mut r = ErrorResponse::new(Some(why.to_string()));
-            if let Ok(code) = tokio_tungstenite::tungstenite::http::StatusCode::from_u16(status) {
-                *r.status_mut() = code;
-            }
-            for (k, v) in headers {
-                if let (Ok(k), Ok(v)) = (
-                    tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()),
-                    tokio_tungstenite::tungstenite::http::HeaderValue::from_str(v),
-                ) {
-                    r.headers_mut().insert(k, v);
-                }
-            }
-            Err(r)
-        };
-        if s.reject_handshakes {
-            return refuse(
-                &mut s,
-                514,
-                "too many connections",
-                &[
-                    ("Handshake-Status", "514"),
-                    ("Handshake-Autherrcode", "1000040350"),
-                    ("Handshake-Msg", "exceed conn limit"),
-                ],
+        let parsed = seen.json();
+        let mut s = lock(&self.state);
+        let answer = if parsed["AppID"] != self.app_id.as_str()
+            || parsed["AppSecret"] != self.app_secret.as_str()
+        {
+            json!({"code": 10014, "msg": "app secret invalid", "data": {}})
+        } else {
+            let ticket = format!("{:08x}-{:04x}", fastrand::u32(..), fastrand::u16(..));
+            let access_key = format!("{:016x}", fastrand::u64(..));
+            s.tickets.issue(&ticket);
+            s.tickets.issue(&access_key);
+            let url = format!(
+                "ws://{}/ws/v2?fpid=493&aid=552564&device_id={}&access_key={access_key}&service_id={SERVICE_ID}&ticket={ticket}",
+                self.ws_addr,
+                fastrand::u32(..)
             );
+            json!({"code": 0, "msg": "ok", "data": {"URL": url, "ClientConfig": s.client_config}})
+        };
+        Checked::Answer(endpoint_reply(answer))
+    }
+
+    /// Feishu serves the Open API from the same domain: pass the call on to `upstream`.
+    async fn proxy(&self, seen: &Seen) -> Answer {
+        let Some(upstream) = self.upstream.clone() else {
+            return Answer::empty(404);
+        };
+        let path = if seen.path_and_query.is_empty() {
+            "/"
+        } else {
+            seen.path_and_query.as_str()
+        };
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap_or_default();
+        let mut request = client
+            .request(seen.method.clone(), format!("{upstream}{path}"))
+            .body(seen.body.to_vec());
+        for name in ["authorization", "content-type"] {
+            if let Some(v) = seen.headers.get(name) {
+                request = request.header(name, v.clone());
+            }
         }
-        if req.uri().path() != "/ws/v2" || s.used.contains(&ticket) || !s.issued.contains(&ticket) {
-            return refuse(&mut s, 401, "unknown or reused ticket", &[]);
+        match request.send().await {
+            Ok(r) => {
+                let status = r.status().as_u16();
+                let bytes = r.bytes().await.unwrap_or_default();
+                Answer::new(
+                    status,
+                    Some("application/json"),
+                    String::from_utf8_lossy(&bytes).into_owned(),
+                )
+            }
+            Err(_) => Answer::empty(502),
         }
-        s.used.insert(ticket);
-        Ok(resp)
-    };
-    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
+    }
+}
+
+/// The ticket a handshake opens with, or why it is refused: HTTP 514 while told to reject
+/// (the gateway's answer to an app with too many connections), 401 for a bad ticket.
+fn handshake(state: &Mutex<PeerState>, req: &Request) -> Result<String, Refusal> {
+    let mut s = lock(state);
+    if s.reject_handshakes {
+        return Err(Refusal {
+            status: 514,
+            why: "too many connections".into(),
+            headers: vec![
+                ("Handshake-Status", "514"),
+                ("Handshake-Autherrcode", "1000040350"),
+                ("Handshake-Msg", "exceed conn limit"),
+            ],
+        });
+    }
+    let ticket = ticket_of(req);
+    if req.uri().path() != "/ws/v2" || s.tickets.redeem(&ticket, None).is_err() {
+        return Err(Refusal::unauthorized("unknown or reused ticket"));
+    }
+    Ok(ticket)
+}
+
+/// Serves a new connection: answers pings with pongs carrying the `ClientConfig`, records
+/// pings and protocol violations, and passes other frames both ways between the socket and
+/// the test's [`FeishuConn`].
+async fn serve(
+    mut ws: WebSocketStream<TcpStream>,
+    state: Arc<Mutex<PeerState>>,
+) -> Option<FeishuConn> {
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Frame>();
     let (in_tx, in_rx) = mpsc::unbounded_channel::<Frame>();
-    let task_shared = shared.clone();
     let task = tokio::spawn(async move {
         loop {
             tokio::select! {
@@ -357,7 +309,7 @@ async fn handshake(
                     Some(Ok(Message::Binary(b))) => match Frame::decode(&b) {
                         Ok(f) if f.method == METHOD_CONTROL && f.header("type") == Some("ping") => {
                             let config = {
-                                let mut s = lock(&task_shared);
+                                let mut s = lock(&state);
                                 s.pings.push((Instant::now(), f.service));
                                 s.pong_config.as_ref().unwrap_or(&s.client_config).to_string()
                             };
@@ -371,20 +323,20 @@ async fn handshake(
                             if ws.send(Message::binary(pong.encode())).await.is_err() { break }
                         }
                         Ok(f) => { let _ = in_tx.send(f); }
-                        Err(e) => lock(&task_shared).violations.push(format!("undecodable frame: {e}")),
+                        Err(e) => lock(&state).violations.push(format!("undecodable frame: {e}")),
                     },
-                    Some(Ok(Message::Text(t))) => lock(&task_shared).violations.push(format!("text frame {t}")),
+                    Some(Ok(Message::Text(t))) => lock(&state).violations.push(format!("text frame {t}")),
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
                     Some(Ok(_)) => {}
                 },
             }
         }
     });
-    let _ = tx.send(FeishuConn {
+    Some(FeishuConn {
         out: out_tx,
         acks: in_rx,
         task,
-    });
+    })
 }
 
 /// One accepted connection. Dropping it closes the socket.

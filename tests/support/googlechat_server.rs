@@ -11,12 +11,14 @@
 //! matching HTTP status; the status names are google.rpc.Code's, the messages those quoted in
 //! public reports where there is one.
 
-use super::fake_http::{Answer, Checked, Exchange, FakeHttp, Scripted, Seen};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen, random_token};
+use super::lock;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{self, KeyPair as _, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
+use std::ops::Deref;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -57,13 +59,10 @@ pub struct FakeGoogleChat {
 
 impl FakeGoogleChat {
     pub async fn start() -> FakeGoogleChat {
-        let token: String = (0..43)
-            .map(|_| {
-                const CHARS: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-                CHARS[fastrand::usize(..CHARS.len())] as char
-            })
-            .collect();
+        let token = random_token(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            43,
+        );
         let expected = token.clone();
         let created = Arc::new(AtomicUsize::new(0));
         let http = FakeHttp::start(move |seen| check_webhook(&expected, &created, seen)).await;
@@ -109,28 +108,20 @@ impl FakeGoogleChat {
             }
         }));
     }
+}
 
-    pub fn received(&self) -> Vec<Value> {
-        self.http.received()
-    }
+impl Deref for FakeGoogleChat {
+    type Target = FakeHttp;
 
-    pub fn exchanges(&self) -> Vec<Exchange> {
-        self.http.exchanges()
-    }
-
-    pub fn request_count(&self) -> usize {
-        self.http.request_count()
-    }
-
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
-        self.http.wait_for(n, timeout).await
+    fn deref(&self) -> &FakeHttp {
+        &self.http
     }
 }
 
 fn check_webhook(token: &str, created: &AtomicUsize, seen: &Seen) -> Checked {
-    let invalid = |message: &str| Checked::Refuse(google_error(400, "INVALID_ARGUMENT", message));
+    let invalid = |message: &str| Checked::Answer(google_error(400, "INVALID_ARGUMENT", message));
     if seen.path() != format!("/v1/spaces/{SPACE}/messages") {
-        return Checked::Refuse(google_error(
+        return Checked::Answer(google_error(
             404,
             "NOT_FOUND",
             "Requested entity was not found.",
@@ -140,7 +131,7 @@ fn check_webhook(token: &str, created: &AtomicUsize, seen: &Seen) -> Checked {
         return invalid("API key not valid. Please pass a valid API key.");
     }
     if seen.query("token").as_deref() != Some(token) {
-        return Checked::Refuse(google_error(
+        return Checked::Answer(google_error(
             401,
             "UNAUTHENTICATED",
             "Request had invalid authentication credentials.",
@@ -183,12 +174,11 @@ pub struct GoogleSigner {
 
 impl GoogleSigner {
     pub fn generate(kid: &str) -> GoogleSigner {
-        match RsaKeyPair::generate(KeySize::Rsa2048) {
-            Ok(pair) => GoogleSigner {
-                pair,
-                kid: kid.into(),
-            },
-            Err(e) => panic!("cannot generate an RSA key: {e}"),
+        let pair = RsaKeyPair::generate(KeySize::Rsa2048)
+            .unwrap_or_else(|e| panic!("cannot generate an RSA key: {e}"));
+        GoogleSigner {
+            pair,
+            kid: kid.into(),
         }
     }
 
@@ -360,11 +350,11 @@ impl FakeGoogleKeys {
         let published = Arc::new(Mutex::new(documents(signers)));
         let shared = published.clone();
         let http = FakeHttp::start(move |seen| {
-            let (x509, jwks) = shared.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            let (x509, jwks) = lock(&shared).clone();
             let doc = match seen.path() {
                 X509_PATH => x509,
                 JWKS_PATH => jwks,
-                _ => return Checked::Refuse(Answer::text(404, "Not Found")),
+                _ => return Checked::Answer(Answer::text(404, "Not Found")),
             };
             Checked::Accept(
                 json!({"path": seen.path()}),
@@ -380,7 +370,7 @@ impl FakeGoogleKeys {
 
     /// Publishes these keys from now on (a key rotation).
     pub fn publish(&self, signers: &[&GoogleSigner]) {
-        *self.published.lock().unwrap_or_else(|e| e.into_inner()) = documents(signers);
+        *lock(&self.published) = documents(signers);
     }
 
     pub fn x509_url(&self) -> String {

@@ -1,5 +1,6 @@
 //! Capturing the log lines a test's own thread writes.
 
+use super::lock;
 use std::io;
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +10,7 @@ pub struct Logs(Arc<Mutex<Vec<u8>>>);
 
 impl Logs {
     pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+        String::from_utf8_lossy(&lock(&self.0)).into_owned()
     }
 
     pub fn capture(&self) -> tracing::subscriber::DefaultGuard {
@@ -25,10 +26,7 @@ impl Logs {
 
 impl io::Write for Logs {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .extend_from_slice(buf);
+        lock(&self.0).extend_from_slice(buf);
         Ok(buf.len())
     }
 

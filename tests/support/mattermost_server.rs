@@ -11,18 +11,13 @@
 //! accepted request is recorded with its posts and who they would notify (`@username`, and
 //! `@channel`/`@all`/`@here`).
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen, form_value, random_token};
+use super::lock;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
+use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 /// `model.PostMessageMaxRunesV2`.
@@ -61,106 +56,73 @@ pub struct MattermostPost {
     pub channel_wide: bool,
 }
 
+/// A local Mattermost on [`FakeHttp`] (accepted posts, statuses, waits).
 pub struct FakeMattermost {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
+    http: FakeHttp<MattermostPost>,
+    peer: Arc<Peer>,
 }
 
-struct Shared {
+struct Peer {
     key: String,
     options: MattermostOptions,
-    state: Mutex<FakeState>,
-    arrived: Notify,
+    window: Mutex<VecDeque<Instant>>,
 }
 
-#[derive(Default)]
-struct FakeState {
-    script: VecDeque<MattermostReply>,
-    received: Vec<MattermostPost>,
-    statuses: Vec<u16>,
-    window: VecDeque<Instant>,
+impl Peer {
+    fn window(&self) -> MutexGuard<'_, VecDeque<Instant>> {
+        lock(&self.window)
+    }
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+impl Deref for FakeMattermost {
+    type Target = FakeHttp<MattermostPost>;
+
+    fn deref(&self) -> &FakeHttp<MattermostPost> {
+        &self.http
     }
 }
 
 impl FakeMattermost {
     pub async fn start(options: MattermostOptions) -> FakeMattermost {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("fake Mattermost: cannot bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("fake Mattermost: {e}"));
-        let shared = Arc::new(Shared {
+        let peer = Arc::new(Peer {
             key: new_id(),
             options,
-            state: Mutex::new(FakeState::default()),
-            arrived: Notify::new(),
+            window: Mutex::new(VecDeque::new()),
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        FakeMattermost { addr, shared, task }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start(move |seen| check(&checks, seen)).await;
+        FakeMattermost { http, peer }
     }
 
     pub fn url(&self) -> String {
-        self.url_with(&self.shared.key)
+        self.url_with(&self.peer.key)
     }
 
     pub fn url_with(&self, key: &str) -> String {
-        format!("http://{}/hooks/{key}", self.addr)
+        format!("{}/hooks/{key}", self.http.base_url())
     }
 
     pub fn key(&self) -> &str {
-        &self.shared.key
+        &self.peer.key
     }
 
     pub fn script(&self, replies: impl IntoIterator<Item = MattermostReply>) {
-        self.shared.lock().script.extend(replies);
-    }
-
-    pub fn received(&self) -> Vec<MattermostPost> {
-        self.shared.lock().received.clone()
-    }
-
-    pub fn statuses(&self) -> Vec<u16> {
-        self.shared.lock().statuses.clone()
-    }
-
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<MattermostPost> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let notified = self.shared.arrived.notified();
-            let got = self.received();
-            if got.len() >= n || tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.received();
+        self.http.script(replies.into_iter().map(|r| match r {
+            MattermostReply::AppError(id) => Scripted::Answer(app_error(id)),
+            MattermostReply::Status(status) => {
+                Scripted::Answer(Answer::text(status, format!("{status} error")))
             }
-        }
-    }
-}
-
-impl Drop for FakeMattermost {
-    fn drop(&mut self) {
-        self.task.abort();
+            MattermostReply::TooManyRequests { retry_after_secs } => {
+                Scripted::Answer(limit_exceeded(10, retry_after_secs))
+            }
+            MattermostReply::Delay(d) => Scripted::Delay(d),
+        }));
     }
 }
 
 /// A 26-character Mattermost id.
 pub fn new_id() -> String {
-    (0..26)
-        .map(|_| {
-            let c = b"abcdefghijkmnopqrstuwxyz13456789";
-            c[fastrand::usize(..c.len())] as char
-        })
-        .collect()
+    random_token(b"abcdefghijkmnopqrstuwxyz13456789", 26)
 }
 
 /// The status and English message of an AppError id.
@@ -186,119 +148,46 @@ pub fn app_error_reply(id: &str) -> (u16, &'static str) {
     }
 }
 
-fn app_error(id: &str) -> Response {
+fn app_error(id: &str) -> Answer {
     let (status, message) = app_error_reply(id);
-    let mut r = (
-        StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        json!({"id": id, "message": message, "detailed_error": "", "request_id": new_id(), "status_code": status})
-            .to_string(),
+    Answer::json(
+        status,
+        &json!({"id": id, "message": message, "detailed_error": "", "request_id": new_id(), "status_code": status}),
     )
-        .into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    r
+    .with_content_type("application/json")
 }
 
-fn limit_exceeded(limit: u32, retry_after_secs: u64) -> Response {
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, "limit exceeded\n").into_response();
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    h.insert("x-ratelimit-limit", HeaderValue::from(limit));
-    h.insert("x-ratelimit-remaining", HeaderValue::from(0));
-    h.insert("x-ratelimit-reset", HeaderValue::from(retry_after_secs));
-    h.insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
-    r
+fn limit_exceeded(limit: u32, retry_after_secs: u64) -> Answer {
+    Answer::text(429, "limit exceeded\n")
+        .with_header("x-ratelimit-limit", limit.to_string())
+        .with_header("x-ratelimit-remaining", "0")
+        .with_header("x-ratelimit-reset", retry_after_secs.to_string())
+        .with_header("retry-after", retry_after_secs.to_string())
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let scripted = shared.lock().script.pop_front();
-    let (response, delay) = match scripted {
-        Some(MattermostReply::AppError(id)) => (app_error(id), None),
-        Some(MattermostReply::Status(status)) => (
-            (
-                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-                format!("{status} error"),
-            )
-                .into_response(),
-            None,
-        ),
-        Some(MattermostReply::TooManyRequests { retry_after_secs }) => {
-            (limit_exceeded(10, retry_after_secs), None)
-        }
-        Some(MattermostReply::Delay(d)) => (check(&shared, &uri, &headers, &body), Some(d)),
-        None => (check(&shared, &uri, &headers, &body), None),
-    };
-    shared.lock().statuses.push(response.status().as_u16());
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
-    response
-}
-
-fn form_value(body: &[u8], key: &str) -> Option<String> {
-    std::str::from_utf8(body).ok()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then(|| {
-            let v = v.replace('+', " ");
-            let bytes = v.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < bytes.len() {
-                if bytes[i] == b'%'
-                    && let Some(b) = v
-                        .get(i + 1..i + 3)
-                        .and_then(|h| u8::from_str_radix(h, 16).ok())
-                {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                out.push(bytes[i]);
-                i += 1;
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    })
-}
-
-fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
-    if let Some(per_sec) = shared.options.per_sec {
+fn check(peer: &Peer, seen: &Seen) -> Checked<MattermostPost> {
+    if let Some(per_sec) = peer.options.per_sec {
         // A GCRA with a burst of `per_sec` more, as throttled does, approximated by a window.
         let now = Instant::now();
-        let mut state = shared.lock();
-        while state
-            .window
+        let mut window = peer.window();
+        while window
             .front()
             .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(1))
         {
-            state.window.pop_front();
+            window.pop_front();
         }
-        if state.window.len() >= (per_sec * 2) as usize {
-            return limit_exceeded(per_sec, 1);
+        if window.len() >= (per_sec * 2) as usize {
+            return Checked::Answer(limit_exceeded(per_sec, 1));
         }
-        state.window.push_back(now);
+        window.push_back(now);
     }
-    let Some(key) = uri.path().strip_prefix("/hooks/") else {
-        return (StatusCode::NOT_FOUND, "404 page not found").into_response();
+    let Some(key) = seen.path().strip_prefix("/hooks/") else {
+        return Checked::Answer(Answer::text(404, "404 page not found"));
     };
-    if shared.options.disabled {
-        return app_error("web.incoming_webhook.disabled.app_error");
+    if peer.options.disabled {
+        return Checked::Answer(app_error("web.incoming_webhook.disabled.app_error"));
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_string();
+    let content_type = seen.header("content-type").unwrap_or("").to_string();
     let media = content_type
         .split(';')
         .next()
@@ -306,19 +195,22 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
         .trim()
         .to_ascii_lowercase();
     let value: Option<Value> = if media == "application/x-www-form-urlencoded" {
-        form_value(body, "payload").and_then(|p| serde_json::from_str(&p).ok())
+        std::str::from_utf8(&seen.body)
+            .ok()
+            .and_then(|form| form_value(form, "payload"))
+            .and_then(|p| serde_json::from_str(&p).ok())
     } else {
-        serde_json::from_slice(body).ok()
+        serde_json::from_slice(&seen.body).ok()
     };
     let Some(value) = value.filter(Value::is_object) else {
-        return app_error("web.incoming_webhook.parse.app_error");
+        return Checked::Answer(app_error("web.incoming_webhook.parse.app_error"));
     };
     let text = value.get("text").and_then(Value::as_str).unwrap_or("");
     if text.is_empty() && value.get("attachments").is_none() {
-        return app_error("web.incoming_webhook.text.app_error");
+        return Checked::Answer(app_error("web.incoming_webhook.text.app_error"));
     }
-    if key != shared.key {
-        return app_error("web.incoming_webhook.invalid.app_error");
+    if key != peer.key {
+        return Checked::Answer(app_error("web.incoming_webhook.invalid.app_error"));
     }
     let chars: Vec<char> = text.chars().collect();
     let posts: Vec<String> = chars
@@ -326,18 +218,17 @@ fn check(shared: &Shared, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Respon
         .map(|c| c.iter().collect())
         .collect();
     let (mentions, channel_wide) = mentions_in(text);
-    shared.lock().received.push(MattermostPost {
+    let post = MattermostPost {
         body: value.clone(),
         content_type,
         posts,
         mentions,
         channel_wide,
-    });
-    shared.arrived.notify_waiters();
-    let mut r = (StatusCode::OK, "ok").into_response();
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-    r
+    };
+    Checked::Accept(
+        post,
+        Answer::text(200, "ok").with_content_type("text/plain"),
+    )
 }
 
 /// `@word` mentions as the server finds them in text: a username is letters, digits, `.`, `-`

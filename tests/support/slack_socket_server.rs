@@ -1,9 +1,9 @@
 //! A local stand-in for Slack's Socket Mode, for tests of `weekbell::inbound::slack_socket`.
 //!
 //! It plays both halves on `127.0.0.1`, checking what Slack checks and answering as Slack does:
-//! - `POST /api/apps.connections.open` (HTTP, axum) wants `Authorization: Bearer <app token>`
-//!   (none: `{"ok":false,"error":"not_authed"}`; another: `invalid_auth`; a bot token `xoxb-…`:
-//!   `not_allowed_token_type`, as Slack answers) and returns
+//! - `POST /api/apps.connections.open` (HTTP, on `fake_http.rs`) wants
+//!   `Authorization: Bearer <app token>` (none: `{"ok":false,"error":"not_authed"}`; another:
+//!   `invalid_auth`; a bot token `xoxb-…`: `not_allowed_token_type`, as Slack answers) and returns
 //!   `{"ok":true,"url":"ws://127.0.0.1:P/link/?ticket=…&app_id=A0TESTAPP"}` with a fresh ticket.
 //!   Answers can be scripted ([`FakeSocketMode::script`]): `ratelimited` as HTTP 429 with
 //!   `Retry-After`, or any other error body.
@@ -16,24 +16,21 @@
 
 #![allow(dead_code)]
 
-use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen};
+use super::lock;
+use super::ws_gateway::{Refusal, TicketProblem, Tickets, WsListener, ticket_of};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::handshake::server::{
-    ErrorResponse, Request, Response as WsResponse,
-};
+use tokio_tungstenite::tungstenite::handshake::server::Request;
 
 /// How long Slack waits for an ack before sending an envelope again.
 pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
@@ -41,6 +38,7 @@ pub const ACK_DEADLINE: Duration = Duration::from_secs(3);
 pub const PING_EVERY: Duration = Duration::from_millis(200);
 /// The app id in the URLs handed out.
 pub const APP_ID: &str = "A0TESTAPP";
+const OPEN_PATH: &str = "/api/apps.connections.open";
 
 /// One call of `apps.connections.open`, as received and answered.
 #[derive(Debug, Clone)]
@@ -60,249 +58,164 @@ pub enum OpenReply {
     Error(String),
 }
 
-struct Shared {
+struct Peer {
     app_token: String,
     ws_addr: String,
-    script: VecDeque<OpenReply>,
-    issued: HashSet<String>,
-    used: HashSet<String>,
-    opens: Vec<OpenCall>,
-    refused_sockets: Vec<String>,
+    tickets: Arc<Mutex<Tickets>>,
 }
 
 pub struct FakeSocketMode {
-    api_base: String,
-    shared: Arc<Mutex<Shared>>,
-    conns: tokio::sync::Mutex<mpsc::UnboundedReceiver<SlackConn>>,
-    tasks: Vec<JoinHandle<()>>,
-}
-
-impl Drop for FakeSocketMode {
-    fn drop(&mut self) {
-        for t in &self.tasks {
-            t.abort();
-        }
-    }
-}
-
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn addr(l: &TcpListener) -> String {
-    match l.local_addr() {
-        Ok(a) => a.to_string(),
-        Err(e) => panic!("no local address: {e}"),
-    }
+    http: FakeHttp,
+    ws: WsListener<SlackConn>,
+    peer: Arc<Peer>,
 }
 
 impl FakeSocketMode {
     /// Slack for an app whose app-level token is `app_token`.
     pub async fn start(app_token: &str) -> Self {
-        let http = super::bind_loopback().await;
-        let ws = super::bind_loopback().await;
-        let api_base = format!("http://{}", addr(&http));
-        let shared = Arc::new(Mutex::new(Shared {
+        let tickets = Arc::new(Mutex::new(Tickets::default()));
+        let handshakes = Arc::clone(&tickets);
+        let ws = WsListener::start(move |req| handshake(&handshakes, req), serve).await;
+        let peer = Arc::new(Peer {
             app_token: app_token.to_string(),
-            ws_addr: addr(&ws),
-            script: VecDeque::new(),
-            issued: HashSet::new(),
-            used: HashSet::new(),
-            opens: Vec::new(),
-            refused_sockets: Vec::new(),
-        }));
-        let router = Router::new()
-            .route(
-                "/api/apps.connections.open",
-                axum::routing::post(connections_open),
-            )
-            .with_state(shared.clone());
-        let http_task = tokio::spawn(async move {
-            let _ = axum::serve(http, router).await;
+            ws_addr: ws.addr().to_string(),
+            tickets,
         });
-        let (tx, rx) = mpsc::unbounded_channel();
-        let ws_shared = shared.clone();
-        let ws_task = tokio::spawn(async move {
-            loop {
-                let Ok((stream, _)) = ws.accept().await else {
-                    continue;
-                };
-                tokio::spawn(handshake(stream, ws_shared.clone(), tx.clone()));
-            }
-        });
-        FakeSocketMode {
-            api_base,
-            shared,
-            conns: tokio::sync::Mutex::new(rx),
-            tasks: vec![http_task, ws_task],
-        }
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start(move |seen| connections_open(&checks, seen)).await;
+        FakeSocketMode { http, ws, peer }
     }
 
     /// The value for the channel's `api_base` (`SocketConfig::api_base`).
-    pub fn api_base(&self) -> &str {
-        &self.api_base
+    pub fn api_base(&self) -> String {
+        self.http.base_url()
     }
 
     pub fn script(&self, replies: impl IntoIterator<Item = OpenReply>) {
-        lock(&self.shared).script.extend(replies);
+        self.http.script_when(
+            |seen| seen.path() == OPEN_PATH && seen.method == "POST",
+            replies.into_iter().map(|r| {
+                Scripted::Answer(match r {
+                    OpenReply::RateLimited { retry_after_secs } => {
+                        slack_reply(429, json!({"ok": false, "error": "ratelimited"}))
+                            .with_header("retry-after", retry_after_secs.to_string())
+                    }
+                    OpenReply::Error(error) => {
+                        slack_reply(200, json!({"ok": false, "error": error}))
+                    }
+                })
+            }),
+        );
     }
 
+    /// The answered calls of `apps.connections.open`.
     pub fn open_calls(&self) -> Vec<OpenCall> {
-        lock(&self.shared).opens.clone()
+        self.http
+            .exchanges()
+            .into_iter()
+            .filter(|e| e.seen.path() == OPEN_PATH && e.seen.method == "POST")
+            .filter_map(|e| {
+                Some(OpenCall {
+                    authorization: e.seen.header("authorization").map(str::to_string),
+                    answer: serde_json::from_str(&e.reply_body).unwrap_or(Value::Null),
+                    status: e.status?,
+                    at: e.seen.at,
+                })
+            })
+            .collect()
     }
 
     pub fn tickets(&self) -> Vec<String> {
-        lock(&self.shared).issued.iter().cloned().collect()
+        lock(&self.peer.tickets).issued()
     }
 
     pub fn refused_sockets(&self) -> Vec<String> {
-        lock(&self.shared).refused_sockets.clone()
+        self.ws.refused()
     }
 
     /// The next accepted connection (its `hello` already sent); panics if none comes `within`.
     pub async fn next_connection(&self, within: Duration) -> SlackConn {
-        let mut rx = self.conns.lock().await;
-        match tokio::time::timeout(within, rx.recv()).await {
-            Ok(Some(c)) => c,
-            Ok(None) => panic!("the fake Slack stopped"),
-            Err(_) => panic!(
-                "no Socket Mode connection within {within:?}; open calls: {:?}; refused: {:?}",
-                self.open_calls(),
-                self.refused_sockets()
-            ),
-        }
+        self.ws
+            .next(within, "Socket Mode connection", || {
+                format!(
+                    "open calls: {:?}; refused: {:?}",
+                    self.open_calls(),
+                    self.refused_sockets()
+                )
+            })
+            .await
     }
 
     /// Whether a connection arrives `within`.
     pub async fn try_next_connection(&self, within: Duration) -> Option<SlackConn> {
-        let mut rx = self.conns.lock().await;
-        tokio::time::timeout(within, rx.recv()).await.ok().flatten()
+        self.ws.try_next(within).await
     }
 }
 
-async fn connections_open(
-    State(shared): State<Arc<Mutex<Shared>>>,
-    headers: HeaderMap,
-) -> Response {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    let mut s = lock(&shared);
-    let token = authorization
-        .as_deref()
+fn slack_reply(status: u16, body: Value) -> Answer {
+    Answer::json(status, &body)
+}
+
+fn connections_open(peer: &Peer, seen: &Seen) -> Checked {
+    if seen.path() != OPEN_PATH {
+        return Checked::Answer(Answer::empty(404));
+    }
+    if seen.method != "POST" {
+        return Checked::Answer(Answer::empty(405));
+    }
+    let token = seen
+        .header("authorization")
         .and_then(|a| a.strip_prefix("Bearer "))
         .map(str::trim);
-    let (status, retry_after, answer) = match s.script.pop_front() {
-        Some(OpenReply::RateLimited { retry_after_secs }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            Some(retry_after_secs),
-            json!({"ok": false, "error": "ratelimited"}),
-        ),
-        Some(OpenReply::Error(error)) => {
-            (StatusCode::OK, None, json!({"ok": false, "error": error}))
+    let error =
+        |error: &str| Checked::Answer(slack_reply(200, json!({"ok": false, "error": error})));
+    match token {
+        None => error("not_authed"),
+        Some(t) if t.starts_with("xoxb-") || t.starts_with("xoxp-") => {
+            error("not_allowed_token_type")
         }
-        None => match token {
-            None => (
-                StatusCode::OK,
-                None,
-                json!({"ok": false, "error": "not_authed"}),
-            ),
-            Some(t) if t.starts_with("xoxb-") || t.starts_with("xoxp-") => (
-                StatusCode::OK,
-                None,
-                json!({"ok": false, "error": "not_allowed_token_type"}),
-            ),
-            Some(t) if t != s.app_token => (
-                StatusCode::OK,
-                None,
-                json!({"ok": false, "error": "invalid_auth"}),
-            ),
-            Some(_) => {
-                let ticket = format!(
-                    "{:08x}-{:04x}-{:04x}",
-                    fastrand::u32(..),
-                    fastrand::u16(..),
-                    fastrand::u16(..)
-                );
-                s.issued.insert(ticket.clone());
-                let url = format!("ws://{}/link/?ticket={ticket}&app_id={APP_ID}", s.ws_addr);
-                (StatusCode::OK, None, json!({"ok": true, "url": url}))
-            }
-        },
-    };
-    s.opens.push(OpenCall {
-        authorization,
-        answer: answer.clone(),
-        status: status.as_u16(),
-        at: Instant::now(),
-    });
-    let mut response = (
-        status,
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        answer.to_string(),
-    )
-        .into_response();
-    if let Some(secs) = retry_after
-        && let Ok(v) = secs.to_string().parse()
-    {
-        response.headers_mut().insert(header::RETRY_AFTER, v);
+        Some(t) if t != peer.app_token => error("invalid_auth"),
+        Some(_) => {
+            let ticket = format!(
+                "{:08x}-{:04x}-{:04x}",
+                fastrand::u32(..),
+                fastrand::u16(..),
+                fastrand::u16(..)
+            );
+            lock(&peer.tickets).issue(&ticket);
+            let url = format!(
+                "ws://{}/link/?ticket={ticket}&app_id={APP_ID}",
+                peer.ws_addr
+            );
+            Checked::Answer(slack_reply(200, json!({"ok": true, "url": url})))
+        }
     }
-    response
 }
 
-#[allow(
-    clippy::result_large_err,
-    reason = "tungstenite's Callback trait fixes the error type"
-)]
-async fn handshake(
-    stream: TcpStream,
-    shared: Arc<Mutex<Shared>>,
-    tx: mpsc::UnboundedSender<SlackConn>,
-) {
-    let check = shared.clone();
-    let ticket_slot = Arc::new(Mutex::new(String::new()));
-    let slot = ticket_slot.clone();
-    let callback = move |req: &Request, resp: WsResponse| -> Result<WsResponse, ErrorResponse> {
-        let mut s = lock(&check);
-        let ticket = req
-            .uri()
-            .query()
-            .unwrap_or("")
-            .split('&')
-            .find_map(|kv| kv.strip_prefix("ticket="))
-            .unwrap_or("")
-            .to_string();
-        let why = if req.uri().path() != "/link/" {
-            Some(format!("path {}", req.uri().path()))
-        } else if s.used.contains(&ticket) {
-            Some("ticket reused".to_string())
-        } else if !s.issued.contains(&ticket) {
-            Some("unknown ticket".to_string())
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            s.refused_sockets.push(why.clone());
-            let mut r = ErrorResponse::new(Some(why));
-            *r.status_mut() = tokio_tungstenite::tungstenite::http::StatusCode::UNAUTHORIZED;
-            return Err(r);
+/// The ticket a handshake opens with, or why it is refused (HTTP 401).
+fn handshake(tickets: &Mutex<Tickets>, req: &Request) -> Result<String, Refusal> {
+    let ticket = ticket_of(req);
+    if req.uri().path() != "/link/" {
+        return Err(Refusal::unauthorized(format!("path {}", req.uri().path())));
+    }
+    match lock(tickets).redeem(&ticket, None) {
+        Ok(()) => Ok(ticket),
+        Err(TicketProblem::Reused) => Err(Refusal::unauthorized("ticket reused")),
+        Err(TicketProblem::Unknown | TicketProblem::Expired) => {
+            Err(Refusal::unauthorized("unknown ticket"))
         }
-        s.used.insert(ticket.clone());
-        *slot.lock().unwrap_or_else(|e| e.into_inner()) = ticket;
-        Ok(resp)
-    };
-    let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
-        return;
-    };
+    }
+}
+
+/// Greets a new connection with `hello`, then pings it every [`PING_EVERY`], counting pongs,
+/// and passes frames both ways between the socket and the test's [`SlackConn`].
+async fn serve(mut ws: WebSocketStream<TcpStream>, ticket: String) -> Option<SlackConn> {
     let hello = json!({
         "type": "hello", "num_connections": 1,
         "debug_info": {"host": "applink-fake", "build_number": 10, "approximate_connection_time": 18060},
         "connection_info": {"app_id": APP_ID},
     });
-    if ws.send(Message::text(hello.to_string())).await.is_err() {
-        return;
-    }
+    ws.send(Message::text(hello.to_string())).await.ok()?;
     let (out_tx, mut out_rx) = mpsc::unbounded_channel::<Message>();
     let (in_tx, in_rx) = mpsc::unbounded_channel::<Value>();
     let pongs = Arc::new(AtomicUsize::new(0));
@@ -331,18 +244,14 @@ async fn handshake(
         }
         task_closed.notify_one();
     });
-    let ticket = ticket_slot
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .clone();
-    let _ = tx.send(SlackConn {
+    Some(SlackConn {
         ticket,
         out: out_tx,
         acks: in_rx,
         pongs,
         closed,
         task,
-    });
+    })
 }
 
 /// One accepted connection. Dropping it closes the socket.

@@ -12,8 +12,9 @@
 //! fails afterwards when the card cannot be posted; this fake refuses such a card at once (as a
 //! flow whose trigger has a request schema would), so that a test sees the problem.
 
-use super::fake_http::{Answer, Checked, Exchange, FakeHttp, Scripted, Seen};
+use super::fake_http::{Answer, Checked, FakeHttp, Scripted, Seen, random_token};
 use serde_json::{Value, json};
+use std::ops::Deref;
 use std::time::Duration;
 
 /// The workflow id in [`FakeTeams::url`].
@@ -57,13 +58,10 @@ pub struct FakeTeams {
 
 impl FakeTeams {
     pub async fn start(endpoint: Endpoint) -> FakeTeams {
-        let token: String = (0..43)
-            .map(|_| {
-                const CHARS: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-                CHARS[fastrand::usize(..CHARS.len())] as char
-            })
-            .collect();
+        let token = random_token(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_",
+            43,
+        );
         let expected = token.clone();
         let http = FakeHttp::start(move |seen| match endpoint {
             Endpoint::Workflows => check_workflows(&expected, seen),
@@ -104,26 +102,13 @@ impl FakeTeams {
         self.http
             .script(replies.into_iter().map(|r| scripted(endpoint, r)));
     }
+}
 
-    /// The accepted messages' JSON bodies.
-    pub fn received(&self) -> Vec<Value> {
-        self.http.received()
-    }
+impl Deref for FakeTeams {
+    type Target = FakeHttp;
 
-    pub fn accepted(&self) -> Vec<Seen> {
-        self.http.accepted()
-    }
-
-    pub fn exchanges(&self) -> Vec<Exchange> {
-        self.http.exchanges()
-    }
-
-    pub fn request_count(&self) -> usize {
-        self.http.request_count()
-    }
-
-    pub async fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Value> {
-        self.http.wait_for(n, timeout).await
+    fn deref(&self) -> &FakeHttp {
+        &self.http
     }
 }
 
@@ -198,18 +183,18 @@ fn workflows_message(code: &str) -> &'static str {
 fn check_workflows(token: &str, seen: &Seen) -> Checked {
     let expected_path = format!("/workflows/{WORKFLOW_ID}/triggers/manual/paths/invoke");
     if !seen.path().starts_with("/workflows/") {
-        return Checked::Refuse(Answer::text(404, "Not Found"));
+        return Checked::Answer(Answer::text(404, "Not Found"));
     }
     match seen.query("sig") {
         None => {
-            return Checked::Refuse(logic_apps_error(
+            return Checked::Answer(logic_apps_error(
                 401,
                 "DirectApiAuthorizationRequired",
                 workflows_message("DirectApiAuthorizationRequired"),
             ));
         }
         Some(sig) if sig != token => {
-            return Checked::Refuse(logic_apps_error(
+            return Checked::Answer(logic_apps_error(
                 401,
                 "DirectApiInvalidAuthorizationSignature",
                 workflows_message("DirectApiInvalidAuthorizationSignature"),
@@ -218,7 +203,7 @@ fn check_workflows(token: &str, seen: &Seen) -> Checked {
         Some(_) => {}
     }
     if seen.path() != expected_path {
-        return Checked::Refuse(logic_apps_error(
+        return Checked::Answer(logic_apps_error(
             404,
             "WorkflowNotFound",
             workflows_message("WorkflowNotFound"),
@@ -229,14 +214,14 @@ fn check_workflows(token: &str, seen: &Seen) -> Checked {
         .is_some_and(|t| t.starts_with("application/json"));
     let body: Option<Value> = serde_json::from_slice(&seen.body).ok();
     let (true, Some(body)) = (json_type, body) else {
-        return Checked::Refuse(logic_apps_error(
+        return Checked::Answer(logic_apps_error(
             400,
             "InvalidRequestContent",
             workflows_message("InvalidRequestContent"),
         ));
     };
     if let Err(why) = check_card(&body, seen.body.len()) {
-        return Checked::Refuse(logic_apps_error(
+        return Checked::Answer(logic_apps_error(
             400,
             "TriggerInputSchemaMismatch",
             &format!(
@@ -251,19 +236,19 @@ fn check_workflows(token: &str, seen: &Seen) -> Checked {
 fn check_connector(token: &str, seen: &Seen) -> Checked {
     let expected = format!("/webhookb2/{GROUP}@{TENANT}/IncomingWebhook/{token}/{OWNER}");
     if seen.path() != expected {
-        return Checked::Refuse(Answer::text(404, "Not Found"));
+        return Checked::Answer(Answer::text(404, "Not Found"));
     }
     let Ok(body) = serde_json::from_slice::<Value>(&seen.body) else {
-        return Checked::Refuse(Answer::text(
+        return Checked::Answer(Answer::text(
             400,
             "Bad payload received by generic incoming webhook.",
         ));
     };
     if seen.body.len() > MAX_MESSAGE_BYTES {
-        return Checked::Refuse(wrapped(413));
+        return Checked::Answer(wrapped(413));
     }
     if check_card(&body, seen.body.len()).is_err() {
-        return Checked::Refuse(wrapped(400));
+        return Checked::Answer(wrapped(400));
     }
     Checked::Accept(body, Answer::text(200, "1"))
 }

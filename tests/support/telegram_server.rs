@@ -19,23 +19,23 @@
 //! can be scripted per method ([`FakeTelegram::script`]): a Bot API error, a bare HTTP status
 //! (a proxy's page), or a delay.
 //!
+//! It runs on `fake_http.rs`: accepted `sendMessage` calls are its records, every call is an
+//! exchange, recorded as it arrives.
+//!
 //! Not part of `support/mod.rs`; include it with
-//! `#[path = "support/telegram_server.rs"] mod telegram_server;`.
+//! `#[path = "support/telegram_server.rs"] mod telegram_server;` next to `mod support;`.
 
 #![allow(dead_code)]
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, Uri, header};
-use axum::response::{IntoResponse, Response};
+use crate::support::fake_http::{
+    Answer, Checked, FakeHttp, Scripted, Seen, form_pairs, random_token,
+};
+use crate::support::lock;
 use serde_json::{Value, json};
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 pub const BOT_ID: i64 = 7_012_345_678;
@@ -123,7 +123,6 @@ struct Chat {
 }
 
 struct FakeState {
-    token: String,
     chats: HashMap<i64, Chat>,
     /// Updates not yet confirmed, oldest first.
     pending: VecDeque<Value>,
@@ -132,56 +131,39 @@ struct FakeState {
     webhook: Option<(String, Option<String>)>,
     /// Bumped by every getUpdates, so an older poll knows it was superseded.
     poll_generation: u64,
-    scripts: HashMap<String, VecDeque<TgReply>>,
     /// Groups upgraded to supergroups: old id → new.
     migrations: HashMap<i64, i64>,
-    sent: Vec<Sent>,
-    calls: Vec<Call>,
 }
 
-struct Shared {
+/// The bot's side of Telegram: what the checks read and change.
+struct Peer {
+    token: String,
     state: Mutex<FakeState>,
     /// New updates, a new poll or a webhook change.
     changed: Notify,
-    /// Accepted sendMessage calls.
-    sent: Notify,
 }
 
-impl Shared {
+impl Peer {
     fn lock(&self) -> MutexGuard<'_, FakeState> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.state)
     }
 }
 
+/// A local Bot API on [`FakeHttp`]: accepted `sendMessage` calls are its records, every call
+/// its exchanges.
 pub struct FakeTelegram {
-    addr: std::net::SocketAddr,
-    shared: Arc<Shared>,
-    task: JoinHandle<()>,
-    http: reqwest::Client,
-}
-
-impl Drop for FakeTelegram {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    http: FakeHttp<Sent>,
+    peer: Arc<Peer>,
+    client: reqwest::Client,
 }
 
 impl FakeTelegram {
     /// A bot in [`GROUP`], on a random port.
     pub async fn start() -> FakeTelegram {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .unwrap_or_else(|e| panic!("fake Telegram: cannot bind: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("fake Telegram: no address: {e}"));
-        let secret: String = (0..35)
-            .map(|_| {
-                const ALPHABET: &[u8] =
-                    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-";
-                ALPHABET[fastrand::usize(..ALPHABET.len())] as char
-            })
-            .collect();
+        let secret = random_token(
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-",
+            35,
+        );
         let mut chats = HashMap::new();
         chats.insert(
             GROUP,
@@ -191,50 +173,40 @@ impl FakeTelegram {
                 next_message_id: 100,
             },
         );
-        let shared = Arc::new(Shared {
+        let peer = Arc::new(Peer {
+            token: format!("{BOT_ID}:AA{secret}"),
             state: Mutex::new(FakeState {
-                token: format!("{BOT_ID}:AA{secret}"),
                 chats,
                 pending: VecDeque::new(),
                 next_update_id: 860_000_000 + i64::from(fastrand::u16(..)),
                 allowed_updates: None,
                 webhook: None,
                 poll_generation: 0,
-                scripts: HashMap::new(),
                 migrations: HashMap::new(),
-                sent: Vec::new(),
-                calls: Vec::new(),
             }),
             changed: Notify::new(),
-            sent: Notify::new(),
         });
-        let app = Router::new()
-            .fallback(handle)
-            .with_state(Arc::clone(&shared));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(Duration::from_secs(15))
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
+        let checks = Arc::clone(&peer);
+        let http = FakeHttp::start_async(move |seen: Seen| {
+            let peer = Arc::clone(&checks);
+            async move { peer.answer(&seen).await }
+        })
+        .await;
         FakeTelegram {
-            addr,
-            shared,
-            task,
             http,
+            peer,
+            client: crate::support::client(Duration::from_secs(15)),
         }
     }
 
     /// `http://127.0.0.1:<port>`: the channel's `api_base`.
     pub fn api_base(&self) -> String {
-        format!("http://{}", self.addr)
+        self.http.base_url()
     }
 
     /// The bot token this server accepts.
     pub fn token(&self) -> String {
-        self.shared.lock().token.clone()
+        self.peer.token.clone()
     }
 
     /// `{api_base}/bot{token}/{method}`, for calls a test makes itself (`setWebhook`).
@@ -244,7 +216,7 @@ impl FakeTelegram {
 
     /// Makes the bot a member of another chat (`"group"`, `"supergroup"`, `"channel"`).
     pub fn add_chat(&self, id: i64, kind: &'static str, username: Option<&str>) {
-        self.shared.lock().chats.insert(
+        self.peer.lock().chats.insert(
             id,
             Chat {
                 kind,
@@ -261,7 +233,7 @@ impl FakeTelegram {
     /// new one, both from `user` (the admin who upgraded it).
     pub fn migrate_group(&self, old: i64, new: i64, user: i64) {
         let updates = {
-            let mut state = self.shared.lock();
+            let mut state = self.peer.lock();
             state.migrations.insert(old, new);
             state.chats.insert(
                 new,
@@ -297,21 +269,21 @@ impl FakeTelegram {
         }
     }
 
-    /// Queues answers for the next calls of `method`.
+    /// Queues answers for the next calls of `method` (with the right token).
     pub fn script(&self, method: &str, replies: impl IntoIterator<Item = TgReply>) {
-        self.shared
-            .lock()
-            .scripts
-            .entry(method.to_ascii_lowercase())
-            .or_default()
-            .extend(replies);
+        let method = method.to_ascii_lowercase();
+        let token = self.peer.token.clone();
+        self.http.script_when(
+            move |seen| bot_method(seen.path()).is_some_and(|(t, m)| t == token && m == method),
+            replies.into_iter().map(scripted),
+        );
     }
 
     /// A user's message in `chat` (a private chat when `chat` is the user's id), queued for
     /// `getUpdates` (and returned, to push to a webhook). Returns the whole update.
     pub fn push_message(&self, chat: i64, user: i64, username: Option<&str>, text: &str) -> Value {
         let update = {
-            let mut state = self.shared.lock();
+            let mut state = self.peer.lock();
             let update_id = state.next_update_id;
             state.next_update_id += 1;
             let chat_entry = state.chats.entry(chat).or_insert(Chat {
@@ -356,19 +328,19 @@ impl FakeTelegram {
     }
 
     fn queue(&self, update: Value) {
-        self.shared.lock().pending.push_back(update);
-        self.shared.changed.notify_waiters();
+        self.peer.lock().pending.push_back(update);
+        self.peer.changed.notify_waiters();
     }
 
     /// What Telegram does after a week without updates: the next `update_id` is chosen at
     /// random, here `next` (below the last one, to test the worst case).
     pub fn restart_update_ids(&self, next: i64) {
-        self.shared.lock().next_update_id = next;
+        self.peer.lock().next_update_id = next;
     }
 
     /// A fresh `update_id`, for updates a test builds by hand.
     pub fn next_update_id(&self) -> i64 {
-        let mut state = self.shared.lock();
+        let mut state = self.peer.lock();
         let id = state.next_update_id;
         state.next_update_id += 1;
         id
@@ -376,7 +348,7 @@ impl FakeTelegram {
 
     /// The ids of the updates not yet confirmed.
     pub fn pending(&self) -> Vec<i64> {
-        self.shared
+        self.peer
             .lock()
             .pending
             .iter()
@@ -386,7 +358,7 @@ impl FakeTelegram {
 
     /// The webhook URL and secret token, if one is set.
     pub fn webhook(&self) -> Option<(String, Option<String>)> {
-        self.shared.lock().webhook.clone()
+        self.peer.lock().webhook.clone()
     }
 
     /// Pushes `update` to the webhook as Telegram does (JSON, with the secret token header);
@@ -401,42 +373,53 @@ impl FakeTelegram {
     /// Pushes `update` to `url` with the secret token `secret` (or none), as a forger might.
     pub async fn deliver_to(&self, url: &str, secret: Option<&str>, update: &Value) -> u16 {
         let mut request = self
-            .http
+            .client
             .post(url)
-            .header(header::CONTENT_TYPE, "application/json")
+            .header("content-type", "application/json")
             .body(update.to_string());
         if let Some(s) = secret {
             request = request.header("X-Telegram-Bot-Api-Secret-Token", s);
         }
-        match request.send().await {
-            Ok(r) => r.status().as_u16(),
-            Err(e) => panic!("fake Telegram: the webhook did not answer: {e}"),
-        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("fake Telegram: the webhook did not answer: {e}"))
+            .status()
+            .as_u16()
     }
 
     /// The accepted `sendMessage` calls, in order.
     pub fn sent(&self) -> Vec<Sent> {
-        self.shared.lock().sent.clone()
+        self.http.received()
     }
 
     /// Waits until at least `n` messages were accepted, or `timeout` passes.
     pub async fn wait_for_sent(&self, n: usize, timeout: Duration) -> Vec<Sent> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let notified = self.shared.sent.notified();
-            let got = self.sent();
-            if got.len() >= n {
-                return got;
-            }
-            if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                return self.sent();
-            }
-        }
+        self.http.wait_for(n, timeout).await
     }
 
-    /// Every call, accepted or not.
+    /// Every call of a method, accepted or not, recorded as it arrived.
     pub fn calls(&self) -> Vec<Call> {
-        self.shared.lock().calls.clone()
+        self.http
+            .exchanges()
+            .into_iter()
+            .filter_map(|e| {
+                let (_, method) = bot_method(e.seen.path())?;
+                let reply = match e.status {
+                    None => Value::Null,
+                    Some(_) => {
+                        serde_json::from_str(&e.reply_body).unwrap_or(Value::String(e.reply_body))
+                    }
+                };
+                Some(Call {
+                    method,
+                    params: params(&e.seen),
+                    status: e.status.unwrap_or(0),
+                    reply,
+                    at: e.seen.at,
+                })
+            })
+            .collect()
     }
 
     /// The calls of one method.
@@ -477,197 +460,124 @@ fn leading_entities(text: &str) -> Vec<Value> {
 // ---------------------------------------------------------------------------------------------
 // Requests.
 
-struct Answer {
+/// A Bot API reply: its HTTP status and JSON body.
+struct BotReply {
     status: u16,
     body: Value,
 }
 
-impl Answer {
-    fn ok(result: Value) -> Answer {
-        Answer {
+impl BotReply {
+    fn ok(result: Value) -> BotReply {
+        BotReply {
             status: 200,
             body: json!({ "ok": true, "result": result }),
         }
     }
 
-    fn ok_described(result: Value, description: &str) -> Answer {
-        Answer {
+    fn ok_described(result: Value, description: &str) -> BotReply {
+        BotReply {
             status: 200,
             body: json!({ "ok": true, "result": result, "description": description }),
         }
     }
 
-    fn error(code: u16, description: &str) -> Answer {
-        Answer {
+    fn error(code: u16, description: &str) -> BotReply {
+        BotReply {
             status: code,
             body: json!({ "ok": false, "error_code": code, "description": description }),
         }
     }
 
-    fn bad_request(description: &str) -> Answer {
-        Answer::error(400, &format!("Bad Request: {description}"))
+    fn bad_request(description: &str) -> BotReply {
+        BotReply::error(400, &format!("Bad Request: {description}"))
+    }
+
+    fn answer(self) -> Answer {
+        Answer::json(self.status, &self.body).with_content_type("application/json")
     }
 }
 
-async fn handle(
-    State(shared): State<Arc<Shared>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    let path = uri.path().to_string();
-    let Some((token, method)) = path
-        .strip_prefix("/bot")
-        .and_then(|rest| rest.rsplit_once('/'))
-    else {
-        return json_response(&Answer::error(404, "Not Found"));
-    };
-    let method = method.to_ascii_lowercase();
-    let params = params(&uri, &headers, &body);
-    // Recorded on arrival, so a poll that is still blocking shows in `calls`.
-    let call = arrived(&shared, &method, &params);
-    if token != shared.lock().token {
-        let answer = Answer::error(401, "Unauthorized");
-        answered(&shared, call, &answer);
-        return json_response(&answer);
-    }
-    let scripted = shared
-        .lock()
-        .scripts
-        .get_mut(&method)
-        .and_then(VecDeque::pop_front);
-    let mut delay = None;
-    match scripted {
-        Some(TgReply::Error {
+fn scripted(reply: TgReply) -> Scripted {
+    match reply {
+        TgReply::Error {
             code,
             description,
             parameters,
-        }) => {
-            let mut answer = Answer::error(code, &description);
+        } => {
+            let mut reply = BotReply::error(code, &description);
             if let Some(p) = parameters {
-                answer.body["parameters"] = p;
+                reply.body["parameters"] = p;
             }
-            answered(&shared, call, &answer);
-            return json_response(&answer);
+            Scripted::Answer(reply.answer())
         }
-        Some(TgReply::Status(status)) => {
-            let answer = Answer {
-                status,
-                body: Value::String(format!("{status} proxy error")),
-            };
-            answered(&shared, call, &answer);
-            let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
-            return (code, format!("<html><body>{status}</body></html>")).into_response();
+        TgReply::Status(status) => Scripted::Answer(Answer::text(
+            status,
+            format!("<html><body>{status}</body></html>"),
+        )),
+        TgReply::Delay(d) => Scripted::Delay(d),
+    }
+}
+
+/// The token and (lower-cased) method of `/bot<token>/<method>`.
+fn bot_method(path: &str) -> Option<(&str, String)> {
+    let (token, method) = path.strip_prefix("/bot")?.rsplit_once('/')?;
+    Some((token, method.to_ascii_lowercase()))
+}
+
+impl Peer {
+    async fn answer(&self, seen: &Seen) -> Checked<Sent> {
+        let Some((token, method)) = bot_method(seen.path()) else {
+            return Checked::Answer(BotReply::error(404, "Not Found").answer());
+        };
+        if token != self.token {
+            return Checked::Answer(BotReply::error(401, "Unauthorized").answer());
         }
-        Some(TgReply::Delay(d)) => delay = Some(d),
-        None => {}
-    }
-    let answer = match method.as_str() {
-        "sendmessage" => send_message(&shared, &params),
-        "getupdates" => get_updates(&shared, &params).await,
-        "setwebhook" => set_webhook(&shared, &params),
-        "deletewebhook" => delete_webhook(&shared, &params),
-        "getwebhookinfo" => webhook_info(&shared),
-        "getme" => Answer::ok(json!({
-            "id": BOT_ID, "is_bot": true, "first_name": "weekbell", "username": BOT_USERNAME,
-            "can_join_groups": true, "can_read_all_group_messages": false,
-            "supports_inline_queries": false
-        })),
-        _ => Answer::error(404, "Not Found"),
-    };
-    answered(&shared, call, &answer);
-    if let Some(d) = delay {
-        tokio::time::sleep(d).await;
-    }
-    json_response(&answer)
-}
-
-fn json_response(answer: &Answer) -> Response {
-    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        answer.body.to_string(),
-    )
-        .into_response()
-}
-
-/// Records a call as it arrives (status 0 until answered); its index.
-fn arrived(shared: &Shared, method: &str, params: &Value) -> usize {
-    let mut state = shared.lock();
-    state.calls.push(Call {
-        method: method.to_string(),
-        params: params.clone(),
-        status: 0,
-        reply: Value::Null,
-        at: Instant::now(),
-    });
-    state.calls.len() - 1
-}
-
-fn answered(shared: &Shared, call: usize, answer: &Answer) {
-    if let Some(c) = shared.lock().calls.get_mut(call) {
-        c.status = answer.status;
-        c.reply = answer.body.clone();
+        let params = params(seen);
+        let reply = match method.as_str() {
+            "sendmessage" => match send_message(self, &params) {
+                Ok((sent, reply)) => return Checked::Accept(sent, reply.answer()),
+                Err(refusal) => refusal,
+            },
+            "getupdates" => get_updates(self, &params).await,
+            "setwebhook" => set_webhook(self, &params),
+            "deletewebhook" => delete_webhook(self, &params),
+            "getwebhookinfo" => webhook_info(self),
+            "getme" => BotReply::ok(json!({
+                "id": BOT_ID, "is_bot": true, "first_name": "weekbell", "username": BOT_USERNAME,
+                "can_join_groups": true, "can_read_all_group_messages": false,
+                "supports_inline_queries": false
+            })),
+            _ => BotReply::error(404, "Not Found"),
+        };
+        Checked::Answer(reply.answer())
     }
 }
 
 /// The call's parameters from the query string, a form body or a JSON body. Form and query
 /// values are strings; a value that is JSON (`allowed_updates=["message"]`) is read as such.
-fn params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Value {
+fn params(seen: &Seen) -> Value {
     let mut out = serde_json::Map::new();
     let mut add_pairs = |raw: &str| {
-        for pair in raw.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            let v = form_decode(v);
+        for (k, v) in form_pairs(raw) {
             let value = serde_json::from_str::<Value>(&v)
                 .ok()
                 .filter(|j| j.is_array() || j.is_object())
                 .unwrap_or(Value::String(v));
-            out.insert(form_decode(k), value);
+            out.insert(k, value);
         }
     };
-    if let Some(q) = uri.query() {
+    if let Some(q) = seen.raw_query() {
         add_pairs(q);
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = seen.header("content-type").unwrap_or("");
     if content_type.starts_with("application/json") {
-        if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(body) {
+        if let Ok(Value::Object(fields)) = serde_json::from_slice::<Value>(&seen.body) {
             out.extend(fields);
         }
     } else if content_type.starts_with("application/x-www-form-urlencoded") {
-        add_pairs(&String::from_utf8_lossy(body));
+        add_pairs(&String::from_utf8_lossy(&seen.body));
     }
     Value::Object(out)
-}
-
-fn form_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                match u8::from_str_radix(
-                    std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or(""),
-                    16,
-                ) {
-                    Ok(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    Err(_) => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn int_param(params: &Value, key: &str) -> Option<i64> {
@@ -686,12 +596,13 @@ fn bool_param(params: &Value, key: &str) -> bool {
     }
 }
 
-fn send_message(shared: &Shared, params: &Value) -> Answer {
-    let mut state = shared.lock();
+/// The message and Telegram's reply, or its refusal.
+fn send_message(peer: &Peer, params: &Value) -> Result<(Sent, BotReply), BotReply> {
+    let mut state = peer.lock();
     let chat_id = match params.get("chat_id") {
-        None | Some(Value::Null) => return Answer::bad_request("chat_id is empty"),
+        None | Some(Value::Null) => return Err(BotReply::bad_request("chat_id is empty")),
         Some(Value::String(s)) if s.trim().is_empty() => {
-            return Answer::bad_request("chat_id is empty");
+            return Err(BotReply::bad_request("chat_id is empty"));
         }
         Some(Value::String(s)) if s.starts_with('@') => {
             let name = s.trim_start_matches('@');
@@ -701,21 +612,21 @@ fn send_message(shared: &Shared, params: &Value) -> Answer {
                     .is_some_and(|u| u.eq_ignore_ascii_case(name))
             }) {
                 Some((id, _)) => *id,
-                None => return Answer::bad_request("chat not found"),
+                None => return Err(BotReply::bad_request("chat not found")),
             }
         }
         Some(_) => match int_param(params, "chat_id") {
             Some(id) => id,
-            None => return Answer::bad_request("chat not found"),
+            None => return Err(BotReply::bad_request("chat not found")),
         },
     };
     if let Some(&new) = state.migrations.get(&chat_id) {
-        let mut answer = Answer::bad_request("group chat was upgraded to a supergroup chat");
+        let mut answer = BotReply::bad_request("group chat was upgraded to a supergroup chat");
         answer.body["parameters"] = json!({ "migrate_to_chat_id": new });
-        return answer;
+        return Err(answer);
     }
     if !state.chats.contains_key(&chat_id) {
-        return Answer::bad_request("chat not found");
+        return Err(BotReply::bad_request("chat not found"));
     }
     let raw = params
         .get("text")
@@ -726,17 +637,17 @@ fn send_message(shared: &Shared, params: &Value) -> Answer {
         None | Some("") => (raw.clone(), Vec::new()),
         Some(mode) if mode.eq_ignore_ascii_case("html") => match parse_html(&raw) {
             Ok(parsed) => parsed,
-            Err(e) => return Answer::bad_request(&format!("can't parse entities: {e}")),
+            Err(e) => return Err(BotReply::bad_request(&format!("can't parse entities: {e}"))),
         },
-        Some(_) => return Answer::bad_request("unsupported parse_mode"),
+        Some(_) => return Err(BotReply::bad_request("unsupported parse_mode")),
     };
     // Telegram trims the text before it counts it.
     let shown = text.trim();
     if shown.is_empty() {
-        return Answer::bad_request("message text is empty");
+        return Err(BotReply::bad_request("message text is empty"));
     }
     if shown.encode_utf16().count() > 4096 {
-        return Answer::bad_request("message is too long");
+        return Err(BotReply::bad_request("message is too long"));
     }
     let reply = params.get("reply_parameters");
     let reply_to = reply.and_then(|r| int_param(r, "message_id"));
@@ -747,11 +658,11 @@ fn send_message(shared: &Shared, params: &Value) -> Answer {
             .is_some_and(|c| to >= 1 && to < c.next_message_id);
         let lenient = reply.is_some_and(|r| bool_param(r, "allow_sending_without_reply"));
         if !exists && !lenient {
-            return Answer::bad_request("message to be replied not found");
+            return Err(BotReply::bad_request("message to be replied not found"));
         }
     }
     let Some(chat) = state.chats.get_mut(&chat_id) else {
-        return Answer::bad_request("chat not found");
+        return Err(BotReply::bad_request("chat not found"));
     };
     let message_id = chat.next_message_id;
     chat.next_message_id += 1;
@@ -767,28 +678,27 @@ fn send_message(shared: &Shared, params: &Value) -> Answer {
         params: params.clone(),
         at: Instant::now(),
     };
-    state.sent.push(sent);
     drop(state);
-    shared.sent.notify_waiters();
     let entities: Vec<Value> = entities
         .iter()
         .map(|(t, o, l)| json!({ "type": t, "offset": o, "length": l }))
         .collect();
-    Answer::ok(json!({
+    let reply = BotReply::ok(json!({
         "message_id": message_id,
         "from": { "id": BOT_ID, "is_bot": true, "first_name": "weekbell", "username": BOT_USERNAME },
         "chat": { "id": chat_id, "type": kind },
         "date": chrono::Utc::now().timestamp(),
         "text": text,
         "entities": entities,
-    }))
+    }));
+    Ok((sent, reply))
 }
 
-async fn get_updates(shared: &Shared, params: &Value) -> Answer {
+async fn get_updates(peer: &Peer, params: &Value) -> BotReply {
     let generation = {
-        let mut state = shared.lock();
+        let mut state = peer.lock();
         if state.webhook.is_some() {
-            return Answer::error(
+            return BotReply::error(
                 409,
                 "Conflict: can't use getUpdates method while webhook is active; use \
                  deleteWebhook to delete the webhook first",
@@ -823,7 +733,7 @@ async fn get_updates(shared: &Shared, params: &Value) -> Answer {
         state.poll_generation
     };
     // Wake an older poll, which ends with a conflict.
-    shared.changed.notify_waiters();
+    peer.changed.notify_waiters();
     let limit = int_param(params, "limit")
         .unwrap_or(100)
         .clamp(1, 100)
@@ -831,11 +741,11 @@ async fn get_updates(shared: &Shared, params: &Value) -> Answer {
     let timeout = int_param(params, "timeout").unwrap_or(0).clamp(0, 50);
     let deadline = Instant::now() + Duration::from_secs(timeout.unsigned_abs());
     loop {
-        let notified = shared.changed.notified();
+        let notified = peer.changed.notified();
         {
-            let state = shared.lock();
+            let state = peer.lock();
             if state.poll_generation != generation {
-                return Answer::error(
+                return BotReply::error(
                     409,
                     "Conflict: terminated by other getUpdates request; make sure that only one \
                      bot instance is running",
@@ -854,7 +764,7 @@ async fn get_updates(shared: &Shared, params: &Value) -> Answer {
                 .cloned()
                 .collect();
             if !ready.is_empty() || Instant::now() >= deadline {
-                return Answer::ok(Value::Array(ready));
+                return BotReply::ok(Value::Array(ready));
             }
         }
         if tokio::time::timeout_at(deadline, notified).await.is_err() {
@@ -864,7 +774,7 @@ async fn get_updates(shared: &Shared, params: &Value) -> Answer {
     }
 }
 
-fn set_webhook(shared: &Shared, params: &Value) -> Answer {
+fn set_webhook(peer: &Peer, params: &Value) -> BotReply {
     let url = params
         .get("url")
         .and_then(Value::as_str)
@@ -881,17 +791,17 @@ fn set_webhook(shared: &Shared, params: &Value) -> Answer {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'))
     {
-        return Answer::bad_request("secret token contains unallowed characters");
+        return BotReply::bad_request("secret token contains unallowed characters");
     }
-    let mut state = shared.lock();
+    let mut state = peer.lock();
     if url.is_empty() {
         state.webhook = None;
         drop(state);
-        shared.changed.notify_waiters();
-        return Answer::ok_described(json!(true), "Webhook was deleted");
+        peer.changed.notify_waiters();
+        return BotReply::ok_described(json!(true), "Webhook was deleted");
     }
     if !(url.starts_with("https://") || url.starts_with("http://127.0.0.1")) {
-        return Answer::bad_request("bad webhook: An HTTPS URL must be provided for webhook");
+        return BotReply::bad_request("bad webhook: An HTTPS URL must be provided for webhook");
     }
     if let Some(Value::Array(kinds)) = params.get("allowed_updates") {
         state.allowed_updates = Some(
@@ -905,17 +815,17 @@ fn set_webhook(shared: &Shared, params: &Value) -> Answer {
     state.webhook = Some((url, secret));
     drop(state);
     // A poll running now ends with the webhook conflict.
-    shared.changed.notify_waiters();
-    Answer::ok_described(json!(true), "Webhook was set")
+    peer.changed.notify_waiters();
+    BotReply::ok_described(json!(true), "Webhook was set")
 }
 
-fn delete_webhook(shared: &Shared, params: &Value) -> Answer {
-    let mut state = shared.lock();
+fn delete_webhook(peer: &Peer, params: &Value) -> BotReply {
+    let mut state = peer.lock();
     let had = state.webhook.take().is_some();
     if bool_param(params, "drop_pending_updates") {
         state.pending.clear();
     }
-    Answer::ok_described(
+    BotReply::ok_described(
         json!(true),
         if had {
             "Webhook was deleted"
@@ -925,9 +835,9 @@ fn delete_webhook(shared: &Shared, params: &Value) -> Answer {
     )
 }
 
-fn webhook_info(shared: &Shared) -> Answer {
-    let state = shared.lock();
-    Answer::ok(json!({
+fn webhook_info(peer: &Peer) -> BotReply {
+    let state = peer.lock();
+    BotReply::ok(json!({
         "url": state.webhook.as_ref().map_or("", |w| w.0.as_str()),
         "has_custom_certificate": false,
         "pending_update_count": state.pending.len(),

@@ -6,7 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use weekbell::inbound::googlechat::{self, Audience, GoogleChatInbound, KeySet};
+use weekbell::config::Audience;
+use weekbell::inbound::googlechat::{self, GoogleChatInbound, KeySet};
 use weekbell_fuzz::{FuzzRequest, NOW_MS, check, google, set};
 
 fuzz_target!(|input: FuzzRequest| {

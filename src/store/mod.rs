@@ -2,10 +2,10 @@
 //! ids already handled and the cursors of polled sources — all of weekbell's SQL.
 //!
 //! One [`Store`] type serves SQLite (the embedded default, one file in WAL mode) and PostgreSQL
-//! (several replicas sharing one state) with one schema (`migrations.rs`) and one set of
-//! statements (`sql.rs`), through sqlx's `Any` driver. That driver knows only booleans,
-//! integers, floats, text and blobs, so times are `BIGINT` epoch milliseconds, flags are
-//! `BIGINT` 0/1 and statuses and JSON are `TEXT`.
+//! (several replicas sharing one state) with one schema (the scripts in `migrations/`, applied
+//! by `migrations.rs`) and one set of statements (`sql.rs`), through sqlx's `Any` driver. That
+//! driver knows only booleans, integers, floats, text and blobs, so times are `BIGINT` epoch
+//! milliseconds, flags are `BIGINT` 0/1 and statuses and JSON are `TEXT`.
 //!
 //! # Guarantees
 //!
@@ -101,20 +101,6 @@ impl Store {
             action: action.into(),
             detail: scrub(&e.to_string(), &self.secrets),
             hint: error::hint_for(&e),
-        }
-    }
-
-    pub(crate) fn migrate_error(
-        &self,
-        version: i32,
-        name: &'static str,
-        e: sqlx::Error,
-    ) -> StoreError {
-        StoreError::Migrate {
-            location: self.location.to_string(),
-            version,
-            name,
-            detail: scrub(&e.to_string(), &self.secrets),
         }
     }
 

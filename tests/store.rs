@@ -375,6 +375,235 @@ async fn errors_never_show_the_database_password() {
     assert!(!err.to_string().contains("Sup3rS3cret"), "{err}");
 }
 
+/// The versions sqlx's migrator has recorded as applied, read with a connection of the test's own.
+async fn applied_versions(backend: Backend, url: &str) -> Vec<i64> {
+    let mut conn = raw_connection(backend, url).await;
+    let versions =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
+            .fetch_all(&mut conn)
+            .await
+            .expect("read _sqlx_migrations");
+    conn.close().await.ok();
+    versions
+}
+
+/// Every version this build knows: one script per version in the store's migrations folder.
+fn every_version() -> Vec<i64> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations");
+    let scripts = std::fs::read_dir(dir)
+        .expect("the migrations folder")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".sql"))
+        .count();
+    (1..=i64::try_from(scripts).expect("a few scripts")).collect()
+}
+
+/// A connection outside the store, as an operator with a SQL shell has; it creates a missing
+/// SQLite file, as the store's own migrator did.
+async fn raw_connection(backend: Backend, url: &str) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let url = match backend {
+        Backend::Sqlite => {
+            let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).expect("create the database's directory");
+            }
+            format!("{url}?mode=rwc")
+        }
+        Backend::Postgres => url.to_owned(),
+    };
+    sqlx::AnyConnection::connect(&url)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// Makes the database as the store's own migrator left it at `version`, from the copy of its
+/// scripts in `tests/fixtures`.
+async fn make_with_the_old_migrator(backend: Backend, url: &str, version: usize) {
+    const OLD: &str = include_str!("fixtures/store-made-by-the-old-migrator.sql");
+    let mut conn = raw_connection(backend, url).await;
+    let mut sections = OLD.split("\n-- @version ");
+    let head = sections.next().unwrap_or_default();
+    // Each section goes on from its version number to the end of that line.
+    let scripts = sections.map(|s| s.split_once('\n').map_or("", |(_, script)| script));
+    for script in std::iter::once(head).chain(scripts.take(version)) {
+        sqlx::raw_sql(script)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("the old migrator's scripts on {backend}: {e}"));
+    }
+    conn.close().await.ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_with_its_rows() {
+    on_fresh_databases(|fresh| async move {
+        make_with_the_old_migrator(fresh.backend, &fresh.url, 4).await;
+        let mut conn = raw_connection(fresh.backend, &fresh.url).await;
+        let slot = "friday-digest@2026-11-27T17:00";
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO slot_ledger VALUES ('friday-digest', '2026-11-27T17:00', {T0}, \
+                 'on_time', 'old', {T0}, 1);
+             INSERT INTO outbox (id, slot_key, channel, platform, ord, payload, status, \
+                 attempts, next_try_ms, deadline_ms, late, created_ms, updated_ms) VALUES \
+                 ('{slot}/county/0/0', '{slot}', 'county', 'console', 0, '{{\"text\":\"周报\"}}', \
+                 'pending', 0, {T0}, {T0} + 3600000, 0, {T0}, {T0});
+             INSERT INTO task_snapshot VALUES ('current', 'tasks.csv', '[]', {T0});
+             INSERT INTO task_events (id, dedupe_key, task_id, at_ms, actor, source, channel, \
+                 field, old_value, new_value) VALUES ('e1', 'chat:county:m1/0', '14', {T0}, \
+                 'sun.qiang', 'chat', 'county', 'status', 'todo', 'done');
+             INSERT INTO inbound_seen (channel, message_id, seen_ms) VALUES ('county', 'm1', {T0});"
+        )))
+        .execute(&mut conn)
+        .await
+        .expect("rows the old store wrote");
+        conn.close().await.ok();
+
+        // Replicas restarted onto the new build open it together: one records the old versions
+        // in sqlx's table, the others wait and find them there.
+        let mut handles = Vec::new();
+        for _ in 0..4 {
+            let url = fresh.url.clone();
+            handles.push(tokio::spawn(async move { Store::open(&url).await }));
+        }
+        let mut stores = Vec::new();
+        for h in handles {
+            match h.await.unwrap() {
+                Ok(store) => stores.push(store),
+                Err(e) => panic!("opening a database the old migrator made: {e}"),
+            }
+        }
+        assert_eq!(
+            applied_versions(fresh.backend, &fresh.url).await,
+            every_version()
+        );
+        let s = &stores[0];
+        assert!(
+            s.is_claimed("friday-digest", "2026-11-27T17:00")
+                .await
+                .unwrap()
+        );
+        let message = s.outbox_get(&format!("{slot}/county/0/0")).await.unwrap();
+        assert_eq!(message.map(|m| m.status), Some(OutboxStatus::Pending));
+        assert_eq!(count(s).await.pending, 1);
+        let snapshot = s.load_task_snapshot().await.unwrap().expect("the snapshot");
+        assert_eq!(
+            (snapshot.source.as_str(), snapshot.json.as_str()),
+            ("tasks.csv", "[]")
+        );
+        let events = s.events(None, None).await.unwrap();
+        assert_eq!(
+            events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
+            ["e1"]
+        );
+        assert!(
+            !s.note_inbound("county", "m1", T0 + 1).await.unwrap(),
+            "m1 was seen"
+        );
+        for store in stores {
+            store.close().await;
+        }
+        // And again, as on every later start: nothing left to do.
+        let again = Store::open(&fresh.url).await.expect("a later start");
+        assert_eq!(count(&again).await.pending, 1);
+        again.close().await;
+        assert_eq!(
+            applied_versions(fresh.backend, &fresh.url).await,
+            every_version()
+        );
+        fresh
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_the_old_migrator_left_at_version_2_gets_the_later_versions_from_sqlx() {
+    on_fresh_databases(|fresh| async move {
+        make_with_the_old_migrator(fresh.backend, &fresh.url, 2).await;
+        let store = Store::open(&fresh.url).await.expect("open at version 2");
+        assert_eq!(
+            applied_versions(fresh.backend, &fresh.url).await,
+            every_version()
+        );
+        // Version 3's table and version 4's column are there.
+        assert_eq!(
+            store
+                .bind_signature("ding", "sig-1", "body-a", T0, T0 - 1_000)
+                .await
+                .unwrap(),
+            "body-a"
+        );
+        let from = from_text("m2", "done 14");
+        let events = [event("e2", Some("chat:county:m2/0"), "14", T0)];
+        assert_eq!(
+            store.append_events(Some(&from), &events).await.unwrap(),
+            Appended::Events(1)
+        );
+        store.close().await;
+        fresh
+    })
+    .await;
+}
+
+/// Changes sqlx's bookkeeping with `statement` (its `$1` a checksum of no script) from outside
+/// the store, then opens the store again, which must refuse.
+async fn reopen_after(ctx: &Ctx, statement: &'static str) -> StoreError {
+    let mut conn = raw_connection(ctx.store.backend(), &ctx.url).await;
+    sqlx::query(statement)
+        .bind(vec![0u8; 48])
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+    conn.close().await.ok();
+    match Store::open(&ctx.url).await {
+        Ok(_) => panic!("opened after {statement}"),
+        Err(e) => e,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_applied_script_that_was_edited_since_is_refused_with_what_to_do() {
+    on_each_backend(|ctx| async move {
+        // What the database holds for version 2 no longer matches the script in this build,
+        // as after someone edited the script once it had been applied.
+        let err = reopen_after(
+            &ctx,
+            "UPDATE _sqlx_migrations SET checksum = $1 WHERE version = 2",
+        )
+        .await;
+        assert!(
+            matches!(err, StoreError::EditedMigration { version: 2, .. }),
+            "{err:?}"
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("schema version 2 (inbound cursors)"),
+            "{text}"
+        );
+        assert!(text.contains("an applied script is never edited"), "{text}");
+        assert!(text.contains("make the change in a new version"), "{text}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_database_a_newer_weekbell_migrated_is_refused() {
+    on_each_backend(|ctx| async move {
+        let err = reopen_after(
+            &ctx,
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, \
+             execution_time) VALUES (99, 'from a newer weekbell', TRUE, $1, 0)",
+        )
+        .await;
+        assert!(
+            matches!(err, StoreError::SchemaTooNew { found: 99, .. }),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("run the newer weekbell"), "{err}");
+    })
+    .await;
+}
+
 // ---- slot ledger -------------------------------------------------------------------------------
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 8)]

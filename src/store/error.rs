@@ -54,6 +54,19 @@ pub enum StoreError {
         known: i64,
     },
 
+    #[error(
+        "the script of schema version {version} ({name}) in this weekbell differs from the one \
+         applied to the database at {location} — an applied script is never edited: build \
+         weekbell with the script as it was applied (its file in src/store/migrations/, from \
+         version control) and make the change in a new version, or run the weekbell that \
+         applied it"
+    )]
+    EditedMigration {
+        location: String,
+        version: i64,
+        name: &'static str,
+    },
+
     #[error("the database at {location} failed while {action}: {detail} — {hint}")]
     Query {
         location: String,

@@ -3,8 +3,9 @@
 //! One text serves SQLite and PostgreSQL: `$N` placeholders (sqlx-sqlite binds them by number),
 //! `ON CONFLICT`, `RETURNING`, `CASE` instead of `GREATEST`/`MAX(a, b)`, integers for times
 //! (epoch milliseconds) and flags (0/1), and text for statuses and JSON. The only statements for
-//! one backend are SQLite's pragmas and write-transaction opener, and PostgreSQL's migration
-//! lock and its `SKIP LOCKED` lease, each named for its backend. The schema itself is in `migrations.rs`.
+//! one backend are SQLite's pragmas and write-transaction opener, the lookup of a table by name,
+//! and PostgreSQL's migration lock and its `SKIP LOCKED` lease, each named for its backend. The
+//! schema itself is in the scripts in `migrations/`.
 
 /// The columns of `outbox`, in the order `decode_message` reads them.
 macro_rules! outbox_columns {
@@ -51,20 +52,25 @@ pub const SQLITE_JOURNAL_MODE: &str = "PRAGMA journal_mode";
 /// SQLite: switch the file to write-ahead logging, so readers never block the writer.
 pub const SQLITE_SET_WAL: &str = "PRAGMA journal_mode = WAL";
 
-/// PostgreSQL: serialise migrations between processes that start at once. The lock is released
-/// by the transaction's end; the key is `"weekbell"` read as a big-endian i64.
+/// PostgreSQL: the advisory lock the store's own migrator took around each version, before
+/// sqlx's migrator took over; adopting a database it made takes it too, so two openers never
+/// adopt at once and an opener still on that migrator is waited for. The lock is released by
+/// the transaction's end; the key is `"weekbell"` read as a big-endian i64.
 pub const PG_MIGRATION_LOCK: &str = "SELECT pg_advisory_xact_lock(8603394175047920748)";
 
-pub const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (\
-     version INTEGER PRIMARY KEY, \
-     applied_ms BIGINT NOT NULL)";
+/// SQLite: a row when the table `$1` exists.
+pub const SQLITE_TABLE_EXISTS: &str =
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name = $1";
 
-pub const APPLIED_VERSIONS: &str = "SELECT version FROM schema_migrations ORDER BY version";
+/// PostgreSQL: a row when the table `$1` exists where an unqualified name finds it (the
+/// `search_path`, as for every other statement here).
+pub const PG_TABLE_EXISTS: &str = "SELECT 1 WHERE to_regclass($1) IS NOT NULL";
 
-pub const IS_APPLIED: &str = "SELECT version FROM schema_migrations WHERE version = $1";
+/// The versions the store's own migrator recorded, in a database it made.
+pub const LEGACY_APPLIED_VERSIONS: &str = "SELECT version FROM schema_migrations ORDER BY version";
 
-pub const RECORD_MIGRATION: &str =
-    "INSERT INTO schema_migrations (version, applied_ms) VALUES ($1, $2)";
+/// The newest version in sqlx's bookkeeping table; NULL when it is empty.
+pub const SQLX_LATEST_VERSION: &str = "SELECT MAX(version) FROM _sqlx_migrations";
 
 // ---- slot ledger ------------------------------------------------------------------------------
 

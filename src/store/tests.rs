@@ -1,7 +1,9 @@
 //! Unit tests of the parts that need no database. The store's behaviour on SQLite and
 //! PostgreSQL is tested through its public API in `tests/store.rs`.
 
-use super::*;
+use super::no_limit_if_not_positive;
+use super::open::{Target, parse_target, percent_encode_path};
+use std::path::PathBuf;
 
 #[test]
 fn sqlite_urls_name_a_file() {

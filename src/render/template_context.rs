@@ -1,0 +1,314 @@
+//! The contexts: the views turned into template variables (the names the module docs list).
+
+use crate::config::Locale;
+use crate::people::Directory;
+use crate::render::view::{DigestView, ReminderView, ReportCallUnit, TaskLine, UnitRow, resolve};
+use crate::tasks::{Assignee, Status};
+use minijinja::Value;
+use minijinja::value::Serde;
+use serde::Serialize;
+
+#[derive(Serialize)]
+pub(crate) struct Common<'a> {
+    pub title: &'a str,
+    pub show_title: bool,
+    pub platform: &'a str,
+    pub today: String,
+    pub section_cap: usize,
+}
+
+#[derive(Serialize)]
+struct PersonCtx {
+    name: String,
+    id: Option<String>,
+}
+
+fn person_ctx(a: &Assignee, people: &Directory) -> PersonCtx {
+    match resolve(a, people) {
+        Some(p) => PersonCtx {
+            name: p.name.clone(),
+            id: Some(p.id.clone()),
+        },
+        None => PersonCtx {
+            name: a.name.trim().to_string(),
+            id: None,
+        },
+    }
+}
+
+#[derive(Serialize)]
+struct TaskCtx<'a> {
+    id: &'a str,
+    title: &'a str,
+    unit: &'a str,
+    category: &'a str,
+    notes: &'a str,
+    status: &'static str,
+    status_label: &'static str,
+    progress: Option<u8>,
+    due: Option<String>,
+    /// The deadline cell as written when it could not be read.
+    due_text: Option<&'a str>,
+    days_overdue: i64,
+    days_left: Option<i64>,
+    escalated: bool,
+    leader: Option<PersonCtx>,
+    owners: Vec<PersonCtx>,
+}
+
+pub(crate) fn status_label(locale: Locale, s: Status) -> &'static str {
+    match (locale, s) {
+        (Locale::ZhCn, Status::Todo) => "未开始",
+        (Locale::ZhCn, Status::InProgress) => "整改中",
+        (Locale::ZhCn, Status::Blocked) => "受阻",
+        (Locale::ZhCn, Status::Done) => "已完成",
+        (Locale::ZhCn, Status::Ongoing) => "长期坚持",
+        (Locale::ZhCn, Status::Cancelled) => "已取消",
+        (Locale::En, Status::Todo) => "to do",
+        (Locale::En, Status::InProgress) => "in progress",
+        (Locale::En, Status::Blocked) => "blocked",
+        (Locale::En, Status::Done) => "done",
+        (Locale::En, Status::Ongoing) => "ongoing",
+        (Locale::En, Status::Cancelled) => "cancelled",
+    }
+}
+
+fn task_ctx<'a>(
+    l: &TaskLine<'a>,
+    escalated: bool,
+    locale: Locale,
+    people: &Directory,
+) -> TaskCtx<'a> {
+    let t = l.task;
+    TaskCtx {
+        id: &t.id,
+        title: &t.title,
+        unit: &t.unit,
+        category: &t.category,
+        notes: &t.notes,
+        status: t.status.as_str(),
+        status_label: status_label(locale, t.status),
+        progress: t.progress,
+        due: t.due.map(|d| d.to_string()),
+        due_text: t.unreadable_due.as_deref(),
+        days_overdue: l.days_overdue,
+        days_left: l.days_left,
+        escalated,
+        leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
+        owners: t.owners.iter().map(|a| person_ctx(a, people)).collect(),
+    }
+}
+
+#[derive(Serialize)]
+struct Section<T> {
+    items: Vec<T>,
+    total: usize,
+    more: usize,
+}
+
+fn section<I, T>(items: I, total: usize, cap: usize) -> Section<T>
+where
+    I: Iterator<Item = T>,
+{
+    let items: Vec<T> = items.take(cap).collect();
+    let more = total.saturating_sub(items.len());
+    Section { items, total, more }
+}
+
+#[derive(Serialize)]
+struct Period {
+    start: Option<String>,
+    end: String,
+}
+
+#[derive(Serialize)]
+struct TotalsCtx {
+    total: usize,
+    todo: usize,
+    in_progress: usize,
+    blocked: usize,
+    done: usize,
+    ongoing: usize,
+    cancelled: usize,
+    counted: usize,
+    open: usize,
+    overdue: usize,
+    due_soon: usize,
+}
+
+#[derive(Serialize)]
+struct UnitCtx<'a> {
+    unit: &'a str,
+    total: usize,
+    done: usize,
+    open: usize,
+    active: usize,
+    overdue: usize,
+    reported: bool,
+}
+
+#[derive(Serialize)]
+struct DigestCtx<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    period: Period,
+    totals: TotalsCtx,
+    rate: Option<u8>,
+    units: Section<UnitCtx<'a>>,
+    overdue: Section<TaskCtx<'a>>,
+    due_soon: Section<TaskCtx<'a>>,
+    blocked: Section<TaskCtx<'a>>,
+    due_unconfirmed: Section<TaskCtx<'a>>,
+    done_since: Section<TaskCtx<'a>>,
+    silent_units: Section<&'a str>,
+    stale_list_note: Option<&'a str>,
+}
+
+fn task_section<'a>(
+    lines: &[TaskLine<'a>],
+    cap: usize,
+    locale: Locale,
+    people: &Directory,
+) -> Section<TaskCtx<'a>> {
+    section(
+        lines.iter().map(|l| task_ctx(l, false, locale, people)),
+        lines.len(),
+        cap,
+    )
+}
+
+pub(crate) fn digest_context<'a>(
+    common: Common<'a>,
+    v: &DigestView<'a>,
+    locale: Locale,
+    people: &Directory,
+) -> Value {
+    let cap = common.section_cap;
+    let tasks = |lines: &[TaskLine<'a>]| task_section(lines, cap, locale, people);
+    let t = v.totals;
+    let ctx = DigestCtx {
+        period: Period {
+            start: v.period_start.map(|d| d.to_string()),
+            end: v.period_end.to_string(),
+        },
+        totals: TotalsCtx {
+            total: t.total,
+            todo: t.todo,
+            in_progress: t.in_progress,
+            blocked: t.blocked,
+            done: t.done,
+            ongoing: t.ongoing,
+            cancelled: t.cancelled,
+            counted: t.counted(),
+            open: t.todo + t.in_progress + t.blocked,
+            overdue: v.overdue.len(),
+            due_soon: v.due_soon.len(),
+        },
+        rate: v.completion_rate,
+        units: section(
+            v.units.iter().map(|u: &UnitRow<'_>| UnitCtx {
+                unit: u.unit,
+                total: u.total,
+                done: u.done,
+                open: u.open,
+                active: u.active,
+                overdue: u.overdue,
+                reported: u.reported,
+            }),
+            v.units.len(),
+            cap,
+        ),
+        overdue: tasks(&v.overdue),
+        due_soon: tasks(&v.due_soon),
+        blocked: tasks(&v.blocked),
+        due_unconfirmed: tasks(&v.due_unconfirmed),
+        done_since: tasks(&v.done_since),
+        silent_units: section(v.silent_units.iter().copied(), v.silent_units.len(), cap),
+        stale_list_note: v.stale_list_note,
+        common,
+    };
+    Value::from(Serde(&ctx))
+}
+
+#[derive(Serialize)]
+struct ReminderCtx<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    recipient: PersonCtx,
+    tasks: Section<TaskCtx<'a>>,
+    overdue_count: usize,
+    escalate_after_days: i64,
+    escalate_to: Vec<PersonCtx>,
+}
+
+pub(crate) fn reminder_context(
+    common: Common<'_>,
+    v: &ReminderView<'_>,
+    escalate_after_days: i64,
+    locale: Locale,
+    people: &Directory,
+) -> Value {
+    let cap = common.section_cap;
+    let ctx = ReminderCtx {
+        recipient: PersonCtx {
+            name: v.name.clone(),
+            id: v.person_id.clone(),
+        },
+        tasks: section(
+            v.tasks
+                .iter()
+                .map(|t| task_ctx(&t.line, t.escalated, locale, people)),
+            v.tasks.len(),
+            cap,
+        ),
+        overdue_count: v.tasks.iter().filter(|t| t.line.days_overdue > 0).count(),
+        escalate_after_days,
+        escalate_to: v
+            .escalate_to
+            .iter()
+            .map(|a| person_ctx(a, people))
+            .collect(),
+        common,
+    };
+    Value::from(Serde(&ctx))
+}
+
+#[derive(Serialize)]
+struct ReportUnitCtx<'a> {
+    unit: &'a str,
+    owners: Vec<PersonCtx>,
+    active: usize,
+}
+
+#[derive(Serialize)]
+struct ReportCallCtx<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    units: Section<ReportUnitCtx<'a>>,
+}
+
+pub(crate) fn report_call_context(
+    common: Common<'_>,
+    units: &[ReportCallUnit<'_>],
+    people: &Directory,
+) -> Value {
+    let cap = common.section_cap;
+    let ctx = ReportCallCtx {
+        units: section(
+            units.iter().map(|u| ReportUnitCtx {
+                unit: u.unit,
+                owners: u.owners.iter().map(|a| person_ctx(a, people)).collect(),
+                active: u.active,
+            }),
+            units.len(),
+            cap,
+        ),
+        common,
+    };
+    Value::from(Serde(&ctx))
+}
+
+/// Adds the per-render data to a context.
+pub(crate) fn with_data(ctx: Value, data: &Value) -> Value {
+    minijinja::context! { __weekbell => data.clone(), ..ctx }
+}

@@ -40,12 +40,11 @@
 mod events;
 mod keys;
 
-/// `Audience` is parsed in `config` now; the fuzz target still names it here.
 pub use events::reply_body;
 pub use keys::{KeySet, KeysError, default_certs};
 
 use super::{Refusal, Request, Verdict, short};
-use crate::config::is_addon_service_account;
+use crate::config::{Audience, is_addon_service_account};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use events::parse_event;

@@ -19,6 +19,14 @@
 //! 2. The highest sustained rate: steps of 5 s at rising rates until one fails: p99 over
 //!    [`STEP_P99_BOUND_MS`], any error, or fewer answers per second than offered (below
 //!    [`STEP_ACHIEVED_MIN`] of it). The highest step that held is reported. Target ≥ 2,000/s.
+//!
+//! `-- memory` measures what the daemon keeps instead: [`MEMORY_COMMANDS`] commands of the mix
+//! at [`MEMORY_RATE`]/s on a list of [`MEMORY_ROWS`] rows (the shipped example's rows and
+//! generated ones owned by others, so `list mine` answers the same), in phases of
+//! [`MEMORY_PHASE_SECS`] s, with the resident set after each; then the peak (`VmHWM`), the
+//! resident set at the end and again after [`MEMORY_IDLE_SECS`] s idle. Target: peak under
+//! [`TARGET_PEAK_MB`] MB. `WEEKBELL_BIN=PATH` runs another build of the daemon (an older one,
+//! for "before").
 
 use axum::Router;
 use axum::routing::post;
@@ -43,6 +51,13 @@ const STEP_ACHIEVED_MIN: f64 = 0.95;
 const STEP_RATES: [u32; 12] = [
     1000, 1500, 2000, 2500, 3000, 4000, 5000, 6000, 8000, 10000, 12000, 16000,
 ];
+/// The memory run: how many commands, how fast, on how long a list, and its target.
+const MEMORY_COMMANDS: u64 = 200_000;
+const MEMORY_RATE: u32 = 1000;
+const MEMORY_ROWS: usize = 10_000;
+const MEMORY_PHASE_SECS: f64 = 10.0;
+const MEMORY_IDLE_SECS: u64 = 5;
+const TARGET_PEAK_MB: f64 = 100.0;
 /// Clock ticks per second in `/proc/PID/stat` (`CLK_TCK`, 100 on Linux x86_64).
 const CLK_TCK: f64 = 100.0;
 
@@ -60,7 +75,11 @@ impl Daemon {
         let log = dir.join("daemon.log");
         let out = std::fs::File::create(&log).map_err(|e| format!("daemon log: {e}"))?;
         let err = out.try_clone().map_err(|e| format!("daemon log: {e}"))?;
-        let child = Command::new(env!("CARGO_BIN_EXE_weekbell"))
+        let bin = std::env::var_os("WEEKBELL_BIN").map_or_else(
+            || PathBuf::from(env!("CARGO_BIN_EXE_weekbell")),
+            PathBuf::from,
+        );
+        let child = Command::new(bin)
             .current_dir(dir)
             .args(["--config", &config.display().to_string(), "run"])
             .env("WEEKBELL_LOG", "warn")
@@ -94,11 +113,21 @@ impl Daemon {
     }
 
     fn rss_mb(&self) -> f64 {
+        self.status_mb("VmRSS:")
+    }
+
+    /// The peak resident set so far.
+    fn peak_mb(&self) -> f64 {
+        self.status_mb("VmHWM:")
+    }
+
+    /// A `/proc/PID/status` figure given in kB, in MB.
+    fn status_mb(&self, key: &str) -> f64 {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
         status
             .lines()
-            .find(|l| l.starts_with("VmRSS:"))
+            .find(|l| l.starts_with(key))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
@@ -149,8 +178,42 @@ async fn sink() -> BenchResult<String> {
     Ok(format!("http://{addr}/hook"))
 }
 
-fn write_config(dir: &Path, port: u16, sink: &str) -> BenchResult<PathBuf> {
-    let tasks = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv");
+fn shipped_list() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config/tasks/team-tasks.csv")
+}
+
+/// The shipped example list with generated rows after it, `rows` in all. The generated tasks
+/// belong to people other than Alice and a fifth of them are overdue, so the mix's commands
+/// answer as they do on the example, over a list of the size asked for.
+fn write_long_list(dir: &Path, rows: usize) -> BenchResult<PathBuf> {
+    let shipped =
+        std::fs::read_to_string(shipped_list()).map_err(|e| format!("example list: {e}"))?;
+    let mut text = shipped.trim_end().to_string();
+    let given = text.lines().count().saturating_sub(1);
+    let owners = ["bob", "carol", "dave", "erin"];
+    let teams = ["platform", "web", "data", "ops"];
+    let statuses = ["todo", "in progress", "done", "blocked", "in progress"];
+    for i in given..rows {
+        let due = if i % 5 == 0 {
+            "2026-01-15"
+        } else {
+            "2099-06-30"
+        };
+        let _ = write!(
+            text,
+            "\nGEN-{i:05},Generated task number {i} for the memory run,{},{},{due},{},row {i}",
+            owners[i % owners.len()],
+            teams[i % teams.len()],
+            statuses[i % statuses.len()],
+        );
+    }
+    text.push('\n');
+    let path = dir.join("long-tasks.csv");
+    std::fs::write(&path, text).map_err(|e| format!("write list: {e}"))?;
+    Ok(path)
+}
+
+fn write_config(dir: &Path, port: u16, sink: &str, tasks: &Path) -> BenchResult<PathBuf> {
     let text = format!(
         r#"timezone = "UTC"
 locale = "en"
@@ -489,11 +552,24 @@ fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "MISSED" }
 }
 
-async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
+/// What one run measures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// The steady rate and the rate steps (`quick`: shorter phases; `reads`: reads only).
+    Rates { quick: bool, reads_only: bool },
+    /// What the daemon keeps over many commands on a long list.
+    Memory,
+}
+
+async fn bench(mode: Mode) -> BenchResult<()> {
     let dir = tempfile::tempdir().map_err(|e| format!("temp dir: {e}"))?;
     let sink_url = sink().await?;
     let port = free_port()?;
-    let config = write_config(dir.path(), port, &sink_url)?;
+    let list = match mode {
+        Mode::Memory => write_long_list(dir.path(), MEMORY_ROWS)?,
+        Mode::Rates { .. } => shipped_list(),
+    };
+    let config = write_config(dir.path(), port, &sink_url, &list)?;
     // Declared after `dir`, so it is dropped (killed) first.
     let mut daemon = Daemon::start(dir.path(), &config)?;
     let base = format!("http://127.0.0.1:{port}");
@@ -521,6 +597,13 @@ async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let reads_only = matches!(
+        mode,
+        Mode::Rates {
+            reads_only: true,
+            ..
+        }
+    );
     let target = Target {
         client,
         url: format!("{base}/hooks/team"),
@@ -530,6 +613,78 @@ async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
     preflight(&target)
         .await
         .map_err(|e| format!("{e}\n{}", daemon.log_tail()))?;
+    let outcome = match mode {
+        Mode::Rates { quick, reads_only } => {
+            rates(&target, &mut daemon, &base, quick, reads_only).await
+        }
+        Mode::Memory => memory(&target, &mut daemon, &base).await,
+    };
+    drop(daemon);
+    drop(dir);
+    outcome
+}
+
+/// The memory run (module docs).
+async fn memory(target: &Target, daemon: &mut Daemon, base: &str) -> BenchResult<()> {
+    println!(
+        "commands, memory: `weekbell run` (pid {}) on a {MEMORY_ROWS}-row list, {MEMORY_COMMANDS} commands at {MEMORY_RATE}/s in {MEMORY_PHASE_SECS} s phases; resident {:.1} MB before the first",
+        daemon.pid(),
+        daemon.rss_mb()
+    );
+    println!(
+        "mix: 50% `list mine`, 20% `list overdue`, 15% `progress API-101 N%`, 15% `note API-101 …` (writes are real changes, one SQLite commit each)"
+    );
+    let mut seq = 0u64;
+    let mut worst_p99 = 0.0f64;
+    let mut errors = 0;
+    let mut p50s = Vec::new();
+    while seq < MEMORY_COMMANDS {
+        let left = (MEMORY_COMMANDS - seq) as f64 / f64::from(MEMORY_RATE);
+        let f = phase(
+            target,
+            daemon,
+            MEMORY_RATE,
+            left.min(MEMORY_PHASE_SECS),
+            &mut seq,
+        )
+        .await?;
+        println!(
+            "  after {seq:>6}: {}; resident {:.1} MB",
+            f.line(),
+            daemon.rss_mb()
+        );
+        if let Some(e) = &f.first_error {
+            println!("    first error: {e}");
+        }
+        if daemon.exited() {
+            return Err(format!("weekbell run exited:\n{}", daemon.log_tail()));
+        }
+        worst_p99 = worst_p99.max(f.p99_ms);
+        errors += f.errors;
+        p50s.push(f.p50_ms);
+    }
+    let end_rss = daemon.rss_mb();
+    tokio::time::sleep(Duration::from_secs(MEMORY_IDLE_SECS)).await;
+    let peak = daemon.peak_mb();
+    p50s.sort_by(f64::total_cmp);
+    println!(
+        "daemon after {seq} commands: peak resident {peak:.1} MB (target < {TARGET_PEAK_MB} MB: {}), resident {end_rss:.1} MB at the end and {:.1} MB {MEMORY_IDLE_SECS} s later; median phase p50 {:.2} ms, worst phase p99 {worst_p99:.2} ms, {errors} errors; commands counted by the daemon: {}",
+        verdict(errors == 0 && peak < TARGET_PEAK_MB),
+        daemon.rss_mb(),
+        percentile(&p50s, 0.5),
+        command_counts(target, base).await
+    );
+    Ok(())
+}
+
+/// The steady rate and the rate steps (module docs).
+async fn rates(
+    target: &Target,
+    daemon: &mut Daemon,
+    base: &str,
+    quick: bool,
+    reads_only: bool,
+) -> BenchResult<()> {
     let (warm_secs, steady_secs, step_secs) = if quick {
         (1.0, 3.0, 2.0)
     } else {
@@ -547,8 +702,8 @@ async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
         );
     }
     let mut seq = 0u64;
-    phase(&target, &daemon, 500, warm_secs, &mut seq).await?;
-    let steady = phase(&target, &daemon, 500, steady_secs, &mut seq).await?;
+    phase(target, daemon, 500, warm_secs, &mut seq).await?;
+    let steady = phase(target, daemon, 500, steady_secs, &mut seq).await?;
     println!("steady 500/s for {steady_secs} s: {}", steady.line());
     if let Some(e) = &steady.first_error {
         println!("  first error: {e}");
@@ -569,7 +724,7 @@ async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
         if daemon.exited() {
             return Err(format!("weekbell run exited:\n{}", daemon.log_tail()));
         }
-        let f = phase(&target, &daemon, rate, step_secs, &mut seq).await?;
+        let f = phase(target, daemon, rate, step_secs, &mut seq).await?;
         let held = f.held();
         println!("  {} {}", f.line(), if held { "held" } else { "FAILED" });
         if let Some(e) = &f.first_error {
@@ -591,12 +746,11 @@ async fn bench(quick: bool, reads_only: bool) -> BenchResult<()> {
         ),
     }
     println!(
-        "daemon after {seq} commands: resident {:.1} MB; commands counted by the daemon: {}",
+        "daemon after {seq} commands: resident {:.1} MB, peak {:.1} MB; commands counted by the daemon: {}",
         daemon.rss_mb(),
-        command_counts(&target, &base).await
+        daemon.peak_mb(),
+        command_counts(target, base).await
     );
-    drop(daemon);
-    drop(dir);
     Ok(())
 }
 
@@ -619,12 +773,19 @@ async fn interrupted() {
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!(
-            "commands bench: run it with `cargo bench --bench commands` (`-- quick` for a short run, `-- reads` for reads only)"
+            "commands bench: run it with `cargo bench --bench commands` (`-- quick` for a short run, `-- reads` for reads only, `-- memory` for the memory run)"
         );
         return;
     }
-    let quick = std::env::args().any(|a| a == "quick");
-    let reads_only = std::env::args().any(|a| a == "reads");
+    let arg = |name: &str| std::env::args().any(|a| a == name);
+    let mode = if arg("memory") {
+        Mode::Memory
+    } else {
+        Mode::Rates {
+            quick: arg("quick"),
+            reads_only: arg("reads"),
+        }
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -638,7 +799,7 @@ fn main() {
     };
     let outcome = rt.block_on(async {
         tokio::select! {
-            r = bench(quick, reads_only) => r,
+            r = bench(mode) => r,
             _ = interrupted() => Err("interrupted".to_string()),
         }
     });

@@ -133,25 +133,25 @@ async fn fan_out() {
     }
     let enqueued = started.elapsed();
     // The bodies the workers will post, for the bare loop below.
-    let bodies: Vec<(String, Vec<u8>)> =
-        match plan.messages(&slot, None, &weekbell::state::Current::file_only(&plan)) {
-            Ok(rendered) => rendered
-                .iter()
-                .flat_map(|cm| {
-                    cm.messages
-                        .iter()
-                        .flat_map(move |m| m.parts.iter())
-                        .filter_map(move |p| {
-                            cm.channel
-                                .platform
-                                .prepare(cm.channel, p, now)
-                                .ok()
-                                .map(|r| (r.url.expose().to_string(), r.body))
-                        })
-                })
-                .collect(),
-            Err(e) => panic!("{e}"),
-        };
+    let file = weekbell::state::Current::file_only(&plan.tasks.tasks);
+    let bodies: Vec<(String, Vec<u8>)> = match plan.messages(&slot, None, &file) {
+        Ok(rendered) => rendered
+            .iter()
+            .flat_map(|cm| {
+                cm.messages
+                    .iter()
+                    .flat_map(move |m| m.parts.iter())
+                    .filter_map(move |p| {
+                        cm.channel
+                            .platform
+                            .prepare(cm.channel, p, now)
+                            .ok()
+                            .map(|r| (r.url.expose().to_string(), r.body))
+                    })
+            })
+            .collect(),
+        Err(e) => panic!("{e}"),
+    };
     let plan = Arc::new(plan);
     let (_ptx, prx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -8,11 +8,11 @@ use crate::render::{
     DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
 };
 use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
-use crate::state::Current;
-use crate::tasks::{self, Task, TaskError, TaskList};
+use crate::state::{Basis, Current};
+use crate::tasks::{self, MergeOptions, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Anything that stops weekbell from planning: all of these are bad input (exit code 2).
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +55,13 @@ pub struct Plan {
     /// Set when a later re-read of the files failed and this plan is the last good one: the
     /// next digest says so in its footer.
     stale: AtomicBool,
+    /// This plan's number among those the process loaded ([`Basis::generation`]).
+    generation: u64,
 }
+
+/// Numbers the plans a process loads, so that the live view can tell a reloaded list from the
+/// one it was built on without holding the plan.
+static GENERATIONS: AtomicU64 = AtomicU64::new(0);
 
 /// A config file that holds secrets should be readable by its owner only.
 fn readable_secrets_warning(config: &Config) -> Option<String> {
@@ -187,7 +193,21 @@ impl Plan {
             tasks,
             renderer,
             stale: AtomicBool::new(false),
+            generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// What the current list is built from: the file's tasks, notes dated in the config's
+    /// zone and signed with the people's names.
+    pub fn basis(&self) -> Basis<'_> {
+        Basis {
+            file: &self.tasks.tasks,
+            merge: MergeOptions {
+                zone: self.config.timezone,
+                people: Some(&self.people),
+            },
+            generation: self.generation,
+        }
     }
 
     /// Marks this plan as the last good one after a failed re-read.
@@ -279,7 +299,7 @@ impl Plan {
         &self,
         channel: Option<&ChannelConfig>,
         tasks: &[Task],
-        activity: &crate::render::WeekActivity,
+        activity: &tasks::WeekActivity,
         now: DateTime<Utc>,
     ) -> Result<RenderedMessage, PlanError> {
         let today = now.with_timezone(&self.config.timezone).date_naive();

@@ -102,7 +102,7 @@ impl ChatService {
             incoming.channel.and_then(|c| plan.config.channels.get(c));
         let (person, handle) = recognise(plan, &incoming.sender);
         let now_ms = now.timestamp_millis();
-        let tasks = self.view.tasks(plan, &self.store, now_ms).await?;
+        let tasks = self.view.tasks(plan.basis(), &self.store, now_ms).await?;
         let fallback: Lang = channel
             .and_then(|c| c.locale)
             .unwrap_or(plan.config.locale)
@@ -150,7 +150,11 @@ impl ChatService {
                 message_id: m.to_string(),
                 text_sha256: hex::encode(Sha256::digest(incoming.text.as_bytes())),
             });
-            match self.view.record(&self.store, from.as_ref(), events).await? {
+            match self
+                .view
+                .record(plan.basis(), &self.store, from.as_ref(), events)
+                .await?
+            {
                 Appended::Events(0) => tracing::info!(
                     channel = incoming.channel.unwrap_or("-"),
                     command,
@@ -319,14 +323,14 @@ mod tests {
 
         let live = chat
             .view
-            .tasks(&plan, &chat.store, t(6).timestamp_millis())
+            .tasks(plan.basis(), &chat.store, t(6).timestamp_millis())
             .await
             .expect("view");
         let task = live.iter().find(|t| t.id == "API-101").expect("API-101");
         assert_eq!(task.progress, Some(70));
 
         // The store, merged afresh from the file, agrees with the live view.
-        let fresh = crate::state::Current::load(&plan, &chat.store)
+        let fresh = crate::state::Current::load(plan.basis(), &chat.store)
             .await
             .expect("load");
         let task = fresh

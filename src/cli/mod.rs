@@ -261,11 +261,11 @@ pub fn current_tasks(plan: &weekbell::plan::Plan) -> Result<weekbell::state::Cur
     rt.block_on(async {
         match weekbell::store::Store::open_existing(plan.config.store_url.expose()).await? {
             Some(store) => {
-                let current = weekbell::state::Current::load(plan, &store).await;
+                let current = weekbell::state::Current::load(plan.basis(), &store).await;
                 store.close().await;
                 Ok(current?)
             }
-            None => Ok(weekbell::state::Current::file_only(plan)),
+            None => Ok(weekbell::state::Current::file_only(&plan.tasks.tasks)),
         }
     })
 }

@@ -208,7 +208,7 @@ pub async fn enqueue_slot(
         return Ok(false);
     }
     // The list as it stands, chat updates included, not just the file.
-    let current = Current::load(plan, &shared.store).await?;
+    let current = Current::load(plan.basis(), &shared.store).await?;
     let rendered = plan.messages(slot, only_channel, &current)?;
     let slot_key = format!("{}@{}", claim.schedule, claim.slot_local);
     let deadline_ms = (slot.at.max(shared.clock.now()) + DELIVERY_WINDOW).timestamp_millis();

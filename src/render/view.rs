@@ -4,19 +4,14 @@
 use crate::people::{Directory, Person};
 use crate::tasks::{Assignee, Status, Task};
 use chrono::NaiveDate;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 /// How far ahead "due soon" looks: open tasks due from today through today + 7 days.
 pub const DUE_SOON_DAYS: i64 = 7;
 
-/// Activity recorded between digests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct WeekActivity {
-    /// Task ids marked done since the last digest, from events (filled by a later issue; empty now).
-    pub completed_since: Vec<String>,
-    /// Units that sent a weekly report this week.
-    pub reported_units: BTreeSet<String>,
-}
+/// Computed from events in `tasks::merge`, which render must not depend on; `render::view`
+/// and `render` still name it, as they did before it moved.
+pub use crate::tasks::WeekActivity;
 
 /// Everything a digest is computed from.
 #[derive(Debug, Clone, Copy)]

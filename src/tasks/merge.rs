@@ -29,7 +29,6 @@
 
 use super::model::{Status, Task};
 use crate::people::Directory;
-use crate::render::WeekActivity;
 use crate::store::TaskEvent;
 use chrono::{DateTime, TimeZone};
 use chrono_tz::Tz;
@@ -181,6 +180,16 @@ fn note_line(event: &TaskEvent, text: &str, options: &MergeOptions<'_>) -> Strin
         }
         None => format!("[{who}] {text}"),
     }
+}
+
+/// Activity recorded between digests: what a digest's "done since" and "reported this week"
+/// show. It lives here, beside [`week_activity`] that computes it from events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WeekActivity {
+    /// Task ids marked done since the last digest, from events.
+    pub completed_since: Vec<String>,
+    /// Units that sent a weekly report this week.
+    pub reported_units: BTreeSet<String>,
 }
 
 /// What happened since the last digest, from the events at or after `since_ms`.

@@ -30,7 +30,9 @@ mod workbook;
 pub use due::parse_due;
 pub use error::{SUPPORTED_EXTENSIONS, TaskError};
 pub use import::{load, load_bytes, modified_date};
-pub use merge::{MergeOptions, MergeStats, apply_events, apply_events_with, week_activity};
+pub use merge::{
+    MergeOptions, MergeStats, WeekActivity, apply_events, apply_events_with, week_activity,
+};
 pub use model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 pub use names::split_names;
 pub use status::StatusMap;

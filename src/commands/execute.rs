@@ -25,7 +25,7 @@ pub struct Context<'a> {
     /// The current tasks: the last good list with the recorded events applied.
     pub tasks: &'a [Task],
     /// The channel the command came through. It sees and changes only the tasks the channel
-    /// covers ([`ChannelConfig::covers`], as its digest does), admins included, and takes
+    /// covers ([`Task::covered_by`](crate::tasks::Task::covered_by), as its digest does), admins included, and takes
     /// reports only for units it covers. `None` (`weekbell cmd` without `--channel`) sees all.
     pub channel: Option<&'a ChannelConfig>,
     pub today: NaiveDate,

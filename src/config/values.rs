@@ -10,7 +10,7 @@ use ed25519_dalek::VerifyingKey;
 /// Who a Google Chat token must be for: the channel's `audience`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// The Google Cloud project number: a JWT from [`CHAT_ISSUER`].
+    /// The Google Cloud project number: a JWT from Google Chat's issuer (`chat@system.gserviceaccount.com`).
     ProjectNumber(String),
     /// The app's HTTP endpoint URL: a Google ID token.
     Endpoint(String),

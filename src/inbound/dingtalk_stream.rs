@@ -39,9 +39,10 @@
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
 use super::dingtalk::parse_message;
-use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, encode, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
 use super::{InboundMessage, Verdict};
 use crate::secret::Secret;
+use crate::secret::percent_encode as encode;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::future::Future;

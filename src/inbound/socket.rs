@@ -22,6 +22,7 @@
 //! scrubbed of [`Endpoint::secrets`].
 
 use crate::metrics;
+use crate::secret::Redactor;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
@@ -727,25 +728,9 @@ pub(crate) fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// `text` with every occurrence of each non-empty secret replaced by `***`.
+/// `text` with every secret replaced by `***` (see [`Redactor`] for which are).
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |acc, s| acc.replace(s, "***"))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    Redactor::of(secrets).text(text)
 }
 
 #[cfg(test)]
@@ -831,6 +816,9 @@ mod tests {
         );
         assert_eq!(printable("a\u{7}b", 10), "a?b");
         assert_eq!(printable("abcdef", 3), "abc…");
-        assert_eq!(encode("a b+c/=~"), "a%20b%2Bc%2F%3D~");
+        assert_eq!(
+            crate::secret::percent_encode("a b+c/=~"),
+            "a%20b%2Bc%2F%3D~"
+        );
     }
 }

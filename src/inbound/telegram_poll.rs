@@ -30,7 +30,7 @@ use crate::clock::Clock;
 use crate::config::ChannelConfig;
 use crate::inbound::dingtalk_stream::Backoff;
 use crate::platforms::telegram as bot_api;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::store::{CursorLease, Store};
 use serde_json::{Value, json};
 use std::future::Future;
@@ -624,11 +624,7 @@ impl Api {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         // The secret half too, for a peer that quotes the URL percent-encoded.
-        let secret_half = self.token.split_once(':').map_or("", |(_, s)| s);
-        [self.token.as_str(), secret_half]
-            .into_iter()
-            .filter(|t| t.len() >= 8)
-            .fold(text, |acc, t| acc.replace(t, "***"))
+        Redactor::new().hide_credential(&self.token).text(&text)
     }
 }
 

@@ -19,7 +19,7 @@
 
 use super::{ReplyVia, discord, feishu, telegram};
 use crate::config::ChannelConfig;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
 use crate::types::OutboundPart;
 use crate::types::Platform;
 use chrono::{DateTime, Utc};
@@ -73,7 +73,9 @@ impl Outcome {
         }
     }
 
-    fn map_text(self, f: impl Fn(&str) -> String) -> Outcome {
+    /// The outcome with `redactor`'s secrets taken out of its reason and hint.
+    pub(crate) fn redacted(self, redactor: &Redactor) -> Outcome {
+        let f = |text: &str| redactor.text(text);
         match self {
             Outcome::Sent => Outcome::Sent,
             Outcome::Retry { reason } => Outcome::Retry { reason: f(&reason) },
@@ -203,7 +205,7 @@ pub async fn deliver(
             Err(outcome) => outcome,
         }
     };
-    let outcome = Redactor::for_channel(channel).outcome(outcome);
+    let outcome = outcome.redacted(&channel_redactor(channel));
     if outcome != Outcome::Sent {
         tracing::debug!(
             channel = %channel.name,
@@ -270,13 +272,17 @@ pub async fn deliver_reply(
             telegram::reply(client, channel, part, &to, now).await
         }
     };
-    let mut redactor = Redactor::for_channel(channel);
+    let mut redactor = channel_redactor(channel);
     match via {
-        ReplyVia::SessionWebhook { url } => redactor.also(url),
-        ReplyVia::DiscordFollowup { token, .. } => redactor.also(token),
+        ReplyVia::SessionWebhook { url } => {
+            redactor.hide_url(url);
+        }
+        ReplyVia::DiscordFollowup { token, .. } => {
+            redactor.hide(token);
+        }
         ReplyVia::FeishuMessage { .. } | ReplyVia::TelegramMessage { .. } => {}
     }
-    redactor.outcome(outcome)
+    outcome.redacted(&redactor)
 }
 
 pub(super) async fn send(
@@ -451,112 +457,17 @@ fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Replaces a channel's secrets in text: the webhook URL whole, its path segments and query
-/// values that look like tokens (where tokens live: DingTalk `access_token`, WeCom `key`, the
-/// Feishu and Slack path; see `looks_like_a_token`), and every secret and credential of 4
-/// characters or more.
-pub(crate) struct Redactor {
-    needles: Vec<String>,
-}
-
-impl Redactor {
-    /// Also hides `url` and its query values (a reply address that is itself a credential).
-    pub(crate) fn also(&mut self, url: &str) {
-        self.needles.push(url.to_string());
-        if let Ok(parsed) = reqwest::Url::parse(url) {
-            for (_, value) in parsed.query_pairs() {
-                if looks_like_a_token(&value) {
-                    self.needles.push(value.into_owned());
-                }
-            }
-        }
+/// A redactor for a channel's secrets: the webhook URL whole with its token-like path segments
+/// and query values (see [`Redactor::hide_url`]), and every secret and credential.
+pub(crate) fn channel_redactor(channel: &ChannelConfig) -> Redactor {
+    let mut redactor = Redactor::new();
+    if let Some(webhook) = &channel.webhook {
+        redactor.hide_url(webhook.expose());
     }
-
-    pub(crate) fn for_channel(channel: &ChannelConfig) -> Self {
-        let mut needles = Vec::new();
-        if let Some(webhook) = &channel.webhook {
-            let raw = webhook.expose().trim();
-            needles.push(raw.to_string());
-            if let Ok(url) = reqwest::Url::parse(raw) {
-                needles.push(url.as_str().to_string());
-                for segment in url.path().split('/') {
-                    needles.push(segment.to_string());
-                    if let Ok(decoded) = percent_decode(segment) {
-                        needles.push(decoded);
-                    }
-                }
-                for (_, value) in url.query_pairs() {
-                    needles.push(value.into_owned());
-                }
-                if let Some(query) = url.query() {
-                    for pair in query.split('&') {
-                        if let Some((_, value)) = pair.split_once('=') {
-                            needles.push(value.to_string());
-                        }
-                    }
-                }
-            }
-            needles.retain(|n| looks_like_a_token(n));
-        }
-        let secrets = channel.secret.iter().chain(channel.credentials.values());
-        for secret in secrets {
-            let value = secret.expose();
-            if value.chars().count() >= 4 {
-                needles.push(value.to_string());
-                needles.push(value.trim().to_string());
-            }
-            // A Telegram bot token is `<bot id>:<secret>`; a proxy that quotes the URL
-            // percent-encoded (`%3A`) would otherwise show the secret half.
-            if let Some((_, rest)) = value.trim().split_once(':')
-                && looks_like_a_token(rest)
-            {
-                needles.push(rest.to_string());
-            }
-        }
-        needles.retain(|n| n.chars().count() >= 4);
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Redactor { needles }
+    for secret in channel.secret.iter().chain(channel.credentials.values()) {
+        redactor.hide_credential(secret.expose());
     }
-
-    pub(crate) fn text(&self, text: &str) -> String {
-        let mut text = text.to_string();
-        for needle in &self.needles {
-            if text.contains(needle.as_str()) {
-                text = text.replace(needle.as_str(), "***");
-            }
-        }
-        text
-    }
-
-    pub(crate) fn outcome(&self, outcome: Outcome) -> Outcome {
-        outcome.map_text(|t| self.text(t))
-    }
-}
-
-/// A URL piece that may be a credential: 16 characters or more, or 8 or more with a digit in
-/// them (Slack's `T0123ABCD`). Words such as `open-apis` or `services` are left readable.
-fn looks_like_a_token(piece: &str) -> bool {
-    let n = piece.chars().count();
-    n >= 16 || (n >= 8 && piece.chars().any(|c| c.is_ascii_digit()))
-}
-
-fn percent_decode(s: &str) -> Result<String, ()> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3).ok_or(())?;
-            let hex = std::str::from_utf8(hex).map_err(|_| ())?;
-            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| ())
+    redactor
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -959,7 +870,7 @@ mod tests {
         );
         ch.credentials
             .insert("signing_secret".into(), Secret::new("whsec-zzz"));
-        let r = Redactor::for_channel(&ch);
+        let r = channel_redactor(&ch);
         let text = r.text(
             "POST https://open.feishu.cn/open-apis/bot/v2/hook/0b7e3c1a-token-9f2d failed; \
              token 0b7e3c1a-token-9f2d, secret feishu-secret-value, whsec-zzz",
@@ -978,7 +889,7 @@ mod tests {
             "bot_token".into(),
             Secret::new(" 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw "),
         );
-        let r = Redactor::for_channel(&ch);
+        let r = channel_redactor(&ch);
         let text = r.text(
             "error sending request for url \
              (https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw/sendMessage)",
@@ -999,7 +910,7 @@ mod tests {
             "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7aoc-4bc4",
             None,
         );
-        let r = Redactor::for_channel(&ch);
+        let r = channel_redactor(&ch);
         assert_eq!(r.text("bad key 693a91f6-7aoc-4bc4"), "bad key ***");
     }
 

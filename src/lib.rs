@@ -3,6 +3,7 @@
 //! Data flows one way: `config` → `tasks` → `schedule` → `render` → `platforms`.
 //! See ARCHITECTURE.md for the code map and the invariants.
 
+pub mod backoff;
 pub mod calendar;
 pub mod chat;
 pub mod clock;

@@ -12,6 +12,7 @@
 //! message becomes the head only when the recorder has committed the outcome of this one.
 
 use super::Shared;
+use crate::backoff::Backoff;
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::plan::Plan;
 use crate::platforms::{OutboxPayload, Outcome, deliver, deliver_reply};
@@ -28,7 +29,8 @@ use tokio::task::JoinSet;
 pub struct DeliveryConfig {
     /// A sender holds a message this long; if the process dies, another may take it after.
     pub lease: Duration,
-    /// First retry delay; doubles each attempt up to `max_backoff`, with ±20% jitter.
+    /// First retry delay; doubles each attempt up to `max_backoff`, each wait up to 20 %
+    /// shorter at random (see [`Backoff`]).
     pub base_backoff: Duration,
     pub max_backoff: Duration,
     /// How often the dispatcher looks at the outbox even without a wake-up (other replicas,
@@ -535,13 +537,14 @@ impl ChannelSender {
         }
     }
 
-    /// Exponential backoff with ±20% jitter, so replicas and channels do not retry in step.
+    /// The wait before the next try of a message tried `attempts` times.
     fn backoff(&self, attempts: i64) -> Duration {
         let config = &self.ctx.config;
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-        let base = config.base_backoff.saturating_mul(1u32 << exp);
-        let capped = base.min(config.max_backoff);
-        capped.mul_f64(0.8 + 0.4 * fastrand::f64())
+        let backoff = Backoff {
+            min: config.base_backoff,
+            max: config.max_backoff,
+        };
+        backoff.jittered(u32::try_from(attempts.max(0)).unwrap_or(u32::MAX))
     }
 }
 

@@ -13,6 +13,7 @@ pub use crate::shared::{Shared, instance_id};
 pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
+use crate::backoff::Backoff;
 use crate::chat::ChatService;
 use crate::chat::Inbox;
 use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
@@ -40,9 +41,13 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
-/// The pause after the store refused to record a slot, doubling while it keeps refusing.
-const STORE_RETRY_MIN: Duration = Duration::from_secs(1);
-const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
+/// The pause after the store refused to record a slot, doubling from 1 s to 30 s while it keeps
+/// refusing. Taken without jitter, as before: the replicas' slots are claimed in the store, so
+/// their retries meeting in step cost nothing.
+const STORE_RETRY: Backoff = Backoff {
+    min: Duration::from_secs(1),
+    max: Duration::from_secs(30),
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -172,6 +177,7 @@ pub async fn run(
     // While the store refuses writes, the slot that failed is due at once again: without a
     // pause the loop would retry it as fast as the store can refuse.
     let mut store_backoff = Duration::ZERO;
+    let mut store_failures = 0u32;
     tokio::pin!(shutdown);
     loop {
         let now = shared.clock.now();
@@ -220,9 +226,13 @@ pub async fn run(
             }
         }
         match scheduler.fire_due(&current).await {
-            Ok(()) => store_backoff = Duration::ZERO,
+            Ok(()) => {
+                store_failures = 0;
+                store_backoff = Duration::ZERO;
+            }
             Err(e) => {
-                store_backoff = (store_backoff * 2).clamp(STORE_RETRY_MIN, STORE_RETRY_MAX);
+                store_failures = store_failures.saturating_add(1);
+                store_backoff = STORE_RETRY.delay(store_failures, 0.0);
                 tracing::error!(
                     "could not record a slot; trying again in {}s: {e}",
                     store_backoff.as_secs()

@@ -52,7 +52,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-pub use super::socket::Backoff;
+pub use crate::backoff::Backoff;
 
 /// The topic robot messages arrive on, and the one CALLBACK subscription the client makes.
 pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
@@ -475,7 +475,7 @@ where
     }
 
     fn retry_delay(&mut self, failures: u32) -> Option<Duration> {
-        Some(self.config.backoff.delay(failures, fastrand::f64()))
+        Some(self.config.backoff.jittered(failures))
     }
 
     async fn on_message(&mut self, link: &mut Link<'_, Fut>, message: Message) -> Step {

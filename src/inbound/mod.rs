@@ -34,6 +34,7 @@ pub mod telegram;
 pub mod telegram_poll;
 pub mod wecom;
 
+pub use crate::backoff::Backoff;
 pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use discord::DiscordInbound;
@@ -41,7 +42,6 @@ pub use feishu::FeishuInbound;
 pub use googlechat::GoogleChatInbound;
 pub use mattermost::MattermostInbound;
 pub use slack::SlackInbound;
-pub use socket::Backoff;
 pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};

@@ -29,8 +29,9 @@
 //! `keepalive` of silence.
 
 use super::slack::{command_from, event_from};
-use super::socket::{self, Backoff, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
 use super::{InboundMessage, Verdict, str_at};
+use crate::backoff::Backoff;
 use crate::secret::Secret;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
@@ -299,7 +300,7 @@ where
     }
 
     fn retry_delay(&mut self, failures: u32) -> Option<Duration> {
-        Some(self.config.backoff.delay(failures, fastrand::f64()))
+        Some(self.config.backoff.jittered(failures))
     }
 
     async fn on_message(&mut self, link: &mut Link<'_, Fut>, message: Message) -> Step {

@@ -5,7 +5,7 @@
 //! that answers a one-time WebSocket URL), how to read and answer its frames, and how it wants
 //! to be retried. [`run`] does the rest the same way for all three:
 //! - every connect repeats the bootstrap call, since the URLs carry single-use tickets;
-//! - failures are retried after the client's delay (exponential [`Backoff`] with jitter unless
+//! - failures are retried after the client's delay (exponential [`Backoff`](crate::backoff::Backoff) with jitter unless
 //!   the platform dictates its own), a connection that received anything resets the count, and
 //!   a refusal the client calls fatal stops it with one clear log line;
 //! - a watchdog: after `keepalive` of silence a WebSocket ping goes out, and a connection on
@@ -53,36 +53,6 @@ pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A chat message is at most a few tens of KB; this bounds what a broken peer can make us
 /// buffer.
 pub(crate) const MAX_FRAME_BYTES: usize = 1 << 20;
-
-/// Exponential backoff between connection attempts: `min`, doubling per consecutive failure,
-/// capped at `max`, each wait up to 20 % shorter at random so that bots restarted together
-/// (a power cut in the office) do not reconnect in step. A connection that received any
-/// frame resets the count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` consecutive failures (1 = the first); `unit` is a random
-    /// number in `[0, 1]`. Jitter only shortens, so the cap holds.
-    pub(crate) fn delay(&self, failures: u32, unit: f64) -> Duration {
-        let exp = failures.saturating_sub(1).min(16);
-        let cap = self.max.max(self.min);
-        let base = self.min.saturating_mul(1u32 << exp).min(cap);
-        base.mul_f64(1.0 - 0.2 * unit.clamp(0.0, 1.0))
-    }
-}
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -736,31 +706,6 @@ pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_caps_and_jitters_downwards() {
-        let b = Backoff::default();
-        assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
-        assert_eq!(b.delay(2, 0.0), Duration::from_secs(2));
-        assert_eq!(b.delay(6, 0.0), Duration::from_secs(32));
-        assert_eq!(b.delay(7, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(1, 1.0), Duration::from_millis(800));
-        assert_eq!(b.delay(0, 0.5), Duration::from_millis(900));
-        for _ in 0..100 {
-            let d = b.delay(20, fastrand::f64());
-            assert!(
-                d >= Duration::from_secs(48) && d <= Duration::from_secs(60),
-                "{d:?}"
-            );
-        }
-        // A max below min is read as min.
-        let odd = Backoff {
-            min: Duration::from_secs(5),
-            max: Duration::from_secs(1),
-        };
-        assert_eq!(odd.delay(3, 0.0), Duration::from_secs(5));
-    }
 
     #[test]
     fn seen_is_bounded_in_count_and_age() {

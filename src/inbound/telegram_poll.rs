@@ -26,9 +26,9 @@
 
 use super::telegram::{Addressee, learn_username, parse_update};
 use super::{InboundMessage, Verdict};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::config::ChannelConfig;
-use crate::inbound::dingtalk_stream::Backoff;
 use crate::platforms::telegram as bot_api;
 use crate::secret::{Redactor, Secret};
 use crate::store::{CursorLease, Store};
@@ -197,7 +197,7 @@ async fn learn_name(api: &Api, config: &PollConfig, bot_id: &str) -> Option<Stri
             }
         }
         failures = failures.saturating_add(1);
-        tokio::time::sleep(config.backoff.delay(failures, fastrand::f64())).await;
+        tokio::time::sleep(config.backoff.jittered(failures)).await;
     }
 }
 
@@ -255,7 +255,7 @@ impl Poller<'_> {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     tracing::warn!(channel, "Telegram: cannot take the polling lease: {e}");
-                    self.config.backoff.delay(failures, fastrand::f64())
+                    self.config.backoff.jittered(failures)
                 }
                 Ok(CursorLease::Busy { holder, .. }) => {
                     if !standing_by {
@@ -297,7 +297,7 @@ impl Poller<'_> {
                         Some(Err(Step::Wait(d))) => d,
                         Some(Err(Step::Backoff(why))) => {
                             failures = failures.saturating_add(1);
-                            let wait = self.config.backoff.delay(failures, fastrand::f64());
+                            let wait = self.config.backoff.jittered(failures);
                             tracing::warn!(
                                 channel,
                                 retry_in_ms = millis(wait),

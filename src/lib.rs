@@ -22,6 +22,7 @@ pub mod schedule;
 pub mod secret;
 pub mod server;
 pub mod shared;
+pub mod shutdown;
 pub mod state;
 pub mod store;
 pub mod suggest;

@@ -17,6 +17,7 @@ use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::plan::Plan;
 use crate::platforms::{OutboxPayload, Outcome, deliver, deliver_reply};
 use crate::ratelimit::TokenBucket;
+use crate::shutdown::Shutdown;
 use crate::store::{OutboxMessage, OutboxUpdate};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -80,7 +81,7 @@ pub enum Scope {
 pub struct Delivery {
     shared: Arc<Shared>,
     plan: watch::Receiver<Arc<Plan>>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
     client: reqwest::Client,
     config: DeliveryConfig,
     scope: Scope,
@@ -96,7 +97,7 @@ impl Delivery {
     pub fn new(
         shared: Arc<Shared>,
         plan: watch::Receiver<Arc<Plan>>,
-        stop: watch::Receiver<bool>,
+        stop: impl Into<Shutdown>,
         client: reqwest::Client,
         config: DeliveryConfig,
         scope: Scope,
@@ -104,7 +105,7 @@ impl Delivery {
         Delivery {
             shared,
             plan,
-            stop,
+            stop: stop.into(),
             client,
             config,
             scope,
@@ -139,7 +140,7 @@ impl Delivery {
         let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(30_000);
 
         loop {
-            if *stop.borrow() {
+            if stop.is_shutdown() {
                 break;
             }
             let now_ms = self.shared.clock.now().timestamp_millis();
@@ -149,7 +150,7 @@ impl Delivery {
                     tracing::error!("cannot read the outbox: {e}");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(2)) => {}
-                        _ = stop.changed() => {}
+                        () = stop.changed() => {}
                     }
                     continue;
                 }
@@ -222,7 +223,7 @@ impl Delivery {
                 }
                 _ = wake.changed() => {}
                 () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                () = stop.changed() => {}
             }
         }
 
@@ -312,7 +313,7 @@ struct SenderCtx {
     permits: Semaphore,
     shared: Arc<Shared>,
     plan: watch::Receiver<Arc<Plan>>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
     client: reqwest::Client,
     config: DeliveryConfig,
 }
@@ -401,7 +402,7 @@ impl ChannelSender {
                 if wait.is_zero() {
                     break;
                 }
-                if *ctx.stop.borrow() {
+                if ctx.stop.is_shutdown() {
                     // Give it back: the next start sends it without waiting for the lease.
                     return Some(OutboxUpdate::Released { id: msg.id, worker });
                 }

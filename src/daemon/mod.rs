@@ -25,6 +25,8 @@ use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
 use crate::server::ServerState;
+pub use crate::shutdown::SHUTDOWN_GRACE;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use crate::types::Platform;
 use std::future::Future;
@@ -33,9 +35,6 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
-/// How long sends in flight may finish after SIGTERM before the process exits; what is left
-/// stays in the outbox for the next start.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a fetch of Google's signing keys may take; a Google Chat request waits for it, and
 /// Chat gives up on an app after 30 seconds.
 const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
@@ -158,10 +157,8 @@ pub async fn run(
             .unwrap_or_else(|_| addr.clone());
         tracing::info!(listen = %local, "HTTP server up: POST /hooks/{{channel}}, GET /healthz, GET /metrics");
         let state = state.clone();
-        let mut stop = stop_rx.clone();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
+        let mut stop = Shutdown::new(stop_rx.clone());
+        let stopped = async move { stop.recv().await };
         server = Some(tokio::spawn(async move {
             if let Err(e) = crate::server::serve(listener, state, stopped).await {
                 tracing::error!("the HTTP server stopped: {e}");
@@ -247,9 +244,9 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
-    // Socket clients close their sockets at once and give running commands 5 s; Telegram
+    // Socket clients close their sockets at once and give running commands the grace; Telegram
     // pollers drop their request and give their lease back.
-    let _ = tokio::time::timeout(Duration::from_secs(6), async {
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), async {
         while streams.join_next().await.is_some() {}
     })
     .await;
@@ -325,7 +322,8 @@ fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
 }
 
 /// Starts one client per channel that takes commands over an outbound WebSocket; each stops
-/// when `stop` turns true, closing its socket at once and giving running commands 5 s.
+/// when `stop` turns true, closing its socket at once and giving running commands
+/// [`SHUTDOWN_GRACE`].
 fn spawn_socket_clients(
     plan: &Plan,
     state: &Arc<ServerState>,

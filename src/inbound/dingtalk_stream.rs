@@ -48,11 +48,11 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 pub use crate::backoff::Backoff;
+use crate::shutdown::Shutdown;
 
 /// The topic robot messages arrive on, and the one CALLBACK subscription the client makes.
 pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
@@ -123,11 +123,12 @@ pub async fn run<H, Fut>(
     config: StreamConfig,
     client: reqwest::Client,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) where
     H: Fn(InboundMessage) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let mut shutdown = shutdown.into();
     let app_key = config.client_id.as_str();
     if app_key.trim().is_empty() || config.client_secret.expose().trim().is_empty() {
         tracing::error!(
@@ -135,7 +136,7 @@ pub async fn run<H, Fut>(
             "DingTalk Stream: AppKey or AppSecret is empty; set the app's Client ID and Client \
              Secret. Not connecting."
         );
-        socket::stopped(&mut shutdown).await;
+        shutdown.recv().await;
         return;
     }
     if app_key.trim() != app_key

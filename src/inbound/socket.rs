@@ -23,13 +23,13 @@
 
 use crate::metrics;
 use crate::secret::Redactor;
+use crate::shutdown::{SHUTDOWN_GRACE, Shutdown};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::HeaderMap;
@@ -47,9 +47,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// a little more for slow links).
 const PONG_WAIT: Duration = Duration::from_secs(10);
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// Handlers already started when shutdown comes get this long to finish: their messages are
-/// acked, so the platform will not send them again.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A chat message is at most a few tens of KB; this bounds what a broken peer can make us
 /// buffer.
 pub(crate) const MAX_FRAME_BYTES: usize = 1 << 20;
@@ -204,8 +201,9 @@ pub(crate) trait Client {
 pub(crate) async fn run<C: Client>(
     mut client: C,
     http: reqwest::Client,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) {
+    let mut shutdown = shutdown.into();
     let mut inflight = FuturesUnordered::new();
     let mut failures: u32 = 0;
     let mut made_before_break: Option<Connection<C::Opened>> = None;
@@ -332,7 +330,7 @@ fn failed<C: Client>(client: &mut C, failure: Failure, failures: u32) -> Option<
 /// shutdown.
 async fn stop<Fut: Future<Output = ()>>(
     inflight: &mut FuturesUnordered<Fut>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
 ) {
     until(std::future::pending::<()>(), inflight, shutdown).await;
 }
@@ -403,7 +401,7 @@ async fn session<'c, C: Client + 'c>(
     client: &'c mut C,
     mut socket: Socket,
     inflight: &mut FuturesUnordered<C::Handled>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
     http: &reqwest::Client,
     secrets: &[String],
 ) -> Session<C::Opened> {
@@ -415,7 +413,7 @@ async fn session<'c, C: Client + 'c>(
     let end = loop {
         let step = tokio::select! {
             biased;
-            () = stopped(shutdown) => {
+            () = shutdown.recv() => {
                 close(&mut socket).await;
                 break End::Shutdown;
             }
@@ -636,16 +634,14 @@ impl Seen {
 // ---------------------------------------------------------------------------------------------
 // Waiting.
 
-/// Resolves once shutdown is asked for, or when the sender is gone and nobody can ask.
-pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
+/// For the clients that wait on the bare receiver before they start.
+pub(crate) use crate::shutdown::signalled as stopped;
 
 /// Runs `work` while the handlers keep running; `None` if shutdown came first.
 async fn until<T, Fut>(
     work: impl Future<Output = T>,
     inflight: &mut FuturesUnordered<Fut>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
 ) -> Option<T>
 where
     Fut: Future<Output = ()>,
@@ -654,7 +650,7 @@ where
     loop {
         tokio::select! {
             biased;
-            () = stopped(shutdown) => return None,
+            () = shutdown.recv() => return None,
             value = &mut work => return Some(value),
             Some(()) = inflight.next(), if !inflight.is_empty() => {}
         }

@@ -31,12 +31,12 @@ use crate::clock::Clock;
 use crate::config::ChannelConfig;
 use crate::platforms::telegram as bot_api;
 use crate::secret::{Redactor, Secret};
+use crate::shutdown::Shutdown;
 use crate::store::{CursorLease, Store};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// Telegram's own recommendation is a long timeout; 25 s stays under the 30 s idle limit of
 /// many proxies and NAT boxes between an office and Telegram.
@@ -119,11 +119,12 @@ pub async fn run<H, Fut>(
     holder: String,
     clock: Arc<dyn Clock>,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) where
     H: Fn(InboundMessage) -> Fut,
     Fut: Future<Output = bool>,
 {
+    let mut shutdown = shutdown.into();
     let channel = config.channel.as_str();
     let token = config.token.expose().trim().to_string();
     let Some(bot_id) = bot_api::bot_id(&token).map(str::to_string) else {
@@ -131,7 +132,7 @@ pub async fn run<H, Fut>(
             channel,
             "Telegram: bot_token is not a bot token (123456789:AA…); not taking commands"
         );
-        stopped(&mut shutdown).await;
+        shutdown.recv().await;
         return;
     };
     let api = Api {
@@ -141,7 +142,7 @@ pub async fn run<H, Fut>(
     };
     let mut addressee = config.addressee.clone();
     if addressee.bot_username.is_none() {
-        match until(learn_name(&api, &config, &bot_id), &mut shutdown).await {
+        match shutdown.until(learn_name(&api, &config, &bot_id)).await {
             None | Some(None) => return,
             Some(Some(name)) => addressee.bot_username = Some(name),
         }
@@ -230,7 +231,7 @@ enum Stop {
 }
 
 impl Poller<'_> {
-    async fn run<H, Fut>(&self, handler: &H, shutdown: &mut watch::Receiver<bool>)
+    async fn run<H, Fut>(&self, handler: &H, shutdown: &mut Shutdown)
     where
         H: Fn(InboundMessage) -> Fut,
         Fut: Future<Output = bool>,
@@ -271,7 +272,7 @@ impl Poller<'_> {
                 }
                 Ok(CursorLease::Held { position }) => {
                     if !active {
-                        match until(self.start(), shutdown).await {
+                        match shutdown.until(self.start()).await {
                             None | Some(false) => return,
                             Some(true) => {}
                         }
@@ -283,7 +284,7 @@ impl Poller<'_> {
                         active = true;
                         standing_by = false;
                     }
-                    match until(self.poll_once(position, handler), shutdown).await {
+                    match shutdown.until(self.poll_once(position, handler)).await {
                         None => return,
                         Some(Ok(())) => {
                             failures = 0;
@@ -308,7 +309,7 @@ impl Poller<'_> {
                     }
                 }
             };
-            if !wait.is_zero() && until(tokio::time::sleep(wait), shutdown).await.is_none() {
+            if !wait.is_zero() && shutdown.until(tokio::time::sleep(wait)).await.is_none() {
                 return;
             }
         }
@@ -630,23 +631,6 @@ impl Api {
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-/// Runs `work`; `None` if shutdown came first (the work is dropped, a request in flight with
-/// it).
-async fn until<T>(
-    work: impl Future<Output = T>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<T> {
-    tokio::select! {
-        biased;
-        () = stopped(shutdown) => None,
-        value = work => Some(value),
-    }
 }
 
 #[cfg(test)]

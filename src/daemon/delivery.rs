@@ -58,17 +58,8 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// The request timeout: platforms answer in well under a second when they are healthy.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Most outcomes written in one transaction.
 const RECORD_BATCH: usize = 512;
-
-/// The client every sender shares: the request timeout, and no redirects (a webhook that
-/// redirects is misconfigured, and following it could send the message somewhere else).
-pub fn http_client() -> Result<reqwest::Client, String> {
-    crate::platforms::http_client(REQUEST_TIMEOUT)
-}
 
 /// Which channels a delivery serves: all of them (`weekbell run`), or a few (`weekbell send`,
 /// which must not send other schedules' waiting messages).

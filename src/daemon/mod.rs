@@ -10,7 +10,7 @@ mod scheduler;
 
 pub use crate::ratelimit::TokenBucket;
 pub use crate::shared::{Shared, instance_id};
-pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
+pub use delivery::{Delivery, DeliveryConfig, Scope};
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
 use crate::backoff::Backoff;
@@ -24,6 +24,7 @@ use crate::inbound::googlechat_keys::GoogleKeys;
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
+use crate::platforms::{ClientError, SEND_TIMEOUT, http_client};
 use crate::server::ServerState;
 pub use crate::shutdown::SHUTDOWN_GRACE;
 use crate::shutdown::Shutdown;
@@ -56,8 +57,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Fire(#[from] FireError),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    #[error(transparent)]
+    Client(#[from] ClientError),
     #[error(
         "cannot listen on {addr} ([server] listen): {source}; is another process using the port?"
     )]
@@ -99,7 +100,7 @@ pub async fn run(
     let plan = Arc::new(plan);
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let client = http_client().map_err(DaemonError::Client)?;
+    let client = http_client(SEND_TIMEOUT)?;
     let client_for_streams = client.clone();
     let delivery = Delivery::new(
         shared.clone(),
@@ -121,9 +122,7 @@ pub async fn run(
     });
     let state = Arc::new(ServerState {
         inbox: inbox.clone(),
-        google_keys: GoogleKeys::new(
-            crate::platforms::http_client(GOOGLE_KEYS_TIMEOUT).map_err(DaemonError::Client)?,
-        ),
+        google_keys: GoogleKeys::new(http_client(GOOGLE_KEYS_TIMEOUT)?),
     });
     let mut streams = spawn_socket_clients(&plan, &state, &client_for_streams, &stop_rx);
     for config in telegram_clients(&plan) {

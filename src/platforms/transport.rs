@@ -167,18 +167,35 @@ impl Platform {
     }
 }
 
-/// Builds the client [`deliver`] expects: `timeout` for the whole exchange, no redirects (a
-/// webhook that redirects has moved, and following it would send the message somewhere nobody
-/// configured), and a `weekbell/<version>` user agent. Proxies come from the usual environment
-/// variables.
-pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
+/// How long one outbound request (a message, a reply, a bootstrap call) may take, connecting
+/// included: platforms answer in well under a second when they are healthy.
+///
+/// Not the server's `REQUEST_TIMEOUT`, though both are 10 s: that one bounds what a peer may
+/// make us hold (a request trickling in), this one how long we wait on a platform, and either
+/// may move without the other.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why no HTTP client could be built (the system's root certificates unreadable, most likely).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build the HTTP client: {detail}")]
+pub struct ClientError {
+    detail: String,
+}
+
+/// The one HTTP client builder: `timeout` for the whole exchange ([`SEND_TIMEOUT`] for
+/// sending), no redirects (a webhook that redirects has moved, and following it would send the
+/// message somewhere nobody configured), and a `weekbell/<version>` user agent. Proxies come
+/// from the usual environment variables.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ClientError> {
     reqwest::Client::builder()
         .timeout(timeout)
         .connect_timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("weekbell/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| error_chain(&e.without_url()))
+        .map_err(|e| ClientError {
+            detail: error_chain(&e.without_url()),
+        })
 }
 
 /// Sends one part: prepare, POST with `client` (its timeout set by the caller, see

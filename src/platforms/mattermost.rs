@@ -3,8 +3,8 @@
 use super::driver::{Driver, documented};
 use super::transport::DocumentedReply;
 use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
-    json_headers, str_field, webhook_url, with_quote,
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    json_body, json_headers, str_field, webhook_url, with_quote,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -72,7 +72,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.invalid.app_error",
         platform_message: "HTTP 400: Invalid webhook",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost has no incoming webhook at this address: it was deleted, or the URL \
                  is wrong",
         hint: NEW_WEBHOOK_HINT,
@@ -80,7 +80,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.disabled.app_error",
         platform_message: "HTTP 501: Incoming webhooks have been disabled by the system admin.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "incoming webhooks are turned off on this Mattermost server",
         hint: "ask the system admin to enable System Console → Integrations → Integration \
                Management → Enable Incoming Webhooks",
@@ -88,14 +88,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.parse.app_error",
         platform_message: "HTTP 400: Unable to parse incoming data",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost could not read the message",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.text.app_error",
         platform_message: "HTTP 400: No text specified",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost refused a message without text",
         hint: "the channel's template rendered nothing; check the templates in its \
                `templates` directory",
@@ -103,21 +103,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "app.channel.get.existing.app_error",
         platform_message: "HTTP 404: Unable to find the existing channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Mattermost channel no longer exists",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.channel.app_error",
         platform_message: "HTTP 404: Couldn't find the channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Mattermost channel no longer exists",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.user.app_error",
         platform_message: "HTTP 403: Couldn't find the user",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Mattermost user who created the webhook no longer exists",
         hint: "incoming webhooks post as the person who created them; ask someone active to \
                create a new one and put its URL in `webhook`",
@@ -125,7 +125,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.permissions.app_error",
         platform_message: "HTTP 403: Inappropriate channel permissions",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's creator may no longer post in its private Mattermost channel",
         hint: "add the webhook's creator to the channel again, or create a new webhook as a \
                member of the channel",
@@ -134,21 +134,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "web.incoming_webhook.channel_locked.app_error",
         platform_message: "HTTP 403: This webhook is not permitted to post to the requested \
                            channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook is locked to another Mattermost channel",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "api.post.create_webhook_post.creating.app_error",
         platform_message: "HTTP 500: Error creating post",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Mattermost could not create the post",
         hint: "",
     },
     ReplyRow {
         code: "limit exceeded",
         platform_message: "HTTP 429 with Retry-After (RateLimitSettings)",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "the Mattermost server is rate-limiting this address",
         hint: "",
     },

@@ -23,7 +23,7 @@ pub use driver::{Driver, driver};
 pub use teams::is_retired_connector as teams_uses_retired_connector;
 pub use transport::{
     ClientError, DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit,
-    SEND_TIMEOUT, Verdict, deliver, deliver_reply, http_client, parse_retry_after,
+    ReplyVerdict, SEND_TIMEOUT, deliver, deliver_reply, http_client, parse_retry_after,
 };
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 pub use wecom::STREAM_SIZE_LIMIT as WECOM_STREAM_SIZE_LIMIT;

@@ -492,7 +492,7 @@ pub(crate) fn channel_redactor(channel: &ChannelConfig) -> Redactor {
 
 /// What a documented reply means for the delivery worker.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum ReplyVerdict {
     Sent,
     Retry,
     /// Wait this long unless the reply carried a `Retry-After`.
@@ -507,7 +507,7 @@ pub(crate) struct ReplyRow<C: 'static> {
     pub code: C,
     /// The platform's own message for it, as documented or observed.
     pub platform_message: &'static str,
-    pub verdict: Verdict,
+    pub verdict: ReplyVerdict,
     /// In plain words, for the log and `weekbell outbox`.
     pub reason: &'static str,
     /// What a person should change (for permanent failures).
@@ -535,7 +535,7 @@ pub struct DocumentedReply {
     pub code: String,
     /// The platform's own message for it.
     pub platform_message: &'static str,
-    pub verdict: Verdict,
+    pub verdict: ReplyVerdict,
     /// The reason weekbell gives, in plain words.
     pub reason: &'static str,
     /// What a person should change; empty when nothing needs to change.
@@ -550,7 +550,7 @@ impl Platform {
     }
 }
 
-impl Verdict {
+impl ReplyVerdict {
     pub(crate) fn outcome(
         self,
         reason: String,
@@ -558,13 +558,13 @@ impl Verdict {
         retry_after: Option<Duration>,
     ) -> Outcome {
         match self {
-            Verdict::Sent => Outcome::Sent,
-            Verdict::Retry => Outcome::Retry { reason },
-            Verdict::Wait(default) => Outcome::Wait {
+            ReplyVerdict::Sent => Outcome::Sent,
+            ReplyVerdict::Retry => Outcome::Retry { reason },
+            ReplyVerdict::Wait(default) => Outcome::Wait {
                 after: retry_after.unwrap_or(default).min(MAX_WAIT),
                 reason,
             },
-            Verdict::Permanent => Outcome::Permanent {
+            ReplyVerdict::Permanent => Outcome::Permanent {
                 reason,
                 hint: hint.to_string(),
             },
@@ -819,15 +819,15 @@ pub(crate) mod test_support {
 /// Test helper: `got` is the outcome a reply-table row promises (for permanent failures, the
 /// reason quotes the platform's code and there is a hint).
 #[cfg(test)]
-pub(crate) fn assert_verdict(code: &str, verdict: Verdict, got: &Outcome) {
+pub(crate) fn assert_verdict(code: &str, verdict: ReplyVerdict, got: &Outcome) {
     match verdict {
-        Verdict::Sent => assert_eq!(*got, Outcome::Sent),
-        Verdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{code} → {got:?}"),
-        Verdict::Wait(d) => assert!(
+        ReplyVerdict::Sent => assert_eq!(*got, Outcome::Sent),
+        ReplyVerdict::Retry => assert!(matches!(got, Outcome::Retry { .. }), "{code} → {got:?}"),
+        ReplyVerdict::Wait(d) => assert!(
             matches!(got, Outcome::Wait { after, .. } if *after == d),
             "{code} → {got:?}"
         ),
-        Verdict::Permanent => {
+        ReplyVerdict::Permanent => {
             let Outcome::Permanent { reason, hint } = got else {
                 panic!("{code} → {got:?}")
             };

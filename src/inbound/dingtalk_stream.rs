@@ -39,7 +39,7 @@
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
 use super::dingtalk::parse_message;
-use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, SendError, Step, Then, printable, scrub};
 use super::{InboundMessage, Verdict};
 use crate::secret::Secret;
 use crate::secret::percent_encode as encode;
@@ -218,13 +218,24 @@ async fn open(config: &StreamConfig, client: &reqwest::Client) -> Result<Ticket,
     parse_ticket(&body).map_err(|why| OpenError::Failed(format!("HTTP {status} but {why}")))
 }
 
-/// Reads `{endpoint, ticket}`. Errors never quote the body, which holds the ticket.
-fn parse_ticket(body: &[u8]) -> Result<Ticket, String> {
+/// Why the open call's answer holds no ticket. Never quotes the body, which holds the ticket.
+#[derive(Debug, thiserror::Error)]
+enum TicketError {
+    #[error("the body is XML or HTML, not JSON")]
+    Markup,
+    #[error("the body is not JSON")]
+    NotJson,
+    #[error("the answer lacks an endpoint or a ticket")]
+    Missing,
+}
+
+/// Reads `{endpoint, ticket}`.
+fn parse_ticket(body: &[u8]) -> Result<Ticket, TicketError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         if body.trim_ascii_start().starts_with(b"<") {
-            "the body is XML or HTML, not JSON".to_string()
+            TicketError::Markup
         } else {
-            "the body is not JSON".to_string()
+            TicketError::NotJson
         }
     })?;
     let field = |name: &str| {
@@ -237,7 +248,7 @@ fn parse_ticket(body: &[u8]) -> Result<Ticket, String> {
     };
     match (field("endpoint"), field("ticket")) {
         (Some(endpoint), Some(ticket)) => Ok(Ticket { endpoint, ticket }),
-        _ => Err("the answer lacks an endpoint or a ticket".to_string()),
+        _ => Err(TicketError::Missing),
     }
 }
 
@@ -518,7 +529,7 @@ where
         &mut self,
         link: &mut Link<'_, Fut>,
         text: &str,
-    ) -> Result<Option<Step>, String> {
+    ) -> Result<Option<Step>, SendError> {
         let app_key = self.config.client_id.as_str();
         match classify(text) {
             Frame::Ping { message_id, data } => {
@@ -867,7 +878,7 @@ mod tests {
         ] {
             match parse_ticket(body) {
                 Ok(_) => panic!("accepted {body:?}"),
-                Err(why) => assert!(!why.contains("tkt-123"), "{why}"),
+                Err(why) => assert!(!why.to_string().contains("tkt-123"), "{why}"),
             }
         }
     }

@@ -123,7 +123,7 @@ pub(crate) struct Link<'a, F> {
 
 impl<F: Future<Output = ()>> Link<'_, F> {
     /// Sends one frame; `Err` says why it could not be written (the connection is then lost).
-    pub(crate) async fn send(&mut self, message: Message) -> Result<(), String> {
+    pub(crate) async fn send(&mut self, message: Message) -> Result<(), SendError> {
         send(self.socket, message).await
     }
 
@@ -558,14 +558,19 @@ pub(crate) fn after(wait: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
-async fn send(socket: &mut Socket, message: Message) -> Result<(), String> {
+/// Why a frame could not be written; the connection is then lost.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    #[error("no progress writing for {} s", WRITE_TIMEOUT.as_secs())]
+    Stalled,
+    #[error(transparent)]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+}
+
+async fn send(socket: &mut Socket, message: Message) -> Result<(), SendError> {
     match tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await {
-        Err(_) => Err(format!(
-            "no progress writing for {} s",
-            WRITE_TIMEOUT.as_secs()
-        )),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(())) => Ok(()),
+        Err(_) => Err(SendError::Stalled),
+        Ok(result) => Ok(result?),
     }
 }
 

@@ -1,8 +1,8 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
     json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
@@ -289,7 +289,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
 pub(super) fn sign(timestamp_ms: i64, secret: &str) -> Result<String, Outcome> {
     let message = format!("{timestamp_ms}\n{secret}");
     let mac = hmac_sha256(secret.as_bytes(), message.as_bytes())?;
-    Ok(super::transport::base64(&mac))
+    Ok(super::base64(&mac))
 }
 
 /// `POST <webhook>[&timestamp=<ms>&sign=<urlencoded sign>]` with the markdown body.
@@ -421,7 +421,7 @@ impl Driver for DingTalk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const SECRET: &str = "SEC2b1f0c5e8a9d4f7b3c6e1a0d9f8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
 
@@ -529,7 +529,7 @@ mod tests {
         for row in REPLIES {
             let body = serde_json::json!({ "errcode": row.code, "errmsg": row.platform_message });
             let got = classify(200, None, body.to_string().as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
         }
     }
 

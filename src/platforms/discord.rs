@@ -1,9 +1,9 @@
 //! Discord channel webhook: outbound wire format, and the follow-up messages that carry the
 //! rest of a long answer to a slash command.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     int_field, json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
@@ -451,7 +451,7 @@ impl Driver for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const HOOK: &str = "https://discord.com/api/webhooks/1234567890/AbCdEf-token_xyz";
 
@@ -570,7 +570,7 @@ mod tests {
         for row in REPLIES {
             let body = json!({"message": row.platform_message, "code": row.code}).to_string();
             let got = classify(status_of(row.code), None, body.as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
             if let Outcome::Permanent { reason, hint } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
                 assert_eq!(hint, row.hint);

@@ -1,8 +1,8 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
     json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
@@ -142,7 +142,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
 pub(super) fn sign(timestamp_s: i64, secret: &str) -> Result<String, Outcome> {
     let key = format!("{timestamp_s}\n{secret}");
     let mac = hmac_sha256(key.as_bytes(), b"")?;
-    Ok(super::transport::base64(&mac))
+    Ok(super::base64(&mac))
 }
 
 /// `POST <webhook>` with the card body, plus top-level `"timestamp"` (seconds, as a string) and
@@ -236,7 +236,7 @@ pub(super) async fn reply(
             Err(o) => return o,
         },
     };
-    let outcome = super::transport::send(client, Platform::Feishu, request, now).await;
+    let outcome = super::sending::send(client, Platform::Feishu, request, now).await;
     if let Outcome::Retry { reason } = &outcome
         && TOKEN_INVALID
             .iter()
@@ -432,7 +432,7 @@ impl Driver for Feishu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const SECRET: &str = "qH3nXkVJ8fTzY2mWcR5pLd";
 
@@ -480,11 +480,7 @@ mod tests {
             // 9499 comes with HTTP 400; the code decides either way.
             for status in [200, 400] {
                 let got = classify(status, None, body.to_string().as_bytes());
-                crate::platforms::transport::assert_verdict(
-                    &row.code.to_string(),
-                    row.verdict,
-                    &got,
-                );
+                crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
             }
         }
     }

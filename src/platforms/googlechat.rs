@@ -5,9 +5,9 @@
 //! text limit), but @mentions notify only from `text`, and reminders are mostly mentions; text
 //! also reads the same as what people type in Chat, and a long digest is simply split.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     json_body, json_headers, webhook_url, with_quote, without_code,
 };
@@ -268,7 +268,7 @@ impl Driver for GoogleChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
     use std::collections::BTreeMap;
 
     const HOOK: &str = "https://chat.googleapis.com/v1/spaces/AAAAx1y2z3/messages?\
@@ -338,7 +338,7 @@ mod tests {
                 other => panic!("no status for {other}"),
             };
             let got = classify(status, None, &body);
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

@@ -1,8 +1,8 @@
 //! Mattermost incoming webhook: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     json_body, json_headers, str_field, webhook_url, with_quote,
 };
@@ -246,7 +246,7 @@ impl Driver for Mattermost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     fn app_error(id: &str, message: &str, status: u16) -> String {
         json!({"id": id, "message": message, "detailed_error": "",
@@ -312,7 +312,7 @@ mod tests {
                 app_error(row.code, row.platform_message, status)
             };
             let got = classify(status, None, body.as_bytes());
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, hint } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
                 assert_eq!(hint, row.hint);

@@ -1,8 +1,8 @@
 //! Slack incoming webhook: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     json_body, json_headers, str_field, webhook_url, with_quote,
 };
@@ -253,7 +253,7 @@ impl Driver for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     #[test]
     fn prepare_posts_text() {
@@ -288,7 +288,7 @@ mod tests {
                 other => panic!("no status for {other}"),
             };
             let got = classify(status, None, row.code.as_bytes());
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

@@ -19,9 +19,9 @@
 //!   configuration"). The wrapped status decides: 429 waits 15 s, as Microsoft advises
 //!   (10–15 s), 413 and 400 are permanent.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     json_body, json_headers, webhook_url, with_quote,
 };
@@ -449,7 +449,7 @@ impl Driver for Teams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now};
+    use crate::platforms::test_support::{channel, header, now};
 
     const FLOW: &str = "https://prod-12.westeurope.logic.azure.com/workflows/0a1b2c3d4e5f/\
         triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0\
@@ -603,7 +603,7 @@ mod tests {
                     assert!(reason.starts_with(row.reason), "{reason}");
                     assert!(!hint.is_empty(), "{}", row.code);
                 }
-                other => crate::platforms::transport::assert_verdict(row.code, other, &got),
+                other => crate::platforms::replies::assert_verdict(row.code, other, &got),
             }
         }
     }

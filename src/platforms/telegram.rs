@@ -5,9 +5,9 @@
 //! the token is a channel credential that [`deliver`](super::deliver)'s redactor replaces in
 //! every reason.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
     configured, exchange, int_field, json_body, json_headers, str_field, with_quote, without_code,
 };
@@ -432,7 +432,7 @@ async fn post(
     learn_migration(from, to, Some(&channel.name));
     body["chat_id"] = Value::from(to);
     match send_message(channel, &body) {
-        Ok(request) => super::transport::send(client, Platform::Telegram, request, now).await,
+        Ok(request) => super::sending::send(client, Platform::Telegram, request, now).await,
         Err(outcome) => outcome,
     }
 }
@@ -625,7 +625,7 @@ impl Driver for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 
@@ -739,7 +739,7 @@ mod tests {
                 c => (400, reply(400, c)),
             };
             let got = classify(status, None, &body);
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

@@ -1,8 +1,8 @@
 //! WeCom (企业微信) group robot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
+use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, int_field, json_body, json_headers,
     str_field, webhook_url, with_quote, without_code,
 };
@@ -242,7 +242,7 @@ impl Driver for WeCom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     #[test]
     fn prepare_posts_markdown_to_the_webhook_unchanged() {
@@ -267,7 +267,7 @@ mod tests {
         for row in REPLIES {
             let body = json!({ "errcode": row.code, "errmsg": row.platform_message });
             let got = classify(200, None, body.to_string().as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
         }
     }
 

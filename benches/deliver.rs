@@ -21,8 +21,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot, http_client};
+use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot};
 use weekbell::plan::Plan;
+use weekbell::platforms::{SEND_TIMEOUT, http_client};
 use weekbell::schedule::Slot;
 use weekbell::store::{SlotClaim, SlotStatus, Store};
 
@@ -155,7 +156,7 @@ async fn fan_out() {
     let plan = Arc::new(plan);
     let (_ptx, prx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let client = match http_client() {
+    let client = match http_client(SEND_TIMEOUT) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     };

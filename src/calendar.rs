@@ -506,7 +506,7 @@ fn parse_ics(
                 let in_event = stack.last().map(String::as_str) == Some("VEVENT");
                 if let (true, Some(ev)) = (in_event, event.as_mut()) {
                     read_event_property(ev, &name, value, line.number)
-                        .map_err(|detail| error(line.number, detail))?;
+                        .map_err(|e| error(line.number, e.to_string()))?;
                 }
             }
         }
@@ -534,12 +534,24 @@ fn parse_ics(
     Ok(calendar)
 }
 
+/// A property value of an ICS event that cannot be read; [`CalendarError::Ics`] adds the line.
+#[derive(Debug, thiserror::Error)]
+enum IcsValueError {
+    #[error("{property} `{value}` is not a date: expected YYYYMMDD, for example 20260101")]
+    NotADate {
+        property: &'static str,
+        value: String,
+    },
+    #[error("DURATION `{value}` is not understood: use DTEND, or a duration in days such as P3D")]
+    Duration { value: String },
+}
+
 fn read_event_property(
     event: &mut PendingEvent,
     name: &str,
     value: &str,
     line: usize,
-) -> Result<(), String> {
+) -> Result<(), IcsValueError> {
     match name {
         "SUMMARY" => event.summary = Some(unescape_text(value.trim())),
         "DTSTART" => event.start = Some((parse_ics_date(value, "DTSTART")?.0, line)),
@@ -560,7 +572,7 @@ fn read_event_property(
 }
 
 /// Reads `20260101` or `20260101T090000[Z]`; the bool says whether a non-midnight time was given.
-fn parse_ics_date(value: &str, property: &str) -> Result<(NaiveDate, bool), String> {
+fn parse_ics_date(value: &str, property: &'static str) -> Result<(NaiveDate, bool), IcsValueError> {
     let value = value.trim();
     let (date_part, time_part) = match value.split_once(['T', 't']) {
         Some((d, t)) => (d, Some(t)),
@@ -569,8 +581,9 @@ fn parse_ics_date(value: &str, property: &str) -> Result<(NaiveDate, bool), Stri
     let date = (date_part.len() == 8 && date_part.bytes().all(|b| b.is_ascii_digit()))
         .then(|| NaiveDate::parse_from_str(date_part, "%Y%m%d").ok())
         .flatten()
-        .ok_or_else(|| {
-            format!("{property} `{value}` is not a date: expected YYYYMMDD, for example 20260101")
+        .ok_or_else(|| IcsValueError::NotADate {
+            property,
+            value: value.to_string(),
         })?;
     let has_time = time_part.is_some_and(|t| {
         !t.trim_end_matches(['Z', 'z'])
@@ -581,12 +594,10 @@ fn parse_ics_date(value: &str, property: &str) -> Result<(NaiveDate, bool), Stri
 }
 
 /// Reads whole-day durations (`P3D`, `P1W`), the only kind an all-day holiday needs.
-fn parse_duration_days(value: &str) -> Result<i64, String> {
+fn parse_duration_days(value: &str) -> Result<i64, IcsValueError> {
     let value = value.trim();
-    let unsupported = || {
-        format!(
-            "DURATION `{value}` is not understood: use DTEND, or a duration in days such as P3D"
-        )
+    let unsupported = || IcsValueError::Duration {
+        value: value.to_string(),
     };
     let body = value.strip_prefix(['P', 'p']).ok_or_else(unsupported)?;
     let (number, factor) = if let Some(n) = body.strip_suffix(['D', 'd']) {

@@ -8,8 +8,10 @@
 //! use: loading a [`plan::Plan`] (config, tasks, schedules), rendering and sending messages
 //! ([`render`], [`platforms`]), the [`store`], the command language ([`commands`], [`chat`]),
 //! the inbound verifiers ([`inbound`]) and the daemon ([`daemon`]). The HTTP server, the
-//! metrics registry, the rate limiter and the "did you mean" helper are internal.
+//! metrics registry, the rate limiter, the backoff, the shutdown signal and the "did you mean"
+//! helper are internal.
 
+mod backoff;
 pub mod calendar;
 pub mod chat;
 pub mod clock;
@@ -28,6 +30,7 @@ pub mod schedule;
 pub mod secret;
 mod server;
 mod shared;
+mod shutdown;
 pub mod state;
 pub mod store;
 mod suggest;

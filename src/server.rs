@@ -42,6 +42,8 @@ use std::time::Duration;
 mod connections;
 
 /// The longest a request may take, body included. Slack and Teams give up after 3–5 s anyway.
+/// What a peer may make us hold; how long we wait on a platform is
+/// [`SEND_TIMEOUT`](crate::platforms::SEND_TIMEOUT), the same 10 s today for other reasons.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the handlers share: the command path, and Google's signing keys for Google Chat

@@ -53,7 +53,7 @@ const DRAIN_BUDGET: Duration = Duration::from_secs(150);
 const DRAIN_CALM_AFTER: Duration = Duration::from_secs(60);
 /// Every successful answer is delayed at least this long (see [`ChaosOptions::min_latency`]).
 const MIN_LATENCY: Duration = Duration::from_millis(20);
-/// weekbell's request timeout (`daemon::delivery::REQUEST_TIMEOUT`) is 10 s; a stall outlasts it.
+/// weekbell's request timeout (`platforms::SEND_TIMEOUT`) is 10 s; a stall outlasts it.
 const STALL: Duration = Duration::from_secs(12);
 /// A first copy may reach the robot a little after its sender was killed (the kernel still
 /// delivers what the process wrote).

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 /// another module of its own layer.
 const LAYERS: &[&[&str]] = &[
     // Leaves: the shared vocabulary and utilities that import nothing from the crate.
-    &["types", "secret", "clock", "suggest", "metrics", "calendar"],
+    &[
+        "types", "secret", "clock", "suggest", "metrics", "calendar", "backoff", "shutdown",
+    ],
     &["schedule", "store", "people", "ratelimit"],
     &["shared", "config"],
     &["tasks"],

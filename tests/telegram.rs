@@ -16,7 +16,7 @@ use support::{client, dead_url, part};
 use telegram_server::{BOT_USERNAME, FakeTelegram, GROUP, TgReply};
 use weekbell::config::ChannelConfig;
 use weekbell::people::Directory;
-use weekbell::platforms::{Outcome, Platform, ReplyVia, Verdict, deliver, deliver_reply};
+use weekbell::platforms::{Outcome, Platform, ReplyVerdict, ReplyVia, deliver, deliver_reply};
 use weekbell::render::{RenderOptions, RenderTarget, Renderer};
 use weekbell::secret::Secret;
 
@@ -82,7 +82,7 @@ async fn every_documented_reply_maps_to_its_outcome_over_http() {
     let ch = channel(&tg);
     let rows = Platform::Telegram.documented_replies();
     assert!(rows.len() > 15);
-    for row in rows.iter().filter(|r| r.verdict != Verdict::Sent) {
+    for row in rows.iter().filter(|r| r.verdict != ReplyVerdict::Sent) {
         let code = match row.code.as_str() {
             "Unauthorized" => 401,
             "Not Found" => 404,
@@ -98,12 +98,12 @@ async fn every_documented_reply_maps_to_its_outcome_over_http() {
         tg.script("sendMessage", [TgReply::error(code, &description)]);
         let got = send(&ch, "x").await;
         match row.verdict {
-            Verdict::Wait(after) => assert!(
+            ReplyVerdict::Wait(after) => assert!(
                 matches!(&got, Outcome::Wait { after: a, .. } if *a == after),
                 "{}: {got:?}",
                 row.code
             ),
-            Verdict::Permanent => {
+            ReplyVerdict::Permanent => {
                 let Outcome::Permanent { reason, hint } = &got else {
                     panic!("{}: {got:?}", row.code)
                 };

@@ -12,7 +12,7 @@ use support::chat_servers::{
 };
 use support::{channel, client, dead_url, part};
 use weekbell::config::ChannelConfig;
-use weekbell::platforms::{DEFAULT_WAIT, Outcome, Platform, Verdict, deliver};
+use weekbell::platforms::{DEFAULT_WAIT, Outcome, Platform, ReplyVerdict, deliver};
 
 const DING_SECRET: &str = "SEC5d1c0e7a9b3f2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
 const FEISHU_SECRET: &str = "fsk9Yt2QmWc7Lp4ZrX8vNb";
@@ -285,16 +285,16 @@ async fn every_documented_reply_maps_to_its_outcome_over_http() {
             srv.script([reply]);
             let got = send(&ch, "x").await;
             match row.verdict {
-                Verdict::Sent => assert_eq!(got, Outcome::Sent, "{p:?} {}", row.code),
-                Verdict::Retry => {
+                ReplyVerdict::Sent => assert_eq!(got, Outcome::Sent, "{p:?} {}", row.code),
+                ReplyVerdict::Retry => {
                     assert_eq!(kind(&got), "retry", "{p:?} {}: {got:?}", row.code);
                 }
-                Verdict::Wait(after) => assert!(
+                ReplyVerdict::Wait(after) => assert!(
                     matches!(&got, Outcome::Wait { after: a, .. } if *a == after),
                     "{p:?} {}: {got:?}",
                     row.code
                 ),
-                Verdict::Permanent => {
+                ReplyVerdict::Permanent => {
                     let Outcome::Permanent { reason, hint } = &got else {
                         panic!("{p:?} {}: {got:?}", row.code)
                     };
@@ -675,7 +675,7 @@ mod discord_and_mattermost {
             srv.script([DiscordReply::Code(code)]);
             let got = send(&ch, "x").await;
             match row.verdict {
-                Verdict::Permanent => {
+                ReplyVerdict::Permanent => {
                     let Outcome::Permanent { reason, hint } = &got else {
                         panic!("{code}: {got:?}")
                     };
@@ -683,13 +683,13 @@ mod discord_and_mattermost {
                     assert!(reason.contains(code_reply(code).1), "{reason}");
                     assert_eq!(hint, row.hint);
                 }
-                Verdict::Retry => assert_eq!(kind(&got), "retry", "{code}: {got:?}"),
+                ReplyVerdict::Retry => assert_eq!(kind(&got), "retry", "{code}: {got:?}"),
                 // The fake's 429 bodies carry retry_after 1.5, which wins over the default.
-                Verdict::Wait(_) => assert!(
+                ReplyVerdict::Wait(_) => assert!(
                     matches!(&got, Outcome::Wait { after, .. } if *after == Duration::from_millis(1500)),
                     "{code}: {got:?}"
                 ),
-                Verdict::Sent => panic!("no success row expected"),
+                ReplyVerdict::Sent => panic!("no success row expected"),
             }
         }
         assert!(srv.received().is_empty());
@@ -766,7 +766,7 @@ mod discord_and_mattermost {
             srv.script([reply]);
             let got = send(&ch, "x").await;
             match row.verdict {
-                Verdict::Permanent => {
+                ReplyVerdict::Permanent => {
                     let Outcome::Permanent { reason, hint } = &got else {
                         panic!("{}: {got:?}", row.code)
                     };
@@ -774,12 +774,12 @@ mod discord_and_mattermost {
                     assert!(reason.contains(app_error_reply(&row.code).1), "{reason}");
                     assert_eq!(hint, row.hint);
                 }
-                Verdict::Retry => assert_eq!(kind(&got), "retry", "{}", row.code),
-                Verdict::Wait(_) => assert!(
+                ReplyVerdict::Retry => assert_eq!(kind(&got), "retry", "{}", row.code),
+                ReplyVerdict::Wait(_) => assert!(
                     matches!(&got, Outcome::Wait { after, .. } if *after == Duration::from_secs(3)),
                     "{got:?}"
                 ),
-                Verdict::Sent => panic!("no success row expected"),
+                ReplyVerdict::Sent => panic!("no success row expected"),
             }
         }
         // The fake's own checks: a wrong key, no text, webhooks turned off.

@@ -250,7 +250,7 @@ fn command_name(parsed: &commands::Parsed, recognised: bool) -> &'static str {
     }
 }
 
-fn outcome_label(outcome: &commands::Outcome, recognised: bool, recorded: usize) -> &'static str {
+fn outcome_label(outcome: &commands::Response, recognised: bool, recorded: usize) -> &'static str {
     if !recognised {
         "refused"
     } else if outcome.changes.is_empty() {

@@ -52,7 +52,9 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         // Building the client reads and parses the system's root certificates, the largest
         // piece of work in a `send` after the waiting was gone (about 19 ms of a release
         // build's ~50 ms under strace); it runs on another thread while the slot is claimed.
-        let client = tokio::task::spawn_blocking(weekbell::daemon::http_client);
+        let client = tokio::task::spawn_blocking(|| {
+            weekbell::platforms::http_client(weekbell::platforms::SEND_TIMEOUT)
+        });
         let store = Store::open(plan.config.store_url.expose()).await?;
         let shared = Arc::new(Shared::new(store, clock.clone()));
         // Every invocation is its own manual slot, so running `send` twice sends twice, and
@@ -79,7 +81,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         let client = client
             .await
             .map_err(|e| CliError::Failed(format!("cannot build the HTTP client: {e}")))?
-            .map_err(CliError::Failed)?;
+            .map_err(|e| CliError::Failed(e.to_string()))?;
         let delivery = Delivery::new(
             shared.clone(),
             plan_rx,

@@ -27,13 +27,13 @@ pub struct Args {
     json: bool,
 }
 
-fn parse_status(s: &str) -> Result<Status, String> {
-    Status::from_name(s).ok_or_else(|| {
-        format!(
-            "unknown status `{s}`; use one of: {}",
-            Status::ALL.map(Status::as_str).join(", ")
-        )
-    })
+/// A `--status` value that names no status.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown status `{0}`; use one of: {names}", names = Status::ALL.map(Status::as_str).join(", "))]
+struct UnknownStatus(String);
+
+fn parse_status(s: &str) -> Result<Status, UnknownStatus> {
+    Status::from_name(s).ok_or_else(|| UnknownStatus(s.to_string()))
 }
 
 #[derive(Serialize)]

@@ -1,6 +1,6 @@
 //! Running a command against the merged task list: who may, what changes, what to answer.
 
-use super::parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, is_separator};
+use super::parse::{Command, Lang, ListFilter, Parsed, UsageProblem, Verb, is_separator};
 use super::text::{self, Headline, ListTitle};
 use crate::config::ChannelConfig;
 use crate::people::{Directory, Person};
@@ -174,14 +174,14 @@ pub enum Reply {
 
 /// The changes to record (empty for reads, refusals and no-ops) and the answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
+pub struct Response {
     pub changes: Vec<Change>,
     pub reply: Reply,
 }
 
-impl Outcome {
+impl Response {
     fn text(s: String) -> Self {
-        Outcome {
+        Response {
             changes: Vec::new(),
             reply: Reply::Text(s),
         }
@@ -190,20 +190,20 @@ impl Outcome {
 
 /// Answers any parsed message: runs a command, explains a usage problem, or gives the help,
 /// in the language the message was written in (`ctx.lang` when it cannot tell).
-pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Outcome {
+pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Response {
     let ctx = Context {
         lang: parsed.lang(ctx.lang),
         ..*ctx
     };
     if ctx.sender.is_none() {
-        return Outcome::text(text::not_recognised(ctx.lang, ctx.sender_handle));
+        return Response::text(text::not_recognised(ctx.lang, ctx.sender_handle));
     }
     match parsed {
         Parsed::Command { command, .. } => execute(command, &ctx),
         Parsed::Usage { verb, problem, .. } => {
-            Outcome::text(text::usage_reply(ctx.lang, *verb, problem))
+            Response::text(text::usage_reply(ctx.lang, *verb, problem))
         }
-        Parsed::Unknown { near, .. } => Outcome::text(text::not_understood(ctx.lang, *near)),
+        Parsed::Unknown { near, .. } => Response::text(text::not_understood(ctx.lang, *near)),
     }
 }
 
@@ -211,18 +211,18 @@ pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Outcome {
 ///
 /// Only recognised senders get anything but a pointer to the admin; any of them may read;
 /// changing a task takes one of its owners, its leader or an admin.
-pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Outcome {
+pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
     let lang = ctx.lang;
     let Some(sender) = ctx.sender else {
-        return Outcome::text(text::not_recognised(lang, ctx.sender_handle));
+        return Response::text(text::not_recognised(lang, ctx.sender_handle));
     };
     match cmd {
-        Command::Help => Outcome::text(text::help_text(lang)),
-        Command::Status => Outcome {
+        Command::Help => Response::text(text::help_text(lang)),
+        Command::Status => Response {
             changes: Vec::new(),
             reply: Reply::Digest,
         },
-        Command::List(filter) => Outcome::text(list(filter, sender, ctx)),
+        Command::List(filter) => Response::text(list(filter, sender, ctx)),
         Command::Done { id, note } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
             if t.status != Status::Done {
@@ -328,13 +328,13 @@ fn change_task(
     sender: &Person,
     id: &str,
     plan: impl FnOnce(&Task) -> (Vec<Change>, Headline),
-) -> Outcome {
+) -> Response {
     let lang = ctx.lang;
     let Some(task) = find_in(ctx.visible(), id) else {
-        return Outcome::text(text::no_such_task(lang, id));
+        return Response::text(text::no_such_task(lang, id));
     };
     if !may_change(sender, task) {
-        return Outcome::text(text::refusal(lang, task, ctx.people));
+        return Response::text(text::refusal(lang, task, ctx.people));
     }
     let (changes, headline) = plan(task);
     let mut after = task.clone();
@@ -346,7 +346,7 @@ fn change_task(
         text::headline(lang, headline, &task.id),
         text::task_state(lang, &after, ctx.today, ctx.people)
     );
-    Outcome {
+    Response {
         changes,
         reply: Reply::Text(reply),
     }
@@ -490,9 +490,9 @@ fn known_units<'a>(ctx: &Context<'a>) -> Vec<&'a str> {
         .collect()
 }
 
-fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
+fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Response {
     let lang = ctx.lang;
-    let usage = |p: Problem| Outcome::text(text::usage_reply(lang, Verb::Report, &p));
+    let usage = |p: UsageProblem| Response::text(text::usage_reply(lang, Verb::Report, &p));
     let units = known_units(ctx);
     // The first word is the unit only when it names one: `周报 本周完成三处` is all text.
     let end = body.find(|c: char| is_separator(c)).unwrap_or(body.len());
@@ -505,16 +505,16 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
     } else {
         match sender.unit.as_deref().map(str::trim) {
             Some(u) if !u.is_empty() => (u, body.trim()),
-            _ => return usage(Problem::MissingUnit),
+            _ => return usage(UsageProblem::MissingUnit),
         }
     };
     if text.is_empty() {
-        return usage(Problem::MissingText);
+        return usage(UsageProblem::MissingText);
     }
     // Recognised among every unit, refused here: otherwise `周报 其他单位 …` through a channel
     // of one unit would be taken as a report of the sender's own unit that begins "其他单位".
     if !ctx.covers_unit(unit) {
-        return Outcome::text(text::unit_outside_channel(lang, unit));
+        return Response::text(text::unit_outside_channel(lang, unit));
     }
     let in_unit = |t: &&Task| t.unit.trim() == unit;
     let allowed = sender.admin
@@ -532,12 +532,12 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Outcome {
             .map(|p| p.name.as_str())
             .take(5)
             .collect();
-        return Outcome::text(text::report_refusal(lang, unit, &members));
+        return Response::text(text::report_refusal(lang, unit, &members));
     }
     let tasks: Vec<&Task> = ctx.visible().filter(in_unit).collect();
     let done = tasks.iter().filter(|t| t.status == Status::Done).count();
     let overdue = tasks.iter().filter(|t| t.is_overdue(ctx.today)).count();
-    Outcome {
+    Response {
         changes: vec![Change::Report {
             unit: unit.to_string(),
             text: text.to_string(),

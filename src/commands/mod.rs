@@ -1,7 +1,7 @@
 //! The chat command language (its table is in the README, "Commands from the chat"): reading
 //! a message and running it. Pure: no IO,
 //! no clock, no store. The inbound handler verifies and decodes the platform's request, calls
-//! [`parse`] and [`respond`], records [`Outcome::changes`] as events ([`to_events`]) and sends
+//! [`parse`] and [`respond`], records [`Response::changes`] as events ([`to_events`]) and sends
 //! the reply.
 //!
 //! # The language
@@ -55,8 +55,8 @@ mod tests;
 mod text;
 
 pub use execute::{
-    Change, Context, EventMeta, LIST_CAP, Outcome, Reply, execute, find_task, is_person,
+    Change, Context, EventMeta, LIST_CAP, Reply, Response, execute, find_task, is_person,
     may_change, respond, to_events,
 };
-pub use parse::{Command, Lang, ListFilter, Parsed, Problem, Verb, parse};
+pub use parse::{Command, Lang, ListFilter, Parsed, UsageProblem, Verb, parse};
 pub use text::{already_handled, help_text, too_many, usage};

@@ -97,7 +97,7 @@ pub enum Command {
 
 /// What is wrong with the arguments of a known command.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub enum UsageProblem {
     MissingId,
     MissingPercent,
     /// The text where a percentage from 0 to 100 was expected.
@@ -119,7 +119,7 @@ pub enum Parsed {
     Usage {
         lang: Lang,
         verb: Verb,
-        problem: Problem,
+        problem: UsageProblem,
     },
     /// No command word: answer with the help. The language is guessed from the script, `None`
     /// when the text has no letters at all (an empty mention of the bot, say).
@@ -343,7 +343,7 @@ fn preset_filter(p: Preset) -> ListFilter {
     }
 }
 
-fn arguments(verb: Verb, rest: &str) -> Result<Command, Problem> {
+fn arguments(verb: Verb, rest: &str) -> Result<Command, UsageProblem> {
     Ok(match verb {
         // Extra words after these are harmless (`help me`, `status please`).
         Verb::Help => Command::Help,
@@ -369,7 +369,7 @@ fn arguments(verb: Verb, rest: &str) -> Result<Command, Problem> {
             let (id, rest) = take_id(rest)?;
             Command::Block {
                 id,
-                reason: text(rest).ok_or(Problem::MissingText)?,
+                reason: text(rest).ok_or(UsageProblem::MissingText)?,
             }
         }
         Verb::Reopen => {
@@ -383,11 +383,11 @@ fn arguments(verb: Verb, rest: &str) -> Result<Command, Problem> {
             let (id, rest) = take_id(rest)?;
             Command::Note {
                 id,
-                text: text(rest).ok_or(Problem::MissingText)?,
+                text: text(rest).ok_or(UsageProblem::MissingText)?,
             }
         }
         Verb::Report => Command::Report {
-            text: text(rest).ok_or(Problem::MissingText)?,
+            text: text(rest).ok_or(UsageProblem::MissingText)?,
         },
     })
 }
@@ -418,7 +418,7 @@ fn text(rest: &str) -> Option<String> {
 /// Splits the task id off the front of `rest`: the next token, folded to ASCII, without a
 /// leading `#`/`第` or a trailing `号`/`项`/`条`. An ASCII id ends where its characters do, so
 /// `完成12号已清理` is id `12` with note `已清理`.
-fn take_id(rest: &str) -> Result<(String, &str), Problem> {
+fn take_id(rest: &str) -> Result<(String, &str), UsageProblem> {
     let s = rest.trim_start_matches(is_separator);
     let tok_end = s.find(char::is_whitespace).unwrap_or(s.len());
     let tok = &s[..tok_end];
@@ -431,7 +431,7 @@ fn take_id(rest: &str) -> Result<(String, &str), Problem> {
         .chars()
         .next()
         .map(fold_width)
-        .ok_or(Problem::MissingId)?;
+        .ok_or(UsageProblem::MissingId)?;
 
     let (mut id, id_end) = if first.is_ascii_alphanumeric() {
         let end = body
@@ -458,17 +458,17 @@ fn take_id(rest: &str) -> Result<(String, &str), Problem> {
         id.pop();
     }
     if id.is_empty() {
-        return Err(Problem::MissingId);
+        return Err(UsageProblem::MissingId);
     }
     let after = s[id_end..].trim_start_matches(['号', '项', '条']);
     Ok((id, after.trim_start_matches(is_separator)))
 }
 
 /// Splits a percentage (`60%`, `60`, `60％`, `６０％`, `60 %`) off the front of `rest`.
-fn take_percent(rest: &str) -> Result<(u8, &str), Problem> {
+fn take_percent(rest: &str) -> Result<(u8, &str), UsageProblem> {
     let s = rest.trim_start_matches(is_separator);
     if s.is_empty() {
-        return Err(Problem::MissingPercent);
+        return Err(UsageProblem::MissingPercent);
     }
     let end = s
         .char_indices()
@@ -476,7 +476,7 @@ fn take_percent(rest: &str) -> Result<(u8, &str), Problem> {
         .map_or(s.len(), |(i, _)| i);
     let token = || {
         let e = s.find(char::is_whitespace).unwrap_or(s.len());
-        Problem::BadPercent(s[..e].to_string())
+        UsageProblem::BadPercent(s[..e].to_string())
     };
     let digits: String = s[..end].chars().map(fold_width).collect();
     let mut after = &s[end..];

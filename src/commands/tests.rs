@@ -416,41 +416,44 @@ fn known_words_with_bad_arguments_get_their_usage() {
     };
     use Lang::{En, Zh};
     for (input, want) in [
-        ("done", usage(En, Verb::Done, Problem::MissingId)),
-        ("完成", usage(Zh, Verb::Done, Problem::MissingId)),
-        ("完成 #", usage(Zh, Verb::Done, Problem::MissingId)),
-        ("完成 第项", usage(Zh, Verb::Done, Problem::MissingId)),
+        ("done", usage(En, Verb::Done, UsageProblem::MissingId)),
+        ("完成", usage(Zh, Verb::Done, UsageProblem::MissingId)),
+        ("完成 #", usage(Zh, Verb::Done, UsageProblem::MissingId)),
+        ("完成 第项", usage(Zh, Verb::Done, UsageProblem::MissingId)),
         (
             "progress 4",
-            usage(En, Verb::Progress, Problem::MissingPercent),
+            usage(En, Verb::Progress, UsageProblem::MissingPercent),
         ),
         (
             "进展 4 很多",
-            usage(Zh, Verb::Progress, Problem::BadPercent("很多".into())),
+            usage(Zh, Verb::Progress, UsageProblem::BadPercent("很多".into())),
         ),
         (
             "进展 4 120%",
-            usage(Zh, Verb::Progress, Problem::BadPercent("120%".into())),
+            usage(Zh, Verb::Progress, UsageProblem::BadPercent("120%".into())),
         ),
         (
             "progress 4 60.5%",
-            usage(En, Verb::Progress, Problem::BadPercent("60.5%".into())),
+            usage(En, Verb::Progress, UsageProblem::BadPercent("60.5%".into())),
         ),
         (
             "progress 4 99999999999999999999",
             usage(
                 En,
                 Verb::Progress,
-                Problem::BadPercent("99999999999999999999".into()),
+                UsageProblem::BadPercent("99999999999999999999".into()),
             ),
         ),
-        ("block 7", usage(En, Verb::Block, Problem::MissingText)),
-        ("受阻 7", usage(Zh, Verb::Block, Problem::MissingText)),
-        ("note 7", usage(En, Verb::Note, Problem::MissingText)),
-        ("备注 7", usage(Zh, Verb::Note, Problem::MissingText)),
-        ("reopen", usage(En, Verb::Reopen, Problem::MissingId)),
-        ("周报", usage(Zh, Verb::Report, Problem::MissingText)),
-        ("report   ", usage(En, Verb::Report, Problem::MissingText)),
+        ("block 7", usage(En, Verb::Block, UsageProblem::MissingText)),
+        ("受阻 7", usage(Zh, Verb::Block, UsageProblem::MissingText)),
+        ("note 7", usage(En, Verb::Note, UsageProblem::MissingText)),
+        ("备注 7", usage(Zh, Verb::Note, UsageProblem::MissingText)),
+        ("reopen", usage(En, Verb::Reopen, UsageProblem::MissingId)),
+        ("周报", usage(Zh, Verb::Report, UsageProblem::MissingText)),
+        (
+            "report   ",
+            usage(En, Verb::Report, UsageProblem::MissingText),
+        ),
     ] {
         assert_eq!(parse(input), want, "{input:?}");
     }
@@ -581,14 +584,14 @@ fn ctx<'a>(
     }
 }
 
-fn run(sender: &str, text: &str) -> Outcome {
+fn run(sender: &str, text: &str) -> Response {
     let dir = people();
     let list = tasks();
     let c = ctx(dir.get(sender), &list, &dir, Lang::Zh);
     respond(&parse(text), &c)
 }
 
-fn reply(o: &Outcome) -> &str {
+fn reply(o: &Response) -> &str {
     match &o.reply {
         Reply::Text(t) => t,
         Reply::Digest => panic!("digest, not text"),

@@ -1,7 +1,7 @@
 //! Every sentence the bot answers with, in both languages. Plain text: the caller sends it as
 //! a platform's plain message, so nothing here is markup.
 
-use super::parse::{Lang, Problem, Verb};
+use super::parse::{Lang, UsageProblem, Verb};
 use crate::people::Directory;
 use crate::render::templates::status_label;
 use crate::tasks::{Assignee, Status, Task};
@@ -68,32 +68,32 @@ pub fn usage(lang: Lang, verb: Verb) -> &'static str {
 }
 
 /// What is wrong, then how the command is written.
-pub fn usage_reply(lang: Lang, verb: Verb, problem: &Problem) -> String {
+pub fn usage_reply(lang: Lang, verb: Verb, problem: &UsageProblem) -> String {
     let what = match (lang, problem) {
-        (Lang::Zh, Problem::MissingId) => "缺少事项编号。".to_string(),
-        (Lang::Zh, Problem::MissingPercent) => "缺少进展百分比。".to_string(),
-        (Lang::Zh, Problem::BadPercent(t)) => format!("「{t}」不是 0 到 100 之间的百分比。"),
-        (Lang::Zh, Problem::MissingText) => match verb {
+        (Lang::Zh, UsageProblem::MissingId) => "缺少事项编号。".to_string(),
+        (Lang::Zh, UsageProblem::MissingPercent) => "缺少进展百分比。".to_string(),
+        (Lang::Zh, UsageProblem::BadPercent(t)) => format!("「{t}」不是 0 到 100 之间的百分比。"),
+        (Lang::Zh, UsageProblem::MissingText) => match verb {
             Verb::Block => "请写明受阻原因。",
             Verb::Report => "缺少周报内容。",
             _ => "缺少备注内容。",
         }
         .to_string(),
-        (Lang::Zh, Problem::MissingUnit) => {
+        (Lang::Zh, UsageProblem::MissingUnit) => {
             "人员名单中没有您所在的单位，请写明报送单位。".to_string()
         }
-        (Lang::En, Problem::MissingId) => "The task id is missing.".to_string(),
-        (Lang::En, Problem::MissingPercent) => "The percentage is missing.".to_string(),
-        (Lang::En, Problem::BadPercent(t)) => {
+        (Lang::En, UsageProblem::MissingId) => "The task id is missing.".to_string(),
+        (Lang::En, UsageProblem::MissingPercent) => "The percentage is missing.".to_string(),
+        (Lang::En, UsageProblem::BadPercent(t)) => {
             format!("\"{t}\" is not a percentage from 0 to 100.")
         }
-        (Lang::En, Problem::MissingText) => match verb {
+        (Lang::En, UsageProblem::MissingText) => match verb {
             Verb::Block => "Please give the reason.",
             Verb::Report => "The report text is missing.",
             _ => "The note text is missing.",
         }
         .to_string(),
-        (Lang::En, Problem::MissingUnit) => {
+        (Lang::En, UsageProblem::MissingUnit) => {
             "The people list gives you no unit; please name the unit you report for.".to_string()
         }
     };

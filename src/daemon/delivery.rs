@@ -12,10 +12,12 @@
 //! message becomes the head only when the recorder has committed the outcome of this one.
 
 use super::Shared;
+use crate::backoff::Backoff;
 use crate::config::{ChannelConfig, RateLimitSetting};
 use crate::plan::Plan;
 use crate::platforms::{OutboxPayload, Outcome, deliver, deliver_reply};
 use crate::ratelimit::TokenBucket;
+use crate::shutdown::Shutdown;
 use crate::store::{OutboxMessage, OutboxUpdate};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -28,7 +30,8 @@ use tokio::task::JoinSet;
 pub struct DeliveryConfig {
     /// A sender holds a message this long; if the process dies, another may take it after.
     pub lease: Duration,
-    /// First retry delay; doubles each attempt up to `max_backoff`, with ±20% jitter.
+    /// First retry delay; doubles each attempt up to `max_backoff`, each wait up to 20 %
+    /// shorter at random (see [`Backoff`]).
     pub base_backoff: Duration,
     pub max_backoff: Duration,
     /// How often the dispatcher looks at the outbox even without a wake-up (other replicas,
@@ -55,17 +58,8 @@ impl Default for DeliveryConfig {
     }
 }
 
-/// The request timeout: platforms answer in well under a second when they are healthy.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Most outcomes written in one transaction.
 const RECORD_BATCH: usize = 512;
-
-/// The client every sender shares: the request timeout, and no redirects (a webhook that
-/// redirects is misconfigured, and following it could send the message somewhere else).
-pub fn http_client() -> Result<reqwest::Client, String> {
-    crate::platforms::http_client(REQUEST_TIMEOUT)
-}
 
 /// Which channels a delivery serves: all of them (`weekbell run`), or a few (`weekbell send`,
 /// which must not send other schedules' waiting messages).
@@ -78,7 +72,7 @@ pub enum Scope {
 pub struct Delivery {
     shared: Arc<Shared>,
     plan: watch::Receiver<Arc<Plan>>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
     client: reqwest::Client,
     config: DeliveryConfig,
     scope: Scope,
@@ -94,7 +88,7 @@ impl Delivery {
     pub fn new(
         shared: Arc<Shared>,
         plan: watch::Receiver<Arc<Plan>>,
-        stop: watch::Receiver<bool>,
+        stop: impl Into<Shutdown>,
         client: reqwest::Client,
         config: DeliveryConfig,
         scope: Scope,
@@ -102,7 +96,7 @@ impl Delivery {
         Delivery {
             shared,
             plan,
-            stop,
+            stop: stop.into(),
             client,
             config,
             scope,
@@ -137,7 +131,7 @@ impl Delivery {
         let lease_ms = i64::try_from(self.config.lease.as_millis()).unwrap_or(30_000);
 
         loop {
-            if *stop.borrow() {
+            if stop.is_shutdown() {
                 break;
             }
             let now_ms = self.shared.clock.now().timestamp_millis();
@@ -147,7 +141,7 @@ impl Delivery {
                     tracing::error!("cannot read the outbox: {e}");
                     tokio::select! {
                         () = tokio::time::sleep(Duration::from_secs(2)) => {}
-                        _ = stop.changed() => {}
+                        () = stop.changed() => {}
                     }
                     continue;
                 }
@@ -220,7 +214,7 @@ impl Delivery {
                 }
                 _ = wake.changed() => {}
                 () = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                () = stop.changed() => {}
             }
         }
 
@@ -310,7 +304,7 @@ struct SenderCtx {
     permits: Semaphore,
     shared: Arc<Shared>,
     plan: watch::Receiver<Arc<Plan>>,
-    stop: watch::Receiver<bool>,
+    stop: Shutdown,
     client: reqwest::Client,
     config: DeliveryConfig,
 }
@@ -399,7 +393,7 @@ impl ChannelSender {
                 if wait.is_zero() {
                     break;
                 }
-                if *ctx.stop.borrow() {
+                if ctx.stop.is_shutdown() {
                     // Give it back: the next start sends it without waiting for the lease.
                     return Some(OutboxUpdate::Released { id: msg.id, worker });
                 }
@@ -535,13 +529,14 @@ impl ChannelSender {
         }
     }
 
-    /// Exponential backoff with ±20% jitter, so replicas and channels do not retry in step.
+    /// The wait before the next try of a message tried `attempts` times.
     fn backoff(&self, attempts: i64) -> Duration {
         let config = &self.ctx.config;
-        let exp = u32::try_from(attempts.saturating_sub(1).clamp(0, 16)).unwrap_or(16);
-        let base = config.base_backoff.saturating_mul(1u32 << exp);
-        let capped = base.min(config.max_backoff);
-        capped.mul_f64(0.8 + 0.4 * fastrand::f64())
+        let backoff = Backoff {
+            min: config.base_backoff,
+            max: config.max_backoff,
+        };
+        backoff.jittered(u32::try_from(attempts.max(0)).unwrap_or(u32::MAX))
     }
 }
 

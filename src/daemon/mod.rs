@@ -10,9 +10,10 @@ mod scheduler;
 
 pub use crate::ratelimit::TokenBucket;
 pub use crate::shared::{Shared, instance_id};
-pub use delivery::{Delivery, DeliveryConfig, Scope, http_client};
+pub use delivery::{Delivery, DeliveryConfig, Scope};
 pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
+use crate::backoff::Backoff;
 use crate::chat::ChatService;
 use crate::chat::Inbox;
 use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
@@ -23,7 +24,10 @@ use crate::inbound::googlechat_keys::GoogleKeys;
 use crate::inbound::slack_socket::{self, InlineAnswer, SocketConfig};
 use crate::inbound::telegram_poll::{self, PollConfig};
 use crate::plan::{Plan, PlanError};
+use crate::platforms::{ClientError, SEND_TIMEOUT, http_client};
 use crate::server::ServerState;
+pub use crate::shutdown::SHUTDOWN_GRACE;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use crate::types::Platform;
 use std::future::Future;
@@ -32,17 +36,18 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tokio::sync::watch;
 
-/// How long sends in flight may finish after SIGTERM before the process exits; what is left
-/// stays in the outbox for the next start.
-pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How long a fetch of Google's signing keys may take; a Google Chat request waits for it, and
 /// Chat gives up on an app after 30 seconds.
 const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
-/// The pause after the store refused to record a slot, doubling while it keeps refusing.
-const STORE_RETRY_MIN: Duration = Duration::from_secs(1);
-const STORE_RETRY_MAX: Duration = Duration::from_secs(30);
+/// The pause after the store refused to record a slot, doubling from 1 s to 30 s while it keeps
+/// refusing. Taken without jitter, as before: the replicas' slots are claimed in the store, so
+/// their retries meeting in step cost nothing.
+const STORE_RETRY: Backoff = Backoff {
+    min: Duration::from_secs(1),
+    max: Duration::from_secs(30),
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DaemonError {
@@ -52,8 +57,8 @@ pub enum DaemonError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Fire(#[from] FireError),
-    #[error("cannot build the HTTP client: {0}")]
-    Client(String),
+    #[error(transparent)]
+    Client(#[from] ClientError),
     #[error(
         "cannot listen on {addr} ([server] listen): {source}; is another process using the port?"
     )]
@@ -95,7 +100,7 @@ pub async fn run(
     let plan = Arc::new(plan);
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
-    let client = http_client().map_err(DaemonError::Client)?;
+    let client = http_client(SEND_TIMEOUT)?;
     let client_for_streams = client.clone();
     let delivery = Delivery::new(
         shared.clone(),
@@ -117,9 +122,7 @@ pub async fn run(
     });
     let state = Arc::new(ServerState {
         inbox: inbox.clone(),
-        google_keys: GoogleKeys::new(
-            crate::platforms::http_client(GOOGLE_KEYS_TIMEOUT).map_err(DaemonError::Client)?,
-        ),
+        google_keys: GoogleKeys::new(http_client(GOOGLE_KEYS_TIMEOUT)?),
     });
     let mut streams = spawn_socket_clients(&plan, &state, &client_for_streams, &stop_rx);
     for config in telegram_clients(&plan) {
@@ -153,10 +156,8 @@ pub async fn run(
             .unwrap_or_else(|_| addr.clone());
         tracing::info!(listen = %local, "HTTP server up: POST /hooks/{{channel}}, GET /healthz, GET /metrics");
         let state = state.clone();
-        let mut stop = stop_rx.clone();
-        let stopped = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
+        let mut stop = Shutdown::new(stop_rx.clone());
+        let stopped = async move { stop.recv().await };
         server = Some(tokio::spawn(async move {
             if let Err(e) = crate::server::serve(listener, state, stopped).await {
                 tracing::error!("the HTTP server stopped: {e}");
@@ -172,6 +173,7 @@ pub async fn run(
     // While the store refuses writes, the slot that failed is due at once again: without a
     // pause the loop would retry it as fast as the store can refuse.
     let mut store_backoff = Duration::ZERO;
+    let mut store_failures = 0u32;
     tokio::pin!(shutdown);
     loop {
         let now = shared.clock.now();
@@ -220,9 +222,13 @@ pub async fn run(
             }
         }
         match scheduler.fire_due(&current).await {
-            Ok(()) => store_backoff = Duration::ZERO,
+            Ok(()) => {
+                store_failures = 0;
+                store_backoff = Duration::ZERO;
+            }
             Err(e) => {
-                store_backoff = (store_backoff * 2).clamp(STORE_RETRY_MIN, STORE_RETRY_MAX);
+                store_failures = store_failures.saturating_add(1);
+                store_backoff = STORE_RETRY.delay(store_failures, 0.0);
                 tracing::error!(
                     "could not record a slot; trying again in {}s: {e}",
                     store_backoff.as_secs()
@@ -237,9 +243,9 @@ pub async fn run(
     );
     let _ = stop_tx.send(true);
     shared.wake_delivery();
-    // Socket clients close their sockets at once and give running commands 5 s; Telegram
+    // Socket clients close their sockets at once and give running commands the grace; Telegram
     // pollers drop their request and give their lease back.
-    let _ = tokio::time::timeout(Duration::from_secs(6), async {
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE + Duration::from_secs(1), async {
         while streams.join_next().await.is_some() {}
     })
     .await;
@@ -315,7 +321,8 @@ fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
 }
 
 /// Starts one client per channel that takes commands over an outbound WebSocket; each stops
-/// when `stop` turns true, closing its socket at once and giving running commands 5 s.
+/// when `stop` turns true, closing its socket at once and giving running commands
+/// [`SHUTDOWN_GRACE`].
 fn spawn_socket_clients(
     plan: &Plan,
     state: &Arc<ServerState>,

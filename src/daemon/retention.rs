@@ -8,10 +8,10 @@
 //! writer nor PostgreSQL's row locks are held long while slots and commands are written.
 
 use super::Shared;
+use crate::shutdown::Shutdown;
 use crate::store::{Store, StoreError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 
@@ -44,7 +44,8 @@ pub struct Pruned {
 
 /// Prunes at start and then every [`PRUNE_EVERY`] until `stop` turns true. A failure (the
 /// database away) is logged and tried again at the next round.
-pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub async fn run(shared: Arc<Shared>, stop: impl Into<Shutdown>) {
+    let mut stop = stop.into();
     loop {
         let now_ms = shared.clock.now().timestamp_millis();
         match prune(&shared.store, now_ms, BATCH, &stop).await {
@@ -57,7 +58,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
             Err(e) => tracing::warn!("could not prune old rows; trying again in an hour: {e}"),
         }
         tokio::select! {
-            _ = stop.wait_for(|s| *s) => return,
+            () = stop.recv() => return,
             () = tokio::time::sleep(PRUNE_EVERY) => {}
         }
     }
@@ -69,7 +70,7 @@ pub async fn prune(
     store: &Store,
     now_ms: i64,
     batch: i64,
-    stop: &watch::Receiver<bool>,
+    stop: &Shutdown,
 ) -> Result<Pruned, StoreError> {
     let finished_before = now_ms.saturating_sub(KEEP_FINISHED_MESSAGES);
     let seen_before = now_ms.saturating_sub(KEEP_SEEN_IDS);
@@ -81,11 +82,7 @@ pub async fn prune(
 
 /// Runs `delete` (which removes at most `batch` rows) until it removes fewer, or `stop` turns
 /// true, pausing between batches; the rows removed in all.
-async fn in_batches<F, Fut>(
-    batch: i64,
-    stop: &watch::Receiver<bool>,
-    mut delete: F,
-) -> Result<u64, StoreError>
+async fn in_batches<F, Fut>(batch: i64, stop: &Shutdown, mut delete: F) -> Result<u64, StoreError>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<u64, StoreError>>,
@@ -95,7 +92,7 @@ where
     loop {
         let n = delete().await?;
         total += n;
-        if n < full || *stop.borrow() {
+        if n < full || stop.is_shutdown() {
             return Ok(total);
         }
         tokio::time::sleep(BETWEEN_BATCHES).await;
@@ -106,6 +103,7 @@ where
 mod tests {
     use super::*;
     use crate::store::{NewMessage, SlotClaim, SlotStatus};
+    use tokio::sync::watch;
 
     const NOW: i64 = 1_796_000_000_000;
 
@@ -167,6 +165,7 @@ mod tests {
         }
 
         let (_tx, stop) = watch::channel(false);
+        let stop = Shutdown::new(stop);
         let pruned = prune(&store, NOW, 10, &stop).await.expect("prune");
         assert_eq!(
             pruned,

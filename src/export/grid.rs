@@ -207,6 +207,32 @@ impl Source {
     }
 }
 
+/// Why the task list's sheet could not be read again; [`super::ExportError::Source`] names the
+/// file.
+#[derive(Debug, thiserror::Error)]
+pub(super) enum ReadError {
+    #[error(transparent)]
+    Xlsx(#[from] calamine::XlsxError),
+    #[error(transparent)]
+    Xls(#[from] calamine::XlsError),
+    #[error(transparent)]
+    Xlsb(#[from] calamine::XlsbError),
+    #[error(transparent)]
+    Ods(#[from] calamine::OdsError),
+    #[error("it has no sheet named {0:?} any more")]
+    NoSuchSheet(String),
+    #[error("it has no worksheets")]
+    NoWorksheets,
+    #[error("unknown encoding {0:?} in [tasks] encoding")]
+    UnknownEncoding(String),
+    #[error("it is not valid {0} text")]
+    NotText(&'static str),
+    #[error("row {row}: {source}")]
+    Row { row: usize, source: csv::Error },
+    #[error("a TOML or JSON list has no sheet to read")]
+    Records,
+}
+
 /// Reads the sheet the importer read: `sheet` (the name it recorded on the tasks) or, for a
 /// list without tasks, the configured sheet or the first visible worksheet.
 pub(super) fn read(
@@ -215,33 +241,32 @@ pub(super) fn read(
     bytes: &[u8],
     cfg: &TasksConfig,
     sheet: Option<&str>,
-) -> Result<Grid, String> {
+) -> Result<Grid, ReadError> {
     let wanted = sheet.or(cfg.sheet.as_deref());
-    let text = |e: &dyn std::fmt::Display| e.to_string();
     let cursor = Cursor::new(bytes);
     match source {
         Source::Xlsx => {
-            let mut wb = Xlsx::new(cursor).map_err(|e| text(&e))?;
+            let mut wb = Xlsx::new(cursor)?;
             let name = pick_sheet(wb.sheets_metadata(), wanted)?;
-            read_xlsx(&mut wb, name).map_err(|e| text(&e))
+            Ok(read_xlsx(&mut wb, name)?)
         }
         Source::Xls => {
-            let mut wb = Xls::new(cursor).map_err(|e| text(&e))?;
+            let mut wb = Xls::new(cursor)?;
             let name = pick_sheet(wb.sheets_metadata(), wanted)?;
             let merges = wb.merge_cells_by_sheet_name(&name).unwrap_or_default();
-            let range = wb.worksheet_range(&name).map_err(|e| text(&e))?;
+            let range = wb.worksheet_range(&name)?;
             Ok(from_range(name, &range, &merges))
         }
         Source::Xlsb => {
-            let mut wb = Xlsb::new(cursor).map_err(|e| text(&e))?;
+            let mut wb = Xlsb::new(cursor)?;
             let name = pick_sheet(wb.sheets_metadata(), wanted)?;
-            let range = wb.worksheet_range(&name).map_err(|e| text(&e))?;
+            let range = wb.worksheet_range(&name)?;
             Ok(from_range(name, &range, &[]))
         }
         Source::Ods => {
-            let mut wb = Ods::new(cursor).map_err(|e| text(&e))?;
+            let mut wb = Ods::new(cursor)?;
             let name = pick_sheet(wb.sheets_metadata(), wanted)?;
-            let range = wb.worksheet_range(&name).map_err(|e| text(&e))?;
+            let range = wb.worksheet_range(&name)?;
             Ok(from_range(name, &range, &[]))
         }
         Source::Delimited(delimiter) => {
@@ -252,26 +277,26 @@ pub(super) fn read(
             );
             read_delimited(name, &decoded, delimiter)
         }
-        Source::Records => Err("a TOML or JSON list has no sheet to read".to_string()),
+        Source::Records => Err(ReadError::Records),
     }
 }
 
 /// The importer's choice: the named sheet, else the first visible worksheet.
-fn pick_sheet(sheets: &[calamine::Sheet], wanted: Option<&str>) -> Result<String, String> {
+fn pick_sheet(sheets: &[calamine::Sheet], wanted: Option<&str>) -> Result<String, ReadError> {
     if let Some(w) = wanted {
         return sheets
             .iter()
             .find(|s| s.name == w)
             .or_else(|| sheets.iter().find(|s| s.name.trim() == w.trim()))
             .map(|s| s.name.clone())
-            .ok_or_else(|| format!("it has no sheet named {w:?} any more"));
+            .ok_or_else(|| ReadError::NoSuchSheet(w.to_string()));
     }
     let worksheets = || sheets.iter().filter(|s| s.typ == SheetType::WorkSheet);
     worksheets()
         .find(|s| s.visible == SheetVisible::Visible)
         .or_else(|| worksheets().next())
         .map(|s| s.name.clone())
-        .ok_or_else(|| "it has no worksheets".to_string())
+        .ok_or(ReadError::NoWorksheets)
 }
 
 fn region(d: &Dimensions) -> Option<Region> {
@@ -412,11 +437,11 @@ fn from_data_ref(d: &DataRef<'_>) -> Value {
 
 /// The importer's decoding: the configured encoding, else a byte-order mark, else UTF-8,
 /// else GB18030 (what Excel in China saves as "CSV").
-fn decode(bytes: &[u8], forced: Option<&str>) -> Result<String, String> {
+fn decode(bytes: &[u8], forced: Option<&str>) -> Result<String, ReadError> {
     let (enc, body) = match forced {
         Some(label) => {
             let enc = Encoding::for_label(label.trim().as_bytes())
-                .ok_or_else(|| format!("unknown encoding {label:?} in [tasks] encoding"))?;
+                .ok_or_else(|| ReadError::UnknownEncoding(label.to_string()))?;
             match Encoding::for_bom(bytes) {
                 Some((bom, len)) if bom == enc => (enc, &bytes[len..]),
                 _ => (enc, bytes),
@@ -430,12 +455,12 @@ fn decode(bytes: &[u8], forced: Option<&str>) -> Result<String, String> {
     };
     enc.decode_without_bom_handling_and_without_replacement(body)
         .map(|c| c.into_owned())
-        .ok_or_else(|| format!("it is not valid {} text", enc.name()))
+        .ok_or(ReadError::NotText(enc.name()))
 }
 
 /// Rows numbered as the importer numbers them: a quoted field spanning lines is one row, and
 /// a blank line is a row of its own although the CSV reader skips it.
-fn read_delimited(name: String, text: &str, delimiter: u8) -> Result<Grid, String> {
+fn read_delimited(name: String, text: &str, delimiter: u8) -> Result<Grid, ReadError> {
     let bytes = text.as_bytes();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -452,7 +477,12 @@ fn read_delimited(name: String, text: &str, delimiter: u8) -> Result<Grid, Strin
         match reader.read_record(&mut record) {
             Ok(true) => {}
             Ok(false) => break,
-            Err(e) => return Err(format!("row {}: {e}", grid.rows.len() + 1)),
+            Err(source) => {
+                return Err(ReadError::Row {
+                    row: grid.rows.len() + 1,
+                    source,
+                });
+            }
         }
         for _ in 0..blank_lines(bytes, start) {
             grid.rows.push(Vec::new());
@@ -498,9 +528,9 @@ mod tests {
     #[test]
     fn gbk_and_bom_are_decoded() {
         let (gbk, _, _) = GB18030.encode("序号,问题描述\n");
-        assert_eq!(decode(&gbk, None).as_deref(), Ok("序号,问题描述\n"));
+        assert_eq!(decode(&gbk, None).ok().as_deref(), Some("序号,问题描述\n"));
         let bom = [&[0xEF, 0xBB, 0xBF][..], "a,b".as_bytes()].concat();
-        assert_eq!(decode(&bom, None).as_deref(), Ok("a,b"));
+        assert_eq!(decode(&bom, None).ok().as_deref(), Some("a,b"));
         assert!(decode(b"a", Some("klingon")).is_err());
     }
 

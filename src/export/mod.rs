@@ -261,10 +261,10 @@ pub fn prepare(
         }
         _ => {
             let sheet_name = file.tasks.first().map(|t| t.source.sheet.as_str());
-            let grid = grid::read(path, source, &bytes, cfg, sheet_name).map_err(|message| {
+            let grid = grid::read(path, source, &bytes, cfg, sheet_name).map_err(|e| {
                 ExportError::Source {
                     path: path.to_path_buf(),
-                    message,
+                    message: e.to_string(),
                 }
             })?;
             layout::grid(grid, cfg, &file.tasks, list_date).map_err(|(sheet, message)| {

@@ -39,19 +39,20 @@
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
 use super::dingtalk::parse_message;
-use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, encode, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, SendError, Step, Then, printable, scrub};
 use super::{InboundMessage, Verdict};
 use crate::secret::Secret;
+use crate::secret::percent_encode as encode;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::marker::PhantomData;
 use std::time::Duration;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-pub use super::socket::Backoff;
+pub use crate::backoff::Backoff;
+use crate::shutdown::Shutdown;
 
 /// The topic robot messages arrive on, and the one CALLBACK subscription the client makes.
 pub const ROBOT_TOPIC: &str = "/v1.0/im/bot/messages/get";
@@ -122,11 +123,12 @@ pub async fn run<H, Fut>(
     config: StreamConfig,
     client: reqwest::Client,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) where
     H: Fn(InboundMessage) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let mut shutdown = shutdown.into();
     let app_key = config.client_id.as_str();
     if app_key.trim().is_empty() || config.client_secret.expose().trim().is_empty() {
         tracing::error!(
@@ -134,7 +136,7 @@ pub async fn run<H, Fut>(
             "DingTalk Stream: AppKey or AppSecret is empty; set the app's Client ID and Client \
              Secret. Not connecting."
         );
-        socket::stopped(&mut shutdown).await;
+        shutdown.recv().await;
         return;
     }
     if app_key.trim() != app_key
@@ -216,13 +218,24 @@ async fn open(config: &StreamConfig, client: &reqwest::Client) -> Result<Ticket,
     parse_ticket(&body).map_err(|why| OpenError::Failed(format!("HTTP {status} but {why}")))
 }
 
-/// Reads `{endpoint, ticket}`. Errors never quote the body, which holds the ticket.
-fn parse_ticket(body: &[u8]) -> Result<Ticket, String> {
+/// Why the open call's answer holds no ticket. Never quotes the body, which holds the ticket.
+#[derive(Debug, thiserror::Error)]
+enum TicketError {
+    #[error("the body is XML or HTML, not JSON")]
+    Markup,
+    #[error("the body is not JSON")]
+    NotJson,
+    #[error("the answer lacks an endpoint or a ticket")]
+    Missing,
+}
+
+/// Reads `{endpoint, ticket}`.
+fn parse_ticket(body: &[u8]) -> Result<Ticket, TicketError> {
     let value: Value = serde_json::from_slice(body).map_err(|_| {
         if body.trim_ascii_start().starts_with(b"<") {
-            "the body is XML or HTML, not JSON".to_string()
+            TicketError::Markup
         } else {
-            "the body is not JSON".to_string()
+            TicketError::NotJson
         }
     })?;
     let field = |name: &str| {
@@ -235,7 +248,7 @@ fn parse_ticket(body: &[u8]) -> Result<Ticket, String> {
     };
     match (field("endpoint"), field("ticket")) {
         (Some(endpoint), Some(ticket)) => Ok(Ticket { endpoint, ticket }),
-        _ => Err("the answer lacks an endpoint or a ticket".to_string()),
+        _ => Err(TicketError::Missing),
     }
 }
 
@@ -474,7 +487,7 @@ where
     }
 
     fn retry_delay(&mut self, failures: u32) -> Option<Duration> {
-        Some(self.config.backoff.delay(failures, fastrand::f64()))
+        Some(self.config.backoff.jittered(failures))
     }
 
     async fn on_message(&mut self, link: &mut Link<'_, Fut>, message: Message) -> Step {
@@ -516,7 +529,7 @@ where
         &mut self,
         link: &mut Link<'_, Fut>,
         text: &str,
-    ) -> Result<Option<Step>, String> {
+    ) -> Result<Option<Step>, SendError> {
         let app_key = self.config.client_id.as_str();
         match classify(text) {
             Frame::Ping { message_id, data } => {
@@ -865,7 +878,7 @@ mod tests {
         ] {
             match parse_ticket(body) {
                 Ok(_) => panic!("accepted {body:?}"),
-                Err(why) => assert!(!why.contains("tkt-123"), "{why}"),
+                Err(why) => assert!(!why.to_string().contains("tkt-123"), "{why}"),
             }
         }
     }

@@ -9,7 +9,7 @@
 //! refused) or, while no keys could be loaded at all, once per [`RETRY_WITHOUT_KEYS`]; one
 //! fetch runs at a time per cache; and a failed fetch keeps the keys already held.
 
-use super::googlechat::KeySet;
+use super::googlechat::{KeySet, KeysError};
 use crate::config::Audience;
 use crate::config::ChannelConfig;
 use std::collections::HashMap;
@@ -71,6 +71,24 @@ impl std::fmt::Display for KeySource {
 pub struct KeysUnavailable {
     source_name: String,
     why: String,
+}
+
+/// Why one load of a key set failed.
+#[derive(Debug, thiserror::Error)]
+enum LoadError {
+    #[error("cannot read the file: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("over {MAX_KEYS_BYTES} bytes, not a key set")]
+    TooLarge,
+    #[error(transparent)]
+    Parse(#[from] KeysError),
+    #[error("timed out")]
+    TimedOut,
+    /// Without its URL.
+    #[error(transparent)]
+    Request(reqwest::Error),
+    #[error("HTTP {0}")]
+    Status(u16),
 }
 
 struct Entry {
@@ -145,6 +163,7 @@ impl GoogleKeys {
                     Ok(keys.clone())
                 }
                 None => {
+                    let why = why.to_string();
                     entry.last_error = why.clone();
                     Err(KeysUnavailable {
                         source_name: source.to_string(),
@@ -155,37 +174,32 @@ impl GoogleKeys {
         }
     }
 
-    async fn load(&self, source: &KeySource) -> Result<(KeySet, Duration), String> {
+    async fn load(&self, source: &KeySource) -> Result<(KeySet, Duration), LoadError> {
         let (bytes, max_age) = match source {
             KeySource::File(path) => {
-                let bytes = tokio::fs::read(path)
-                    .await
-                    .map_err(|e| format!("cannot read the file: {e}"))?;
+                let bytes = tokio::fs::read(path).await.map_err(LoadError::Read)?;
                 (bytes, DEFAULT_MAX_AGE)
             }
             KeySource::Url(url) => self.fetch(url).await?,
         };
         if bytes.len() > MAX_KEYS_BYTES {
-            return Err(format!("over {MAX_KEYS_BYTES} bytes, not a key set"));
+            return Err(LoadError::TooLarge);
         }
-        KeySet::parse(&bytes)
-            .map(|keys| (keys, max_age))
-            .map_err(|e| e.to_string())
+        Ok((KeySet::parse(&bytes)?, max_age))
     }
 
-    async fn fetch(&self, url: &str) -> Result<(Vec<u8>, Duration), String> {
+    async fn fetch(&self, url: &str) -> Result<(Vec<u8>, Duration), LoadError> {
         let describe = |e: reqwest::Error| {
-            let e = e.without_url();
             if e.is_timeout() {
-                "timed out".to_string()
+                LoadError::TimedOut
             } else {
-                e.to_string()
+                LoadError::Request(e.without_url())
             }
         };
         let mut response = self.client.get(url).send().await.map_err(describe)?;
         let status = response.status();
         if !status.is_success() {
-            return Err(format!("HTTP {}", status.as_u16()));
+            return Err(LoadError::Status(status.as_u16()));
         }
         let max_age = response
             .headers()

@@ -249,17 +249,7 @@ mod tests {
     /// A slash command's form exactly as the Mattermost server builds it (`url.Values`, so
     /// sorted by key), for `/weekbell done 12 已清理` by alice.
     fn command_form(text: &str, trigger: &str) -> String {
-        let enc = |s: &str| {
-            s.bytes()
-                .map(|b| match b {
-                    b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                        (b as char).to_string()
-                    }
-                    b' ' => "+".into(),
-                    _ => format!("%{b:02X}"),
-                })
-                .collect::<String>()
-        };
+        let enc = crate::secret::percent_encode;
         format!(
             "channel_id=ee6yk8us7bfr5b4xrsarwpmq6c&channel_name=town-square&command=%2Fweekbell\
              &response_url=https%3A%2F%2Fchat.example.org%2Fhooks%2Fcommands%2Fqdtwzjiri3yb9gyfqefbfndhrc\

@@ -34,6 +34,7 @@ pub mod telegram;
 pub mod telegram_poll;
 pub mod wecom;
 
+pub use crate::backoff::Backoff;
 pub use api::ApiInbound;
 pub use dingtalk::DingTalkInbound;
 pub use discord::DiscordInbound;
@@ -41,7 +42,6 @@ pub use feishu::FeishuInbound;
 pub use googlechat::GoogleChatInbound;
 pub use mattermost::MattermostInbound;
 pub use slack::SlackInbound;
-pub use socket::Backoff;
 pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
@@ -527,39 +527,18 @@ fn parse_form(input: &[u8]) -> Result<Vec<(String, String)>, Refusal> {
 }
 
 fn form_decode(input: &[u8]) -> Result<String, Refusal> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        match input[i] {
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b'%' => {
-                let hi = input.get(i + 1).and_then(|&c| hex_digit(c));
-                let lo = input.get(i + 2).and_then(|&c| hex_digit(c));
-                match (hi, lo) {
-                    (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-                    _ => return Err(Refusal::Malformed("broken %-escape in form data".into())),
-                }
-                i += 3;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
+    let hex_at = |i: usize| input.get(i).is_some_and(u8::is_ascii_hexdigit);
+    let broken = (0..input.len()).any(|i| input[i] == b'%' && !(hex_at(i + 1) && hex_at(i + 2)));
+    if broken {
+        return Err(Refusal::Malformed("broken %-escape in form data".into()));
     }
-    String::from_utf8(out).map_err(|_| Refusal::Malformed("form data is not UTF-8".into()))
-}
-
-fn hex_digit(c: u8) -> Option<u8> {
-    match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    }
+    // `+` first: a `%2B` decodes to a plus that must stay one.
+    let spaced: Vec<u8> = input
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&spaced).collect();
+    String::from_utf8(decoded).map_err(|_| Refusal::Malformed("form data is not UTF-8".into()))
 }
 
 /// The first value of `key`; `None` when absent or blank.

@@ -29,9 +29,11 @@
 //! `keepalive` of silence.
 
 use super::slack::{command_from, event_from};
-use super::socket::{self, Backoff, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
 use super::{InboundMessage, Verdict, str_at};
+use crate::backoff::Backoff;
 use crate::secret::Secret;
+use crate::shutdown::Shutdown;
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
 use serde_json::{Value, json};
@@ -39,7 +41,7 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::{oneshot, watch};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -155,11 +157,12 @@ pub async fn run<H, Fut>(
     config: SocketConfig,
     http: reqwest::Client,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) where
     H: Fn(InboundMessage, Option<InlineAnswer>) -> Fut,
     Fut: Future<Output = ()>,
 {
+    let mut shutdown = shutdown.into();
     let token = config.app_token.expose();
     let app = app_id(token);
     if token.trim().is_empty() {
@@ -167,7 +170,7 @@ pub async fn run<H, Fut>(
             "Slack Socket Mode: app_token is empty; set it to the app-level token (xapp-…). \
              Not connecting."
         );
-        socket::stopped(&mut shutdown).await;
+        shutdown.recv().await;
         return;
     }
     if !token.trim().starts_with("xapp-") {
@@ -299,7 +302,7 @@ where
     }
 
     fn retry_delay(&mut self, failures: u32) -> Option<Duration> {
-        Some(self.config.backoff.delay(failures, fastrand::f64()))
+        Some(self.config.backoff.jittered(failures))
     }
 
     async fn on_message(&mut self, link: &mut Link<'_, Fut>, message: Message) -> Step {

@@ -5,7 +5,7 @@
 //! that answers a one-time WebSocket URL), how to read and answer its frames, and how it wants
 //! to be retried. [`run`] does the rest the same way for all three:
 //! - every connect repeats the bootstrap call, since the URLs carry single-use tickets;
-//! - failures are retried after the client's delay (exponential [`Backoff`] with jitter unless
+//! - failures are retried after the client's delay (exponential [`Backoff`](crate::backoff::Backoff) with jitter unless
 //!   the platform dictates its own), a connection that received anything resets the count, and
 //!   a refusal the client calls fatal stops it with one clear log line;
 //! - a watchdog: after `keepalive` of silence a WebSocket ping goes out, and a connection on
@@ -22,13 +22,14 @@
 //! scrubbed of [`Endpoint::secrets`].
 
 use crate::metrics;
+use crate::secret::Redactor;
+use crate::shutdown::{SHUTDOWN_GRACE, Shutdown};
 use futures_util::stream::FuturesUnordered;
 use futures_util::{SinkExt, StreamExt};
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::http::HeaderMap;
@@ -46,42 +47,9 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// a little more for slow links).
 const PONG_WAIT: Duration = Duration::from_secs(10);
 const CLOSE_WAIT: Duration = Duration::from_secs(1);
-/// Handlers already started when shutdown comes get this long to finish: their messages are
-/// acked, so the platform will not send them again.
-pub(crate) const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// A chat message is at most a few tens of KB; this bounds what a broken peer can make us
 /// buffer.
 pub(crate) const MAX_FRAME_BYTES: usize = 1 << 20;
-
-/// Exponential backoff between connection attempts: `min`, doubling per consecutive failure,
-/// capped at `max`, each wait up to 20 % shorter at random so that bots restarted together
-/// (a power cut in the office) do not reconnect in step. A connection that received any
-/// frame resets the count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Backoff {
-    pub min: Duration,
-    pub max: Duration,
-}
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff {
-            min: Duration::from_secs(1),
-            max: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Backoff {
-    /// The wait after `failures` consecutive failures (1 = the first); `unit` is a random
-    /// number in `[0, 1]`. Jitter only shortens, so the cap holds.
-    pub(crate) fn delay(&self, failures: u32, unit: f64) -> Duration {
-        let exp = failures.saturating_sub(1).min(16);
-        let cap = self.max.max(self.min);
-        let base = self.min.saturating_mul(1u32 << exp).min(cap);
-        base.mul_f64(1.0 - 0.2 * unit.clamp(0.0, 1.0))
-    }
-}
 
 pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -155,7 +123,7 @@ pub(crate) struct Link<'a, F> {
 
 impl<F: Future<Output = ()>> Link<'_, F> {
     /// Sends one frame; `Err` says why it could not be written (the connection is then lost).
-    pub(crate) async fn send(&mut self, message: Message) -> Result<(), String> {
+    pub(crate) async fn send(&mut self, message: Message) -> Result<(), SendError> {
         send(self.socket, message).await
     }
 
@@ -233,8 +201,9 @@ pub(crate) trait Client {
 pub(crate) async fn run<C: Client>(
     mut client: C,
     http: reqwest::Client,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) {
+    let mut shutdown = shutdown.into();
     let mut inflight = FuturesUnordered::new();
     let mut failures: u32 = 0;
     let mut made_before_break: Option<Connection<C::Opened>> = None;
@@ -361,7 +330,7 @@ fn failed<C: Client>(client: &mut C, failure: Failure, failures: u32) -> Option<
 /// shutdown.
 async fn stop<Fut: Future<Output = ()>>(
     inflight: &mut FuturesUnordered<Fut>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
 ) {
     until(std::future::pending::<()>(), inflight, shutdown).await;
 }
@@ -432,7 +401,7 @@ async fn session<'c, C: Client + 'c>(
     client: &'c mut C,
     mut socket: Socket,
     inflight: &mut FuturesUnordered<C::Handled>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
     http: &reqwest::Client,
     secrets: &[String],
 ) -> Session<C::Opened> {
@@ -444,7 +413,7 @@ async fn session<'c, C: Client + 'c>(
     let end = loop {
         let step = tokio::select! {
             biased;
-            () = stopped(shutdown) => {
+            () = shutdown.recv() => {
                 close(&mut socket).await;
                 break End::Shutdown;
             }
@@ -589,14 +558,19 @@ pub(crate) fn after(wait: Duration) -> Instant {
         .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
 }
 
-async fn send(socket: &mut Socket, message: Message) -> Result<(), String> {
+/// Why a frame could not be written; the connection is then lost.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SendError {
+    #[error("no progress writing for {} s", WRITE_TIMEOUT.as_secs())]
+    Stalled,
+    #[error(transparent)]
+    Socket(#[from] tokio_tungstenite::tungstenite::Error),
+}
+
+async fn send(socket: &mut Socket, message: Message) -> Result<(), SendError> {
     match tokio::time::timeout(WRITE_TIMEOUT, socket.send(message)).await {
-        Err(_) => Err(format!(
-            "no progress writing for {} s",
-            WRITE_TIMEOUT.as_secs()
-        )),
-        Ok(Err(e)) => Err(e.to_string()),
-        Ok(Ok(())) => Ok(()),
+        Err(_) => Err(SendError::Stalled),
+        Ok(result) => Ok(result?),
     }
 }
 
@@ -665,16 +639,14 @@ impl Seen {
 // ---------------------------------------------------------------------------------------------
 // Waiting.
 
-/// Resolves once shutdown is asked for, or when the sender is gone and nobody can ask.
-pub(crate) async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
+/// For the clients that wait on the bare receiver before they start.
+pub(crate) use crate::shutdown::signalled as stopped;
 
 /// Runs `work` while the handlers keep running; `None` if shutdown came first.
 async fn until<T, Fut>(
     work: impl Future<Output = T>,
     inflight: &mut FuturesUnordered<Fut>,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
 ) -> Option<T>
 where
     Fut: Future<Output = ()>,
@@ -683,7 +655,7 @@ where
     loop {
         tokio::select! {
             biased;
-            () = stopped(shutdown) => return None,
+            () = shutdown.recv() => return None,
             value = &mut work => return Some(value),
             Some(()) = inflight.next(), if !inflight.is_empty() => {}
         }
@@ -727,55 +699,14 @@ pub(crate) fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// `text` with every occurrence of each non-empty secret replaced by `***`.
+/// `text` with every secret replaced by `***` (see [`Redactor`] for which are).
 pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
-    secrets
-        .iter()
-        .filter(|s| !s.is_empty())
-        .fold(text.to_string(), |acc, s| acc.replace(s, "***"))
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub(crate) fn encode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    Redactor::of(secrets).text(text)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backoff_doubles_caps_and_jitters_downwards() {
-        let b = Backoff::default();
-        assert_eq!(b.delay(1, 0.0), Duration::from_secs(1));
-        assert_eq!(b.delay(2, 0.0), Duration::from_secs(2));
-        assert_eq!(b.delay(6, 0.0), Duration::from_secs(32));
-        assert_eq!(b.delay(7, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(u32::MAX, 0.0), Duration::from_secs(60));
-        assert_eq!(b.delay(1, 1.0), Duration::from_millis(800));
-        assert_eq!(b.delay(0, 0.5), Duration::from_millis(900));
-        for _ in 0..100 {
-            let d = b.delay(20, fastrand::f64());
-            assert!(
-                d >= Duration::from_secs(48) && d <= Duration::from_secs(60),
-                "{d:?}"
-            );
-        }
-        // A max below min is read as min.
-        let odd = Backoff {
-            min: Duration::from_secs(5),
-            max: Duration::from_secs(1),
-        };
-        assert_eq!(odd.delay(3, 0.0), Duration::from_secs(5));
-    }
 
     #[test]
     fn seen_is_bounded_in_count_and_age() {
@@ -831,6 +762,9 @@ mod tests {
         );
         assert_eq!(printable("a\u{7}b", 10), "a?b");
         assert_eq!(printable("abcdef", 3), "abc…");
-        assert_eq!(encode("a b+c/=~"), "a%20b%2Bc%2F%3D~");
+        assert_eq!(
+            crate::secret::percent_encode("a b+c/=~"),
+            "a%20b%2Bc%2F%3D~"
+        );
     }
 }

@@ -26,17 +26,17 @@
 
 use super::telegram::{Addressee, learn_username, parse_update};
 use super::{InboundMessage, Verdict};
+use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::config::ChannelConfig;
-use crate::inbound::dingtalk_stream::Backoff;
 use crate::platforms::telegram as bot_api;
-use crate::secret::Secret;
+use crate::secret::{Redactor, Secret};
+use crate::shutdown::Shutdown;
 use crate::store::{CursorLease, Store};
 use serde_json::{Value, json};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
 
 /// Telegram's own recommendation is a long timeout; 25 s stays under the 30 s idle limit of
 /// many proxies and NAT boxes between an office and Telegram.
@@ -119,11 +119,12 @@ pub async fn run<H, Fut>(
     holder: String,
     clock: Arc<dyn Clock>,
     handler: H,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: impl Into<Shutdown>,
 ) where
     H: Fn(InboundMessage) -> Fut,
     Fut: Future<Output = bool>,
 {
+    let mut shutdown = shutdown.into();
     let channel = config.channel.as_str();
     let token = config.token.expose().trim().to_string();
     let Some(bot_id) = bot_api::bot_id(&token).map(str::to_string) else {
@@ -131,7 +132,7 @@ pub async fn run<H, Fut>(
             channel,
             "Telegram: bot_token is not a bot token (123456789:AA…); not taking commands"
         );
-        stopped(&mut shutdown).await;
+        shutdown.recv().await;
         return;
     };
     let api = Api {
@@ -141,7 +142,7 @@ pub async fn run<H, Fut>(
     };
     let mut addressee = config.addressee.clone();
     if addressee.bot_username.is_none() {
-        match until(learn_name(&api, &config, &bot_id), &mut shutdown).await {
+        match shutdown.until(learn_name(&api, &config, &bot_id)).await {
             None | Some(None) => return,
             Some(Some(name)) => addressee.bot_username = Some(name),
         }
@@ -197,7 +198,7 @@ async fn learn_name(api: &Api, config: &PollConfig, bot_id: &str) -> Option<Stri
             }
         }
         failures = failures.saturating_add(1);
-        tokio::time::sleep(config.backoff.delay(failures, fastrand::f64())).await;
+        tokio::time::sleep(config.backoff.jittered(failures)).await;
     }
 }
 
@@ -230,7 +231,7 @@ enum Stop {
 }
 
 impl Poller<'_> {
-    async fn run<H, Fut>(&self, handler: &H, shutdown: &mut watch::Receiver<bool>)
+    async fn run<H, Fut>(&self, handler: &H, shutdown: &mut Shutdown)
     where
         H: Fn(InboundMessage) -> Fut,
         Fut: Future<Output = bool>,
@@ -255,7 +256,7 @@ impl Poller<'_> {
                 Err(e) => {
                     failures = failures.saturating_add(1);
                     tracing::warn!(channel, "Telegram: cannot take the polling lease: {e}");
-                    self.config.backoff.delay(failures, fastrand::f64())
+                    self.config.backoff.jittered(failures)
                 }
                 Ok(CursorLease::Busy { holder, .. }) => {
                     if !standing_by {
@@ -271,7 +272,7 @@ impl Poller<'_> {
                 }
                 Ok(CursorLease::Held { position }) => {
                     if !active {
-                        match until(self.start(), shutdown).await {
+                        match shutdown.until(self.start()).await {
                             None | Some(false) => return,
                             Some(true) => {}
                         }
@@ -283,7 +284,7 @@ impl Poller<'_> {
                         active = true;
                         standing_by = false;
                     }
-                    match until(self.poll_once(position, handler), shutdown).await {
+                    match shutdown.until(self.poll_once(position, handler)).await {
                         None => return,
                         Some(Ok(())) => {
                             failures = 0;
@@ -297,7 +298,7 @@ impl Poller<'_> {
                         Some(Err(Step::Wait(d))) => d,
                         Some(Err(Step::Backoff(why))) => {
                             failures = failures.saturating_add(1);
-                            let wait = self.config.backoff.delay(failures, fastrand::f64());
+                            let wait = self.config.backoff.jittered(failures);
                             tracing::warn!(
                                 channel,
                                 retry_in_ms = millis(wait),
@@ -308,7 +309,7 @@ impl Poller<'_> {
                     }
                 }
             };
-            if !wait.is_zero() && until(tokio::time::sleep(wait), shutdown).await.is_none() {
+            if !wait.is_zero() && shutdown.until(tokio::time::sleep(wait)).await.is_none() {
                 return;
             }
         }
@@ -624,33 +625,12 @@ impl Api {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         // The secret half too, for a peer that quotes the URL percent-encoded.
-        let secret_half = self.token.split_once(':').map_or("", |(_, s)| s);
-        [self.token.as_str(), secret_half]
-            .into_iter()
-            .filter(|t| t.len() >= 8)
-            .fold(text, |acc, t| acc.replace(t, "***"))
+        Redactor::new().hide_credential(&self.token).text(&text)
     }
 }
 
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-async fn stopped(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stop| *stop).await;
-}
-
-/// Runs `work`; `None` if shutdown came first (the work is dropped, a request in flight with
-/// it).
-async fn until<T>(
-    work: impl Future<Output = T>,
-    shutdown: &mut watch::Receiver<bool>,
-) -> Option<T> {
-    tokio::select! {
-        biased;
-        () = stopped(shutdown) => None,
-        value = work => Some(value),
-    }
 }
 
 #[cfg(test)]

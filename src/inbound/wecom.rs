@@ -266,6 +266,7 @@ fn parse_message(plain: &[u8]) -> Result<Verdict, Refusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::percent_encode as urlencode;
     use proptest::prelude::*;
     use reqwest::header::HeaderMap;
 
@@ -297,17 +298,6 @@ mod tests {
             encoding_aes_key: Secret::new("jWmYm7qr5nMoAUwZRjGtBxmz3KA1tkAj3ykkR6q2B2C"),
             receive_id: Some(String::new()),
         }
-    }
-
-    fn urlencode(s: &str) -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
     }
 
     fn run(

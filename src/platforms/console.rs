@@ -1,7 +1,7 @@
 //! The console "platform": messages are printed, for trying weekbell out and for `preview`.
 
 use super::driver::Driver;
-use super::transport::{Outcome, PreparedRequest};
+use super::{Outcome, PreparedRequest};
 use crate::config::ChannelConfig;
 use crate::types::{Dialect, OutboundPart};
 use chrono::{DateTime, Utc};

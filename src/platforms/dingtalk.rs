@@ -1,10 +1,10 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    PreparedRequest, RateLimit, ReplyRow, Verdict, configured, hmac_sha256, int_field, json_body,
-    json_headers, str_field, webhook_url, with_quote, without_code,
+use super::{
+    PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
+    json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -145,21 +145,21 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 0,
         platform_message: "ok",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
     ReplyRow {
         code: -1,
         platform_message: "系统繁忙 (system busy)",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "DingTalk is busy",
         hint: "",
     },
     ReplyRow {
         code: 130101,
         platform_message: "send too fast, exceed 20 times per minute",
-        verdict: Verdict::Wait(THROTTLE_WAIT),
+        verdict: ReplyVerdict::Wait(THROTTLE_WAIT),
         reason: "DingTalk is throttling this robot: it sent more than 20 messages in a minute, \
                  and DingTalk blocks it for 10 minutes",
         hint: "if another system posts through the same robot, give weekbell its own robot",
@@ -167,14 +167,14 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 410100,
         platform_message: "发送速度太快而限流 (sending too fast, throttled)",
-        verdict: Verdict::Wait(THROTTLE_WAIT),
+        verdict: ReplyVerdict::Wait(THROTTLE_WAIT),
         reason: "DingTalk is throttling this robot: messages are sent too fast",
         hint: "if another system posts through the same robot, give weekbell its own robot",
     },
     ReplyRow {
         code: 300001,
         platform_message: "token is not exist",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk does not know this robot's access_token: the robot was removed or the \
                  webhook address is wrong",
         hint: TOKEN_HINT,
@@ -182,7 +182,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 300005,
         platform_message: "token is not exist",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk does not know this robot's access_token: the robot was removed or the \
                  webhook address is wrong",
         hint: TOKEN_HINT,
@@ -190,7 +190,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 310000,
         platform_message: "keywords not in content / sign not match / invalid timestamp / ip X not in whitelist",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk refused the message: the robot's security keyword is missing from it, \
                  the signature secret is wrong, or this server's IP is not on the allow-list",
         hint: KEYWORD_SIGN_IP_HINT,
@@ -198,42 +198,42 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 400013,
         platform_message: "群已被解散 (the group was disbanded)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the DingTalk group this robot posts to was disbanded",
         hint: "add a custom robot to a group that exists and put its webhook in `webhook`",
     },
     ReplyRow {
         code: 400101,
         platform_message: "access_token不存在 (access_token does not exist)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk does not know this robot's access_token: the webhook address is wrong",
         hint: TOKEN_HINT,
     },
     ReplyRow {
         code: 400102,
         platform_message: "机器人已停用 (the robot is disabled)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the DingTalk robot is disabled",
         hint: "ask a group admin to enable the robot again in the group's 智能群助手 settings",
     },
     ReplyRow {
         code: 400105,
         platform_message: "不支持的消息类型 (unsupported message type)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk does not support the message type weekbell sent",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: 400106,
         platform_message: "机器人不存在 (the robot does not exist)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the DingTalk robot no longer exists: it was removed from the group",
         hint: "add a custom robot to the group again and put its new webhook in `webhook`",
     },
     ReplyRow {
         code: 40035,
         platform_message: "缺少参数 json / access_token (missing parameter)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk says a required parameter is missing: the webhook address lacks its \
                  access_token, or the body was not understood",
         hint: TOKEN_HINT,
@@ -241,7 +241,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 43004,
         platform_message: "无效的HTTP HEADER Content-Type",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk refused the request's Content-Type header",
         hint: "if a proxy sits between weekbell and DingTalk, make it keep the Content-Type \
                header; otherwise this is a weekbell bug",
@@ -249,7 +249,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 430101,
         platform_message: "含有不安全的外链 (contains an unsafe link)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk's content review refused the message: it contains a link DingTalk \
                  considers unsafe",
         hint: CONTENT_HINT,
@@ -257,28 +257,28 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 430102,
         platform_message: "含有不合适的文本 (contains inappropriate text)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk's content review refused the message's text",
         hint: CONTENT_HINT,
     },
     ReplyRow {
         code: 430103,
         platform_message: "含有不合适的图片 (contains an inappropriate image)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk's content review refused an image in the message",
         hint: CONTENT_HINT,
     },
     ReplyRow {
         code: 430104,
         platform_message: "含有不合适的内容 (contains inappropriate content)",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "DingTalk's content review refused the message's content",
         hint: CONTENT_HINT,
     },
     ReplyRow {
         code: 460101,
         platform_message: "message too long, exceed 20000 bytes",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the message is longer than DingTalk's limit of 20000 bytes",
         hint: SPLIT_HINT,
     },
@@ -289,7 +289,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
 pub(super) fn sign(timestamp_ms: i64, secret: &str) -> Result<String, Outcome> {
     let message = format!("{timestamp_ms}\n{secret}");
     let mac = hmac_sha256(secret.as_bytes(), message.as_bytes())?;
-    Ok(super::transport::base64(&mac))
+    Ok(super::base64(&mac))
 }
 
 /// `POST <webhook>[&timestamp=<ms>&sign=<urlencoded sign>]` with the markdown body.
@@ -421,7 +421,7 @@ impl Driver for DingTalk {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const SECRET: &str = "SEC2b1f0c5e8a9d4f7b3c6e1a0d9f8e7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
 
@@ -529,7 +529,7 @@ mod tests {
         for row in REPLIES {
             let body = serde_json::json!({ "errcode": row.code, "errmsg": row.platform_message });
             let got = classify(200, None, body.to_string().as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
         }
     }
 

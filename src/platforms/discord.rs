@@ -1,11 +1,11 @@
 //! Discord channel webhook: outbound wire format, and the follow-up messages that carry the
 //! rest of a long answer to a slash command.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, int_field,
-    json_body, json_headers, str_field, webhook_url, with_quote, without_code,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    int_field, json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -97,7 +97,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 10003,
         platform_message: "HTTP 404: Unknown Channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Discord channel or thread no longer exists",
         hint: "if the webhook address ends in ?thread_id=…, check that the thread still exists; \
                otherwise create a new webhook for the channel and put its URL in `webhook`",
@@ -105,7 +105,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 10015,
         platform_message: "HTTP 404: Unknown Webhook",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord has no webhook at this address: it was deleted, or the URL is wrong \
                  (Discord asks that such a webhook is not tried again)",
         hint: NEW_WEBHOOK_HINT,
@@ -113,7 +113,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 50027,
         platform_message: "HTTP 401: Invalid Webhook Token",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord does not accept the webhook's token: the URL was cut short or the \
                  webhook was reset",
         hint: NEW_WEBHOOK_HINT,
@@ -121,21 +121,21 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 50001,
         platform_message: "HTTP 403: Missing Access",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord refused the message: the webhook has no access to the channel or thread",
         hint: ACCESS_HINT,
     },
     ReplyRow {
         code: 50013,
         platform_message: "HTTP 403: Missing Permissions",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord refused the message: the webhook lacks a permission it needs there",
         hint: ACCESS_HINT,
     },
     ReplyRow {
         code: 50006,
         platform_message: "HTTP 400: Cannot send an empty message",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord refused an empty message",
         hint: "the channel's template rendered nothing; check the templates in its \
                `templates` directory",
@@ -143,7 +143,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 50035,
         platform_message: "HTTP 400: Invalid Form Body",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord refused a field of the message",
         hint: "if the reason says content must be 2000 or fewer in length, remove the \
                channel's `max_message_size` (or set it to 2000 at most); otherwise this is a \
@@ -152,28 +152,28 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 50109,
         platform_message: "HTTP 400: The request body contains invalid JSON.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord could not read the message",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: 50008,
         platform_message: "HTTP 400: Cannot send messages in a non-text channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Discord channel does not take messages",
         hint: "create the webhook in a text channel and put its URL in `webhook`",
     },
     ReplyRow {
         code: 50083,
         platform_message: "HTTP 400: Tried to perform an operation on an archived thread",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Discord thread the webhook posts to is archived",
         hint: "unarchive the thread, or remove ?thread_id=… from the webhook address",
     },
     ReplyRow {
         code: 160005,
         platform_message: "HTTP 400: Thread is locked",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Discord thread the webhook posts to is locked",
         hint: "unlock the thread, or remove ?thread_id=… from the webhook address",
     },
@@ -181,7 +181,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
         code: 220001,
         platform_message: "HTTP 400: Webhooks posted to forum channels must have a thread_name \
                            or thread_id",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook belongs to a forum channel, where every message needs a post",
         hint: "add ?thread_id=ID of one of the forum's posts to the webhook address, or create \
                the webhook in a text channel",
@@ -189,14 +189,14 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 40005,
         platform_message: "HTTP 413: Request entity too large",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord refused the message as too large",
         hint: "remove the channel's `max_message_size`, or set it to 2000 at most",
     },
     ReplyRow {
         code: 200000,
         platform_message: "HTTP 400: Message was blocked by automatic moderation",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the server's AutoMod blocked the message",
         hint: "a word in the tasks matched one of the server's AutoMod rules: change the rule, \
                exempt the webhook's channel, or change the task's text",
@@ -204,21 +204,21 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 240000,
         platform_message: "HTTP 400: Message blocked by harmful links filter",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Discord blocked a link in the message as harmful",
         hint: "remove the link from the task's text or notes",
     },
     ReplyRow {
         code: 40004,
         platform_message: "HTTP 403: Send messages has been temporarily disabled",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Discord has temporarily disabled sending messages",
         hint: "",
     },
     ReplyRow {
         code: 130000,
         platform_message: "HTTP 503: API resource is currently overloaded",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Discord is overloaded",
         hint: "",
     },
@@ -226,7 +226,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
         code: 20028,
         platform_message: "HTTP 429: The write action you are performing on the channel has \
                            hit the write rate limit",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Discord is rate-limiting messages to this channel (about 30 a minute)",
         hint: "",
     },
@@ -234,14 +234,14 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
         code: 20029,
         platform_message: "HTTP 429: The write action you are performing on the server has hit \
                            the write rate limit",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Discord is rate-limiting messages to this server",
         hint: "",
     },
     ReplyRow {
         code: 20016,
         platform_message: "HTTP 429: This action cannot be performed due to slowmode rate limit",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "the Discord channel is in slowmode",
         hint: "",
     },
@@ -451,7 +451,7 @@ impl Driver for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const HOOK: &str = "https://discord.com/api/webhooks/1234567890/AbCdEf-token_xyz";
 
@@ -570,7 +570,7 @@ mod tests {
         for row in REPLIES {
             let body = json!({"message": row.platform_message, "code": row.code}).to_string();
             let got = classify(status_of(row.code), None, body.as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
             if let Outcome::Permanent { reason, hint } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
                 assert_eq!(hint, row.hint);

@@ -7,7 +7,7 @@
 //! (`Platform::Slack.dialect()`, `.prepare(…)`, `.classify(…)`) ask the registry; they hold no
 //! per-platform knowledge of their own.
 
-use super::transport::{DocumentedReply, Outcome, PreparedRequest, RateLimit, ReplyRow};
+use super::{DocumentedReply, Outcome, PreparedRequest, RateLimit, ReplyRow};
 use super::{
     console, dingtalk, discord, feishu, googlechat, mattermost, slack, teams, telegram, webhook,
     wecom,

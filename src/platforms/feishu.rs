@@ -1,10 +1,10 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    PreparedRequest, RateLimit, ReplyRow, Verdict, configured, hmac_sha256, int_field, json_body,
-    json_headers, str_field, webhook_url, with_quote, without_code,
+use super::{
+    PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
+    json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -75,21 +75,21 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 0,
         platform_message: "success",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
     ReplyRow {
         code: 9499,
         platform_message: "Bad Request",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Feishu could not read the request",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: 11232,
         platform_message: "frequency limited",
-        verdict: Verdict::Wait(THROTTLE_WAIT),
+        verdict: ReplyVerdict::Wait(THROTTLE_WAIT),
         reason: "Feishu is throttling this bot: more than 5 messages in a second or 100 in a \
                  minute",
         hint: "if another system posts through the same bot, give weekbell its own bot; \
@@ -98,7 +98,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 19001,
         platform_message: "param invalid: incoming webhook access token invalid",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Feishu does not accept this webhook's token: the address is wrong or the bot \
                  was removed",
         hint: TOKEN_HINT,
@@ -106,7 +106,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 19021,
         platform_message: "sign match fail or timestamp is not within one hour from current time",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Feishu refused the signature: `secret` is not this bot's signing secret, or \
                  this server's clock is more than an hour off",
         hint: SIGN_HINT,
@@ -114,7 +114,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 19022,
         platform_message: "Ip Not Allowed",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Feishu refused the message: this server's IP is not on the bot's IP allow-list",
         hint: "add this server's public IP to the bot's 安全设置 → IP 白名单, or remove the \
                allow-list",
@@ -122,7 +122,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 19024,
         platform_message: "Key Words Not Found",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Feishu refused the message: it contains none of the bot's custom keywords",
         hint: "in the bot's 安全设置 → 自定义关键词, add a keyword that every message contains \
                (such as the title), or remove the keyword setting",
@@ -130,7 +130,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 19036,
         platform_message: "The message exceeds the size limit",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the message is larger than Feishu allows",
         hint: "set a smaller `max_message_size` on the channel so long messages are split into \
                smaller parts",
@@ -142,7 +142,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
 pub(super) fn sign(timestamp_s: i64, secret: &str) -> Result<String, Outcome> {
     let key = format!("{timestamp_s}\n{secret}");
     let mac = hmac_sha256(key.as_bytes(), b"")?;
-    Ok(super::transport::base64(&mac))
+    Ok(super::base64(&mac))
 }
 
 /// `POST <webhook>` with the card body, plus top-level `"timestamp"` (seconds, as a string) and
@@ -236,7 +236,7 @@ pub(super) async fn reply(
             Err(o) => return o,
         },
     };
-    let outcome = super::transport::send(client, Platform::Feishu, request, now).await;
+    let outcome = super::sending::send(client, Platform::Feishu, request, now).await;
     if let Outcome::Retry { reason } = &outcome
         && TOKEN_INVALID
             .iter()
@@ -432,7 +432,7 @@ impl Driver for Feishu {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const SECRET: &str = "qH3nXkVJ8fTzY2mWcR5pLd";
 
@@ -480,11 +480,7 @@ mod tests {
             // 9499 comes with HTTP 400; the code decides either way.
             for status in [200, 400] {
                 let got = classify(status, None, body.to_string().as_bytes());
-                crate::platforms::transport::assert_verdict(
-                    &row.code.to_string(),
-                    row.verdict,
-                    &got,
-                );
+                crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
             }
         }
     }

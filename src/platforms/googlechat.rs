@@ -5,11 +5,11 @@
 //! text limit), but @mentions notify only from `text`, and reminders are mostly mentions; text
 //! also reads the same as what people type in Chat, and a long digest is simply split.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
-    json_headers, webhook_url, with_quote, without_code,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    json_body, json_headers, webhook_url, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -70,7 +70,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "OK",
         platform_message: "HTTP 200 with the Message resource",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
@@ -78,7 +78,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "INVALID_ARGUMENT",
         platform_message: "HTTP 400, e.g. Message is longer than 4096 characters; API key not \
                            valid. Please pass a valid API key.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Google Chat refused the message as invalid",
         hint: "if Google's message is about the API key, put the webhook's whole URL in \
                `webhook` again; if it is about length, set a smaller `max_message_size`; \
@@ -87,7 +87,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "FAILED_PRECONDITION",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Google Chat cannot post into this space in its current state",
         hint: "check that the space still exists and allows webhooks, then create a new \
                webhook if needed",
@@ -95,14 +95,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "UNAUTHENTICATED",
         platform_message: "HTTP 401",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Google Chat does not accept this webhook's key or token",
         hint: WEBHOOK_HINT,
     },
     ReplyRow {
         code: "PERMISSION_DENIED",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Google Chat refused the webhook: it was removed from the space, or the space \
                  no longer allows webhooks",
         hint: WEBHOOK_HINT,
@@ -110,14 +110,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "NOT_FOUND",
         platform_message: "HTTP 404",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Google Chat space no longer exists",
         hint: WEBHOOK_HINT,
     },
     ReplyRow {
         code: "RESOURCE_EXHAUSTED",
         platform_message: "HTTP 429",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Google Chat is rate-limiting this space (60 messages a minute, shared by \
                  every app and webhook in it)",
         hint: "",
@@ -125,28 +125,28 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "ABORTED",
         platform_message: "HTTP 409",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Google Chat aborted the request because of a conflict",
         hint: "",
     },
     ReplyRow {
         code: "INTERNAL",
         platform_message: "HTTP 500",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Google Chat had an internal error",
         hint: "",
     },
     ReplyRow {
         code: "UNAVAILABLE",
         platform_message: "HTTP 503",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Google Chat is unavailable",
         hint: "",
     },
     ReplyRow {
         code: "DEADLINE_EXCEEDED",
         platform_message: "HTTP 504",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Google Chat did not finish the request in time",
         hint: "",
     },
@@ -187,7 +187,7 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     let code = error.and_then(|e| e.get("status")).and_then(Value::as_str);
     let message = error.and_then(|e| e.get("message")).and_then(Value::as_str);
     if let Some(row) = code.and_then(|c| REPLIES.iter().find(|row| row.code == c))
-        && row.verdict != Verdict::Sent
+        && row.verdict != ReplyVerdict::Sent
     {
         return row.outcome(
             "Google Chat",
@@ -268,7 +268,7 @@ impl Driver for GoogleChat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
     use std::collections::BTreeMap;
 
     const HOOK: &str = "https://chat.googleapis.com/v1/spaces/AAAAx1y2z3/messages?\
@@ -338,7 +338,7 @@ mod tests {
                 other => panic!("no status for {other}"),
             };
             let got = classify(status, None, &body);
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

@@ -1,10 +1,10 @@
 //! Mattermost incoming webhook: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
-    json_headers, str_field, webhook_url, with_quote,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    json_body, json_headers, str_field, webhook_url, with_quote,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -72,7 +72,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.invalid.app_error",
         platform_message: "HTTP 400: Invalid webhook",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost has no incoming webhook at this address: it was deleted, or the URL \
                  is wrong",
         hint: NEW_WEBHOOK_HINT,
@@ -80,7 +80,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.disabled.app_error",
         platform_message: "HTTP 501: Incoming webhooks have been disabled by the system admin.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "incoming webhooks are turned off on this Mattermost server",
         hint: "ask the system admin to enable System Console → Integrations → Integration \
                Management → Enable Incoming Webhooks",
@@ -88,14 +88,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.parse.app_error",
         platform_message: "HTTP 400: Unable to parse incoming data",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost could not read the message",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.text.app_error",
         platform_message: "HTTP 400: No text specified",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Mattermost refused a message without text",
         hint: "the channel's template rendered nothing; check the templates in its \
                `templates` directory",
@@ -103,21 +103,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "app.channel.get.existing.app_error",
         platform_message: "HTTP 404: Unable to find the existing channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Mattermost channel no longer exists",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.channel.app_error",
         platform_message: "HTTP 404: Couldn't find the channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Mattermost channel no longer exists",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "web.incoming_webhook.user.app_error",
         platform_message: "HTTP 403: Couldn't find the user",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Mattermost user who created the webhook no longer exists",
         hint: "incoming webhooks post as the person who created them; ask someone active to \
                create a new one and put its URL in `webhook`",
@@ -125,7 +125,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "web.incoming_webhook.permissions.app_error",
         platform_message: "HTTP 403: Inappropriate channel permissions",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's creator may no longer post in its private Mattermost channel",
         hint: "add the webhook's creator to the channel again, or create a new webhook as a \
                member of the channel",
@@ -134,21 +134,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "web.incoming_webhook.channel_locked.app_error",
         platform_message: "HTTP 403: This webhook is not permitted to post to the requested \
                            channel",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook is locked to another Mattermost channel",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "api.post.create_webhook_post.creating.app_error",
         platform_message: "HTTP 500: Error creating post",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "Mattermost could not create the post",
         hint: "",
     },
     ReplyRow {
         code: "limit exceeded",
         platform_message: "HTTP 429 with Retry-After (RateLimitSettings)",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "the Mattermost server is rate-limiting this address",
         hint: "",
     },
@@ -246,7 +246,7 @@ impl Driver for Mattermost {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     fn app_error(id: &str, message: &str, status: u16) -> String {
         json!({"id": id, "message": message, "detailed_error": "",
@@ -312,7 +312,7 @@ mod tests {
                 app_error(row.code, row.platform_message, status)
             };
             let got = classify(status, None, body.as_bytes());
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, hint } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
                 assert_eq!(hint, row.hint);

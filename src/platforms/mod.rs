@@ -1,32 +1,49 @@
 //! One file per chat platform: wire format, markup dialect, size limit, and the outbound
-//! transport (signing, the table of documented replies); `transport.rs` holds what they share
-//! and [`deliver`], which sends one part and says what became of it as an [`Outcome`].
+//! transport (signing, the table of documented replies). What they share: `dispatch.rs` holds
+//! [`deliver`] and [`deliver_reply`], which send one part and say what became of it as an
+//! [`Outcome`] (`outcome.rs`); `sending.rs` the one HTTP client and the POST; `replies.rs` the
+//! reply-table types and the by-status fallback; `redaction.rs` a channel's redactor; `wire.rs`
+//! the small request and reply helpers.
 //!
 //! Only this module knows a chat vendor's wire format.
 
 mod console;
 mod dingtalk;
 mod discord;
+mod dispatch;
 mod driver;
 mod feishu;
 mod googlechat;
 mod mattermost;
+mod outcome;
+mod redaction;
+mod replies;
+mod sending;
 mod slack;
 mod teams;
 pub(crate) mod telegram;
-mod transport;
+#[cfg(test)]
+mod test_support;
 mod webhook;
 mod wecom;
+mod wire;
 
 pub(crate) use dingtalk::session_webhook_refusal;
+pub use dispatch::{deliver, deliver_reply};
 pub use driver::{Driver, driver};
+pub use outcome::{DEFAULT_WAIT, MAX_WAIT, Outcome, RateLimit};
+pub use replies::{DocumentedReply, ReplyVerdict};
+pub use sending::{ClientError, PreparedRequest, SEND_TIMEOUT, http_client, parse_retry_after};
 pub use teams::is_retired_connector as teams_uses_retired_connector;
-pub use transport::{
-    DEFAULT_WAIT, DocumentedReply, MAX_WAIT, Outcome, PreparedRequest, RateLimit, Verdict, deliver,
-    deliver_reply, http_client, parse_retry_after,
-};
+
+// What the per-platform files share.
+use replies::{ReplyRow, by_status, with_quote, without_code};
+use sending::exchange;
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 pub use wecom::STREAM_SIZE_LIMIT as WECOM_STREAM_SIZE_LIMIT;
+use wire::{
+    base64, configured, hmac_sha256, int_field, json_body, json_headers, str_field, webhook_url,
+};
 
 pub use crate::types::Platform;
 

@@ -1,10 +1,10 @@
 //! Slack incoming webhook: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
-    json_headers, str_field, webhook_url, with_quote,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    json_body, json_headers, str_field, webhook_url, with_quote,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -56,21 +56,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "ok",
         platform_message: "HTTP 200",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
     ReplyRow {
         code: "invalid_payload",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack could not read the message",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "no_text",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack refused a message without text",
         hint: "the channel's template rendered nothing; check the templates in its \
                `templates` directory",
@@ -78,14 +78,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "too_many_attachments",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack refused the message: too many attachments",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "posting_to_general_channel_denied",
         platform_message: "HTTP 400 or 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack refused the message: only admins may post to this workspace's general \
                  channel",
         hint: "point the webhook at another channel, or ask an admin to allow posting there",
@@ -93,7 +93,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "invalid_token",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack does not accept this webhook's token: the webhook was revoked or its app \
                  removed",
         hint: NEW_WEBHOOK_HINT,
@@ -101,28 +101,28 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "action_prohibited",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack refused the message: a workspace admin restricted posting to this channel",
         hint: "ask a workspace admin to allow the app to post to the channel",
     },
     ReplyRow {
         code: "team_disabled",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Slack workspace is disabled",
         hint: "the workspace was closed or suspended; use a webhook of a workspace that is active",
     },
     ReplyRow {
         code: "channel_not_found",
         platform_message: "HTTP 404",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Slack channel no longer exists",
         hint: NEW_WEBHOOK_HINT,
     },
     ReplyRow {
         code: "no_service",
         platform_message: "HTTP 404",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Slack has no webhook at this address: it was disabled or deleted, or the URL is \
                  wrong",
         hint: NEW_WEBHOOK_HINT,
@@ -130,14 +130,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "no_active_hooks",
         platform_message: "HTTP 404",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Slack webhook's integration is disabled",
         hint: "enable the incoming webhook again in the Slack app's settings, or create a new one",
     },
     ReplyRow {
         code: "channel_is_archived",
         platform_message: "HTTP 410",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook's Slack channel is archived",
         hint: "unarchive the channel, or create a webhook for another channel and put its URL \
                in `webhook`",
@@ -145,7 +145,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "rate_limited",
         platform_message: "HTTP 429 with Retry-After",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Slack is rate-limiting this webhook (about one message a second)",
         hint: "",
     },
@@ -199,7 +199,7 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         return by_status("Slack", status, retry_after, body);
     }
     match REPLIES.iter().find(|row| row.code == code) {
-        Some(row) if row.verdict != Verdict::Sent => {
+        Some(row) if row.verdict != ReplyVerdict::Sent => {
             let label = format!("HTTP {status}");
             row.outcome("Slack", label, Some(code), retry_after)
         }
@@ -253,7 +253,7 @@ impl Driver for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     #[test]
     fn prepare_posts_text() {
@@ -288,7 +288,7 @@ mod tests {
                 other => panic!("no status for {other}"),
             };
             let got = classify(status, None, row.code.as_bytes());
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

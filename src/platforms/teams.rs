@@ -19,11 +19,11 @@
 //!   configuration"). The wrapped status decides: 429 waits 15 s, as Microsoft advises
 //!   (10–15 s), 413 and 400 are permanent.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, json_body,
-    json_headers, webhook_url, with_quote,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    json_body, json_headers, webhook_url, with_quote,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -180,7 +180,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Accepted",
         platform_message: "Workflows: HTTP 202, empty body",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "accepted by the Workflows flow, which posts the card afterwards; a run that \
                  fails shows only in the flow's run history",
         hint: "",
@@ -188,7 +188,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "1",
         platform_message: "connector: HTTP 200, body 1",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
@@ -196,35 +196,35 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "HTTP error 429",
         platform_message: "connector: HTTP 200, Webhook message delivery failed with error: \
                            Microsoft Teams endpoint returned HTTP error 429 with ContextId …",
-        verdict: Verdict::Wait(CONNECTOR_WAIT),
+        verdict: ReplyVerdict::Wait(CONNECTOR_WAIT),
         reason: "Teams is throttling this webhook (more than four messages a second)",
         hint: "",
     },
     ReplyRow {
         code: "HTTP error 413",
         platform_message: "connector: HTTP 200, … returned HTTP error 413 …",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Teams refused the message as too large (over 28 KB)",
         hint: TOO_LARGE_HINT,
     },
     ReplyRow {
         code: "HTTP error 400",
         platform_message: "connector: HTTP 200, … returned HTTP error 400 …",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Teams could not post the card",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "Bad payload received by generic incoming webhook.",
         platform_message: "connector: HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Teams connector could not read the message",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "Summary or Text is required.",
         platform_message: "connector: HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Teams connector refused a message without text",
         hint: BUG_HINT,
     },
@@ -232,7 +232,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "TriggerInputSchemaMismatch",
         platform_message: "Workflows: HTTP 400, The input body for trigger 'manual' of type \
                            'Request' did not match its schema definition.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the flow's trigger expects another body than a Teams card",
         hint: "clear the trigger's Request Body JSON Schema, or create the flow from the \
                template \"Post to a channel when a webhook request is received\"",
@@ -240,7 +240,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "WorkflowTriggerIsNotEnabled",
         platform_message: "Workflows: HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the flow behind this webhook is turned off or was deleted",
         hint: "turn the flow on in Power Automate (My flows); if it was deleted, create a new \
                one and put its URL in `webhook`",
@@ -248,7 +248,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "InvalidRequestContent",
         platform_message: "Workflows: HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Workflows could not read the message",
         hint: BUG_HINT,
     },
@@ -256,7 +256,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "DirectApiAuthorizationRequired",
         platform_message: "Workflows: HTTP 401, The request must be authenticated only by \
                            Shared Access scheme.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook address lacks its signature (the `sig` parameter)",
         hint: "copy the flow's whole HTTP POST URL, `&sig=…` included, into `webhook`",
     },
@@ -264,21 +264,21 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
         code: "DirectApiInvalidAuthorizationSignature",
         platform_message: "Workflows: HTTP 401, The provided authorization signature is not \
                            valid.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the webhook address's signature is wrong or was revoked",
         hint: "copy the flow's current HTTP POST URL again into `webhook`",
     },
     ReplyRow {
         code: "WorkflowNotFound",
         platform_message: "Workflows: HTTP 404, The workflow could not be found.",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "there is no flow at this webhook address any more",
         hint: NEW_FLOW_HINT,
     },
     ReplyRow {
         code: "HTTP 429",
         platform_message: "HTTP 429 with Retry-After (Power Automate throttling)",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Teams Workflows is throttling this flow",
         hint: "",
     },
@@ -325,7 +325,7 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         .or(Some(text));
     if let Some(row) = REPLIES
         .iter()
-        .find(|row| row.code == code && row.verdict != Verdict::Sent)
+        .find(|row| row.code == code && row.verdict != ReplyVerdict::Sent)
     {
         return row.outcome("Teams", format!("HTTP {status}"), quoted, retry_after);
     }
@@ -449,7 +449,7 @@ impl Driver for Teams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now};
+    use crate::platforms::test_support::{channel, header, now};
 
     const FLOW: &str = "https://prod-12.westeurope.logic.azure.com/workflows/0a1b2c3d4e5f/\
         triggers/manual/paths/invoke?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0\
@@ -596,14 +596,14 @@ mod tests {
             let (status, body) = reply_for(row.code);
             let got = classify(status, None, body.as_bytes());
             match row.verdict {
-                Verdict::Permanent => {
+                ReplyVerdict::Permanent => {
                     let Outcome::Permanent { reason, hint } = &got else {
                         panic!("{} → {got:?}", row.code)
                     };
                     assert!(reason.starts_with(row.reason), "{reason}");
                     assert!(!hint.is_empty(), "{}", row.code);
                 }
-                other => crate::platforms::transport::assert_verdict(row.code, other, &got),
+                other => crate::platforms::replies::assert_verdict(row.code, other, &got),
             }
         }
     }

@@ -5,11 +5,11 @@
 //! the token is a channel credential that [`deliver`](super::deliver)'s redactor replaces in
 //! every reason.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, Verdict, by_status, configured,
-    exchange, int_field, json_body, json_headers, str_field, with_quote, without_code,
+use super::{
+    DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
+    configured, exchange, int_field, json_body, json_headers, str_field, with_quote, without_code,
 };
 use crate::config::{ChannelConfig, is_telegram_user_id, is_telegram_username};
 use crate::people::Person;
@@ -206,14 +206,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "ok",
         platform_message: r#"HTTP 200 {"ok":true,"result":{…}}"#,
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
     ReplyRow {
         code: "Too Many Requests: retry after",
         platform_message: "HTTP 429 with parameters.retry_after",
-        verdict: Verdict::Wait(DEFAULT_WAIT),
+        verdict: ReplyVerdict::Wait(DEFAULT_WAIT),
         reason: "Telegram is rate-limiting this bot (about one message a second per chat and \
                  20 a minute per group)",
         hint: "",
@@ -221,14 +221,14 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Bad Request: can't parse entities",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Telegram could not read the message's HTML",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: "Bad Request: chat not found",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Telegram knows no chat with this chat_id that the bot can see",
         hint: "check `chat_id` (a group's id is negative, such as -1001234567890) and that the \
                bot was added to the chat",
@@ -236,7 +236,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Bad Request: group chat was upgraded to a supergroup chat",
         platform_message: "HTTP 400 with parameters.migrate_to_chat_id",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Telegram group was upgraded to a supergroup, which has a new chat id",
         hint: "set `chat_id` to the supergroup's id (Telegram names it in its reply as \
                migrate_to_chat_id)",
@@ -244,7 +244,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Bad Request: message is too long",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the message is longer than Telegram's 4,096 characters",
         hint: "set a smaller `max_message_size` on the channel so long messages are split into \
                smaller parts",
@@ -252,7 +252,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Bad Request: message text is empty",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Telegram refused a message without text",
         hint: "the channel's template rendered nothing; check the templates in its `templates` \
                directory",
@@ -260,42 +260,42 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Bad Request: not enough rights to send text messages to the chat",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot may not send messages in this Telegram chat",
         hint: RIGHTS_HINT,
     },
     ReplyRow {
         code: "Bad Request: have no rights to send a message",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot may not send messages in this Telegram chat",
         hint: RIGHTS_HINT,
     },
     ReplyRow {
         code: "Bad Request: CHAT_WRITE_FORBIDDEN",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot may not send messages in this Telegram chat",
         hint: RIGHTS_HINT,
     },
     ReplyRow {
         code: "Bad Request: group chat was deactivated",
         platform_message: "HTTP 400",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Telegram group was deleted",
         hint: "point `chat_id` at a chat that exists",
     },
     ReplyRow {
         code: "Unauthorized",
         platform_message: "HTTP 401",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Telegram does not accept the bot token: it is wrong or was revoked",
         hint: TOKEN_HINT,
     },
     ReplyRow {
         code: "Not Found",
         platform_message: "HTTP 404",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "Telegram has no bot at this address: the bot token is malformed, or `api_base` \
                  is not a Bot API server",
         hint: TOKEN_HINT,
@@ -303,7 +303,7 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Forbidden: bot was blocked by the user",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Telegram user blocked the bot",
         hint: "ask them to unblock the bot (open its chat → Restart), or point `chat_id` at a \
                group",
@@ -311,56 +311,56 @@ pub(super) const REPLIES: &[ReplyRow<&str>] = &[
     ReplyRow {
         code: "Forbidden: bot can't initiate conversation with a user",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "a bot may only write to people who started a chat with it",
         hint: "ask the person to open the bot and press Start, or point `chat_id` at a group",
     },
     ReplyRow {
         code: "Forbidden: user is deactivated",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Telegram account of this chat was deleted",
         hint: "point `chat_id` at another chat",
     },
     ReplyRow {
         code: "Forbidden: bot was kicked from the group chat",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot was removed from the Telegram group",
         hint: ADD_BOT_HINT,
     },
     ReplyRow {
         code: "Forbidden: bot was kicked from the supergroup chat",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot was removed from the Telegram group",
         hint: ADD_BOT_HINT,
     },
     ReplyRow {
         code: "Forbidden: bot was kicked from the channel chat",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot was removed from the Telegram channel",
         hint: ADD_BOT_HINT,
     },
     ReplyRow {
         code: "Forbidden: bot is not a member of the supergroup chat",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot is not a member of the Telegram group",
         hint: ADD_BOT_HINT,
     },
     ReplyRow {
         code: "Forbidden: bot is not a member of the channel chat",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the bot is not a member of the Telegram channel",
         hint: "add the bot to the channel as an administrator that may post messages",
     },
     ReplyRow {
         code: "Forbidden: the group chat was deleted",
         platform_message: "HTTP 403",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "the Telegram group was deleted",
         hint: "point `chat_id` at a chat that exists",
     },
@@ -432,7 +432,7 @@ async fn post(
     learn_migration(from, to, Some(&channel.name));
     body["chat_id"] = Value::from(to);
     match send_message(channel, &body) {
-        Ok(request) => super::transport::send(client, Platform::Telegram, request, now).await,
+        Ok(request) => super::sending::send(client, Platform::Telegram, request, now).await,
         Err(outcome) => outcome,
     }
 }
@@ -538,7 +538,7 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
         };
     }
     let known = REPLIES.iter().find(|row| {
-        row.verdict != Verdict::Sent
+        row.verdict != ReplyVerdict::Sent
             && description
                 .get(..row.code.len())
                 .is_some_and(|start| start.eq_ignore_ascii_case(row.code))
@@ -625,7 +625,7 @@ impl Driver for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
 
@@ -739,7 +739,7 @@ mod tests {
                 c => (400, reply(400, c)),
             };
             let got = classify(status, None, &body);
-            crate::platforms::transport::assert_verdict(row.code, row.verdict, &got);
+            crate::platforms::replies::assert_verdict(row.code, row.verdict, &got);
             if let Outcome::Permanent { reason, .. } = &got {
                 assert!(reason.starts_with(row.reason), "{reason}");
             }

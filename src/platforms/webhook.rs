@@ -1,7 +1,7 @@
 //! The generic webhook: plain text plus structured mentions, for systems weekbell does not know.
 
 use super::driver::Driver;
-use super::transport::{
+use super::{
     PreparedRequest, by_status, configured, hmac_sha256, json_body, json_headers, webhook_url,
 };
 use crate::config::ChannelConfig;
@@ -213,7 +213,7 @@ impl Driver for Webhook {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     const URL: &str = "https://oa.example.gov.cn/api/weekbell/hook-8f2e1d0c";
 

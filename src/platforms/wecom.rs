@@ -1,10 +1,10 @@
 //! WeCom (企业微信) group robot: outbound wire format.
 
+use super::DocumentedReply;
 use super::driver::{Driver, documented};
-use super::transport::DocumentedReply;
-use super::transport::{
-    PreparedRequest, RateLimit, ReplyRow, Verdict, int_field, json_body, json_headers, str_field,
-    webhook_url, with_quote, without_code,
+use super::{
+    PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, int_field, json_body, json_headers,
+    str_field, webhook_url, with_quote, without_code,
 };
 use crate::config::ChannelConfig;
 use crate::people::Person;
@@ -91,28 +91,28 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 0,
         platform_message: "ok",
-        verdict: Verdict::Sent,
+        verdict: ReplyVerdict::Sent,
         reason: "sent",
         hint: "",
     },
     ReplyRow {
         code: -1,
         platform_message: "system busy",
-        verdict: Verdict::Retry,
+        verdict: ReplyVerdict::Retry,
         reason: "WeCom is busy",
         hint: "",
     },
     ReplyRow {
         code: 45009,
         platform_message: "api freq out of limit",
-        verdict: Verdict::Wait(THROTTLE_WAIT),
+        verdict: ReplyVerdict::Wait(THROTTLE_WAIT),
         reason: "WeCom is throttling this robot: more than 20 messages in a minute",
         hint: "if another system posts through the same robot, give weekbell its own robot",
     },
     ReplyRow {
         code: 93000,
         platform_message: "invalid webhook url",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "WeCom does not accept this webhook address: the key is wrong or the robot was \
                  removed",
         hint: KEY_HINT,
@@ -120,7 +120,7 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 40058,
         platform_message: "markdown.content exceed max length 4096 / invalid Request Parameter",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "WeCom refused a field of the message as invalid or too long (markdown content \
                  may hold at most 4096 bytes)",
         hint: "if the reason mentions a length, set a smaller `max_message_size` on the channel \
@@ -129,14 +129,14 @@ pub(super) const REPLIES: &[ReplyRow<i64>] = &[
     ReplyRow {
         code: 40008,
         platform_message: "invalid message type",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "WeCom does not support the message type weekbell sent",
         hint: BUG_HINT,
     },
     ReplyRow {
         code: 44004,
         platform_message: "empty content",
-        verdict: Verdict::Permanent,
+        verdict: ReplyVerdict::Permanent,
         reason: "WeCom refused an empty message",
         hint: "the channel's template rendered nothing; check the templates in its \
                `templates` directory",
@@ -242,7 +242,7 @@ impl Driver for WeCom {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::platforms::transport::test_support::{channel, header, now, part};
+    use crate::platforms::test_support::{channel, header, now, part};
 
     #[test]
     fn prepare_posts_markdown_to_the_webhook_unchanged() {
@@ -267,7 +267,7 @@ mod tests {
         for row in REPLIES {
             let body = json!({ "errcode": row.code, "errmsg": row.platform_message });
             let got = classify(200, None, body.to_string().as_bytes());
-            crate::platforms::transport::assert_verdict(&row.code.to_string(), row.verdict, &got);
+            crate::platforms::replies::assert_verdict(&row.code.to_string(), row.verdict, &got);
         }
     }
 

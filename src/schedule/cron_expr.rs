@@ -30,7 +30,7 @@ use std::str::FromStr;
 
 /// Which rules an expression follows; decided by its number of fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
+pub enum CronSyntax {
     /// 5 fields or an `@` shortcut: Unix (Vixie) cron. 0 and 7 are Sunday; when both day fields are
     /// restricted, a day matching either fires.
     Unix,
@@ -66,28 +66,28 @@ impl CronField {
 
     /// Smallest and largest value as written. Unix day of week runs 0–7 (both Sunday); Quartz counts
     /// SUN = 1 … SAT = 7, though only names reach it.
-    fn bounds(self, dialect: Dialect) -> (u32, u32) {
+    fn bounds(self, dialect: CronSyntax) -> (u32, u32) {
         match self {
             CronField::Second | CronField::Minute => (0, 59),
             CronField::Hour => (0, 23),
             CronField::DayOfMonth => (1, 31),
             CronField::Month => (1, 12),
             CronField::DayOfWeek => match dialect {
-                Dialect::Unix => (0, 7),
-                Dialect::Quartz => (1, 7),
+                CronSyntax::Unix => (0, 7),
+                CronSyntax::Quartz => (1, 7),
             },
             CronField::Year => (1970, 2100),
         }
     }
 
-    fn accepted(self, dialect: Dialect) -> &'static str {
+    fn accepted(self, dialect: CronSyntax) -> &'static str {
         match (self, dialect) {
             (CronField::Second | CronField::Minute, _) => "0–59",
             (CronField::Hour, _) => "0–23",
             (CronField::DayOfMonth, _) => "1–31",
             (CronField::Month, _) => "1–12 or JAN–DEC",
-            (CronField::DayOfWeek, Dialect::Unix) => "0–7 or MON–SUN",
-            (CronField::DayOfWeek, Dialect::Quartz) => "MON–SUN",
+            (CronField::DayOfWeek, CronSyntax::Unix) => "0–7 or MON–SUN",
+            (CronField::DayOfWeek, CronSyntax::Quartz) => "MON–SUN",
             (CronField::Year, _) => "1970–2100",
         }
     }
@@ -181,7 +181,7 @@ pub enum CronError {
 #[derive(Clone)]
 pub struct CronExpr {
     source: String,
-    dialect: Dialect,
+    dialect: CronSyntax,
     fields: Fields,
     /// One schedule, or two (day of month, day of week) whose union is Vixie's OR rule.
     engines: Vec<cron::Schedule>,
@@ -250,11 +250,11 @@ impl CronExpr {
                 }
             };
             let fields: Vec<&str> = expanded.split(' ').collect();
-            return CronExpr::from_words(text, Dialect::Unix, &fields);
+            return CronExpr::from_words(text, CronSyntax::Unix, &fields);
         }
         match words.len() {
-            5 => CronExpr::from_words(text, Dialect::Unix, &words),
-            6 | 7 => CronExpr::from_words(text, Dialect::Quartz, &words),
+            5 => CronExpr::from_words(text, CronSyntax::Unix, &words),
+            6 | 7 => CronExpr::from_words(text, CronSyntax::Quartz, &words),
             count => Err(CronError::FieldCount {
                 text: text.trim().to_string(),
                 count,
@@ -262,11 +262,15 @@ impl CronExpr {
         }
     }
 
-    fn from_words(source: &str, dialect: Dialect, words: &[&str]) -> Result<CronExpr, CronError> {
+    fn from_words(
+        source: &str,
+        dialect: CronSyntax,
+        words: &[&str],
+    ) -> Result<CronExpr, CronError> {
         // Unix has no seconds field; Quartz puts seconds first.
         let (seconds, rest) = match dialect {
-            Dialect::Unix => (BTreeSet::from([0]), words),
-            Dialect::Quartz => match words.split_first() {
+            CronSyntax::Unix => (BTreeSet::from([0]), words),
+            CronSyntax::Quartz => match words.split_first() {
                 Some((s, rest)) => (parse_field(CronField::Second, s, dialect)?, rest),
                 None => return Err(CronError::Empty),
             },
@@ -285,7 +289,7 @@ impl CronExpr {
         // unrestricted too and then combines with AND. Matching that keeps copied crontab lines
         // firing on the days they fired before.
         let either_day =
-            dialect == Dialect::Unix && !word(2).starts_with('*') && !word(4).starts_with('*');
+            dialect == CronSyntax::Unix && !word(2).starts_with('*') && !word(4).starts_with('*');
         let fields = Fields {
             seconds,
             minutes,
@@ -319,7 +323,7 @@ impl CronExpr {
         &self.source
     }
 
-    pub fn dialect(&self) -> Dialect {
+    pub fn dialect(&self) -> CronSyntax {
         self.dialect
     }
 
@@ -443,7 +447,7 @@ impl Fields {
     /// nothing depends on how the crate numbers days or reads steps.
     fn engine_expressions(&self) -> Vec<String> {
         let list = |set: &BTreeSet<u32>, field: CronField| {
-            let (min, max) = field.bounds(Dialect::Unix);
+            let (min, max) = field.bounds(CronSyntax::Unix);
             let full = match field {
                 // 0 and 7 both mean Sunday, so a full week has seven values.
                 CronField::DayOfWeek => set.len() == 7,
@@ -486,12 +490,16 @@ impl Fields {
 }
 
 /// Parses one field into its set of values (day of week as 0 = Sunday … 6 = Saturday).
-fn parse_field(field: CronField, text: &str, dialect: Dialect) -> Result<BTreeSet<u32>, CronError> {
+fn parse_field(
+    field: CronField,
+    text: &str,
+    dialect: CronSyntax,
+) -> Result<BTreeSet<u32>, CronError> {
     let (min, max) = field.bounds(dialect);
     // Where `*` and `MON/2` stop. In Unix day of week that is SAT (6), not the second Sunday (7):
     // `*/2` is the same either way, and `MON/2` then means MON,WED,FRI rather than also Sunday.
     let open_max = match (field, dialect) {
-        (CronField::DayOfWeek, Dialect::Unix) => 6,
+        (CronField::DayOfWeek, CronSyntax::Unix) => 6,
         _ => max,
     };
     let invalid = |value: &str| CronError::Invalid {
@@ -565,16 +573,16 @@ fn parse_field(field: CronField, text: &str, dialect: Dialect) -> Result<BTreeSe
             .into_iter()
             .map(|d| match dialect {
                 // Unix: 0 and 7 are Sunday. Quartz: SUN = 1 … SAT = 7.
-                Dialect::Unix => d % 7,
-                Dialect::Quartz => d - 1,
+                CronSyntax::Unix => d % 7,
+                CronSyntax::Quartz => d - 1,
             })
             .collect();
     }
     Ok(values)
 }
 
-fn check_question_mark(field: CronField, dialect: Dialect, item: &str) -> Result<(), CronError> {
-    let allowed = dialect == Dialect::Quartz
+fn check_question_mark(field: CronField, dialect: CronSyntax, item: &str) -> Result<(), CronError> {
+    let allowed = dialect == CronSyntax::Quartz
         && matches!(field, CronField::DayOfMonth | CronField::DayOfWeek)
         && item == "?";
     if allowed {
@@ -585,8 +593,8 @@ fn check_question_mark(field: CronField, dialect: Dialect, item: &str) -> Result
             value: item.to_string(),
             symbol: "?",
             reason: match dialect {
-                Dialect::Unix => "five-field (Unix) cron does not have: write `*` for \"any\"",
-                Dialect::Quartz => {
+                CronSyntax::Unix => "five-field (Unix) cron does not have: write `*` for \"any\"",
+                CronSyntax::Quartz => {
                     "only stands alone in the day-of-month or day-of-week field: write `*` for \"any\""
                 }
             },
@@ -599,7 +607,7 @@ fn check_question_mark(field: CronField, dialect: Dialect, item: &str) -> Result
 fn parse_value(
     field: CronField,
     token: &str,
-    dialect: Dialect,
+    dialect: CronSyntax,
     range_end: bool,
 ) -> Result<u32, CronError> {
     let (min, max) = field.bounds(dialect);
@@ -609,7 +617,7 @@ fn parse_value(
         accepted: field.accepted(dialect),
     };
     if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
-        if field == CronField::DayOfWeek && dialect == Dialect::Quartz {
+        if field == CronField::DayOfWeek && dialect == CronSyntax::Quartz {
             return Err(CronError::NumericWeekday {
                 value: token.to_string(),
             });
@@ -624,9 +632,9 @@ fn parse_value(
         CronField::Month => position(&MONTH_NAMES, &MONTH_LONG, &upper).map(|i| i + 1),
         CronField::DayOfWeek => {
             position(&WEEKDAY_NAMES, &WEEKDAY_LONG, &upper).map(|i| match dialect {
-                Dialect::Unix if i == 0 && range_end => 7,
-                Dialect::Unix => i,
-                Dialect::Quartz => i + 1,
+                CronSyntax::Unix if i == 0 && range_end => 7,
+                CronSyntax::Unix => i,
+                CronSyntax::Quartz => i + 1,
             })
         }
         _ => None,
@@ -834,7 +842,7 @@ mod tests {
     #[test]
     fn six_and_seven_field_expressions_follow_the_crate_with_day_names() {
         let e = CronExpr::parse("30 0 9 * * MON-FRI").unwrap();
-        assert_eq!(e.dialect(), Dialect::Quartz);
+        assert_eq!(e.dialect(), CronSyntax::Quartz);
         assert_eq!(
             e.occurrences_after(at(2026, 6, 5, 12, 0)).next(),
             NaiveDate::from_ymd_opt(2026, 6, 8)

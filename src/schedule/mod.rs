@@ -9,7 +9,7 @@ pub mod cron_expr;
 pub mod dst;
 pub mod slots;
 
-pub use cron_expr::{CronError, CronExpr, CronField, Dialect, Occurrences};
+pub use cron_expr::{CronError, CronExpr, CronField, CronSyntax, Occurrences};
 pub use dst::resolve_local;
 pub use slots::{CALENDAR_LOOKAHEAD_DAYS, Schedule, Slot, Slots, calendar_gap_warning, slot_key};
 

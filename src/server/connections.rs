@@ -19,6 +19,7 @@
 //!   a waiting connection would hold a descriptor while it waits, and every platform retries a
 //!   failed delivery.
 
+use crate::shutdown::Shutdown;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
@@ -232,7 +233,7 @@ pub async fn serve(
             }
         });
         let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let mut stop = stop_rx.clone();
+        let mut stop = Shutdown::new(stop_rx.clone());
         tasks.spawn(async move {
             let _slot = slot;
             tokio::pin!(connection);
@@ -245,7 +246,7 @@ pub async fn serve(
                 }
                 // A newer connection took this slot; dropping the connection closes it.
                 () = tracked.evict.notified() => return,
-                _ = stop.wait_for(|stopping| *stopping) => {}
+                () = stop.recv() => {}
             }
             connection.as_mut().graceful_shutdown();
             if let Err(e) = connection.await {

@@ -5,7 +5,8 @@
 //! original `sqlx::Error` is not kept as a `source`, so walking the error chain cannot find it
 //! either).
 
-use std::borrow::Cow;
+use crate::secret::Redactor;
+pub(crate) use crate::secret::percent_decode;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -174,47 +175,9 @@ fn note_secret(secrets: &mut Vec<String>, raw: &str) {
     secrets.push(raw.to_owned());
 }
 
-/// `text` with every secret replaced by `***`. Secrets shorter than four characters are left
-/// alone: scrubbing `ab` would mangle every message, and no driver message quotes a password.
+/// `text` with every secret replaced by `***` (see [`Redactor`] for which are).
 pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
-    let mut out = text.to_owned();
-    for secret in secrets {
-        if secret.chars().count() >= 4 && out.contains(secret.as_str()) {
-            out = out.replace(secret.as_str(), "***");
-        }
-    }
-    out
-}
-
-pub(crate) fn percent_decode(s: &str) -> Cow<'_, str> {
-    if !s.contains('%') {
-        return Cow::Borrowed(s);
-    }
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2]))
-        {
-            out.push(h * 16 + l);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    Redactor::of(secrets).text(text)
 }
 
 #[cfg(test)]

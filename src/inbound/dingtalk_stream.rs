@@ -39,8 +39,9 @@
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
 use super::dingtalk::parse_message;
-use super::socket::{self, Endpoint, Failure, Link, Seen, SendError, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, SendError, Step, Then, printable};
 use super::{InboundMessage, Verdict};
+use crate::secret::Redactor;
 use crate::secret::Secret;
 use crate::secret::percent_encode as encode;
 use serde_json::{Value, json};
@@ -201,12 +202,12 @@ async fn open(config: &StreamConfig, client: &reqwest::Client) -> Result<Ticket,
         .timeout(OPEN_TIMEOUT)
         .send()
         .await
-        .map_err(|e| OpenError::Failed(scrub(&e.to_string(), &[secret])))?;
+        .map_err(|e| OpenError::Failed(Redactor::of([secret]).text(&e.to_string())))?;
     let status = response.status().as_u16();
     let body = response
         .bytes()
         .await
-        .map_err(|e| OpenError::Failed(scrub(&e.to_string(), &[secret])))?;
+        .map_err(|e| OpenError::Failed(Redactor::of([secret]).text(&e.to_string())))?;
     if !(200..300).contains(&status) {
         let detail = error_detail(&body, secret);
         return Err(if matches!(status, 400 | 401 | 403) {
@@ -280,7 +281,7 @@ fn error_detail(body: &[u8], secret: &str) -> String {
         Err(_) if body.is_empty() => "empty body".to_string(),
         Err(_) => printable(&String::from_utf8_lossy(body), 200),
     };
-    scrub(&detail, &[secret])
+    Redactor::of([secret]).text(&detail)
 }
 
 /// `endpoint?ticket=…`, the ticket percent-encoded as the Python SDK does (it is a UUID in

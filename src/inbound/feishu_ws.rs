@@ -39,8 +39,9 @@ pub use frame::{
 };
 
 use super::feishu::parse_event;
-use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable};
 use super::{InboundMessage, Verdict, int_at, str_at};
+use crate::secret::Redactor;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::future::Future;
@@ -96,7 +97,7 @@ pub async fn run<H, Fut>(
             "Feishu long connection: app_id or app_secret is empty; set the app's App ID and App \
              Secret. Not connecting."
         );
-        socket::stopped(&mut shutdown).await;
+        crate::shutdown::signalled(&mut shutdown).await;
         return;
     }
     let client = Feishu {
@@ -170,7 +171,7 @@ where
         let response = sent.map_err(|e| {
             Failure::retry(format!(
                 "cannot reach {ENDPOINT_PATH}: {}",
-                scrub(&e.without_url().to_string(), &[&secret])
+                Redactor::of([secret.as_str()]).text(&e.without_url().to_string())
             ))
         })?;
         let status = response.status().as_u16();
@@ -323,7 +324,7 @@ fn endpoint(
     secret: &str,
 ) -> Result<Endpoint<Opened>, Failure> {
     let value: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    let msg = str_at(&value, &["msg"]).map(|m| printable(&scrub(m, &[secret]), 200));
+    let msg = str_at(&value, &["msg"]).map(|m| printable(&Redactor::of([secret]).text(m), 200));
     if status != 200 {
         return Err(Failure::retry(format!(
             "{ENDPOINT_PATH} answered HTTP {status} ({})",

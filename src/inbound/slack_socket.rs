@@ -29,9 +29,10 @@
 //! `keepalive` of silence.
 
 use super::slack::{command_from, event_from};
-use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable, scrub};
+use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable};
 use super::{InboundMessage, Verdict, str_at};
 use crate::backoff::Backoff;
+use crate::secret::Redactor;
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;
 use futures_util::StreamExt;
@@ -270,7 +271,7 @@ where
         let response = sent.map_err(|e| {
             Failure::retry(format!(
                 "cannot reach apps.connections.open: {}",
-                scrub(&e.without_url().to_string(), &[&token])
+                Redactor::of([token.as_str()]).text(&e.without_url().to_string())
             ))
         })?;
         let status = response.status().as_u16();

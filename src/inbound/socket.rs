@@ -67,7 +67,7 @@ impl<O> Endpoint<O> {
     /// The URL without its query (where tickets and keys live), for the log.
     fn shown(&self) -> String {
         let bare = self.url.split(['?', '#']).next().unwrap_or("");
-        scrub(bare, &self.secret_refs())
+        Redactor::of(self.secret_refs()).text(bare)
     }
 
     fn secret_refs(&self) -> Vec<&str> {
@@ -366,7 +366,7 @@ async fn connect<C: Client>(endpoint: &Endpoint<C::Opened>) -> Result<Socket, Fa
         // Some of tungstenite's errors quote the URL, ticket included.
         Ok(Err(e)) => Err(Failure::retry(format!(
             "cannot open the WebSocket: {}",
-            scrub(&e.to_string(), &endpoint.secret_refs())
+            Redactor::of(endpoint.secret_refs()).text(&e.to_string())
         ))),
         Ok(Ok((socket, _response))) => Ok(socket),
     }
@@ -429,7 +429,7 @@ async fn session<'c, C: Client + 'c>(
                 watchdog.heard(client.keepalive());
                 let message = match read {
                     None => Err("the server closed the connection".to_string()),
-                    Some(Err(e)) => Err(format!("reading failed: {}", scrub(&e.to_string(), &refs(secrets)))),
+                    Some(Err(e)) => Err(format!("reading failed: {}", Redactor::of(refs(secrets)).text(&e.to_string()))),
                     Some(Ok(Message::Close(frame))) => Err(match frame {
                         Some(f) => format!(
                             "the server closed the connection ({}: {})",
@@ -639,9 +639,6 @@ impl Seen {
 // ---------------------------------------------------------------------------------------------
 // Waiting.
 
-/// For the clients that wait on the bare receiver before they start.
-pub(crate) use crate::shutdown::signalled as stopped;
-
 /// Runs `work` while the handlers keep running; `None` if shutdown came first.
 async fn until<T, Fut>(
     work: impl Future<Output = T>,
@@ -699,11 +696,6 @@ pub(crate) fn printable(s: &str, max_chars: usize) -> String {
     out
 }
 
-/// `text` with every secret replaced by `***` (see [`Redactor`] for which are).
-pub(crate) fn scrub(text: &str, secrets: &[&str]) -> String {
-    Redactor::of(secrets).text(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -757,7 +749,7 @@ mod tests {
     #[test]
     fn scrub_printable_encode() {
         assert_eq!(
-            scrub("ws://h/connect?ticket=T1 failed", &["T1", ""]),
+            Redactor::of(["T1", ""]).text("ws://h/connect?ticket=T1 failed"),
             "ws://h/connect?ticket=*** failed"
         );
         assert_eq!(printable("a\u{7}b", 10), "a?b");

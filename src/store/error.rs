@@ -5,7 +5,6 @@
 //! original `sqlx::Error` is not kept as a `source`, so walking the error chain cannot find it
 //! either).
 
-use crate::secret::Redactor;
 pub(crate) use crate::secret::percent_decode;
 
 #[derive(Debug, thiserror::Error)]
@@ -175,11 +174,6 @@ fn note_secret(secrets: &mut Vec<String>, raw: &str) {
     secrets.push(raw.to_owned());
 }
 
-/// `text` with every secret replaced by `***` (see [`Redactor`] for which are).
-pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
-    Redactor::of(secrets).text(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,7 +218,8 @@ mod tests {
     #[test]
     fn scrubs_raw_and_decoded_passwords_from_messages() {
         let (_, secrets) = redact_parts("postgres://bell:p%40ssword@db/weekbell");
-        let text = scrub("auth failed for p@ssword and p%40ssword", &secrets);
+        let text =
+            crate::secret::Redactor::of(&secrets).text("auth failed for p@ssword and p%40ssword");
         assert_eq!(text, "auth failed for *** and ***");
     }
 

@@ -3,7 +3,8 @@
 
 use super::outbox::bind_message;
 use super::{
-    LedgerEntry, NewMessage, SlotClaim, Store, StoreError, col, no_limit_if_not_positive, sql,
+    LedgerEntry, NewMessage, RowError, SlotClaim, Store, StoreError, col, no_limit_if_not_positive,
+    sql,
 };
 use sqlx::any::AnyRow;
 
@@ -106,7 +107,7 @@ impl Store {
     }
 }
 
-fn decode_ledger(row: &AnyRow) -> Result<LedgerEntry, String> {
+fn decode_ledger(row: &AnyRow) -> Result<LedgerEntry, RowError> {
     Ok(LedgerEntry {
         schedule: col(row, "schedule")?,
         slot_local: col(row, "slot_local")?,

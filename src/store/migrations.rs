@@ -24,8 +24,8 @@
 //! it is waited for too), and sqlx applies whatever is newer. `schema_migrations` is left as
 //! it was; nothing reads it once `_sqlx_migrations` exists.
 
-use super::error::scrub;
 use super::{Backend, Store, StoreError, sql};
+use crate::secret::Redactor;
 use sqlx::AnyConnection;
 use sqlx::migrate::{Migrate, MigrateError, Migration, Migrator};
 use std::borrow::Cow;
@@ -261,7 +261,7 @@ fn refused(store: &Store, version: i64, detail: &str) -> StoreError {
         location: store.location().to_owned(),
         version: i32::try_from(version).unwrap_or(i32::MAX),
         name: name_of(version),
-        detail: scrub(detail, &store.secrets),
+        detail: Redactor::of(store.secrets.iter()).text(detail),
     }
 }
 

@@ -44,13 +44,14 @@ mod tasks;
 mod write_tx;
 
 pub use error::{StoreError, redact_url};
+use model::UnknownStatus;
 pub use model::{
     Appended, Backend, CursorLease, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts,
     OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent,
     TaskSnapshot,
 };
 
-use error::scrub;
+use crate::secret::Redactor;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Decode, Row, Type};
 use std::fmt;
@@ -99,15 +100,15 @@ impl Store {
         StoreError::Query {
             location: self.location.to_string(),
             action: action.into(),
-            detail: scrub(&e.to_string(), &self.secrets),
+            detail: Redactor::of(self.secrets.iter()).text(&e.to_string()),
             hint: error::hint_for(&e),
         }
     }
 
-    fn corrupt(&self, detail: String) -> StoreError {
+    fn corrupt(&self, error: RowError) -> StoreError {
         StoreError::Corrupt {
             location: self.location.to_string(),
-            detail,
+            detail: error.to_string(),
         }
     }
 }
@@ -121,12 +122,26 @@ fn no_limit_if_not_positive(limit: i64) -> i64 {
 
 // ---- decoding -----------------------------------------------------------------------------------
 
-/// One column, or a message naming it.
-fn col<'r, T>(row: &'r AnyRow, name: &str) -> Result<T, String>
+/// Why a stored row cannot be read back: what `StoreError::Corrupt` then reports.
+#[derive(Debug, thiserror::Error)]
+enum RowError {
+    #[error("column {column}: {source}")]
+    Column {
+        column: &'static str,
+        source: sqlx::Error,
+    },
+    /// A status word this version does not know (a newer weekbell wrote it, or a hand edit).
+    #[error("{0}")]
+    UnknownStatus(#[from] UnknownStatus),
+}
+
+/// One column, or an error naming it.
+fn col<'r, T>(row: &'r AnyRow, column: &'static str) -> Result<T, RowError>
 where
     T: Decode<'r, Any> + Type<Any>,
 {
-    row.try_get(name).map_err(|e| format!("column {name}: {e}"))
+    row.try_get(column)
+        .map_err(|source| RowError::Column { column, source })
 }
 
 #[cfg(test)]

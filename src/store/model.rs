@@ -65,15 +65,26 @@ impl fmt::Display for SlotStatus {
     }
 }
 
+/// A status word in a stored row that this version does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} status {value:?}; expected {expected}")]
+pub struct UnknownStatus {
+    kind: &'static str,
+    value: String,
+    expected: &'static str,
+}
+
 impl FromStr for SlotStatus {
-    type Err = String;
+    type Err = UnknownStatus;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         SlotStatus::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown slot status {s:?}; expected on_time, late, skipped or manual")
+            .ok_or_else(|| UnknownStatus {
+                kind: "slot",
+                value: s.to_string(),
+                expected: "on_time, late, skipped or manual",
             })
     }
 }
@@ -117,14 +128,16 @@ impl fmt::Display for OutboxStatus {
 }
 
 impl FromStr for OutboxStatus {
-    type Err = String;
+    type Err = UnknownStatus;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         OutboxStatus::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| {
-                format!("unknown outbox status {s:?}; expected pending, sent, dead or dropped")
+            .ok_or_else(|| UnknownStatus {
+                kind: "outbox",
+                value: s.to_string(),
+                expected: "pending, sent, dead or dropped",
             })
     }
 }

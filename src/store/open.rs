@@ -1,8 +1,9 @@
 //! Opening a store: reading its URL, connecting (one pool per process), switching a SQLite
 //! file to WAL, and bringing the schema up to date.
 
-use super::error::{self, redact_parts, scrub};
+use super::error::{self, redact_parts};
 use super::{Backend, Store, StoreError, migrations, redact_url, sql};
+use crate::secret::Redactor;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyConnection, AnyPool, Connection};
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ async fn open_postgres(url: &str) -> Result<Store, StoreError> {
     let (shown, secrets) = redact_parts(url);
     let connect_error = |detail: String| StoreError::ConnectPostgres {
         url: shown.clone(),
-        detail: scrub(&detail, &secrets),
+        detail: Redactor::of(&secrets).text(&detail),
     };
     // One plain connection first: the pool retries a refused connection until its acquire
     // timeout and then reports only "pool timed out", which hides the cause.
@@ -230,15 +231,16 @@ async fn open_postgres(url: &str) -> Result<Store, StoreError> {
     })
 }
 
+/// What stays as it is in a SQLite file path inside a URL: letters, digits, `/` and the
+/// unreserved marks; everything else (`?`, `#`, `%`, spaces, non-ASCII) is escaped.
+const SQLITE_PATH: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'/')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Escapes what the SQLite URL parser would otherwise read as syntax (`?`, `#`, `%`, spaces).
 pub(super) fn percent_encode_path(path: &str) -> String {
-    let mut out = String::with_capacity(path.len());
-    for b in path.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+    percent_encoding::utf8_percent_encode(path, SQLITE_PATH).to_string()
 }

@@ -3,7 +3,7 @@
 
 use super::{
     AnyQuery, Backend, NewMessage, OutboxCounts, OutboxFilter, OutboxMessage, OutboxStatus,
-    OutboxUpdate, Store, StoreError, col, no_limit_if_not_positive, sql,
+    OutboxUpdate, RowError, Store, StoreError, col, no_limit_if_not_positive, sql,
 };
 use sqlx::any::AnyRow;
 
@@ -325,7 +325,7 @@ pub(super) fn bind_message<'q>(query: AnyQuery<'q>, m: &'q NewMessage) -> AnyQue
         .bind(i64::from(m.late))
 }
 
-fn decode_message(row: &AnyRow) -> Result<OutboxMessage, String> {
+fn decode_message(row: &AnyRow) -> Result<OutboxMessage, RowError> {
     Ok(OutboxMessage {
         id: col(row, "id")?,
         slot_key: col(row, "slot_key")?,
@@ -347,6 +347,6 @@ fn decode_message(row: &AnyRow) -> Result<OutboxMessage, String> {
     })
 }
 
-fn decode_count(row: &AnyRow) -> Result<(OutboxStatus, i64), String> {
+fn decode_count(row: &AnyRow) -> Result<(OutboxStatus, i64), RowError> {
     Ok((col::<String>(row, "status")?.parse()?, col(row, "n")?))
 }

@@ -2,7 +2,8 @@
 //! recorded against it (`task_events`), deduplicated by the platform's message id.
 
 use super::{
-    AnyQuery, Appended, InboundText, NewEvent, Store, StoreError, TaskEvent, TaskSnapshot, col, sql,
+    AnyQuery, Appended, InboundText, NewEvent, RowError, Store, StoreError, TaskEvent,
+    TaskSnapshot, col, sql,
 };
 use sqlx::any::AnyRow;
 
@@ -155,7 +156,7 @@ fn bind_event<'q>(query: AnyQuery<'q>, e: &'q NewEvent) -> AnyQuery<'q> {
         .bind(e.new_value.as_deref())
 }
 
-fn decode_snapshot(row: &AnyRow) -> Result<TaskSnapshot, String> {
+fn decode_snapshot(row: &AnyRow) -> Result<TaskSnapshot, RowError> {
     Ok(TaskSnapshot {
         source: col(row, "source")?,
         json: col(row, "tasks_json")?,
@@ -163,7 +164,7 @@ fn decode_snapshot(row: &AnyRow) -> Result<TaskSnapshot, String> {
     })
 }
 
-fn decode_event(row: &AnyRow) -> Result<TaskEvent, String> {
+fn decode_event(row: &AnyRow) -> Result<TaskEvent, RowError> {
     Ok(TaskEvent {
         id: col(row, "id")?,
         dedupe_key: col(row, "dedupe_key")?,

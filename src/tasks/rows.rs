@@ -309,7 +309,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         .flatten();
     let status = answered.unwrap_or_else(|| {
         ctx.statuses.parse(&status_text).unwrap_or_else(|e| {
-            problems.push((Field::Status, e));
+            problems.push((Field::Status, e.to_string()));
             Status::Todo
         })
     });

@@ -138,7 +138,7 @@ impl StatusMap {
     }
 
     /// `Ok(Todo)` for an empty cell: a new row nobody has touched yet has no status written.
-    pub fn parse(&self, text: &str) -> Result<Status, String> {
+    pub fn parse(&self, text: &str) -> Result<Status, UnknownStatusWord> {
         let text = text.trim();
         if text.is_empty() {
             return Ok(Status::Todo);
@@ -147,15 +147,20 @@ impl StatusMap {
         if let Some(s) = self.words.get(text) {
             return Ok(*s);
         }
-        self.words.get(&key(text)).copied().ok_or_else(|| {
-            format!(
-                "unknown status {text:?}; use todo/未开始, in_progress/整改中, blocked/受阻, \
-                 done/已完成, ongoing/长期坚持 or cancelled/已取消, or map the word under \
-                 [tasks.status_values]"
-            )
-        })
+        self.words
+            .get(&key(text))
+            .copied()
+            .ok_or_else(|| UnknownStatusWord(text.to_string()))
     }
 }
+
+/// A status cell whose word no table maps (the built-in words, `[tasks.status_values]`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown status {0:?}; use todo/未开始, in_progress/整改中, blocked/受阻, done/已完成, \
+     ongoing/长期坚持 or cancelled/已取消, or map the word under [tasks.status_values]"
+)]
+pub struct UnknownStatusWord(String);
 
 #[cfg(test)]
 mod tests {
@@ -246,7 +251,11 @@ mod tests {
     #[test]
     fn unknown_word_explains_how_to_map_it() {
         let m = StatusMap::new(&BTreeMap::new());
-        let err = m.parse("差不多了").err().unwrap_or_default();
+        let err = m
+            .parse("差不多了")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("差不多了"), "{err}");
         assert!(err.contains("[tasks.status_values]"), "{err}");
     }

@@ -17,7 +17,7 @@
 //! further parts of a long answer follow through the channel's webhook.
 
 use crate::chat::inbox::{self, CommandReply, Inbox};
-use crate::config::{Audience, ChannelConfig};
+use crate::config::{Audience, ChannelConfig, PlatformSettings};
 use crate::inbound::googlechat::KeySet;
 use crate::inbound::googlechat_keys::{GoogleKeys, KeySource, KeysUnavailable};
 use crate::inbound::{
@@ -286,11 +286,12 @@ async fn verify_google_chat(
     request: &Request<'_>,
     now_ms: i64,
 ) -> Result<Result<Verdict, Refusal>, KeysUnavailable> {
-    let Some(audience) = channel
-        .options
-        .get("audience")
-        .and_then(|a| Audience::parse(a))
-    else {
+    let PlatformSettings::Googlechat(app) = &channel.settings else {
+        return Ok(Err(Refusal::Misconfigured(
+            "this channel is not a Google Chat channel",
+        )));
+    };
+    let Some(audience) = app.audience.as_deref().and_then(Audience::parse) else {
         return Ok(Err(Refusal::Misconfigured(
             "a Google Chat channel takes commands only with `audience` set",
         )));
@@ -309,9 +310,9 @@ async fn verify_google_chat(
     };
     let inbound = GoogleChatInbound {
         audience,
-        service_account: channel
-            .options
-            .get("service_account")
+        service_account: app
+            .service_account
+            .as_deref()
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty()),
     };

@@ -14,7 +14,7 @@ use std::time::Duration;
 use support::daemon::{Daemon, wait_until, weekbell, weekbell_ok};
 use support::{client, dead_url, part};
 use telegram_server::{BOT_USERNAME, FakeTelegram, GROUP, TgReply};
-use weekbell::config::ChannelConfig;
+use weekbell::config::{ChannelConfig, PlatformSettings, TelegramSettings};
 use weekbell::people::Directory;
 use weekbell::platforms::{Outcome, Platform, ReplyVerdict, ReplyVia, deliver, deliver_reply};
 use weekbell::render::{RenderOptions, RenderTarget, Renderer};
@@ -35,11 +35,21 @@ const BOB: i64 = 222_000_222;
 fn channel(tg: &FakeTelegram) -> ChannelConfig {
     let mut ch = support::channel(Platform::Telegram, "https://unused.example/", None);
     ch.webhook = None;
-    ch.credentials
-        .insert("bot_token".into(), Secret::new(tg.token()));
-    ch.options.insert("chat_id".into(), GROUP.to_string());
-    ch.options.insert("api_base".into(), tg.api_base());
+    ch.settings = PlatformSettings::Telegram(TelegramSettings {
+        bot_token: Some(Secret::new(tg.token())),
+        chat_id: GROUP.to_string(),
+        api_base: Some(tg.api_base()),
+        ..Default::default()
+    });
     ch
+}
+
+/// The channel's Telegram settings, to change one.
+fn bot(ch: &mut ChannelConfig) -> &mut TelegramSettings {
+    match &mut ch.settings {
+        PlatformSettings::Telegram(t) => t,
+        other => panic!("not a Telegram channel: {other:?}"),
+    }
 }
 
 async fn send(ch: &ChannelConfig, text: &str) -> Outcome {
@@ -129,9 +139,7 @@ async fn flood_control_migration_and_server_errors() {
     // A group upgraded to a supergroup is followed once (see the migration test); refused
     // there too, the message is a dead letter that names the new id.
     let mut basic = ch.clone();
-    basic
-        .options
-        .insert("chat_id".into(), FLOOD_TEST_GROUP.to_string());
+    bot(&mut basic).chat_id = FLOOD_TEST_GROUP.to_string();
     tg.add_chat(FLOOD_TEST_GROUP, "group", None);
     tg.script(
         "sendMessage",
@@ -160,10 +168,7 @@ async fn flood_control_migration_and_server_errors() {
     // The delayed one was posted all the same (at-least-once), and the next goes through.
     assert_eq!(send(&ch, "x").await, Outcome::Sent);
     let mut dead = ch.clone();
-    dead.options.insert(
-        "api_base".into(),
-        dead_url("").await.trim_end_matches('/').into(),
-    );
+    bot(&mut dead).api_base = Some(dead_url("").await.trim_end_matches('/').into());
     assert_eq!(kind(&send(&dead, "x").await), "retry");
 }
 
@@ -206,18 +211,15 @@ async fn the_fake_refuses_what_telegram_refuses() {
     };
     assert!(reason.contains("message text is empty"), "{reason}");
     let mut elsewhere = ch.clone();
-    elsewhere
-        .options
-        .insert("chat_id".into(), "-100424242".into());
+    bot(&mut elsewhere).chat_id = "-100424242".into();
     let Outcome::Permanent { reason, .. } = send(&elsewhere, "x").await else {
         panic!("an unknown chat was not refused")
     };
     assert!(reason.contains("chat not found"), "{reason}");
     let mut wrong = ch.clone();
-    wrong.credentials.insert(
-        "bot_token".into(),
-        Secret::new("7012345678:AAwrongwrongwrongwrongwrongwrongwro"),
-    );
+    bot(&mut wrong).bot_token = Some(Secret::new(
+        "7012345678:AAwrongwrongwrongwrongwrongwrongwro",
+    ));
     let Outcome::Permanent { reason, hint } = send(&wrong, "x").await else {
         panic!("a wrong token was not refused")
     };
@@ -335,8 +337,7 @@ async fn messages_to_a_group_that_became_a_supergroup_go_to_the_supergroup() {
     let command = tg.push_message(OUTBOUND_TEST_GROUP, ALICE, Some("alice_tg"), "/list");
     tg.migrate_group(OUTBOUND_TEST_GROUP, supergroup, ALICE);
     let mut ch = channel(&tg);
-    ch.options
-        .insert("chat_id".into(), OUTBOUND_TEST_GROUP.to_string());
+    bot(&mut ch).chat_id = OUTBOUND_TEST_GROUP.to_string();
 
     // The digest: refused at the old id with the new one, and sent there at once.
     assert_eq!(send(&ch, "digest").await, Outcome::Sent);

@@ -6,12 +6,13 @@ mod support;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use support::chat_servers::{
     FakeDingTalk, FakeFeishu, FakeOptions, FakeServer, FakeSlack, FakeWeCom, FakeWebhook, Reply,
 };
 use support::{channel, client, dead_url, part};
-use weekbell::config::ChannelConfig;
+use weekbell::config::{ChannelConfig, PlatformSettings};
 use weekbell::platforms::{DEFAULT_WAIT, Outcome, Platform, ReplyVerdict, deliver};
 
 const DING_SECRET: &str = "SEC5d1c0e7a9b3f2d4c6e8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d";
@@ -124,12 +125,29 @@ async fn every_platform_delivers_to_its_fake() {
     }
 }
 
+/// `template = …` on a generic webhook channel; the other platforms take no template and, as
+/// a config key they do not know, it changes nothing there.
+fn set_template(ch: &mut ChannelConfig, template: &str) {
+    if let PlatformSettings::Webhook(webhook) = &mut ch.settings {
+        webhook.template = Some(template.to_string());
+    }
+}
+
+/// `msgtype = "text"` on a DingTalk or WeCom channel.
+fn send_as_text(ch: &mut ChannelConfig) {
+    ch.settings = PlatformSettings::from_keys(
+        ch.platform,
+        BTreeMap::new(),
+        BTreeMap::from([("msgtype".to_string(), "text".to_string())]),
+    );
+}
+
 #[tokio::test]
 async fn dingtalk_and_wecom_text_messages_are_accepted_by_their_fakes() {
     for p in [P::DingTalk, P::WeCom] {
         let srv = p.start(None).await;
         let mut ch = p.channel(&srv);
-        ch.options.insert("msgtype".into(), "text".into());
+        send_as_text(&mut ch);
         let got = send(&ch, "本周督办：12 清理河道 @staff-0001").await;
         assert_eq!(got, Outcome::Sent, "{p:?}");
         let body = &srv.received()[0];
@@ -146,7 +164,7 @@ async fn dingtalk_and_wecom_text_messages_are_accepted_by_their_fakes() {
     // WeCom counts 2,048 bytes for text (4,096 for markdown): the fake refuses more, as WeCom does.
     let srv = P::WeCom.start(None).await;
     let mut ch = P::WeCom.channel(&srv);
-    ch.options.insert("msgtype".into(), "text".into());
+    send_as_text(&mut ch);
     let got = send(&ch, &"督".repeat(700)).await;
     assert!(permanent_reason(&got).contains("40058"), "{got:?}");
 }
@@ -433,11 +451,10 @@ async fn reset_and_closed_connections_are_retried() {
 async fn webhook_template_shapes_the_body() {
     let srv = P::Webhook.start(None).await;
     let mut ch = P::Webhook.channel(&srv);
-    ch.options.insert(
-        "template".into(),
+    set_template(
+        &mut ch,
         r#"{"msg_type": "text", "content": {"text": {{ (title ~ "\n" ~ text)|tojson }}},
-            "who": {{ mentions|map(attribute="name")|list|tojson }}, "n": {{ part }}}"#
-            .into(),
+            "who": {{ mentions|map(attribute="name")|list|tojson }}, "n": {{ part }}}"#,
     );
     assert_eq!(send(&ch, "第一行\n\"quoted\"").await, Outcome::Sent);
     let body = srv.received().pop().unwrap_or(Value::Null);
@@ -449,8 +466,7 @@ async fn webhook_template_shapes_the_body() {
     assert_eq!(body["n"], 1);
 
     // A template that does not produce JSON never reaches the network.
-    ch.options
-        .insert("template".into(), r#"{"text": {{ text }}}"#.into());
+    set_template(&mut ch, r#"{"text": {{ text }}}"#);
     let got = send(&ch, "x").await;
     assert!(
         permanent_reason(&got).contains("did not produce valid JSON"),
@@ -535,9 +551,7 @@ async fn no_outcome_or_debug_output_contains_a_token_or_secret() {
         );
         collect_into(&mut texts, &send(&dead, "weekbell").await);
         let mut bad_template = p.channel(&srv);
-        bad_template
-            .options
-            .insert("template".into(), format!("{{{{ {TOKEN} }}}}"));
+        set_template(&mut bad_template, &format!("{{{{ {TOKEN} }}}}"));
         collect_into(&mut texts, &send(&bad_template, "weekbell").await);
         // A URL that is not a URL at all.
         let not_a_url = channel(p.platform(), &format!("htp:/{TOKEN}"), p.secret());

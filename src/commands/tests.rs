@@ -1072,8 +1072,7 @@ fn channel_of(units: &[&str]) -> crate::config::ChannelConfig {
         platform: crate::types::Platform::Dingtalk,
         webhook: None,
         secret: None,
-        credentials: BTreeMap::new(),
-        options: BTreeMap::new(),
+        settings: crate::config::PlatformSettings::empty(crate::types::Platform::Dingtalk),
         template_dir: None,
         filter: crate::config::TaskFilter {
             units: units.iter().map(|u| u.to_string()).collect(),

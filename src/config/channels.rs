@@ -7,6 +7,7 @@ use super::error::Problem;
 use super::load::{Validator, parse_rate_limit};
 use super::model::*;
 use super::raw::{RawChannel, S};
+use super::settings::PlatformSettings;
 use super::values::*;
 use crate::secret::Secret;
 use crate::types::Platform;
@@ -62,8 +63,8 @@ impl Validator<'_> {
             };
             for &key in inbound_secret_keys(config.platform) {
                 let value = config
-                    .credentials
-                    .get(key)
+                    .settings
+                    .credential(key)
                     .map(|s| s.expose().trim().to_string())
                     .filter(|v| !v.is_empty());
                 let span = ch
@@ -127,25 +128,24 @@ impl Validator<'_> {
     ///   every project's add-on is accepted.
     /// - Mattermost: a blank token refuses every request (`inbound::mattermost`).
     fn weak_inbound_warnings(&mut self, ch: &RawChannel, config: &ChannelConfig) {
-        let filled = |key: &str| {
-            config
-                .credentials
-                .get(key)
+        let filled_secret = |s: &Option<Secret>| {
+            s.as_ref()
                 .map(|s| s.expose().trim().to_string())
-                .or_else(|| config.options.get(key).map(|s| s.trim().to_string()))
                 .filter(|v| !v.is_empty())
         };
+        let filled = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+        };
         let name = &config.name;
-        match config.platform {
-            Platform::Feishu => {
-                let over_http = config
-                    .options
-                    .get("long_connection")
-                    .is_none_or(|l| l != "true");
+        match &config.settings {
+            PlatformSettings::Feishu(feishu) => {
                 if let (true, Some(_), None, Some(at)) = (
-                    over_http,
-                    filled("verification_token"),
-                    filled("encrypt_key"),
+                    !feishu.long_connection,
+                    filled_secret(&feishu.verification_token),
+                    filled_secret(&feishu.encrypt_key),
                     ch.verification_token.as_ref(),
                 ) {
                     let warning = self.locale.pick(
@@ -165,12 +165,14 @@ impl Validator<'_> {
                     self.warnings.push((at.span(), warning));
                 }
             }
-            Platform::Googlechat => {
-                let endpoint = filled("audience")
+            PlatformSettings::Googlechat(google) => {
+                let endpoint = filled(&google.audience)
                     .is_some_and(|a| matches!(Audience::parse(&a), Some(Audience::Endpoint(_))));
-                if let (true, None, Some(at)) =
-                    (endpoint, filled("service_account"), ch.audience.as_ref())
-                {
+                if let (true, None, Some(at)) = (
+                    endpoint,
+                    filled(&google.service_account),
+                    ch.audience.as_ref(),
+                ) {
                     let warning = self.locale.pick(
                         format!(
                             "Google Chat 渠道 `{name}` 以端点 URL 为 audience 却没有 \
@@ -189,8 +191,8 @@ impl Validator<'_> {
                     self.warnings.push((at.span(), warning));
                 }
             }
-            Platform::Mattermost => {
-                if let (Some(at), None) = (ch.token.as_ref(), filled("token")) {
+            PlatformSettings::Mattermost(mattermost) => {
+                if let (Some(at), None) = (ch.token.as_ref(), filled_secret(&mattermost.token)) {
                     let warning = self.locale.pick(
                         format!(
                             "Mattermost 渠道 `{name}` 的 token 为空：所有命令都会被拒绝。请写入 \
@@ -221,14 +223,15 @@ impl Validator<'_> {
             let Some(config) = channels.get(name.get_ref()) else {
                 continue;
             };
-            let polls = config.platform == Platform::Telegram
-                && config.options.get("polling").is_some_and(|p| p == "true");
-            let token = config
-                .credentials
-                .get("bot_token")
+            let PlatformSettings::Telegram(telegram) = &config.settings else {
+                continue;
+            };
+            let token = telegram
+                .bot_token
+                .as_ref()
                 .map(|t| t.expose().trim().to_string());
             let (true, Some(token), Some(span)) = (
-                polls,
+                telegram.polling,
                 token,
                 ch.get_ref().polling.as_ref().map(|p| p.span()),
             ) else {
@@ -425,8 +428,7 @@ impl Validator<'_> {
             platform,
             webhook,
             secret,
-            credentials,
-            options,
+            settings: PlatformSettings::from_keys(platform, credentials, options),
             template_dir: ch.templates.as_ref().map(|t| self.path(t)),
             filter: TaskFilter {
                 units: ch.units.iter().map(|u| self.text(u)).collect(),

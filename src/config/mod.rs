@@ -9,6 +9,7 @@ mod keys;
 mod load;
 mod model;
 mod raw;
+mod settings;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -16,4 +17,5 @@ mod values;
 pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
 pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit, parse_size};
 pub use model::*;
+pub use settings::*;
 pub use values::*;

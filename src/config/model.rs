@@ -1,5 +1,6 @@
 //! The validated configuration: every cross-reference checked, every `${VAR}` resolved.
 
+use super::settings::PlatformSettings;
 use crate::people::Person;
 use crate::schedule::HolidayPolicy;
 use crate::secret::Secret;
@@ -149,10 +150,9 @@ pub struct ChannelConfig {
     pub webhook: Option<Secret>,
     /// Outbound signing secret (DingTalk 加签, Feishu 签名校验, generic webhook HMAC).
     pub secret: Option<Secret>,
-    /// Other credentials by the platform's own key names (app_secret, signing_secret, token, …).
-    pub credentials: BTreeMap<String, Secret>,
-    /// Non-secret platform options (chat_id, msgtype, …).
-    pub options: BTreeMap<String, String>,
+    /// What this platform's channels take besides (app credentials, inbound secrets,
+    /// options), typed.
+    pub settings: PlatformSettings,
     pub template_dir: Option<PathBuf>,
     pub filter: TaskFilter,
     /// Overrides the platform's message size limit (in the platform's unit).
@@ -166,8 +166,8 @@ impl ChannelConfig {
     /// The platform API's base URL when the channel overrides it (`api_base`, set to reach a
     /// local stand-in or a private deployment), without a trailing `/`; blank counts as unset.
     pub fn api_base(&self) -> Option<&str> {
-        self.options
-            .get("api_base")
+        self.settings
+            .api_base()
             .map(|b| b.trim().trim_end_matches('/'))
             .filter(|b| !b.is_empty())
     }
@@ -175,11 +175,8 @@ impl ChannelConfig {
     /// The markup this channel's messages are written in: the platform's, or its plain-text
     /// message type when the channel says `msgtype = "text"` (DingTalk, WeCom).
     pub fn dialect(&self) -> Dialect {
-        match (
-            self.options.get("msgtype").map(String::as_str),
-            self.platform.text_dialect(),
-        ) {
-            (Some("text"), Some(text)) => text,
+        match (self.settings.text_msgtype(), self.platform.text_dialect()) {
+            (true, Some(text)) => text,
             _ => self.platform.dialect(),
         }
     }

@@ -305,8 +305,15 @@ fn telegram_values_are_checked_as_the_bot_api_takes_them() {
     );
     let cfg = parse(Path::new("w.toml"), &good, &env(&vars)).unwrap_or_else(|e| panic!("{e}"));
     let team = &cfg.channels["team"];
-    assert_eq!(team.options["bot_username"], "weekbell_bot");
-    assert_eq!(team.credentials["bot_token"].expose(), TOKEN);
+    let bot = team.settings.telegram();
+    assert_eq!(
+        bot.and_then(|b| b.bot_username.as_deref()),
+        Some("weekbell_bot")
+    );
+    assert_eq!(
+        bot.and_then(|b| b.bot_token.as_ref()).map(|t| t.expose()),
+        Some(TOKEN)
+    );
     assert!(team.webhook.is_none());
 
     assert_eq!(
@@ -430,8 +437,11 @@ fn teams_and_google_chat_inbound_keys_are_checked() {
     );
     let cfg = cfg.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
-        cfg.channels["team"].options["certs"],
-        Path::new("/etc/wb/keys/google.json").display().to_string()
+        cfg.channels["team"]
+            .settings
+            .googlechat()
+            .and_then(|g| g.certs.clone()),
+        Some(Path::new("/etc/wb/keys/google.json").display().to_string())
     );
     // Keys of the other platform are refused.
     let got = problems(&chat("security_token = \"x\""), &[hook]);

@@ -18,6 +18,7 @@ use crate::chat::ChatService;
 use crate::chat::Inbox;
 use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
 use crate::clock::Clock;
+use crate::config::PlatformSettings;
 use crate::inbound::dingtalk_stream::{self, StreamConfig};
 use crate::inbound::feishu_ws::{self, LongConnectionConfig};
 use crate::inbound::googlechat_keys::GoogleKeys;
@@ -279,35 +280,30 @@ enum SocketClient {
 /// The channels that take commands over an outbound WebSocket, with their connection
 /// settings. Read once at start: changing the mode or the app's credentials takes a restart.
 fn socket_clients(plan: &Plan) -> Vec<(String, SocketClient)> {
-    let on = |c: &crate::config::ChannelConfig, key: &str| {
-        c.options.get(key).is_some_and(|v| v == "true")
-    };
     let api_base = |c: &crate::config::ChannelConfig| c.api_base().map(str::to_string);
     plan.config
         .channels
         .values()
         .filter_map(|c| {
-            let client = match c.platform {
-                Platform::Dingtalk if on(c, "stream") => {
-                    let key = c.credentials.get("app_key")?.expose().to_string();
-                    let secret = c.credentials.get("app_secret")?.clone();
-                    let mut config = StreamConfig::new(key, secret);
+            let client = match &c.settings {
+                PlatformSettings::Dingtalk(d) if d.stream => {
+                    let key = d.app_key.as_ref()?.expose().to_string();
+                    let mut config = StreamConfig::new(key, d.app_secret.clone()?);
                     if let Some(base) = api_base(c) {
                         config.gateway = base;
                     }
                     SocketClient::DingTalk(config)
                 }
-                Platform::Slack if on(c, "socket_mode") => {
-                    let mut config = SocketConfig::new(c.credentials.get("app_token")?.clone());
+                PlatformSettings::Slack(s) if s.socket_mode => {
+                    let mut config = SocketConfig::new(s.app_token.clone()?);
                     if let Some(base) = api_base(c) {
                         config.api_base = base;
                     }
                     SocketClient::Slack(config)
                 }
-                Platform::Feishu if on(c, "long_connection") => {
-                    let id = c.credentials.get("app_id")?.expose().to_string();
-                    let secret = c.credentials.get("app_secret")?.clone();
-                    let mut config = LongConnectionConfig::new(id, secret);
+                PlatformSettings::Feishu(f) if f.long_connection => {
+                    let id = f.app_id.as_ref()?.expose().to_string();
+                    let mut config = LongConnectionConfig::new(id, f.app_secret.clone()?);
                     if let Some(base) = api_base(c) {
                         config.domain = base;
                     }

@@ -46,7 +46,11 @@ impl KeySource {
     /// `certs` as configured (an http(s) URL or a path, already resolved against the config
     /// file's directory), else the default for `audience`.
     pub fn for_channel(channel: &ChannelConfig, audience: &Audience) -> KeySource {
-        match channel.options.get("certs").map(|c| c.trim()) {
+        let certs = channel
+            .settings
+            .googlechat()
+            .and_then(|g| g.certs.as_deref());
+        match certs.map(str::trim) {
             Some(c) if c.starts_with("https://") || c.starts_with("http://") => {
                 KeySource::Url(c.to_string())
             }
@@ -261,14 +265,20 @@ mod tests {
             platform: crate::types::Platform::Googlechat,
             webhook: None,
             secret: None,
-            credentials: Default::default(),
-            options: Default::default(),
+            settings: crate::config::PlatformSettings::empty(crate::types::Platform::Googlechat),
             template_dir: None,
             filter: Default::default(),
             max_message_size: None,
             rate_limit: None,
             locale: None,
         }
+    }
+
+    fn certs(at: &str) -> crate::config::PlatformSettings {
+        crate::config::PlatformSettings::Googlechat(crate::config::GoogleChatSettings {
+            certs: Some(at.into()),
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -283,14 +293,12 @@ mod tests {
             KeySource::for_channel(&ch, &Audience::Endpoint("https://x.test/h".into())),
             KeySource::Url(super::super::googlechat::GOOGLE_CERTS_URL.into())
         );
-        ch.options
-            .insert("certs".into(), "https://keys.internal/google.json".into());
+        ch.settings = certs("https://keys.internal/google.json");
         assert_eq!(
             KeySource::for_channel(&ch, &project),
             KeySource::Url("https://keys.internal/google.json".into())
         );
-        ch.options
-            .insert("certs".into(), "/etc/weekbell/google.json".into());
+        ch.settings = certs("/etc/weekbell/google.json");
         assert_eq!(
             KeySource::for_channel(&ch, &project),
             KeySource::File(PathBuf::from("/etc/weekbell/google.json"))

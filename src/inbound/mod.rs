@@ -46,7 +46,7 @@ pub use teams::TeamsInbound;
 pub use telegram::TelegramInbound;
 pub use wecom::{WeComInbound, WeComReply};
 
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, PlatformSettings};
 use crate::secret::Secret;
 use crate::types::Platform;
 use reqwest::header::HeaderMap;
@@ -574,35 +574,38 @@ pub fn verify(
     request: &Request<'_>,
     now_ms: i64,
 ) -> Result<Verdict, Refusal> {
-    let cred = |key: &str| channel.credentials.get(key).cloned();
-    let missing = Refusal::Misconfigured("this channel has no inbound credentials");
-    match channel.platform {
-        Platform::Slack => SlackInbound::new(cred("signing_secret").ok_or(missing)?)
+    let missing = || Refusal::Misconfigured("this channel has no inbound credentials");
+    let need = |s: &Option<Secret>| s.clone().ok_or_else(missing);
+    match &channel.settings {
+        PlatformSettings::Slack(s) => {
+            SlackInbound::new(need(&s.signing_secret)?).verify_and_parse(request, now_ms)
+        }
+        PlatformSettings::Dingtalk(s) => DingTalkInbound::new(need(&s.app_secret)?)
+            .for_app(s.app_key.as_ref().map_or("", Secret::expose))
             .verify_and_parse(request, now_ms),
-        Platform::Dingtalk => DingTalkInbound::new(cred("app_secret").ok_or(missing)?)
-            .for_app(cred("app_key").as_ref().map_or("", Secret::expose))
-            .verify_and_parse(request, now_ms),
-        Platform::Feishu => FeishuInbound {
-            verification_token: cred("verification_token"),
-            encrypt_key: cred("encrypt_key"),
+        PlatformSettings::Feishu(s) => FeishuInbound {
+            verification_token: s.verification_token.clone(),
+            encrypt_key: s.encrypt_key.clone(),
         }
         .verify_and_parse(request, now_ms),
-        Platform::Wecom => WeComInbound::for_channel(channel)
-            .ok_or(missing)?
+        PlatformSettings::Wecom(_) => WeComInbound::for_channel(channel)
+            .ok_or_else(missing)?
             .verify_and_parse(request, now_ms),
-        Platform::Webhook => {
-            ApiInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        PlatformSettings::Webhook(s) => {
+            ApiInbound::new(need(&s.token)?).verify_and_parse(request, now_ms)
         }
-        Platform::Discord => DiscordInbound::new(cred("public_key").ok_or(missing)?)
-            .verify_and_parse(request, now_ms),
-        Platform::Mattermost => {
-            MattermostInbound::new(cred("token").ok_or(missing)?).verify_and_parse(request, now_ms)
+        PlatformSettings::Discord(s) => {
+            DiscordInbound::new(need(&s.public_key)?).verify_and_parse(request, now_ms)
         }
-        Platform::Telegram => TelegramInbound::for_channel(channel)
-            .ok_or(missing)?
+        PlatformSettings::Mattermost(s) => {
+            MattermostInbound::new(need(&s.token)?).verify_and_parse(request, now_ms)
+        }
+        PlatformSettings::Telegram(_) => TelegramInbound::for_channel(channel)
+            .ok_or_else(missing)?
             .verify_and_parse(request, now_ms),
-        Platform::Teams => TeamsInbound::new(cred("security_token").ok_or(missing)?)
-            .verify_and_parse(request, now_ms),
+        PlatformSettings::Teams(s) => {
+            TeamsInbound::new(need(&s.security_token)?).verify_and_parse(request, now_ms)
+        }
         _ => Err(Refusal::Misconfigured(
             "this platform takes no commands in this version",
         )),

@@ -58,21 +58,20 @@ impl Addressee {
     /// The channel's chat and bot: `bot_username` as configured, else as learned from
     /// `getMe` ([`learn_username`]).
     pub fn for_channel(channel: &ChannelConfig) -> Addressee {
-        let bot_id = channel
-            .credentials
-            .get("bot_token")
+        let bot = channel.settings.telegram();
+        let bot_id = bot
+            .and_then(|b| b.bot_token.as_ref())
             .and_then(|t| crate::platforms::telegram::bot_id(t.expose()))
             .map(str::to_string);
-        let bot_username = channel
-            .options
-            .get("bot_username")
+        let bot_username = bot
+            .and_then(|b| b.bot_username.as_deref())
             .map(|n| n.trim().trim_start_matches('@').to_string())
             .filter(|n| !n.is_empty())
             .or_else(|| bot_id.as_deref().and_then(learned_username));
         Addressee {
             bot_username,
             bot_id,
-            chat: channel.options.get("chat_id").cloned().unwrap_or_default(),
+            chat: bot.map(|b| b.chat_id.clone()).unwrap_or_default(),
         }
     }
 }
@@ -81,7 +80,7 @@ impl TelegramInbound {
     /// The channel's webhook check; `None` without a `secret_token`.
     pub fn for_channel(channel: &ChannelConfig) -> Option<TelegramInbound> {
         Some(TelegramInbound {
-            secret_token: channel.credentials.get("secret_token")?.clone(),
+            secret_token: channel.settings.telegram()?.secret_token.clone()?,
             addressee: Addressee::for_channel(channel),
         })
     }

@@ -78,10 +78,11 @@ impl PollConfig {
     /// channel whose bot's username must be learned. `None` for a channel that takes no
     /// commands, or that names its bot and uses a webhook.
     pub fn for_channel(channel: &ChannelConfig) -> Option<PollConfig> {
-        let token = channel.credentials.get("bot_token")?.clone();
-        let polling = channel.options.get("polling").is_some_and(|p| p == "true");
+        let bot = channel.settings.telegram()?;
+        let token = bot.bot_token.clone()?;
+        let polling = bot.polling;
         let addressee = Addressee::for_channel(channel);
-        let webhook = channel.credentials.contains_key("secret_token");
+        let webhook = bot.secret_token.is_some();
         let must_learn_name = webhook && addressee.bot_username.is_none();
         if !(polling || must_learn_name) {
             return None;

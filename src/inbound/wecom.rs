@@ -70,8 +70,8 @@ impl WeComInbound {
     /// `encoding_aes_key`.
     pub fn for_channel(channel: &ChannelConfig) -> Option<WeComInbound> {
         Some(WeComInbound {
-            token: channel.credentials.get("token")?.clone(),
-            encoding_aes_key: channel.credentials.get("encoding_aes_key")?.clone(),
+            token: channel.settings.wecom()?.token.clone()?,
+            encoding_aes_key: channel.settings.wecom()?.encoding_aes_key.clone()?,
             // The AI bot encrypts for an empty receive id; not checking it accepts either.
             receive_id: None,
         })

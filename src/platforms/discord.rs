@@ -451,6 +451,7 @@ impl Driver for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{DiscordSettings, PlatformSettings};
     use crate::platforms::test_support::{channel, header, now, part};
 
     const HOOK: &str = "https://discord.com/api/webhooks/1234567890/AbCdEf-token_xyz";
@@ -537,8 +538,10 @@ mod tests {
     #[test]
     fn followups_go_to_the_interaction_webhook() {
         let mut ch = channel(Platform::Discord, HOOK, None);
-        ch.options
-            .insert("api_base".into(), "http://127.0.0.1:9/".into());
+        ch.settings = PlatformSettings::Discord(DiscordSettings {
+            api_base: Some("http://127.0.0.1:9/".into()),
+            ..Default::default()
+        });
         let Ok(req) = followup(&ch, &part(), "11", "aW50ZXJhY3Rpb24.tok-en_", true) else {
             panic!("followup failed")
         };

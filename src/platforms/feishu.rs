@@ -6,7 +6,7 @@ use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
     json_body, json_headers, str_field, webhook_url, with_quote, without_code,
 };
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, FeishuSettings, PlatformSettings};
 use crate::people::Person;
 use crate::platforms::Outcome;
 use crate::secret::Secret;
@@ -248,10 +248,17 @@ pub(super) async fn reply(
     outcome
 }
 
+/// The Feishu app a channel answers as; `None` for a channel of another platform.
+fn app(channel: &ChannelConfig) -> Option<&FeishuSettings> {
+    match &channel.settings {
+        PlatformSettings::Feishu(app) => Some(app),
+        _ => None,
+    }
+}
+
 fn token_key(channel: &ChannelConfig, base: &str) -> TokenKey {
-    let app_id = channel
-        .credentials
-        .get("app_id")
+    let app_id = app(channel)
+        .and_then(|a| a.app_id.as_ref())
         .map(|s| s.expose().to_string())
         .unwrap_or_default();
     (base.to_string(), app_id)
@@ -271,8 +278,8 @@ async fn tenant_token(
         return Ok(token.clone());
     }
     let (Some(app_id), Some(app_secret)) = (
-        configured(channel.credentials.get("app_id")),
-        configured(channel.credentials.get("app_secret")),
+        configured(app(channel).and_then(|a| a.app_id.as_ref())),
+        configured(app(channel).and_then(|a| a.app_secret.as_ref())),
     ) else {
         return Err(Outcome::Permanent {
             reason: "replying in Feishu needs the app's credentials".into(),

@@ -11,7 +11,8 @@ pub(crate) fn channel_redactor(channel: &ChannelConfig) -> Redactor {
     if let Some(webhook) = &channel.webhook {
         redactor.hide_url(webhook.expose());
     }
-    for secret in channel.secret.iter().chain(channel.credentials.values()) {
+    let credentials = channel.settings.credentials().into_iter().map(|(_, s)| s);
+    for secret in channel.secret.iter().chain(credentials) {
         redactor.hide_credential(secret.expose());
     }
     redactor
@@ -20,6 +21,7 @@ pub(crate) fn channel_redactor(channel: &ChannelConfig) -> Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{FeishuSettings, PlatformSettings, TelegramSettings};
     use crate::platforms::test_support::*;
     use crate::secret::Secret;
     use crate::types::Platform;
@@ -31,8 +33,10 @@ mod tests {
             "https://open.feishu.cn/open-apis/bot/v2/hook/0b7e3c1a-token-9f2d",
             Some("feishu-secret-value"),
         );
-        ch.credentials
-            .insert("signing_secret".into(), Secret::new("whsec-zzz"));
+        ch.settings = PlatformSettings::Feishu(FeishuSettings {
+            app_secret: Some(Secret::new("whsec-zzz")),
+            ..Default::default()
+        });
         let r = channel_redactor(&ch);
         let text = r.text(
             "POST https://open.feishu.cn/open-apis/bot/v2/hook/0b7e3c1a-token-9f2d failed; \
@@ -48,10 +52,12 @@ mod tests {
     fn redactor_hides_a_telegram_bot_token_in_a_url_path() {
         let mut ch = channel(Platform::Telegram, "https://unused.example/", None);
         ch.webhook = None;
-        ch.credentials.insert(
-            "bot_token".into(),
-            Secret::new(" 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw "),
-        );
+        ch.settings = PlatformSettings::Telegram(TelegramSettings {
+            bot_token: Some(Secret::new(
+                " 123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw ",
+            )),
+            ..Default::default()
+        });
         let r = channel_redactor(&ch);
         let text = r.text(
             "error sending request for url \

@@ -88,16 +88,21 @@ pub fn bot_id(token: &str) -> Option<&str> {
 }
 
 fn bot_token(channel: &ChannelConfig) -> Result<&str, Outcome> {
-    configured(channel.credentials.get("bot_token"))
-        .map(str::trim)
-        .ok_or_else(|| Outcome::Permanent {
-            reason: format!("channel `{}` has no bot token", channel.name),
-            hint: format!(
-                "add `bot_token = \"${{TELEGRAM_BOT_TOKEN}}\"` to [channels.{}], with the token \
+    configured(
+        channel
+            .settings
+            .telegram()
+            .and_then(|t| t.bot_token.as_ref()),
+    )
+    .map(str::trim)
+    .ok_or_else(|| Outcome::Permanent {
+        reason: format!("channel `{}` has no bot token", channel.name),
+        hint: format!(
+            "add `bot_token = \"${{TELEGRAM_BOT_TOKEN}}\"` to [channels.{}], with the token \
                  BotFather gave",
-                channel.name
-            ),
-        })
+            channel.name
+        ),
+    })
 }
 
 /// The base URL, checked: a typo here would otherwise send the token somewhere unexpected.
@@ -117,7 +122,7 @@ fn checked_api_base(channel: &ChannelConfig) -> Result<String, Outcome> {
 
 /// `chat_id` as the Bot API takes it: a number (groups are negative), or `@channelusername`.
 fn chat_id(channel: &ChannelConfig) -> Result<Value, Outcome> {
-    let raw = channel.options.get("chat_id").map_or("", |c| c.trim());
+    let raw = channel.settings.telegram().map_or("", |t| t.chat_id.trim());
     chat_id_value(raw).ok_or_else(|| Outcome::Permanent {
         reason: format!(
             "channel `{}`'s chat_id is not a Telegram chat id or @channelusername",
@@ -625,6 +630,7 @@ impl Driver for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{PlatformSettings, TelegramSettings};
     use crate::platforms::test_support::{channel, header, now, part};
 
     const TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -632,10 +638,20 @@ mod tests {
     fn telegram_channel() -> ChannelConfig {
         let mut ch = channel(Platform::Telegram, "https://unused.example/", None);
         ch.webhook = None;
-        ch.credentials
-            .insert("bot_token".into(), Secret::new(TOKEN));
-        ch.options.insert("chat_id".into(), "-1001234567890".into());
+        ch.settings = PlatformSettings::Telegram(TelegramSettings {
+            bot_token: Some(Secret::new(TOKEN)),
+            chat_id: "-1001234567890".into(),
+            ..Default::default()
+        });
         ch
+    }
+
+    /// The channel's Telegram settings, to change one.
+    fn bot(ch: &mut ChannelConfig) -> &mut TelegramSettings {
+        match &mut ch.settings {
+            PlatformSettings::Telegram(t) => t,
+            other => panic!("not a Telegram channel: {other:?}"),
+        }
     }
 
     fn reply(code: u16, description: &str) -> Vec<u8> {
@@ -669,9 +685,8 @@ mod tests {
     #[test]
     fn chat_ids_api_base_and_token_are_checked() {
         let mut ch = telegram_channel();
-        ch.options.insert("chat_id".into(), "@weekbell_news".into());
-        ch.options
-            .insert("api_base".into(), "http://127.0.0.1:8081/".into());
+        bot(&mut ch).chat_id = "@weekbell_news".into();
+        bot(&mut ch).api_base = Some("http://127.0.0.1:8081/".into());
         let req = Platform::Telegram
             .prepare(&ch, &part(), now())
             .unwrap_or_else(|e| panic!("{e:?}"));
@@ -680,17 +695,17 @@ mod tests {
         assert_eq!(body["chat_id"], "@weekbell_news");
 
         for bad in ["", "weekbell group", "@x"] {
-            ch.options.insert("chat_id".into(), bad.into());
+            bot(&mut ch).chat_id = bad.into();
             assert!(matches!(
                 Platform::Telegram.prepare(&ch, &part(), now()),
                 Err(Outcome::Permanent { .. })
             ));
         }
         let mut ch = telegram_channel();
-        ch.options.insert("api_base".into(), "ftp://x".into());
+        bot(&mut ch).api_base = Some("ftp://x".into());
         assert!(Platform::Telegram.prepare(&ch, &part(), now()).is_err());
         let mut ch = telegram_channel();
-        ch.credentials.clear();
+        bot(&mut ch).bot_token = None;
         assert!(Platform::Telegram.prepare(&ch, &part(), now()).is_err());
     }
 

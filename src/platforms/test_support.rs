@@ -1,11 +1,10 @@
 //! Channels, parts and a fixed clock for the platform files' unit tests.
 
-use crate::config::{ChannelConfig, TaskFilter};
+use crate::config::{ChannelConfig, PlatformSettings, TaskFilter};
 use crate::secret::Secret;
 use crate::types::Platform;
 use crate::types::{Mention, OutboundPart};
 use chrono::{DateTime, TimeZone, Utc};
-use std::collections::BTreeMap;
 
 pub(crate) fn channel(platform: Platform, webhook: &str, secret: Option<&str>) -> ChannelConfig {
     ChannelConfig {
@@ -13,8 +12,7 @@ pub(crate) fn channel(platform: Platform, webhook: &str, secret: Option<&str>) -
         platform,
         webhook: Some(Secret::new(webhook)),
         secret: secret.map(Secret::new),
-        credentials: BTreeMap::new(),
-        options: BTreeMap::new(),
+        settings: PlatformSettings::empty(platform),
         template_dir: None,
         filter: TaskFilter::default(),
         max_message_size: None,

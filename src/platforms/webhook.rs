@@ -93,8 +93,9 @@ pub fn signature(secret: &str, timestamp: i64, body: &[u8]) -> Result<String, Ou
 pub(super) fn body(channel: &ChannelConfig, part: &OutboundPart) -> Result<Vec<u8>, Outcome> {
     let mut value = request_body(part);
     let Some(template) = channel
-        .options
-        .get("template")
+        .settings
+        .webhook()
+        .and_then(|w| w.template.as_ref())
         .filter(|t| !t.trim().is_empty())
     else {
         return json_body(&value);
@@ -161,8 +162,13 @@ pub(super) fn prepare(
     let url = webhook_url(channel)?;
     let body = body(channel, part)?;
     let mut headers = json_headers();
-    let secret = configured(channel.credentials.get("signing_secret"))
-        .or_else(|| configured(channel.secret.as_ref()));
+    let secret = configured(
+        channel
+            .settings
+            .webhook()
+            .and_then(|w| w.signing_secret.as_ref()),
+    )
+    .or_else(|| configured(channel.secret.as_ref()));
     if let Some(secret) = secret {
         let timestamp = now.timestamp();
         let signature = signature(secret.trim(), timestamp, &body)?;
@@ -213,6 +219,7 @@ impl Driver for Webhook {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::{PlatformSettings, WebhookSettings};
     use crate::platforms::test_support::{channel, header, now, part};
 
     const URL: &str = "https://oa.example.gov.cn/api/weekbell/hook-8f2e1d0c";
@@ -230,11 +237,20 @@ mod tests {
         );
     }
 
+    fn with_template(template: &str) -> PlatformSettings {
+        PlatformSettings::Webhook(WebhookSettings {
+            template: Some(template.into()),
+            ..Default::default()
+        })
+    }
+
     #[test]
     fn default_body_and_signature_headers() {
         let mut ch = channel(Platform::Webhook, URL, None);
-        ch.credentials
-            .insert("signing_secret".into(), Secret::new("whsec-test-123"));
+        ch.settings = PlatformSettings::Webhook(WebhookSettings {
+            signing_secret: Some(Secret::new("whsec-test-123")),
+            ..Default::default()
+        });
         let req = Platform::Webhook.prepare(&ch, &part(), now());
         let Ok(req) = req else {
             panic!("prepare failed: {req:?}")
@@ -247,8 +263,10 @@ mod tests {
         assert_eq!(header(&req, SIGNATURE_HEADER), expected.as_deref());
 
         // An empty secret (`"${VAR:-}"` with VAR unset) means unsigned.
-        ch.credentials
-            .insert("signing_secret".into(), Secret::new(""));
+        ch.settings = PlatformSettings::Webhook(WebhookSettings {
+            signing_secret: Some(Secret::new("")),
+            ..Default::default()
+        });
         let req = Platform::Webhook.prepare(&ch, &part(), now());
         assert!(req.is_ok_and(|r| header(&r, SIGNATURE_HEADER).is_none()));
     }
@@ -256,11 +274,9 @@ mod tests {
     #[test]
     fn template_renders_json() {
         let mut ch = channel(Platform::Webhook, URL, None);
-        ch.options.insert(
-            "template".into(),
+        ch.settings = with_template(
             r#"{"msgtype": "text", "content": {{ (title ~ "\n" ~ text)|tojson }},
-                "at": {{ mentions|map(attribute="id")|list|tojson }}, "seq": "{{ part }}/{{ parts }}"}"#
-                .into(),
+                "at": {{ mentions|map(attribute="id")|list|tojson }}, "seq": "{{ part }}/{{ parts }}"}"#,
         );
         let body = body(&ch, &part()).unwrap_or_default();
         let body: Value = serde_json::from_slice(&body).unwrap_or_default();
@@ -281,7 +297,7 @@ mod tests {
             r#"{"text": {% if %}}"#,               // syntax error
         ] {
             let mut ch = channel(Platform::Webhook, URL, None);
-            ch.options.insert("template".into(), template.into());
+            ch.settings = with_template(template);
             let got = Platform::Webhook.prepare(&ch, &part(), now());
             let Err(Outcome::Permanent { reason, hint }) = got else {
                 panic!("{template}: {got:?}")

@@ -37,10 +37,9 @@ pub mod slack_socket_server;
 pub mod teams_server;
 pub mod ws_gateway;
 
-use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
-use weekbell::config::{ChannelConfig, TaskFilter};
+use weekbell::config::{ChannelConfig, PlatformSettings, TaskFilter, WebhookSettings};
 use weekbell::platforms::Platform;
 use weekbell::render::{Mention, OutboundPart};
 use weekbell::secret::Secret;
@@ -48,20 +47,23 @@ use weekbell::secret::Secret;
 /// A channel named `team` on `platform` posting to `webhook`, signed with `secret` if given
 /// (for the generic webhook, as its `signing_secret`).
 pub fn channel(platform: Platform, webhook: &str, secret: Option<&str>) -> ChannelConfig {
-    let mut credentials = BTreeMap::new();
     let mut plain_secret = secret.map(Secret::new);
-    if platform == Platform::Webhook
-        && let Some(s) = plain_secret.take()
-    {
-        credentials.insert("signing_secret".to_string(), s);
-    }
+    let settings = match plain_secret.take() {
+        Some(s) if platform == Platform::Webhook => PlatformSettings::Webhook(WebhookSettings {
+            signing_secret: Some(s),
+            ..Default::default()
+        }),
+        other => {
+            plain_secret = other;
+            PlatformSettings::empty(platform)
+        }
+    };
     ChannelConfig {
         name: "team".into(),
         platform,
         webhook: Some(Secret::new(webhook)),
         secret: plain_secret,
-        credentials,
-        options: BTreeMap::new(),
+        settings,
         template_dir: None,
         filter: TaskFilter::default(),
         max_message_size: None,

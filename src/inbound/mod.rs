@@ -17,25 +17,21 @@
 //! is for the log and never contains a secret.
 
 pub mod api;
+mod clients;
 mod crypto;
 pub mod dingtalk;
-pub mod dingtalk_stream;
 pub mod discord;
 pub mod feishu;
-pub mod feishu_ws;
 pub mod googlechat;
-pub mod googlechat_keys;
 pub mod mattermost;
 pub mod slack;
-pub mod slack_socket;
-mod socket;
 pub mod teams;
 pub mod telegram;
-pub mod telegram_poll;
 pub mod wecom;
 
 pub use crate::backoff::Backoff;
 pub use api::ApiInbound;
+pub use clients::{dingtalk_stream, feishu_ws, googlechat_keys, slack_socket, telegram_poll};
 pub use dingtalk::DingTalkInbound;
 pub use discord::DiscordInbound;
 pub use feishu::FeishuInbound;

@@ -257,7 +257,7 @@ pub(super) mod tests {
         0x00,
     ];
 
-    pub(in crate::inbound::feishu_ws) fn data_frame(
+    pub(in crate::inbound::clients::feishu_ws) fn data_frame(
         seq_id: u64,
         headers: &[(&str, &str)],
         payload: &[u8],

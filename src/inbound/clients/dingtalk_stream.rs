@@ -5,7 +5,7 @@
 //! `POST {gateway}/v1.0/gateway/connections/open` (credentials in the body, no auth header),
 //! whose answer is an `endpoint` and a `ticket`; the WebSocket is then opened at
 //! `endpoint?ticket=…`. The robot message is the same JSON the HTTP callback carries and is
-//! read by [`super::dingtalk`]'s parser. It carries no signature and none is checked: the
+//! read by [`crate::inbound::dingtalk`]'s parser. It carries no signature and none is checked: the
 //! connection itself is authenticated by the ticket, which only the AppSecret can obtain.
 //!
 //! The protocol, as the official SDKs and DingTalk's protocol notes describe it:
@@ -38,9 +38,9 @@
 //! The secret and the ticket never reach a log line: the secret only travels in the open
 //! call's body, and error texts that could quote the socket URL are scrubbed of the ticket.
 
-use super::dingtalk::parse_message;
 use super::socket::{self, Endpoint, Failure, Link, Seen, SendError, Step, Then, printable};
-use super::{InboundMessage, Verdict};
+use crate::inbound::dingtalk::parse_message;
+use crate::inbound::{InboundMessage, Verdict};
 use crate::secret::Redactor;
 use crate::secret::Secret;
 use crate::secret::percent_encode as encode;
@@ -113,7 +113,7 @@ impl StreamConfig {
 /// Each robot message (a text message addressed to the bot) is acked first and then given to
 /// `handler`; other message types are acked and skipped. The handler returns nothing because
 /// the ack cannot carry an answer: the gateway ignores the ack's `data`, and replies go to
-/// the message's `sessionWebhook` or the OpenAPI (see [`super::ReplyRoute::DingTalk`]).
+/// the message's `sessionWebhook` or the OpenAPI (see [`crate::inbound::ReplyRoute::DingTalk`]).
 /// Handlers run concurrently with each other and with the connection, inside this future
 /// (so they need not be `Send`; the whole future is `Send` when they are). On shutdown the
 /// socket is closed at once and handlers already running get a few seconds to finish.

@@ -12,10 +12,10 @@
 //!   `events_api`, `slash_commands` or `interactive`, each to be acked with
 //!   `{"envelope_id": …}` within 3 s or Slack sends it again (`retry_attempt` 1…3). The payloads
 //!   are what the HTTP endpoints receive, as JSON and unsigned (the connection is
-//!   authenticated by the token), and are read by [`super::slack`]'s parsers.
+//!   authenticated by the token), and are read by [`crate::inbound::slack`]'s parsers.
 //!
 //! Events are acked on receipt and then handed over; the answer goes through the channel's
-//! webhook ([`super::ReplyRoute::SlackChannel`]). A slash command's answer can ride in its ack
+//! webhook ([`crate::inbound::ReplyRoute::SlackChannel`]). A slash command's answer can ride in its ack
 //! (`{"envelope_id", "payload": {"text", "response_type"}}`), so the handler is given an
 //! [`InlineAnswer`] and the ack waits for it up to [`INLINE_WAIT`]; a command slower than that
 //! is acked without an answer, and the handler's `send` then fails so it can post the answer
@@ -28,10 +28,10 @@
 //! ticket). Slack pings the socket (tungstenite answers); the shared watchdog pings back after
 //! `keepalive` of silence.
 
-use super::slack::{command_from, event_from};
 use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable};
-use super::{InboundMessage, Verdict, str_at};
 use crate::backoff::Backoff;
+use crate::inbound::slack::{command_from, event_from};
+use crate::inbound::{InboundMessage, Verdict, str_at};
 use crate::secret::Redactor;
 use crate::secret::Secret;
 use crate::shutdown::Shutdown;

@@ -12,7 +12,7 @@
 //! `frame.rs`, which says why not with `prost`; the settings are in `config.rs`):
 //! - data frames (`method` 1) with header `type=event` carry the event JSON, the same as the
 //!   HTTP callback's but plaintext and unsigned (the connection is authenticated by the URL,
-//!   which only the App Secret can obtain); it is read by [`super::feishu`]'s parser. A large
+//!   which only the App Secret can obtain); it is read by [`crate::inbound::feishu`]'s parser. A large
 //!   event comes in fragments (`sum` > 1, `seq` from 0, one `message_id`), joined here and given
 //!   up after 5 s, as the SDKs do;
 //! - an event is acked by sending its frame back with a `biz_rt` header added and the payload
@@ -38,9 +38,9 @@ pub use frame::{
     ACK_PAYLOAD, Frame, FrameError, METHOD_CONTROL, METHOD_DATA, ack_frame, ping_frame,
 };
 
-use super::feishu::parse_event;
 use super::socket::{self, Endpoint, Failure, Link, Seen, Step, Then, printable};
-use super::{InboundMessage, Verdict, int_at, str_at};
+use crate::inbound::feishu::parse_event;
+use crate::inbound::{InboundMessage, Verdict, int_at, str_at};
 use crate::secret::Redactor;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -78,7 +78,7 @@ pub const TOO_MANY_CONNECTIONS: i64 = 1_000_040_350;
 /// Runs the long-connection client until `shutdown` becomes true (or its sender is dropped).
 ///
 /// Each text message addressed to the bot is acked first and then given to `handler`; its
-/// answer goes through the Open API ([`super::ReplyRoute::Feishu`]). Handlers run beside the
+/// answer goes through the Open API ([`crate::inbound::ReplyRoute::Feishu`]). Handlers run beside the
 /// connection, inside this future. Failures are logged (target `weekbell::inbound::socket`);
 /// what retrying cannot cure stops the client with an error line. Blank credentials are
 /// reported once and the client then only waits for shutdown.

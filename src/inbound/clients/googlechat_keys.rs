@@ -1,4 +1,4 @@
-//! The daemon's copy of Google's public signing keys for [`super::googlechat`]'s verifier:
+//! The daemon's copy of Google's public signing keys for [`crate::inbound::googlechat`]'s verifier:
 //! fetched from Google (or read from a file an admin placed, for offices that cannot reach
 //! googleapis.com), kept for as long as Google's `Cache-Control: max-age` says, and fetched
 //! again early when a token names a key id the copy lacks — Google publishes a new key before
@@ -9,9 +9,9 @@
 //! refused) or, while no keys could be loaded at all, once per [`RETRY_WITHOUT_KEYS`]; one
 //! fetch runs at a time per cache; and a failed fetch keeps the keys already held.
 
-use super::googlechat::{KeySet, KeysError};
 use crate::config::Audience;
 use crate::config::ChannelConfig;
+use crate::inbound::googlechat::{KeySet, KeysError};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ impl KeySource {
                 KeySource::Url(c.to_string())
             }
             Some(c) if !c.is_empty() => KeySource::File(PathBuf::from(c)),
-            _ => KeySource::Url(super::googlechat::default_certs(audience).to_string()),
+            _ => KeySource::Url(crate::inbound::googlechat::default_certs(audience).to_string()),
         }
     }
 }
@@ -287,11 +287,11 @@ mod tests {
         let project = Audience::ProjectNumber("1".into());
         assert_eq!(
             KeySource::for_channel(&ch, &project),
-            KeySource::Url(super::super::googlechat::CHAT_CERTS_URL.into())
+            KeySource::Url(crate::inbound::googlechat::CHAT_CERTS_URL.into())
         );
         assert_eq!(
             KeySource::for_channel(&ch, &Audience::Endpoint("https://x.test/h".into())),
-            KeySource::Url(super::super::googlechat::GOOGLE_CERTS_URL.into())
+            KeySource::Url(crate::inbound::googlechat::GOOGLE_CERTS_URL.into())
         );
         ch.settings = certs("https://keys.internal/google.json");
         assert_eq!(
@@ -307,7 +307,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn refetches_are_bounded_and_failures_keep_the_keys_held() {
-        use super::super::googlechat::test_support::{KEYS, jwks};
+        use crate::inbound::googlechat::test_support::{KEYS, jwks};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("google.json");
         let source = KeySource::File(path.clone());

@@ -21,14 +21,14 @@
 //! when it next records an offset, and stands by.
 //!
 //! The same client learns the bot's username with `getMe` when `bot_username` is not set, for
-//! webhook channels too (see [`super::telegram::learn_username`]). The token is in every URL:
+//! webhook channels too (see [`crate::inbound::telegram::learn_username`]). The token is in every URL:
 //! URLs are [`Secret`]s and every error text is scrubbed of the token before it is logged.
 
-use super::telegram::{Addressee, learn_username, parse_update};
-use super::{InboundMessage, Verdict};
 use crate::backoff::Backoff;
 use crate::clock::Clock;
 use crate::config::ChannelConfig;
+use crate::inbound::telegram::{Addressee, learn_username, parse_update};
+use crate::inbound::{InboundMessage, Verdict};
 use crate::platforms::telegram as bot_api;
 use crate::secret::{Redactor, Secret};
 use crate::shutdown::Shutdown;

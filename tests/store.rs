@@ -52,13 +52,15 @@ impl Fresh {
             Cleanup::Schema { admin_url, schema } => {
                 let mut conn = sqlx::PgConnection::connect(&admin_url)
                     .await
-                    .expect("connect to PostgreSQL to drop the test schema");
+                    .unwrap_or_else(|e| {
+                        panic!("connect to PostgreSQL to drop the test schema: {e}")
+                    });
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "DROP SCHEMA IF EXISTS {schema} CASCADE"
                 )))
                 .execute(&mut conn)
                 .await
-                .expect("drop the test schema");
+                .unwrap_or_else(|e| panic!("drop the test schema: {e}"));
                 conn.close().await.ok();
             }
         }
@@ -87,7 +89,7 @@ fn unique_suffix() -> String {
 
 /// A fresh SQLite file, and a fresh PostgreSQL schema when `WEEKBELL_TEST_PG_URL` is set.
 async fn fresh_databases() -> Vec<Fresh> {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let path = dir.path().join("state").join("weekbell.db");
     let mut all = vec![Fresh {
         backend: Backend::Sqlite,
@@ -104,7 +106,7 @@ async fn fresh_databases() -> Vec<Fresh> {
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&mut conn)
             .await
-            .expect("create the test schema");
+            .unwrap_or_else(|e| panic!("create the test schema: {e}"));
         conn.close().await.ok();
         let sep = if admin_url.contains('?') { '&' } else { '?' };
         all.push(Fresh {
@@ -195,7 +197,12 @@ fn msg(slot_key: &str, channel: &str, ord: i64, created_ms: i64) -> NewMessage {
 /// Enqueues `messages` under a claim of their own slot.
 async fn enqueue(store: &Store, slot: &str, messages: &[NewMessage]) {
     let c = claim("test", slot, T0, "seed");
-    assert!(store.claim_slot(&c, messages).await.expect("claim"));
+    assert!(
+        store
+            .claim_slot(&c, messages)
+            .await
+            .unwrap_or_else(|e| panic!("claim: {e}"))
+    );
 }
 
 /// One channel's view of the batch lease: its head leased, or when to ask again.
@@ -235,7 +242,10 @@ fn leased(head: Head) -> weekbell::store::OutboxMessage {
 }
 
 async fn count(store: &Store) -> OutboxCounts {
-    store.outbox_counts().await.expect("counts")
+    store
+        .outbox_counts()
+        .await
+        .unwrap_or_else(|e| panic!("counts: {e}"))
 }
 
 async fn all_ids(store: &Store) -> Vec<String> {
@@ -245,7 +255,7 @@ async fn all_ids(store: &Store) -> Vec<String> {
             ..OutboxFilter::default()
         })
         .await
-        .expect("outbox")
+        .unwrap_or_else(|e| panic!("outbox: {e}"))
         .into_iter()
         .map(|m| m.id)
         .collect();
@@ -260,7 +270,12 @@ async fn migrations_are_idempotent() {
     on_each_backend(|ctx| async move {
         let c = claim("friday-digest", "2026-12-04T17:00", T0, "a");
         let m = msg("friday-digest@2026-12-04T17:00", "county", 0, T0);
-        assert!(ctx.store.claim_slot(&c, &[m]).await.unwrap());
+        assert!(
+            ctx.store
+                .claim_slot(&c, &[m])
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         // Open twice more: nothing is re-applied, nothing is lost.
         let again = ctx.reopen().await;
         let third = ctx.reopen().await;
@@ -268,9 +283,16 @@ async fn migrations_are_idempotent() {
             third
                 .is_claimed("friday-digest", "2026-12-04T17:00")
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
-        assert_eq!(again.outbox_counts().await.unwrap().pending, 1);
+        assert_eq!(
+            again
+                .outbox_counts()
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .pending,
+            1
+        );
         again.close().await;
         third.close().await;
     })
@@ -286,10 +308,16 @@ async fn processes_opening_a_new_database_at_once_all_succeed() {
             handles.push(tokio::spawn(async move { Store::open(&url).await }));
         }
         for h in handles {
-            match h.await.unwrap() {
+            match h
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            {
                 Ok(store) => {
                     assert_eq!(
-                        store.outbox_counts().await.unwrap(),
+                        store
+                            .outbox_counts()
+                            .await
+                            .unwrap_or_else(|e| panic!("the store call failed: {e}")),
                         OutboxCounts::default()
                     );
                     store.close().await;
@@ -304,16 +332,16 @@ async fn processes_opening_a_new_database_at_once_all_succeed() {
 
 #[tokio::test]
 async fn sqlite_creates_missing_directories_and_uses_wal() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("the store call failed: {e}"));
     let path = dir.path().join("a").join("b").join("weekbell.db");
     let store = Store::open(&format!("sqlite://{}", path.display()))
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
     assert_eq!(store.backend(), Backend::Sqlite);
     store
         .save_task_snapshot("tasks.csv", "[]", T0)
         .await
-        .unwrap();
+        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
     assert!(path.exists());
     assert!(
         dir.path().join("a/b/weekbell.db-wal").exists(),
@@ -324,9 +352,9 @@ async fn sqlite_creates_missing_directories_and_uses_wal() {
 
 #[tokio::test]
 async fn sqlite_open_errors_say_what_to_do() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("the store call failed: {e}"));
     let file = dir.path().join("not-a-dir");
-    std::fs::write(&file, "x").unwrap();
+    std::fs::write(&file, "x").unwrap_or_else(|e| panic!("the store call failed: {e}"));
     let err = Store::open(&format!("sqlite://{}/weekbell.db", file.display()))
         .await
         .unwrap_err();
@@ -334,7 +362,8 @@ async fn sqlite_open_errors_say_what_to_do() {
     assert!(err.to_string().contains("check the path"), "{err}");
 
     let garbage = dir.path().join("garbage.db");
-    std::fs::write(&garbage, vec![7u8; 8192]).unwrap();
+    std::fs::write(&garbage, vec![7u8; 8192])
+        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
     let err = Store::open(&format!("sqlite://{}", garbage.display()))
         .await
         .unwrap_err();
@@ -382,7 +411,7 @@ async fn applied_versions(backend: Backend, url: &str) -> Vec<i64> {
         sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success ORDER BY version")
             .fetch_all(&mut conn)
             .await
-            .expect("read _sqlx_migrations");
+            .unwrap_or_else(|e| panic!("read _sqlx_migrations: {e}"));
     conn.close().await.ok();
     versions
 }
@@ -391,11 +420,11 @@ async fn applied_versions(backend: Backend, url: &str) -> Vec<i64> {
 fn every_version() -> Vec<i64> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations");
     let scripts = std::fs::read_dir(dir)
-        .expect("the migrations folder")
+        .unwrap_or_else(|e| panic!("the migrations folder: {e}"))
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().ends_with(".sql"))
         .count();
-    (1..=i64::try_from(scripts).expect("a few scripts")).collect()
+    (1..=i64::try_from(scripts).unwrap_or_else(|e| panic!("a few scripts: {e}"))).collect()
 }
 
 /// A connection outside the store, as an operator with a SQL shell has; it creates a missing
@@ -406,7 +435,8 @@ async fn raw_connection(backend: Backend, url: &str) -> sqlx::AnyConnection {
         Backend::Sqlite => {
             let path = std::path::Path::new(url.trim_start_matches("sqlite://"));
             if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir).expect("create the database's directory");
+                std::fs::create_dir_all(dir)
+                    .unwrap_or_else(|e| panic!("create the database's directory: {e}"));
             }
             format!("{url}?mode=rwc")
         }
@@ -456,7 +486,7 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
         )))
         .execute(&mut conn)
         .await
-        .expect("rows the old store wrote");
+        .unwrap_or_else(|e| panic!("rows the old store wrote: {e}"));
         conn.close().await.ok();
 
         // Replicas restarted onto the new build open it together: one records the old versions
@@ -468,7 +498,10 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
         }
         let mut stores = Vec::new();
         for h in handles {
-            match h.await.unwrap() {
+            match h
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            {
                 Ok(store) => stores.push(store),
                 Err(e) => panic!("opening a database the old migrator made: {e}"),
             }
@@ -481,30 +514,44 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
         assert!(
             s.is_claimed("friday-digest", "2026-11-27T17:00")
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
-        let message = s.outbox_get(&format!("{slot}/county/0/0")).await.unwrap();
+        let message = s
+            .outbox_get(&format!("{slot}/county/0/0"))
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(message.map(|m| m.status), Some(OutboxStatus::Pending));
         assert_eq!(count(s).await.pending, 1);
-        let snapshot = s.load_task_snapshot().await.unwrap().expect("the snapshot");
+        let snapshot = s
+            .load_task_snapshot()
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("the snapshot"));
         assert_eq!(
             (snapshot.source.as_str(), snapshot.json.as_str()),
             ("tasks.csv", "[]")
         );
-        let events = s.events(None, None).await.unwrap();
+        let events = s
+            .events(None, None)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(
             events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
             ["e1"]
         );
         assert!(
-            !s.note_inbound("county", "m1", T0 + 1).await.unwrap(),
+            !s.note_inbound("county", "m1", T0 + 1)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "m1 was seen"
         );
         for store in stores {
             store.close().await;
         }
         // And again, as on every later start: nothing left to do.
-        let again = Store::open(&fresh.url).await.expect("a later start");
+        let again = Store::open(&fresh.url)
+            .await
+            .unwrap_or_else(|e| panic!("a later start: {e}"));
         assert_eq!(count(&again).await.pending, 1);
         again.close().await;
         assert_eq!(
@@ -520,7 +567,9 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
 async fn a_database_the_old_migrator_left_at_version_2_gets_the_later_versions_from_sqlx() {
     on_fresh_databases(|fresh| async move {
         make_with_the_old_migrator(fresh.backend, &fresh.url, 2).await;
-        let store = Store::open(&fresh.url).await.expect("open at version 2");
+        let store = Store::open(&fresh.url)
+            .await
+            .unwrap_or_else(|e| panic!("open at version 2: {e}"));
         assert_eq!(
             applied_versions(fresh.backend, &fresh.url).await,
             every_version()
@@ -530,13 +579,16 @@ async fn a_database_the_old_migrator_left_at_version_2_gets_the_later_versions_f
             store
                 .bind_signature("ding", "sig-1", "body-a", T0, T0 - 1_000)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-a"
         );
         let from = from_text("m2", "done 14");
         let events = [event("e2", Some("chat:county:m2/0"), "14", T0)];
         assert_eq!(
-            store.append_events(Some(&from), &events).await.unwrap(),
+            store
+                .append_events(Some(&from), &events)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Appended::Events(1)
         );
         store.close().await;
@@ -631,7 +683,10 @@ async fn a_slot_is_claimed_exactly_once_when_eight_race() {
         }
         let mut winners = Vec::new();
         for r in racers {
-            let (i, won) = r.await.unwrap().expect("no racer may fail");
+            let (i, won) = r
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .unwrap_or_else(|e| panic!("no racer may fail: {e}"));
             if won {
                 winners.push(i);
             }
@@ -643,8 +698,8 @@ async fn a_slot_is_claimed_exactly_once_when_eight_race() {
             .store
             .latest_slot("friday-digest")
             .await
-            .unwrap()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(entry.claimed_by, format!("r{}", winners[0]));
         assert_eq!(entry.messages, 3);
         other.close().await;
@@ -667,8 +722,17 @@ async fn a_claim_that_fails_half_way_leaves_nothing() {
             err.to_string().contains("same key is already stored"),
             "{err}"
         );
-        assert!(!s.is_claimed("weekly", "2026-12-07T09:00").await.unwrap());
-        assert!(s.latest_slot("weekly").await.unwrap().is_none());
+        assert!(
+            !s.is_claimed("weekly", "2026-12-07T09:00")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            s.latest_slot("weekly")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .is_none()
+        );
         assert!(all_ids(s).await.is_empty());
 
         // A message id taken by another slot fails the same way, mid-transaction.
@@ -676,12 +740,20 @@ async fn a_claim_that_fails_half_way_leaves_nothing() {
         enqueue(s, "other-slot", std::slice::from_ref(&taken)).await;
         let clash = vec![msg(slot, "county", 1, T0), taken.clone()];
         assert!(s.claim_slot(&c, &clash).await.is_err());
-        assert!(!s.is_claimed("weekly", "2026-12-07T09:00").await.unwrap());
+        assert!(
+            !s.is_claimed("weekly", "2026-12-07T09:00")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         assert_eq!(all_ids(s).await, vec![taken.id.clone()]);
 
         // The slot is still free for a good claim.
         let good = vec![msg(slot, "county", 0, T0), msg(slot, "county", 1, T0)];
-        assert!(s.claim_slot(&c, &good).await.unwrap());
+        assert!(
+            s.claim_slot(&c, &good)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         assert_eq!(all_ids(s).await.len(), 3);
     })
     .await;
@@ -692,20 +764,44 @@ async fn a_second_claim_writes_nothing() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
         let c = claim("daily", "2026-12-01T08:00", T0, "a");
-        assert!(s.claim_slot(&c, &[]).await.unwrap());
+        assert!(
+            s.claim_slot(&c, &[])
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         let late = vec![msg("daily@2026-12-01T08:00", "team", 0, T0 + 1)];
         let mut again = c.clone();
         again.claimed_by = "b".into();
-        assert!(!s.claim_slot(&again, &late).await.unwrap());
+        assert!(
+            !s.claim_slot(&again, &late)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         assert!(all_ids(s).await.is_empty());
-        let entry = s.latest_slot("daily").await.unwrap().unwrap();
+        let entry = s
+            .latest_slot("daily")
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (entry.claimed_by.as_str(), entry.messages, entry.claimed_ms),
             ("a", 0, T0 + 5)
         );
-        assert!(s.is_claimed("daily", "2026-12-01T08:00").await.unwrap());
-        assert!(!s.is_claimed("daily", "2026-12-02T08:00").await.unwrap());
-        assert!(!s.is_claimed("nightly", "2026-12-01T08:00").await.unwrap());
+        assert!(
+            s.is_claimed("daily", "2026-12-01T08:00")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.is_claimed("daily", "2026-12-02T08:00")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.is_claimed("nightly", "2026-12-01T08:00")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
     })
     .await;
 }
@@ -724,20 +820,44 @@ async fn the_ledger_lists_newest_first_with_every_status() {
                 "a",
             );
             c.status = status;
-            assert!(s.claim_slot(&c, &[]).await.unwrap());
+            assert!(
+                s.claim_slot(&c, &[])
+                    .await
+                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            );
         }
         // Claimed out of order: the latest is by slot time, not by claim time.
         let early = claim("digest", "2026-11-30T17:00", T0 - day, "a");
-        assert!(s.claim_slot(&early, &[]).await.unwrap());
+        assert!(
+            s.claim_slot(&early, &[])
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         let other = claim("reminders", "2026-12-09T09:00", T0 + 9 * day, "a");
-        assert!(s.claim_slot(&other, &[]).await.unwrap());
+        assert!(
+            s.claim_slot(&other, &[])
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
 
-        let latest = s.latest_slot("digest").await.unwrap().unwrap();
+        let latest = s
+            .latest_slot("digest")
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(latest.slot_local, "2026-12-04T17:00");
         assert_eq!(latest.status, SlotStatus::Manual);
-        assert!(s.latest_slot("nothing").await.unwrap().is_none());
+        assert!(
+            s.latest_slot("nothing")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .is_none()
+        );
 
-        let digest = s.ledger(Some("digest"), 0).await.unwrap();
+        let digest = s
+            .ledger(Some("digest"), 0)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let order: Vec<(&str, SlotStatus)> = digest
             .iter()
             .map(|e| (e.slot_local.as_str(), e.status))
@@ -752,10 +872,19 @@ async fn the_ledger_lists_newest_first_with_every_status() {
                 ("2026-11-30T17:00", SlotStatus::OnTime),
             ]
         );
-        let all = s.ledger(None, 2).await.unwrap();
+        let all = s
+            .ledger(None, 2)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].schedule, "reminders");
-        assert_eq!(s.ledger(None, -1).await.unwrap().len(), 6);
+        assert_eq!(
+            s.ledger(None, -1)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .len(),
+            6
+        );
     })
     .await;
 }
@@ -774,36 +903,52 @@ async fn a_waiting_head_blocks_its_channel_only() {
         enqueue(s, "1", std::slice::from_ref(&older)).await;
         enqueue(s, "2", &[newer1.clone(), b0.clone(), newer0.clone()]).await;
         assert_eq!(
-            s.pending_channels().await.unwrap(),
+            s.pending_channels()
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             vec!["a".to_owned(), "b".to_owned()]
         );
 
         let now = T0 + 1_000;
-        let head = leased(lease_head(s, "a", "w1", now, 30_000).await.unwrap());
+        let head = leased(
+            lease_head(s, "a", "w1", now, 30_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
         assert_eq!(head.id, older.id);
         assert_eq!(head.lease_owner.as_deref(), Some("w1"));
         assert_eq!(head.lease_until_ms, Some(now + 30_000));
         s.mark_retry(&head.id, now + 60_000, "HTTP 502")
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
 
         // The head waits for its retry; the rest of channel a waits behind it.
         assert_eq!(
-            lease_head(s, "a", "w1", now + 1, 30_000).await.unwrap(),
+            lease_head(s, "a", "w1", now + 1, 30_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::WaitUntil(now + 60_000)
         );
         assert_eq!(
             lease_head(s, "a", "w2", now + 59_999, 30_000)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::WaitUntil(now + 60_000)
         );
         // Channel b is not held up.
-        let b = leased(lease_head(s, "b", "w1", now + 1, 30_000).await.unwrap());
+        let b = leased(
+            lease_head(s, "b", "w1", now + 1, 30_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
         assert_eq!(b.id, b0.id);
-        s.mark_sent(&b.id, "w1", now + 2).await.unwrap();
+        s.mark_sent(&b.id, "w1", now + 2)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(
-            lease_head(s, "b", "w1", now + 3, 30_000).await.unwrap(),
+            lease_head(s, "b", "w1", now + 3, 30_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::Empty
         );
 
@@ -811,25 +956,43 @@ async fn a_waiting_head_blocks_its_channel_only() {
         let again = leased(
             lease_head(s, "a", "w2", now + 60_000, 30_000)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
         );
         assert_eq!((again.id.as_str(), again.attempts), (older.id.as_str(), 1));
         assert_eq!(again.last_error.as_deref(), Some("HTTP 502"));
-        s.mark_sent(&again.id, "w2", now + 60_001).await.unwrap();
+        s.mark_sent(&again.id, "w2", now + 60_001)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let mut sent = Vec::new();
         let mut t = now + 60_002;
-        while let Head::Leased(m) = lease_head(s, "a", "w2", t, 30_000).await.unwrap() {
-            s.mark_sent(&m.id, "w2", t).await.unwrap();
+        while let Head::Leased(m) = lease_head(s, "a", "w2", t, 30_000)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        {
+            s.mark_sent(&m.id, "w2", t)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
             sent.push(m.id);
             t += 1;
         }
         assert_eq!(sent, vec![newer0.id.clone(), newer1.id.clone()]);
-        assert!(s.pending_channels().await.unwrap().is_empty());
+        assert!(
+            s.pending_channels()
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .is_empty()
+        );
         assert_eq!(
-            lease_head(s, "nowhere", "w1", t, 30_000).await.unwrap(),
+            lease_head(s, "nowhere", "w1", t, 30_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::Empty
         );
-        let done = s.outbox_get(&older.id).await.unwrap().unwrap();
+        let done = s
+            .outbox_get(&older.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(done.status, OutboxStatus::Sent);
         assert_eq!(done.sent_ms, Some(now + 60_001));
         assert_eq!(done.lease_owner.as_deref(), Some("w2"));
@@ -850,22 +1013,30 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
         enqueue(s, "1", &[a0.clone(), a1.clone(), b0.clone(), c0.clone()]).await;
         let now = T0 + 1_000;
 
-        let got = s.lease_heads("w", now, 30_000, None, 100).await.unwrap();
+        let got = s
+            .lease_heads("w", now, 30_000, None, 100)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, vec![a0.id.as_str(), b0.id.as_str()]);
         // Heads in flight are not leased again; the next instant anything frees up is c's.
         assert!(
             s.lease_heads("w", now + 1, 30_000, None, 100)
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
                 .is_empty()
         );
-        assert_eq!(s.next_leasable(None).await.unwrap(), Some(T0 + 5_000));
+        assert_eq!(
+            s.next_leasable(None)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            Some(T0 + 5_000)
+        );
         // The limit counts messages.
         let one = s
             .lease_heads("w2", T0 + 5_000, 30_000, None, 1)
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].id, c0.id);
 
@@ -892,11 +1063,19 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
                 },
             ])
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(missing, vec!["no/such/0/0".to_owned()]);
-        let sent = s.outbox_get(&a0.id).await.unwrap().unwrap();
+        let sent = s
+            .outbox_get(&a0.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(sent.status, OutboxStatus::Sent);
-        let released = s.outbox_get(&c0.id).await.unwrap().unwrap();
+        let released = s
+            .outbox_get(&c0.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (released.lease_owner, released.lease_until_ms),
             (None, None)
@@ -905,7 +1084,7 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
         let got = s
             .lease_heads("w", now + 5_000, 30_000, None, 100)
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, vec![a1.id.as_str(), c0.id.as_str()]);
     })
@@ -921,17 +1100,41 @@ async fn dead_and_dropped_messages_do_not_block_their_channel() {
         let m2 = msg("d@1", "a", 2, T0);
         enqueue(s, "1", &[m0.clone(), m1.clone(), m2.clone()]).await;
         let now = T0 + 100;
-        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
-        s.mark_dead(&h.id, "keyword refused", now).await.unwrap();
-        assert!(s.outbox_drop(&m1.id, now).await.unwrap());
-        let h = leased(lease_head(s, "a", "w", now + 1, 1_000).await.unwrap());
+        let h = leased(
+            lease_head(s, "a", "w", now, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
+        s.mark_dead(&h.id, "keyword refused", now)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        assert!(
+            s.outbox_drop(&m1.id, now)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        let h = leased(
+            lease_head(s, "a", "w", now + 1, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
         assert_eq!(h.id, m2.id);
 
         // Revived, the old dead letter is the oldest pending message again: it goes first
         // once m2's lease is given up.
-        assert!(s.outbox_retry(&m0.id, now + 2, 600_000).await.unwrap());
-        s.mark_retry(&m2.id, now + 2, "timeout").await.unwrap();
-        let h = leased(lease_head(s, "a", "w", now + 3, 1_000).await.unwrap());
+        assert!(
+            s.outbox_retry(&m0.id, now + 2, 600_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        s.mark_retry(&m2.id, now + 2, "timeout")
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let h = leased(
+            lease_head(s, "a", "w", now + 3, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
         assert_eq!(h.id, m0.id);
     })
     .await;
@@ -965,7 +1168,11 @@ async fn only_one_worker_gets_a_lease() {
             }
             let mut winners = 0;
             for a in askers {
-                match a.await.unwrap().expect("lease_head") {
+                match a
+                    .await
+                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                    .unwrap_or_else(|e| panic!("lease_head: {e}"))
+                {
                     Head::Leased(got) => {
                         winners += 1;
                         assert_eq!(got.id, m.id);
@@ -978,7 +1185,10 @@ async fn only_one_worker_gets_a_lease() {
             }
             assert_eq!(winners, 1, "round {round}");
             // Let the next round start from a free message.
-            ctx.store.mark_retry(&m.id, t + 1, "test").await.unwrap();
+            ctx.store
+                .mark_retry(&m.id, t + 1, "test")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         }
 
         // An expired lease is taken over; a live one is not, not even by its holder, who
@@ -987,45 +1197,45 @@ async fn only_one_worker_gets_a_lease() {
         let first = leased(
             lease_head(&ctx.store, "a", "w1", t, lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
         );
         assert_eq!(first.lease_until_ms, Some(t + lease_ms));
         assert_eq!(
             lease_head(&ctx.store, "a", "w1", t + 10, lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::WaitUntil(t + lease_ms + 1)
         );
         assert!(
             ctx.store
                 .extend_lease(&first.id, "w1", t + 10 + lease_ms)
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
         assert!(
             !other
                 .extend_lease(&first.id, "w2", t + 10 + lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "only the holder extends a lease"
         );
         let until = t + 10 + lease_ms;
         assert_eq!(
             lease_head(&other, "a", "w2", until, lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::WaitUntil(until + 1)
         );
         let taken = leased(
             lease_head(&other, "a", "w2", until + 1, lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
         );
         assert_eq!(taken.lease_owner.as_deref(), Some("w2"));
         assert_eq!(
             lease_head(&ctx.store, "a", "w1", until + 2, lease_ms)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Head::WaitUntil(until + 1 + lease_ms + 1)
         );
         other.close().await;
@@ -1043,20 +1253,38 @@ async fn retry_dead_revive_and_drop_transitions() {
         enqueue(s, "1", &[m.clone(), n.clone()]).await;
         let now = T0 + 1_000;
 
-        leased(lease_head(s, "a", "w", now, 5_000).await.unwrap());
-        s.mark_retry(&m.id, now + 2_000, "HTTP 503").await.unwrap();
-        let r = s.outbox_get(&m.id).await.unwrap().unwrap();
+        leased(
+            lease_head(s, "a", "w", now, 5_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
+        s.mark_retry(&m.id, now + 2_000, "HTTP 503")
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let r = s
+            .outbox_get(&m.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(r.status, OutboxStatus::Pending);
         assert_eq!((r.attempts, r.next_try_ms), (1, now + 2_000));
         assert_eq!(r.last_error.as_deref(), Some("HTTP 503"));
         assert_eq!((r.lease_owner, r.lease_until_ms), (None, None));
         assert_eq!(r.updated_ms, T0, "a retry does not change the status");
 
-        leased(lease_head(s, "a", "w", now + 2_000, 5_000).await.unwrap());
+        leased(
+            lease_head(s, "a", "w", now + 2_000, 5_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
         s.mark_dead(&m.id, "errcode 310000: keyword not matched", now + 2_100)
             .await
-            .unwrap();
-        let d = s.outbox_get(&m.id).await.unwrap().unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let d = s
+            .outbox_get(&m.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(d.status, OutboxStatus::Dead);
         assert_eq!(d.attempts, 2);
         assert_eq!(
@@ -1070,36 +1298,84 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Further marks of a message that is no longer pending change nothing.
         s.mark_retry(&m.id, now + 9_000, "late report")
             .await
-            .unwrap();
-        s.mark_dead(&m.id, "again", now + 9_000).await.unwrap();
-        assert_eq!(s.outbox_get(&m.id).await.unwrap().unwrap(), d);
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        s.mark_dead(&m.id, "again", now + 9_000)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        assert_eq!(
+            s.outbox_get(&m.id)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .unwrap_or_else(|| panic!("expected a row, found none")),
+            d
+        );
 
         // Revive: pending now, attempts reset, the deadline pushed out (never pulled in).
-        assert!(s.outbox_retry(&m.id, now + 10_000, 600_000).await.unwrap());
-        let v = s.outbox_get(&m.id).await.unwrap().unwrap();
+        assert!(
+            s.outbox_retry(&m.id, now + 10_000, 600_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        let v = s
+            .outbox_get(&m.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(v.status, OutboxStatus::Pending);
         assert_eq!((v.attempts, v.next_try_ms), (0, now + 10_000));
         assert_eq!(v.deadline_ms, now + 610_000);
         assert_eq!(v.updated_ms, now + 10_000);
-        assert!(s.outbox_retry(&m.id, now + 10_001, 1).await.unwrap());
+        assert!(
+            s.outbox_retry(&m.id, now + 10_001, 1)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         assert_eq!(
-            s.outbox_get(&m.id).await.unwrap().unwrap().deadline_ms,
+            s.outbox_get(&m.id)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .unwrap_or_else(|| panic!("expected a row, found none"))
+                .deadline_ms,
             now + 610_000
         );
 
         // Expired without a new attempt: dead, attempts unchanged.
         s.mark_expired(&n.id, "past its deadline", now + 11_000)
             .await
-            .unwrap();
-        let e = s.outbox_get(&n.id).await.unwrap().unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let e = s
+            .outbox_get(&n.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!((e.status, e.attempts), (OutboxStatus::Dead, 0));
 
         // Drop: pending or dead → dropped, once; a dropped message is not revived.
-        assert!(s.outbox_drop(&m.id, now + 12_000).await.unwrap());
-        assert!(s.outbox_drop(&n.id, now + 12_000).await.unwrap());
-        assert!(!s.outbox_drop(&m.id, now + 12_001).await.unwrap());
-        assert!(!s.outbox_retry(&m.id, now + 12_001, 1_000).await.unwrap());
-        let dropped = s.outbox_get(&m.id).await.unwrap().unwrap();
+        assert!(
+            s.outbox_drop(&m.id, now + 12_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            s.outbox_drop(&n.id, now + 12_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.outbox_drop(&m.id, now + 12_001)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.outbox_retry(&m.id, now + 12_001, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        let dropped = s
+            .outbox_get(&m.id)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (dropped.status, dropped.updated_ms),
             (OutboxStatus::Dropped, now + 12_000)
@@ -1108,20 +1384,53 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Sent is final for retry and drop; marking it sent again is harmless.
         let p = msg("d@2", "b", 0, T0);
         enqueue(s, "2", std::slice::from_ref(&p)).await;
-        let h = leased(lease_head(s, "b", "w", now, 5_000).await.unwrap());
-        s.mark_sent(&h.id, "w", now + 1).await.unwrap();
-        s.mark_sent(&h.id, "w", now + 99).await.unwrap();
+        let h = leased(
+            lease_head(s, "b", "w", now, 5_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
+        s.mark_sent(&h.id, "w", now + 1)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        s.mark_sent(&h.id, "w", now + 99)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(
-            s.outbox_get(&p.id).await.unwrap().unwrap().sent_ms,
+            s.outbox_get(&p.id)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .unwrap_or_else(|| panic!("expected a row, found none"))
+                .sent_ms,
             Some(now + 1)
         );
-        assert!(!s.outbox_retry(&p.id, now + 2, 1_000).await.unwrap());
-        assert!(!s.outbox_drop(&p.id, now + 2).await.unwrap());
+        assert!(
+            !s.outbox_retry(&p.id, now + 2, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.outbox_drop(&p.id, now + 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
 
         // Unknown ids.
-        assert!(!s.outbox_retry("nope", now, 1).await.unwrap());
-        assert!(!s.outbox_drop("nope", now).await.unwrap());
-        assert!(s.outbox_get("nope").await.unwrap().is_none());
+        assert!(
+            !s.outbox_retry("nope", now, 1)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.outbox_drop("nope", now)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            s.outbox_get("nope")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .is_none()
+        );
         for err in [
             s.mark_sent("nope", "w", now).await.unwrap_err(),
             s.mark_retry("nope", now, "x").await.unwrap_err(),
@@ -1145,11 +1454,27 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
         enqueue(s, "2", &[msg("d@2", "a", 0, T0 + 10), late.clone()]).await;
         enqueue(s, "3", &[msg("d@3", "a", 0, T0 + 20)]).await;
         let now = T0 + 100;
-        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
-        s.mark_sent(&h.id, "w", now).await.unwrap();
-        let h = leased(lease_head(s, "a", "w", now, 1_000).await.unwrap());
-        s.mark_dead(&h.id, "bad token", now).await.unwrap();
-        assert!(s.outbox_drop("d@3/a/0/0", now).await.unwrap());
+        let h = leased(
+            lease_head(s, "a", "w", now, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
+        s.mark_sent(&h.id, "w", now)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let h = leased(
+            lease_head(s, "a", "w", now, 1_000)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        );
+        s.mark_dead(&h.id, "bad token", now)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        assert!(
+            s.outbox_drop("d@3/a/0/0", now)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         assert_eq!(
             count(s).await,
             OutboxCounts {
@@ -1163,7 +1488,10 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
         let ids = |v: Vec<weekbell::store::OutboxMessage>| -> Vec<String> {
             v.into_iter().map(|m| m.id).collect()
         };
-        let everything = s.outbox(OutboxFilter::default()).await.unwrap();
+        let everything = s
+            .outbox(OutboxFilter::default())
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(
             ids(everything),
             vec![
@@ -1179,17 +1507,32 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
             channel: Some("a".into()),
             limit: 10,
         };
-        assert_eq!(ids(s.outbox(pending_a).await.unwrap()), vec!["d@2/a/0/0"]);
+        assert_eq!(
+            ids(s
+                .outbox(pending_a)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))),
+            vec!["d@2/a/0/0"]
+        );
         let dead = OutboxFilter {
             status: Some(OutboxStatus::Dead),
             ..OutboxFilter::default()
         };
-        assert_eq!(ids(s.outbox(dead).await.unwrap()), vec!["d@1/a/0/1"]);
+        assert_eq!(
+            ids(s
+                .outbox(dead)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))),
+            vec!["d@1/a/0/1"]
+        );
         let b = OutboxFilter {
             channel: Some("b".into()),
             ..OutboxFilter::default()
         };
-        let got = s.outbox(b).await.unwrap();
+        let got = s
+            .outbox(b)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(got.len(), 1);
         assert!(got[0].late);
         assert_eq!(got[0].payload, late.payload);
@@ -1198,8 +1541,19 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
             limit: 2,
             ..OutboxFilter::default()
         };
-        assert_eq!(s.outbox(two).await.unwrap().len(), 2);
-        let json = serde_json::to_value(s.outbox_get("d@2/b/0/0").await.unwrap()).unwrap();
+        assert_eq!(
+            s.outbox(two)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .len(),
+            2
+        );
+        let json = serde_json::to_value(
+            s.outbox_get("d@2/b/0/0")
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+        )
+        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(json["status"], "pending");
         assert_eq!(json["late"], true);
     })
@@ -1212,12 +1566,21 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
 async fn the_task_snapshot_round_trips() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
-        assert!(s.load_task_snapshot().await.unwrap().is_none());
+        assert!(
+            s.load_task_snapshot()
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .is_none()
+        );
         let first = r#"[{"id":"1","title":"整改河道垃圾","status":"todo"}]"#;
         s.save_task_snapshot("tasks/整改清单.xlsx", first, T0)
             .await
-            .unwrap();
-        let got = s.load_task_snapshot().await.unwrap().unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let got = s
+            .load_task_snapshot()
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (got.source.as_str(), got.json.as_str(), got.saved_ms),
             ("tasks/整改清单.xlsx", first, T0)
@@ -1226,14 +1589,14 @@ async fn the_task_snapshot_round_trips() {
         let big = format!("[{}]", vec![r#"{"id":"x","notes":"……"}"#; 20_000].join(","));
         s.save_task_snapshot("team.csv", &big, T0 + 1)
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let got = ctx
             .reopen()
             .await
             .load_task_snapshot()
             .await
-            .unwrap()
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (got.source.as_str(), got.json.len(), got.saved_ms),
             ("team.csv", big.len(), T0 + 1)
@@ -1264,33 +1627,36 @@ async fn events_are_recorded_once_per_dedupe_key() {
         assert!(
             s.append_event(&event("e1", Some("ding-msg-1"), "12", T0))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
         // The platform retries the same message: a new event id, the same key.
         assert!(
             !s.append_event(&event("e2", Some("ding-msg-1"), "12", T0 + 5))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
         // The same event id again.
         assert!(
             !s.append_event(&event("e1", Some("ding-msg-9"), "12", T0))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
         // Without a key, events never clash.
         assert!(
             s.append_event(&event("e3", None, "12", T0 + 20))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
         assert!(
             s.append_event(&event("e4", None, "7", T0 + 10))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
         );
 
-        let all = s.events(None, None).await.unwrap();
+        let all = s
+            .events(None, None)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let order: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(order, vec!["e1", "e4", "e3"]);
         assert_eq!(all[0].dedupe_key.as_deref(), Some("ding-msg-1"));
@@ -1300,7 +1666,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         let of_12: Vec<String> = s
             .events(Some("12"), None)
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1308,7 +1674,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         let since: Vec<String> = s
             .events(None, Some(T0 + 10))
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1316,7 +1682,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         assert!(
             s.events(Some("12"), Some(T0 + 21))
                 .await
-                .unwrap()
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
                 .is_empty()
         );
     })
@@ -1327,11 +1693,32 @@ async fn events_are_recorded_once_per_dedupe_key() {
 async fn inbound_ids_are_seen_once_per_channel() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
-        assert!(s.note_inbound("county", "msg-1", T0).await.unwrap());
-        assert!(!s.note_inbound("county", "msg-1", T0 + 1).await.unwrap());
-        assert!(s.note_inbound("team", "msg-1", T0 + 2).await.unwrap());
-        assert_eq!(s.prune_inbound(T0 + 2, 100).await.unwrap(), 1);
-        assert!(s.note_inbound("county", "msg-1", T0 + 3).await.unwrap());
+        assert!(
+            s.note_inbound("county", "msg-1", T0)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            !s.note_inbound("county", "msg-1", T0 + 1)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert!(
+            s.note_inbound("team", "msg-1", T0 + 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert_eq!(
+            s.prune_inbound(T0 + 2, 100)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            1
+        );
+        assert!(
+            s.note_inbound("county", "msg-1", T0 + 3)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
     })
     .await;
 }
@@ -1346,13 +1733,13 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-a", T0, keep(T0))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-a"
         );
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-a", T0 + 1, keep(T0))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-a"
         );
         // Another body with the same pair learns the first, on another replica too.
@@ -1360,14 +1747,14 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
             other
                 .bind_signature("ding", "sig-1", "body-b", T0 + 2, keep(T0))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-a"
         );
         // Pairs are per channel.
         assert_eq!(
             s.bind_signature("ding2", "sig-1", "body-b", T0 + 3, keep(T0))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-b"
         );
         // Eight requests racing with one new pair agree on one body.
@@ -1380,12 +1767,15 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
                 store
                     .bind_signature("ding", "sig-race", &format!("body-{i}"), T0 + 4, keep(T0))
                     .await
-                    .unwrap()
+                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
             }));
         }
         let mut winners = Vec::new();
         for t in tasks {
-            winners.push(t.await.unwrap());
+            winners.push(
+                t.await
+                    .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            );
         }
         winners.dedup();
         assert_eq!(winners.len(), 1, "{winners:?}");
@@ -1394,13 +1784,13 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
         assert_eq!(
             s.bind_signature("ding", "sig-2", "body-c", later, keep(later))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-c"
         );
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-b", later, keep(later))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             "body-b"
         );
     })
@@ -1415,15 +1805,43 @@ async fn old_inbound_ids_are_forgotten_a_batch_at_a_time() {
             assert!(
                 s.note_inbound("county", &format!("m{n}"), T0)
                     .await
-                    .unwrap()
+                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
             );
         }
-        assert!(s.note_inbound("county", "recent", T0 + 10).await.unwrap());
-        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 2);
-        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 2);
-        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 1);
-        assert_eq!(s.prune_inbound(T0 + 10, 2).await.unwrap(), 0);
-        assert!(!s.note_inbound("county", "recent", T0 + 11).await.unwrap());
+        assert!(
+            s.note_inbound("county", "recent", T0 + 10)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
+        assert_eq!(
+            s.prune_inbound(T0 + 10, 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            2
+        );
+        assert_eq!(
+            s.prune_inbound(T0 + 10, 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            2
+        );
+        assert_eq!(
+            s.prune_inbound(T0 + 10, 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            1
+        );
+        assert_eq!(
+            s.prune_inbound(T0 + 10, 2)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            0
+        );
+        assert!(
+            !s.note_inbound("county", "recent", T0 + 11)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
     })
     .await;
 }
@@ -1443,12 +1861,16 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
         let done = from_text("ding-msg-1", "done 12");
         let first = [event("c1/0", Some("chat:county:ding-msg-1/0"), "12", T0)];
         assert_eq!(
-            s.append_events(Some(&done), &first).await.unwrap(),
+            s.append_events(Some(&done), &first)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Appended::Events(1)
         );
         // The platform's retry: the same text, nothing new, no complaint.
         assert_eq!(
-            s.append_events(Some(&done), &first).await.unwrap(),
+            s.append_events(Some(&done), &first)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Appended::Events(0)
         );
         // The same id with other text, and events that would otherwise be new.
@@ -1456,13 +1878,13 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
         assert_eq!(
             s.append_events(Some(&from_text("ding-msg-1", "done 13")), &other)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Appended::IdSeenWithOtherText
         );
         let recorded: Vec<String> = s
             .events(None, None)
             .await
-            .unwrap()
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1473,7 +1895,9 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
             ..from_text("ding-msg-1", "done 13")
         };
         assert_eq!(
-            s.append_events(Some(&elsewhere), &other).await.unwrap(),
+            s.append_events(Some(&elsewhere), &other)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             Appended::Events(1)
         );
     })
@@ -1487,19 +1911,42 @@ async fn sent_and_dropped_messages_are_pruned_by_age_in_batches_pending_and_dead
         let messages: Vec<NewMessage> = (0..6).map(|n| msg("old", "team", n, T0)).collect();
         enqueue(s, "old", &messages).await;
         for m in &messages[..3] {
-            s.mark_sent(&m.id, "w", T0 + 10).await.unwrap();
+            s.mark_sent(&m.id, "w", T0 + 10)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         }
-        assert!(s.outbox_drop(&messages[3].id, T0 + 10).await.unwrap());
+        assert!(
+            s.outbox_drop(&messages[3].id, T0 + 10)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+        );
         s.mark_dead(&messages[4].id, "refused", T0 + 10)
             .await
-            .unwrap();
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let recent = msg("new", "team", 0, T0 + 50);
         enqueue(s, "new", std::slice::from_ref(&recent)).await;
-        s.mark_sent(&recent.id, "w", T0 + 60).await.unwrap();
+        s.mark_sent(&recent.id, "w", T0 + 60)
+            .await
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
 
-        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 3);
-        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 1);
-        assert_eq!(s.prune_outbox(T0 + 20, 3).await.unwrap(), 0);
+        assert_eq!(
+            s.prune_outbox(T0 + 20, 3)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            3
+        );
+        assert_eq!(
+            s.prune_outbox(T0 + 20, 3)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            1
+        );
+        assert_eq!(
+            s.prune_outbox(T0 + 20, 3)
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            0
+        );
         let left = all_ids(s).await;
         assert_eq!(left, ["new/team/0/0", "old/team/0/4", "old/team/0/5"]);
     })
@@ -1516,27 +1963,27 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
         let tg = "telegram:123456789";
         let lease = |until| T0 + until;
         assert_eq!(
-            s.lease_cursor(tg, "a", T0, lease(90_000)).await.unwrap(),
+            s.lease_cursor(tg, "a", T0, lease(90_000)).await.unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Held { position: None }
         );
         assert_eq!(
             other
                 .lease_cursor(tg, "b", T0 + 1, lease(90_001))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Busy {
                 holder: "a".into(),
                 until_ms: lease(90_000)
             }
         );
-        assert!(s.move_cursor(tg, "a", 900_001, T0 + 2).await.unwrap());
+        assert!(s.move_cursor(tg, "a", 900_001, T0 + 2).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
         // Telegram restarted its update ids below the last (after a week without updates):
         // the cursor follows them down, or the poller would ask with the old offset for ever.
-        assert!(s.move_cursor(tg, "a", 501, T0 + 3).await.unwrap());
+        assert!(s.move_cursor(tg, "a", 501, T0 + 3).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
         assert_eq!(
             s.lease_cursor(tg, "a", T0 + 4, lease(95_000))
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Held {
                 position: Some(501)
             }
@@ -1547,23 +1994,23 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
             other
                 .lease_cursor(tg, "b", late, late + 90_000)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Held {
                 position: Some(501)
             }
         );
         // "a" wakes up: fenced off, and it cannot take the lease back while "b" holds it.
-        assert!(!s.move_cursor(tg, "a", 600, late + 1).await.unwrap());
+        assert!(!s.move_cursor(tg, "a", 600, late + 1).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
         assert!(matches!(
-            s.lease_cursor(tg, "a", late + 2, late + 90_002).await.unwrap(),
+            s.lease_cursor(tg, "a", late + 2, late + 90_002).await.unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Busy { holder, .. } if holder == "b"
         ));
         // A release hands the cursor on at once.
-        other.release_cursor(tg, "b", late + 3).await.unwrap();
+        other.release_cursor(tg, "b", late + 3).await.unwrap_or_else(|e| panic!("the store call failed: {e}"));
         assert_eq!(
             s.lease_cursor(tg, "a", late + 4, late + 90_004)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Held {
                 position: Some(501)
             }
@@ -1573,7 +2020,7 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
             other
                 .lease_cursor("telegram:42", "b", late + 5, late + 9_000)
                 .await
-                .unwrap(),
+                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
             CursorLease::Held { position: None }
         );
         other.close().await;
@@ -1603,7 +2050,11 @@ async fn of_eight_replicas_asking_at_once_one_gets_the_cursor() {
         }
         let mut held = 0;
         for r in racers {
-            match r.await.unwrap().expect("no racer may fail") {
+            match r
+                .await
+                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .unwrap_or_else(|e| panic!("no racer may fail: {e}"))
+            {
                 CursorLease::Held { position: None } => held += 1,
                 CursorLease::Busy { .. } => {}
                 other => panic!("unexpected {other:?}"),
@@ -1628,9 +2079,11 @@ fn draining_channels_follows_creation_order() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap();
+        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
     for fresh in rt.block_on(fresh_databases()) {
-        let store = rt.block_on(Store::open(&fresh.url)).unwrap();
+        let store = rt
+            .block_on(Store::open(&fresh.url))
+            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
         let backend = fresh.backend;
         let mut runner = TestRunner::new(Config {
             cases: 24,

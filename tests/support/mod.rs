@@ -18,7 +18,7 @@
 //! or a `match` whose error arm panics. It was already the style of most tests (268 uses
 //! against 176 `.unwrap()`, 38 `.expect()` and 27 `match`es), it says what failed as
 //! `.expect()` does, and it keeps the library's rule against `unwrap`/`expect` greppable: any
-//! of them under `src/` or `tests/` stands out. `store.rs` is the one file not yet converted.
+//! of them under `src/` or `tests/` stands out.
 
 // Each test file uses a different subset.
 #![allow(dead_code)]

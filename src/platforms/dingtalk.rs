@@ -1,6 +1,5 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
-use super::DocumentedReply;
 use super::driver::{Driver, documented};
 use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
@@ -367,56 +366,20 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     }
 }
 
-/// The DingTalk driver: this file's markup, limits, request body and reply table, as
-/// [`Driver`] for the registry.
-pub(super) struct DingTalk;
-
-impl Driver for DingTalk {
-    fn dialect(&self) -> Dialect {
-        DIALECT
-    }
-
-    fn text_dialect(&self) -> Option<Dialect> {
-        Some(Dialect::DingTalkText)
-    }
-
-    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
-        Some(SIZE_LIMIT)
-    }
-
-    fn body_limit(&self) -> Option<usize> {
-        Some(BODY_LIMIT)
-    }
-
-    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
-        mention_for(person)
-    }
-
-    fn request_body(&self, part: &OutboundPart, dialect: Dialect) -> Value {
-        request_body(part, dialect == Dialect::DingTalkText)
-    }
-
-    fn prepare(
-        &self,
-        channel: &ChannelConfig,
-        part: &OutboundPart,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, Outcome> {
-        prepare(channel, part, now)
-    }
-
-    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        classify(status, retry_after, body)
-    }
-
-    fn default_rate_limit(&self) -> Option<RateLimit> {
-        Some(RATE_LIMIT)
-    }
-
-    fn documented_replies(&self) -> Vec<DocumentedReply> {
-        documented(REPLIES)
-    }
-}
+/// This platform's driver: the constants and functions above, for the registry.
+pub(super) static DRIVER: Driver = Driver {
+    dialect: DIALECT,
+    text_dialect: Some(Dialect::DingTalkText),
+    size_limit: Some(SIZE_LIMIT),
+    body_limit: Some(BODY_LIMIT),
+    rate_limit: Some(RATE_LIMIT),
+    mention_for: |person, _| mention_for(person),
+    request_body: |part, dialect| request_body(part, dialect == Dialect::DingTalkText),
+    prepare,
+    classify,
+    documented_replies: || documented(REPLIES),
+    ..Driver::PLAIN
+};
 
 #[cfg(test)]
 mod tests {

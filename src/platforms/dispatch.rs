@@ -38,7 +38,7 @@ impl Platform {
         part: &OutboundPart,
         now: DateTime<Utc>,
     ) -> Result<PreparedRequest, Outcome> {
-        super::driver(self).prepare(channel, part, now)
+        (super::driver(self).prepare)(channel, part, now)
     }
 
     /// Maps a reply to an outcome: the HTTP status, the `Retry-After` header if any (already
@@ -48,7 +48,7 @@ impl Platform {
     /// The reason may quote the platform's own message; [`deliver`] redacts the channel's
     /// secrets from it.
     pub fn classify(self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        super::driver(self).classify(status, retry_after, body)
+        (super::driver(self).classify)(status, retry_after, body)
     }
 
     /// The platform's own limit per webhook, which a channel sends under unless its config sets
@@ -70,7 +70,7 @@ impl Platform {
     ///
     /// The platforms not implemented yet carry their documented limits for when they are.
     pub fn default_rate_limit(self) -> Option<RateLimit> {
-        super::driver(self).default_rate_limit()
+        super::driver(self).rate_limit
     }
 }
 
@@ -78,7 +78,7 @@ impl Platform {
     /// Every reply of this platform that [`Platform::classify`] knows by its code, in table
     /// order. Empty for the generic webhook and console, which are judged by HTTP status alone.
     pub fn documented_replies(self) -> Vec<DocumentedReply> {
-        super::driver(self).documented_replies()
+        (super::driver(self).documented_replies)()
     }
 }
 

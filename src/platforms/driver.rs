@@ -1,7 +1,7 @@
 //! The one interface every platform's outbound side implements, and the one registry that
 //! finds it.
 //!
-//! As Alertmanager's notifiers: each platform file holds one [`Driver`] (its markup, limits,
+//! As Alertmanager's notifiers: each platform file holds one [`Driver`] spec (its markup, limits,
 //! mention syntax, request body, signing and reply table), and [`driver`] is the only place a
 //! [`Platform`] is matched to one. The `Platform` methods the rest of the crate calls
 //! (`Platform::Slack.dialect()`, `.prepare(…)`, `.classify(…)`) ask the registry; they hold no
@@ -20,85 +20,87 @@ use serde_json::Value;
 use std::fmt;
 use std::time::Duration;
 
-/// One chat platform's outbound side. The defaults are those of a platform with no limits,
-/// no mentions and no documented replies (the generic webhook, the console).
-pub trait Driver: Sync {
+/// One chat platform's outbound side, as a static spec: the facts as values and the wire work
+/// as functions. Each platform file holds one `DRIVER`; [`Driver::PLAIN`] is a platform with
+/// no limits, no mentions and no documented replies (the generic webhook, the console), which
+/// the others start from with `..Driver::PLAIN`.
+pub struct Driver {
     /// The markup the message body is written in.
-    fn dialect(&self) -> Dialect;
-
+    pub dialect: Dialect,
     /// The markup of the platform's other message type a channel may choose with
     /// `msgtype = "text"`; `None` where there is no such choice.
-    fn text_dialect(&self) -> Option<Dialect> {
-        None
-    }
-
-    /// The most text one message part may hold in `dialect` (the platform's own or its
-    /// [`text_dialect`](Self::text_dialect)); `None` for no limit.
-    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
-        None
-    }
-
+    pub text_dialect: Option<Dialect>,
+    /// The most text one message part may hold; `None` for no limit.
+    pub size_limit: Option<SizeLimit>,
+    /// The limit in [`text_dialect`](Self::text_dialect) where it differs from `size_limit`.
+    pub text_size_limit: Option<SizeLimit>,
     /// The platform's limit on the whole serialized request body, in bytes, where it has one.
-    fn body_limit(&self) -> Option<usize> {
-        None
-    }
-
+    pub body_limit: Option<usize>,
     /// Whether the platform displays the title apart from the text (Feishu's card header, the
     /// heading of a Teams card), so templates should not repeat it.
-    fn shows_title(&self) -> bool {
-        false
-    }
-
-    /// Who `person` is on this platform for an @mention written in `dialect`; `None` when
-    /// they cannot be notified here, in which case they are written as `@Name`.
-    fn mention_for(&self, _person: &Person, _dialect: Dialect) -> Option<Mention> {
-        None
-    }
-
-    /// The JSON the platform's webhook expects for one part written in `dialect`. Signing is
-    /// [`prepare`](Self::prepare)'s job.
-    fn request_body(&self, part: &OutboundPart, dialect: Dialect) -> Value;
-
-    /// Builds the exact HTTP request (URL, headers, body, signing); pure, `now` is the signing
-    /// timestamp.
-    fn prepare(
-        &self,
-        channel: &ChannelConfig,
-        part: &OutboundPart,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, Outcome>;
-
+    pub shows_title: bool,
+    /// The pace a channel sends at unless its config sets `rate_limit`.
+    pub rate_limit: Option<RateLimit>,
+    /// Who a person is on this platform for an @mention written in the given dialect; `None`
+    /// when they cannot be notified here, in which case they are written as `@Name`.
+    pub mention_for: fn(&Person, Dialect) -> Option<Mention>,
+    /// The JSON the platform's webhook expects for one part written in the given dialect.
+    /// Signing is `prepare`'s job.
+    pub request_body: fn(&OutboundPart, Dialect) -> Value,
+    /// Builds the exact HTTP request (URL, headers, body, signing); pure, the time given is
+    /// the signing timestamp.
+    pub prepare: Prepare,
     /// Maps a reply (status, parsed `Retry-After`, body) to an outcome, from the platform's
     /// table of documented replies.
-    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        webhook::classify(status, retry_after, body)
-    }
+    pub classify: fn(u16, Option<Duration>, &[u8]) -> Outcome,
+    /// Every reply `classify` knows by its code, in table order.
+    pub documented_replies: fn() -> Vec<DocumentedReply>,
+}
 
-    /// The pace a channel sends at unless its config sets `rate_limit`.
-    fn default_rate_limit(&self) -> Option<RateLimit> {
-        None
-    }
+/// The signature of [`Driver::prepare`].
+pub type Prepare =
+    fn(&ChannelConfig, &OutboundPart, DateTime<Utc>) -> Result<PreparedRequest, Outcome>;
 
-    /// Every reply [`classify`](Self::classify) knows by its code, in table order.
-    fn documented_replies(&self) -> Vec<DocumentedReply> {
-        Vec::new()
+impl Driver {
+    /// No limits, no mentions, no reply table; judged by HTTP status alone.
+    pub const PLAIN: Driver = Driver {
+        dialect: Dialect::Plain,
+        text_dialect: None,
+        size_limit: None,
+        text_size_limit: None,
+        body_limit: None,
+        shows_title: false,
+        rate_limit: None,
+        mention_for: |_, _| None,
+        request_body: |part, _| webhook::request_body(part),
+        prepare: webhook::prepare,
+        classify: webhook::classify,
+        documented_replies: Vec::new,
+    };
+
+    /// The most text one part may hold in `dialect` (the platform's own or its text type).
+    pub fn size_limit_in(&self, dialect: Dialect) -> Option<SizeLimit> {
+        match (self.text_dialect, self.text_size_limit) {
+            (Some(text), Some(limit)) if text == dialect => Some(limit),
+            _ => self.size_limit,
+        }
     }
 }
 
 /// The driver of `platform`. Adding a platform is one line here.
-pub fn driver(platform: Platform) -> &'static dyn Driver {
+pub fn driver(platform: Platform) -> &'static Driver {
     match platform {
-        Platform::Console => &console::Console,
-        Platform::Webhook => &webhook::Webhook,
-        Platform::Dingtalk => &dingtalk::DingTalk,
-        Platform::Wecom => &wecom::WeCom,
-        Platform::Feishu => &feishu::Feishu,
-        Platform::Slack => &slack::Slack,
-        Platform::Discord => &discord::Discord,
-        Platform::Teams => &teams::Teams,
-        Platform::Mattermost => &mattermost::Mattermost,
-        Platform::Telegram => &telegram::Telegram,
-        Platform::Googlechat => &googlechat::GoogleChat,
+        Platform::Console => &console::DRIVER,
+        Platform::Webhook => &webhook::DRIVER,
+        Platform::Dingtalk => &dingtalk::DRIVER,
+        Platform::Wecom => &wecom::DRIVER,
+        Platform::Feishu => &feishu::DRIVER,
+        Platform::Slack => &slack::DRIVER,
+        Platform::Discord => &discord::DRIVER,
+        Platform::Teams => &teams::DRIVER,
+        Platform::Mattermost => &mattermost::DRIVER,
+        Platform::Telegram => &telegram::DRIVER,
+        Platform::Googlechat => &googlechat::DRIVER,
     }
 }
 

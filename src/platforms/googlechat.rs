@@ -5,7 +5,6 @@
 //! text limit), but @mentions notify only from `text`, and reminders are mostly mentions; text
 //! also reads the same as what people type in Chat, and a long digest is simply split.
 
-use super::DocumentedReply;
 use super::driver::{Driver, documented};
 use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,
@@ -218,52 +217,19 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     }
 }
 
-/// The GoogleChat driver: this file's markup, limits, request body and reply table, as
-/// [`Driver`] for the registry.
-pub(super) struct GoogleChat;
-
-impl Driver for GoogleChat {
-    fn dialect(&self) -> Dialect {
-        DIALECT
-    }
-
-    fn size_limit_in(&self, _dialect: Dialect) -> Option<SizeLimit> {
-        Some(SIZE_LIMIT)
-    }
-
-    fn body_limit(&self) -> Option<usize> {
-        Some(BODY_LIMIT)
-    }
-
-    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
-        mention_for(person)
-    }
-
-    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
-        request_body(part)
-    }
-
-    fn prepare(
-        &self,
-        channel: &ChannelConfig,
-        part: &OutboundPart,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, Outcome> {
-        prepare(channel, part, now)
-    }
-
-    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        classify(status, retry_after, body)
-    }
-
-    fn default_rate_limit(&self) -> Option<RateLimit> {
-        Some(RATE_LIMIT)
-    }
-
-    fn documented_replies(&self) -> Vec<DocumentedReply> {
-        documented(REPLIES)
-    }
-}
+/// This platform's driver: the constants and functions above, for the registry.
+pub(super) static DRIVER: Driver = Driver {
+    dialect: DIALECT,
+    size_limit: Some(SIZE_LIMIT),
+    body_limit: Some(BODY_LIMIT),
+    rate_limit: Some(RATE_LIMIT),
+    mention_for: |person, _| mention_for(person),
+    request_body: |part, _| request_body(part),
+    prepare,
+    classify,
+    documented_replies: || documented(REPLIES),
+    ..Driver::PLAIN
+};
 
 #[cfg(test)]
 mod tests {

@@ -92,12 +92,12 @@ pub struct OutboxPayload {
 impl Platform {
     /// The markup the message body is written in.
     pub fn dialect(self) -> Dialect {
-        driver(self).dialect()
+        driver(self).dialect
     }
 
     /// See [`Driver::text_dialect`].
     pub fn text_dialect(self) -> Option<Dialect> {
-        driver(self).text_dialect()
+        driver(self).text_dialect
     }
 
     /// See [`Driver::size_limit_in`].
@@ -113,17 +113,17 @@ impl Platform {
 
     /// See [`Driver::body_limit`].
     pub fn body_limit(self) -> Option<usize> {
-        driver(self).body_limit()
+        driver(self).body_limit
     }
 
     /// See [`Driver::shows_title`].
     pub fn shows_title(self) -> bool {
-        driver(self).shows_title()
+        driver(self).shows_title
     }
 
     /// See [`Driver::mention_for`].
     pub fn mention_for(self, person: &Person, dialect: Dialect) -> Option<Mention> {
-        driver(self).mention_for(person, dialect)
+        (driver(self).mention_for)(person, dialect)
     }
 
     /// The JSON the platform's webhook expects for one message part in its own markup.
@@ -152,7 +152,7 @@ impl Platform {
     /// [`request_body`](Self::request_body) for a part written in `dialect`: DingTalk and
     /// WeCom send their `text` message type when the channel chose it.
     pub fn request_body_in(self, part: &OutboundPart, dialect: Dialect) -> serde_json::Value {
-        driver(self).request_body(part, dialect)
+        (driver(self).request_body)(part, dialect)
     }
 }
 

@@ -189,32 +189,13 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     by_status("the webhook", status, retry_after, body)
 }
 
-/// The Webhook driver: this file's markup, limits, request body and reply table, as
-/// [`Driver`] for the registry.
-pub(super) struct Webhook;
-
-impl Driver for Webhook {
-    fn dialect(&self) -> Dialect {
-        DIALECT
-    }
-
-    fn mention_for(&self, person: &Person, _dialect: Dialect) -> Option<Mention> {
-        mention_for(person)
-    }
-
-    fn request_body(&self, part: &OutboundPart, _dialect: Dialect) -> Value {
-        request_body(part)
-    }
-
-    fn prepare(
-        &self,
-        channel: &ChannelConfig,
-        part: &OutboundPart,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, Outcome> {
-        prepare(channel, part, now)
-    }
-}
+/// The generic webhook's driver: plain text, mentions by configured id, a body of its own or
+/// from the channel's template, signed with `X-Weekbell-Signature`, judged by HTTP status.
+pub(super) static DRIVER: Driver = Driver {
+    dialect: DIALECT,
+    mention_for: |person, _| mention_for(person),
+    ..Driver::PLAIN
+};
 
 #[cfg(test)]
 mod tests {

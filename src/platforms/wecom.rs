@@ -1,6 +1,5 @@
 //! WeCom (企业微信) group robot: outbound wire format.
 
-use super::DocumentedReply;
 use super::driver::{Driver, documented};
 use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, int_field, json_body, json_headers,
@@ -188,56 +187,20 @@ pub(super) fn classify(status: u16, retry_after: Option<Duration>, body: &[u8]) 
     }
 }
 
-/// The WeCom driver: this file's markup, limits, request body and reply table, as
-/// [`Driver`] for the registry.
-pub(super) struct WeCom;
-
-impl Driver for WeCom {
-    fn dialect(&self) -> Dialect {
-        DIALECT
-    }
-
-    fn text_dialect(&self) -> Option<Dialect> {
-        Some(Dialect::Plain)
-    }
-
-    fn size_limit_in(&self, dialect: Dialect) -> Option<SizeLimit> {
-        Some(if dialect == Dialect::Plain {
-            TEXT_SIZE_LIMIT
-        } else {
-            SIZE_LIMIT
-        })
-    }
-
-    fn mention_for(&self, person: &Person, dialect: Dialect) -> Option<Mention> {
-        mention_for(person, dialect == Dialect::Plain)
-    }
-
-    fn request_body(&self, part: &OutboundPart, dialect: Dialect) -> Value {
-        request_body(part, dialect == Dialect::Plain)
-    }
-
-    fn prepare(
-        &self,
-        channel: &ChannelConfig,
-        part: &OutboundPart,
-        now: DateTime<Utc>,
-    ) -> Result<PreparedRequest, Outcome> {
-        prepare(channel, part, now)
-    }
-
-    fn classify(&self, status: u16, retry_after: Option<Duration>, body: &[u8]) -> Outcome {
-        classify(status, retry_after, body)
-    }
-
-    fn default_rate_limit(&self) -> Option<RateLimit> {
-        Some(RATE_LIMIT)
-    }
-
-    fn documented_replies(&self) -> Vec<DocumentedReply> {
-        documented(REPLIES)
-    }
-}
+/// This platform's driver: the constants and functions above, for the registry.
+pub(super) static DRIVER: Driver = Driver {
+    dialect: DIALECT,
+    text_dialect: Some(Dialect::Plain),
+    size_limit: Some(SIZE_LIMIT),
+    text_size_limit: Some(TEXT_SIZE_LIMIT),
+    rate_limit: Some(RATE_LIMIT),
+    mention_for: |person, dialect| mention_for(person, dialect == Dialect::Plain),
+    request_body: |part, dialect| request_body(part, dialect == Dialect::Plain),
+    prepare,
+    classify,
+    documented_replies: || documented(REPLIES),
+    ..Driver::PLAIN
+};
 
 #[cfg(test)]
 mod tests {

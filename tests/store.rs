@@ -15,6 +15,22 @@ use weekbell::store::{
     OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
 };
 
+/// What almost every line here does with a store call: it must succeed. A failure panics with
+/// the store's error at the calling line (`#[track_caller]`), which a closure would not give.
+trait OrFail<T> {
+    fn or_fail(self) -> T;
+}
+
+impl<T, E: std::fmt::Display> OrFail<T> for Result<T, E> {
+    #[track_caller]
+    fn or_fail(self) -> T {
+        match self {
+            Ok(value) => value,
+            Err(e) => panic!("the store call failed: {e}"),
+        }
+    }
+}
+
 // ---- harness -----------------------------------------------------------------------------------
 
 /// A test's view of its database: the open store, and the URL to open it again (as a second
@@ -270,12 +286,7 @@ async fn migrations_are_idempotent() {
     on_each_backend(|ctx| async move {
         let c = claim("friday-digest", "2026-12-04T17:00", T0, "a");
         let m = msg("friday-digest@2026-12-04T17:00", "county", 0, T0);
-        assert!(
-            ctx.store
-                .claim_slot(&c, &[m])
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(ctx.store.claim_slot(&c, &[m]).await.or_fail());
         // Open twice more: nothing is re-applied, nothing is lost.
         let again = ctx.reopen().await;
         let third = ctx.reopen().await;
@@ -283,16 +294,9 @@ async fn migrations_are_idempotent() {
             third
                 .is_claimed("friday-digest", "2026-12-04T17:00")
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
-        assert_eq!(
-            again
-                .outbox_counts()
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .pending,
-            1
-        );
+        assert_eq!(again.outbox_counts().await.or_fail().pending, 1);
         again.close().await;
         third.close().await;
     })
@@ -308,16 +312,10 @@ async fn processes_opening_a_new_database_at_once_all_succeed() {
             handles.push(tokio::spawn(async move { Store::open(&url).await }));
         }
         for h in handles {
-            match h
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-            {
+            match h.await.or_fail() {
                 Ok(store) => {
                     assert_eq!(
-                        store
-                            .outbox_counts()
-                            .await
-                            .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                        store.outbox_counts().await.or_fail(),
                         OutboxCounts::default()
                     );
                     store.close().await;
@@ -332,16 +330,16 @@ async fn processes_opening_a_new_database_at_once_all_succeed() {
 
 #[tokio::test]
 async fn sqlite_creates_missing_directories_and_uses_wal() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("the store call failed: {e}"));
+    let dir = tempfile::tempdir().or_fail();
     let path = dir.path().join("a").join("b").join("weekbell.db");
     let store = Store::open(&format!("sqlite://{}", path.display()))
         .await
-        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        .or_fail();
     assert_eq!(store.backend(), Backend::Sqlite);
     store
         .save_task_snapshot("tasks.csv", "[]", T0)
         .await
-        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        .or_fail();
     assert!(path.exists());
     assert!(
         dir.path().join("a/b/weekbell.db-wal").exists(),
@@ -352,9 +350,9 @@ async fn sqlite_creates_missing_directories_and_uses_wal() {
 
 #[tokio::test]
 async fn sqlite_open_errors_say_what_to_do() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("the store call failed: {e}"));
+    let dir = tempfile::tempdir().or_fail();
     let file = dir.path().join("not-a-dir");
-    std::fs::write(&file, "x").unwrap_or_else(|e| panic!("the store call failed: {e}"));
+    std::fs::write(&file, "x").or_fail();
     let err = Store::open(&format!("sqlite://{}/weekbell.db", file.display()))
         .await
         .unwrap_err();
@@ -362,8 +360,7 @@ async fn sqlite_open_errors_say_what_to_do() {
     assert!(err.to_string().contains("check the path"), "{err}");
 
     let garbage = dir.path().join("garbage.db");
-    std::fs::write(&garbage, vec![7u8; 8192])
-        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+    std::fs::write(&garbage, vec![7u8; 8192]).or_fail();
     let err = Store::open(&format!("sqlite://{}", garbage.display()))
         .await
         .unwrap_err();
@@ -498,10 +495,7 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
         }
         let mut stores = Vec::new();
         for h in handles {
-            match h
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-            {
+            match h.await.or_fail() {
                 Ok(store) => stores.push(store),
                 Err(e) => panic!("opening a database the old migrator made: {e}"),
             }
@@ -514,35 +508,27 @@ async fn a_database_made_by_the_old_migrator_opens_at_once_in_four_processes_wit
         assert!(
             s.is_claimed("friday-digest", "2026-11-27T17:00")
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
-        let message = s
-            .outbox_get(&format!("{slot}/county/0/0"))
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let message = s.outbox_get(&format!("{slot}/county/0/0")).await.or_fail();
         assert_eq!(message.map(|m| m.status), Some(OutboxStatus::Pending));
         assert_eq!(count(s).await.pending, 1);
         let snapshot = s
             .load_task_snapshot()
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("the snapshot"));
         assert_eq!(
             (snapshot.source.as_str(), snapshot.json.as_str()),
             ("tasks.csv", "[]")
         );
-        let events = s
-            .events(None, None)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let events = s.events(None, None).await.or_fail();
         assert_eq!(
             events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>(),
             ["e1"]
         );
         assert!(
-            !s.note_inbound("county", "m1", T0 + 1)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            !s.note_inbound("county", "m1", T0 + 1).await.or_fail(),
             "m1 was seen"
         );
         for store in stores {
@@ -579,16 +565,13 @@ async fn a_database_the_old_migrator_left_at_version_2_gets_the_later_versions_f
             store
                 .bind_signature("ding", "sig-1", "body-a", T0, T0 - 1_000)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-a"
         );
         let from = from_text("m2", "done 14");
         let events = [event("e2", Some("chat:county:m2/0"), "14", T0)];
         assert_eq!(
-            store
-                .append_events(Some(&from), &events)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            store.append_events(Some(&from), &events).await.or_fail(),
             Appended::Events(1)
         );
         store.close().await;
@@ -685,7 +668,7 @@ async fn a_slot_is_claimed_exactly_once_when_eight_race() {
         for r in racers {
             let (i, won) = r
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .unwrap_or_else(|e| panic!("no racer may fail: {e}"));
             if won {
                 winners.push(i);
@@ -698,7 +681,7 @@ async fn a_slot_is_claimed_exactly_once_when_eight_race() {
             .store
             .latest_slot("friday-digest")
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(entry.claimed_by, format!("r{}", winners[0]));
         assert_eq!(entry.messages, 3);
@@ -722,17 +705,8 @@ async fn a_claim_that_fails_half_way_leaves_nothing() {
             err.to_string().contains("same key is already stored"),
             "{err}"
         );
-        assert!(
-            !s.is_claimed("weekly", "2026-12-07T09:00")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            s.latest_slot("weekly")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .is_none()
-        );
+        assert!(!s.is_claimed("weekly", "2026-12-07T09:00").await.or_fail());
+        assert!(s.latest_slot("weekly").await.or_fail().is_none());
         assert!(all_ids(s).await.is_empty());
 
         // A message id taken by another slot fails the same way, mid-transaction.
@@ -740,20 +714,12 @@ async fn a_claim_that_fails_half_way_leaves_nothing() {
         enqueue(s, "other-slot", std::slice::from_ref(&taken)).await;
         let clash = vec![msg(slot, "county", 1, T0), taken.clone()];
         assert!(s.claim_slot(&c, &clash).await.is_err());
-        assert!(
-            !s.is_claimed("weekly", "2026-12-07T09:00")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(!s.is_claimed("weekly", "2026-12-07T09:00").await.or_fail());
         assert_eq!(all_ids(s).await, vec![taken.id.clone()]);
 
         // The slot is still free for a good claim.
         let good = vec![msg(slot, "county", 0, T0), msg(slot, "county", 1, T0)];
-        assert!(
-            s.claim_slot(&c, &good)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.claim_slot(&c, &good).await.or_fail());
         assert_eq!(all_ids(s).await.len(), 3);
     })
     .await;
@@ -764,44 +730,24 @@ async fn a_second_claim_writes_nothing() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
         let c = claim("daily", "2026-12-01T08:00", T0, "a");
-        assert!(
-            s.claim_slot(&c, &[])
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.claim_slot(&c, &[]).await.or_fail());
         let late = vec![msg("daily@2026-12-01T08:00", "team", 0, T0 + 1)];
         let mut again = c.clone();
         again.claimed_by = "b".into();
-        assert!(
-            !s.claim_slot(&again, &late)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(!s.claim_slot(&again, &late).await.or_fail());
         assert!(all_ids(s).await.is_empty());
         let entry = s
             .latest_slot("daily")
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (entry.claimed_by.as_str(), entry.messages, entry.claimed_ms),
             ("a", 0, T0 + 5)
         );
-        assert!(
-            s.is_claimed("daily", "2026-12-01T08:00")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.is_claimed("daily", "2026-12-02T08:00")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.is_claimed("nightly", "2026-12-01T08:00")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.is_claimed("daily", "2026-12-01T08:00").await.or_fail());
+        assert!(!s.is_claimed("daily", "2026-12-02T08:00").await.or_fail());
+        assert!(!s.is_claimed("nightly", "2026-12-01T08:00").await.or_fail());
     })
     .await;
 }
@@ -820,44 +766,24 @@ async fn the_ledger_lists_newest_first_with_every_status() {
                 "a",
             );
             c.status = status;
-            assert!(
-                s.claim_slot(&c, &[])
-                    .await
-                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-            );
+            assert!(s.claim_slot(&c, &[]).await.or_fail());
         }
         // Claimed out of order: the latest is by slot time, not by claim time.
         let early = claim("digest", "2026-11-30T17:00", T0 - day, "a");
-        assert!(
-            s.claim_slot(&early, &[])
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.claim_slot(&early, &[]).await.or_fail());
         let other = claim("reminders", "2026-12-09T09:00", T0 + 9 * day, "a");
-        assert!(
-            s.claim_slot(&other, &[])
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.claim_slot(&other, &[]).await.or_fail());
 
         let latest = s
             .latest_slot("digest")
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(latest.slot_local, "2026-12-04T17:00");
         assert_eq!(latest.status, SlotStatus::Manual);
-        assert!(
-            s.latest_slot("nothing")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .is_none()
-        );
+        assert!(s.latest_slot("nothing").await.or_fail().is_none());
 
-        let digest = s
-            .ledger(Some("digest"), 0)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let digest = s.ledger(Some("digest"), 0).await.or_fail();
         let order: Vec<(&str, SlotStatus)> = digest
             .iter()
             .map(|e| (e.slot_local.as_str(), e.status))
@@ -872,19 +798,10 @@ async fn the_ledger_lists_newest_first_with_every_status() {
                 ("2026-11-30T17:00", SlotStatus::OnTime),
             ]
         );
-        let all = s
-            .ledger(None, 2)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let all = s.ledger(None, 2).await.or_fail();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].schedule, "reminders");
-        assert_eq!(
-            s.ledger(None, -1)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .len(),
-            6
-        );
+        assert_eq!(s.ledger(None, -1).await.or_fail().len(), 6);
     })
     .await;
 }
@@ -903,52 +820,36 @@ async fn a_waiting_head_blocks_its_channel_only() {
         enqueue(s, "1", std::slice::from_ref(&older)).await;
         enqueue(s, "2", &[newer1.clone(), b0.clone(), newer0.clone()]).await;
         assert_eq!(
-            s.pending_channels()
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.pending_channels().await.or_fail(),
             vec!["a".to_owned(), "b".to_owned()]
         );
 
         let now = T0 + 1_000;
-        let head = leased(
-            lease_head(s, "a", "w1", now, 30_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
+        let head = leased(lease_head(s, "a", "w1", now, 30_000).await.or_fail());
         assert_eq!(head.id, older.id);
         assert_eq!(head.lease_owner.as_deref(), Some("w1"));
         assert_eq!(head.lease_until_ms, Some(now + 30_000));
         s.mark_retry(&head.id, now + 60_000, "HTTP 502")
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
 
         // The head waits for its retry; the rest of channel a waits behind it.
         assert_eq!(
-            lease_head(s, "a", "w1", now + 1, 30_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            lease_head(s, "a", "w1", now + 1, 30_000).await.or_fail(),
             Head::WaitUntil(now + 60_000)
         );
         assert_eq!(
             lease_head(s, "a", "w2", now + 59_999, 30_000)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             Head::WaitUntil(now + 60_000)
         );
         // Channel b is not held up.
-        let b = leased(
-            lease_head(s, "b", "w1", now + 1, 30_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
+        let b = leased(lease_head(s, "b", "w1", now + 1, 30_000).await.or_fail());
         assert_eq!(b.id, b0.id);
-        s.mark_sent(&b.id, "w1", now + 2)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        s.mark_sent(&b.id, "w1", now + 2).await.or_fail();
         assert_eq!(
-            lease_head(s, "b", "w1", now + 3, 30_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            lease_head(s, "b", "w1", now + 3, 30_000).await.or_fail(),
             Head::Empty
         );
 
@@ -956,42 +857,28 @@ async fn a_waiting_head_blocks_its_channel_only() {
         let again = leased(
             lease_head(s, "a", "w2", now + 60_000, 30_000)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
         );
         assert_eq!((again.id.as_str(), again.attempts), (older.id.as_str(), 1));
         assert_eq!(again.last_error.as_deref(), Some("HTTP 502"));
-        s.mark_sent(&again.id, "w2", now + 60_001)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        s.mark_sent(&again.id, "w2", now + 60_001).await.or_fail();
         let mut sent = Vec::new();
         let mut t = now + 60_002;
-        while let Head::Leased(m) = lease_head(s, "a", "w2", t, 30_000)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        {
-            s.mark_sent(&m.id, "w2", t)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        while let Head::Leased(m) = lease_head(s, "a", "w2", t, 30_000).await.or_fail() {
+            s.mark_sent(&m.id, "w2", t).await.or_fail();
             sent.push(m.id);
             t += 1;
         }
         assert_eq!(sent, vec![newer0.id.clone(), newer1.id.clone()]);
-        assert!(
-            s.pending_channels()
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .is_empty()
-        );
+        assert!(s.pending_channels().await.or_fail().is_empty());
         assert_eq!(
-            lease_head(s, "nowhere", "w1", t, 30_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            lease_head(s, "nowhere", "w1", t, 30_000).await.or_fail(),
             Head::Empty
         );
         let done = s
             .outbox_get(&older.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(done.status, OutboxStatus::Sent);
         assert_eq!(done.sent_ms, Some(now + 60_001));
@@ -1013,30 +900,22 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
         enqueue(s, "1", &[a0.clone(), a1.clone(), b0.clone(), c0.clone()]).await;
         let now = T0 + 1_000;
 
-        let got = s
-            .lease_heads("w", now, 30_000, None, 100)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let got = s.lease_heads("w", now, 30_000, None, 100).await.or_fail();
         let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, vec![a0.id.as_str(), b0.id.as_str()]);
         // Heads in flight are not leased again; the next instant anything frees up is c's.
         assert!(
             s.lease_heads("w", now + 1, 30_000, None, 100)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .is_empty()
         );
-        assert_eq!(
-            s.next_leasable(None)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            Some(T0 + 5_000)
-        );
+        assert_eq!(s.next_leasable(None).await.or_fail(), Some(T0 + 5_000));
         // The limit counts messages.
         let one = s
             .lease_heads("w2", T0 + 5_000, 30_000, None, 1)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].id, c0.id);
 
@@ -1063,18 +942,18 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
                 },
             ])
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         assert_eq!(missing, vec!["no/such/0/0".to_owned()]);
         let sent = s
             .outbox_get(&a0.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(sent.status, OutboxStatus::Sent);
         let released = s
             .outbox_get(&c0.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (released.lease_owner, released.lease_until_ms),
@@ -1084,7 +963,7 @@ async fn one_lease_takes_every_due_head_and_one_record_writes_every_outcome() {
         let got = s
             .lease_heads("w", now + 5_000, 30_000, None, 100)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let ids: Vec<&str> = got.iter().map(|m| m.id.as_str()).collect();
         assert_eq!(ids, vec![a1.id.as_str(), c0.id.as_str()]);
     })
@@ -1100,41 +979,17 @@ async fn dead_and_dropped_messages_do_not_block_their_channel() {
         let m2 = msg("d@1", "a", 2, T0);
         enqueue(s, "1", &[m0.clone(), m1.clone(), m2.clone()]).await;
         let now = T0 + 100;
-        let h = leased(
-            lease_head(s, "a", "w", now, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
-        s.mark_dead(&h.id, "keyword refused", now)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        assert!(
-            s.outbox_drop(&m1.id, now)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        let h = leased(
-            lease_head(s, "a", "w", now + 1, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.or_fail());
+        s.mark_dead(&h.id, "keyword refused", now).await.or_fail();
+        assert!(s.outbox_drop(&m1.id, now).await.or_fail());
+        let h = leased(lease_head(s, "a", "w", now + 1, 1_000).await.or_fail());
         assert_eq!(h.id, m2.id);
 
         // Revived, the old dead letter is the oldest pending message again: it goes first
         // once m2's lease is given up.
-        assert!(
-            s.outbox_retry(&m0.id, now + 2, 600_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        s.mark_retry(&m2.id, now + 2, "timeout")
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        let h = leased(
-            lease_head(s, "a", "w", now + 3, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
+        assert!(s.outbox_retry(&m0.id, now + 2, 600_000).await.or_fail());
+        s.mark_retry(&m2.id, now + 2, "timeout").await.or_fail();
+        let h = leased(lease_head(s, "a", "w", now + 3, 1_000).await.or_fail());
         assert_eq!(h.id, m0.id);
     })
     .await;
@@ -1170,7 +1025,7 @@ async fn only_one_worker_gets_a_lease() {
             for a in askers {
                 match a
                     .await
-                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                    .or_fail()
                     .unwrap_or_else(|e| panic!("lease_head: {e}"))
                 {
                     Head::Leased(got) => {
@@ -1185,10 +1040,7 @@ async fn only_one_worker_gets_a_lease() {
             }
             assert_eq!(winners, 1, "round {round}");
             // Let the next round start from a free message.
-            ctx.store
-                .mark_retry(&m.id, t + 1, "test")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            ctx.store.mark_retry(&m.id, t + 1, "test").await.or_fail();
         }
 
         // An expired lease is taken over; a live one is not, not even by its holder, who
@@ -1197,45 +1049,45 @@ async fn only_one_worker_gets_a_lease() {
         let first = leased(
             lease_head(&ctx.store, "a", "w1", t, lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
         );
         assert_eq!(first.lease_until_ms, Some(t + lease_ms));
         assert_eq!(
             lease_head(&ctx.store, "a", "w1", t + 10, lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             Head::WaitUntil(t + lease_ms + 1)
         );
         assert!(
             ctx.store
                 .extend_lease(&first.id, "w1", t + 10 + lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
         assert!(
             !other
                 .extend_lease(&first.id, "w2", t + 10 + lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "only the holder extends a lease"
         );
         let until = t + 10 + lease_ms;
         assert_eq!(
             lease_head(&other, "a", "w2", until, lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             Head::WaitUntil(until + 1)
         );
         let taken = leased(
             lease_head(&other, "a", "w2", until + 1, lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
         );
         assert_eq!(taken.lease_owner.as_deref(), Some("w2"));
         assert_eq!(
             lease_head(&ctx.store, "a", "w1", until + 2, lease_ms)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             Head::WaitUntil(until + 1 + lease_ms + 1)
         );
         other.close().await;
@@ -1253,18 +1105,12 @@ async fn retry_dead_revive_and_drop_transitions() {
         enqueue(s, "1", &[m.clone(), n.clone()]).await;
         let now = T0 + 1_000;
 
-        leased(
-            lease_head(s, "a", "w", now, 5_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
-        s.mark_retry(&m.id, now + 2_000, "HTTP 503")
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        leased(lease_head(s, "a", "w", now, 5_000).await.or_fail());
+        s.mark_retry(&m.id, now + 2_000, "HTTP 503").await.or_fail();
         let r = s
             .outbox_get(&m.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(r.status, OutboxStatus::Pending);
         assert_eq!((r.attempts, r.next_try_ms), (1, now + 2_000));
@@ -1272,18 +1118,14 @@ async fn retry_dead_revive_and_drop_transitions() {
         assert_eq!((r.lease_owner, r.lease_until_ms), (None, None));
         assert_eq!(r.updated_ms, T0, "a retry does not change the status");
 
-        leased(
-            lease_head(s, "a", "w", now + 2_000, 5_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
+        leased(lease_head(s, "a", "w", now + 2_000, 5_000).await.or_fail());
         s.mark_dead(&m.id, "errcode 310000: keyword not matched", now + 2_100)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let d = s
             .outbox_get(&m.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(d.status, OutboxStatus::Dead);
         assert_eq!(d.attempts, 2);
@@ -1298,42 +1140,32 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Further marks of a message that is no longer pending change nothing.
         s.mark_retry(&m.id, now + 9_000, "late report")
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        s.mark_dead(&m.id, "again", now + 9_000)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
+        s.mark_dead(&m.id, "again", now + 9_000).await.or_fail();
         assert_eq!(
             s.outbox_get(&m.id)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .unwrap_or_else(|| panic!("expected a row, found none")),
             d
         );
 
         // Revive: pending now, attempts reset, the deadline pushed out (never pulled in).
-        assert!(
-            s.outbox_retry(&m.id, now + 10_000, 600_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.outbox_retry(&m.id, now + 10_000, 600_000).await.or_fail());
         let v = s
             .outbox_get(&m.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(v.status, OutboxStatus::Pending);
         assert_eq!((v.attempts, v.next_try_ms), (0, now + 10_000));
         assert_eq!(v.deadline_ms, now + 610_000);
         assert_eq!(v.updated_ms, now + 10_000);
-        assert!(
-            s.outbox_retry(&m.id, now + 10_001, 1)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.outbox_retry(&m.id, now + 10_001, 1).await.or_fail());
         assert_eq!(
             s.outbox_get(&m.id)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .unwrap_or_else(|| panic!("expected a row, found none"))
                 .deadline_ms,
             now + 610_000
@@ -1342,39 +1174,23 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Expired without a new attempt: dead, attempts unchanged.
         s.mark_expired(&n.id, "past its deadline", now + 11_000)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let e = s
             .outbox_get(&n.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!((e.status, e.attempts), (OutboxStatus::Dead, 0));
 
         // Drop: pending or dead → dropped, once; a dropped message is not revived.
-        assert!(
-            s.outbox_drop(&m.id, now + 12_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            s.outbox_drop(&n.id, now + 12_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.outbox_drop(&m.id, now + 12_001)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.outbox_retry(&m.id, now + 12_001, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.outbox_drop(&m.id, now + 12_000).await.or_fail());
+        assert!(s.outbox_drop(&n.id, now + 12_000).await.or_fail());
+        assert!(!s.outbox_drop(&m.id, now + 12_001).await.or_fail());
+        assert!(!s.outbox_retry(&m.id, now + 12_001, 1_000).await.or_fail());
         let dropped = s
             .outbox_get(&m.id)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (dropped.status, dropped.updated_ms),
@@ -1384,53 +1200,24 @@ async fn retry_dead_revive_and_drop_transitions() {
         // Sent is final for retry and drop; marking it sent again is harmless.
         let p = msg("d@2", "b", 0, T0);
         enqueue(s, "2", std::slice::from_ref(&p)).await;
-        let h = leased(
-            lease_head(s, "b", "w", now, 5_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
-        s.mark_sent(&h.id, "w", now + 1)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        s.mark_sent(&h.id, "w", now + 99)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let h = leased(lease_head(s, "b", "w", now, 5_000).await.or_fail());
+        s.mark_sent(&h.id, "w", now + 1).await.or_fail();
+        s.mark_sent(&h.id, "w", now + 99).await.or_fail();
         assert_eq!(
             s.outbox_get(&p.id)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .unwrap_or_else(|| panic!("expected a row, found none"))
                 .sent_ms,
             Some(now + 1)
         );
-        assert!(
-            !s.outbox_retry(&p.id, now + 2, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.outbox_drop(&p.id, now + 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(!s.outbox_retry(&p.id, now + 2, 1_000).await.or_fail());
+        assert!(!s.outbox_drop(&p.id, now + 2).await.or_fail());
 
         // Unknown ids.
-        assert!(
-            !s.outbox_retry("nope", now, 1)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.outbox_drop("nope", now)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            s.outbox_get("nope")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .is_none()
-        );
+        assert!(!s.outbox_retry("nope", now, 1).await.or_fail());
+        assert!(!s.outbox_drop("nope", now).await.or_fail());
+        assert!(s.outbox_get("nope").await.or_fail().is_none());
         for err in [
             s.mark_sent("nope", "w", now).await.unwrap_err(),
             s.mark_retry("nope", now, "x").await.unwrap_err(),
@@ -1454,27 +1241,11 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
         enqueue(s, "2", &[msg("d@2", "a", 0, T0 + 10), late.clone()]).await;
         enqueue(s, "3", &[msg("d@3", "a", 0, T0 + 20)]).await;
         let now = T0 + 100;
-        let h = leased(
-            lease_head(s, "a", "w", now, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
-        s.mark_sent(&h.id, "w", now)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        let h = leased(
-            lease_head(s, "a", "w", now, 1_000)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        );
-        s.mark_dead(&h.id, "bad token", now)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
-        assert!(
-            s.outbox_drop("d@3/a/0/0", now)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.or_fail());
+        s.mark_sent(&h.id, "w", now).await.or_fail();
+        let h = leased(lease_head(s, "a", "w", now, 1_000).await.or_fail());
+        s.mark_dead(&h.id, "bad token", now).await.or_fail();
+        assert!(s.outbox_drop("d@3/a/0/0", now).await.or_fail());
         assert_eq!(
             count(s).await,
             OutboxCounts {
@@ -1488,10 +1259,7 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
         let ids = |v: Vec<weekbell::store::OutboxMessage>| -> Vec<String> {
             v.into_iter().map(|m| m.id).collect()
         };
-        let everything = s
-            .outbox(OutboxFilter::default())
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let everything = s.outbox(OutboxFilter::default()).await.or_fail();
         assert_eq!(
             ids(everything),
             vec![
@@ -1507,32 +1275,17 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
             channel: Some("a".into()),
             limit: 10,
         };
-        assert_eq!(
-            ids(s
-                .outbox(pending_a)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))),
-            vec!["d@2/a/0/0"]
-        );
+        assert_eq!(ids(s.outbox(pending_a).await.or_fail()), vec!["d@2/a/0/0"]);
         let dead = OutboxFilter {
             status: Some(OutboxStatus::Dead),
             ..OutboxFilter::default()
         };
-        assert_eq!(
-            ids(s
-                .outbox(dead)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))),
-            vec!["d@1/a/0/1"]
-        );
+        assert_eq!(ids(s.outbox(dead).await.or_fail()), vec!["d@1/a/0/1"]);
         let b = OutboxFilter {
             channel: Some("b".into()),
             ..OutboxFilter::default()
         };
-        let got = s
-            .outbox(b)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let got = s.outbox(b).await.or_fail();
         assert_eq!(got.len(), 1);
         assert!(got[0].late);
         assert_eq!(got[0].payload, late.payload);
@@ -1541,19 +1294,8 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
             limit: 2,
             ..OutboxFilter::default()
         };
-        assert_eq!(
-            s.outbox(two)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .len(),
-            2
-        );
-        let json = serde_json::to_value(
-            s.outbox_get("d@2/b/0/0")
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-        )
-        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        assert_eq!(s.outbox(two).await.or_fail().len(), 2);
+        let json = serde_json::to_value(s.outbox_get("d@2/b/0/0").await.or_fail()).or_fail();
         assert_eq!(json["status"], "pending");
         assert_eq!(json["late"], true);
     })
@@ -1566,20 +1308,15 @@ async fn the_outbox_lists_newest_first_and_counts_by_status() {
 async fn the_task_snapshot_round_trips() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
-        assert!(
-            s.load_task_snapshot()
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-                .is_none()
-        );
+        assert!(s.load_task_snapshot().await.or_fail().is_none());
         let first = r#"[{"id":"1","title":"整改河道垃圾","status":"todo"}]"#;
         s.save_task_snapshot("tasks/整改清单.xlsx", first, T0)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let got = s
             .load_task_snapshot()
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (got.source.as_str(), got.json.as_str(), got.saved_ms),
@@ -1589,13 +1326,13 @@ async fn the_task_snapshot_round_trips() {
         let big = format!("[{}]", vec![r#"{"id":"x","notes":"……"}"#; 20_000].join(","));
         s.save_task_snapshot("team.csv", &big, T0 + 1)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let got = ctx
             .reopen()
             .await
             .load_task_snapshot()
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .unwrap_or_else(|| panic!("expected a row, found none"));
         assert_eq!(
             (got.source.as_str(), got.json.len(), got.saved_ms),
@@ -1627,36 +1364,33 @@ async fn events_are_recorded_once_per_dedupe_key() {
         assert!(
             s.append_event(&event("e1", Some("ding-msg-1"), "12", T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
         // The platform retries the same message: a new event id, the same key.
         assert!(
             !s.append_event(&event("e2", Some("ding-msg-1"), "12", T0 + 5))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
         // The same event id again.
         assert!(
             !s.append_event(&event("e1", Some("ding-msg-9"), "12", T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
         // Without a key, events never clash.
         assert!(
             s.append_event(&event("e3", None, "12", T0 + 20))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
         assert!(
             s.append_event(&event("e4", None, "7", T0 + 10))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
         );
 
-        let all = s
-            .events(None, None)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let all = s.events(None, None).await.or_fail();
         let order: Vec<&str> = all.iter().map(|e| e.id.as_str()).collect();
         assert_eq!(order, vec!["e1", "e4", "e3"]);
         assert_eq!(all[0].dedupe_key.as_deref(), Some("ding-msg-1"));
@@ -1666,7 +1400,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         let of_12: Vec<String> = s
             .events(Some("12"), None)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1674,7 +1408,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         let since: Vec<String> = s
             .events(None, Some(T0 + 10))
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1682,7 +1416,7 @@ async fn events_are_recorded_once_per_dedupe_key() {
         assert!(
             s.events(Some("12"), Some(T0 + 21))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .is_empty()
         );
     })
@@ -1693,32 +1427,11 @@ async fn events_are_recorded_once_per_dedupe_key() {
 async fn inbound_ids_are_seen_once_per_channel() {
     on_each_backend(|ctx| async move {
         let s = &ctx.store;
-        assert!(
-            s.note_inbound("county", "msg-1", T0)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            !s.note_inbound("county", "msg-1", T0 + 1)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert!(
-            s.note_inbound("team", "msg-1", T0 + 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert_eq!(
-            s.prune_inbound(T0 + 2, 100)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            1
-        );
-        assert!(
-            s.note_inbound("county", "msg-1", T0 + 3)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.note_inbound("county", "msg-1", T0).await.or_fail());
+        assert!(!s.note_inbound("county", "msg-1", T0 + 1).await.or_fail());
+        assert!(s.note_inbound("team", "msg-1", T0 + 2).await.or_fail());
+        assert_eq!(s.prune_inbound(T0 + 2, 100).await.or_fail(), 1);
+        assert!(s.note_inbound("county", "msg-1", T0 + 3).await.or_fail());
     })
     .await;
 }
@@ -1733,13 +1446,13 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-a", T0, keep(T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-a"
         );
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-a", T0 + 1, keep(T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-a"
         );
         // Another body with the same pair learns the first, on another replica too.
@@ -1747,14 +1460,14 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
             other
                 .bind_signature("ding", "sig-1", "body-b", T0 + 2, keep(T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-a"
         );
         // Pairs are per channel.
         assert_eq!(
             s.bind_signature("ding2", "sig-1", "body-b", T0 + 3, keep(T0))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-b"
         );
         // Eight requests racing with one new pair agree on one body.
@@ -1767,15 +1480,12 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
                 store
                     .bind_signature("ding", "sig-race", &format!("body-{i}"), T0 + 4, keep(T0))
                     .await
-                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                    .or_fail()
             }));
         }
         let mut winners = Vec::new();
         for t in tasks {
-            winners.push(
-                t.await
-                    .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            );
+            winners.push(t.await.or_fail());
         }
         winners.dedup();
         assert_eq!(winners.len(), 1, "{winners:?}");
@@ -1784,13 +1494,13 @@ async fn a_signature_stays_bound_to_its_first_body_on_every_replica_until_pruned
         assert_eq!(
             s.bind_signature("ding", "sig-2", "body-c", later, keep(later))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-c"
         );
         assert_eq!(
             s.bind_signature("ding", "sig-1", "body-b", later, keep(later))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             "body-b"
         );
     })
@@ -1805,43 +1515,15 @@ async fn old_inbound_ids_are_forgotten_a_batch_at_a_time() {
             assert!(
                 s.note_inbound("county", &format!("m{n}"), T0)
                     .await
-                    .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                    .or_fail()
             );
         }
-        assert!(
-            s.note_inbound("county", "recent", T0 + 10)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
-        assert_eq!(
-            s.prune_inbound(T0 + 10, 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            2
-        );
-        assert_eq!(
-            s.prune_inbound(T0 + 10, 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            2
-        );
-        assert_eq!(
-            s.prune_inbound(T0 + 10, 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            1
-        );
-        assert_eq!(
-            s.prune_inbound(T0 + 10, 2)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            0
-        );
-        assert!(
-            !s.note_inbound("county", "recent", T0 + 11)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.note_inbound("county", "recent", T0 + 10).await.or_fail());
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.or_fail(), 2);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.or_fail(), 2);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.or_fail(), 1);
+        assert_eq!(s.prune_inbound(T0 + 10, 2).await.or_fail(), 0);
+        assert!(!s.note_inbound("county", "recent", T0 + 11).await.or_fail());
     })
     .await;
 }
@@ -1861,16 +1543,12 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
         let done = from_text("ding-msg-1", "done 12");
         let first = [event("c1/0", Some("chat:county:ding-msg-1/0"), "12", T0)];
         assert_eq!(
-            s.append_events(Some(&done), &first)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.append_events(Some(&done), &first).await.or_fail(),
             Appended::Events(1)
         );
         // The platform's retry: the same text, nothing new, no complaint.
         assert_eq!(
-            s.append_events(Some(&done), &first)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.append_events(Some(&done), &first).await.or_fail(),
             Appended::Events(0)
         );
         // The same id with other text, and events that would otherwise be new.
@@ -1878,13 +1556,13 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
         assert_eq!(
             s.append_events(Some(&from_text("ding-msg-1", "done 13")), &other)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             Appended::IdSeenWithOtherText
         );
         let recorded: Vec<String> = s
             .events(None, None)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+            .or_fail()
             .into_iter()
             .map(|e| e.id)
             .collect();
@@ -1895,9 +1573,7 @@ async fn a_reused_message_id_with_other_text_records_nothing_and_says_so() {
             ..from_text("ding-msg-1", "done 13")
         };
         assert_eq!(
-            s.append_events(Some(&elsewhere), &other)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.append_events(Some(&elsewhere), &other).await.or_fail(),
             Appended::Events(1)
         );
     })
@@ -1911,42 +1587,19 @@ async fn sent_and_dropped_messages_are_pruned_by_age_in_batches_pending_and_dead
         let messages: Vec<NewMessage> = (0..6).map(|n| msg("old", "team", n, T0)).collect();
         enqueue(s, "old", &messages).await;
         for m in &messages[..3] {
-            s.mark_sent(&m.id, "w", T0 + 10)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            s.mark_sent(&m.id, "w", T0 + 10).await.or_fail();
         }
-        assert!(
-            s.outbox_drop(&messages[3].id, T0 + 10)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
-        );
+        assert!(s.outbox_drop(&messages[3].id, T0 + 10).await.or_fail());
         s.mark_dead(&messages[4].id, "refused", T0 + 10)
             .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+            .or_fail();
         let recent = msg("new", "team", 0, T0 + 50);
         enqueue(s, "new", std::slice::from_ref(&recent)).await;
-        s.mark_sent(&recent.id, "w", T0 + 60)
-            .await
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        s.mark_sent(&recent.id, "w", T0 + 60).await.or_fail();
 
-        assert_eq!(
-            s.prune_outbox(T0 + 20, 3)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            3
-        );
-        assert_eq!(
-            s.prune_outbox(T0 + 20, 3)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            1
-        );
-        assert_eq!(
-            s.prune_outbox(T0 + 20, 3)
-                .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
-            0
-        );
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.or_fail(), 3);
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.or_fail(), 1);
+        assert_eq!(s.prune_outbox(T0 + 20, 3).await.or_fail(), 0);
         let left = all_ids(s).await;
         assert_eq!(left, ["new/team/0/0", "old/team/0/4", "old/team/0/5"]);
     })
@@ -1963,27 +1616,27 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
         let tg = "telegram:123456789";
         let lease = |until| T0 + until;
         assert_eq!(
-            s.lease_cursor(tg, "a", T0, lease(90_000)).await.unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.lease_cursor(tg, "a", T0, lease(90_000)).await.or_fail(),
             CursorLease::Held { position: None }
         );
         assert_eq!(
             other
                 .lease_cursor(tg, "b", T0 + 1, lease(90_001))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             CursorLease::Busy {
                 holder: "a".into(),
                 until_ms: lease(90_000)
             }
         );
-        assert!(s.move_cursor(tg, "a", 900_001, T0 + 2).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
+        assert!(s.move_cursor(tg, "a", 900_001, T0 + 2).await.or_fail());
         // Telegram restarted its update ids below the last (after a week without updates):
         // the cursor follows them down, or the poller would ask with the old offset for ever.
-        assert!(s.move_cursor(tg, "a", 501, T0 + 3).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
+        assert!(s.move_cursor(tg, "a", 501, T0 + 3).await.or_fail());
         assert_eq!(
             s.lease_cursor(tg, "a", T0 + 4, lease(95_000))
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             CursorLease::Held {
                 position: Some(501)
             }
@@ -1994,23 +1647,23 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
             other
                 .lease_cursor(tg, "b", late, late + 90_000)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             CursorLease::Held {
                 position: Some(501)
             }
         );
         // "a" wakes up: fenced off, and it cannot take the lease back while "b" holds it.
-        assert!(!s.move_cursor(tg, "a", 600, late + 1).await.unwrap_or_else(|e| panic!("the store call failed: {e}")));
+        assert!(!s.move_cursor(tg, "a", 600, late + 1).await.or_fail());
         assert!(matches!(
-            s.lease_cursor(tg, "a", late + 2, late + 90_002).await.unwrap_or_else(|e| panic!("the store call failed: {e}")),
+            s.lease_cursor(tg, "a", late + 2, late + 90_002).await.or_fail(),
             CursorLease::Busy { holder, .. } if holder == "b"
         ));
         // A release hands the cursor on at once.
-        other.release_cursor(tg, "b", late + 3).await.unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        other.release_cursor(tg, "b", late + 3).await.or_fail();
         assert_eq!(
             s.lease_cursor(tg, "a", late + 4, late + 90_004)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             CursorLease::Held {
                 position: Some(501)
             }
@@ -2020,7 +1673,7 @@ async fn a_cursor_is_leased_by_one_replica_and_set_back_when_the_ids_restart_low
             other
                 .lease_cursor("telegram:42", "b", late + 5, late + 9_000)
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}")),
+                .or_fail(),
             CursorLease::Held { position: None }
         );
         other.close().await;
@@ -2052,7 +1705,7 @@ async fn of_eight_replicas_asking_at_once_one_gets_the_cursor() {
         for r in racers {
             match r
                 .await
-                .unwrap_or_else(|e| panic!("the store call failed: {e}"))
+                .or_fail()
                 .unwrap_or_else(|e| panic!("no racer may fail: {e}"))
             {
                 CursorLease::Held { position: None } => held += 1,
@@ -2079,11 +1732,9 @@ fn draining_channels_follows_creation_order() {
         .worker_threads(2)
         .enable_all()
         .build()
-        .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        .or_fail();
     for fresh in rt.block_on(fresh_databases()) {
-        let store = rt
-            .block_on(Store::open(&fresh.url))
-            .unwrap_or_else(|e| panic!("the store call failed: {e}"));
+        let store = rt.block_on(Store::open(&fresh.url)).or_fail();
         let backend = fresh.backend;
         let mut runner = TestRunner::new(Config {
             cases: 24,

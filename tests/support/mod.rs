@@ -18,7 +18,9 @@
 //! or a `match` whose error arm panics. It was already the style of most tests (268 uses
 //! against 176 `.unwrap()`, 38 `.expect()` and 27 `match`es), it says what failed as
 //! `.expect()` does, and it keeps the library's rule against `unwrap`/`expect` greppable: any
-//! of them under `src/` or `tests/` stands out.
+//! of them under `src/` or `tests/` stands out. `store.rs`, where nearly every line is a store
+//! call that must succeed, says so once with its `or_fail()` (the same panic, at the caller's
+//! line).
 
 // Each test file uses a different subset.
 #![allow(dead_code)]

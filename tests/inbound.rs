@@ -165,7 +165,8 @@ fn slack_channel(srv: &FakeServer) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_slack_slash_command_changes_the_list_once_and_answers_inline() {
+async fn a_slack_slash_command_changes_the_list_once_and_answers_inline_refusals_and_help_to_the_asker_alone()
+ {
     let sink = FakeSlack::start(FakeOptions::default()).await;
     let r = Running::start(
         &slack_channel(&sink),
@@ -209,7 +210,12 @@ async fn a_slack_slash_command_changes_the_list_once_and_answers_inline() {
     .await;
     assert!(text.contains("frank"), "{text}");
     assert_eq!(r.task("DOC-400")["status"], "todo");
-    // A stranger is told to ask an admin; unknown text gets the help.
+    let ephemeral = |text: &str| {
+        let answer: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        answer["response_type"] == "ephemeral"
+    };
+    assert!(ephemeral(&text), "a refusal is Bob's alone: {text}");
+    // A stranger is told to ask an admin; unknown text gets the help. Both only to the asker.
     let (_, text) = post_slack(
         &r,
         &slack_form("list", "U09NOBODY", "t3"),
@@ -218,6 +224,7 @@ async fn a_slack_slash_command_changes_the_list_once_and_answers_inline() {
     )
     .await;
     assert!(text.contains("U09NOBODY"), "{text}");
+    assert!(ephemeral(&text), "{text}");
     let (_, text) = post_slack(
         &r,
         &slack_form("what is this", "U01ALICE", "t4"),
@@ -226,6 +233,7 @@ async fn a_slack_slash_command_changes_the_list_once_and_answers_inline() {
     )
     .await;
     assert!(text.contains("done"), "the help lists the commands: {text}");
+    assert!(ephemeral(&text), "{text}");
 
     // The metrics count it.
     let metrics = r

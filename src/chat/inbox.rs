@@ -240,7 +240,7 @@ fn slack_answer(answer: &Answer) -> serde_json::Value {
         Some(_) => answer.text.clone(),
         None => slack::escape(&answer.text),
     };
-    slack::command_answer(&text)
+    slack::command_answer(&text, answer.private)
 }
 
 /// A slash command that arrived over Slack Socket Mode: the answer goes into the envelope's
@@ -264,7 +264,7 @@ pub async fn on_socket_command(
     match run_command(inbox, &plan, channel, &message, now).await {
         // Answered where it is free; never queued, which would carry a flood into the channel.
         Ran::Limited(text) => {
-            let _ = inline.send(slack::command_answer(&slack::escape(&text)));
+            let _ = inline.send(slack::command_answer(&slack::escape(&text), true));
         }
         Ran::Failed => {}
         Ran::Answered(answer) => {
@@ -305,7 +305,7 @@ pub async fn on_message(
             let escaped = || channel.dialect().escape(&text);
             return match &message.reply {
                 ReplyRoute::SlackCommand { .. } => {
-                    CommandReply::Inline(slack::command_answer(&slack::escape(&text)))
+                    CommandReply::Inline(slack::command_answer(&slack::escape(&text), true))
                 }
                 ReplyRoute::Discord { .. } => {
                     CommandReply::Inline(discord::command_answer(&escaped(), true))
@@ -338,7 +338,7 @@ pub async fn on_message(
             token,
         } => {
             let mut parts = reply_parts(channel, &answer).into_iter();
-            let ephemeral = is_personal(&answer);
+            let ephemeral = answer.private;
             let first = parts.next().map(|p| p.text).unwrap_or_default();
             let rest: Vec<OutboundPart> = parts.collect();
             if !rest.is_empty() {
@@ -363,7 +363,7 @@ pub async fn on_message(
                 .into_iter()
                 .map(|p| p.text)
                 .collect();
-            CommandReply::Inline(mattermost::command_answer(&parts, is_personal(&answer)))
+            CommandReply::Inline(mattermost::command_answer(&parts, answer.private))
         }
         ReplyRoute::MattermostPost { .. } => {
             let parts: Vec<String> = reply_parts(channel, &answer)
@@ -430,16 +430,6 @@ pub async fn on_message(
             enqueue(inbox, channel, &message, &answer, Some(via), now).await
         }
     }
-}
-
-/// Whether an answer is for the asker alone where the platform can say so (Discord's
-/// ephemeral messages, Mattermost's ephemeral responses): help, lookups (`list`), mistakes and
-/// refusals to strangers. Changes and the digest are for the whole channel, as on Slack.
-fn is_personal(answer: &Answer) -> bool {
-    matches!(
-        answer.command,
-        "help" | "list" | "usage" | "unknown" | "unrecognised"
-    )
 }
 
 /// The answer as message parts in the channel's markup: a digest as rendered, a text answer

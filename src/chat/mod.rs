@@ -71,6 +71,8 @@ pub struct Answer {
     pub recorded: usize,
     /// The sender as recognised, for logs.
     pub person: Option<String>,
+    /// For the asker alone where the platform can say so ([`commands::Reply::Private`]).
+    pub private: bool,
 }
 
 /// Runs commands; shared by the HTTP handlers and stream clients of one daemon.
@@ -167,14 +169,16 @@ impl ChatService {
                         command,
                         "a message id seen before came with other text: nothing recorded"
                     );
-                    outcome.reply = Reply::Text(commands::already_handled(parsed.lang(fallback)));
+                    outcome.reply =
+                        Reply::Private(commands::already_handled(parsed.lang(fallback)));
                 }
             }
         }
         metrics::command(command, outcome_label(&outcome, person.is_some(), recorded));
 
+        let private = matches!(outcome.reply, Reply::Private(_));
         let (text, digest) = match outcome.reply {
-            Reply::Text(t) => (t, None),
+            Reply::Text(t) | Reply::Private(t) => (t, None),
             Reply::Digest => {
                 let tasks = digest_tasks.unwrap_or_default();
                 let week_ago = now_ms - 7 * 24 * 3600 * 1000;
@@ -195,6 +199,7 @@ impl ChatService {
             command,
             recorded,
             person: person.map(|p| p.id.clone()),
+            private,
         })
     }
 }

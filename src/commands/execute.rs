@@ -166,8 +166,13 @@ pub fn to_events(changes: &[Change], meta: &EventMeta<'_>) -> Vec<NewEvent> {
 /// What to answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reply {
-    /// Plain text in the command's language.
+    /// Plain text in the command's language, for the whole channel: what changed.
     Text(String),
+    /// Plain text for the asker alone where the platform can say so (Slack's and Mattermost's
+    /// ephemeral responses, Discord's ephemeral messages): help, lookups, usage mistakes and
+    /// refusals. They concern one person; posted to the group, a county office's channel of
+    /// sixty fills with other people's typos.
+    Private(String),
     /// The digest: the caller renders it as a `digest` schedule would, for this channel.
     Digest,
 }
@@ -180,10 +185,11 @@ pub struct Response {
 }
 
 impl Response {
-    fn text(s: String) -> Self {
+    /// An answer that changes nothing and concerns only the asker (see [`Reply::Private`]).
+    fn private(s: String) -> Self {
         Response {
             changes: Vec::new(),
-            reply: Reply::Text(s),
+            reply: Reply::Private(s),
         }
     }
 }
@@ -196,14 +202,14 @@ pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Response {
         ..*ctx
     };
     if ctx.sender.is_none() {
-        return Response::text(text::not_recognised(ctx.lang, ctx.sender_handle));
+        return Response::private(text::not_recognised(ctx.lang, ctx.sender_handle));
     }
     match parsed {
         Parsed::Command { command, .. } => execute(command, &ctx),
         Parsed::Usage { verb, problem, .. } => {
-            Response::text(text::usage_reply(ctx.lang, *verb, problem))
+            Response::private(text::usage_reply(ctx.lang, *verb, problem))
         }
-        Parsed::Unknown { near, .. } => Response::text(text::not_understood(ctx.lang, *near)),
+        Parsed::Unknown { near, .. } => Response::private(text::not_understood(ctx.lang, *near)),
     }
 }
 
@@ -214,15 +220,15 @@ pub fn respond(parsed: &Parsed, ctx: &Context<'_>) -> Response {
 pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
     let lang = ctx.lang;
     let Some(sender) = ctx.sender else {
-        return Response::text(text::not_recognised(lang, ctx.sender_handle));
+        return Response::private(text::not_recognised(lang, ctx.sender_handle));
     };
     match cmd {
-        Command::Help => Response::text(text::help_text(lang)),
+        Command::Help => Response::private(text::help_text(lang)),
         Command::Status => Response {
             changes: Vec::new(),
             reply: Reply::Digest,
         },
-        Command::List(filter) => Response::text(list(filter, sender, ctx)),
+        Command::List(filter) => Response::private(list(filter, sender, ctx)),
         Command::Done { id, note } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
             if t.status != Status::Done {
@@ -331,10 +337,10 @@ fn change_task(
 ) -> Response {
     let lang = ctx.lang;
     let Some(task) = find_in(ctx.visible(), id) else {
-        return Response::text(text::no_such_task(lang, id));
+        return Response::private(text::no_such_task(lang, id));
     };
     if !may_change(sender, task) {
-        return Response::text(text::refusal(lang, task, ctx.people));
+        return Response::private(text::refusal(lang, task, ctx.people));
     }
     let (changes, headline) = plan(task);
     let mut after = task.clone();
@@ -492,7 +498,7 @@ fn known_units<'a>(ctx: &Context<'a>) -> Vec<&'a str> {
 
 fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Response {
     let lang = ctx.lang;
-    let usage = |p: UsageProblem| Response::text(text::usage_reply(lang, Verb::Report, &p));
+    let usage = |p: UsageProblem| Response::private(text::usage_reply(lang, Verb::Report, &p));
     let units = known_units(ctx);
     // The first word is the unit only when it names one: `周报 本周完成三处` is all text.
     let end = body.find(|c: char| is_separator(c)).unwrap_or(body.len());
@@ -514,7 +520,7 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Response {
     // Recognised among every unit, refused here: otherwise `周报 其他单位 …` through a channel
     // of one unit would be taken as a report of the sender's own unit that begins "其他单位".
     if !ctx.covers_unit(unit) {
-        return Response::text(text::unit_outside_channel(lang, unit));
+        return Response::private(text::unit_outside_channel(lang, unit));
     }
     let in_unit = |t: &&Task| t.unit.trim() == unit;
     let allowed = sender.admin
@@ -532,7 +538,7 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Response {
             .map(|p| p.name.as_str())
             .take(5)
             .collect();
-        return Response::text(text::report_refusal(lang, unit, &members));
+        return Response::private(text::report_refusal(lang, unit, &members));
     }
     let tasks: Vec<&Task> = ctx.visible().filter(in_unit).collect();
     let done = tasks.iter().filter(|t| t.status == Status::Done).count();

@@ -593,9 +593,39 @@ fn run(sender: &str, text: &str) -> Response {
 
 fn reply(o: &Response) -> &str {
     match &o.reply {
-        Reply::Text(t) => t,
+        Reply::Text(t) | Reply::Private(t) => t,
         Reply::Digest => panic!("digest, not text"),
     }
+}
+
+#[test]
+fn changes_are_answered_to_the_channel_and_everything_else_to_the_asker_alone() {
+    // What changed is the group's business; help, lookups, mistakes and refusals are one
+    // person's, and platforms that can (Slack, Mattermost, Discord) show them to that person.
+    assert!(matches!(run("sun.qiang", "完成 12").reply, Reply::Text(_)));
+    assert!(matches!(
+        run("sun.qiang", "进展 12 50%").reply,
+        Reply::Text(_)
+    ));
+    for text in [
+        "帮助",
+        "help",
+        "清单",
+        "list mine",
+        "完成",
+        "dne 12",
+        "完成 999",
+    ] {
+        let o = run("sun.qiang", text);
+        assert!(matches!(o.reply, Reply::Private(_)), "{text}: {o:?}");
+    }
+    let refused = run("zhao.liu", "完成 12");
+    assert!(refused.changes.is_empty());
+    assert!(matches!(refused.reply, Reply::Private(_)), "{refused:?}");
+    let dir = people();
+    let list = tasks();
+    let stranger = respond(&parse("完成 12"), &ctx(None, &list, &dir, Lang::Zh));
+    assert!(matches!(stranger.reply, Reply::Private(_)), "{stranger:?}");
 }
 
 #[test]

@@ -64,10 +64,13 @@ impl SlackInbound {
     }
 }
 
-/// The inline answer to a slash command, shown to the whole channel. `mrkdwn` is Slack markup
-/// already; plain text must be escaped with [`escape`] first.
-pub fn command_answer(mrkdwn: &str) -> serde_json::Value {
-    serde_json::json!({ "response_type": "in_channel", "text": mrkdwn })
+/// The inline answer to a slash command: shown to the whole channel, or only to the person
+/// who typed it when `ephemeral` (Slack's default for a slash command's answer, and what it
+/// shows as "Only visible to you"). `mrkdwn` is Slack markup already; plain text must be
+/// escaped with [`escape`] first.
+pub fn command_answer(mrkdwn: &str, ephemeral: bool) -> serde_json::Value {
+    let response_type = if ephemeral { "ephemeral" } else { "in_channel" };
+    serde_json::json!({ "response_type": response_type, "text": mrkdwn })
 }
 
 /// Plain text made safe for mrkdwn: Slack reads `&`, `<` and `>` as markup.

@@ -691,7 +691,7 @@ mod tests {
             r#"{"envelope_id":"57d6a792-4d35"}"#
         );
         assert_eq!(
-            ack("57d6a792-4d35", Some(command_answer("*done*"))),
+            ack("57d6a792-4d35", Some(command_answer("*done*", false))),
             r#"{"envelope_id":"57d6a792-4d35","payload":{"response_type":"in_channel","text":"*done*"}}"#
         );
     }

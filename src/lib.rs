@@ -20,6 +20,7 @@ pub mod config;
 pub mod daemon;
 pub mod export;
 pub mod inbound;
+pub mod init;
 mod metrics;
 pub mod people;
 pub mod plan;

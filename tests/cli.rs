@@ -12,15 +12,7 @@ fn weekbell(args: &[&str]) -> Output {
 }
 
 fn weekbell_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
-    cmd.current_dir(repo())
-        .args(args)
-        .env_remove("WEEKBELL_CONFIG");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output()
-        .unwrap_or_else(|e| panic!("could not run weekbell: {e}"))
+    weekbell_in(&repo(), args, env)
 }
 
 fn stdout(o: &Output) -> String {
@@ -407,6 +399,7 @@ fn preview_json_prints_request_bodies() {
 fn every_command_has_help_with_an_example() {
     for cmd in [
         "check", "next", "preview", "tasks", "run", "send", "outbox", "cmd", "history", "export",
+        "init",
     ] {
         let o = weekbell(&[cmd, "--help"]);
         assert_exit(&o, 0);
@@ -793,5 +786,133 @@ fn jira_dates_load_and_an_ambiguous_numeric_date_follows_date_order() {
             serde_json::json!("2026-12-02"),
             serde_json::json!("2027-04-03")
         )
+    );
+}
+
+/// Runs `weekbell` in `dir` with no `WEEKBELL_CONFIG`.
+fn weekbell_in(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_weekbell"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env_remove("WEEKBELL_CONFIG");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output()
+        .unwrap_or_else(|e| panic!("could not run weekbell: {e}"))
+}
+
+#[test]
+fn init_on_an_office_list_writes_a_config_that_checks_and_previews_reminders() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = repo().join("config/tasks/rectification-list.xlsx");
+    let list = list.to_string_lossy();
+    let o = weekbell_in(dir.path(), &["init", &list], &[]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("wrote weekbell.toml: 18 tasks, 17 people"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(dir.path().join("weekbell.toml"))
+        .unwrap_or_else(|e| panic!("the config was not written: {e}"));
+    assert!(text.contains("timezone = \"Asia/Shanghai\""), "{text}");
+    assert!(text.contains("locale = \"zh-CN\""), "{text}");
+    assert!(
+        text.contains("name = \"孙强\"\nunit = \"县城管局\""),
+        "{text}"
+    );
+    for schedule in ["monday-reminders", "friday-digest", "thursday-report-call"] {
+        assert!(text.contains(&format!("name = \"{schedule}\"")), "{text}");
+    }
+
+    let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &[]);
+    assert_exit(&o, 0);
+    let o = weekbell_in(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "preview",
+            "monday-reminders",
+            "--at",
+            "2026-12-14T09:00:00+08:00",
+        ],
+        &[],
+    );
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("@孙强"), "{}", stdout(&o));
+
+    // Never over an existing file.
+    let before = text;
+    let o = weekbell_in(dir.path(), &["init", &list], &[]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let after = std::fs::read_to_string(dir.path().join("weekbell.toml")).unwrap_or_default();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn init_on_an_english_export_writes_an_english_config_in_the_machines_zone() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = repo().join("config/tasks/team-tasks.csv");
+    let o = weekbell_in(
+        dir.path(),
+        &["init", &list.to_string_lossy(), "-o", "team.toml"],
+        &[("TZ", "Europe/Berlin")],
+    );
+    assert_exit(&o, 0);
+    let text = std::fs::read_to_string(dir.path().join("team.toml"))
+        .unwrap_or_else(|e| panic!("the config was not written: {e}"));
+    assert!(text.contains("locale = \"en\""), "{text}");
+    assert!(text.contains("timezone = \"Europe/Berlin\""), "{text}");
+    let o = weekbell_in(dir.path(), &["--config", "team.toml", "check"], &[]);
+    assert_exit(&o, 0);
+}
+
+#[test]
+fn init_with_a_platform_adds_its_channel_with_secrets_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = repo().join("config/tasks/team-tasks.csv");
+    let list = list.to_string_lossy();
+    let o = weekbell_in(dir.path(), &["init", &list, "--platform", "slack"], &[]);
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("set before running it: TEAM_SLACK_WEBHOOK=…"),
+        "{}",
+        stdout(&o)
+    );
+    let text = std::fs::read_to_string(dir.path().join("weekbell.toml")).unwrap_or_default();
+    assert!(
+        text.contains(
+            "[channels.slack]\nplatform = \"slack\"\nwebhook = \"${TEAM_SLACK_WEBHOOK}\""
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("channels = [\"console\", \"slack\"]"),
+        "{text}"
+    );
+    let env = [(
+        "TEAM_SLACK_WEBHOOK",
+        "https://hooks.slack.com/services/T0/B0/x",
+    )];
+    let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &env);
+    assert_exit(&o, 0);
+    assert!(
+        !stdout(&o).contains("B0/x"),
+        "the webhook's token is a secret"
+    );
+
+    let o = weekbell_in(
+        dir.path(),
+        &["init", &list, "-o", "x.toml", "--platform", "icq"],
+        &[],
+    );
+    assert_exit(&o, 2);
+    assert!(
+        stderr(&o).contains("dingtalk"),
+        "the platforms are listed: {}",
+        stderr(&o)
     );
 }

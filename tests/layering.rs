@@ -24,7 +24,7 @@ const LAYERS: &[&[&str]] = &[
     &["inbound", "state"],
     &["plan"],
     // The command path, then the two ways the daemon is reached.
-    &["chat"],
+    &["chat", "init"],
     &["server"],
     &["daemon"],
 ];

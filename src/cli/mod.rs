@@ -22,6 +22,7 @@ mod check;
 mod cmd;
 mod export;
 mod history;
+mod init;
 mod next;
 mod outbox;
 mod output;
@@ -35,6 +36,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use weekbell::daemon::DaemonError;
+use weekbell::init::InitError;
 use weekbell::plan::PlanError;
 use weekbell::store::StoreError;
 
@@ -117,6 +119,11 @@ pub enum Command {
         after_help = "Examples:\n  weekbell history\n  weekbell history 12\n  weekbell history --json"
     )]
     History(history::Args),
+    /// Write a commented starting config from a task list: its columns, people and schedules.
+    #[command(
+        after_help = "Examples:\n  weekbell init my-list.xlsx\n  weekbell init 整改清单.xlsx -o county.toml --platform dingtalk\n  weekbell init jira-export.csv --platform slack --timezone Europe/Berlin\n\nThe config is loaded again before it is written, and an existing file is never overwritten."
+    )]
+    Init(init::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -129,6 +136,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(&cli, args),
         Command::Cmd(args) => cmd::run(&cli, args),
         Command::History(args) => history::run(&cli, args),
+        Command::Init(args) => init::run(&cli, args),
         Command::Run => run::run(&cli),
         Command::Send(args) => send::run(&cli, args),
         Command::Outbox(args) => outbox::run(&cli, args),
@@ -153,6 +161,8 @@ pub enum CliError {
     Daemon(Box<DaemonError>),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Init(Box<InitError>),
     /// A failure at run time that was already explained on stdout/stderr.
     #[error("{0}")]
     Failed(String),
@@ -166,6 +176,12 @@ pub enum CliError {
 impl From<PlanError> for CliError {
     fn from(e: PlanError) -> Self {
         CliError::Plan(Box::new(e))
+    }
+}
+
+impl From<InitError> for CliError {
+    fn from(e: InitError) -> Self {
+        CliError::Init(Box::new(e))
     }
 }
 
@@ -183,6 +199,11 @@ fn exit_code(e: &CliError) -> u8 {
             _ => EXIT_RUNTIME,
         },
         CliError::Usage(_) => EXIT_BAD_INPUT,
+        CliError::Init(i) => match i.as_ref() {
+            InitError::List(p) => plan_exit_code(p),
+            InitError::Exists { .. } | InitError::ListUnreadable { .. } => EXIT_BAD_INPUT,
+            InitError::Unloadable(_) | InitError::Write { .. } => EXIT_RUNTIME,
+        },
         CliError::Store(_) | CliError::Failed(_) | CliError::Stdout(_) => EXIT_RUNTIME,
     }
 }

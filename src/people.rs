@@ -132,7 +132,12 @@ impl<'a> Contact<'a> {
     fn matches(&self, person: &Person) -> bool {
         match self {
             Contact::Mobile(m) => {
-                person.mobile.as_deref().and_then(normalise_mobile).as_deref() == Some(*m)
+                person
+                    .mobile
+                    .as_deref()
+                    .and_then(normalise_mobile)
+                    .as_deref()
+                    == Some(*m)
             }
             Contact::Email(e) => {
                 person.email.as_deref().and_then(normalise_email).as_deref() == Some(*e)
@@ -183,12 +188,27 @@ mod tests {
 
     #[test]
     fn mobiles_are_compared_without_spaces_dashes_or_chinas_prefix() {
-        assert_eq!(normalise_mobile("138 0000 0001").as_deref(), Some("13800000001"));
-        assert_eq!(normalise_mobile("+86-138-0000-0001").as_deref(), Some("13800000001"));
-        assert_eq!(normalise_mobile("8613800000001").as_deref(), Some("13800000001"));
-        assert_eq!(normalise_mobile("+1 212 666 8888").as_deref(), Some("+12126668888"));
+        assert_eq!(
+            normalise_mobile("138 0000 0001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("+86-138-0000-0001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("8613800000001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("+1 212 666 8888").as_deref(),
+            Some("+12126668888")
+        );
         assert_eq!(normalise_mobile("分机 12"), None);
-        assert_eq!(normalise_email(" Li.Na@Example.COM ").as_deref(), Some("li.na@example.com"));
+        assert_eq!(
+            normalise_email(" Li.Na@Example.COM ").as_deref(),
+            Some("li.na@example.com")
+        );
         assert_eq!(normalise_email("not an email"), None);
     }
 
@@ -205,20 +225,42 @@ mod tests {
             person("qian", Some("13800000003"), None),
         ]);
         let added = people.add_found_handles([
-            (Platform::Dingtalk, Contact::Mobile("13800000001"), "user-li"),
-            (Platform::Dingtalk, Contact::Mobile("13800000002"), "user-wang"),
-            (Platform::Dingtalk, Contact::Mobile("13800000003"), "shared-phone"),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000001"),
+                "user-li",
+            ),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000002"),
+                "user-wang",
+            ),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000003"),
+                "shared-phone",
+            ),
             (Platform::Slack, Contact::Email("li@example.com"), "U012AB"),
             // An id the config already gives someone is not given again.
-            (Platform::Dingtalk, Contact::Mobile("13800000003"), "from-config"),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000003"),
+                "from-config",
+            ),
         ]);
         assert_eq!(added, 2);
         let handle = |id: &str, p| people.get(id).and_then(|x| x.handle(p)).map(str::to_string);
         assert_eq!(handle("li", Platform::Dingtalk).as_deref(), Some("user-li"));
         assert_eq!(handle("li", Platform::Slack).as_deref(), Some("U012AB"));
-        assert_eq!(handle("wang", Platform::Dingtalk).as_deref(), Some("from-config"));
+        assert_eq!(
+            handle("wang", Platform::Dingtalk).as_deref(),
+            Some("from-config")
+        );
         assert_eq!(handle("zhao", Platform::Dingtalk), None);
-        assert_eq!(people.by_mobile("13800000001").map(|p| p.id.as_str()), Some("li"));
+        assert_eq!(
+            people.by_mobile("13800000001").map(|p| p.id.as_str()),
+            Some("li")
+        );
         assert!(people.by_mobile("13800000003").is_none());
     }
 }

@@ -86,18 +86,35 @@ fn permanent(outcome: Outcome, secret: &str) -> (String, String) {
 async fn dingtalk_finds_a_member_by_mobile_and_answers_none_for_a_stranger_with_one_token() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let ch = dingtalk_channel(&ding.base_url(), DING_APP_SECRET);
-    let ids = look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![Some("manager42".to_string())]);
-    let ids = look_up(&client(), &ch, &[Contact::Mobile("13900000009")], Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
-    assert_eq!(ids, vec![None], "errcode 60121 is 'no such user', not an error");
+    let ids = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13900000009")],
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    assert_eq!(
+        ids,
+        vec![None],
+        "errcode 60121 is 'no such user', not an error"
+    );
     let asked: Vec<Value> = ding.http.received();
     assert_eq!(
         asked,
-        vec![json!({"mobile": "13800000001"}), json!({"mobile": "13900000009"})]
+        vec![
+            json!({"mobile": "13800000001"}),
+            json!({"mobile": "13900000009"})
+        ]
     );
     assert_eq!(ding.calls("/gettoken"), 1, "the access token is reused");
 }
@@ -121,12 +138,20 @@ async fn dingtalk_refused_credentials_name_the_channel_and_never_the_secret() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let wrong = "WrongSecretWrongSecret0000";
     let ch = dingtalk_channel(&ding.base_url(), wrong);
-    let outcome = look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a wrong app secret was taken"));
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("a wrong app secret was taken"));
     let (reason, hint) = permanent(outcome, wrong);
-    assert!(reason.contains("`office`") && reason.contains("40089"), "{reason}");
+    assert!(
+        reason.contains("`office`") && reason.contains("40089"),
+        "{reason}"
+    );
     assert!(hint.contains("app_secret"), "{hint}");
 }
 
@@ -135,29 +160,35 @@ async fn dingtalk_rate_limit_answers_ask_to_wait() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let ch = dingtalk_channel(&ding.base_url(), DING_APP_SECRET);
     // The token is fetched first; the look-up then meets the per-second limit.
-    look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     ding.http.script([Scripted::Answer(Answer::json(
         200,
         &json!({"errcode": 90018, "errmsg": "当前企业调用该接口超过限制", "request_id": "5w82ciuur781"}),
     ))]);
-    let outcome = look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now()).await;
-    assert!(
-        matches!(outcome, Err(Outcome::Wait { .. })),
-        "{outcome:?}"
-    );
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await;
+    assert!(matches!(outcome, Err(Outcome::Wait { .. })), "{outcome:?}");
 }
 
 // ---- Feishu --------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn feishu_resolves_mobiles_and_emails_in_one_batch_and_a_stranger_has_no_id() {
-    let feishu = FakeFeishuDirectory::start(&[
-        ("13800000001", "ou_li"),
-        ("wang@example.com", "ou_wang"),
-    ])
-    .await;
+    let feishu =
+        FakeFeishuDirectory::start(&[("13800000001", "ou_li"), ("wang@example.com", "ou_wang")])
+            .await;
     let ch = feishu_channel(&feishu.base_url(), FEISHU_APP_SECRET);
     let ids = look_up(
         &client(),
@@ -183,16 +214,26 @@ async fn feishu_refused_credentials_are_permanent_and_a_429_asks_to_wait() {
     let feishu = FakeFeishuDirectory::start(&[("13800000001", "ou_li")]).await;
     let wrong = "WrongFeishuSecret000000000000000";
     let ch = feishu_channel(&feishu.base_url(), wrong);
-    let outcome = look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a wrong app secret was taken"));
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("a wrong app secret was taken"));
     permanent(outcome, wrong);
 
     let ch = feishu_channel(&feishu.base_url(), FEISHU_APP_SECRET);
-    look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     feishu.http.script([Scripted::Answer(
         Answer::json(
             429,
@@ -200,7 +241,13 @@ async fn feishu_refused_credentials_are_permanent_and_a_429_asks_to_wait() {
         )
         .with_header("x-ogw-ratelimit-reset", "3"),
     )]);
-    let outcome = look_up(&client(), &ch, &[Contact::Mobile("13800000001")], Utc::now()).await;
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Mobile("13800000001")],
+        Utc::now(),
+    )
+    .await;
     assert!(matches!(outcome, Err(Outcome::Wait { .. })), "{outcome:?}");
 }
 
@@ -219,9 +266,14 @@ async fn slack_finds_a_member_by_email_and_users_not_found_is_none() {
     .await
     .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![Some("U012LINA".to_string())]);
-    let ids = look_up(&client(), &ch, &[Contact::Email("zz@example.com")], Utc::now())
-        .await
-        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = look_up(
+        &client(),
+        &ch,
+        &[Contact::Email("zz@example.com")],
+        Utc::now(),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![None]);
 }
 
@@ -230,19 +282,31 @@ async fn slack_a_bad_bot_token_is_permanent_and_a_429_waits_as_long_as_retry_aft
     let slack = FakeSlackDirectory::start(&[("li@example.com", "U012LINA")]).await;
     let wrong = "xoxb-0000000000-0000000000-WrongToken";
     let ch = slack_channel(&slack.base_url(), wrong);
-    let outcome = look_up(&client(), &ch, &[Contact::Email("li@example.com")], Utc::now())
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("a wrong bot token was taken"));
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Email("li@example.com")],
+        Utc::now(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("a wrong bot token was taken"));
     let (reason, hint) = permanent(outcome, wrong);
     assert!(reason.contains("invalid_auth"), "{reason}");
     assert!(hint.contains("bot_token"), "{hint}");
 
     let ch = slack_channel(&slack.base_url(), SLACK_BOT_TOKEN);
     slack.http.script([Scripted::Answer(
-        Answer::json(429, &json!({"ok": false, "error": "ratelimited"})).with_header("retry-after", "30"),
+        Answer::json(429, &json!({"ok": false, "error": "ratelimited"}))
+            .with_header("retry-after", "30"),
     )]);
-    let outcome = look_up(&client(), &ch, &[Contact::Email("li@example.com")], Utc::now()).await;
+    let outcome = look_up(
+        &client(),
+        &ch,
+        &[Contact::Email("li@example.com")],
+        Utc::now(),
+    )
+    .await;
     match outcome {
         Err(Outcome::Wait { after, .. }) => assert_eq!(after, Duration::from_secs(30)),
         other => panic!("expected a wait, got {other:?}"),
@@ -328,16 +392,33 @@ async fn an_unknown_dingtalk_sender_whose_mobile_is_on_the_list_is_recognised_af
     let config = config(dir.path(), port, &ding);
     let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", DING_APP_SECRET)]);
     let http = support::client(Duration::from_secs(15));
-    daemon.wait_healthy(&http, &format!("http://127.0.0.1:{port}")).await;
+    daemon
+        .wait_healthy(&http, &format!("http://127.0.0.1:{port}"))
+        .await;
 
-    let status = post(&http, port, callback(&ding, "msg-1", "manager42", "progress API-101 60%")).await;
+    let status = post(
+        &http,
+        port,
+        callback(&ding, "msg-1", "manager42", "progress API-101 60%"),
+    )
+    .await;
     assert_eq!(status, 200, "{}", daemon.log());
     ding.http.wait_for(2, Duration::from_secs(15)).await;
-    assert_eq!(progress(dir.path(), &config, "API-101"), 60, "{}", daemon.log());
+    assert_eq!(
+        progress(dir.path(), &config, "API-101"),
+        60,
+        "{}",
+        daemon.log()
+    );
     assert_eq!(ding.calls("/topapi/v2/user/get"), 1);
 
     // The answer is kept: her next command needs no second look-up.
-    let status = post(&http, port, callback(&ding, "msg-2", "manager42", "progress API-101 70%")).await;
+    let status = post(
+        &http,
+        port,
+        callback(&ding, "msg-2", "manager42", "progress API-101 70%"),
+    )
+    .await;
     assert_eq!(status, 200);
     support::daemon::wait_until("the second command", Duration::from_secs(15), || {
         progress(dir.path(), &config, "API-101") == 70
@@ -356,17 +437,26 @@ async fn a_mobile_on_the_list_is_resolved_at_start_and_a_stranger_is_refused_aft
     let config = config(dir.path(), port, &ding);
     let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", DING_APP_SECRET)]);
     let http = support::client(Duration::from_secs(15));
-    daemon.wait_healthy(&http, &format!("http://127.0.0.1:{port}")).await;
+    daemon
+        .wait_healthy(&http, &format!("http://127.0.0.1:{port}"))
+        .await;
     support::daemon::wait_until("the start look-up", Duration::from_secs(15), || {
         ding.calls("/topapi/v2/user/getbymobile") == 1
     })
     .await;
     // Recognised by the handle found at start (once the plan has it), without asking who she is.
     support::daemon::wait_until("the handle in the plan", Duration::from_secs(15), || {
-        daemon.log().contains("handles found in the platforms' directories")
+        daemon
+            .log()
+            .contains("handles found in the platforms' directories")
     })
     .await;
-    let _ = post(&http, port, callback(&ding, "msg-1", "manager42", "progress API-101 55%")).await;
+    let _ = post(
+        &http,
+        port,
+        callback(&ding, "msg-1", "manager42", "progress API-101 55%"),
+    )
+    .await;
     support::daemon::wait_until("Alice's command", Duration::from_secs(20), || {
         progress(dir.path(), &config, "API-101") == 55
     })
@@ -375,11 +465,26 @@ async fn a_mobile_on_the_list_is_resolved_at_start_and_a_stranger_is_refused_aft
 
     // A stranger: asked about once, refused, and not asked about again.
     for n in 0..2 {
-        let status = post(&http, port, callback(&ding, &format!("msg-x{n}"), "stranger9", "progress API-101 10%")).await;
+        let status = post(
+            &http,
+            port,
+            callback(
+                &ding,
+                &format!("msg-x{n}"),
+                "stranger9",
+                "progress API-101 10%",
+            ),
+        )
+        .await;
         assert_eq!(status, 200);
     }
     support::daemon::wait_until("two refusals", Duration::from_secs(15), || {
-        ding.http.received().iter().filter(|r| r.get("markdown").is_some() || r.get("text").is_some()).count() >= 3
+        ding.http
+            .received()
+            .iter()
+            .filter(|r| r.get("markdown").is_some() || r.get("text").is_some())
+            .count()
+            >= 3
     })
     .await;
     assert_eq!(ding.calls("/topapi/v2/user/get"), 1, "{}", daemon.log());

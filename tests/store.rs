@@ -10,11 +10,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
-use weekbell::types::Platform;
 use weekbell::store::{
-    Appended, Backend, CursorLease, DirectoryEntry, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
-    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
+    Appended, Backend, CursorLease, DirectoryEntry, InboundText, NewEvent, NewMessage,
+    OutboxCounts, OutboxFilter, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store,
+    StoreError,
 };
+use weekbell::types::Platform;
 
 /// What almost every line here does with a store call: it must succeed. A failure panics with
 /// the store's error at the calling line (`#[track_caller]`), which a closure would not give.
@@ -1824,12 +1825,24 @@ async fn a_directory_answer_is_kept_replaced_and_a_not_found_is_kept_as_none() {
         s.put_directory(Platform::Dingtalk, "mobile", "13800000001", None, T0)
             .await
             .or_fail();
-        s.put_directory(Platform::Slack, "email", "li@example.com", Some("U012AB"), T0)
-            .await
-            .or_fail();
+        s.put_directory(
+            Platform::Slack,
+            "email",
+            "li@example.com",
+            Some("U012AB"),
+            T0,
+        )
+        .await
+        .or_fail();
         // The person joined DingTalk later: the next look-up's answer replaces "not found".
         other
-            .put_directory(Platform::Dingtalk, "mobile", "13800000001", Some("manager42"), T0 + 9)
+            .put_directory(
+                Platform::Dingtalk,
+                "mobile",
+                "13800000001",
+                Some("manager42"),
+                T0 + 9,
+            )
             .await
             .or_fail();
         assert_eq!(

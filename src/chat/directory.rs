@@ -161,8 +161,7 @@ impl Resolver {
         let mobile = match cached {
             Some(entry) => entry.user_id,
             None if ask => {
-                match platform_directory::sender_mobile(&self.client, channel, user_id, now).await
-                {
+                match platform_directory::sender_mobile(&self.client, channel, user_id, now).await {
                     Ok(mobile) => {
                         store
                             .put_directory(platform, "user", user_id, mobile.as_deref(), now_ms)
@@ -257,7 +256,11 @@ impl Resolver {
                 match answer {
                     Ok(ids) => {
                         for (contact, id) in contacts.iter().zip(&ids) {
-                            let key = (platform, contact.kind().to_string(), contact.value().to_string());
+                            let key = (
+                                platform,
+                                contact.kind().to_string(),
+                                contact.value().to_string(),
+                            );
                             let before = cached.get(&key).and_then(|e| e.user_id.as_deref());
                             if id.is_some() && id.as_deref() != before {
                                 found += 1;
@@ -294,7 +297,9 @@ impl Resolver {
                         break;
                     }
                 }
-                if chunk.is_some() && !sleep(stop.as_deref_mut(), platform_directory::pace(platform)).await {
+                if chunk.is_some()
+                    && !sleep(stop.as_deref_mut(), platform_directory::pace(platform)).await
+                {
                     return Ok(found);
                 }
             }
@@ -339,10 +344,20 @@ fn wanted(plan: &Plan, channel: &ChannelConfig) -> Vec<Owned> {
         if person.handles.contains_key(&channel.platform) {
             continue;
         }
-        let mobile = person.mobile.as_deref().and_then(normalise_mobile).map(Owned::Mobile);
-        let email = person.email.as_deref().and_then(normalise_email).map(Owned::Email);
+        let mobile = person
+            .mobile
+            .as_deref()
+            .and_then(normalise_mobile)
+            .map(Owned::Mobile);
+        let email = person
+            .email
+            .as_deref()
+            .and_then(normalise_email)
+            .map(Owned::Email);
         for contact in [mobile, email].into_iter().flatten() {
-            if platform_directory::can_look_up(channel, &contact.as_contact()) && !out.contains(&contact) {
+            if platform_directory::can_look_up(channel, &contact.as_contact())
+                && !out.contains(&contact)
+            {
                 out.push(contact);
             }
         }
@@ -370,16 +385,10 @@ pub async fn apply_cached(people: &mut Directory, store: &Store) -> Result<usize
 /// Logs a platform's refusal in the config's language, naming the channel and what to do.
 fn warn(locale: Locale, channel: &ChannelConfig, outcome: &Outcome) {
     let reason = outcome.reason().unwrap_or_default();
-    let hint = match outcome {
-        Outcome::Permanent { hint, .. } => hint.as_str(),
-        Outcome::Wait { .. } => match locale {
-            Locale::ZhCn => "下一轮查询时重试",
-            Locale::En => "the next pass tries again",
-        },
-        _ => match locale {
-            Locale::ZhCn => "下一轮查询时重试",
-            Locale::En => "the next pass tries again",
-        },
+    let hint = match (outcome, locale) {
+        (Outcome::Permanent { hint, .. }, _) => hint.as_str(),
+        (_, Locale::ZhCn) => "下一轮查询时重试",
+        (_, Locale::En) => "the next pass tries again",
     };
     match locale {
         Locale::ZhCn => tracing::warn!(

@@ -217,7 +217,11 @@ async fn run_command(
     let sender = match sender {
         SenderRef::Handles { platform, ids } if !super::knows(plan, platform, &ids) => {
             let store = &inbox.shared.store;
-            identified = match inbox.directory.identify(plan, store, channel, &ids, now).await {
+            identified = match inbox
+                .directory
+                .identify(plan, store, channel, &ids, now)
+                .await
+            {
                 Ok(person) => person,
                 Err(e) => {
                     tracing::warn!(channel = %channel.name, "cannot look an unknown sender up: {e}");

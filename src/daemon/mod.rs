@@ -15,8 +15,8 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 
 use crate::backoff::Backoff;
 use crate::chat::ChatService;
-use crate::chat::directory::{REFRESH_EVERY, Resolver, apply_cached};
 use crate::chat::Inbox;
+use crate::chat::directory::{REFRESH_EVERY, Resolver, apply_cached};
 use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
 use crate::clock::Clock;
 use crate::config::PlatformSettings;
@@ -456,7 +456,9 @@ async fn add_found_handles(plan: &mut Plan, store: &Store) {
     match apply_cached(&mut plan.people, store).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(handles = n, "handles found in the platforms' directories"),
-        Err(e) => tracing::warn!("cannot read the directory answers; using the config's handles only: {e}"),
+        Err(e) => tracing::warn!(
+            "cannot read the directory answers; using the config's handles only: {e}"
+        ),
     }
 }
 
@@ -479,9 +481,12 @@ async fn look_people_up(
             Ok(n) => tracing::info!(found = n, "people found in the platforms' directories"),
             Err(e) => tracing::warn!("directory look-ups stopped; trying again tomorrow: {e}"),
         }
-        if stop.until(tokio::time::sleep(REFRESH_EVERY)).await.is_none() {
+        if stop
+            .until(tokio::time::sleep(REFRESH_EVERY))
+            .await
+            .is_none()
+        {
             return;
         }
     }
 }
-

@@ -1,6 +1,5 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
-
 pub(super) mod directory;
 
 use super::driver::{Driver, documented};

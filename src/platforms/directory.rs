@@ -53,7 +53,9 @@ pub async fn look_up(
         Platform::Dingtalk => {
             let mut ids = Vec::with_capacity(contacts.len());
             for c in contacts {
-                ids.push(dingtalk::directory::user_by_mobile(client, channel, c.value(), now).await?);
+                ids.push(
+                    dingtalk::directory::user_by_mobile(client, channel, c.value(), now).await?,
+                );
             }
             Ok(ids)
         }

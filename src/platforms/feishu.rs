@@ -1,6 +1,5 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
-
 pub(super) mod directory;
 
 use super::driver::{Driver, documented};

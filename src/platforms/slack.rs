@@ -1,6 +1,5 @@
 //! Slack incoming webhook: outbound wire format.
 
-
 pub(super) mod directory;
 
 use super::driver::{Driver, documented};

@@ -157,7 +157,10 @@ mod token_cache_tests {
         let cache = TokenCache::new();
         let key = ("http://127.0.0.1:1".to_string(), "app".to_string());
         cache.put(key.clone(), Secret::new("t-1"), 7200);
-        assert_eq!(cache.get(&key).map(|t| t.expose().to_string()), Some("t-1".into()));
+        assert_eq!(
+            cache.get(&key).map(|t| t.expose().to_string()),
+            Some("t-1".into())
+        );
         cache.forget(&key);
         assert!(cache.get(&key).is_none());
         // A token that lives less than the early margin is never handed out.

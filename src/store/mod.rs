@@ -48,9 +48,9 @@ mod write_tx;
 pub use error::{StoreError, redact_url};
 use model::UnknownStatus;
 pub use model::{
-    Appended, Backend, CursorLease, DirectoryEntry, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts,
-    OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent,
-    TaskSnapshot,
+    Appended, Backend, CursorLease, DirectoryEntry, InboundText, LedgerEntry, NewEvent, NewMessage,
+    OutboxCounts, OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus,
+    TaskEvent, TaskSnapshot,
 };
 
 use crate::secret::Redactor;

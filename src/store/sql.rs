@@ -360,6 +360,5 @@ pub const PUT_DIRECTORY: &str = "INSERT INTO directory \
      ON CONFLICT (platform, key_kind, lookup_key) DO UPDATE SET user_id = $4, resolved_ms = $5";
 
 /// Every answer on record, found or not.
-pub const ALL_DIRECTORY: &str =
-    "SELECT platform, key_kind, lookup_key, user_id, resolved_ms FROM directory \
+pub const ALL_DIRECTORY: &str = "SELECT platform, key_kind, lookup_key, user_id, resolved_ms FROM directory \
      ORDER BY platform, key_kind, lookup_key";

@@ -30,7 +30,10 @@ pub struct FakeDingTalkDirectory {
 }
 
 fn ding_error(code: i64, msg: &str) -> Answer {
-    Answer::json(200, &json!({"errcode": code, "errmsg": msg, "request_id": "5w82ciuur781"}))
+    Answer::json(
+        200,
+        &json!({"errcode": code, "errmsg": msg, "request_id": "5w82ciuur781"}),
+    )
 }
 
 impl FakeDingTalkDirectory {
@@ -77,7 +80,12 @@ fn check_dingtalk(members: &BTreeMap<String, String>, by_mobile: bool, seen: &Se
             return Checked::Accept(seen.json(), ding_error(0, "ok"));
         }
         (Method::POST, "/topapi/v2/user/getbymobile" | "/topapi/v2/user/get") => {}
-        _ => return Checked::Answer(Answer::json(404, &json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}))),
+        _ => {
+            return Checked::Answer(Answer::json(
+                404,
+                &json!({"errcode": 404, "errmsg": "请求的URI地址不存在"}),
+            ));
+        }
     }
     if seen.query("access_token").as_deref() != Some(DING_TOKEN) {
         return Checked::Answer(ding_error(40014, "不合法的access_token"));
@@ -181,13 +189,21 @@ fn check_feishu(users: &BTreeMap<String, String>, seen: &Seen) -> Checked {
         }
     };
     let (Some(mobiles), Some(emails)) = (list("mobiles"), list("emails")) else {
-        return Checked::Answer(Answer::json(400, &json!({"code": 99992402, "msg": "field validation failed"})));
+        return Checked::Answer(Answer::json(
+            400,
+            &json!({"code": 99992402, "msg": "field validation failed"}),
+        ));
     };
     if !content_type_ok || !id_type_ok || mobiles.len() > 50 || emails.len() > 50 {
-        return Checked::Answer(Answer::json(400, &json!({"code": 99992402, "msg": "field validation failed"})));
+        return Checked::Answer(Answer::json(
+            400,
+            &json!({"code": 99992402, "msg": "field validation failed"}),
+        ));
     }
     let entry = |field: &str, key: &String| match users.get(key) {
-        Some(id) => json!({field: key, "user_id": id, "status": {"is_frozen": false, "is_resigned": false, "is_activated": true, "is_exited": false, "is_unjoin": false}}),
+        Some(id) => {
+            json!({field: key, "user_id": id, "status": {"is_frozen": false, "is_resigned": false, "is_activated": true, "is_exited": false, "is_unjoin": false}})
+        }
         None => json!({field: key}),
     };
     let user_list: Vec<Value> = mobiles
@@ -197,7 +213,10 @@ fn check_feishu(users: &BTreeMap<String, String>, seen: &Seen) -> Checked {
         .collect();
     Checked::Accept(
         body.clone(),
-        Answer::json(200, &json!({"code": 0, "msg": "success", "data": {"user_list": user_list}})),
+        Answer::json(
+            200,
+            &json!({"code": 0, "msg": "success", "data": {"user_list": user_list}}),
+        ),
     )
 }
 
@@ -224,10 +243,16 @@ impl FakeSlackDirectory {
 
 fn check_slack(members: &BTreeMap<String, String>, seen: &Seen) -> Checked {
     if seen.path() != "/api/users.lookupByEmail" {
-        return Checked::Answer(Answer::json(404, &json!({"ok": false, "error": "unknown_method"})));
+        return Checked::Answer(Answer::json(
+            404,
+            &json!({"ok": false, "error": "unknown_method"}),
+        ));
     }
     if seen.header("authorization") != Some(&format!("Bearer {SLACK_BOT_TOKEN}")) {
-        return Checked::Answer(Answer::json(200, &json!({"ok": false, "error": "invalid_auth"})));
+        return Checked::Answer(Answer::json(
+            200,
+            &json!({"ok": false, "error": "invalid_auth"}),
+        ));
     }
     let form = String::from_utf8_lossy(&seen.body).into_owned();
     let email = if seen.method == Method::GET {
@@ -243,7 +268,10 @@ fn check_slack(members: &BTreeMap<String, String>, seen: &Seen) -> Checked {
             .and_then(|v| v["email"].as_str().map(str::to_string))
     };
     let Some(email) = email else {
-        return Checked::Answer(Answer::json(200, &json!({"ok": false, "error": "invalid_arguments"})));
+        return Checked::Answer(Answer::json(
+            200,
+            &json!({"ok": false, "error": "invalid_arguments"}),
+        ));
     };
     match members.get(&email) {
         Some(id) => Checked::Accept(

@@ -5,8 +5,8 @@
 
 use super::super::sending::exchange;
 use super::super::{
-    Outcome, PreparedRequest, TokenCache, TokenKey, configured, int_field, json_body,
-    json_headers, str_field, with_quote,
+    Outcome, PreparedRequest, TokenCache, TokenKey, configured, int_field, json_body, json_headers,
+    str_field, with_quote,
 };
 use crate::config::{ChannelConfig, PlatformSettings};
 use crate::secret::{Secret, percent_encode};
@@ -48,9 +48,10 @@ fn api_base(channel: &ChannelConfig) -> String {
 
 fn credentials(channel: &ChannelConfig) -> Option<(&str, &str)> {
     match &channel.settings {
-        PlatformSettings::Dingtalk(s) => {
-            Some((configured(s.app_key.as_ref())?, configured(s.app_secret.as_ref())?))
-        }
+        PlatformSettings::Dingtalk(s) => Some((
+            configured(s.app_key.as_ref())?,
+            configured(s.app_secret.as_ref())?,
+        )),
         _ => None,
     }
 }
@@ -90,10 +91,16 @@ async fn access_token(
         reason: format!("DingTalk answered HTTP {status} without JSON to a token request"),
     })?;
     let code = int_field(&body, "errcode").unwrap_or(-1);
-    match (code, str_field(&body, "access_token").filter(|t| !t.is_empty())) {
+    match (
+        code,
+        str_field(&body, "access_token").filter(|t| !t.is_empty()),
+    ) {
         (0, Some(token)) => {
             let token = Secret::new(token);
-            let expires = body.get("expires_in").and_then(Value::as_u64).unwrap_or(7200);
+            let expires = body
+                .get("expires_in")
+                .and_then(Value::as_u64)
+                .unwrap_or(7200);
             TOKENS.put(cache_key.clone(), token.clone(), expires);
             Ok((cache_key, token))
         }
@@ -106,7 +113,10 @@ async fn access_token(
         }),
         (code, _) => Err(Outcome::Permanent {
             reason: with_quote(
-                &format!("DingTalk refused the app credentials of channel `{}`", channel.name),
+                &format!(
+                    "DingTalk refused the app credentials of channel `{}`",
+                    channel.name
+                ),
                 "errcode",
                 code,
                 str_field(&body, "errmsg"),

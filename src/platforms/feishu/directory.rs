@@ -73,7 +73,12 @@ pub(in crate::platforms) async fn batch_get_id(
         Some(c) if TOKEN_INVALID.contains(&c) => {
             TOKENS.forget(&token_key(channel, &base));
             return Err(Outcome::Retry {
-                reason: with_quote("Feishu no longer takes the token", "Feishu code", c, message),
+                reason: with_quote(
+                    "Feishu no longer takes the token",
+                    "Feishu code",
+                    c,
+                    message,
+                ),
             });
         }
         None => {

@@ -99,6 +99,8 @@ pub(in crate::platforms) async fn user_by_email(
                 reason: format!("Slack could not answer a look-up ({error})"),
             })
         }
-        _ => Err(refused("look the error up on Slack's users.lookupByEmail page")),
+        _ => Err(refused(
+            "look the error up on Slack's users.lookupByEmail page",
+        )),
     }
 }

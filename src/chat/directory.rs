@@ -403,3 +403,44 @@ fn warn(locale: Locale, channel: &ChannelConfig, outcome: &Outcome) {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(kind: &str, user_id: Option<&str>, resolved_ms: i64) -> DirectoryEntry {
+        DirectoryEntry {
+            platform: Platform::Dingtalk,
+            key_kind: kind.into(),
+            key: "13800000001".into(),
+            user_id: user_id.map(str::to_string),
+            resolved_ms,
+        }
+    }
+
+    #[test]
+    fn an_answer_stands_for_a_day_and_one_from_the_future_does_not() {
+        let day = 24 * 3600 * 1000;
+        let now = 10 * day;
+        assert!(fresh(&entry("mobile", None, now - day + 1), now));
+        assert!(!fresh(&entry("mobile", None, now - day), now));
+        // A clock set back must not make an answer last for ever.
+        assert!(!fresh(&entry("mobile", Some("x"), now + 1), now));
+    }
+
+    #[test]
+    fn only_found_mobiles_and_emails_become_handles() {
+        let found = entry("mobile", Some("manager42"), 0);
+        assert_eq!(
+            found_handle(&found),
+            Some((
+                Platform::Dingtalk,
+                Contact::Mobile("13800000001"),
+                "manager42"
+            ))
+        );
+        assert_eq!(found_handle(&entry("mobile", None, 0)), None);
+        // A sender's mobile, kept under their user id, names nobody's handle by itself.
+        assert_eq!(found_handle(&entry("user", Some("13800000001"), 0)), None);
+    }
+}

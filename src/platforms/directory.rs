@@ -102,3 +102,49 @@ pub fn pace(platform: Platform) -> std::time::Duration {
         _ => std::time::Duration::from_millis(100),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{DingTalkSettings, SlackSettings};
+    use crate::platforms::test_support::*;
+    use crate::secret::Secret;
+
+    #[test]
+    fn a_channel_looks_up_only_what_its_credentials_allow() {
+        let mut ding = channel(
+            Platform::Dingtalk,
+            "https://oapi.dingtalk.com/robot/send",
+            None,
+        );
+        let mobile = Contact::Mobile("13800000001");
+        let email = Contact::Email("li@example.com");
+        assert!(!can_look_up(&ding, &mobile), "no app credentials");
+        ding.settings = PlatformSettings::Dingtalk(DingTalkSettings {
+            app_key: Some(Secret::new("key")),
+            app_secret: Some(Secret::new("secret")),
+            ..Default::default()
+        });
+        assert!(can_look_up(&ding, &mobile) && !can_look_up(&ding, &email));
+        assert!(can_ask_about_sender(&ding));
+        let mut slack = channel(
+            Platform::Slack,
+            "https://hooks.slack.com/services/T/B/x",
+            None,
+        );
+        slack.settings = PlatformSettings::Slack(SlackSettings {
+            // An empty `${SLACK_BOT_TOKEN:-}` counts as unset.
+            bot_token: Some(Secret::new("")),
+            ..Default::default()
+        });
+        assert!(!can_look_up(&slack, &email));
+        slack.settings = PlatformSettings::Slack(SlackSettings {
+            bot_token: Some(Secret::new("xoxb-1")),
+            ..Default::default()
+        });
+        assert!(can_look_up(&slack, &email) && !can_look_up(&slack, &mobile));
+        assert!(!can_ask_about_sender(&slack));
+        assert_eq!(batch_size(Platform::Feishu), 50);
+        assert_eq!(batch_size(Platform::Slack), 1);
+    }
+}

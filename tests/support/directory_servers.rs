@@ -24,6 +24,13 @@ pub const SLACK_BOT_TOKEN: &str = "xoxb-1234567890-0987654321-DirectoryToken";
 const DING_TOKEN: &str = "ding-access-6f1c2e";
 const FEISHU_TOKEN: &str = "t-g1044bcd7e0f";
 
+fn owned(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// A DingTalk organisation: members by userid with their mobiles.
 pub struct FakeDingTalkDirectory {
     pub http: FakeHttp,
@@ -40,10 +47,7 @@ impl FakeDingTalkDirectory {
     /// `members`: (userid, mobile). `by_mobile` false: `getbymobile` finds nobody (a member
     /// who joined after weekbell asked), while `user/get` still knows them.
     pub async fn start(members: &[(&str, &str)], by_mobile: bool) -> Self {
-        let members: BTreeMap<String, String> = members
-            .iter()
-            .map(|(id, m)| (id.to_string(), m.to_string()))
-            .collect();
+        let members = owned(members);
         let http = FakeHttp::start(move |seen| check_dingtalk(&members, by_mobile, seen)).await;
         FakeDingTalkDirectory { http }
     }
@@ -136,10 +140,7 @@ pub struct FakeFeishuDirectory {
 impl FakeFeishuDirectory {
     /// `users`: (mobile or email, open_id).
     pub async fn start(users: &[(&str, &str)]) -> Self {
-        let users: BTreeMap<String, String> = users
-            .iter()
-            .map(|(k, id)| (k.to_string(), id.to_string()))
-            .collect();
+        let users = owned(users);
         let http = FakeHttp::start(move |seen| check_feishu(&users, seen)).await;
         FakeFeishuDirectory { http }
     }
@@ -228,10 +229,7 @@ pub struct FakeSlackDirectory {
 impl FakeSlackDirectory {
     /// `members`: (email, member id).
     pub async fn start(members: &[(&str, &str)]) -> Self {
-        let members: BTreeMap<String, String> = members
-            .iter()
-            .map(|(e, id)| (e.to_string(), id.to_string()))
-            .collect();
+        let members = owned(members);
         let http = FakeHttp::start(move |seen| check_slack(&members, seen)).await;
         FakeSlackDirectory { http }
     }

@@ -126,15 +126,15 @@ async fn access_token(
     }
 }
 
-/// Posts `body` to `path` with the app's token; the answer when `errcode` is 0 or says "no
-/// such user" (`None`).
+/// Posts `body` to `path` with the app's token, and reads `field` of the answer's `result`:
+/// `None` when `errcode` says "no such user" or the field is left out or empty.
 async fn call(
     client: &reqwest::Client,
     channel: &ChannelConfig,
-    path: &str,
-    body: &Value,
+    (path, body): (&str, Value),
+    field: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Value>, Outcome> {
+) -> Result<Option<String>, Outcome> {
     let base = api_base(channel);
     let (cache_key, token) = access_token(client, channel, &base).await?;
     let request = PreparedRequest {
@@ -143,7 +143,7 @@ async fn call(
             percent_encode(token.expose())
         )),
         headers: json_headers(),
-        body: json_body(body)?,
+        body: json_body(&body)?,
     };
     let reply = exchange(client, request, now).await?;
     if reply.status == 429 {
@@ -161,7 +161,11 @@ async fn call(
     let sub_code = str_field(&answer, "sub_code").and_then(|s| s.parse::<i64>().ok());
     let message = str_field(&answer, "errmsg");
     match code {
-        0 => Ok(Some(answer)),
+        0 => Ok(answer
+            .get("result")
+            .and_then(|r| str_field(r, field))
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)),
         c if NOT_FOUND.contains(&c) => Ok(None),
         c if THROTTLED.contains(&c) || sub_code.is_some_and(|s| THROTTLED.contains(&s)) => {
             Err(Outcome::Wait {
@@ -205,20 +209,8 @@ pub(in crate::platforms) async fn user_by_mobile(
     mobile: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, Outcome> {
-    let answer = call(
-        client,
-        channel,
-        "/topapi/v2/user/getbymobile",
-        &json!({ "mobile": mobile }),
-        now,
-    )
-    .await?;
-    Ok(answer
-        .as_ref()
-        .and_then(|a| a.get("result"))
-        .and_then(|r| str_field(r, "userid"))
-        .filter(|id| !id.is_empty())
-        .map(str::to_string))
+    let question = ("/topapi/v2/user/getbymobile", json!({ "mobile": mobile }));
+    call(client, channel, question, "userid", now).await
 }
 
 /// The mobile of the member `user_id`; `None` when there is no such member or the app may not
@@ -229,18 +221,9 @@ pub(in crate::platforms) async fn user_mobile(
     user_id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, Outcome> {
-    let answer = call(
-        client,
-        channel,
+    let question = (
         "/topapi/v2/user/get",
-        &json!({ "userid": user_id, "language": "zh_CN" }),
-        now,
-    )
-    .await?;
-    Ok(answer
-        .as_ref()
-        .and_then(|a| a.get("result"))
-        .and_then(|r| str_field(r, "mobile"))
-        .filter(|m| !m.is_empty())
-        .map(str::to_string))
+        json!({ "userid": user_id, "language": "zh_CN" }),
+    );
+    call(client, channel, question, "mobile", now).await
 }

@@ -115,17 +115,17 @@ impl Resolver {
             return Ok(None);
         };
         let platform = channel.platform;
-        let ask = self.first_time(&format!("{}:{}", channel.name, ids.join("|")));
-        if platform_directory::can_ask_about_sender(channel) {
-            return self
-                .identify_by_mobile(plan, store, channel, first, ask, now)
-                .await;
-        }
         let capable = [Contact::Mobile(""), Contact::Email("")]
             .iter()
             .any(|c| platform_directory::can_look_up(channel, c));
         if !capable {
             return Ok(None);
+        }
+        let ask = self.first_time(&format!("{}:{}", channel.name, ids.join("|")));
+        if platform_directory::can_ask_about_sender(channel) {
+            return self
+                .identify_by_mobile(plan, store, channel, first, ask, now)
+                .await;
         }
         if ask {
             self.pass(plan, store, now, Some(platform), MAX_FOR_SENDER, None)

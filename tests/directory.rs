@@ -12,59 +12,48 @@ use std::time::Duration;
 use support::daemon::{Daemon, team_tasks, weekbell_ok, write_team_config};
 use support::directory_servers::*;
 use support::fake_http::{Answer, Scripted};
-use weekbell::config::{
-    ChannelConfig, DingTalkSettings, FeishuSettings, PlatformSettings, SlackSettings,
-};
+use weekbell::config::{ChannelConfig, PlatformSettings};
 use weekbell::inbound::dingtalk;
 use weekbell::people::Contact;
 use weekbell::platforms::directory::{look_up, sender_mobile};
 use weekbell::platforms::{Outcome, Platform};
 use weekbell::secret::Secret;
 
-fn channel(platform: Platform, settings: PlatformSettings) -> ChannelConfig {
+/// A channel `office` on `platform` with these credentials, its API at `base` (a local fake),
+/// built from its keys as the config loader builds it.
+fn channel(platform: Platform, base: &str, credentials: &[(&str, &str)]) -> ChannelConfig {
     let mut ch = support::channel(platform, "https://example.invalid/hook", None);
     ch.name = "office".into();
-    ch.settings = settings;
+    let credentials = credentials
+        .iter()
+        .map(|(k, v)| (k.to_string(), Secret::new(*v)))
+        .collect();
+    let options = [("api_base".to_string(), base.to_string())].into();
+    ch.settings = PlatformSettings::from_keys(platform, credentials, options);
     ch
 }
 
 fn dingtalk_channel(base: &str, secret: &str) -> ChannelConfig {
-    channel(
-        Platform::Dingtalk,
-        PlatformSettings::Dingtalk(DingTalkSettings {
-            app_key: Some(Secret::new(DING_APP_KEY)),
-            app_secret: Some(Secret::new(secret)),
-            api_base: Some(base.into()),
-            ..Default::default()
-        }),
-    )
+    let credentials = [("app_key", DING_APP_KEY), ("app_secret", secret)];
+    channel(Platform::Dingtalk, base, &credentials)
 }
 
 fn feishu_channel(base: &str, secret: &str) -> ChannelConfig {
-    channel(
-        Platform::Feishu,
-        PlatformSettings::Feishu(FeishuSettings {
-            app_id: Some(Secret::new(FEISHU_APP_ID)),
-            app_secret: Some(Secret::new(secret)),
-            api_base: Some(base.into()),
-            ..Default::default()
-        }),
-    )
+    let credentials = [("app_id", FEISHU_APP_ID), ("app_secret", secret)];
+    channel(Platform::Feishu, base, &credentials)
 }
 
 fn slack_channel(base: &str, token: &str) -> ChannelConfig {
-    channel(
-        Platform::Slack,
-        PlatformSettings::Slack(SlackSettings {
-            bot_token: Some(Secret::new(token)),
-            api_base: Some(base.into()),
-            ..Default::default()
-        }),
-    )
+    channel(Platform::Slack, base, &[("bot_token", token)])
 }
 
 fn client() -> reqwest::Client {
     support::client(Duration::from_secs(10))
+}
+
+/// The channel's directory asked about `contacts` now.
+async fn ask(ch: &ChannelConfig, contacts: &[Contact<'_>]) -> Result<Vec<Option<String>>, Outcome> {
+    look_up(&client(), ch, contacts, Utc::now()).await
 }
 
 fn permanent(outcome: Outcome, secret: &str) -> (String, String) {
@@ -86,23 +75,13 @@ fn permanent(outcome: Outcome, secret: &str) -> (String, String) {
 async fn dingtalk_finds_a_member_by_mobile_and_answers_none_for_a_stranger_with_one_token() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let ch = dingtalk_channel(&ding.base_url(), DING_APP_SECRET);
-    let ids = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = ask(&ch, &[Contact::Mobile("13800000001")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![Some("manager42".to_string())]);
-    let ids = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13900000009")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = ask(&ch, &[Contact::Mobile("13900000009")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(
         ids,
         vec![None],
@@ -138,15 +117,10 @@ async fn dingtalk_refused_credentials_name_the_channel_and_never_the_secret() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let wrong = "WrongSecretWrongSecret0000";
     let ch = dingtalk_channel(&ding.base_url(), wrong);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await
-    .err()
-    .unwrap_or_else(|| panic!("a wrong app secret was taken"));
+    let outcome = ask(&ch, &[Contact::Mobile("13800000001")])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong app secret was taken"));
     let (reason, hint) = permanent(outcome, wrong);
     assert!(
         reason.contains("`office`") && reason.contains("40089"),
@@ -160,25 +134,14 @@ async fn dingtalk_rate_limit_answers_ask_to_wait() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
     let ch = dingtalk_channel(&ding.base_url(), DING_APP_SECRET);
     // The token is fetched first; the look-up then meets the per-second limit.
-    look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    ask(&ch, &[Contact::Mobile("13800000001")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     ding.http.script([Scripted::Answer(Answer::json(
         200,
         &json!({"errcode": 90018, "errmsg": "当前企业调用该接口超过限制", "request_id": "5w82ciuur781"}),
     ))]);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await;
+    let outcome = ask(&ch, &[Contact::Mobile("13800000001")]).await;
     assert!(matches!(outcome, Err(Outcome::Wait { .. })), "{outcome:?}");
 }
 
@@ -190,15 +153,13 @@ async fn feishu_resolves_mobiles_and_emails_in_one_batch_and_a_stranger_has_no_i
         FakeFeishuDirectory::start(&[("13800000001", "ou_li"), ("wang@example.com", "ou_wang")])
             .await;
     let ch = feishu_channel(&feishu.base_url(), FEISHU_APP_SECRET);
-    let ids = look_up(
-        &client(),
+    let ids = ask(
         &ch,
         &[
             Contact::Mobile("13800000001"),
             Contact::Email("wang@example.com"),
             Contact::Mobile("13900000009"),
         ],
-        Utc::now(),
     )
     .await
     .unwrap_or_else(|e| panic!("batch_get_id failed: {e:?}"));
@@ -214,26 +175,16 @@ async fn feishu_refused_credentials_are_permanent_and_a_429_asks_to_wait() {
     let feishu = FakeFeishuDirectory::start(&[("13800000001", "ou_li")]).await;
     let wrong = "WrongFeishuSecret000000000000000";
     let ch = feishu_channel(&feishu.base_url(), wrong);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await
-    .err()
-    .unwrap_or_else(|| panic!("a wrong app secret was taken"));
+    let outcome = ask(&ch, &[Contact::Mobile("13800000001")])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong app secret was taken"));
     permanent(outcome, wrong);
 
     let ch = feishu_channel(&feishu.base_url(), FEISHU_APP_SECRET);
-    look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    ask(&ch, &[Contact::Mobile("13800000001")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     feishu.http.script([Scripted::Answer(
         Answer::json(
             429,
@@ -241,13 +192,7 @@ async fn feishu_refused_credentials_are_permanent_and_a_429_asks_to_wait() {
         )
         .with_header("x-ogw-ratelimit-reset", "3"),
     )]);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Mobile("13800000001")],
-        Utc::now(),
-    )
-    .await;
+    let outcome = ask(&ch, &[Contact::Mobile("13800000001")]).await;
     assert!(matches!(outcome, Err(Outcome::Wait { .. })), "{outcome:?}");
 }
 
@@ -257,23 +202,13 @@ async fn feishu_refused_credentials_are_permanent_and_a_429_asks_to_wait() {
 async fn slack_finds_a_member_by_email_and_users_not_found_is_none() {
     let slack = FakeSlackDirectory::start(&[("li@example.com", "U012LINA")]).await;
     let ch = slack_channel(&slack.base_url(), SLACK_BOT_TOKEN);
-    let ids = look_up(
-        &client(),
-        &ch,
-        &[Contact::Email("li@example.com")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = ask(&ch, &[Contact::Email("li@example.com")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![Some("U012LINA".to_string())]);
-    let ids = look_up(
-        &client(),
-        &ch,
-        &[Contact::Email("zz@example.com")],
-        Utc::now(),
-    )
-    .await
-    .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
+    let ids = ask(&ch, &[Contact::Email("zz@example.com")])
+        .await
+        .unwrap_or_else(|e| panic!("look-up failed: {e:?}"));
     assert_eq!(ids, vec![None]);
 }
 
@@ -282,15 +217,10 @@ async fn slack_a_bad_bot_token_is_permanent_and_a_429_waits_as_long_as_retry_aft
     let slack = FakeSlackDirectory::start(&[("li@example.com", "U012LINA")]).await;
     let wrong = "xoxb-0000000000-0000000000-WrongToken";
     let ch = slack_channel(&slack.base_url(), wrong);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Email("li@example.com")],
-        Utc::now(),
-    )
-    .await
-    .err()
-    .unwrap_or_else(|| panic!("a wrong bot token was taken"));
+    let outcome = ask(&ch, &[Contact::Email("li@example.com")])
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("a wrong bot token was taken"));
     let (reason, hint) = permanent(outcome, wrong);
     assert!(reason.contains("invalid_auth"), "{reason}");
     assert!(hint.contains("bot_token"), "{hint}");
@@ -300,13 +230,7 @@ async fn slack_a_bad_bot_token_is_permanent_and_a_429_waits_as_long_as_retry_aft
         Answer::json(429, &json!({"ok": false, "error": "ratelimited"}))
             .with_header("retry-after", "30"),
     )]);
-    let outcome = look_up(
-        &client(),
-        &ch,
-        &[Contact::Email("li@example.com")],
-        Utc::now(),
-    )
-    .await;
+    let outcome = ask(&ch, &[Contact::Email("li@example.com")]).await;
     match outcome {
         Err(Outcome::Wait { after, .. }) => assert_eq!(after, Duration::from_secs(30)),
         other => panic!("expected a wait, got {other:?}"),
@@ -383,18 +307,46 @@ fn progress(dir: &Path, config: &Path, id: &str) -> Value {
         .unwrap_or_else(|| panic!("no task {id}"))
 }
 
+/// `weekbell run` for an office whose DingTalk app is `ding`, up and answering.
+struct Office {
+    dir: tempfile::TempDir,
+    port: u16,
+    config: std::path::PathBuf,
+    daemon: Daemon,
+    http: reqwest::Client,
+}
+
+impl Office {
+    async fn start(ding: &FakeDingTalkDirectory) -> Office {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let port = support::free_port();
+        let config = config(dir.path(), port, ding);
+        let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", DING_APP_SECRET)]);
+        let http = support::client(Duration::from_secs(15));
+        daemon
+            .wait_healthy(&http, &format!("http://127.0.0.1:{port}"))
+            .await;
+        Office {
+            dir,
+            port,
+            config,
+            daemon,
+            http,
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_dingtalk_sender_whose_mobile_is_on_the_list_is_recognised_after_one_look_up() {
     // Alice joined DingTalk after weekbell asked by her mobile: only `user/get` knows her.
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], false).await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = support::free_port();
-    let config = config(dir.path(), port, &ding);
-    let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", DING_APP_SECRET)]);
-    let http = support::client(Duration::from_secs(15));
-    daemon
-        .wait_healthy(&http, &format!("http://127.0.0.1:{port}"))
-        .await;
+    let Office {
+        dir,
+        port,
+        config,
+        daemon,
+        http,
+    } = Office::start(&ding).await;
 
     let status = post(
         &http,
@@ -432,14 +384,13 @@ async fn an_unknown_dingtalk_sender_whose_mobile_is_on_the_list_is_recognised_af
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mobile_on_the_list_is_resolved_at_start_and_a_stranger_is_refused_after_one_look_up() {
     let ding = FakeDingTalkDirectory::start(&[("manager42", "13800000001")], true).await;
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let port = support::free_port();
-    let config = config(dir.path(), port, &ding);
-    let daemon = Daemon::start(dir.path(), &config, &[("DING_APP_SECRET", DING_APP_SECRET)]);
-    let http = support::client(Duration::from_secs(15));
-    daemon
-        .wait_healthy(&http, &format!("http://127.0.0.1:{port}"))
-        .await;
+    let Office {
+        dir,
+        port,
+        config,
+        daemon,
+        http,
+    } = Office::start(&ding).await;
     support::daemon::wait_until("the start look-up", Duration::from_secs(15), || {
         ding.calls("/topapi/v2/user/getbymobile") == 1
     })

@@ -205,6 +205,7 @@ fn people() -> Directory {
             name: name.to_string(),
             unit: None,
             mobile: None,
+            email: None,
             handles: BTreeMap::new(),
             admin: false,
         });

@@ -31,6 +31,7 @@ fn people() -> Directory {
                 name: format!("责任人{i}"),
                 unit: Some(format!("单位{}", i % UNITS)),
                 mobile: Some(format!("139{i:08}")),
+                email: None,
                 handles: BTreeMap::from([(Platform::Dingtalk, format!("staff-{i:05}"))]),
                 admin: false,
             })
@@ -39,6 +40,7 @@ fn people() -> Directory {
                 name: format!("领导{i}"),
                 unit: None,
                 mobile: None,
+                email: None,
                 handles: BTreeMap::from([(Platform::Dingtalk, format!("lead-{i:03}"))]),
                 admin: false,
             }))

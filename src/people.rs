@@ -10,6 +10,8 @@ pub struct Person {
     pub unit: Option<String>,
     /// Mobile number: DingTalk and WeCom can @mention by it.
     pub mobile: Option<String>,
+    /// Email address: how Slack and Feishu find a user id when no handle is configured.
+    pub email: Option<String>,
     /// Per-platform user handles (user ids), used for @mentions and to recognise senders.
     pub handles: BTreeMap<Platform, String>,
     pub admin: bool,
@@ -53,5 +55,212 @@ impl Directory {
 
     pub fn all(&self) -> &[Person] {
         &self.people
+    }
+
+    /// The person with this mobile, compared as [`normalise_mobile`] writes them; `None` when
+    /// nobody or more than one person has it (a shared office phone names no one).
+    pub fn by_mobile(&self, mobile: &str) -> Option<&Person> {
+        let wanted = normalise_mobile(mobile)?;
+        let mut found = self
+            .people
+            .iter()
+            .filter(|p| p.mobile.as_deref().and_then(normalise_mobile).as_ref() == Some(&wanted));
+        let first = found.next()?;
+        found.next().is_none().then_some(first)
+    }
+
+    /// Gives people the platform handles a directory found for their mobile or email
+    /// (`(platform, contact, user id)`, the contact normalised). A handle the config gives
+    /// wins, and an id already someone's handle on that platform is given to nobody else,
+    /// so a directory answer never takes a sender or a mention from the person the config
+    /// names. Answers how many handles were added.
+    pub fn add_found_handles<'a>(
+        &mut self,
+        found: impl IntoIterator<Item = (Platform, Contact<'a>, &'a str)>,
+    ) -> usize {
+        let mut added = 0;
+        for (platform, contact, user_id) in found {
+            let taken = self
+                .people
+                .iter()
+                .any(|p| p.handle(platform) == Some(user_id));
+            if taken {
+                continue;
+            }
+            let owners: Vec<usize> = self
+                .people
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| !p.handles.contains_key(&platform) && contact.matches(p))
+                .map(|(i, _)| i)
+                .collect();
+            // Two people sharing one mobile or email: the answer cannot say which of them it is.
+            if let [only] = owners[..] {
+                self.people[only]
+                    .handles
+                    .insert(platform, user_id.to_string());
+                added += 1;
+            }
+        }
+        added
+    }
+}
+
+/// A mobile or email as directories are asked by it, normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contact<'a> {
+    Mobile(&'a str),
+    Email(&'a str),
+}
+
+impl<'a> Contact<'a> {
+    /// The name the store keeps its kind under, which is also the field Feishu answers it in.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Contact::Mobile(_) => "mobile",
+            Contact::Email(_) => "email",
+        }
+    }
+
+    pub fn value(&self) -> &'a str {
+        match self {
+            Contact::Mobile(v) | Contact::Email(v) => v,
+        }
+    }
+
+    /// Whether this is `person`'s mobile or email.
+    fn matches(&self, person: &Person) -> bool {
+        match self {
+            Contact::Mobile(m) => {
+                person
+                    .mobile
+                    .as_deref()
+                    .and_then(normalise_mobile)
+                    .as_deref()
+                    == Some(*m)
+            }
+            Contact::Email(e) => {
+                person.email.as_deref().and_then(normalise_email).as_deref() == Some(*e)
+            }
+        }
+    }
+}
+
+/// A mobile as the directories are asked by it and answers are compared: digits only, China's
+/// `+86`/`86` prefix dropped from an 11-digit number (DingTalk and Feishu take mainland
+/// numbers bare), other countries kept as `+` and digits. `None` when fewer than 5 digits are
+/// left: not a phone number.
+pub fn normalise_mobile(mobile: &str) -> Option<String> {
+    let international = mobile.trim_start().starts_with('+');
+    let digits: String = mobile.chars().filter(char::is_ascii_digit).collect();
+    let digits = match digits.strip_prefix("86") {
+        Some(rest) if rest.len() == 11 && (international || digits.len() == 13) => rest.to_string(),
+        _ if international => format!("+{digits}"),
+        _ => digits,
+    };
+    (digits.trim_start_matches('+').len() >= 5).then_some(digits)
+}
+
+/// An email as the directories are asked by it: trimmed and in lower case; `None` without an
+/// `@` between two non-empty parts.
+pub fn normalise_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (user, domain) = email.split_once('@')?;
+    (!user.is_empty() && !domain.is_empty() && !email.contains(char::is_whitespace))
+        .then_some(email)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, mobile: Option<&str>, email: Option<&str>) -> Person {
+        Person {
+            id: id.into(),
+            name: id.into(),
+            unit: None,
+            mobile: mobile.map(str::to_string),
+            email: email.map(str::to_string),
+            handles: BTreeMap::new(),
+            admin: false,
+        }
+    }
+
+    #[test]
+    fn mobiles_are_compared_without_spaces_dashes_or_chinas_prefix() {
+        assert_eq!(
+            normalise_mobile("138 0000 0001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("+86-138-0000-0001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("8613800000001").as_deref(),
+            Some("13800000001")
+        );
+        assert_eq!(
+            normalise_mobile("+1 212 666 8888").as_deref(),
+            Some("+12126668888")
+        );
+        assert_eq!(normalise_mobile("分机 12"), None);
+        assert_eq!(
+            normalise_email(" Li.Na@Example.COM ").as_deref(),
+            Some("li.na@example.com")
+        );
+        assert_eq!(normalise_email("not an email"), None);
+    }
+
+    #[test]
+    fn a_found_handle_goes_to_the_one_person_with_that_mobile_and_never_over_the_config() {
+        let mut configured = person("wang", Some("13800000002"), None);
+        configured
+            .handles
+            .insert(Platform::Dingtalk, "from-config".into());
+        let mut people = Directory::new(vec![
+            person("li", Some("+86 138 0000 0001"), Some("li@example.com")),
+            configured,
+            person("zhao", Some("13800000003"), None),
+            person("qian", Some("13800000003"), None),
+        ]);
+        let added = people.add_found_handles([
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000001"),
+                "user-li",
+            ),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000002"),
+                "user-wang",
+            ),
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000003"),
+                "shared-phone",
+            ),
+            (Platform::Slack, Contact::Email("li@example.com"), "U012AB"),
+            // An id the config already gives someone is not given again.
+            (
+                Platform::Dingtalk,
+                Contact::Mobile("13800000003"),
+                "from-config",
+            ),
+        ]);
+        assert_eq!(added, 2);
+        let handle = |id: &str, p| people.get(id).and_then(|x| x.handle(p)).map(str::to_string);
+        assert_eq!(handle("li", Platform::Dingtalk).as_deref(), Some("user-li"));
+        assert_eq!(handle("li", Platform::Slack).as_deref(), Some("U012AB"));
+        assert_eq!(
+            handle("wang", Platform::Dingtalk).as_deref(),
+            Some("from-config")
+        );
+        assert_eq!(handle("zhao", Platform::Dingtalk), None);
+        assert_eq!(
+            people.by_mobile("13800000001").map(|p| p.id.as_str()),
+            Some("li")
+        );
+        assert!(people.by_mobile("13800000003").is_none());
     }
 }

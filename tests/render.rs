@@ -28,6 +28,7 @@ fn person(id: &str, name: &str, mobile: Option<&str>, handles: &[(Platform, &str
         name: name.into(),
         unit: None,
         mobile: mobile.map(str::to_string),
+        email: None,
         handles: handles
             .iter()
             .map(|(p, h)| (*p, h.to_string()))

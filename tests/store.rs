@@ -11,9 +11,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Barrier;
 use weekbell::store::{
-    Appended, Backend, CursorLease, InboundText, NewEvent, NewMessage, OutboxCounts, OutboxFilter,
-    OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store, StoreError,
+    Appended, Backend, CursorLease, DirectoryEntry, InboundText, NewEvent, NewMessage,
+    OutboxCounts, OutboxFilter, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, Store,
+    StoreError,
 };
+use weekbell::types::Platform;
 
 /// What almost every line here does with a store call: it must succeed. A failure panics with
 /// the store's error at the calling line (`#[track_caller]`), which a closure would not give.
@@ -1811,4 +1813,58 @@ async fn drain_case(store: &Store, n: u64, slots: &[(i64, usize, i64)]) -> Resul
         }
     }
     Ok(())
+}
+
+// ---- directory look-ups --------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_directory_answer_is_kept_replaced_and_a_not_found_is_kept_as_none() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        let other = ctx.reopen().await;
+        s.put_directory(Platform::Dingtalk, "mobile", "13800000001", None, T0)
+            .await
+            .or_fail();
+        s.put_directory(
+            Platform::Slack,
+            "email",
+            "li@example.com",
+            Some("U012AB"),
+            T0,
+        )
+        .await
+        .or_fail();
+        // The person joined DingTalk later: the next look-up's answer replaces "not found".
+        other
+            .put_directory(
+                Platform::Dingtalk,
+                "mobile",
+                "13800000001",
+                Some("manager42"),
+                T0 + 9,
+            )
+            .await
+            .or_fail();
+        assert_eq!(
+            s.directory().await.or_fail(),
+            vec![
+                DirectoryEntry {
+                    platform: Platform::Dingtalk,
+                    key_kind: "mobile".into(),
+                    key: "13800000001".into(),
+                    user_id: Some("manager42".into()),
+                    resolved_ms: T0 + 9,
+                },
+                DirectoryEntry {
+                    platform: Platform::Slack,
+                    key_kind: "email".into(),
+                    key: "li@example.com".into(),
+                    user_id: Some("U012AB".into()),
+                    resolved_ms: T0,
+                },
+            ]
+        );
+        other.close().await;
+    })
+    .await;
 }

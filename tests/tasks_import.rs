@@ -33,6 +33,7 @@ fn person(id: &str, name: &str) -> Person {
         name: name.to_string(),
         unit: None,
         mobile: None,
+        email: None,
         handles: BTreeMap::new(),
         admin: false,
     }

@@ -244,6 +244,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
         name: "Alice <A&B>".into(),
         unit: None,
         mobile: None,
+        email: None,
         handles: [(Platform::Telegram, ALICE.to_string())].into(),
         admin: false,
     };

@@ -131,6 +131,7 @@ fn person(id: &str, name: &str, unit: Option<&str>, admin: bool) -> Person {
         name: name.into(),
         unit: unit.map(str::to_string),
         mobile: None,
+        email: None,
         handles: BTreeMap::from([(Platform::Slack, format!("U-{id}"))]),
         admin,
     }

@@ -71,6 +71,8 @@ pub struct Inbox {
     pub chat: Arc<ChatService>,
     pub shared: Arc<Shared>,
     pub senders: SenderLimits,
+    /// Looks an unknown sender up once before they are refused.
+    pub directory: Arc<super::directory::Resolver>,
 }
 
 /// Most senders remembered by [`SenderLimits`]. An office has tens to hundreds of people;
@@ -209,6 +211,30 @@ async fn run_command(
         let lang: crate::commands::Lang = channel.locale.unwrap_or(plan.config.locale).into();
         return Ran::Limited(crate::commands::too_many(lang));
     }
+    // A sender nobody is known by may be someone whose mobile or email the config gives:
+    // ask the platform once before refusing them.
+    let identified: Option<String>;
+    let sender = match sender {
+        SenderRef::Handles { platform, ids } if !super::knows(plan, platform, &ids) => {
+            let store = &inbox.shared.store;
+            identified = match inbox
+                .directory
+                .identify(plan, store, channel, &ids, now)
+                .await
+            {
+                Ok(person) => person,
+                Err(e) => {
+                    tracing::warn!(channel = %channel.name, "cannot look an unknown sender up: {e}");
+                    None
+                }
+            };
+            match &identified {
+                Some(person) => SenderRef::Person(person),
+                None => SenderRef::Handles { platform, ids },
+            }
+        }
+        other => other,
+    };
     let incoming = Incoming {
         channel: Some(&channel.name),
         sender,

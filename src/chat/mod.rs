@@ -7,6 +7,7 @@
 //! one command are written in one transaction. The retry is answered again with the state as
 //! it now is.
 
+pub mod directory;
 pub mod inbox;
 
 pub use inbox::{CommandReply, Inbox};
@@ -221,6 +222,15 @@ fn recognise<'p, 's>(
             (person, ids.first().copied())
         }
     }
+}
+
+/// Whether someone in the plan has one of `ids` as their handle on `platform`.
+pub(crate) fn knows(plan: &Plan, platform: Platform, ids: &[&str]) -> bool {
+    let sender = SenderRef::Handles {
+        platform,
+        ids: ids.to_vec(),
+    };
+    recognise(plan, &sender).0.is_some()
 }
 
 /// Whether a configured handle names the sender id `id`. Telegram handles may be written

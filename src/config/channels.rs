@@ -693,6 +693,7 @@ fn platform_keys(p: Platform) -> PlatformKeys {
                     "webhook",
                     "signing_secret",
                     "app_token",
+                    "bot_token",
                     "socket_mode",
                     "api_base",
                 ],

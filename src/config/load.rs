@@ -533,6 +533,7 @@ impl Validator<'_> {
                 name,
                 unit: self.opt_text(p.unit.as_ref()),
                 mobile: self.opt_text(p.mobile.as_ref()),
+                email: self.opt_text(p.email.as_ref()),
                 handles: person_handles,
                 admin: p.admin,
             });

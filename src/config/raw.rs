@@ -68,6 +68,7 @@ pub(super) struct RawPerson {
     pub name: Option<S>,
     pub unit: Option<S>,
     pub mobile: Option<S>,
+    pub email: Option<S>,
     #[serde(default)]
     pub admin: bool,
     pub dingtalk: Option<S>,

@@ -71,6 +71,8 @@ pub struct FeishuSettings {
 pub struct SlackSettings {
     pub signing_secret: Option<Secret>,
     pub app_token: Option<Secret>,
+    /// The app's bot token (`xoxb-…`), for looking people up by email (`users:read.email`).
+    pub bot_token: Option<Secret>,
     pub socket_mode: bool,
     pub api_base: Option<String>,
 }
@@ -161,6 +163,7 @@ impl PlatformSettings {
             Platform::Slack => PlatformSettings::Slack(SlackSettings {
                 signing_secret: secret("signing_secret"),
                 app_token: secret("app_token"),
+                bot_token: secret("bot_token"),
                 socket_mode: flag(&mut options, "socket_mode"),
                 api_base,
             }),
@@ -283,6 +286,7 @@ impl PlatformSettings {
             PlatformSettings::Slack(s) => vec![
                 ("signing_secret", s.signing_secret.as_ref()),
                 ("app_token", s.app_token.as_ref()),
+                ("bot_token", s.bot_token.as_ref()),
             ],
             PlatformSettings::Discord(s) => vec![("public_key", s.public_key.as_ref())],
             PlatformSettings::Teams(s) => vec![("security_token", s.security_token.as_ref())],

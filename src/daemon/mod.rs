@@ -16,6 +16,7 @@ pub use scheduler::{FireError, Scheduler, enqueue_slot};
 use crate::backoff::Backoff;
 use crate::chat::ChatService;
 use crate::chat::Inbox;
+use crate::chat::directory::{REFRESH_EVERY, Resolver, apply_cached};
 use crate::chat::inbox::{on_polled_message, on_socket_command, on_stream_message};
 use crate::clock::Clock;
 use crate::config::PlatformSettings;
@@ -40,6 +41,8 @@ use tokio::sync::watch;
 /// How long a fetch of Google's signing keys may take; a Google Chat request waits for it, and
 /// Chat gives up on an app after 30 seconds.
 const GOOGLE_KEYS_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long one directory look-up may take (a token request and the question).
+const LOOKUP_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the config, task list and calendar files are checked for changes.
 pub const RELOAD_CHECK: Duration = Duration::from_secs(2);
 /// The pause after the store refused to record a slot, doubling from 1 s to 30 s while it keeps
@@ -98,6 +101,8 @@ pub async fn run(
         .save_task_snapshot(&source, &snapshot, now.timestamp_millis())
         .await?;
 
+    let mut plan = plan;
+    add_found_handles(&mut plan, &shared.store).await;
     let plan = Arc::new(plan);
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -114,12 +119,21 @@ pub async fn run(
     let mut delivery = tokio::spawn(delivery.run());
     tokio::spawn(retention::run(shared.clone(), stop_rx.clone()));
 
+    let resolver = Arc::new(Resolver::new(http_client(LOOKUP_TIMEOUT)?));
+    tokio::spawn(look_people_up(
+        resolver.clone(),
+        plan_rx.clone(),
+        shared.clone(),
+        stop_rx.clone(),
+    ));
+
     let chat = Arc::new(ChatService::new(shared.store.clone()));
     let inbox = Arc::new(Inbox {
         plan: plan_rx.clone(),
         chat: chat.clone(),
         shared: shared.clone(),
         senders: Default::default(),
+        directory: resolver.clone(),
     });
     let state = Arc::new(ServerState {
         inbox: inbox.clone(),
@@ -187,9 +201,11 @@ pub async fn run(
             () = &mut shutdown => break,
             () = tokio::time::sleep(sleep) => {}
         }
-        if watched.changed() {
+        // New directory answers reload the plan too, so its people get the handles found.
+        if watched.changed() || resolver.take_changed() {
             match Plan::load(config_path, shared.clock.now().date_naive()) {
-                Ok(new_plan) => {
+                Ok(mut new_plan) => {
+                    add_found_handles(&mut new_plan, &shared.store).await;
                     tracing::info!(
                         tasks = new_plan.tasks.tasks.len(),
                         "reloaded the config and task list"
@@ -432,4 +448,45 @@ impl Watched {
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     std::fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+/// Gives the plan's people the handles the platforms' directories found (a config handle
+/// wins). A store failure leaves them as the config has them, and is logged.
+async fn add_found_handles(plan: &mut Plan, store: &Store) {
+    match apply_cached(&mut plan.people, store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(handles = n, "handles found in the platforms' directories"),
+        Err(e) => tracing::warn!(
+            "cannot read the directory answers; using the config's handles only: {e}"
+        ),
+    }
+}
+
+/// Looks people up at start and then every [`REFRESH_EVERY`], in a task of its own so that
+/// sending never waits for a directory; ends at the shutdown signal.
+async fn look_people_up(
+    resolver: Arc<Resolver>,
+    plan: watch::Receiver<Arc<Plan>>,
+    shared: Arc<Shared>,
+    stop: watch::Receiver<bool>,
+) {
+    let mut stop = Shutdown::new(stop);
+    loop {
+        let current = plan.borrow().clone();
+        match resolver
+            .refresh(&current, &shared.store, shared.clock.now(), &mut stop)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(found = n, "people found in the platforms' directories"),
+            Err(e) => tracing::warn!("directory look-ups stopped; trying again tomorrow: {e}"),
+        }
+        if stop
+            .until(tokio::time::sleep(REFRESH_EVERY))
+            .await
+            .is_none()
+        {
+            return;
+        }
+    }
 }

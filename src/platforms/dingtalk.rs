@@ -1,5 +1,7 @@
 //! DingTalk (钉钉) custom group robot: outbound wire format.
 
+pub(super) mod directory;
+
 use super::driver::{Driver, documented};
 use super::{
     PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,

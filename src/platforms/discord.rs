@@ -496,6 +496,7 @@ mod tests {
             name: "Alice".into(),
             unit: None,
             mobile: None,
+            email: None,
             handles: [(Platform::Discord, "80351110224678912".to_string())].into(),
             admin: false,
         };

@@ -1,9 +1,12 @@
 //! Feishu / Lark custom bot: outbound wire format.
 
+pub(super) mod directory;
+
 use super::driver::{Driver, documented};
 use super::{
-    PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, configured, hmac_sha256, int_field,
-    json_body, json_headers, str_field, webhook_url, with_quote, without_code,
+    PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, TokenCache, TokenKey, configured,
+    hmac_sha256, int_field, json_body, json_headers, str_field, webhook_url, with_quote,
+    without_code,
 };
 use crate::config::{ChannelConfig, FeishuSettings, PlatformSettings};
 use crate::people::Person;
@@ -174,16 +177,10 @@ pub(super) fn prepare(
 /// Feishu's Open API; Lark's is `https://open.larksuite.com` (channel option `api_base`).
 pub(super) const DEFAULT_API_BASE: &str = "https://open.feishu.cn";
 
-/// Refresh a cached tenant token this long before Feishu says it expires.
-const TOKEN_EARLY: Duration = Duration::from_secs(300);
-
 /// Open API codes meaning "the tenant token is not valid (any more)": fetch a new one.
 const TOKEN_INVALID: [i64; 3] = [99_991_661, 99_991_663, 99_991_668];
 
-type TokenKey = (String, String);
-static TOKENS: std::sync::LazyLock<
-    std::sync::Mutex<std::collections::HashMap<TokenKey, (Secret, std::time::Instant)>>,
-> = std::sync::LazyLock::new(Default::default);
+static TOKENS: TokenCache = TokenCache::new();
 
 fn api_base(channel: &ChannelConfig) -> String {
     channel.api_base().unwrap_or(DEFAULT_API_BASE).to_string()
@@ -240,9 +237,8 @@ pub(super) async fn reply(
         && TOKEN_INVALID
             .iter()
             .any(|c| reason.contains(&c.to_string()))
-        && let Ok(mut cache) = TOKENS.lock()
     {
-        cache.remove(&token_key(channel, &base));
+        TOKENS.forget(&token_key(channel, &base));
     }
     outcome
 }
@@ -270,11 +266,8 @@ async fn tenant_token(
     base: &str,
 ) -> Result<Secret, Outcome> {
     let key = token_key(channel, base);
-    if let Ok(cache) = TOKENS.lock()
-        && let Some((token, until)) = cache.get(&key)
-        && std::time::Instant::now() < *until
-    {
-        return Ok(token.clone());
+    if let Some(token) = TOKENS.get(&key) {
+        return Ok(token);
     }
     let (Some(app_id), Some(app_secret)) = (
         configured(app(channel).and_then(|a| a.app_id.as_ref())),
@@ -317,11 +310,8 @@ async fn tenant_token(
     match (code, token) {
         (0, Some(token)) => {
             let expire = body.get("expire").and_then(Value::as_u64).unwrap_or(7200);
-            let lifetime = Duration::from_secs(expire).saturating_sub(TOKEN_EARLY);
             let token = Secret::new(token);
-            if let Ok(mut cache) = TOKENS.lock() {
-                cache.insert(key, (token.clone(), std::time::Instant::now() + lifetime));
-            }
+            TOKENS.put(key, token.clone(), expire);
             Ok(token)
         }
         _ if status >= 500 => Err(Outcome::Retry {

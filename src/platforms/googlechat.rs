@@ -270,6 +270,7 @@ mod tests {
                 name: "Alice".into(),
                 unit: None,
                 mobile: None,
+                email: None,
                 handles: BTreeMap::from([(Platform::Googlechat, handle.to_string())]),
                 admin: false,
             };

@@ -246,6 +246,7 @@ mod tests {
             name: "Alice".into(),
             unit: None,
             mobile: None,
+            email: None,
             handles: [(Platform::Mattermost, "@Alice.W".to_string())].into(),
             admin: false,
         };

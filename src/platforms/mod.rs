@@ -9,6 +9,7 @@
 
 mod console;
 mod dingtalk;
+pub mod directory;
 mod discord;
 mod dispatch;
 mod driver;
@@ -42,7 +43,8 @@ use sending::exchange;
 pub use webhook::{SIGNATURE_HEADER, TIMESTAMP_HEADER, signature as webhook_signature};
 pub use wecom::STREAM_SIZE_LIMIT as WECOM_STREAM_SIZE_LIMIT;
 use wire::{
-    base64, configured, hmac_sha256, int_field, json_body, json_headers, str_field, webhook_url,
+    TokenCache, TokenKey, base64, configured, hmac_sha256, int_field, json_body, json_headers,
+    str_field, webhook_url,
 };
 
 pub use crate::types::Platform;

@@ -1,5 +1,7 @@
 //! Slack incoming webhook: outbound wire format.
 
+pub(super) mod directory;
+
 use super::driver::{Driver, documented};
 use super::{
     DEFAULT_WAIT, MAX_WAIT, PreparedRequest, RateLimit, ReplyRow, ReplyVerdict, by_status,

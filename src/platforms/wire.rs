@@ -4,6 +4,8 @@
 use super::Outcome;
 use crate::config::ChannelConfig;
 use crate::secret::Secret;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
 /// The channel's webhook as an http(s) URL.
 pub(crate) fn webhook_url(channel: &ChannelConfig) -> Result<reqwest::Url, Outcome> {
@@ -80,6 +82,49 @@ pub(crate) fn str_field<'a>(value: &'a serde_json::Value, key: &str) -> Option<&
     value.get(key).and_then(serde_json::Value::as_str)
 }
 
+/// Access tokens an app's credentials were exchanged for, kept until shortly before they
+/// expire: Feishu's tenant token and DingTalk's app token both last two hours, and both
+/// platforms limit how often a new one may be asked for.
+pub(crate) struct TokenCache {
+    tokens: std::sync::Mutex<BTreeMap<TokenKey, (Secret, Instant)>>,
+}
+
+/// Whose token: the API base (a test's local stand-in has its own) and the app's id.
+pub(crate) type TokenKey = (String, String);
+
+/// A cached token is refreshed this long before the platform says it expires.
+pub(crate) const TOKEN_EARLY: Duration = Duration::from_secs(300);
+
+impl TokenCache {
+    pub(crate) const fn new() -> Self {
+        TokenCache {
+            tokens: std::sync::Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The token for `key`, unless it is about to expire.
+    pub(crate) fn get(&self, key: &TokenKey) -> Option<Secret> {
+        let tokens = self.tokens.lock().ok()?;
+        let (token, until) = tokens.get(key)?;
+        (Instant::now() < *until).then(|| token.clone())
+    }
+
+    /// Keeps `token` for `expires_in_secs` (as the platform said) less [`TOKEN_EARLY`].
+    pub(crate) fn put(&self, key: TokenKey, token: Secret, expires_in_secs: u64) {
+        let lifetime = Duration::from_secs(expires_in_secs).saturating_sub(TOKEN_EARLY);
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.insert(key, (token, Instant::now() + lifetime));
+        }
+    }
+
+    /// Drops the token for `key`: the platform said it is no longer valid.
+    pub(crate) fn forget(&self, key: &TokenKey) {
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.remove(key);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,5 +145,26 @@ mod tests {
         assert_eq!(configured(Some(&Secret::new(""))), None);
         assert_eq!(configured(Some(&Secret::new("  "))), None);
         assert_eq!(configured(Some(&Secret::new("SECx"))), Some("SECx"));
+    }
+}
+
+#[cfg(test)]
+mod token_cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_kept_until_shortly_before_it_expires_and_forgotten_on_request() {
+        let cache = TokenCache::new();
+        let key = ("http://127.0.0.1:1".to_string(), "app".to_string());
+        cache.put(key.clone(), Secret::new("t-1"), 7200);
+        assert_eq!(
+            cache.get(&key).map(|t| t.expose().to_string()),
+            Some("t-1".into())
+        );
+        cache.forget(&key);
+        assert!(cache.get(&key).is_none());
+        // A token that lives less than the early margin is never handed out.
+        cache.put(key.clone(), Secret::new("t-2"), 60);
+        assert!(cache.get(&key).is_none());
     }
 }

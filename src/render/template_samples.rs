@@ -73,6 +73,7 @@ impl Samples {
             name: name.into(),
             unit: None,
             mobile: Some("13800000001".into()),
+            email: None,
             handles: handles.clone(),
             admin: false,
         };

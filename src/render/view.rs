@@ -584,6 +584,7 @@ mod tests {
             name: "ann".into(),
             unit: None,
             mobile: None,
+            email: None,
             handles: Default::default(),
             admin: false,
         }]);

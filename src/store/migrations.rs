@@ -1,5 +1,6 @@
 //! The schema: the scripts in `migrations/` (whose README holds the rules for a new one),
-//! embedded at build time by `sqlx::migrate!` and applied by sqlx's migrator.
+//! embedded at build time by `sqlx::migrate!` and applied by sqlx's migrator (version 5 adds
+//! `directory`, the platforms' answers to mobile and email look-ups).
 //!
 //! sqlx records each applied version in `_sqlx_migrations` with the SHA-384 of its script and
 //! refuses a database whose applied script differs from this build's

@@ -28,9 +28,11 @@
 //! `open.rs` reads the URL and connects, `migrations.rs` brings the schema up to date, and each
 //! table (or set of tables one concern owns) has its own `impl Store`: `ledger.rs` (the slot
 //! ledger), `outbox.rs`, `tasks.rs` (the task snapshot and events), `inbound.rs` (inbound ids,
-//! signatures and cursors) and `retention.rs` (deleting old rows). `write_tx.rs` holds the write
-//! transaction they share, `model.rs` the row types and `error.rs` [`StoreError`].
+//! signatures and cursors), `directory.rs` (what the platforms' directories answered) and
+//! `retention.rs` (deleting old rows). `write_tx.rs` holds the write transaction they share,
+//! `model.rs` the row types and `error.rs` [`StoreError`].
 
+mod directory;
 mod error;
 mod inbound;
 mod ledger;
@@ -46,9 +48,9 @@ mod write_tx;
 pub use error::{StoreError, redact_url};
 use model::UnknownStatus;
 pub use model::{
-    Appended, Backend, CursorLease, InboundText, LedgerEntry, NewEvent, NewMessage, OutboxCounts,
-    OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus, TaskEvent,
-    TaskSnapshot,
+    Appended, Backend, CursorLease, DirectoryEntry, InboundText, LedgerEntry, NewEvent, NewMessage,
+    OutboxCounts, OutboxFilter, OutboxMessage, OutboxStatus, OutboxUpdate, SlotClaim, SlotStatus,
+    TaskEvent, TaskSnapshot,
 };
 
 use crate::secret::Redactor;

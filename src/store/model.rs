@@ -397,3 +397,16 @@ pub enum CursorLease {
     /// Another replica holds it until `until_ms`.
     Busy { holder: String, until_ms: i64 },
 }
+
+/// One answer of a chat platform's directory, as the store keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    pub platform: crate::types::Platform,
+    /// `mobile`, `email`, or `user` (a sender's user id whose mobile was asked).
+    pub key_kind: String,
+    /// The normalised mobile or email, or the sender's user id.
+    pub key: String,
+    /// The platform's user id (for `user`, the mobile); `None`: no such user.
+    pub user_id: Option<String>,
+    pub resolved_ms: i64,
+}

@@ -350,3 +350,15 @@ pub const MOVE_CURSOR: &str = "UPDATE inbound_cursors SET position = $3, updated
 /// `$2` holder, `$3` now.
 pub const RELEASE_CURSOR: &str = "UPDATE inbound_cursors SET holder = NULL, lease_until_ms = 0, \
      updated_ms = $3 WHERE consumer = $1 AND holder = $2";
+
+// ---- directory look-ups ----------------------------------------------------------------------
+
+/// Records what a platform's directory answered, replacing an older answer. `$1` platform,
+/// `$2` key kind, `$3` key, `$4` user id (NULL: not found), `$5` now.
+pub const PUT_DIRECTORY: &str = "INSERT INTO directory \
+     (platform, key_kind, lookup_key, user_id, resolved_ms) VALUES ($1, $2, $3, $4, $5) \
+     ON CONFLICT (platform, key_kind, lookup_key) DO UPDATE SET user_id = $4, resolved_ms = $5";
+
+/// Every answer on record, found or not.
+pub const ALL_DIRECTORY: &str = "SELECT platform, key_kind, lookup_key, user_id, resolved_ms FROM directory \
+     ORDER BY platform, key_kind, lookup_key";

@@ -329,6 +329,7 @@ mod tests {
             name: "孙强".into(),
             unit: None,
             mobile: None,
+            email: None,
             handles: BTreeMap::new(),
             admin: false,
         }]);

@@ -28,6 +28,7 @@
 pub mod chat_servers;
 pub mod daemon;
 pub mod dingtalk_stream_server;
+pub mod directory_servers;
 pub mod discord_server;
 pub mod fake_http;
 pub mod feishu_ws_server;

@@ -1166,3 +1166,73 @@ fn without_add_columns_no_column_is_added_and_the_output_names_the_values() {
     assert_eq!(reimported[1].progress, Some(60));
     assert_eq!(keys(&reimported), keys(&merged(&config, dir.path())));
 }
+
+/// A status merged down over three tasks: changing one splits the range, the other two keep
+/// the value they read as, and only that range leaves `<mergeCells>`.
+#[test]
+fn a_change_inside_a_merged_range_splits_only_that_range_in_the_copy() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let dir = tempdir();
+    let mut wb = Workbook::new();
+    let built = (|| -> Result<(), rust_xlsxwriter::XlsxError> {
+        let ws = wb.add_worksheet();
+        ws.set_name("台账")?;
+        ws.merge_range(0, 0, 0, 3, "整改台账", &Format::new().set_bold())?;
+        for (c, h) in ["序号", "问题描述", "责任单位", "整改进展"]
+            .iter()
+            .enumerate()
+        {
+            ws.write_string(1, c as u16, *h)?;
+        }
+        for (i, title) in ["油烟治理", "渣土清运", "占道经营"].iter().enumerate() {
+            let r = 2 + i as u32;
+            ws.write_number(r, 0, (i + 1) as f64)?;
+            ws.write_string(r, 1, *title)?;
+            ws.write_string(r, 2, "县城管局")?;
+        }
+        ws.merge_range(2, 3, 4, 3, "整改中", &Format::new().set_text_wrap())?;
+        Ok(())
+    })();
+    built.unwrap_or_else(|e| panic!("build sheet: {e}"));
+    let bytes = wb
+        .save_to_buffer()
+        .unwrap_or_else(|e| panic!("save sheet: {e}"));
+    std::fs::write(dir.path().join("ledger.xlsx"), bytes).unwrap_or_else(|e| panic!("{e}"));
+    let config = config_for(dir.path(), "ledger.xlsx");
+    record(
+        dir.path(),
+        &[event(
+            "a",
+            "2",
+            "2026-11-30T09:00:00+08:00",
+            "sun.qiang",
+            "status",
+            None,
+            Some("done"),
+        )],
+    );
+    let o = weekbell(
+        dir.path(),
+        &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
+    );
+    assert_exit(&o, 0);
+    let exported = dir.path().join("out.xlsx");
+    let after = cells(&exported, "台账");
+    let status: Vec<Option<&str>> = (2..5)
+        .map(|r| after.get(&(r, 3)).map(String::as_str))
+        .collect();
+    assert_eq!(status, [Some("整改中"), Some("已完成"), Some("整改中")]);
+    let mut book = calamine::open_workbook_auto(&exported).unwrap_or_else(|e| panic!("{e}"));
+    if let calamine::Sheets::Xlsx(x) = &mut book {
+        let merges = x
+            .merge_cells_by_sheet_name("台账")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(merges.len(), 1, "the title stays merged: {merges:?}");
+    }
+    let reimported = reimport(&config, &exported);
+    assert_eq!(
+        reimported.iter().map(|t| t.status).collect::<Vec<_>>(),
+        [Status::InProgress, Status::Done, Status::InProgress]
+    );
+    assert_eq!(keys(&reimported), keys(&merged(&config, dir.path())));
+}

@@ -134,6 +134,28 @@ fn event(
     }
 }
 
+/// Saves a workbook a test built as `dir/ledger.xlsx`, and a config for it.
+fn ledger(dir: &Path, wb: &mut rust_xlsxwriter::Workbook) -> PathBuf {
+    let bytes = wb
+        .save_to_buffer()
+        .unwrap_or_else(|e| panic!("save sheet: {e}"));
+    std::fs::write(dir.join("ledger.xlsx"), bytes).unwrap_or_else(|e| panic!("write sheet: {e}"));
+    config_for(dir, "ledger.xlsx")
+}
+
+/// Sun Qiang sets `field` of task `task` to `value` in the chat.
+fn change(task: &str, field: &str, value: &str) -> NewEvent {
+    event(
+        "a",
+        task,
+        "2026-11-30T09:00:00+08:00",
+        "sun.qiang",
+        field,
+        None,
+        Some(value),
+    )
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -658,23 +680,8 @@ fn merged_cells_and_formats_survive_the_export() {
         Ok(())
     })();
     built.unwrap_or_else(|e| panic!("build sheet: {e}"));
-    let bytes = wb
-        .save_to_buffer()
-        .unwrap_or_else(|e| panic!("save sheet: {e}"));
-    std::fs::write(dir.path().join("ledger.xlsx"), bytes).unwrap_or_else(|e| panic!("{e}"));
-    let config = config_for(dir.path(), "ledger.xlsx");
-    record(
-        dir.path(),
-        &[event(
-            "a",
-            "2",
-            "2026-11-30T09:00:00+08:00",
-            "sun.qiang",
-            "progress",
-            None,
-            Some("80"),
-        )],
-    );
+    let config = ledger(dir.path(), &mut wb);
+    record(dir.path(), &[change("2", "progress", "80")]);
     let o = weekbell(
         dir.path(),
         &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
@@ -945,7 +952,8 @@ fn xml_cells(xml: &[u8]) -> BTreeMap<String, XmlCell> {
 /// A list as an office formats it: a bold, large title merged over the columns, wrapped
 /// descriptions, its own column widths, a shaded header, a second sheet and a print setup.
 /// Columns: 序号, 问题描述, 责任单位, 整改时限, 整改进展 (status), 备注 (notes); no progress.
-fn formatted_source(path: &Path) {
+/// Saved as `dir/ledger.xlsx`, with a config for it.
+fn formatted_source(dir: &Path) -> PathBuf {
     use rust_xlsxwriter::{Color, ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     let built = (|| -> Result<(), rust_xlsxwriter::XlsxError> {
@@ -1002,17 +1010,13 @@ fn formatted_source(path: &Path) {
         Ok(())
     })();
     built.unwrap_or_else(|e| panic!("build sheet: {e}"));
-    let bytes = wb
-        .save_to_buffer()
-        .unwrap_or_else(|e| panic!("save sheet: {e}"));
-    std::fs::write(path, bytes).unwrap_or_else(|e| panic!("write source: {e}"));
+    ledger(dir, &mut wb)
 }
 
 #[test]
 fn an_xlsx_export_is_the_source_workbook_with_only_the_changed_cells_rewritten() {
     let dir = tempdir();
-    formatted_source(&dir.path().join("ledger.xlsx"));
-    let config = config_for(dir.path(), "ledger.xlsx");
+    let config = formatted_source(dir.path());
     record(
         dir.path(),
         &[
@@ -1114,20 +1118,8 @@ fn an_xlsx_export_is_the_source_workbook_with_only_the_changed_cells_rewritten()
 #[test]
 fn without_add_columns_no_column_is_added_and_the_output_names_the_values() {
     let dir = tempdir();
-    formatted_source(&dir.path().join("ledger.xlsx"));
-    let config = config_for(dir.path(), "ledger.xlsx");
-    record(
-        dir.path(),
-        &[event(
-            "a",
-            "2",
-            "2026-11-30T09:00:00+08:00",
-            "sun.qiang",
-            "progress",
-            None,
-            Some("60"),
-        )],
-    );
+    let config = formatted_source(dir.path());
+    record(dir.path(), &[change("2", "progress", "60")]);
     let o = weekbell(
         dir.path(),
         &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
@@ -1194,23 +1186,8 @@ fn a_change_inside_a_merged_range_splits_only_that_range_in_the_copy() {
         Ok(())
     })();
     built.unwrap_or_else(|e| panic!("build sheet: {e}"));
-    let bytes = wb
-        .save_to_buffer()
-        .unwrap_or_else(|e| panic!("save sheet: {e}"));
-    std::fs::write(dir.path().join("ledger.xlsx"), bytes).unwrap_or_else(|e| panic!("{e}"));
-    let config = config_for(dir.path(), "ledger.xlsx");
-    record(
-        dir.path(),
-        &[event(
-            "a",
-            "2",
-            "2026-11-30T09:00:00+08:00",
-            "sun.qiang",
-            "status",
-            None,
-            Some("done"),
-        )],
-    );
+    let config = ledger(dir.path(), &mut wb);
+    record(dir.path(), &[change("2", "status", "done")]);
     let o = weekbell(
         dir.path(),
         &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],

@@ -14,9 +14,8 @@
 //!   `NAME-历史.csv` or `NAME-history.csv`, or to `--history FILE`. A copy of an xlsm keeps
 //!   its macros and so must be named `.xlsm`; an xlsx's must be named `.xlsx`.
 //! - **Sheets (xlsb, xls, ods; xlsx and xlsm exported as CSV) and delimited files (csv, tsv)**
-//!   are read again as a
-//!   grid. Every row (title rows above the header included) and every column keeps its place
-//!   and its header text; only the cells of fields that events changed — status, progress,
+//!   are read again as a grid. Every row (title rows above the header included) and every
+//!   column keeps its place and its header text; only the cells of fields that events changed — status, progress,
 //!   notes — are rewritten. Everything else is copied as read, dates as dates and numbers
 //!   with their number format.
 //! - **TOML and JSON lists** have no sheet: the export writes the built-in column set (id,
@@ -44,14 +43,15 @@
 //!
 //! A list is **Chinese** when its header rows contain a Chinese character (for TOML/JSON, whose
 //! keys are English field names: when a task's title does). That decides the built-in words
-//! above and the name of the history sheet: `历史` for a Chinese list, `history` otherwise.
+//! above and the name of the history sheet (and of the history file beside an in-place copy):
+//! `历史` for a Chinese list, `history` otherwise.
 //! TOML/JSON values are not re-read as written, so their statuses come from the config's or
 //! the built-in words.
 //!
 //! # Formats
 //!
-//! - **xlsx** (rebuilt, for lists that are not xlsx): the list on a sheet named like the source's (a CSV/TOML/JSON file's name
-//!   without its extension), header rows bold, changed cells shaded yellow, columns sized to
+//! - **xlsx** (rebuilt, for lists that are not xlsx): the list on a sheet named like the
+//!   source's (a CSV/TOML/JSON file's name without its extension), header rows bold, changed cells shaded yellow, columns sized to
 //!   their text, merged cells kept merged unless a changed cell lies in them; then
 //!   the history sheet, one row per recorded event: time (in the config's `timezone`), task id
 //!   (the unit for weekly reports), field, old value, new value, who (the person's display
@@ -215,7 +215,7 @@ pub struct Summary {
     /// Whether the export is a copy of the source workbook with only the changed cells
     /// rewritten (an xlsx or xlsm list exported as xlsx); the history is then not a sheet in it.
     pub in_place: bool,
-    /// Every recorded event; all of them are on the history sheet.
+    /// Every recorded event; all of them are on the history sheet (or in the history file).
     pub events: usize,
     /// How many events changed the list, and why the others did not.
     pub merge: MergeStats,

@@ -1213,3 +1213,40 @@ fn a_change_inside_a_merged_range_splits_only_that_range_in_the_copy() {
     );
     assert_eq!(keys(&reimported), keys(&merged(&config, dir.path())));
 }
+
+/// The copy keeps the source's content types, so it keeps its extension; `--history` names the
+/// history file instead of the one beside the output.
+#[test]
+fn the_copy_keeps_the_sources_extension_and_history_goes_where_asked() {
+    let dir = tempdir();
+    formatted_source(dir.path());
+    record(dir.path(), &[change("2", "status", "done")]);
+    let o = weekbell(
+        dir.path(),
+        &["--config", "weekbell.toml", "export", "-o", "out.xlsm"],
+    );
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("name it out.xlsx"), "{}", stderr(&o));
+    assert!(!dir.path().join("out.xlsm").exists());
+
+    let o = weekbell(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "export",
+            "-o",
+            "out.xlsx",
+            "--history",
+            "events.csv",
+        ],
+    );
+    assert_exit(&o, 0);
+    assert!(
+        stdout(&o).contains("history in events.csv"),
+        "{}",
+        stdout(&o)
+    );
+    assert!(dir.path().join("events.csv").exists());
+    assert!(!dir.path().join("out-历史.csv").exists());
+}

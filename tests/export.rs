@@ -143,6 +143,17 @@ fn ledger(dir: &Path, wb: &mut rust_xlsxwriter::Workbook) -> PathBuf {
     config_for(dir, "ledger.xlsx")
 }
 
+/// `weekbell export -o out.xlsx` with the config beside the list in `dir`, which must succeed;
+/// the exported file.
+fn export_ok(dir: &Path) -> PathBuf {
+    let o = weekbell(
+        dir,
+        &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
+    );
+    assert_exit(&o, 0);
+    dir.join("out.xlsx")
+}
+
 /// Sun Qiang sets `field` of task `task` to `value` in the chat.
 fn change(task: &str, field: &str, value: &str) -> NewEvent {
     event(
@@ -225,6 +236,16 @@ fn reimport(config_path: &Path, file: &Path) -> Vec<Task> {
     tasks::load_bytes(file, &read(file), &config.tasks, &people, today())
         .unwrap_or_else(|e| panic!("re-import {}: {e}", file.display()))
         .tasks
+}
+
+/// The office can load `exported` as its list and get exactly the merged tasks.
+fn loads_back_as_merged(config: &Path, dir: &Path, exported: &Path) {
+    assert_eq!(
+        keys(&reimport(config, exported)),
+        keys(&merged(config, dir)),
+        "{}",
+        exported.display()
+    );
 }
 
 /// Everything about a task except where it came from.
@@ -446,10 +467,7 @@ fn xlsx_export_changes_only_the_updated_cells_and_writes_the_history_beside_it()
     assert_eq!(history.len(), 6);
 
     // The office can load the export as its list and get exactly the merged tasks.
-    assert_eq!(
-        keys(&reimport(&config, &exported)),
-        keys(&merged(&config, dir.path()))
-    );
+    loads_back_as_merged(&config, dir.path(), &exported);
 }
 
 /// A list that is not an xlsx is rebuilt as before: the list, then the history sheet.
@@ -486,10 +504,7 @@ fn a_rebuilt_xlsx_export_has_the_history_sheet() {
         at,
         NaiveDateTime::parse_from_str("2026-11-30 09:00:00", "%Y-%m-%d %H:%M:%S").ok()
     );
-    assert_eq!(
-        keys(&reimport(&config, &exported)),
-        keys(&merged(&config, dir.path()))
-    );
+    loads_back_as_merged(&config, dir.path(), &exported);
 }
 
 #[test]
@@ -556,10 +571,7 @@ fn csv_export_has_a_bom_and_loads_back_as_the_merged_list() {
     }
     assert_eq!(rows[2][6], "2026-12-31", "Excel dates are written as dates");
 
-    assert_eq!(
-        keys(&reimport(&config, &exported)),
-        keys(&merged(&config, dir.path()))
-    );
+    loads_back_as_merged(&config, dir.path(), &exported);
 
     let history = csv_rows(&read(&dir.path().join("history.csv")));
     assert_eq!(history.len(), 6);
@@ -682,12 +694,7 @@ fn merged_cells_and_formats_survive_the_export() {
     built.unwrap_or_else(|e| panic!("build sheet: {e}"));
     let config = ledger(dir.path(), &mut wb);
     record(dir.path(), &[change("2", "progress", "80")]);
-    let o = weekbell(
-        dir.path(),
-        &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
-    );
-    assert_exit(&o, 0);
-    let exported = dir.path().join("out.xlsx");
+    let exported = export_ok(dir.path());
     let mut after = calamine::open_workbook_auto(&exported).unwrap_or_else(|e| panic!("{e}"));
     let range = after
         .worksheet_range("台账")
@@ -701,10 +708,7 @@ fn merged_cells_and_formats_survive_the_export() {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(merges.len(), 2, "title and unit stay merged: {merges:?}");
     }
-    assert_eq!(
-        keys(&reimport(&config, &exported)),
-        keys(&merged(&config, dir.path()))
-    );
+    loads_back_as_merged(&config, dir.path(), &exported);
 
     let o = weekbell(
         dir.path(),
@@ -1188,12 +1192,7 @@ fn a_change_inside_a_merged_range_splits_only_that_range_in_the_copy() {
     built.unwrap_or_else(|e| panic!("build sheet: {e}"));
     let config = ledger(dir.path(), &mut wb);
     record(dir.path(), &[change("2", "status", "done")]);
-    let o = weekbell(
-        dir.path(),
-        &["--config", "weekbell.toml", "export", "-o", "out.xlsx"],
-    );
-    assert_exit(&o, 0);
-    let exported = dir.path().join("out.xlsx");
+    let exported = export_ok(dir.path());
     let after = cells(&exported, "台账");
     let status: Vec<Option<&str>> = (2..5)
         .map(|r| after.get(&(r, 3)).map(String::as_str))

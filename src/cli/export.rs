@@ -10,17 +10,24 @@ use weekbell::store::{Store, TaskEvent};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// xlsx (the list plus a history sheet) or csv (the list, UTF-8 with a byte-order mark);
-    /// by default taken from the extension of --output.
+    /// xlsx (a copy of an xlsx list with the changed cells rewritten; for other lists the
+    /// list plus a history sheet) or csv (the list, UTF-8 with a byte-order mark); by default
+    /// taken from the extension of --output (.xlsx, .xlsm or .csv).
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
     /// The file to write. It is replaced whole; the task list itself is refused.
     #[arg(short = 'o', long, value_name = "FILE")]
     output: PathBuf,
-    /// Also write every recorded event to this CSV file (the xlsx export has them on its
-    /// history sheet already).
+    /// Also write every recorded event to this CSV file (a rebuilt xlsx export has them on
+    /// its history sheet already; an in-place copy of an xlsx list writes them beside the
+    /// output, as NAME-历史.csv or NAME-history.csv, unless this names the file).
     #[arg(long, value_name = "FILE.csv")]
     history: Option<PathBuf>,
+    /// When the list has no column for a changed field (status, progress, notes), append one
+    /// to the copy of an xlsx list. Without it such values are listed in the output, not
+    /// written. (Rebuilt exports of other formats always append.)
+    #[arg(long)]
+    add_columns: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -57,14 +64,29 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     }
 
     let (events, store_note) = recorded_events(plan.config.store_url.expose())?;
-    let export = export::prepare(&plan.config, &plan.people, today, &events).map_err(cli_error)?;
-    export.write(format, &args.output).map_err(cli_error)?;
-    if let Some(h) = &args.history {
+    let options = export::Options {
+        format,
+        add_columns: args.add_columns,
+    };
+    let export =
+        export::prepare(&plan.config, &plan.people, today, &events, options).map_err(cli_error)?;
+    let summary = export.summary();
+    // An in-place copy stays the office's workbook, so the history goes to a file of its own.
+    let history_file = match &args.history {
+        Some(h) => Some(h.clone()),
+        None if summary.in_place => {
+            let h = history_beside(&args.output, &summary.history_sheet);
+            export::check_target(&h, source).map_err(cli_error)?;
+            Some(h)
+        }
+        None => None,
+    };
+    export.write(&args.output).map_err(cli_error)?;
+    if let Some(h) = &history_file {
         export.write_history_csv(h).map_err(cli_error)?;
     }
 
-    let summary = export.summary();
-    let history = match (format, &args.history) {
+    let history = match (format, &history_file) {
         (_, Some(h)) => format!("; history in {}", h.display()),
         (Format::Xlsx, None) => format!("; history on sheet {}", summary.history_sheet),
         (Format::Csv, None) => String::new(),
@@ -74,6 +96,14 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         args.output.display()
     )?;
     Ok(())
+}
+
+/// `merged.xlsx` → `merged-历史.csv` (the history sheet's name) in the same directory.
+fn history_beside(output: &std::path::Path, sheet: &str) -> PathBuf {
+    let stem = output
+        .file_stem()
+        .map_or_else(|| "export".into(), |s| s.to_string_lossy().into_owned());
+    output.with_file_name(format!("{stem}-{sheet}.csv"))
 }
 
 fn cli_error(e: ExportError) -> CliError {

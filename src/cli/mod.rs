@@ -106,7 +106,7 @@ pub enum Command {
     Tasks(tasks::Args),
     /// Write the task list with the chat's updates merged in, in the source's own columns.
     #[command(
-        after_help = "Examples:\n  weekbell export -o merged.xlsx\n  weekbell export --format csv -o merged.csv --history history.csv\n\nThe xlsx file holds the list (changed cells shaded) and a history sheet of every recorded event; CSV is UTF-8 with a byte-order mark so that Excel shows Chinese correctly. The task list itself is never overwritten."
+        after_help = "Examples:\n  weekbell export -o merged.xlsx\n  weekbell export -o merged.xlsx --add-columns\n  weekbell export --format csv -o merged.csv --history history.csv\n\nAn xlsx list exported as xlsx is a copy of the office's workbook with only the changed cells rewritten (fonts, widths, merges, print setup and other sheets as they were); its history goes to a CSV file beside it (merged-历史.csv, or --history). Other lists are rebuilt: the xlsx holds the list (changed cells shaded) and a history sheet. CSV is UTF-8 with a byte-order mark so that Excel shows Chinese correctly. The task list itself is never overwritten."
     )]
     Export(export::Args),
     /// Run a chat command locally as a configured person, and print the answer.

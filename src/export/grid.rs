@@ -104,6 +104,9 @@ pub(super) struct Grid {
     pub merges: Vec<Region>,
     /// Number format codes, shared by the cells that use them.
     pub formats: Vec<String>,
+    /// xlsx only: the style indexes (`s=` in the sheet XML) whose number format shows a
+    /// percentage, so that an in-place export writes progress where it will show as one.
+    pub percent_styles: std::collections::BTreeSet<usize>,
 }
 
 impl Grid {
@@ -327,6 +330,12 @@ fn read_xlsx(wb: &mut Xlsx<Cursor<&[u8]>>, name: String) -> Result<Grid, calamin
                 .map(|f| f.format_code.clone())
                 .filter(|c| !c.is_empty() && !c.eq_ignore_ascii_case("general"))
         })
+        .collect();
+    grid.percent_styles = codes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.as_deref().is_some_and(|c| c.contains('%')))
+        .map(|(i, _)| i)
         .collect();
     let mut cells: Vec<(usize, usize, Value, Option<String>)> = Vec::new();
     while let Some((cell, style)) = reader.next_cell_with_style_id()? {

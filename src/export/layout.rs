@@ -8,7 +8,7 @@
 //! under them, with a recognisable value in one column, and sees which field the value
 //! landed in. Only columns with header text are asked about, a handful per sheet.
 
-use super::grid::{Grid, GridCell, Value, format_number};
+use super::grid::{Grid, GridCell, Region, Value, format_number};
 use crate::config::{Field, TasksConfig};
 use crate::people::Directory;
 use crate::tasks::{self, Status, StatusMap, Task};
@@ -43,6 +43,24 @@ pub(super) struct Columns {
 pub(super) struct Changes {
     pub changed: BTreeSet<(usize, usize)>,
     pub added_columns: Vec<String>,
+    /// `(row, column)` of the header cell of each appended column.
+    pub added_headers: Vec<(usize, usize)>,
+    /// Values left unwritten because the sheet has no column for their field and appending
+    /// one was not asked for.
+    pub missing: Vec<Missing>,
+    /// Merged ranges split because a changed cell lay in them, and the cells of their first
+    /// column that now repeat the range's value.
+    pub unmerged: Vec<Region>,
+    pub refilled: BTreeSet<(usize, usize)>,
+}
+
+/// A value the export could not place: the field's name as a header would have it, the task,
+/// and the value as the sheet would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missing {
+    pub field: String,
+    pub task: String,
+    pub value: String,
 }
 
 /// The number format of progress cells the export writes: shown as 60%, read back as 60.
@@ -50,21 +68,30 @@ const PERCENT: &str = "0%";
 
 impl Laid {
     /// Writes the fields that differ between `file` (the tasks as the source has them) and
-    /// `merged` (with the events applied) into the grid, appending columns as needed.
-    pub(super) fn apply(&mut self, file: &[Task], merged: &[Task]) -> Changes {
+    /// `merged` (with the events applied) into the grid. A field the sheet has no column for
+    /// gets one appended when `add_columns`, else its values are listed in
+    /// [`Changes::missing`].
+    pub(super) fn apply(&mut self, file: &[Task], merged: &[Task], add_columns: bool) -> Changes {
         let mut changes = Changes {
             changed: BTreeSet::new(),
             added_columns: Vec::new(),
+            added_headers: Vec::new(),
+            missing: Vec::new(),
+            unmerged: Vec::new(),
+            refilled: BTreeSet::new(),
         };
         let mut next_col = self.grid.width();
         for ((before, after), &row) in file.iter().zip(merged).zip(&self.task_rows.clone()) {
             if before.status != after.status {
-                let col = self.column(Field::Status, &mut next_col, &mut changes);
                 let word = self.vocabulary.word(after.status).to_string();
-                self.put(row, col, GridCell::new(Value::Text(word)), &mut changes);
+                match self.column(Field::Status, &mut next_col, add_columns, &mut changes) {
+                    Some(col) => {
+                        self.put(row, col, GridCell::new(Value::Text(word)), &mut changes);
+                    }
+                    None => self.missing(Field::Status, before, word, &mut changes),
+                }
             }
             if before.progress != after.progress {
-                let col = self.column(Field::Progress, &mut next_col, &mut changes);
                 let cell = match after.progress {
                     Some(p) => GridCell {
                         value: Value::Number(f64::from(p) / 100.0),
@@ -72,31 +99,61 @@ impl Laid {
                     },
                     None => GridCell::default(),
                 };
-                self.put(row, col, cell, &mut changes);
+                match self.column(Field::Progress, &mut next_col, add_columns, &mut changes) {
+                    Some(col) => self.put(row, col, cell, &mut changes),
+                    None => {
+                        let shown = after.progress.map_or_else(String::new, |p| format!("{p}%"));
+                        self.missing(Field::Progress, before, shown, &mut changes);
+                    }
+                }
             }
             if before.notes != after.notes {
-                let col = self.column(Field::Notes, &mut next_col, &mut changes);
                 let value = if after.notes.is_empty() {
                     Value::Empty
                 } else {
                     Value::Text(after.notes.clone())
                 };
-                self.put(row, col, GridCell::new(value), &mut changes);
+                match self.column(Field::Notes, &mut next_col, add_columns, &mut changes) {
+                    Some(col) => self.put(row, col, GridCell::new(value), &mut changes),
+                    None => self.missing(Field::Notes, before, after.notes.clone(), &mut changes),
+                }
             }
         }
         changes
     }
 
-    /// The field's column, appended after the last one (with its header) the first time a
-    /// list without it needs it.
-    fn column(&mut self, field: Field, next_col: &mut usize, changes: &mut Changes) -> usize {
+    fn missing(&self, field: Field, task: &Task, value: String, changes: &mut Changes) {
+        changes.missing.push(Missing {
+            field: appended_header(field, self.chinese).to_string(),
+            task: task.id.clone(),
+            value,
+        });
+    }
+
+    /// Whether a field's values would be put into progress cells (a percentage).
+    pub(super) fn is_progress_column(&self, col: usize) -> bool {
+        self.columns.progress == Some(col)
+    }
+
+    /// The field's column; appended after the last one (with its header) the first time a
+    /// list without it needs it, when `add`; else `None`.
+    fn column(
+        &mut self,
+        field: Field,
+        next_col: &mut usize,
+        add: bool,
+        changes: &mut Changes,
+    ) -> Option<usize> {
         let slot = match field {
             Field::Status => &mut self.columns.status,
             Field::Progress => &mut self.columns.progress,
             _ => &mut self.columns.notes,
         };
         if let Some(c) = *slot {
-            return c;
+            return Some(c);
+        }
+        if !add {
+            return None;
         }
         let col = *next_col;
         *next_col += 1;
@@ -108,11 +165,12 @@ impl Laid {
         self.grid
             .set(row, col, GridCell::new(Value::Text(header.clone())));
         changes.added_columns.push(header);
-        col
+        changes.added_headers.push((row, col));
+        Some(col)
     }
 
     fn put(&mut self, row: usize, col: usize, cell: GridCell, changes: &mut Changes) {
-        self.unmerge_at(row, col);
+        self.unmerge_at(row, col, changes);
         self.csv_text.remove(&(row, col));
         self.grid.set(row, col, cell);
         changes.changed.insert((row, col));
@@ -120,19 +178,22 @@ impl Laid {
 
     /// A merged range cannot hold two values: the range that covers a changed cell is split,
     /// and its value repeated down its first column as the importer read it.
-    fn unmerge_at(&mut self, row: usize, col: usize) {
+    fn unmerge_at(&mut self, row: usize, col: usize, changes: &mut Changes) {
         let Some(i) = self.grid.merges.iter().position(|m| m.contains(row, col)) else {
             return;
         };
         let m = self.grid.merges.remove(i);
+        changes.unmerged.push(m);
         let Some(top) = self.grid.cell(m.first_row, m.first_col).cloned() else {
             return;
         };
         for r in m.first_row + 1..=m.last_row {
             if (r, m.first_col) != (row, col) && self.grid.value(r, m.first_col).is_blank() {
                 self.grid.set(r, m.first_col, top.clone());
+                changes.refilled.insert((r, m.first_col));
             }
         }
+        changes.refilled.remove(&(row, col));
     }
 }
 

@@ -4,37 +4,54 @@
 //!
 //! # What is written
 //!
-//! - **Sheets (xlsx, xlsm, xlsb, xls, ods) and delimited files (csv, tsv)** are read again as a
-//!   grid. Every row (title rows above the header included) and every column keeps its place
-//!   and its header text; only the cells of fields that events changed — status, progress,
+//! - **An xlsx or xlsm list exported as xlsx is a copy of the office's own workbook**
+//!   (`in_place.rs`): every part of it but the list sheet is copied byte for byte, and in
+//!   the list sheet only the changed cells are rewritten, each keeping its style. Fonts,
+//!   fills, borders, widths, row heights, wrapping, merged titles, frozen panes, print setup,
+//!   other sheets and macros stay as they were. The history is not added to the workbook (that
+//!   would rewrite the workbook, its relationships and content types, and the document
+//!   properties that list the sheets): it goes to a CSV file beside the output,
+//!   `NAME-历史.csv` or `NAME-history.csv`, or to `--history FILE`. A copy of an xlsm keeps
+//!   its macros and so must be named `.xlsm`; an xlsx's must be named `.xlsx`.
+//! - **Sheets (xlsb, xls, ods; xlsx and xlsm exported as CSV) and delimited files (csv, tsv)**
+//!   are read again as a grid. Every row (title rows above the header included) and every
+//!   column keeps its place and its header text; only the cells of fields that events changed — status, progress,
 //!   notes — are rewritten. Everything else is copied as read, dates as dates and numbers
 //!   with their number format.
 //! - **TOML and JSON lists** have no sheet: the export writes the built-in column set (id,
 //!   title, unit, leader, owners, due, status, progress, notes, category, and channel when a
 //!   task has one) under each field's name, or under the header configured in
 //!   `[tasks.columns]`, so that the file loads back with the same config.
-//! - **A field the source has no column for** (a progress event on a list without 进度) gets a
-//!   new column after the last one, headed 整改进展 / 进度 / 备注 for a Chinese list and
-//!   `Status` / `Progress` / `Notes` otherwise (built-in names, so the file loads back). Only
-//!   changed cells are filled: an empty cell there reads back as "not set", which is what the
-//!   task had.
+//! - **A field the source has no column for** (a progress event on a list without 进度): in
+//!   the in-place copy, only when asked ([`Options::add_columns`], `--add-columns`); without
+//!   it the values are listed in the summary ("not written, the sheet has no column for
+//!   them"), never dropped in silence. The rebuilt exports always add it. The new column
+//!   comes after the last one, headed 整改进展 / 进度 / 备注 for a Chinese list and `Status` /
+//!   `Progress` / `Notes` otherwise (built-in names, so the file loads back). Only changed
+//!   cells are filled: an empty cell there reads back as "not set", which is what the task
+//!   had. In the copy a new cell takes the style of its left neighbour.
 //! - **Status words** are the sheet's own: the word the sheet already uses most for that status
 //!   (a list that writes 整改中 and 已完成 gets 已完成 for done), else the first word under
 //!   `[tasks.status_values]`, else the built-in word in the list's language (未开始, 整改中,
 //!   受阻, 已完成, 长期坚持, 已取消 / todo, in progress, blocked, done, ongoing, cancelled).
 //!   A word is only used if it reads back as the same status with this config.
-//! - **Progress** is a percentage: in xlsx a number formatted `0%`, in CSV text such as `60%`.
+//! - **Progress** is a percentage: in a rebuilt xlsx a number formatted `0%`, in CSV text such
+//!   as `60%`; in the copy a number where the cell's style already shows a percentage, else
+//!   text such as `60%` (which reads back the same), so that `styles.xml` is never touched.
+//! - **In the copy**, a changed cell inside a merged range splits the range as in the rebuilt
+//!   export, and a changed cell that holds a formula is left alone and named in the summary.
 //!
 //! A list is **Chinese** when its header rows contain a Chinese character (for TOML/JSON, whose
 //! keys are English field names: when a task's title does). That decides the built-in words
-//! above and the name of the history sheet: `历史` for a Chinese list, `history` otherwise.
+//! above and the name of the history sheet (and of the history file beside an in-place copy):
+//! `历史` for a Chinese list, `history` otherwise.
 //! TOML/JSON values are not re-read as written, so their statuses come from the config's or
 //! the built-in words.
 //!
 //! # Formats
 //!
-//! - **xlsx**: the list on a sheet named like the source's (a CSV/TOML/JSON file's name
-//!   without its extension), header rows bold, changed cells shaded yellow, columns sized to
+//! - **xlsx** (rebuilt, for lists that are not xlsx): the list on a sheet named like the
+//!   source's (a CSV/TOML/JSON file's name without its extension), header rows bold, changed cells shaded yellow, columns sized to
 //!   their text, merged cells kept merged unless a changed cell lies in them; then
 //!   the history sheet, one row per recorded event: time (in the config's `timezone`), task id
 //!   (the unit for weekly reports), field, old value, new value, who (the person's display
@@ -51,6 +68,7 @@
 
 mod grid;
 mod history;
+mod in_place;
 mod layout;
 mod write;
 
@@ -59,10 +77,11 @@ use crate::people::Directory;
 use crate::store::TaskEvent;
 use crate::tasks::{self, MergeOptions, MergeStats, TaskError};
 use chrono::NaiveDate;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+pub use layout::Missing;
 pub use write::same_file;
 
 /// The two output formats.
@@ -77,7 +96,8 @@ impl Format {
     pub fn from_path(path: &Path) -> Option<Format> {
         let ext = path.extension()?.to_str()?.to_ascii_lowercase();
         match ext.as_str() {
-            "xlsx" => Some(Format::Xlsx),
+            // An in-place copy of a macro workbook keeps its macros and must keep its name.
+            "xlsx" | "xlsm" => Some(Format::Xlsx),
             "csv" => Some(Format::Csv),
             _ => None,
         }
@@ -132,6 +152,20 @@ pub enum ExportError {
     WouldOverwriteSource { path: PathBuf, suggestion: PathBuf },
 
     #[error(
+        "{} would be a copy of the task list {}, and Excel opens such a copy only under the \
+         source's extension (.{ext}): name it {} instead",
+        .path.display(),
+        .list.display(),
+        .suggestion.display()
+    )]
+    WrongExtension {
+        path: PathBuf,
+        list: PathBuf,
+        ext: String,
+        suggestion: PathBuf,
+    },
+
+    #[error(
         "cannot write {}: {source}; check that the directory exists and is writable (nothing \
          was written)",
         .path.display()
@@ -159,6 +193,7 @@ impl ExportError {
                 | ExportError::Source { .. }
                 | ExportError::Layout { .. }
                 | ExportError::WouldOverwriteSource { .. }
+                | ExportError::WrongExtension { .. }
         )
     }
 }
@@ -172,7 +207,15 @@ pub struct Summary {
     pub cells_changed: usize,
     /// Headers of the columns appended for fields the source had no column for.
     pub added_columns: Vec<String>,
-    /// Every recorded event; all of them are on the history sheet.
+    /// Values not written because the source has no column for their field and
+    /// [`Options::add_columns`] was off (only in an in-place export).
+    pub missing: Vec<Missing>,
+    /// Cells (`H6`) an event changed that were left as they are because they hold a formula.
+    pub formulas: Vec<String>,
+    /// Whether the export is a copy of the source workbook with only the changed cells
+    /// rewritten (an xlsx or xlsm list exported as xlsx); the history is then not a sheet in it.
+    pub in_place: bool,
+    /// Every recorded event; all of them are on the history sheet (or in the history file).
     pub events: usize,
     /// How many events changed the list, and why the others did not.
     pub merge: MergeStats,
@@ -190,6 +233,13 @@ impl fmt::Display for Summary {
         if !self.added_columns.is_empty() {
             write!(f, " (added column {})", self.added_columns.join(", "))?;
         }
+        if !self.formulas.is_empty() {
+            write!(
+                f,
+                " ({} left as they are: they hold formulas)",
+                self.formulas.join(", ")
+            )?;
+        }
         write!(f, ", {} events", self.events)?;
         let skipped = self.merge.unknown_task + self.merge.malformed;
         if skipped > 0 {
@@ -199,14 +249,52 @@ impl fmt::Display for Summary {
                 self.merge.applied, self.merge.unknown_task, self.merge.malformed
             )?;
         }
+        if !self.missing.is_empty() {
+            let values: Vec<String> = self
+                .missing
+                .iter()
+                .map(|m| format!("{} of task {}: {}", m.field, m.task, brief(&m.value)))
+                .collect();
+            write!(
+                f,
+                "; not written, the sheet has no column for them (add --add-columns to append \
+                 one): {}",
+                values.join("; ")
+            )?;
+        }
         Ok(())
     }
+}
+
+/// A value as the one-line summary shows it: one line, at most 40 characters.
+fn brief(value: &str) -> String {
+    let line: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.is_empty() {
+        return "(cleared)".to_string();
+    }
+    match line.char_indices().nth(40) {
+        Some((i, _)) => format!("{}…", &line[..i]),
+        None => line,
+    }
+}
+
+/// What the caller asks of an export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub format: Format,
+    /// Append a column for a field the sheet has none for (status, progress, notes). An
+    /// in-place export appends only when asked; the other exports always do, as they rebuild
+    /// the sheet anyway.
+    pub add_columns: bool,
 }
 
 /// The merged list laid out in the source's columns, ready to be written as xlsx or CSV.
 #[derive(Debug)]
 pub struct Export {
     source: PathBuf,
+    format: Format,
+    /// The in-place copy of the source workbook (see [`Summary::in_place`]).
+    patched: Option<Vec<u8>>,
     sheet: grid::Grid,
     /// Rows above the first task (title and header rows): bold, and excluded from widths.
     first_data_row: usize,
@@ -233,6 +321,7 @@ pub fn prepare(
     people: &Directory,
     today: NaiveDate,
     events: &[TaskEvent],
+    options: Options,
 ) -> Result<Export, ExportError> {
     let cfg = &config.tasks;
     let path = cfg.source.as_path();
@@ -279,7 +368,37 @@ pub fn prepare(
     if source == grid::Source::Records || matches!(source, grid::Source::Delimited(_)) {
         laid.grid.sheet = sheet_title(path);
     }
-    let changes = laid.apply(&file.tasks, &merged);
+    let in_place = source == grid::Source::Xlsx && options.format == Format::Xlsx;
+    let changes = laid.apply(&file.tasks, &merged, options.add_columns || !in_place);
+    let mut formulas = Vec::new();
+    let patched = if in_place {
+        let edits: BTreeMap<(usize, usize), in_place::Edit> = changes
+            .changed
+            .iter()
+            .chain(&changes.refilled)
+            .chain(&changes.added_headers)
+            .map(|&(r, c)| {
+                let value = laid.grid.value(r, c).clone();
+                let progress =
+                    laid.is_progress_column(c) && matches!(value, grid::Value::Number(_));
+                ((r, c), in_place::Edit { value, progress })
+            })
+            .collect();
+        let patch = in_place::Patch {
+            sheet: &laid.grid.sheet,
+            edits: &edits,
+            unmerged: &changes.unmerged,
+            percent_styles: &laid.grid.percent_styles,
+        };
+        let done = in_place::apply(&bytes, &patch).map_err(|e| ExportError::Source {
+            path: path.to_path_buf(),
+            message: e.to_string(),
+        })?;
+        formulas = done.formulas;
+        Some(done.bytes)
+    } else {
+        None
+    };
 
     let history_sheet = history::sheet_name(laid.chinese, &laid.grid.sheet);
     let history = history::rows(
@@ -291,8 +410,18 @@ pub fn prepare(
     );
     let summary = Summary {
         tasks: file.tasks.len(),
-        cells_changed: changes.changed.len(),
+        cells_changed: changes
+            .changed
+            .iter()
+            .filter(|at| !formulas.contains(at))
+            .count(),
         added_columns: changes.added_columns,
+        missing: changes.missing,
+        formulas: formulas
+            .iter()
+            .map(|&(r, c)| format!("{}{}", in_place::column_name(c), r + 1))
+            .collect(),
+        in_place,
         events: events.len(),
         merge,
         sheet: laid.grid.sheet.clone(),
@@ -300,6 +429,8 @@ pub fn prepare(
     };
     Ok(Export {
         source: path.to_path_buf(),
+        format: options.format,
+        patched,
         first_data_row: laid.first_data_row,
         header_row: laid.header_row,
         changed: changes.changed,
@@ -316,9 +447,14 @@ impl Export {
         &self.summary
     }
 
-    /// The file's bytes: for xlsx the list, then the history sheet; for CSV the list, UTF-8
-    /// with a byte-order mark. `path` only names the file in an error.
-    pub fn encode(&self, format: Format, path: &Path) -> Result<Vec<u8>, ExportError> {
+    /// The file's bytes: for xlsx the in-place copy of the source, or the list then the
+    /// history sheet; for CSV the list, UTF-8 with a byte-order mark. `path` only names the
+    /// file in an error.
+    pub fn encode(&self, path: &Path) -> Result<Vec<u8>, ExportError> {
+        if let Some(bytes) = &self.patched {
+            return Ok(bytes.clone());
+        }
+        let format = self.format;
         let fail = |message: String| ExportError::Encode {
             path: path.to_path_buf(),
             format,
@@ -339,11 +475,14 @@ impl Export {
         })
     }
 
-    /// Writes the list in `format` to `path`, replacing it whole or leaving it untouched.
-    /// Refuses the task list itself.
-    pub fn write(&self, format: Format, path: &Path) -> Result<(), ExportError> {
+    /// Writes the list to `path`, replacing it whole or leaving it untouched. Refuses the
+    /// task list itself, and an in-place copy under another extension than the source's.
+    pub fn write(&self, path: &Path) -> Result<(), ExportError> {
         check_target(path, &self.source)?;
-        write::atomically(path, &self.encode(format, path)?)
+        if self.patched.is_some() {
+            check_extension(path, &self.source)?;
+        }
+        write::atomically(path, &self.encode(path)?)
     }
 
     /// Writes [`Export::history_csv`] to `path`, with the same guarantees as [`Export::write`].
@@ -351,6 +490,26 @@ impl Export {
         check_target(path, &self.source)?;
         write::atomically(path, &self.history_csv(path)?)
     }
+}
+
+/// An in-place copy keeps the source's content types: an xlsm's say "macro-enabled", which
+/// Excel refuses to open under .xlsx, and an xlsx's are refused under .xlsm.
+fn check_extension(target: &Path, source: &Path) -> Result<(), ExportError> {
+    let ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+    };
+    let wanted = ext(source).unwrap_or_else(|| "xlsx".to_string());
+    if ext(target).as_deref() == Some(wanted.as_str()) {
+        return Ok(());
+    }
+    Err(ExportError::WrongExtension {
+        path: target.to_path_buf(),
+        list: source.to_path_buf(),
+        suggestion: target.with_extension(&wanted),
+        ext: wanted,
+    })
 }
 
 /// A sheet name from a file name: Excel allows 31 characters and none of `[]:*?/\`.

@@ -29,6 +29,7 @@ use crate::platforms::{ClientError, SEND_TIMEOUT, http_client};
 use crate::server::ServerState;
 pub use crate::shutdown::SHUTDOWN_GRACE;
 use crate::shutdown::Shutdown;
+use crate::state::anchor_deadlines;
 use crate::store::{Store, StoreError};
 use crate::types::Platform;
 use std::future::Future;
@@ -77,8 +78,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let now = clock.now();
-    let plan = Plan::load(config_path, now.date_naive())?;
+    let mut plan = Plan::load(config_path, now.date_naive())?;
     let store = Store::open(plan.config.store_url.expose()).await?;
+    let order = plan.config.tasks.date_order;
+    anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
     let shared = Arc::new(Shared::new(store, clock));
     tracing::info!(
         instance = %shared.instance,
@@ -189,7 +192,17 @@ pub async fn run(
         }
         if watched.changed() {
             match Plan::load(config_path, shared.clock.now().date_naive()) {
-                Ok(new_plan) => {
+                Ok(mut new_plan) => {
+                    let order = new_plan.config.tasks.date_order;
+                    let now_ms = shared.clock.now().timestamp_millis();
+                    // The store being down is logged and waited out like any store failure;
+                    // until then the deadlines are read against the file's save date.
+                    if let Err(e) =
+                        anchor_deadlines(&mut new_plan.tasks, &shared.store, order, true, now_ms)
+                            .await
+                    {
+                        tracing::error!("could not read when the list's rows were first seen: {e}");
+                    }
                     tracing::info!(
                         tasks = new_plan.tasks.tasks.len(),
                         "reloaded the config and task list"

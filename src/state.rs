@@ -7,9 +7,10 @@
 //! the file only when the files were reloaded or an event arrived out of order (another
 //! replica's clock running behind).
 
+use crate::config::DateOrder;
 use crate::store::{Appended, InboundText, NewEvent, Store, StoreError, TaskEvent};
-use crate::tasks::Task;
 use crate::tasks::merge::{self, MergeOptions, WeekActivity};
+use crate::tasks::{Task, TaskList};
 use std::collections::HashSet;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -18,6 +19,51 @@ use tokio::sync::Mutex;
 /// slightly earlier timestamp than ours (a replica whose clock runs behind, a slow commit) is
 /// still seen. Replicas' clocks must agree better than this (NTP does).
 const CLOCK_SKEW_MARGIN_MS: i64 = 30 * 1000;
+
+/// Gives the list's relative deadlines (`12月15日前`, `立行立改` read against the file's save
+/// date, [`Task::due_anchor`]) the date they had when weekbell first saw their row, as the
+/// store remembers it; with `remember`, rows seen for the first time are remembered against
+/// today's reading. Without this, an office that saves its list in January would see every
+/// December deadline move to the next December, and its overdue tasks leave the overdue list.
+///
+/// Commands that write to the store remember (the daemon, `send`, `cmd`); commands that only
+/// read use what was remembered.
+pub async fn anchor_deadlines(
+    list: &mut TaskList,
+    store: &Store,
+    order: Option<DateOrder>,
+    remember: bool,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if list.tasks.iter().all(|t| t.due_anchor.is_none()) {
+        return Ok(());
+    }
+    if remember {
+        store
+            .remember_first_seen(&list.anchored_rows(), now_ms)
+            .await?;
+    }
+    let first_seen: std::collections::HashMap<String, chrono::NaiveDate> = store
+        .first_seen()
+        .await?
+        .into_iter()
+        .filter_map(|(id, day)| match day.parse() {
+            Ok(day) => Some((id, day)),
+            Err(_) => {
+                tracing::warn!(task = %id, day, "a remembered first-seen day is not a date; ignored");
+                None
+            }
+        })
+        .collect();
+    let moved = crate::tasks::reanchor(&mut list.tasks, &first_seen, order);
+    if moved > 0 {
+        tracing::debug!(
+            moved,
+            "relative deadlines read against the day their rows were first seen"
+        );
+    }
+    Ok(())
+}
 
 /// What a merged list is built from: the file's tasks and what applying events to them reads.
 /// The caller hands it in (`Plan::basis`), so this module knows nothing of the plan that

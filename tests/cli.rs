@@ -916,3 +916,110 @@ fn init_with_a_platform_adds_its_channel_with_secrets_from_the_environment() {
         stderr(&o)
     );
 }
+
+/// Sets a file's modification time to noon UTC of `day`, as saving it that day would.
+fn saved_on(path: &std::path::Path, day: &str) {
+    let at = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .unwrap_or_else(|e| panic!("{day}: {e}"))
+        .and_hms_opt(12, 0, 0)
+        .unwrap_or_else(|| panic!("noon"))
+        .and_utc();
+    let when = std::time::UNIX_EPOCH
+        + std::time::Duration::from_secs(u64::try_from(at.timestamp()).unwrap_or(0));
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(when))
+        .unwrap_or_else(|e| panic!("set the time of {}: {e}", path.display()));
+}
+
+fn due_of(o: &Output, id: &str) -> serde_json::Value {
+    let v = json(o);
+    v.as_array()
+        .and_then(|tasks| tasks.iter().find(|t| t["id"] == id))
+        .map(|t| t["due"].clone())
+        .unwrap_or_else(|| panic!("no task {id} in {v}"))
+}
+
+#[test]
+fn a_deadline_without_a_year_keeps_its_date_when_the_list_is_saved_again_next_year() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = dir.path().join("清单.csv");
+    std::fs::write(
+        &list,
+        "序号,问题描述,责任单位,整改时限\n1,油烟治理,县城管局,12月15日前\n2,垃圾清运,首山镇,立行立改\n3,河道清淤,县水利局,2027年6月\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("weekbell.toml"),
+        "timezone = \"Asia/Shanghai\"\n[store]\nurl = \"sqlite://data/weekbell.db\"\n[tasks]\nsource = \"清单.csv\"\n\
+         [channels.county]\nplatform = \"console\"\n\
+         [[schedules]]\nname = \"friday-digest\"\ncron = \"0 17 * * FRI\"\nkind = \"digest\"\nchannels = [\"county\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let tasks_at = |at: &str| {
+        weekbell_in(
+            dir.path(),
+            &["--config", "weekbell.toml", "tasks", "--json", "--at", at],
+            &[],
+        )
+    };
+
+    // Saved and first read in December: this December, and the day it was saved.
+    saved_on(&list, "2026-12-01");
+    let o = weekbell_in(
+        dir.path(),
+        &["--config", "weekbell.toml", "send", "friday-digest"],
+        &[],
+    );
+    assert_exit(&o, 0);
+    let december = tasks_at("2026-12-04T12:00:00+08:00");
+    assert_eq!(due_of(&december, "1"), "2026-12-15");
+    assert_eq!(due_of(&december, "2"), "2026-12-01");
+
+    // Saved again in February: the same words, the same dates, and task 1 still overdue.
+    saved_on(&list, "2027-02-03");
+    let february = tasks_at("2027-02-05T12:00:00+08:00");
+    assert_eq!(due_of(&february, "1"), "2026-12-15");
+    assert_eq!(due_of(&february, "2"), "2026-12-01");
+    assert_eq!(
+        due_of(&february, "3"),
+        "2027-06-30",
+        "a year it names is its own"
+    );
+    let overdue = weekbell_in(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "tasks",
+            "--overdue",
+            "--json",
+            "--at",
+            "2027-02-05T12:00:00+08:00",
+        ],
+        &[],
+    );
+    assert_exit(&overdue, 0);
+    assert!(
+        json(&overdue)
+            .as_array()
+            .is_some_and(|t| t.iter().any(|t| t["id"] == "1"))
+    );
+
+    // A row added in February is read against February, and remembered from then on.
+    let mut text = std::fs::read_to_string(&list).unwrap_or_default();
+    text.push_str("4,道路破损,县交通局,3月底前\n");
+    std::fs::write(&list, text).unwrap_or_else(|e| panic!("{e}"));
+    saved_on(&list, "2027-02-03");
+    let o = weekbell_in(
+        dir.path(),
+        &["--config", "weekbell.toml", "send", "friday-digest"],
+        &[],
+    );
+    assert_exit(&o, 0);
+    saved_on(&list, "2028-01-10");
+    let later = tasks_at("2028-01-12T12:00:00+08:00");
+    assert_eq!(due_of(&later, "4"), "2027-03-31");
+    assert_eq!(due_of(&later, "1"), "2026-12-15");
+}

@@ -145,6 +145,7 @@ fn task(
         owners: owners.iter().map(|o| assignee(people, o)).collect(),
         due: due.map(date),
         unreadable_due: None,
+        due_anchor: None,
         status,
         progress: None,
         notes: notes.into(),
@@ -706,6 +707,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                 }],
                 due,
                 unreadable_due: None,
+                due_anchor: None,
                 status: statuses[i % statuses.len()],
                 progress: None,
                 notes: if i % 7 == 3 {

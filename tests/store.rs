@@ -1344,6 +1344,47 @@ async fn the_task_snapshot_round_trips() {
     .await;
 }
 
+#[tokio::test]
+async fn the_first_day_a_row_was_seen_is_kept_and_later_ones_change_nothing() {
+    on_each_backend(|ctx| async move {
+        let s = &ctx.store;
+        assert!(s.first_seen().await.or_fail().is_empty());
+        let rows = |day: &str| -> Vec<(String, String)> {
+            ["1", "12"]
+                .iter()
+                .map(|id| (id.to_string(), day.to_string()))
+                .collect()
+        };
+        assert_eq!(
+            s.remember_first_seen(&rows("2026-12-01"), T0)
+                .await
+                .or_fail(),
+            2
+        );
+        // Read again in February: nothing new is remembered, the December day stays.
+        assert_eq!(
+            s.remember_first_seen(&rows("2027-02-03"), T0 + 1)
+                .await
+                .or_fail(),
+            0
+        );
+        let mut more = rows("2027-02-03");
+        more.push(("央督-7".into(), "2027-02-03".into()));
+        assert_eq!(s.remember_first_seen(&more, T0 + 2).await.or_fail(), 1);
+        let mut seen = ctx.reopen().await.first_seen().await.or_fail();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                ("1".to_string(), "2026-12-01".to_string()),
+                ("12".to_string(), "2026-12-01".to_string()),
+                ("央督-7".to_string(), "2027-02-03".to_string()),
+            ]
+        );
+    })
+    .await;
+}
+
 fn event(id: &str, dedupe: Option<&str>, task: &str, at_ms: i64) -> NewEvent {
     NewEvent {
         id: id.into(),

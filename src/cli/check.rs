@@ -12,7 +12,8 @@ use weekbell::tasks::{ListDate, Status};
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let now = SystemClock.now();
-    let plan = Plan::load(&cli.config, now.date_naive())?;
+    let mut plan = Plan::load(&cli.config, now.date_naive())?;
+    super::anchor_read_only(&mut plan)?;
     for dir in plan
         .config
         .channels
@@ -56,8 +57,9 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
             "           deadlines without a year are read as of {d}, the date in the list's title rows"
         )?,
         Some(ListDate::Saved(d)) => outln!(
-            "           deadlines without a year are read as of {d}, the day the file was last saved; \
-             a title row such as 更新日期：{}年{}月{}日 keeps them from moving when it is saved again",
+            "           deadlines without a year are read as of {d}, the day the file was last saved, \
+             or for a row weekbell has seen before, as of the day it first saw it (kept in the \
+             store); a title row such as 更新日期：{}年{}月{}日 states the list's date in the file itself",
             d.year(),
             d.month(),
             d.day()

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use weekbell::chat::{ChatService, Incoming, SenderRef};
 use weekbell::clock::{Clock, SystemClock};
 use weekbell::plan::Plan;
+use weekbell::state::anchor_deadlines;
 use weekbell::store::Store;
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +28,7 @@ pub struct Args {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let now = SystemClock.now();
-    let plan = Plan::load(&cli.config, now.date_naive())?;
+    let mut plan = Plan::load(&cli.config, now.date_naive())?;
     if plan.people.get(&args.person).is_none() {
         return Err(CliError::Usage(format!(
             "no person with id `{}` in {}; `--as` takes an id from [[people]]",
@@ -42,10 +43,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             "no channel named `{c}`; `weekbell check` lists the channels"
         )));
     }
-    let plan = Arc::new(plan);
     let rt = runtime()?;
     let answer = rt.block_on(async {
         let store = Store::open(plan.config.store_url.expose()).await?;
+        let order = plan.config.tasks.date_order;
+        anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
+        let plan = Arc::new(plan);
         let chat = ChatService::new(store.clone());
         let incoming = Incoming {
             channel: args.channel.as_deref(),

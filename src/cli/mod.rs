@@ -291,6 +291,28 @@ pub fn current_tasks(plan: &weekbell::plan::Plan) -> Result<weekbell::state::Cur
     })
 }
 
+/// Reads the list's relative deadlines against the days the store remembers for their rows
+/// (`state::anchor_deadlines`), for the commands that only read: nothing is remembered, and
+/// without a database (nothing seen yet) the file's reading stands and none is created.
+pub fn anchor_read_only(plan: &mut weekbell::plan::Plan) -> Result<(), CliError> {
+    if plan.tasks.tasks.iter().all(|t| t.due_anchor.is_none()) {
+        return Ok(());
+    }
+    let rt = runtime()?;
+    rt.block_on(async {
+        if let Some(store) =
+            weekbell::store::Store::open_existing(plan.config.store_url.expose()).await?
+        {
+            let order = plan.config.tasks.date_order;
+            let anchored =
+                weekbell::state::anchor_deadlines(&mut plan.tasks, &store, order, false, 0).await;
+            store.close().await;
+            anchored?;
+        }
+        Ok(())
+    })
+}
+
 pub fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

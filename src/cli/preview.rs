@@ -36,7 +36,8 @@ struct PartJson {
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let at = instant(args.at.as_ref());
-    let plan = Plan::load(&cli.config, at.date_naive())?;
+    let mut plan = Plan::load(&cli.config, at.date_naive())?;
+    super::anchor_read_only(&mut plan)?;
     let names: Vec<String> = match &args.schedule {
         Some(s) => vec![s.clone()],
         None => plan

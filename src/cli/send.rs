@@ -9,6 +9,7 @@ use weekbell::clock::{Clock, SystemClock};
 use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot};
 use weekbell::plan::Plan;
 use weekbell::schedule::Slot;
+use weekbell::state::anchor_deadlines;
 use weekbell::store::{OutboxFilter, OutboxStatus, SlotClaim, SlotStatus, Store};
 
 #[derive(Debug, clap::Args)]
@@ -27,7 +28,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     init_logging();
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let now = clock.now();
-    let plan = Plan::load(&cli.config, now.date_naive())?;
+    let mut plan = Plan::load(&cli.config, now.date_naive())?;
     let (sc, schedule) = plan.schedule_config(&args.schedule)?;
     let sc = sc.clone();
     if let Some(c) = &args.channel
@@ -56,6 +57,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             weekbell::platforms::http_client(weekbell::platforms::SEND_TIMEOUT)
         });
         let store = Store::open(plan.config.store_url.expose()).await?;
+        let order = plan.config.tasks.date_order;
+        anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
         let shared = Arc::new(Shared::new(store, clock.clone()));
         // Every invocation is its own manual slot, so running `send` twice sends twice, and
         // both show in the ledger.

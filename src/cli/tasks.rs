@@ -54,7 +54,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let at = instant(args.at.as_ref());
     // The config is needed to know its zone, so load it once with the UTC date, then judge
     // "today" in the configured zone.
-    let plan = Plan::load(&cli.config, at.date_naive())?;
+    let mut plan = Plan::load(&cli.config, at.date_naive())?;
+    super::anchor_read_only(&mut plan)?;
     let today = at.with_timezone(&plan.config.timezone).date_naive();
     // Chat updates recorded by the daemon are part of the list.
     let current = super::current_tasks(&plan)?;

@@ -64,6 +64,7 @@ fn task(
         owners,
         due,
         unreadable_due: None,
+        due_anchor: None,
         status,
         progress,
         notes: String::new(),

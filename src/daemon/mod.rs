@@ -30,6 +30,7 @@ use crate::platforms::{ClientError, SEND_TIMEOUT, http_client};
 use crate::server::ServerState;
 pub use crate::shutdown::SHUTDOWN_GRACE;
 use crate::shutdown::Shutdown;
+use crate::state::anchor_deadlines;
 use crate::store::{Store, StoreError};
 use crate::types::Platform;
 use std::future::Future;
@@ -80,8 +81,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), DaemonError> {
     let now = clock.now();
-    let plan = Plan::load(config_path, now.date_naive())?;
+    let mut plan = Plan::load(config_path, now.date_naive())?;
     let store = Store::open(plan.config.store_url.expose()).await?;
+    let order = plan.config.tasks.date_order;
+    anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
     let shared = Arc::new(Shared::new(store, clock));
     tracing::info!(
         instance = %shared.instance,
@@ -101,7 +104,6 @@ pub async fn run(
         .save_task_snapshot(&source, &snapshot, now.timestamp_millis())
         .await?;
 
-    let mut plan = plan;
     add_found_handles(&mut plan, &shared.store).await;
     let plan = Arc::new(plan);
     let (plan_tx, plan_rx) = watch::channel(plan.clone());
@@ -206,6 +208,16 @@ pub async fn run(
             match Plan::load(config_path, shared.clock.now().date_naive()) {
                 Ok(mut new_plan) => {
                     add_found_handles(&mut new_plan, &shared.store).await;
+                    let order = new_plan.config.tasks.date_order;
+                    let now_ms = shared.clock.now().timestamp_millis();
+                    // The store being down is logged and waited out like any store failure;
+                    // until then the deadlines are read against the file's save date.
+                    if let Err(e) =
+                        anchor_deadlines(&mut new_plan.tasks, &shared.store, order, true, now_ms)
+                            .await
+                    {
+                        tracing::error!("could not read when the list's rows were first seen: {e}");
+                    }
                     tracing::info!(
                         tasks = new_plan.tasks.tasks.len(),
                         "reloaded the config and task list"

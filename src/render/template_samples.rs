@@ -49,6 +49,7 @@ fn task(
         owners: vec![owner, who("未登记人员", None)],
         due,
         unreadable_due: None,
+        due_anchor: None,
         status,
         progress: Some(40),
         notes: notes.into(),

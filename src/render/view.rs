@@ -414,6 +414,7 @@ mod tests {
             owners: vec![who(owner)],
             due: due.map(d),
             unreadable_due: None,
+            due_anchor: None,
             status,
             progress: None,
             notes: String::new(),

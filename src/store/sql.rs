@@ -292,6 +292,14 @@ pub const TASK_EVENTS_SINCE: &str = concat!(
 /// How many events are at or after `$1`: a cheap way to see whether another process wrote.
 pub const COUNT_EVENTS_SINCE: &str = "SELECT COUNT(*) FROM task_events WHERE at_ms >= $1";
 
+// ---- rows first seen --------------------------------------------------------------------------
+
+/// The first anchor a row's relative deadline was read against wins; later ones change nothing.
+pub const REMEMBER_FIRST_SEEN: &str = "INSERT INTO row_first_seen (task_id, anchor_day, seen_ms) \
+     VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+
+pub const FIRST_SEEN: &str = "SELECT task_id, anchor_day FROM row_first_seen";
+
 // ---- inbound ids ------------------------------------------------------------------------------
 
 /// Inserts nothing when the platform's message id was seen before.

@@ -36,6 +36,52 @@ impl Store {
             .transpose()
     }
 
+    // ---- rows first seen --------------------------------------------------------------------
+
+    /// Remembers, for each task id not yet remembered, the day its relative deadline was read
+    /// against (`YYYY-MM-DD`); ids already remembered keep their first day. One transaction;
+    /// returns how many were new.
+    pub async fn remember_first_seen(
+        &self,
+        rows: &[(String, String)],
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let fail = |e| self.query_error("remembering when task list rows were first seen", e);
+        let mut tx = self.begin_write().await.map_err(fail)?;
+        let mut inserted = 0;
+        for (task_id, day) in rows {
+            inserted += sqlx::query(sql::REMEMBER_FIRST_SEEN)
+                .bind(task_id)
+                .bind(day)
+                .bind(now_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(fail)?
+                .rows_affected();
+        }
+        tx.commit().await.map_err(fail)?;
+        Ok(usize::try_from(inserted).unwrap_or(usize::MAX))
+    }
+
+    /// Every remembered (task id, day), as [`Store::remember_first_seen`] stored them.
+    pub async fn first_seen(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(sql::FIRST_SEEN)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.query_error("reading when task list rows were first seen", e))?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    col::<String>(r, "task_id").map_err(|d| self.corrupt(d))?,
+                    col::<String>(r, "anchor_day").map_err(|d| self.corrupt(d))?,
+                ))
+            })
+            .collect()
+    }
+
     // ---- task events ------------------------------------------------------------------------
 
     /// Records several events in one transaction — all of one command's changes, or none —

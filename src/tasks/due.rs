@@ -2,9 +2,11 @@
 //! Chinese forms (`2026年12月31日`, `2026年12月底前`, `12月底前`, `长期坚持`).
 
 use super::cell::Cell;
+use super::model::Task;
 use crate::config::{DateOrder, Locale};
 use chrono::{Datelike, Months, NaiveDate};
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Cell texts that mean "no deadline". `/` and `-` are what offices put in a cell that does not
 /// apply, and 常态化 / 持续推进 describe standing work just as 长期坚持 does.
@@ -55,6 +57,43 @@ pub(crate) fn parse_due_cell(
         Cell::Text(t) => read_due(t, list_date, order, hint),
         Cell::Bool(_) => Err(format!("TRUE/FALSE is not a date; {hint}")),
     }
+}
+
+/// Whether `text`, read against `list_date`, gives a date that depends on it: 12月15日前 and
+/// 月底 take its year or month, 立行立改 its day. Read once more against a date a year and a
+/// month later: a deadline that names its own year reads the same.
+pub(crate) fn depends_on_list_date(
+    text: &str,
+    list_date: NaiveDate,
+    order: Option<DateOrder>,
+) -> bool {
+    let later = list_date + chrono::Days::new(397);
+    let hint = "";
+    read_due(text, list_date, order, hint).ok() != read_due(text, later, order, hint).ok()
+}
+
+/// Reads the relative deadlines of `tasks` ([`Task::due_anchor`]) again against the day
+/// `first_seen` remembers for their row (task id → day), so that they keep the date they had
+/// when weekbell first read them, however often the file has been saved since. Returns how many
+/// deadlines moved back to that date.
+pub fn reanchor(
+    tasks: &mut [Task],
+    first_seen: &HashMap<String, NaiveDate>,
+    order: Option<DateOrder>,
+) -> usize {
+    let mut moved = 0;
+    for task in tasks.iter_mut() {
+        let (Some(text), Some(day)) = (&task.due_anchor, first_seen.get(&task.id)) else {
+            continue;
+        };
+        if let Ok(Some(due)) = read_due(text, *day, order, "")
+            && task.due != Some(due)
+        {
+            task.due = Some(due);
+            moved += 1;
+        }
+    }
+    moved
 }
 
 /// Serial 18264 is 1950-01-01. A number cell without a date format is taken as a serial only
@@ -576,6 +615,75 @@ mod tests {
 
     fn p(s: &str) -> Result<Option<NaiveDate>, String> {
         parse_due(s, today())
+    }
+
+    #[test]
+    fn only_deadlines_that_take_the_lists_date_depend_on_it() {
+        for relative in [
+            "12月15日前",
+            "12月底",
+            "月底",
+            "年底",
+            "立行立改",
+            "上半年",
+            "11月—12月",
+        ] {
+            assert!(depends_on_list_date(relative, today(), None), "{relative}");
+        }
+        for fixed in [
+            "2026-12-31",
+            "2026年12月底前",
+            "2027年上半年",
+            "02/Dec/26 12:00 AM",
+            "长期坚持",
+            "待定",
+        ] {
+            assert!(!depends_on_list_date(fixed, today(), None), "{fixed}");
+        }
+    }
+
+    #[test]
+    fn reanchoring_reads_the_text_against_the_remembered_day() {
+        let task = |id: &str, anchor: Option<&str>, due| Task {
+            id: id.into(),
+            title: "油烟治理".into(),
+            unit: String::new(),
+            leader: None,
+            owners: Vec::new(),
+            due,
+            unreadable_due: None,
+            due_anchor: anchor.map(str::to_string),
+            status: crate::types::Status::Todo,
+            progress: None,
+            notes: String::new(),
+            category: String::new(),
+            channel: None,
+            source: super::super::model::RowRef {
+                sheet: String::new(),
+                row: 2,
+            },
+        };
+        // Read in February 2027 against the file's save date; first seen in November 2026.
+        let mut tasks = vec![
+            task("1", Some("12月15日前"), d(2027, 12, 15)),
+            task("2", Some("立行立改"), d(2027, 2, 3)),
+            task("3", None, d(2027, 6, 30)),
+            task("4", Some("12月15日前"), d(2027, 12, 15)),
+        ];
+        let first_seen: HashMap<String, NaiveDate> =
+            [("1", today()), ("2", today()), ("3", today())]
+                .into_iter()
+                .map(|(id, day)| (id.to_string(), day))
+                .collect();
+        assert_eq!(reanchor(&mut tasks, &first_seen, None), 2);
+        assert_eq!(tasks[0].due, d(2026, 12, 15));
+        assert_eq!(tasks[1].due, Some(today()));
+        assert_eq!(tasks[2].due, d(2027, 6, 30), "a stated date is left alone");
+        assert_eq!(
+            tasks[3].due,
+            d(2027, 12, 15),
+            "a row not seen before keeps today's reading"
+        );
     }
 
     #[test]

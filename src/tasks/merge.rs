@@ -248,6 +248,7 @@ mod tests {
             owners: vec![],
             due: None,
             unreadable_due: None,
+            due_anchor: None,
             status: Status::Todo,
             progress: None,
             notes: String::new(),

@@ -27,7 +27,7 @@ mod status;
 mod text;
 mod workbook;
 
-pub use due::parse_due;
+pub use due::{parse_due, reanchor};
 pub use error::{SUPPORTED_EXTENSIONS, TaskError};
 pub use import::{load, load_bytes, modified_date};
 pub use merge::{

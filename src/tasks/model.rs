@@ -40,6 +40,12 @@ pub struct Task {
     /// (one odd cell should not stop a whole list) and the digest lists it under "deadline to
     /// be confirmed" until someone fixes the cell.
     pub unreadable_due: Option<String>,
+    /// The deadline cell as written when its date was read against the file's save date (a
+    /// year-less 12月15日前, 月底, 立行立改) rather than a date the list states. Saved again next
+    /// year, the file would move such a deadline by a year; so the day weekbell first read the
+    /// row against is kept in the store, and the text is read again against that day
+    /// ([`reanchor`](crate::tasks::reanchor)).
+    pub due_anchor: Option<String>,
     pub status: Status,
     /// Percent complete, 0–100, when the list or a chat update gave one.
     pub progress: Option<u8>,
@@ -116,6 +122,22 @@ impl ListDate {
         match self {
             ListDate::Title(d) | ListDate::Saved(d) => d,
         }
+    }
+}
+
+impl TaskList {
+    /// The rows whose deadline was read against the file's save date ([`Task::due_anchor`]),
+    /// with that date as `YYYY-MM-DD`: what the store remembers the first time it sees them.
+    pub fn anchored_rows(&self) -> Vec<(String, String)> {
+        let Some(day) = self.list_date.map(ListDate::date) else {
+            return Vec::new();
+        };
+        let day = day.format("%Y-%m-%d").to_string();
+        self.tasks
+            .iter()
+            .filter(|t| t.due_anchor.is_some())
+            .map(|t| (t.id.clone(), day.clone()))
+            .collect()
     }
 }
 

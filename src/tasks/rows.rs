@@ -3,7 +3,7 @@
 
 use super::cell::Cell;
 use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec};
-use super::due::{parse_due_cell, title_date};
+use super::due::{depends_on_list_date, parse_due_cell, title_date};
 use super::error::TaskError;
 use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
 use super::names::{assignee, split_names};
@@ -302,6 +302,16 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
             (None, Some(get(Field::Due).text().into_owned()))
         }
     };
+    // A date the list's title rows state anchors itself; the file's save date moves whenever
+    // the file is saved, so rows read against it are remembered (see `Task::due_anchor`).
+    let due_anchor = match (out.list_date, get(Field::Due)) {
+        (ListDate::Saved(saved), Cell::Text(text))
+            if due.is_some() && depends_on_list_date(text, saved, ctx.date_order) =>
+        {
+            Some(text.trim().to_string())
+        }
+        _ => None,
+    };
     let status_text = get(Field::Status).text();
     let answered = map
         .status_is_yes_no()
@@ -406,6 +416,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         owners,
         due,
         unreadable_due,
+        due_anchor,
         status,
         progress,
         notes: text(Field::Notes),

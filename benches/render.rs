@@ -85,6 +85,7 @@ fn tasks(today: NaiveDate) -> Vec<Task> {
                 },
                 category: format!("类别{}", i % 12),
                 channel: None,
+                details: Default::default(),
                 source: RowRef {
                     sheet: "问题清单".into(),
                     row: i + 3,

@@ -149,6 +149,7 @@ fn task(
         notes: notes.into(),
         category: category.into(),
         channel: None,
+        details: Default::default(),
         source: RowRef {
             sheet: "rectification-list.csv".into(),
             row: row + 1,
@@ -714,6 +715,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                 },
                 category: String::new(),
                 channel: None,
+                details: Default::default(),
                 source: RowRef {
                     sheet: "big".into(),
                     row: i + 2,

@@ -268,6 +268,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
             notes: String::new(),
             category: String::new(),
             channel: None,
+            details: Default::default(),
             source: RowRef {
                 sheet: "t.csv".into(),
                 row: i + 2,

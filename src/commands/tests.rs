@@ -68,6 +68,7 @@ fn task(
         notes: String::new(),
         category: String::new(),
         channel: None,
+        details: Default::default(),
         source: RowRef {
             sheet: "问题清单".into(),
             row: 3,

@@ -10,9 +10,11 @@
 //!   notes — are rewritten. Everything else is copied as read, dates as dates and numbers
 //!   with their number format.
 //! - **TOML and JSON lists** have no sheet: the export writes the built-in column set (id,
-//!   title, unit, leader, owners, due, status, progress, notes, category, and channel when a
-//!   task has one) under each field's name, or under the header configured in
-//!   `[tasks.columns]`, so that the file loads back with the same config.
+//!   title, unit, leader, owners, due, status, progress, notes, category; channel, area,
+//!   co_units, phones, measures and progress_text when a task has one; a deadline that is no
+//!   date as written) under each field's name, or under the header configured in
+//!   `[tasks.columns]`, then every key that mapped to no field (`extra`) under its own name, so
+//!   that the file loads back the same with the same config.
 //! - **A field the source has no column for** (a progress event on a list without 进度) gets a
 //!   new column after the last one, headed 整改进展 / 进度 / 备注 for a Chinese list and
 //!   `Status` / `Progress` / `Notes` otherwise (built-in names, so the file loads back). Only

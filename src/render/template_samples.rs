@@ -54,6 +54,7 @@ fn task(
         notes: notes.into(),
         category: "示例".into(),
         channel: None,
+        details: Default::default(),
         source: RowRef {
             sheet: "sample".into(),
             row: 1,

@@ -419,6 +419,7 @@ mod tests {
             notes: String::new(),
             category: String::new(),
             channel: None,
+            details: Default::default(),
             source: RowRef {
                 sheet: "s".into(),
                 row: 1,

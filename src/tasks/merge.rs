@@ -253,6 +253,7 @@ mod tests {
             notes: String::new(),
             category: String::new(),
             channel: None,
+            details: Default::default(),
             source: RowRef {
                 sheet: "s".into(),
                 row: 2,

@@ -797,29 +797,29 @@ fn jira_dates_load_and_an_ambiguous_numeric_date_follows_date_order() {
 }
 
 /// A config in a temp dir reading `list` (a file in that dir), in `locale`, with `people`
-/// appended as written.
+/// appended as written: [`MINIMAL`] otherwise.
 fn config_in(dir: &std::path::Path, list: &str, locale: &str, people: &str) -> PathBuf {
-    let config_dir = repo().join("config");
     let text = format!(
-        r#"timezone = "Asia/Shanghai"
-locale = "{locale}"
-[tasks]
-source = "{list}"
-[calendar]
-holidays = ["{c}/holidays/2025.json", "{c}/holidays/2026.json"]
-[channels.county]
-platform = "console"
-[[schedules]]
-name = "monday-reminders"
-cron = "0 9 * * MON"
-kind = "reminders"
-channels = ["county"]
-{people}"#,
-        c = config_dir.display()
+        "locale = \"{locale}\"\n{}{people}",
+        MINIMAL
+            .replace("@CONFIG@/tasks/rectification-list.xlsx", list)
+            .replace("@CONFIG@", &repo().join("config").display().to_string())
     );
     let path = dir.join("weekbell.toml");
     std::fs::write(&path, text).unwrap_or_else(|e| panic!("write config: {e}"));
     path
+}
+
+/// `tasks --json --at AT` and `check` on `config`, both of which must succeed: the tasks and
+/// what `check` printed.
+fn tasks_and_check(config: &std::path::Path, at: &str) -> (serde_json::Value, String) {
+    let cfg = config.display().to_string();
+    let o = weekbell(&["--config", &cfg, "tasks", "--json", "--at", at]);
+    assert_exit(&o, 0);
+    let tasks = json(&o);
+    let o = weekbell(&["--config", &cfg, "check"]);
+    assert_exit(&o, 0);
+    (tasks, stdout(&o))
 }
 
 /// Another county's list as she sent it: two title rows, 问题类型 merged down over the rows of
@@ -985,17 +985,7 @@ fn another_countys_list_loads_with_its_leaders_statuses_deadlines_and_people() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
     county_xlsx(&dir.path().join("清单.xlsx"));
     let config = config_in(dir.path(), "清单.xlsx", "zh-CN", "");
-    let cfg = config.display().to_string();
-    let o = weekbell(&[
-        "--config",
-        &cfg,
-        "tasks",
-        "--json",
-        "--at",
-        "2026-12-07T09:00:00+08:00",
-    ]);
-    assert_exit(&o, 0);
-    let v = json(&o);
+    let (v, out) = tasks_and_check(&config, "2026-12-07T09:00:00+08:00");
     let Some(tasks) = v.as_array() else {
         panic!("not an array: {v}")
     };
@@ -1051,9 +1041,6 @@ fn another_countys_list_loads_with_its_leaders_statuses_deadlines_and_people() {
         serde_json::json!({"吴涛": "13800000004"})
     );
 
-    let o = weekbell(&["--config", &cfg, "check"]);
-    assert_exit(&o, 0);
-    let out = stdout(&o);
     for line in [
         "县级包保领导 → leader（按列名规则）",
         "问题类型 → category",
@@ -1100,23 +1087,10 @@ id = "zhou.min"
 name = "周敏"
 "#;
     let config = config_in(dir.path(), "清单.xlsx", "en", people);
-    let cfg = config.display().to_string();
-    let o = weekbell(&[
-        "--config",
-        &cfg,
-        "tasks",
-        "--json",
-        "--at",
-        "2026-12-07T09:00:00+08:00",
-    ]);
-    assert_exit(&o, 0);
-    let v = json(&o);
+    let (v, out) = tasks_and_check(&config, "2026-12-07T09:00:00+08:00");
     assert_eq!(v[0]["mobiles"], serde_json::json!({"孙强": "13700000009"}));
     // 周敏 has no mobile in the config: the list's fills it in.
     assert_eq!(v[1]["mobiles"], serde_json::json!({"周敏": "13800000002"}));
-    let o = weekbell(&["--config", &cfg, "check"]);
-    assert_exit(&o, 0);
-    let out = stdout(&o);
     assert!(
         out.contains("[[people]] gives sun.qiang the mobile 13700000009, the list (row 4) 13800000001: the config's is used"),
         "{out}"
@@ -1132,20 +1106,7 @@ fn tracker_exports_load_without_any_column_mapping() {
         std::fs::copy(fixtures.join(file), dir.path().join(file))
             .unwrap_or_else(|e| panic!("copy {file}: {e}"));
         let config = config_in(dir.path(), file, "en", "");
-        let cfg = config.display().to_string();
-        let o = weekbell(&[
-            "--config",
-            &cfg,
-            "tasks",
-            "--json",
-            "--at",
-            "2026-11-25T09:00:00+08:00",
-        ]);
-        assert_exit(&o, 0);
-        let tasks = json(&o);
-        let o = weekbell(&["--config", &cfg, "check"]);
-        assert_exit(&o, 0);
-        (tasks, stdout(&o))
+        tasks_and_check(&config, "2026-11-25T09:00:00+08:00")
     };
     let field = |v: &serde_json::Value, key: &str| -> Vec<String> {
         v.as_array()

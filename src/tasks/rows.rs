@@ -136,23 +136,26 @@ impl Output {
             .iter()
             .filter(|u| !self.sheet_index.contains_key(&u.name))
         {
-            let message = match (locale, u.rows) {
-                (Locale::ZhCn, 1) => format!(
-                    "“{}”不是已配置的人员（按 id 或姓名），也没有联系电话，不会被@提醒；请在 [[people]] 中添加、在清单中填写其电话，或更正姓名",
-                    u.name
-                ),
-                (Locale::ZhCn, n) => format!(
-                    "“{}”（共 {n} 行，首次在第 {} 行）不是已配置的人员（按 id 或姓名），也没有联系电话，不会被@提醒；请在 [[people]] 中添加、在清单中填写其电话，或更正姓名",
-                    u.name, u.first_row
-                ),
-                (Locale::En, 1) => format!(
-                    "{:?} matches no configured person (by id or name) and has no phone in the list, so nobody will be @mentioned for it; add them under [[people]], give their phone in the list, or correct the name",
-                    u.name
-                ),
-                (Locale::En, n) => format!(
-                    "{:?} (on {n} rows, first row {}) matches no configured person (by id or name) and has no phone in the list, so nobody will be @mentioned for it; add them under [[people]], give their phone in the list, or correct the name",
-                    u.name, u.first_row
-                ),
+            let name = &u.name;
+            let message = match locale {
+                Locale::ZhCn => {
+                    let rows = match u.rows {
+                        1 => String::new(),
+                        n => format!("（共 {n} 行，首次在第 {} 行）", u.first_row),
+                    };
+                    format!(
+                        "“{name}”{rows}不是已配置的人员（按 id 或姓名），也没有联系电话，不会被@提醒；请在 [[people]] 中添加、在清单中填写其电话，或更正姓名"
+                    )
+                }
+                Locale::En => {
+                    let rows = match u.rows {
+                        1 => String::new(),
+                        n => format!(" (on {n} rows, first row {})", u.first_row),
+                    };
+                    format!(
+                        "{name:?}{rows} matches no configured person (by id or name) and has no phone in the list, so nobody will be @mentioned for it; add them under [[people]], give their phone in the list, or correct the name"
+                    )
+                }
             };
             let w = self.note(u.first_row, Some(u.header.clone()), message);
             self.warnings.push(w);

@@ -2,7 +2,9 @@
 //!
 //! Keys are matched exactly like sheet headers, so the English field names work and so do the
 //! built-in aliases (`owner`, `team`) and `[tasks.columns]`. Each entry becomes one row whose
-//! number is the entry's 1-based position, as [`super::RowRef`] documents.
+//! number is the entry's 1-based position, as [`super::RowRef`] documents. A key that names no
+//! field is kept as the task's `extra` under its own name (and listed by `check`), so an export
+//! writes it back.
 
 use super::cell::Cell;
 use super::columns::{HeaderProblem, map_keys};

@@ -495,3 +495,62 @@ impl Plan {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, name: &str, mobile: Option<&str>) -> Person {
+        Person {
+            id: id.to_string(),
+            name: name.to_string(),
+            unit: None,
+            mobile: mobile.map(str::to_string),
+            handles: Default::default(),
+            admin: false,
+        }
+    }
+
+    fn found(name: &str, mobile: &str, row: usize) -> SheetPerson {
+        SheetPerson {
+            name: name.to_string(),
+            mobile: mobile.to_string(),
+            row,
+        }
+    }
+
+    #[test]
+    fn the_list_adds_people_and_fills_a_missing_mobile_but_never_overrides_the_config() {
+        let configured = [
+            person("sun.qiang", "孙强", Some("13700000009")),
+            person("zhou.min", "周敏", None),
+        ];
+        let sheet = [
+            found("孙强", "13800000001", 4),
+            found("周敏", "13800000002", 5),
+            found("吴涛", "13800000004", 7),
+        ];
+        let (people, notes) = with_sheet_people(&configured, &sheet, Locale::En);
+        let mobile = |key: &str| people.resolve(key).and_then(|p| p.mobile.clone());
+        assert_eq!(mobile("sun.qiang").as_deref(), Some("13700000009"));
+        assert_eq!(mobile("周敏").as_deref(), Some("13800000002"));
+        assert_eq!(people.resolve("吴涛").map(|p| p.id.as_str()), Some("吴涛"));
+        assert_eq!(mobile("吴涛").as_deref(), Some("13800000004"));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("sun.qiang"), "{notes:?}");
+    }
+
+    #[test]
+    fn two_people_with_one_mobile_are_one_warning() {
+        let people = [
+            person("a", "甲", Some("13800000002")),
+            person("b", "乙", Some("13800000002")),
+            person("c", "丙", Some("13800000003")),
+        ];
+        let notes = shared_mobiles(people.iter(), Locale::ZhCn);
+        assert_eq!(
+            notes,
+            ["a、b 的手机号相同（13800000002）：按手机@提醒只会提醒到其中一人"]
+        );
+    }
+}

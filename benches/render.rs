@@ -78,7 +78,7 @@ fn tasks(today: NaiveDate) -> Vec<Task> {
                 }],
                 due: (i % 11 != 0).then(|| today + chrono::Duration::days((i % 120) as i64 - 60)),
                 unreadable_due: None,
-                due_anchor: None,
+                due_anchored: false,
                 status: statuses[i % statuses.len()],
                 progress: Some((i % 101) as u8),
                 notes: if i % 7 == 3 {
@@ -88,6 +88,7 @@ fn tasks(today: NaiveDate) -> Vec<Task> {
                 },
                 category: format!("类别{}", i % 12),
                 channel: None,
+                details: Default::default(),
                 source: RowRef {
                     sheet: "问题清单".into(),
                     row: i + 3,

@@ -2,14 +2,15 @@
 //! slots, and render the messages each channel would receive for a slot.
 
 use crate::calendar::{Calendar, CalendarError};
+use crate::config::Locale;
 use crate::config::{self, ChannelConfig, Config, ConfigError, ScheduleConfig, ScheduleKind};
-use crate::people::Directory;
+use crate::people::{Directory, Person};
 use crate::render::{
     DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
 };
 use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
 use crate::state::{Basis, Current};
-use crate::tasks::{self, MergeOptions, Task, TaskError, TaskList};
+use crate::tasks::{self, MergeOptions, SheetPerson, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -52,6 +53,9 @@ pub struct Plan {
     pub schedules: Vec<Schedule>,
     pub tasks: TaskList,
     pub renderer: Renderer,
+    /// What joining the list's people to the configured ones found (a mobile filled from the
+    /// list, two people with one mobile), in the config's `locale`, for `check`.
+    pub people_notes: Vec<String>,
     /// Set when a later re-read of the files failed and this plan is the last good one: the
     /// next digest says so in its footer.
     stale: AtomicBool,
@@ -135,6 +139,80 @@ fn retired_connector_warnings(config: &Config) -> impl Iterator<Item = String> +
         })
 }
 
+/// The configured people and those the list gives a phone for, as one directory. A configured
+/// person (matched by id or name) wins: the list adds only a mobile the config left out, since
+/// it is the same person. Anyone else the list names with a phone becomes a person whose id
+/// is their name, which is what their tasks already point at.
+fn with_sheet_people(
+    configured: &[Person],
+    sheet: &[SheetPerson],
+    locale: Locale,
+) -> (Directory, Vec<String>) {
+    let base = Directory::new(configured.to_vec());
+    let mut people = configured.to_vec();
+    let mut notes = Vec::new();
+    for p in sheet {
+        match base.resolve(&p.name) {
+            Some(c) => match &c.mobile {
+                None => {
+                    if let Some(target) = people.iter_mut().find(|x| x.id == c.id) {
+                        target.mobile = Some(p.mobile.clone());
+                    }
+                }
+                Some(m) if *m != p.mobile => notes.push(locale.pick(
+                    format!(
+                        "[[people]] 中 {} 的手机为 {m}，清单第 {} 行为 {}：以配置为准",
+                        c.id, p.row, p.mobile
+                    ),
+                    format!(
+                        "[[people]] gives {} the mobile {m}, the list (row {}) {}: the config's is used",
+                        c.id, p.row, p.mobile
+                    ),
+                )),
+                Some(_) => {}
+            },
+            None => people.push(Person {
+                id: p.name.clone(),
+                name: p.name.clone(),
+                unit: None,
+                mobile: Some(p.mobile.clone()),
+                email: None,
+                handles: Default::default(),
+                admin: false,
+            }),
+        }
+    }
+    notes.extend(shared_mobiles(people.iter(), locale));
+    (Directory::new(people), notes)
+}
+
+/// One warning per mobile that two different people share: a DingTalk or WeCom @mention by
+/// mobile would reach one of them only.
+fn shared_mobiles<'p>(people: impl Iterator<Item = &'p Person>, locale: Locale) -> Vec<String> {
+    let mut by_mobile: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for p in people {
+        if let Some(m) = p.mobile.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
+            by_mobile.entry(m).or_default().push(&p.id);
+        }
+    }
+    by_mobile
+        .into_iter()
+        .filter(|(_, ids)| ids.len() > 1)
+        .map(|(m, ids)| {
+            locale.pick(
+                format!(
+                    "{} 的手机号相同（{m}）：按手机@提醒只会提醒到其中一人",
+                    ids.join("、")
+                ),
+                format!(
+                    "{} share the mobile {m}: an @mention by mobile reaches only one of them",
+                    ids.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
 /// The messages one channel gets for one slot.
 pub struct ChannelMessages<'a> {
     pub channel: &'a ChannelConfig,
@@ -185,9 +263,15 @@ impl Plan {
             other => PlanError::Tasks(other),
         })?;
         let renderer = Renderer::from_config(&config)?;
+        let (people, people_notes) = if tasks.people.is_empty() {
+            (people, shared_mobiles(config.people.iter(), config.locale))
+        } else {
+            with_sheet_people(&config.people, &tasks.people, config.locale)
+        };
         Ok(Plan {
             config,
             people,
+            people_notes,
             calendar,
             schedules,
             tasks,
@@ -268,6 +352,10 @@ impl Plan {
             .collect();
         // Only schedules that depend on the calendar are judged by it (the rule is in
         // `calendar_gap_warning`'s docs).
+        if let Some(c) = &self.tasks.columns {
+            out.extend(c.warnings.iter().cloned());
+        }
+        out.extend(self.people_notes.iter().cloned());
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
         out.extend(empty_list_warning(&self.config, &self.tasks));
         out.extend(self.config.warnings.iter().cloned());
@@ -406,5 +494,65 @@ impl Plan {
             out.push(ChannelMessages { channel, messages });
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn person(id: &str, name: &str, mobile: Option<&str>) -> Person {
+        Person {
+            id: id.to_string(),
+            name: name.to_string(),
+            unit: None,
+            mobile: mobile.map(str::to_string),
+            email: None,
+            handles: Default::default(),
+            admin: false,
+        }
+    }
+
+    fn found(name: &str, mobile: &str, row: usize) -> SheetPerson {
+        SheetPerson {
+            name: name.to_string(),
+            mobile: mobile.to_string(),
+            row,
+        }
+    }
+
+    #[test]
+    fn the_list_adds_people_and_fills_a_missing_mobile_but_never_overrides_the_config() {
+        let configured = [
+            person("sun.qiang", "孙强", Some("13700000009")),
+            person("zhou.min", "周敏", None),
+        ];
+        let sheet = [
+            found("孙强", "13800000001", 4),
+            found("周敏", "13800000002", 5),
+            found("吴涛", "13800000004", 7),
+        ];
+        let (people, notes) = with_sheet_people(&configured, &sheet, Locale::En);
+        let mobile = |key: &str| people.resolve(key).and_then(|p| p.mobile.clone());
+        assert_eq!(mobile("sun.qiang").as_deref(), Some("13700000009"));
+        assert_eq!(mobile("周敏").as_deref(), Some("13800000002"));
+        assert_eq!(people.resolve("吴涛").map(|p| p.id.as_str()), Some("吴涛"));
+        assert_eq!(mobile("吴涛").as_deref(), Some("13800000004"));
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(notes[0].contains("sun.qiang"), "{notes:?}");
+    }
+
+    #[test]
+    fn two_people_with_one_mobile_are_one_warning() {
+        let people = [
+            person("a", "甲", Some("13800000002")),
+            person("b", "乙", Some("13800000002")),
+            person("c", "丙", Some("13800000003")),
+        ];
+        let notes = shared_mobiles(people.iter(), Locale::ZhCn);
+        assert_eq!(
+            notes,
+            ["a、b 的手机号相同（13800000002）：按手机@提醒只会提醒到其中一人"]
+        );
     }
 }

@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 const CLOCK_SKEW_MARGIN_MS: i64 = 30 * 1000;
 
 /// Gives the list's relative deadlines (`12月15日前`, `立行立改` read against the file's save
-/// date, [`Task::due_anchor`]) the date they had when weekbell first saw their row, as the
+/// date, [`Task::due_anchored`]) the date they had when weekbell first saw their row, as the
 /// store remembers it; with `remember`, rows seen for the first time are remembered against
 /// today's reading. Without this, an office that saves its list in January would see every
 /// December deadline move to the next December, and its overdue tasks leave the overdue list.
@@ -35,7 +35,7 @@ pub async fn anchor_deadlines(
     remember: bool,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    if list.tasks.iter().all(|t| t.due_anchor.is_none()) {
+    if list.tasks.iter().all(|t| !t.due_anchored) {
         return Ok(());
     }
     if remember {

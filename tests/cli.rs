@@ -1023,3 +1023,533 @@ fn a_deadline_without_a_year_keeps_its_date_when_the_list_is_saved_again_next_ye
     assert_eq!(due_of(&later, "4"), "2027-03-31");
     assert_eq!(due_of(&later, "1"), "2026-12-15");
 }
+
+/// A config in a temp dir reading `list` (a file in that dir), in `locale`, with `people`
+/// appended as written: [`MINIMAL`] otherwise.
+fn config_in(dir: &std::path::Path, list: &str, locale: &str, people: &str) -> PathBuf {
+    let text = format!(
+        "locale = \"{locale}\"\n{}{people}",
+        MINIMAL
+            .replace("@CONFIG@/tasks/rectification-list.xlsx", list)
+            .replace("@CONFIG@", &repo().join("config").display().to_string())
+    );
+    let path = dir.join("weekbell.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("write config: {e}"));
+    path
+}
+
+/// `tasks --json --at AT` and `check` on `config`, both of which must succeed: the tasks and
+/// what `check` printed.
+fn tasks_and_check(config: &std::path::Path, at: &str) -> (serde_json::Value, String) {
+    let cfg = config.display().to_string();
+    let o = weekbell(&["--config", &cfg, "tasks", "--json", "--at", at]);
+    assert_exit(&o, 0);
+    let tasks = json(&o);
+    let o = weekbell(&["--config", &cfg, "check"]);
+    assert_exit(&o, 0);
+    (tasks, stdout(&o))
+}
+
+/// Another county's list as she sent it: two title rows, 问题类型 merged down over the rows of
+/// one type, a leader under 县级包保领导, phones beside the owners, Excel dates beside
+/// 立行立改 / 长期坚持 / 12月15日前, free-text progress and a 是否完成 column, and a column
+/// weekbell has no field for.
+fn county_xlsx(path: &std::path::Path) {
+    use rust_xlsxwriter::{Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let plain = Format::new();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    let fail = |e: rust_xlsxwriter::XlsxError| -> ! { panic!("xlsx: {e}") };
+    ws.merge_range(0, 0, 0, 13, "某县生态环境突出问题整改清单", &plain)
+        .unwrap_or_else(|e| fail(e));
+    ws.write_string(1, 0, "更新日期：2026年12月4日")
+        .unwrap_or_else(|e| fail(e));
+    let headers = [
+        "序号",
+        "问题类型",
+        "问题描述",
+        "所在乡镇",
+        "牵头单位",
+        "配合单位",
+        "县级包保领导",
+        "责任人",
+        "联系电话",
+        "整改措施",
+        "整改时限",
+        "整改进展情况",
+        "是否完成",
+        "问题来源",
+    ];
+    for (c, h) in headers.iter().enumerate() {
+        ws.write_string(2, c as u16, *h).unwrap_or_else(|e| fail(e));
+    }
+    ws.merge_range(3, 1, 5, 1, "大气污染", &plain)
+        .unwrap_or_else(|e| fail(e));
+    ws.merge_range(6, 1, 7, 1, "水污染", &plain)
+        .unwrap_or_else(|e| fail(e));
+    ws.write_string(8, 1, "固废").unwrap_or_else(|e| fail(e));
+    ws.write_string(9, 1, "固废").unwrap_or_else(|e| fail(e));
+    // title, area, unit, co-units, leader, owners, phone, measures, due, progress, done, source
+    let rows: [[&str; 12]; 7] = [
+        [
+            "城区餐饮油烟扰民",
+            "城关镇",
+            "县城管局",
+            "县市场监管局、城关镇",
+            "张明远",
+            "孙强",
+            "13800000001",
+            "安装油烟净化设备",
+            "",
+            "已完成62家，剩余18家",
+            "否",
+            "中央督察",
+        ],
+        [
+            "散煤燃烧治理不到位",
+            "首山镇",
+            "首山镇政府",
+            "县发改局",
+            "张明远",
+            "周敏",
+            "13800000002",
+            "清洁取暖改造",
+            "立行立改",
+            "已排查全部村屯",
+            "是",
+            "省督察",
+        ],
+        [
+            "建筑工地扬尘",
+            "城关镇",
+            "县住建局",
+            "",
+            "刘晓芳",
+            "王伟、李娜",
+            "13900000003",
+            "覆盖裸土",
+            "2026年12月底前",
+            "正在推进",
+            "否",
+            "",
+        ],
+        [
+            "黑臭水体治理",
+            "刘二堡镇",
+            "刘二堡镇政府",
+            "县水利局",
+            "刘晓芳",
+            "吴涛",
+            "13800000004",
+            "清淤截污",
+            "12月15日前",
+            "已完成清淤",
+            "否",
+            "",
+        ],
+        [
+            "入河排污口巡查",
+            "小北河镇",
+            "县生态环境分局",
+            "",
+            "陈建国",
+            "孙强",
+            "13800000001",
+            "封堵排污口",
+            "长期坚持",
+            "持续巡查",
+            "否",
+            "",
+        ],
+        [
+            "垃圾堆放点清理",
+            "首山镇",
+            "首山镇政府",
+            "",
+            "陈建国",
+            "赵敏",
+            "",
+            "清运",
+            "2027年6月",
+            "已清运一半",
+            "否",
+            "",
+        ],
+        [
+            "秸秆露天焚烧",
+            "首山镇",
+            "首山镇政府",
+            "",
+            "陈建国",
+            "郑洁",
+            "13800000002",
+            "网格巡查",
+            "2026年11月30日",
+            "",
+            "否",
+            "",
+        ],
+    ];
+    for (i, r) in rows.iter().enumerate() {
+        let n = 3 + i as u32;
+        ws.write_number(n, 0, (i + 1) as f64)
+            .unwrap_or_else(|e| fail(e));
+        for (j, v) in r.iter().enumerate() {
+            let c = if j == 0 { 2 } else { 2 + j as u16 };
+            if !v.is_empty() {
+                ws.write_string(n, c, *v).unwrap_or_else(|e| fail(e));
+            }
+        }
+    }
+    // The first deadline is an Excel date (2026-12-31), as most of hers are.
+    ws.write_number_with_format(3, 10, 46387.0, &date)
+        .unwrap_or_else(|e| fail(e));
+    wb.save(path).unwrap_or_else(|e| fail(e));
+}
+
+#[test]
+fn another_countys_list_loads_with_its_leaders_statuses_deadlines_and_people() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    county_xlsx(&dir.path().join("清单.xlsx"));
+    let config = config_in(dir.path(), "清单.xlsx", "zh-CN", "");
+    let (v, out) = tasks_and_check(&config, "2026-12-07T09:00:00+08:00");
+    let Some(tasks) = v.as_array() else {
+        panic!("not an array: {v}")
+    };
+    assert_eq!(tasks.len(), 7);
+    let t1 = &tasks[0];
+    assert_eq!(t1["leader"], "张明远");
+    assert_eq!(t1["unit"], "县城管局");
+    assert_eq!(t1["category"], "大气污染");
+    assert_eq!(t1["area"], "城关镇");
+    assert_eq!(
+        t1["co_units"],
+        serde_json::json!(["县市场监管局", "城关镇"])
+    );
+    assert_eq!(t1["measures"], "安装油烟净化设备");
+    assert_eq!(t1["progress_text"], "已完成62家，剩余18家");
+    assert_eq!(t1["due"], "2026-12-31");
+    assert_eq!(t1["status"], "todo");
+    assert_eq!(t1["extra"], serde_json::json!({"问题来源": "中央督察"}));
+    assert_eq!(t1["mobiles"], serde_json::json!({"孙强": "13800000001"}));
+    // Merged down: the rows under the merged 问题类型 cell share it.
+    let categories: Vec<&str> = tasks
+        .iter()
+        .filter_map(|t| t["category"].as_str())
+        .collect();
+    assert_eq!(
+        categories,
+        [
+            "大气污染",
+            "大气污染",
+            "大气污染",
+            "水污染",
+            "水污染",
+            "固废",
+            "固废"
+        ]
+    );
+    // 是否完成 = 是 is done, so not overdue; 立行立改 is due on the list's date.
+    assert_eq!(tasks[1]["status"], "done");
+    assert_eq!(tasks[1]["due"], "2026-12-04");
+    assert_eq!(tasks[1]["due_text"], "立行立改");
+    assert_eq!(tasks[1]["overdue"], false);
+    assert_eq!(tasks[2]["due"], "2026-12-31");
+    assert_eq!(tasks[3]["due"], "2026-12-15");
+    assert_eq!(tasks[4]["due"], serde_json::Value::Null);
+    assert_eq!(tasks[4]["due_text"], "长期坚持");
+    assert_eq!(tasks[5]["due"], "2027-06-30");
+    assert_eq!(tasks[6]["overdue"], true);
+    // Several owners and one phone: the phone goes to neither.
+    assert_eq!(tasks[2]["owners"], serde_json::json!(["王伟", "李娜"]));
+    assert_eq!(tasks[2]["mobiles"], serde_json::json!({}));
+    assert_eq!(
+        tasks[3]["mobiles"],
+        serde_json::json!({"吴涛": "13800000004"})
+    );
+
+    for line in [
+        "县级包保领导 → leader（按列名规则）",
+        "问题类型 → category",
+        "整改进展情况 → progress_text",
+        "是否完成 → status",
+        "联系电话 → phones",
+        "保留（不对应字段）：问题来源",
+        "其中 4 人来自清单的联系电话",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    // Each unknown name once, however many rows name it; the unpaired phone and the shared
+    // mobile are said once each.
+    assert_eq!(out.matches("“张明远”").count(), 1, "{out}");
+    assert_eq!(out.matches("“陈建国”").count(), 1, "{out}");
+    assert!(out.contains("“陈建国”（共 3 行，首次在第 8 行）"), "{out}");
+    assert!(out.contains("第 6 行：责任人有多位"), "{out}");
+    assert!(
+        out.contains("周敏、郑洁 的手机号相同（13800000002）"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("“孙强”"),
+        "孙强 has a phone, so is known: {out}"
+    );
+    assert!(
+        !out.contains("未找到"),
+        "leader, deadline and status were all found: {out}"
+    );
+}
+
+#[test]
+fn configured_people_win_over_the_list_and_lend_it_no_mobile_they_lack() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    county_xlsx(&dir.path().join("清单.xlsx"));
+    let people = r#"
+[[people]]
+id = "sun.qiang"
+name = "孙强"
+mobile = "13700000009"
+
+[[people]]
+id = "zhou.min"
+name = "周敏"
+"#;
+    let config = config_in(dir.path(), "清单.xlsx", "en", people);
+    let (v, out) = tasks_and_check(&config, "2026-12-07T09:00:00+08:00");
+    assert_eq!(v[0]["mobiles"], serde_json::json!({"孙强": "13700000009"}));
+    // 周敏 has no mobile in the config: the list's fills it in.
+    assert_eq!(v[1]["mobiles"], serde_json::json!({"周敏": "13800000002"}));
+    assert!(
+        out.contains("[[people]] gives sun.qiang the mobile 13700000009, the list (row 4) 13800000001: the config's is used"),
+        "{out}"
+    );
+}
+
+/// The five trackers' CSV exports, each as the tool writes it, with an English config.
+#[test]
+fn tracker_exports_load_without_any_column_mapping() {
+    let fixtures = repo().join("tests/fixtures");
+    let run = |file: &str| -> (serde_json::Value, String) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+        std::fs::copy(fixtures.join(file), dir.path().join(file))
+            .unwrap_or_else(|e| panic!("copy {file}: {e}"));
+        let config = config_in(dir.path(), file, "en", "");
+        tasks_and_check(&config, "2026-11-25T09:00:00+08:00")
+    };
+    let field = |v: &serde_json::Value, key: &str| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|t| t[key].to_string().trim_matches('"').to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+
+    let (jira, check) = run("jira-export.csv");
+    assert_eq!(
+        field(&jira, "id"),
+        ["OPS-11", "OPS-12", "OPS-13", "OPS-14", "OPS-15"]
+    );
+    assert_eq!(
+        field(&jira, "status"),
+        ["todo", "in_progress", "in_progress", "cancelled", "done"]
+    );
+    assert_eq!(
+        field(&jira, "due"),
+        ["2026-12-02", "2026-12-15", "null", "null", "2026-11-30"]
+    );
+    assert_eq!(
+        field(&jira, "category"),
+        ["Task", "Story", "Bug", "Task", "Task"]
+    );
+    assert_eq!(jira[0]["extra"]["Labels"], "security");
+    assert_eq!(jira[0]["extra"]["Labels (2)"], "edge");
+    assert_eq!(jira[0]["extra"]["Priority"], "High");
+    assert!(check.contains("Due date → due"), "{check}");
+    assert!(check.contains("Resolved → completed"), "{check}");
+    assert!(check.contains("no leader column found"), "{check}");
+    assert!(
+        check.contains("kept without a field: Issue id, Priority, Reporter"),
+        "{check}"
+    );
+
+    let (linear, check) = run("linear-export.csv");
+    assert_eq!(
+        field(&linear, "status"),
+        ["todo", "in_progress", "todo", "done"]
+    );
+    assert_eq!(
+        field(&linear, "unit"),
+        ["Engineering", "Engineering", "Design", "Engineering"]
+    );
+    assert_eq!(
+        field(&linear, "due"),
+        ["2026-12-04", "2026-11-27", "null", "2026-11-30"]
+    );
+    assert_eq!(linear[1]["extra"]["Labels"], "backend, api");
+    assert!(check.contains("Due Date → due"), "{check}");
+
+    let (asana, check) = run("asana-export.csv");
+    assert_eq!(
+        field(&asana, "title"),
+        [
+            "Draft the Q1 budget",
+            "Book the venue",
+            "Collect speaker bios"
+        ]
+    );
+    assert_eq!(field(&asana, "status"), ["in_progress", "done", "todo"]);
+    assert_eq!(asana[0]["extra"]["Assignee Email"], "alice@example.com");
+    assert!(
+        check.contains("Section/Column → status (by content)"),
+        "{check}"
+    );
+
+    let (trello, check) = run("trello-export.csv");
+    assert_eq!(field(&trello, "status"), ["in_progress", "todo", "done"]);
+    assert_eq!(
+        field(&trello, "due"),
+        ["2026-12-04", "2026-11-27", "2026-11-20"]
+    );
+    assert_eq!(trello[0]["owners"], serde_json::json!(["Alice"]));
+    assert!(check.contains("List Name → status (by content)"), "{check}");
+
+    let (github, check) = run("github-project.csv");
+    assert_eq!(field(&github, "status"), ["in_progress", "todo", "done"]);
+    assert_eq!(github[1]["owners"], serde_json::json!(["bob", "carol"]));
+    assert_eq!(field(&github, "due"), ["2026-12-04", "2026-11-27", "null"]);
+    assert_eq!(github[0]["extra"]["Milestone"], "v2.0");
+    assert!(check.contains("Target date → due"), "{check}");
+}
+
+/// A TOML list with the new fields and keys weekbell has no field for, exported to CSV: the
+/// CSV loads back as the same tasks, `extra` included.
+#[test]
+fn an_exported_toml_list_reloads_with_every_field_and_extra_key() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = r#"
+[[tasks]]
+id = "1"
+title = "城区餐饮油烟扰民"
+unit = "县城管局"
+co_units = ["县市场监管局", "城关镇"]
+area = "城关镇"
+measures = "安装油烟净化设备"
+progress_text = "已完成62家"
+due = 2026-12-31
+status = "整改中"
+origin = "中央督察"
+
+[[tasks]]
+id = "2"
+title = "入河排污口巡查"
+unit = "县生态环境分局"
+due = "长期坚持"
+batch = "第二批"
+"#;
+    std::fs::write(dir.path().join("list.toml"), list).unwrap_or_else(|e| panic!("write: {e}"));
+    let run = |config: &std::path::Path, args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_weekbell"))
+            .current_dir(dir.path())
+            .arg("--config")
+            .arg(config)
+            .args(args)
+            .env_remove("WEEKBELL_CONFIG")
+            .output()
+            .unwrap_or_else(|e| panic!("could not run weekbell: {e}"))
+    };
+    let first = config_in(dir.path(), "list.toml", "zh-CN", "");
+    let at = ["tasks", "--json", "--at", "2026-12-07T09:00:00+08:00"];
+    let before = run(&first, &at);
+    assert_exit(&before, 0);
+    let before = json(&before);
+    assert_eq!(
+        before[0]["extra"],
+        serde_json::json!({"origin": "中央督察"})
+    );
+    assert_eq!(before[1]["extra"], serde_json::json!({"batch": "第二批"}));
+    let o = run(&first, &["export", "--format", "csv", "-o", "out.csv"]);
+    assert_exit(&o, 0);
+    let second_dir = dir.path().join("again");
+    std::fs::create_dir_all(&second_dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    std::fs::copy(dir.path().join("out.csv"), second_dir.join("out.csv"))
+        .unwrap_or_else(|e| panic!("copy: {e}"));
+    let second = config_in(&second_dir, "out.csv", "zh-CN", "");
+    let after = run(&second, &at);
+    assert_exit(&after, 0);
+    assert_eq!(json(&after), before);
+}
+
+#[test]
+fn init_on_other_offices_and_trackers_lists_makes_configs_that_check_and_mention_people_by_phone() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    county_xlsx(&dir.path().join("清单.xlsx"));
+    let env = [
+        (
+            "COUNTY_DINGTALK_WEBHOOK",
+            "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef",
+        ),
+        ("COUNTY_DINGTALK_SECRET", "SEC0123456789abcdef"),
+    ];
+    let o = weekbell_in(
+        dir.path(),
+        &["init", "清单.xlsx", "--platform", "dingtalk"],
+        &env,
+    );
+    assert_exit(&o, 0);
+    let text = std::fs::read_to_string(dir.path().join("weekbell.toml")).unwrap_or_default();
+    assert!(text.contains("name = \"孙强\""), "{text}");
+    assert!(
+        text.contains("mobile = \"13800000001\""),
+        "the sheet's phone: {text}"
+    );
+    let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &env);
+    assert_exit(&o, 0);
+    let o = weekbell_in(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "preview",
+            "monday-reminders",
+            "--channel",
+            "dingtalk",
+            "--json",
+            "--at",
+            "2026-12-14T09:00:00+08:00",
+        ],
+        &env,
+    );
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(
+        out.contains("\"atMobiles\"") && out.contains("13800000001"),
+        "the reminder @mentions 孙强 by the phone in the sheet: {out}"
+    );
+    assert!(
+        !out.contains("0123456789abcdef"),
+        "the webhook token is a secret"
+    );
+
+    for export in [
+        "jira-export.csv",
+        "linear-export.csv",
+        "asana-export.csv",
+        "github-project.csv",
+        "trello-export.csv",
+    ] {
+        let list = repo().join("tests/fixtures").join(export);
+        let config = format!("{export}.toml");
+        let o = weekbell_in(
+            dir.path(),
+            &["init", &list.to_string_lossy(), "-o", &config],
+            &[],
+        );
+        assert_exit(&o, 0);
+        let o = weekbell_in(dir.path(), &["--config", &config, "check"], &[]);
+        assert_exit(&o, 0);
+        let text = std::fs::read_to_string(dir.path().join(&config)).unwrap_or_default();
+        assert!(text.contains("locale = \"en\""), "{export}: {text}");
+    }
+}

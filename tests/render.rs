@@ -145,12 +145,13 @@ fn task(
         owners: owners.iter().map(|o| assignee(people, o)).collect(),
         due: due.map(date),
         unreadable_due: None,
-        due_anchor: None,
+        due_anchored: false,
         status,
         progress: None,
         notes: notes.into(),
         category: category.into(),
         channel: None,
+        details: Default::default(),
         source: RowRef {
             sheet: "rectification-list.csv".into(),
             row: row + 1,
@@ -707,7 +708,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                 }],
                 due,
                 unreadable_due: None,
-                due_anchor: None,
+                due_anchored: false,
                 status: statuses[i % statuses.len()],
                 progress: None,
                 notes: if i % 7 == 3 {
@@ -717,6 +718,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                 },
                 category: String::new(),
                 channel: None,
+                details: Default::default(),
                 source: RowRef {
                     sheet: "big".into(),
                     row: i + 2,

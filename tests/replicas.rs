@@ -807,7 +807,8 @@ fn daemon_logs(dir: &Path) -> String {
         for l in lines.iter().filter(|l| {
             l.contains("weekbell started")
                 || ((l.contains(" WARN ") || l.contains(" ERROR "))
-                    && !l.contains("matches no configured person"))
+                    && !l.contains("matches no configured person")
+                    && !l.contains("不是已配置的人员"))
         }) {
             out.push_str(l);
             out.push('\n');

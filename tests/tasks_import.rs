@@ -800,3 +800,40 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// Whatever headers a list has, in whatever order, each column becomes exactly one thing:
+    /// a field, the completion column, or an `extra` column; and a phone header never becomes
+    /// the owners.
+    #[test]
+    fn every_column_is_mapped_or_kept_exactly_once(
+        picks in proptest::sample::subsequence(
+            vec![
+                "序号", "问题类型", "所在乡镇", "牵头单位", "配合单位", "县级包保领导", "责任人",
+                "联系电话", "责任人联系电话", "整改措施", "整改时限", "整改进展情况", "是否完成",
+                "问题来源", "Priority", "Labels", "Resolved", "Assignee Email", "备用",
+            ],
+            0..19,
+        ),
+        seed in any::<u64>(),
+    ) {
+        let mut headers: Vec<&str> = picks.clone();
+        // Shuffle by the seed, then put the title somewhere.
+        let n = headers.len();
+        for i in (1..n).rev() {
+            headers.swap(i, (seed as usize ^ i.wrapping_mul(2654435761)) % (i + 1));
+        }
+        headers.insert(seed as usize % (n + 1), "问题描述");
+        let row: Vec<String> = headers.iter().map(|h| if *h == "问题描述" { "油烟".to_string() } else { String::new() }).collect();
+        let csv = format!("{}\n{}\n", headers.join(","), row.join(","));
+        let list = load_bytes("p.csv", csv.as_bytes(), &config("p.csv"), &people(), today())
+            .unwrap_or_else(|e| panic!("{headers:?}: {e}"));
+        let report = list.columns.unwrap_or_else(|| panic!("no column report"));
+        prop_assert_eq!(report.mapped.len() + report.kept.len(), headers.len(), "{:?} → {:?}", headers, report);
+        for m in &report.mapped {
+            if m.header.contains("电话") {
+                prop_assert_eq!(&m.field, "phones");
+            }
+        }
+    }
+}

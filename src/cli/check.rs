@@ -6,9 +6,10 @@ use super::output::table;
 use chrono::Datelike;
 use std::collections::BTreeMap;
 use weekbell::clock::{Clock, SystemClock};
+use weekbell::config::Locale;
 use weekbell::plan::Plan;
 use weekbell::plan::PlanError;
-use weekbell::tasks::{ListDate, Status};
+use weekbell::tasks::{ColumnReport, FoundBy, ListDate, Status};
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let now = SystemClock.now();
@@ -74,10 +75,22 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         .filter(|u| !u.is_empty())
         .collect();
     outln!("           {} units", units.len())?;
+    if let Some(report) = &plan.tasks.columns {
+        print_columns(report, cfg.locale)?;
+    }
+    let from_list = plan.people.all().len().saturating_sub(cfg.people.len());
     outln!(
-        "people     {} ({} admin)",
-        cfg.people.len(),
-        cfg.people.iter().filter(|p| p.admin).count()
+        "people     {} ({} admin){}",
+        plan.people.all().len(),
+        cfg.people.iter().filter(|p| p.admin).count(),
+        if from_list > 0 {
+            cfg.locale.pick(
+                format!("，其中 {from_list} 人来自清单的联系电话"),
+                format!("; {from_list} from the list's phone column"),
+            )
+        } else {
+            String::new()
+        }
     )?;
     let years: Vec<String> = plan.calendar.years().map(|y| y.to_string()).collect();
     outln!(
@@ -148,5 +161,28 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         cfg.path.display(),
         warnings.len()
     )?;
+    Ok(())
+}
+
+/// The column map: each source header and the field it became (and how, when not by its
+/// name), then the columns kept without a field.
+fn print_columns(report: &ColumnReport, locale: Locale) -> Result<(), CliError> {
+    let mut label = "columns   ";
+    for m in &report.mapped {
+        let how = match m.found_by {
+            FoundBy::Name => "",
+            FoundBy::Rule => locale.pick("（按列名规则）", " (by rule)"),
+            FoundBy::Content => locale.pick("（按内容判断）", " (by content)"),
+        };
+        outln!("{label} {} → {}{how}", m.header, m.field)?;
+        label = "          ";
+    }
+    if !report.kept.is_empty() {
+        outln!(
+            "{label} {}{}",
+            locale.pick("保留（不对应字段）：", "kept without a field: "),
+            report.kept.join(locale.pick("、", ", "))
+        )?;
+    }
     Ok(())
 }

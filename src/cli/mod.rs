@@ -295,7 +295,7 @@ pub fn current_tasks(plan: &weekbell::plan::Plan) -> Result<weekbell::state::Cur
 /// (`state::anchor_deadlines`), for the commands that only read: nothing is remembered, and
 /// without a database (nothing seen yet) the file's reading stands and none is created.
 pub fn anchor_read_only(plan: &mut weekbell::plan::Plan) -> Result<(), CliError> {
-    if plan.tasks.tasks.iter().all(|t| t.due_anchor.is_none()) {
+    if plan.tasks.tasks.iter().all(|t| !t.due_anchored) {
         return Ok(());
     }
     let rt = runtime()?;

@@ -5,8 +5,9 @@ use super::output::{table, truncate};
 use super::{Cli, instant};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
+use std::collections::BTreeMap;
 use weekbell::plan::Plan;
-use weekbell::tasks::{Status, Task};
+use weekbell::tasks::{Extra, Status, Task};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -48,6 +49,18 @@ struct TaskJson<'a> {
     progress: Option<u8>,
     notes: &'a str,
     overdue: bool,
+    category: &'a str,
+    area: &'a str,
+    co_units: &'a [String],
+    measures: &'a str,
+    progress_text: &'a str,
+    /// The deadline cell as written (`2026年12月底前`).
+    due_text: &'a str,
+    /// Every column that maps to no field, header → value.
+    extra: &'a Extra,
+    /// Leader and owners with a known mobile (configured or from the list's phone column),
+    /// name → mobile.
+    mobiles: BTreeMap<&'a str, &'a str>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
@@ -80,6 +93,25 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 progress: t.progress,
                 notes: &t.notes,
                 overdue: t.is_overdue(today),
+                category: &t.category,
+                area: &t.details.area,
+                co_units: &t.details.co_units,
+                measures: &t.details.measures,
+                progress_text: &t.details.progress_text,
+                due_text: &t.details.due_text,
+                extra: &t.details.extra,
+                mobiles: t
+                    .leader
+                    .iter()
+                    .chain(&t.owners)
+                    .filter_map(|a| {
+                        let p = match &a.person {
+                            Some(id) => plan.people.resolve(id),
+                            None => plan.people.resolve(&a.name),
+                        }?;
+                        Some((a.name.as_str(), p.mobile.as_deref()?))
+                    })
+                    .collect(),
             })
             .collect();
         outln!(

@@ -58,10 +58,20 @@ pub enum Field {
     Notes,
     Category,
     Channel,
+    /// Units that assist the responsible one (配合单位); split into names like owners.
+    CoUnits,
+    /// The owners' phone numbers (联系电话): an owner with a phone becomes a person.
+    Phones,
+    /// Where the task is (所在乡镇, 属地).
+    Area,
+    /// What is being done about it (整改措施), as written.
+    Measures,
+    /// Progress in words (整改进展情况): kept and shown, never read as a status.
+    ProgressText,
 }
 
 impl Field {
-    pub const ALL: [Field; 11] = [
+    pub const ALL: [Field; 16] = [
         Field::Id,
         Field::Title,
         Field::Unit,
@@ -73,6 +83,11 @@ impl Field {
         Field::Notes,
         Field::Category,
         Field::Channel,
+        Field::CoUnits,
+        Field::Phones,
+        Field::Area,
+        Field::Measures,
+        Field::ProgressText,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +103,11 @@ impl Field {
             Field::Notes => "notes",
             Field::Category => "category",
             Field::Channel => "channel",
+            Field::CoUnits => "co_units",
+            Field::Phones => "phones",
+            Field::Area => "area",
+            Field::Measures => "measures",
+            Field::ProgressText => "progress_text",
         }
     }
 

@@ -534,6 +534,38 @@ pub(super) fn records(cfg: &TasksConfig, tasks: &[Task], chinese: bool) -> Laid 
     if tasks.iter().any(|t| t.channel.is_some()) {
         fields.push(Field::Channel);
     }
+    // The fields a sheet may carry beyond these, each only where some task has a value, so a
+    // list that never had them exports as before.
+    let details = [
+        (
+            Field::Area,
+            tasks.iter().any(|t| !t.details.area.is_empty()),
+        ),
+        (
+            Field::CoUnits,
+            tasks.iter().any(|t| !t.details.co_units.is_empty()),
+        ),
+        (
+            Field::Phones,
+            tasks.iter().any(|t| !t.details.phones.is_empty()),
+        ),
+        (
+            Field::Measures,
+            tasks.iter().any(|t| !t.details.measures.is_empty()),
+        ),
+        (
+            Field::ProgressText,
+            tasks.iter().any(|t| !t.details.progress_text.is_empty()),
+        ),
+    ];
+    fields.extend(details.iter().filter(|(_, any)| *any).map(|(f, _)| *f));
+    // Every key that mapped to no field, under its own name, so the file loads back the same.
+    let extra_headers: Vec<String> = tasks
+        .iter()
+        .map(|t| t.details.extra.headers())
+        .find(|h| !h.is_empty())
+        .map(<[String]>::to_vec)
+        .unwrap_or_default();
     let col = |f: Field| fields.iter().position(|x| *x == f);
     let columns = Columns {
         status: col(Field::Status),
@@ -553,6 +585,9 @@ pub(super) fn records(cfg: &TasksConfig, tasks: &[Task], chinese: bool) -> Laid 
             .cloned()
             .unwrap_or_else(|| f.as_str().to_string());
         grid.set(0, c, GridCell::new(Value::Text(header)));
+    }
+    for (i, h) in extra_headers.iter().enumerate() {
+        grid.set(0, fields.len() + i, GridCell::new(Value::Text(h.clone())));
     }
     let percent = grid.format_index(PERCENT);
     let separator = if chinese { "、" } else { ", " };
@@ -579,7 +614,8 @@ pub(super) fn records(cfg: &TasksConfig, tasks: &[Task], chinese: bool) -> Laid 
                         .collect::<Vec<_>>()
                         .join(separator),
                 ),
-                Field::Due => t.due.map_or(Value::Empty, Value::Date),
+                // Without a date, the cell as written (长期坚持, 待定) reads back the same.
+                Field::Due => t.due.map_or_else(|| text(&t.details.due_text), Value::Date),
                 // An untouched task has no status written, as in the source.
                 Field::Status => text(vocabulary.word(t.status)),
                 Field::Progress => match t.progress {
@@ -592,9 +628,19 @@ pub(super) fn records(cfg: &TasksConfig, tasks: &[Task], chinese: bool) -> Laid 
                 Field::Notes => text(&t.notes),
                 Field::Category => text(&t.category),
                 Field::Channel => t.channel.as_deref().map_or(Value::Empty, text),
+                Field::Area => text(&t.details.area),
+                Field::CoUnits => text(&t.details.co_units.join(separator)),
+                Field::Phones => text(&t.details.phones),
+                Field::Measures => text(&t.details.measures),
+                Field::ProgressText => text(&t.details.progress_text),
             };
             if value != Value::Empty {
                 grid.set(row, c, GridCell { value, format });
+            }
+        }
+        for (i, h) in extra_headers.iter().enumerate() {
+            if let Some(v) = t.details.extra.get(h) {
+                grid.set(row, fields.len() + i, GridCell::new(text(v)));
             }
         }
     }

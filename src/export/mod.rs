@@ -19,9 +19,11 @@
 //!   notes — are rewritten. Everything else is copied as read, dates as dates and numbers
 //!   with their number format.
 //! - **TOML and JSON lists** have no sheet: the export writes the built-in column set (id,
-//!   title, unit, leader, owners, due, status, progress, notes, category, and channel when a
-//!   task has one) under each field's name, or under the header configured in
-//!   `[tasks.columns]`, so that the file loads back with the same config.
+//!   title, unit, leader, owners, due, status, progress, notes, category; channel, area,
+//!   co_units, phones, measures and progress_text when a task has one; a deadline that is no
+//!   date as written) under each field's name, or under the header configured in
+//!   `[tasks.columns]`, then every key that mapped to no field (`extra`) under its own name, so
+//!   that the file loads back the same with the same config.
 //! - **A field the source has no column for** (a progress event on a list without 进度): in
 //!   the in-place copy, only when asked ([`Options::add_columns`], `--add-columns`); without
 //!   it the values are listed in the summary ("not written, the sheet has no column for

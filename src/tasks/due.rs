@@ -72,7 +72,7 @@ pub(crate) fn depends_on_list_date(
     read_due(text, list_date, order, hint).ok() != read_due(text, later, order, hint).ok()
 }
 
-/// Reads the relative deadlines of `tasks` ([`Task::due_anchor`]) again against the day
+/// Reads the relative deadlines of `tasks` ([`Task::due_anchored`]) again against the day
 /// `first_seen` remembers for their row (task id → day), so that they keep the date they had
 /// when weekbell first read them, however often the file has been saved since. Returns how many
 /// deadlines moved back to that date.
@@ -83,10 +83,10 @@ pub fn reanchor(
 ) -> usize {
     let mut moved = 0;
     for task in tasks.iter_mut() {
-        let (Some(text), Some(day)) = (&task.due_anchor, first_seen.get(&task.id)) else {
+        let Some(day) = first_seen.get(&task.id).filter(|_| task.due_anchored) else {
             continue;
         };
-        if let Ok(Some(due)) = read_due(text, *day, order, "")
+        if let Ok(Some(due)) = read_due(&task.details.due_text, *day, order, "")
             && task.due != Some(due)
         {
             task.due = Some(due);
@@ -644,7 +644,7 @@ mod tests {
 
     #[test]
     fn reanchoring_reads_the_text_against_the_remembered_day() {
-        let task = |id: &str, anchor: Option<&str>, due| Task {
+        let task = |id: &str, text: &str, due| Task {
             id: id.into(),
             title: "油烟治理".into(),
             unit: String::new(),
@@ -652,12 +652,16 @@ mod tests {
             owners: Vec::new(),
             due,
             unreadable_due: None,
-            due_anchor: anchor.map(str::to_string),
+            due_anchored: text != "2027年6月",
             status: crate::types::Status::Todo,
             progress: None,
             notes: String::new(),
             category: String::new(),
             channel: None,
+            details: super::super::model::Details {
+                due_text: text.into(),
+                ..Default::default()
+            },
             source: super::super::model::RowRef {
                 sheet: String::new(),
                 row: 2,
@@ -665,10 +669,10 @@ mod tests {
         };
         // Read in February 2027 against the file's save date; first seen in November 2026.
         let mut tasks = vec![
-            task("1", Some("12月15日前"), d(2027, 12, 15)),
-            task("2", Some("立行立改"), d(2027, 2, 3)),
-            task("3", None, d(2027, 6, 30)),
-            task("4", Some("12月15日前"), d(2027, 12, 15)),
+            task("1", "12月15日前", d(2027, 12, 15)),
+            task("2", "立行立改", d(2027, 2, 3)),
+            task("3", "2027年6月", d(2027, 6, 30)),
+            task("4", "12月15日前", d(2027, 12, 15)),
         ];
         let first_seen: HashMap<String, NaiveDate> =
             [("1", today()), ("2", today()), ("3", today())]

@@ -323,7 +323,9 @@ mod tests {
         assert_eq!(list.tasks[0].progress, Some(60));
         assert_eq!(list.tasks[1].status, Status::Done);
         assert_eq!(list.tasks[1].source.row, 2);
-        assert!(list.warnings.iter().any(|w| w.message.contains("colour")));
+        // A key that names no field is kept, not warned about and dropped.
+        assert_eq!(list.tasks[1].details.extra.get("colour"), Some("red"));
+        assert!(list.tasks[0].details.extra.is_empty());
 
         let toml = "[[tasks]]\nid = 'A'\ntitle = 'One'\ndue = 2026-12-31\nowners = '孙强'\n";
         let list = load_str("t.toml", toml)

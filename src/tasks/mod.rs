@@ -33,6 +33,9 @@ pub use import::{load, load_bytes, modified_date};
 pub use merge::{
     MergeOptions, MergeStats, WeekActivity, apply_events, apply_events_with, week_activity,
 };
-pub use model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
+pub use model::{
+    Assignee, ColumnReport, Details, Extra, FoundBy, ListDate, MappedColumn, RowRef, RowWarning,
+    SheetPerson, Status, Task, TaskList,
+};
 pub use names::split_names;
 pub use status::StatusMap;

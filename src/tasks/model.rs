@@ -2,7 +2,9 @@
 
 use chrono::NaiveDate;
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use std::fmt;
+use std::sync::Arc;
 
 pub use crate::types::Status;
 
@@ -40,12 +42,12 @@ pub struct Task {
     /// (one odd cell should not stop a whole list) and the digest lists it under "deadline to
     /// be confirmed" until someone fixes the cell.
     pub unreadable_due: Option<String>,
-    /// The deadline cell as written when its date was read against the file's save date (a
-    /// year-less 12月15日前, 月底, 立行立改) rather than a date the list states. Saved again next
-    /// year, the file would move such a deadline by a year; so the day weekbell first read the
-    /// row against is kept in the store, and the text is read again against that day
+    /// Whether `due` was read against the file's save date (a year-less 12月15日前, 月底,
+    /// 立行立改) rather than a date the list states. Saved again next year, the file would move
+    /// such a deadline by a year; so the day weekbell first read the row against is kept in
+    /// the store, and the text ([`Details::due_text`]) is read again against that day
     /// ([`reanchor`](crate::tasks::reanchor)).
-    pub due_anchor: Option<String>,
+    pub due_anchored: bool,
     pub status: Status,
     /// Percent complete, 0–100, when the list or a chat update gave one.
     pub progress: Option<u8>,
@@ -53,7 +55,100 @@ pub struct Task {
     pub category: String,
     /// A channel name that this task is routed to, overriding the channels' own filters.
     pub channel: Option<String>,
+    /// What the row says beyond the fields weekbell acts on, kept so that `tasks --json` shows
+    /// it and an export writes it back.
+    #[serde(flatten)]
+    pub details: Details,
     pub source: RowRef,
+}
+
+/// The columns of a row that weekbell shows and keeps but does not act on. Empty strings (and
+/// an empty `co_units`) where the list has no such column or the cell is empty.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Details {
+    /// Where the task is (所在乡镇, 属地, 区域).
+    pub area: String,
+    /// Assisting units (配合单位, 协办单位), split like owners.
+    pub co_units: Vec<String>,
+    /// The measures (整改措施, 工作措施) as written.
+    pub measures: String,
+    /// Progress in words (整改进展情况, 推进情况), as written.
+    pub progress_text: String,
+    /// The phone cell (联系电话) as written.
+    pub phones: String,
+    /// The deadline cell as written (`2026年12月底前`, `立行立改`), whether or not it was read.
+    pub due_text: String,
+    /// Every other column, by its header.
+    pub extra: Extra,
+}
+
+/// The cells of columns that map to no field, in column order, by header. The headers are
+/// shared by every task of a list: a row holds its values and an index per value, so a
+/// 100,000-row list does not hold 100,000 copies of each header (BENCHMARKS.md, import).
+/// Empty cells are not kept.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    headers: Arc<[String]>,
+    values: Vec<(u32, String)>,
+}
+
+impl Extra {
+    /// An empty row of extra values over `headers`, the list's unmapped column headers.
+    pub fn new(headers: Arc<[String]>) -> Self {
+        Extra {
+            headers,
+            values: Vec::new(),
+        }
+    }
+
+    /// Keeps `value` under the header at `index` of the shared headers; an index past them
+    /// is ignored (it would name no header).
+    pub fn push(&mut self, index: usize, value: String) {
+        if index < self.headers.len()
+            && let Ok(i) = u32::try_from(index)
+        {
+            self.values.push((i, value));
+        }
+    }
+
+    /// (header, value) pairs in column order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.values.iter().filter_map(|(i, v)| {
+            self.headers
+                .get(*i as usize)
+                .map(|h| (h.as_str(), v.as_str()))
+        })
+    }
+
+    /// The value under `header`, if the row has one.
+    pub fn get(&self, header: &str) -> Option<&str> {
+        self.iter().find(|(h, _)| *h == header).map(|(_, v)| v)
+    }
+
+    /// Every unmapped header of the list, with or without a value in this row.
+    pub fn headers(&self) -> &[String] {
+        &self.headers
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+}
+
+impl PartialEq for Extra {
+    fn eq(&self, other: &Self) -> bool {
+        self.iter().eq(other.iter())
+    }
+}
+
+impl Serialize for Extra {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.values.len()))?;
+        for (h, v) in self.iter() {
+            map.serialize_entry(h, v)?;
+        }
+        map.end()
+    }
 }
 
 impl Task {
@@ -126,7 +221,7 @@ impl ListDate {
 }
 
 impl TaskList {
-    /// The rows whose deadline was read against the file's save date ([`Task::due_anchor`]),
+    /// The rows whose deadline was read against the file's save date ([`Task::due_anchored`]),
     /// with that date as `YYYY-MM-DD`: what the store remembers the first time it sees them.
     pub fn anchored_rows(&self) -> Vec<(String, String)> {
         let Some(day) = self.list_date.map(ListDate::date) else {
@@ -135,7 +230,7 @@ impl TaskList {
         let day = day.format("%Y-%m-%d").to_string();
         self.tasks
             .iter()
-            .filter(|t| t.due_anchor.is_some())
+            .filter(|t| t.due_anchored)
             .map(|t| (t.id.clone(), day.clone()))
             .collect()
     }
@@ -149,4 +244,52 @@ pub struct TaskList {
     pub warnings: Vec<RowWarning>,
     /// `None` only for a list built by hand rather than loaded.
     pub list_date: Option<ListDate>,
+    /// Which column became which field, and how it was found; `None` for a list built by hand.
+    pub columns: Option<ColumnReport>,
+    /// People found in the sheet: an owner with a phone in the row (see [`SheetPerson`]).
+    pub people: Vec<SheetPerson>,
+}
+
+/// How a column was recognised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FoundBy {
+    /// Its header is one of the field's names, built in or under `[tasks.columns]`.
+    Name,
+    /// Its header contains a word that names the field (县级包保领导 → leader).
+    Rule,
+    /// Its header says nothing, its cells do (a column of status words, of dates).
+    Content,
+}
+
+/// One column of the list and the field it became.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MappedColumn {
+    /// The header as written in the sheet.
+    pub header: String,
+    /// The field's name (`leader`, `co_units`), or `completed` for a completion-date column.
+    pub field: String,
+    pub found_by: FoundBy,
+}
+
+/// What `check` shows about the list's columns: the map, the columns kept without a field, and
+/// what is worth a warning (no leader, no deadline, no status, a status column of free text).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ColumnReport {
+    /// In column order.
+    pub mapped: Vec<MappedColumn>,
+    /// Headers of the columns kept as `extra`, in column order.
+    pub kept: Vec<String>,
+    /// In the config's `locale`.
+    pub warnings: Vec<String>,
+}
+
+/// A person the sheet itself names with a phone: an owners cell with one name and a phone
+/// cell in the same row. Configured `[[people]]` win over these (see `plan`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SheetPerson {
+    pub name: String,
+    pub mobile: String,
+    /// The first row that gave this phone.
+    pub row: usize,
 }

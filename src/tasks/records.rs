@@ -2,7 +2,9 @@
 //!
 //! Keys are matched exactly like sheet headers, so the English field names work and so do the
 //! built-in aliases (`owner`, `team`) and `[tasks.columns]`. Each entry becomes one row whose
-//! number is the entry's 1-based position, as [`super::RowRef`] documents.
+//! number is the entry's 1-based position, as [`super::RowRef`] documents. A key that names no
+//! field is kept as the task's `extra` under its own name (and listed by `check`), so an export
+//! writes it back.
 
 use super::cell::Cell;
 use super::columns::{HeaderProblem, map_keys};
@@ -137,11 +139,8 @@ fn import(
             expected_others,
         },
     })?;
-    let unused: Vec<bool> = (0..keys.len()).map(|i| !map.uses_column(i)).collect();
-
     let mut import = SheetImport::with_columns(ctx, sheet, map);
     import.reserve(entries.len());
-    let mut warned = vec![false; keys.len()];
     let mut cells: Vec<Cell<'_>> = Vec::with_capacity(keys.len());
     for (i, entry) in entries.into_iter().enumerate() {
         let row = i + 1;
@@ -156,21 +155,8 @@ fn import(
         cells.clear();
         cells.resize(keys.len(), Cell::Empty);
         for (k, value) in entry {
+            // A key that names no field is kept under its own name (`extra`).
             let Some(&col) = index.get(k) else { continue };
-            if unused[col] {
-                if !warned[col] {
-                    warned[col] = true;
-                    import.warn(
-                        row,
-                        Some(k.to_string()),
-                        format!(
-                            "unknown key {k:?} is ignored; task keys are id, title, unit, \
-                             leader, owners, due, status, progress, notes, category, channel"
-                        ),
-                    );
-                }
-                continue;
-            }
             match value {
                 Ok(cell) => cells[col] = cell,
                 Err(message) => import.reject(row, Some(k.to_string()), message),

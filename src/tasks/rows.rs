@@ -2,10 +2,12 @@
 //! every problem so that one load reports all of them.
 
 use super::cell::Cell;
-use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec};
+use super::columns::{ColumnMap, HEADER_SCAN_ROWS, HeaderProblem, HeaderSpec, Lookahead};
 use super::due::{depends_on_list_date, parse_due_cell, title_date};
 use super::error::TaskError;
-use super::model::{Assignee, ListDate, RowRef, RowWarning, Status, Task, TaskList};
+use super::model::{
+    Assignee, Details, Extra, ListDate, RowRef, RowWarning, SheetPerson, Status, Task, TaskList,
+};
 use super::names::{assignee, split_names};
 use super::status::{StatusMap, yes_no};
 use crate::config::{DateOrder, Field, Locale};
@@ -52,6 +54,26 @@ struct Output {
     /// Written name → resolved person id. A list names the same few dozen people on every
     /// row, so each is looked up in the directory once.
     resolved: FxHashMap<String, Option<String>>,
+    /// Names no configured person has, in the order first seen: the column, the first row
+    /// and how many rows name them, so that each is warned about once.
+    unknown: Vec<Unknown>,
+    /// Name → index in `unknown`.
+    unknown_index: FxHashMap<String, usize>,
+    /// People the sheet gives a phone for (an owners cell of one name beside a phone cell).
+    sheet_people: Vec<SheetPerson>,
+    /// Name → index in `sheet_people`.
+    sheet_index: FxHashMap<String, usize>,
+    /// Rows whose phone cell could not be given to one owner: (row, owners, phones).
+    unpaired_phones: Vec<usize>,
+    /// A name given two different phones: (name, first phone, row, other phone).
+    phone_conflicts: Vec<(String, String, usize, String)>,
+}
+
+struct Unknown {
+    name: String,
+    header: String,
+    first_row: usize,
+    rows: usize,
 }
 
 impl Output {
@@ -95,6 +117,88 @@ impl Output {
         duplicates
     }
 
+    /// Once every row is read: the owners the sheet gave a phone become known (their tasks
+    /// point at them as the directory will, by name), and each name still unknown, each phone
+    /// given to nobody and each name with two phones is warned about once.
+    fn people_found(&mut self, locale: Locale) {
+        let known = &self.sheet_index;
+        if self.unknown.iter().any(|u| known.contains_key(&u.name)) {
+            for t in &mut self.tasks {
+                for a in t.leader.iter_mut().chain(t.owners.iter_mut()) {
+                    if a.person.is_none() && known.contains_key(&a.name) {
+                        a.person = Some(a.name.clone());
+                    }
+                }
+            }
+        }
+        let unknown = std::mem::take(&mut self.unknown);
+        for u in unknown
+            .iter()
+            .filter(|u| !self.sheet_index.contains_key(&u.name))
+        {
+            let name = &u.name;
+            let message = match locale {
+                Locale::ZhCn => {
+                    let rows = match u.rows {
+                        1 => String::new(),
+                        n => format!("（共 {n} 行，首次在第 {} 行）", u.first_row),
+                    };
+                    format!(
+                        "“{name}”{rows}不是已配置的人员（按 id 或姓名），也没有联系电话，不会被@提醒；请在 [[people]] 中添加、在清单中填写其电话，或更正姓名"
+                    )
+                }
+                Locale::En => {
+                    let rows = match u.rows {
+                        1 => String::new(),
+                        n => format!(" (on {n} rows, first row {})", u.first_row),
+                    };
+                    format!(
+                        "{name:?}{rows} matches no configured person (by id or name) and has no phone in the list, so nobody will be @mentioned for it; add them under [[people]], give their phone in the list, or correct the name"
+                    )
+                }
+            };
+            let w = self.note(u.first_row, Some(u.header.clone()), message);
+            self.warnings.push(w);
+        }
+        if let Some(&first) = self.unpaired_phones.first() {
+            let rows: Vec<String> = self
+                .unpaired_phones
+                .iter()
+                .take(10)
+                .map(ToString::to_string)
+                .collect();
+            let more = if self.unpaired_phones.len() > 10 {
+                "…"
+            } else {
+                ""
+            };
+            let message = locale.pick(
+                format!(
+                    "第 {}{more} 行：责任人有多位而电话数与人数不符，电话未归给任何人；请每位责任人一个电话，按顺序对应（如“孙强、周敏”对“138…、139…”）",
+                    rows.join("、")
+                ),
+                format!(
+                    "rows {}{more}: several owners and a different number of phones, so the phones went to none of them; give one phone per owner, in the same order",
+                    rows.join(", ")
+                ),
+            );
+            let w = self.note(first, None, message);
+            self.warnings.push(w);
+        }
+        for (name, phone, row, other) in std::mem::take(&mut self.phone_conflicts) {
+            let message = locale.pick(
+                format!(
+                    "“{name}”的电话在第 {row} 行为 {other}，与先前的 {phone} 不同；采用 {phone}"
+                ),
+                format!(
+                    "{name:?} has phone {other} on this row but {phone} earlier; using {phone}"
+                ),
+            );
+            let w = self.note(row, None, message);
+            self.warnings.push(w);
+        }
+    }
+
     fn note(&self, row: usize, column: Option<String>, message: String) -> RowWarning {
         RowWarning {
             sheet: self.sheet.clone(),
@@ -119,6 +223,12 @@ impl<'a> SheetImport<'a> {
                 bad: Vec::new(),
                 bad_ids: Vec::new(),
                 resolved: FxHashMap::default(),
+                unknown: Vec::new(),
+                unknown_index: FxHashMap::default(),
+                sheet_people: Vec::new(),
+                sheet_index: FxHashMap::default(),
+                unpaired_phones: Vec::new(),
+                phone_conflicts: Vec::new(),
             },
         }
     }
@@ -132,13 +242,6 @@ impl<'a> SheetImport<'a> {
 
     pub(crate) fn reserve(&mut self, rows: usize) {
         self.out.tasks.reserve(rows);
-    }
-
-    /// Problems that are not tied to a cell value (an unknown JSON key, say) but that the
-    /// person fixing the file should see.
-    pub(crate) fn warn(&mut self, row: usize, column: Option<String>, message: String) {
-        let w = self.out.note(row, column, message);
-        self.out.warnings.push(w);
     }
 
     /// Records a problem that makes the row unusable.
@@ -168,7 +271,7 @@ impl<'a> SheetImport<'a> {
 
     fn find_header(&mut self) -> Result<(), TaskError> {
         let pending = std::mem::take(&mut self.pending);
-        let (at, map) = self
+        let (at, mut map) = self
             .ctx
             .headers
             .detect(&pending)
@@ -176,6 +279,21 @@ impl<'a> SheetImport<'a> {
         if let Some(date) = title_date(pending[..at].iter().flat_map(|(_, cells)| cells)) {
             self.out.list_date = ListDate::Title(date);
         }
+        // The rows read while looking for the header are the sample that settles what the
+        // headers leave open (a status column of free text, a deadline column without a name).
+        let sample: Vec<&[Cell<'_>]> = pending[at + 1..]
+            .iter()
+            .map(|(_, cells)| cells.as_slice())
+            .collect();
+        map.refine(
+            &sample,
+            &Lookahead {
+                statuses: &self.ctx.statuses,
+                list_date: self.out.list_date.date(),
+                date_order: self.ctx.date_order,
+                locale: self.ctx.locale,
+            },
+        );
         for (row, cells) in &pending[at + 1..] {
             convert(self.ctx, &mut self.out, &map, *row, cells);
         }
@@ -232,10 +350,14 @@ impl<'a> SheetImport<'a> {
                 rows: self.out.bad,
             });
         }
+        let columns = self.map.as_ref().map(|m| m.report(self.ctx.locale));
+        self.out.people_found(self.ctx.locale);
         Ok(TaskList {
             tasks: self.out.tasks,
             warnings: self.out.warnings,
             list_date: Some(self.out.list_date),
+            columns,
+            people: self.out.sheet_people,
         })
     }
 }
@@ -303,14 +425,12 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         }
     };
     // A date the list's title rows state anchors itself; the file's save date moves whenever
-    // the file is saved, so rows read against it are remembered (see `Task::due_anchor`).
-    let due_anchor = match (out.list_date, get(Field::Due)) {
-        (ListDate::Saved(saved), Cell::Text(text))
-            if due.is_some() && depends_on_list_date(text, saved, ctx.date_order) =>
-        {
-            Some(text.trim().to_string())
+    // the file is saved, so rows read against it are remembered (see `Task::due_anchored`).
+    let due_anchored = match (out.list_date, get(Field::Due)) {
+        (ListDate::Saved(saved), Cell::Text(text)) => {
+            due.is_some() && depends_on_list_date(text, saved, ctx.date_order)
         }
-        _ => None,
+        _ => false,
     };
     let status_text = get(Field::Status).text();
     let answered = map
@@ -384,17 +504,20 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         out.warnings.push(w);
     }
     for (field, name) in unknown {
-        let w = out.note(
-            row,
-            Some(map.header(field)),
-            format!(
-                "{name:?} matches no configured person (by id or name), so nobody will be \
-                 @mentioned for it; add them under [[people]] or correct the name"
-            ),
-        );
-        out.warnings.push(w);
+        match out.unknown_index.get(name) {
+            Some(&i) => out.unknown[i].rows += 1,
+            None => {
+                out.unknown_index
+                    .insert(name.to_string(), out.unknown.len());
+                out.unknown.push(Unknown {
+                    name: name.to_string(),
+                    header: map.header(field),
+                    first_row: row,
+                    rows: 1,
+                });
+            }
+        }
     }
-
     if !problems.is_empty() {
         if !title.is_empty() {
             out.bad_ids.push((id, row));
@@ -407,6 +530,28 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
     }
 
     let text = |f: Field| get(f).text().into_owned();
+    let phones = get(Field::Phones).text();
+    if !phones.is_empty() {
+        sheet_phones(out, row, &owners, &phones);
+    }
+    let (extra_cols, extra_headers) = map.extra();
+    let mut extra = Extra::new(extra_headers.clone());
+    for (i, &c) in extra_cols.iter().enumerate() {
+        if let Some(cell) = cells.get(c).filter(|c| !c.is_blank()) {
+            extra.push(i, cell.text().into_owned());
+        }
+    }
+    let details = Details {
+        area: text(Field::Area),
+        co_units: split_names(&get(Field::CoUnits).text())
+            .map(str::to_string)
+            .collect(),
+        measures: text(Field::Measures),
+        progress_text: text(Field::ProgressText),
+        phones: phones.into_owned(),
+        due_text: text(Field::Due),
+        extra,
+    };
     let channel = get(Field::Channel).text();
     out.tasks.push(Task {
         id,
@@ -416,17 +561,76 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         owners,
         due,
         unreadable_due,
-        due_anchor,
+        due_anchored,
         status,
         progress,
         notes: text(Field::Notes),
         category: text(Field::Category),
         channel: (!channel.is_empty()).then(|| channel.into_owned()),
+        details,
         source: RowRef {
             sheet: out.sheet.clone(),
             row,
         },
     });
+}
+
+/// The phone numbers in a phone cell: runs of digits (with `+`, `-` and spaces inside a
+/// number) of at least 7 digits, split at the separators names use and at other text
+/// (`孙强 13800000001`).
+pub(crate) fn phone_numbers(cell: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut flush = |current: &mut String| {
+        if current.chars().filter(char::is_ascii_digit).count() >= 7 {
+            out.push(current.trim_matches(['-', ' ']).to_string());
+        }
+        current.clear();
+    };
+    for c in cell.chars() {
+        match c {
+            '0'..='9' => current.push(c),
+            '０'..='９' => current.push(char::from(b'0' + (c as u32 - '０' as u32) as u8)),
+            '+' if current.is_empty() => current.push(c),
+            '-' | '－' | ' ' if !current.is_empty() => current.push('-'),
+            _ => flush(&mut current),
+        }
+    }
+    flush(&mut current);
+    out
+}
+
+/// Gives the row's phones to its owners: one phone to a single owner, or as many phones as
+/// owners in the same order. Any other pairing would be a guess, so the phones go to nobody
+/// and `check` says which rows.
+fn sheet_phones(out: &mut Output, row: usize, owners: &[Assignee], cell: &str) {
+    let phones = phone_numbers(cell);
+    if phones.is_empty() || owners.is_empty() {
+        return;
+    }
+    if phones.len() != owners.len() {
+        out.unpaired_phones.push(row);
+        return;
+    }
+    for (owner, phone) in owners.iter().zip(phones) {
+        match out.sheet_index.get(&owner.name) {
+            Some(&i) if out.sheet_people[i].mobile != phone => {
+                let p = &out.sheet_people[i];
+                let conflict = (p.name.clone(), p.mobile.clone(), row, phone);
+                out.phone_conflicts.push(conflict);
+            }
+            Some(_) => {}
+            None => {
+                out.sheet_index
+                    .insert(owner.name.clone(), out.sheet_people.len());
+                out.sheet_people.push(SheetPerson {
+                    name: owner.name.clone(),
+                    mobile: phone,
+                    row,
+                });
+            }
+        }
+    }
 }
 
 /// Notes each unknown name once per row, whether it appears as leader, owner or twice.
@@ -568,5 +772,19 @@ mod tests {
             .is_err()
         );
         assert!(parse_progress(&Cell::Bool(true)).is_err());
+    }
+
+    #[test]
+    fn phone_cells_give_their_numbers_and_nothing_else() {
+        assert_eq!(phone_numbers("13800000001"), ["13800000001"]);
+        assert_eq!(
+            phone_numbers("孙强 13800000001、周敏：139 0000 0002"),
+            ["13800000001", "139-0000-0002"]
+        );
+        assert_eq!(phone_numbers("0419-1234567"), ["0419-1234567"]);
+        assert_eq!(phone_numbers("+86 13800000001"), ["+86-13800000001"]);
+        assert_eq!(phone_numbers("１３８０００００００１"), ["13800000001"]);
+        assert!(phone_numbers("无").is_empty());
+        assert!(phone_numbers("分机 123").is_empty());
     }
 }

@@ -51,7 +51,11 @@ pub struct Plan {
     pub people: Directory,
     pub calendar: Calendar,
     pub schedules: Vec<Schedule>,
+    /// Every list's tasks, in config order (`[tasks]`, then `[[lists]]`); the tasks of a named
+    /// list carry its name in their ids.
     pub tasks: TaskList,
+    /// What each list's load found, in the same order: for `check`.
+    pub lists: Vec<LoadedList>,
     pub renderer: Renderer,
     /// What joining the list's people to the configured ones found (a mobile filled from the
     /// list, two people with one mobile), in the config's `locale`, for `check`.
@@ -61,6 +65,57 @@ pub struct Plan {
     stale: AtomicBool,
     /// This plan's number among those the process loaded ([`Basis::generation`]).
     generation: u64,
+}
+
+/// Loads every list of `config` into one: a named list's ids gain its name (`央督-7`).
+fn load_lists(
+    config: &Config,
+    people: &Directory,
+    today: NaiveDate,
+) -> Result<(TaskList, Vec<LoadedList>), PlanError> {
+    let mut all = TaskList::default();
+    let mut loaded = Vec::with_capacity(config.lists.len());
+    for l in &config.lists {
+        let mut list = tasks::load(&l.tasks, people, today).map_err(|e| match e {
+            TaskError::Unreadable { path, source }
+                if source.kind() == std::io::ErrorKind::NotFound =>
+            {
+                PlanError::TasksMissing {
+                    path,
+                    written_at: l.source_at.clone(),
+                }
+            }
+            other => PlanError::Tasks(other),
+        })?;
+        if let Some(name) = &l.name {
+            list.belong_to(name);
+        }
+        let start = all.tasks.len();
+        all.tasks.append(&mut list.tasks);
+        all.warnings.append(&mut list.warnings);
+        all.people.append(&mut list.people);
+        all.list_date = all.list_date.or(list.list_date);
+        loaded.push(LoadedList {
+            name: l.name.clone(),
+            source: l.tasks.source.clone(),
+            tasks: start..all.tasks.len(),
+            list_date: list.list_date,
+            columns: list.columns.take(),
+        });
+    }
+    Ok((all, loaded))
+}
+
+/// One list as loaded: which of `Plan::tasks` are its, and what `check` says of it.
+#[derive(Debug)]
+pub struct LoadedList {
+    /// Its `[[lists]]` name; `None` for `[tasks]`.
+    pub name: Option<String>,
+    pub source: std::path::PathBuf,
+    /// Its tasks' positions in `Plan::tasks.tasks`.
+    pub tasks: std::ops::Range<usize>,
+    pub list_date: Option<crate::tasks::ListDate>,
+    pub columns: Option<crate::tasks::ColumnReport>,
 }
 
 /// Numbers the plans a process loads, so that the live view can tell a reloaded list from the
@@ -100,11 +155,11 @@ fn readable_secrets_warning(config: &Config) -> Option<String> {
 /// A list that loads with no tasks: its header row was found (else loading fails) but nothing
 /// is under it. That is valid (every task may have been removed), but far more often the wrong
 /// file or sheet, or an export cut short, so it is said rather than sent as empty digests.
-fn empty_list_warning(config: &Config, tasks: &TaskList) -> Option<String> {
-    if !tasks.tasks.is_empty() {
+fn empty_list_warning(config: &Config, list: &LoadedList) -> Option<String> {
+    if !list.tasks.is_empty() {
         return None;
     }
-    let path = config.tasks.source.display();
+    let path = list.source.display();
     Some(config.locale.pick(
         format!(
             "任务清单 {path} 只有表头，没有任务：提醒和汇总都将为空；请确认 [tasks] source（和 \
@@ -251,17 +306,7 @@ impl Plan {
                 })
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
-        let tasks = tasks::load(&config.tasks, &people, today).map_err(|e| match e {
-            TaskError::Unreadable { path, source }
-                if source.kind() == std::io::ErrorKind::NotFound =>
-            {
-                PlanError::TasksMissing {
-                    path,
-                    written_at: config.tasks_source_at.clone(),
-                }
-            }
-            other => PlanError::Tasks(other),
-        })?;
+        let (tasks, lists) = load_lists(&config, &people, today)?;
         let renderer = Renderer::from_config(&config)?;
         let (people, people_notes) = if tasks.people.is_empty() {
             (people, shared_mobiles(config.people.iter(), config.locale))
@@ -275,6 +320,7 @@ impl Plan {
             calendar,
             schedules,
             tasks,
+            lists,
             renderer,
             stale: AtomicBool::new(false),
             generation: GENERATIONS.fetch_add(1, Ordering::Relaxed),
@@ -352,12 +398,18 @@ impl Plan {
             .collect();
         // Only schedules that depend on the calendar are judged by it (the rule is in
         // `calendar_gap_warning`'s docs).
-        if let Some(c) = &self.tasks.columns {
-            out.extend(c.warnings.iter().cloned());
+        for list in &self.lists {
+            if let Some(c) = &list.columns {
+                out.extend(c.warnings.iter().cloned());
+            }
         }
         out.extend(self.people_notes.iter().cloned());
         out.extend(calendar_gap_warning(&self.calendar, &self.schedules, now));
-        out.extend(empty_list_warning(&self.config, &self.tasks));
+        out.extend(
+            self.lists
+                .iter()
+                .filter_map(|l| empty_list_warning(&self.config, l)),
+        );
         out.extend(self.config.warnings.iter().cloned());
         out.extend(readable_secrets_warning(&self.config));
         out.extend(retired_connector_warnings(&self.config));

@@ -7,7 +7,7 @@
 //! the file only when the files were reloaded or an event arrived out of order (another
 //! replica's clock running behind).
 
-use crate::config::DateOrder;
+use crate::config::Config;
 use crate::store::{Appended, InboundText, NewEvent, Store, StoreError, TaskEvent};
 use crate::tasks::merge::{self, MergeOptions, WeekActivity};
 use crate::tasks::{Task, TaskList};
@@ -31,11 +31,11 @@ const CLOCK_SKEW_MARGIN_MS: i64 = 30 * 1000;
 pub async fn anchor_deadlines(
     list: &mut TaskList,
     store: &Store,
-    order: Option<DateOrder>,
+    config: &Config,
     remember: bool,
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    if list.tasks.iter().all(|t| !t.due_anchored) {
+    if list.tasks.iter().all(|t| t.due_anchored.is_none()) {
         return Ok(());
     }
     if remember {
@@ -55,7 +55,9 @@ pub async fn anchor_deadlines(
             }
         })
         .collect();
-    let moved = crate::tasks::reanchor(&mut list.tasks, &first_seen, order);
+    let moved = crate::tasks::reanchor(&mut list.tasks, &first_seen, |t| {
+        config.date_order(t.list.as_deref())
+    });
     if moved > 0 {
         tracing::debug!(
             moved,

@@ -1553,3 +1553,159 @@ fn init_on_other_offices_and_trackers_lists_makes_configs_that_check_and_mention
         assert!(text.contains("locale = \"en\""), "{export}: {text}");
     }
 }
+
+/// Two lists of one office in one folder: the central inspection's feedback (央督) and the
+/// county's second batch (二批), both with a task 1.
+fn two_lists() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    write(
+        "央督.csv",
+        "序号,问题描述,责任单位,责任人,整改时限,整改进展\n1,河道垃圾清理,首山镇,孙强,2026-12-31,整改中\n2,油烟扰民,县城管局,孙强,2026-11-30,未开始\n",
+    );
+    write(
+        "二批.csv",
+        "序号,问题描述,责任单位,责任人,整改时限,整改进展\n1,散煤燃烧,刘二堡镇,孙强,2026-12-20,未开始\n3,黑臭水体,小北河镇,孙强,2027-03-31,整改中\n",
+    );
+    write(
+        "weekbell.toml",
+        "timezone = \"Asia/Shanghai\"\nlocale = \"zh-CN\"\n[store]\nurl = \"sqlite://data/w.db\"\n\
+         [[lists]]\nname = \"央督\"\nsource = \"央督.csv\"\n\
+         [[lists]]\nname = \"二批\"\nsource = \"二批.csv\"\n\
+         [channels.county]\nplatform = \"console\"\n\
+         [[schedules]]\nname = \"friday-digest\"\ncron = \"0 17 * * FRI\"\nkind = \"digest\"\nchannels = [\"county\"]\n\
+         [[schedules]]\nname = \"second-batch\"\ncron = \"0 16 * * FRI\"\nkind = \"digest\"\nchannels = [\"county\"]\nlists = [\"二批\"]\n\
+         [[people]]\nid = \"sun.qiang\"\nname = \"孙强\"\n",
+    );
+    dir
+}
+
+#[test]
+fn two_lists_in_one_config_keep_their_ids_apart_and_both_reach_the_digest() {
+    let dir = two_lists();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", "weekbell.toml"];
+        all.extend_from_slice(args);
+        weekbell_in(dir.path(), &all, &[])
+    };
+    let o = run(&["tasks", "--json", "--at", "2026-12-04T09:00:00+08:00"]);
+    assert_exit(&o, 0);
+    let v = json(&o);
+    let ids: Vec<(&str, &str)> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| Some((t["id"].as_str()?, t["list"].as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        ids,
+        [
+            ("央督-1", "央督"),
+            ("央督-2", "央督"),
+            ("二批-1", "二批"),
+            ("二批-3", "二批")
+        ]
+    );
+    let o = run(&["tasks", "--json", "--list", "二批"]);
+    assert_eq!(json(&o).as_array().map(Vec::len), Some(2));
+
+    let o = run(&["check"]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("[央督]") && out.contains("[二批]"), "{out}");
+
+    // Both lists reach the digest; a schedule with `lists` takes only its own.
+    let o = run(&[
+        "preview",
+        "friday-digest",
+        "--at",
+        "2026-12-04T08:00:00+08:00",
+    ]);
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    assert!(out.contains("共 4 项"), "{out}");
+    assert!(out.contains("【央督-2】油烟扰民"), "{out}");
+    assert!(
+        out.contains("县城管局") && out.contains("刘二堡镇"),
+        "{out}"
+    );
+    let o = run(&[
+        "preview",
+        "second-batch",
+        "--at",
+        "2026-12-04T08:00:00+08:00",
+    ]);
+    let out = stdout(&o);
+    assert!(out.contains("共 2 项"), "{out}");
+    assert!(
+        out.contains("刘二堡镇") && !out.contains("县城管局"),
+        "{out}"
+    );
+
+    // Commands take the full id, or the id within its list when only one list has it.
+    let o = run(&["cmd", "--as", "sun.qiang", "完成 3"]);
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("二批-3"), "{}", stdout(&o));
+    let o = run(&["cmd", "--as", "sun.qiang", "完成 1"]);
+    assert!(
+        !stdout(&o).contains("已标记"),
+        "1 is in both lists: {}",
+        stdout(&o)
+    );
+    let o = run(&["cmd", "--as", "sun.qiang", "完成 央督-1"]);
+    assert!(stdout(&o).contains("央督-1"), "{}", stdout(&o));
+    let o = run(&["tasks", "--json"]);
+    let status = |id: &str| {
+        json(&o)
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|t| t["id"] == id)
+                    .map(|t| t["status"].clone())
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(status("央督-1"), "done");
+    assert_eq!(status("二批-1"), "todo");
+    assert_eq!(status("二批-3"), "done");
+
+    // Each list is written back to its own file's columns, with its own ids.
+    let o = run(&["export", "-o", "out.csv"]);
+    assert_exit(&o, 2);
+    assert!(stderr(&o).contains("--list"), "{}", stderr(&o));
+    let o = run(&["export", "--list", "二批", "-o", "二批-merged.csv"]);
+    assert_exit(&o, 0);
+    let merged = std::fs::read_to_string(dir.path().join("二批-merged.csv")).unwrap_or_default();
+    let row3 = merged
+        .lines()
+        .find(|l| l.starts_with("3,"))
+        .unwrap_or_default();
+    assert!(row3.contains("已完成") || row3.contains("完成"), "{merged}");
+    assert!(
+        !merged.contains("河道垃圾清理"),
+        "only 二批's rows: {merged}"
+    );
+}
+
+#[test]
+fn lists_are_named_once_each_and_filters_name_real_lists() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join("a.csv"), "序号,问题描述\n1,河道垃圾清理\n")
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("weekbell.toml"),
+        "[[lists]]\nsource = \"a.csv\"\n[[lists]]\nname = \"央督\"\nsource = \"a.csv\"\n\
+         [[lists]]\nname = \"央督\"\nsource = \"a.csv\"\n[channels.c]\nplatform = \"console\"\nlists = [\"省督\"]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &[]);
+    assert_exit(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("has no name"), "{err}");
+    assert!(err.contains("already named `央督`"), "{err}");
+    assert!(err.contains("no list is named `省督`"), "{err}");
+}

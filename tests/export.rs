@@ -208,7 +208,7 @@ fn today() -> NaiveDate {
 /// The list as the digest sees it: the file with the store's events applied.
 fn merged(config_path: &Path, dir: &Path) -> Vec<Task> {
     let (config, people) = load_config(config_path);
-    let mut list = tasks::load(&config.tasks, &people, today())
+    let mut list = tasks::load(&config.lists[0].tasks, &people, today())
         .unwrap_or_else(|e| panic!("load: {e}"))
         .tasks;
     let events = runtime().block_on(async {
@@ -233,7 +233,7 @@ fn merged(config_path: &Path, dir: &Path) -> Vec<Task> {
 /// Loads an exported file with the importer and the same config.
 fn reimport(config_path: &Path, file: &Path) -> Vec<Task> {
     let (config, people) = load_config(config_path);
-    tasks::load_bytes(file, &read(file), &config.tasks, &people, today())
+    tasks::load_bytes(file, &read(file), &config.lists[0].tasks, &people, today())
         .unwrap_or_else(|e| panic!("re-import {}: {e}", file.display()))
         .tasks
 }

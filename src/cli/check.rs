@@ -7,8 +7,8 @@ use chrono::Datelike;
 use std::collections::BTreeMap;
 use weekbell::clock::{Clock, SystemClock};
 use weekbell::config::Locale;
-use weekbell::plan::Plan;
 use weekbell::plan::PlanError;
+use weekbell::plan::{LoadedList, Plan};
 use weekbell::tasks::{ColumnReport, FoundBy, ListDate, Status};
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
@@ -33,50 +33,8 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
     let today = now.with_timezone(&cfg.timezone).date_naive();
 
     outln!("config     {}", cfg.path.display())?;
-    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
-    for t in &plan.tasks.tasks {
-        *by_status.entry(t.status).or_default() += 1;
-    }
-    let overdue = plan
-        .tasks
-        .tasks
-        .iter()
-        .filter(|t| t.is_overdue(today))
-        .count();
-    outln!(
-        "tasks      {}: {} tasks, {overdue} overdue as of {today}",
-        cfg.tasks.source.display(),
-        plan.tasks.tasks.len()
-    )?;
-    let counts: Vec<String> = Status::ALL
-        .iter()
-        .map(|s| format!("{s} {}", by_status.get(s).copied().unwrap_or(0)))
-        .collect();
-    outln!("           {}", counts.join(" · "))?;
-    match plan.tasks.list_date {
-        Some(ListDate::Title(d)) => outln!(
-            "           deadlines without a year are read as of {d}, the date in the list's title rows"
-        )?,
-        Some(ListDate::Saved(d)) => outln!(
-            "           deadlines without a year are read as of {d}, the day the file was last saved, \
-             or for a row weekbell has seen before, as of the day it first saw it (kept in the \
-             store); a title row such as 更新日期：{}年{}月{}日 states the list's date in the file itself",
-            d.year(),
-            d.month(),
-            d.day()
-        )?,
-        None => {}
-    }
-    let units: std::collections::BTreeSet<&str> = plan
-        .tasks
-        .tasks
-        .iter()
-        .map(|t| t.unit.as_str())
-        .filter(|u| !u.is_empty())
-        .collect();
-    outln!("           {} units", units.len())?;
-    if let Some(report) = &plan.tasks.columns {
-        print_columns(report, cfg.locale)?;
+    for list in &plan.lists {
+        print_list(&plan, list, today)?;
     }
     let from_list = plan.people.all().len().saturating_sub(cfg.people.len());
     outln!(
@@ -183,6 +141,56 @@ fn print_columns(report: &ColumnReport, locale: Locale) -> Result<(), CliError> 
             locale.pick("保留（不对应字段）：", "kept without a field: "),
             report.kept.join(locale.pick("、", ", "))
         )?;
+    }
+    Ok(())
+}
+
+/// One list's lines: its file, its tasks by status, the date its relative deadlines are read
+/// against, its units and its column map.
+fn print_list(plan: &Plan, list: &LoadedList, today: chrono::NaiveDate) -> Result<(), CliError> {
+    let cfg = &plan.config;
+    let tasks = plan.tasks.tasks.get(list.tasks.clone()).unwrap_or_default();
+    let mut by_status: BTreeMap<Status, usize> = BTreeMap::new();
+    for t in tasks {
+        *by_status.entry(t.status).or_default() += 1;
+    }
+    let overdue = tasks.iter().filter(|t| t.is_overdue(today)).count();
+    let name = match &list.name {
+        Some(n) => format!("[{n}] "),
+        None => String::new(),
+    };
+    outln!(
+        "tasks      {name}{}: {} tasks, {overdue} overdue as of {today}",
+        list.source.display(),
+        tasks.len()
+    )?;
+    let counts: Vec<String> = Status::ALL
+        .iter()
+        .map(|s| format!("{s} {}", by_status.get(s).copied().unwrap_or(0)))
+        .collect();
+    outln!("           {}", counts.join(" · "))?;
+    match list.list_date {
+        Some(ListDate::Title(d)) => outln!(
+            "           deadlines without a year are read as of {d}, the date in the list's title rows"
+        )?,
+        Some(ListDate::Saved(d)) => outln!(
+            "           deadlines without a year are read as of {d}, the day the file was last saved, \
+             or for a row weekbell has seen before, as of the day it first saw it (kept in the \
+             store); a title row such as 更新日期：{}年{}月{}日 states the list's date in the file itself",
+            d.year(),
+            d.month(),
+            d.day()
+        )?,
+        None => {}
+    }
+    let units: std::collections::BTreeSet<&str> = tasks
+        .iter()
+        .map(|t| t.unit.as_str())
+        .filter(|u| !u.is_empty())
+        .collect();
+    outln!("           {} units", units.len())?;
+    if let Some(report) = &list.columns {
+        print_columns(report, cfg.locale)?;
     }
     Ok(())
 }

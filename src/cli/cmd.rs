@@ -6,8 +6,6 @@ use std::sync::Arc;
 use weekbell::chat::{ChatService, Incoming, SenderRef};
 use weekbell::clock::{Clock, SystemClock};
 use weekbell::plan::Plan;
-use weekbell::state::anchor_deadlines;
-use weekbell::store::Store;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,9 +43,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     }
     let rt = runtime()?;
     let answer = rt.block_on(async {
-        let store = Store::open(plan.config.store_url.expose()).await?;
-        let order = plan.config.tasks.date_order;
-        anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
+        let store = super::open_store_remembering(&mut plan, now.timestamp_millis()).await?;
         let plan = Arc::new(plan);
         let chat = ChatService::new(store.clone());
         let incoming = Incoming {

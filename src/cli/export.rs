@@ -4,6 +4,7 @@
 use super::{Cli, CliError, runtime};
 use std::path::PathBuf;
 use weekbell::clock::{Clock, SystemClock};
+use weekbell::config::{Config, ListConfig};
 use weekbell::export::{self, ExportError, Format};
 use weekbell::plan::Plan;
 use weekbell::store::{Store, TaskEvent};
@@ -28,6 +29,10 @@ pub struct Args {
     /// written. (Rebuilt exports of other formats always append.)
     #[arg(long)]
     add_columns: bool,
+    /// Which list to write, by its [[lists]] name, when the config has several; each list is
+    /// written back in its own file's columns.
+    #[arg(long, value_name = "NAME")]
+    list: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -50,7 +55,8 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let now = SystemClock.now();
     let plan = Plan::load(&cli.config, now.date_naive())?;
     let today = now.with_timezone(&plan.config.timezone).date_naive();
-    let source = &plan.config.tasks.source;
+    let list = chosen_list(&plan.config, args.list.as_deref())?;
+    let source = &list.tasks.source;
     // Refused before anything is read, so a typo costs nothing.
     export::check_target(&args.output, source).map_err(cli_error)?;
     if let Some(h) = &args.history {
@@ -64,12 +70,13 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     }
 
     let (events, store_note) = recorded_events(plan.config.store_url.expose())?;
+    let events = events_of(&plan.config, list, events);
     let options = export::Options {
         format,
         add_columns: args.add_columns,
     };
-    let export =
-        export::prepare(&plan.config, &plan.people, today, &events, options).map_err(cli_error)?;
+    let export = export::prepare(&plan.config, list, &plan.people, today, &events, options)
+        .map_err(cli_error)?;
     let summary = export.summary();
     // An in-place copy stays the office's workbook, so the history goes to a file of its own.
     let history_file = match &args.history {
@@ -126,4 +133,54 @@ fn recorded_events(url: &str) -> Result<(Vec<TaskEvent>, &'static str), CliError
         store.close().await;
         Ok((events?, ""))
     })
+}
+
+/// The list `--list` names, or the only one; with several and no `--list`, which to choose.
+fn chosen_list<'c>(config: &'c Config, name: Option<&str>) -> Result<&'c ListConfig, CliError> {
+    let names = || {
+        config
+            .lists
+            .iter()
+            .map(|l| {
+                l.name
+                    .as_deref()
+                    .unwrap_or("(the [tasks] list: leave out --list)")
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match name {
+        Some(n) => config.list(Some(n)).ok_or_else(|| {
+            CliError::Usage(format!("no list named `{n}`; the lists are: {}", names()))
+        }),
+        None => match config.lists.as_slice() {
+            [only] => Ok(only),
+            _ => config.list(None).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "this config has several lists; choose one with --list NAME: {}",
+                    names()
+                ))
+            }),
+        },
+    }
+}
+
+/// The events of `list`'s tasks: its ids (and, for the `[tasks]` list, unit reports, whose
+/// subject is a unit), so that another list's changes do not fill this list's history.
+fn events_of(config: &Config, list: &ListConfig, events: Vec<TaskEvent>) -> Vec<TaskEvent> {
+    let named: Vec<String> = config
+        .lists
+        .iter()
+        .filter_map(|l| l.name.as_ref().map(|n| format!("{n}-")))
+        .collect();
+    events
+        .into_iter()
+        .filter(|e| match &list.name {
+            Some(n) => e
+                .task_id
+                .strip_prefix(n.as_str())
+                .is_some_and(|rest| rest.starts_with('-')),
+            None => !named.iter().any(|p| e.task_id.starts_with(p.as_str())),
+        })
+        .collect()
 }

@@ -291,11 +291,23 @@ pub fn current_tasks(plan: &weekbell::plan::Plan) -> Result<weekbell::state::Cur
     })
 }
 
+/// Opens the store for a command that writes to it (`send`, `cmd`), and gives the list's
+/// relative deadlines the days the store remembers for their rows, remembering the rows it sees
+/// for the first time (`state::anchor_deadlines`), as the daemon does.
+pub async fn open_store_remembering(
+    plan: &mut weekbell::plan::Plan,
+    now_ms: i64,
+) -> Result<weekbell::store::Store, CliError> {
+    let store = weekbell::store::Store::open(plan.config.store_url.expose()).await?;
+    weekbell::state::anchor_deadlines(&mut plan.tasks, &store, &plan.config, true, now_ms).await?;
+    Ok(store)
+}
+
 /// Reads the list's relative deadlines against the days the store remembers for their rows
 /// (`state::anchor_deadlines`), for the commands that only read: nothing is remembered, and
 /// without a database (nothing seen yet) the file's reading stands and none is created.
 pub fn anchor_read_only(plan: &mut weekbell::plan::Plan) -> Result<(), CliError> {
-    if plan.tasks.tasks.iter().all(|t| !t.due_anchored) {
+    if plan.tasks.tasks.iter().all(|t| t.due_anchored.is_none()) {
         return Ok(());
     }
     let rt = runtime()?;
@@ -303,9 +315,9 @@ pub fn anchor_read_only(plan: &mut weekbell::plan::Plan) -> Result<(), CliError>
         if let Some(store) =
             weekbell::store::Store::open_existing(plan.config.store_url.expose()).await?
         {
-            let order = plan.config.tasks.date_order;
             let anchored =
-                weekbell::state::anchor_deadlines(&mut plan.tasks, &store, order, false, 0).await;
+                weekbell::state::anchor_deadlines(&mut plan.tasks, &store, &plan.config, false, 0)
+                    .await;
             store.close().await;
             anchored?;
         }

@@ -9,8 +9,7 @@ use weekbell::clock::{Clock, SystemClock};
 use weekbell::daemon::{Delivery, DeliveryConfig, Scope, Shared, enqueue_slot};
 use weekbell::plan::Plan;
 use weekbell::schedule::Slot;
-use weekbell::state::anchor_deadlines;
-use weekbell::store::{OutboxFilter, OutboxStatus, SlotClaim, SlotStatus, Store};
+use weekbell::store::{OutboxFilter, OutboxStatus, SlotClaim, SlotStatus};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -56,9 +55,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         let client = tokio::task::spawn_blocking(|| {
             weekbell::platforms::http_client(weekbell::platforms::SEND_TIMEOUT)
         });
-        let store = Store::open(plan.config.store_url.expose()).await?;
-        let order = plan.config.tasks.date_order;
-        anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
+        let store = super::open_store_remembering(&mut plan, now.timestamp_millis()).await?;
         let shared = Arc::new(Shared::new(store, clock.clone()));
         // Every invocation is its own manual slot, so running `send` twice sends twice, and
         // both show in the ledger.

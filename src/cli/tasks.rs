@@ -23,6 +23,9 @@ pub struct Args {
     /// Only open tasks past their deadline.
     #[arg(long)]
     overdue: bool,
+    /// Only tasks of this [[lists]] entry (its name; `tasks` for the [tasks] list).
+    #[arg(long, value_name = "NAME")]
+    list: Option<String>,
     /// Print a JSON array of tasks.
     #[arg(long)]
     json: bool,
@@ -61,6 +64,8 @@ struct TaskJson<'a> {
     /// Leader and owners with a known mobile (configured or from the list's phone column),
     /// name → mobile.
     mobiles: BTreeMap<&'a str, &'a str>,
+    /// The [[lists]] entry's name; null for the [tasks] list.
+    list: Option<&'a str>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
@@ -78,6 +83,11 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
         .filter(|t| args.status.is_none_or(|s| t.status == s))
         .filter(|t| args.unit.as_ref().is_none_or(|u| t.unit == *u))
         .filter(|t| !args.overdue || t.is_overdue(today))
+        .filter(|t| {
+            args.list
+                .as_deref()
+                .is_none_or(|l| t.list.as_deref().unwrap_or(weekbell::config::UNNAMED_LIST) == l)
+        })
         .collect();
     if args.json {
         let rows: Vec<TaskJson> = selected
@@ -100,6 +110,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 progress_text: &t.details.progress_text,
                 due_text: &t.details.due_text,
                 extra: &t.details.extra,
+                list: t.list.as_deref(),
                 mobiles: t
                     .leader
                     .iter()

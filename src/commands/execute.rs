@@ -359,28 +359,57 @@ fn change_task(
 }
 
 /// The task with this id: as written, then ignoring case (`a-3`), then ignoring leading zeros
-/// (`012`), since people type ids from memory.
+/// (`012`), since people type ids from memory. A task of a named list (`央督-7`) is also found
+/// by its id within the list (`7`) when no other list has that id.
 pub fn find_task<'t>(tasks: &'t [Task], id: &str) -> Option<&'t Task> {
     find_in(tasks.iter(), id)
 }
 
 fn find_in<'t>(tasks: impl Iterator<Item = &'t Task> + Clone, id: &str) -> Option<&'t Task> {
     let id = id.trim();
-    tasks
-        .clone()
-        .find(|t| t.id.trim() == id)
-        .or_else(|| tasks.clone().find(|t| t.id.trim().eq_ignore_ascii_case(id)))
+    let by = |rule: fn(&str, &str) -> bool| {
+        let tasks = tasks.clone();
+        move || tasks.clone().find(|t| rule(t.id.trim(), id))
+    };
+    by(same_id)()
+        .or_else(by(same_id_ignoring_case))
+        .or_else(by(same_number))
         .or_else(|| {
-            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-            if !digits(id) {
-                return None;
-            }
-            let want = id.trim_start_matches('0');
-            tasks.clone().find(|t| {
-                let have = t.id.trim();
-                digits(have) && have.trim_start_matches('0') == want
-            })
+            // Within a list: exactly one list has it, by the same rules in the same order.
+            [same_id, same_id_ignoring_case, same_number]
+                .iter()
+                .find_map(|rule| {
+                    let mut found = tasks
+                        .clone()
+                        .filter(|t| id_in_list(t).is_some_and(|local| rule(local.trim(), id)));
+                    match (found.next(), found.next()) {
+                        (Some(t), None) => Some(Some(t)),
+                        // Two lists have a 7: `7` alone names neither.
+                        (Some(_), Some(_)) => Some(None),
+                        (None, _) => None,
+                    }
+                })
+                .flatten()
         })
+}
+
+/// A named list's task id without the list's name in front (`央督-7` → `7`).
+fn id_in_list(t: &Task) -> Option<&str> {
+    let list = t.list.as_deref()?;
+    t.id.strip_prefix(list)?.strip_prefix('-')
+}
+
+fn same_id(have: &str, want: &str) -> bool {
+    have == want
+}
+
+fn same_id_ignoring_case(have: &str, want: &str) -> bool {
+    have.eq_ignore_ascii_case(want)
+}
+
+fn same_number(have: &str, want: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(have) && digits(want) && have.trim_start_matches('0') == want.trim_start_matches('0')
 }
 
 /// Whether `a` names `p`: by the person id the import resolved, or, for a name the import

@@ -64,7 +64,8 @@ fn task(
         owners,
         due,
         unreadable_due: None,
-        due_anchored: false,
+        due_anchored: None,
+        list: None,
         status,
         progress,
         notes: String::new(),
@@ -1110,6 +1111,7 @@ fn channel_of(units: &[&str]) -> crate::config::ChannelConfig {
         filter: crate::config::TaskFilter {
             units: units.iter().map(|u| u.to_string()).collect(),
             categories: Vec::new(),
+            lists: Vec::new(),
         },
         max_message_size: None,
         rate_limit: None,

@@ -433,6 +433,7 @@ impl Validator<'_> {
             filter: TaskFilter {
                 units: ch.units.iter().map(|u| self.text(u)).collect(),
                 categories: ch.categories.iter().map(|c| self.text(c)).collect(),
+                lists: self.list_filter(&ch.lists),
             },
             max_message_size,
             rate_limit,

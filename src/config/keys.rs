@@ -38,7 +38,7 @@ pub(super) fn unknown_keys(text: &str) -> Vec<Problem> {
         let value = value.get_ref();
         match key.get_ref().as_ref() {
             "store" => tables(value, &mut |t| check(t, fields::<RawStore>())),
-            "tasks" => tables(value, &mut |t| check(t, fields::<RawTasks>())),
+            "tasks" | "lists" => tables(value, &mut |t| check(t, fields::<RawTasks>())),
             "people" => tables(value, &mut |t| check(t, fields::<RawPerson>())),
             "schedules" => tables(value, &mut |t| check(t, fields::<RawSchedule>())),
             "calendar" => tables(value, &mut |t| check(t, fields::<RawCalendar>())),

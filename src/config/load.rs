@@ -69,7 +69,13 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
             return Err(invalid(problems));
         }
     };
-    let tasks_source_span = raw.tasks.get_ref().source.span();
+    // Where each list's `source` is written, in the order `Validator::lists` keeps them.
+    let source_spans: Vec<std::ops::Range<usize>> = raw
+        .tasks
+        .iter()
+        .chain(&raw.lists)
+        .map(|t| t.get_ref().source.span())
+        .collect();
     let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let mut v = Validator {
         env,
@@ -77,6 +83,7 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         problems: unknown,
         warnings: Vec::new(),
         locale: Locale::ZhCn,
+        list_names: Vec::new(),
     };
     let mut config = v.config(path, raw);
     config.holds_literal_secrets = holds_literal_secrets(text);
@@ -84,7 +91,9 @@ pub fn parse(path: &Path, text: &str, env: &dyn Env) -> Result<Config, ConfigErr
         let (line, col) = line_col(text, span.start);
         format!("{}:{line}:{col}", path.display())
     };
-    config.tasks_source_at = at(&tasks_source_span);
+    for (list, span) in config.lists.iter_mut().zip(&source_spans) {
+        list.source_at = at(span);
+    }
     config.warnings = v
         .warnings
         .iter()
@@ -136,6 +145,8 @@ pub(super) struct Validator<'a> {
     pub(super) warnings: Vec<(std::ops::Range<usize>, String)>,
     /// The config's `locale`, for the problems written in both languages.
     pub(super) locale: Locale,
+    /// The lists' names (`tasks` for `[tasks]`), once read, for the `lists` filters.
+    pub(super) list_names: Vec<String>,
 }
 
 impl Validator<'_> {
@@ -334,7 +345,11 @@ impl Validator<'_> {
             None => "sqlite://data/weekbell.db".to_string(),
         };
 
-        let tasks = self.tasks(raw.tasks.get_ref());
+        let lists = self.lists(&raw);
+        self.list_names = lists
+            .iter()
+            .map(|l| l.name.clone().unwrap_or_else(|| UNNAMED_LIST.to_string()))
+            .collect();
         let people = self.people(&raw.people);
         let channels = self.channels(&raw.channels);
         let mut schedules = Vec::new();
@@ -394,17 +409,101 @@ impl Validator<'_> {
             timezone,
             locale,
             store_url: Secret::new(store_url),
-            tasks,
+            lists,
             people,
             channels,
             schedules,
             holiday_files,
             server_listen,
             sender_rate_limit,
-            tasks_source_at: String::new(),
             holds_literal_secrets: false,
             warnings: Vec::new(),
         }
+    }
+
+    /// The names under a schedule's or channel's `lists`, each of which must name a list.
+    pub(super) fn list_filter(&mut self, names: &[S]) -> Vec<String> {
+        let mut out = Vec::new();
+        for n in names {
+            let name = self.text(n);
+            if !self.list_names.contains(&name) {
+                let known = self.list_names.join(", ");
+                self.problem(
+                    Problem::new(n.span(), format!("no list is named `{name}`")).help(format!(
+                        "the lists are: {known} (`tasks` is the [tasks] list)"
+                    )),
+                );
+            }
+            out.push(name);
+        }
+        out
+    }
+
+    /// `[tasks]` (unnamed) and each `[[lists]]` entry (named, names unique), in that order.
+    fn lists(&mut self, raw: &RawConfig) -> Vec<ListConfig> {
+        let mut lists = Vec::new();
+        if let Some(t) = &raw.tasks {
+            if let Some(name) = &t.get_ref().name {
+                self.problem(
+                    Problem::new(name.span(), "`name` is for [[lists]] entries")
+                        .help("[tasks] is the list without a name; move it to a [[lists]] entry to name it"),
+                );
+            }
+            lists.push(ListConfig {
+                name: None,
+                tasks: self.tasks(t.get_ref()),
+                source_at: String::new(),
+            });
+        }
+        for l in &raw.lists {
+            let t = l.get_ref();
+            let name = match &t.name {
+                Some(n) => {
+                    let name = self.text(n).trim().to_string();
+                    let taken = lists
+                        .iter()
+                        .any(|l: &ListConfig| l.name.as_deref() == Some(&name));
+                    if name.is_empty()
+                        || name.chars().any(char::is_whitespace)
+                        || name == UNNAMED_LIST
+                    {
+                        self.problem(Problem::new(n.span(), "a list's name must be a short word without spaces, and not `tasks` (which names the [tasks] list in filters)").help("for example name = \"央督\" or name = \"二批\"; its tasks are then 央督-1, 央督-2, …"));
+                    } else if taken {
+                        self.problem(
+                            Problem::new(
+                                n.span(),
+                                format!("another list is already named `{name}`"),
+                            )
+                            .help("each [[lists]] entry needs its own name"),
+                        );
+                    }
+                    name
+                }
+                None => {
+                    self.problem(
+                        Problem::new(l.span(), "this [[lists]] entry has no name").help(
+                            "add name = \"央督\" (a short word put before its task ids: 央督-7)",
+                        ),
+                    );
+                    String::new()
+                }
+            };
+            lists.push(ListConfig {
+                name: Some(name),
+                tasks: self.tasks(t),
+                source_at: String::new(),
+            });
+        }
+        if lists.is_empty() {
+            self.problem(
+                Problem::new(
+                    0..0,
+                    "no task list: the config has neither [tasks] nor [[lists]]",
+                )
+                .help("add [tasks] with source = \"your-list.xlsx\" (relative to this file)"),
+            );
+        }
+        lists
     }
 
     fn tasks(&mut self, t: &super::raw::RawTasks) -> TasksConfig {
@@ -646,6 +745,7 @@ impl Validator<'_> {
             filter: TaskFilter {
                 units: s.units.iter().map(|u| self.text(u)).collect(),
                 categories: s.categories.iter().map(|c| self.text(c)).collect(),
+                lists: self.list_filter(&s.lists),
             },
             locale: s.locale.as_ref().and_then(|l| self.locale(l)),
         })

@@ -160,6 +160,8 @@ pub const DEFAULT_MAX_UNPACKED_SIZE: u64 = 256 * 1024 * 1024;
 pub struct TaskFilter {
     pub units: Vec<String>,
     pub categories: Vec<String>,
+    /// `[[lists]]` names; `[tasks]`, which has no name, is written `"tasks"`.
+    pub lists: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -249,6 +251,22 @@ pub struct ScheduleConfig {
     pub locale: Option<Locale>,
 }
 
+/// How `lists` filters name the `[tasks]` list, which has no `name`.
+pub const UNNAMED_LIST: &str = "tasks";
+
+/// One task list: `[tasks]`, or a `[[lists]]` entry with its short name.
+#[derive(Debug, Clone)]
+pub struct ListConfig {
+    /// `None` for `[tasks]`. A named list's task ids are shown and typed with the name in front
+    /// (`央督-7`, [`TaskList::belong_to`](crate::tasks::TaskList::belong_to)), so that two lists
+    /// may both have a task 7.
+    pub name: Option<String>,
+    pub tasks: TasksConfig,
+    /// Where its `source` is written (`weekbell.toml:4:10`), so that a list that is not there
+    /// can be traced to the line that names it.
+    pub source_at: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was loaded from, for messages.
@@ -256,7 +274,8 @@ pub struct Config {
     pub timezone: Tz,
     pub locale: Locale,
     pub store_url: Secret,
-    pub tasks: TasksConfig,
+    /// The task lists: `[tasks]` first (unnamed), then each `[[lists]]` entry. Never empty.
+    pub lists: Vec<ListConfig>,
     pub people: Vec<Person>,
     pub channels: BTreeMap<String, ChannelConfig>,
     pub schedules: Vec<ScheduleConfig>,
@@ -264,12 +283,21 @@ pub struct Config {
     pub server_listen: Option<String>,
     /// Per-sender limit on inbound commands (`[server] sender_rate_limit`, default 20/min).
     pub sender_rate_limit: Option<RateLimitSetting>,
-    /// Where `[tasks] source` is written (`weekbell.toml:4:10`), so that a list that is not
-    /// there can be traced to the line that names it.
-    pub tasks_source_at: String,
     /// The file itself holds a token or secret (not a `${VAR}`), so who can read it matters.
     pub holds_literal_secrets: bool,
     /// Set-ups that work but should be changed (weak inbound verification), each with the
     /// file, line and what to do, in the config's language.
     pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// The list named `name` (`None`: `[tasks]`).
+    pub fn list(&self, name: Option<&str>) -> Option<&ListConfig> {
+        self.lists.iter().find(|l| l.name.as_deref() == name)
+    }
+
+    /// `[tasks] date_order` of the list named `name`.
+    pub fn date_order(&self, name: Option<&str>) -> Option<DateOrder> {
+        self.list(name).and_then(|l| l.tasks.date_order)
+    }
 }

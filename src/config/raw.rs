@@ -16,7 +16,10 @@ pub(super) struct RawConfig {
     pub locale: Option<S>,
     pub escalate_after: Option<Spanned<DurationValue>>,
     pub store: Option<RawStore>,
-    pub tasks: Spanned<RawTasks>,
+    pub tasks: Option<Spanned<RawTasks>>,
+    /// More lists beside (or instead of) `[tasks]`, each with its own `name`.
+    #[serde(default)]
+    pub lists: Vec<Spanned<RawTasks>>,
     #[serde(default)]
     pub people: Vec<Spanned<RawPerson>>,
     #[serde(default)]
@@ -42,6 +45,8 @@ pub(super) struct RawStore {
 
 #[derive(Debug, Deserialize)]
 pub(super) struct RawTasks {
+    /// A `[[lists]]` entry's short name (央督, 二批); `[tasks]` has none.
+    pub name: Option<S>,
     pub source: S,
     pub sheet: Option<S>,
     pub encoding: Option<S>,
@@ -112,6 +117,9 @@ pub(super) struct RawChannel {
     pub units: Vec<S>,
     #[serde(default)]
     pub categories: Vec<S>,
+    /// `[[lists]]` names whose tasks this takes (all lists when empty).
+    #[serde(default)]
+    pub lists: Vec<S>,
     pub max_message_size: Option<Spanned<i64>>,
     /// `"20/min"`, `"5/s"`, `"1/2s"` or `"off"`; the platform's limit when absent.
     pub rate_limit: Option<S>,
@@ -211,6 +219,9 @@ pub(super) struct RawSchedule {
     pub units: Vec<S>,
     #[serde(default)]
     pub categories: Vec<S>,
+    /// `[[lists]]` names whose tasks this takes (all lists when empty).
+    #[serde(default)]
+    pub lists: Vec<S>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -46,7 +46,7 @@ fn a_valid_config_resolves_env_and_defaults() {
     };
     assert_eq!(cfg.timezone, chrono_tz::Asia::Shanghai);
     assert_eq!(cfg.locale, Locale::ZhCn);
-    assert_eq!(cfg.tasks.source, Path::new("/etc/wb/tasks.csv"));
+    assert_eq!(cfg.lists[0].tasks.source, Path::new("/etc/wb/tasks.csv"));
     let team = &cfg.channels["team"];
     assert_eq!(
         team.webhook.as_ref().map(|w| w.expose()),
@@ -559,7 +559,7 @@ fn max_unpacked_size_takes_sizes_and_refuses_nonsense() {
             &format!("source = \"tasks.csv\"\nmax_unpacked_size = {value}"),
         );
         parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
-            .map(|c| c.tasks.max_unpacked_size)
+            .map(|c| c.lists[0].tasks.max_unpacked_size)
             .map_err(|e| e.problems().to_vec())
     };
     assert_eq!(with("\"512MiB\""), Ok(512 << 20));
@@ -576,7 +576,7 @@ fn max_unpacked_size_takes_sizes_and_refuses_nonsense() {
     }
     let default = parse(Path::new("w.toml"), BASE, &env(&[("HOOK", "https://h")]));
     assert_eq!(
-        default.map(|c| c.tasks.max_unpacked_size).ok(),
+        default.map(|c| c.lists[0].tasks.max_unpacked_size).ok(),
         Some(DEFAULT_MAX_UNPACKED_SIZE)
     );
 }
@@ -589,7 +589,7 @@ fn date_order_is_mdy_or_dmy() {
             &format!("source = \"tasks.csv\"\ndate_order = {value}"),
         );
         parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
-            .map(|c| c.tasks.date_order)
+            .map(|c| c.lists[0].tasks.date_order)
             .map_err(|e| e.to_string())
     };
     assert_eq!(with("\"mdy\""), Ok(Some(DateOrder::Mdy)));
@@ -600,7 +600,10 @@ fn date_order_is_mdy_or_dmy() {
         "{err}"
     );
     let default = parse(Path::new("w.toml"), BASE, &env(&[("HOOK", "https://h")]));
-    assert_eq!(default.map(|c| c.tasks.date_order).ok(), Some(None));
+    assert_eq!(
+        default.map(|c| c.lists[0].tasks.date_order).ok(),
+        Some(None)
+    );
 }
 
 mod no_value_panics {

@@ -83,8 +83,14 @@ pub async fn run(
     let now = clock.now();
     let mut plan = Plan::load(config_path, now.date_naive())?;
     let store = Store::open(plan.config.store_url.expose()).await?;
-    let order = plan.config.tasks.date_order;
-    anchor_deadlines(&mut plan.tasks, &store, order, true, now.timestamp_millis()).await?;
+    anchor_deadlines(
+        &mut plan.tasks,
+        &store,
+        &plan.config,
+        true,
+        now.timestamp_millis(),
+    )
+    .await?;
     let shared = Arc::new(Shared::new(store, clock));
     tracing::info!(
         instance = %shared.instance,
@@ -98,7 +104,7 @@ pub async fn run(
         tracing::warn!("{w}");
     }
     let snapshot = serde_json::to_string(&plan.tasks.tasks).unwrap_or_default();
-    let source = plan.config.tasks.source.display().to_string();
+    let source = list_sources(&plan.config);
     shared
         .store
         .save_task_snapshot(&source, &snapshot, now.timestamp_millis())
@@ -208,13 +214,17 @@ pub async fn run(
             match Plan::load(config_path, shared.clock.now().date_naive()) {
                 Ok(mut new_plan) => {
                     add_found_handles(&mut new_plan, &shared.store).await;
-                    let order = new_plan.config.tasks.date_order;
                     let now_ms = shared.clock.now().timestamp_millis();
                     // The store being down is logged and waited out like any store failure;
                     // until then the deadlines are read against the file's save date.
-                    if let Err(e) =
-                        anchor_deadlines(&mut new_plan.tasks, &shared.store, order, true, now_ms)
-                            .await
+                    if let Err(e) = anchor_deadlines(
+                        &mut new_plan.tasks,
+                        &shared.store,
+                        &new_plan.config,
+                        true,
+                        now_ms,
+                    )
+                    .await
                     {
                         tracing::error!("could not read when the list's rows were first seen: {e}");
                     }
@@ -223,7 +233,7 @@ pub async fn run(
                         "reloaded the config and task list"
                     );
                     let snapshot = serde_json::to_string(&new_plan.tasks.tasks).unwrap_or_default();
-                    let source = new_plan.config.tasks.source.display().to_string();
+                    let source = list_sources(&new_plan.config);
                     if let Err(e) = shared
                         .store
                         .save_task_snapshot(
@@ -417,7 +427,8 @@ struct Watched {
 
 impl Watched {
     fn new(plan: &Plan) -> Self {
-        let mut paths = vec![plan.config.path.clone(), plan.config.tasks.source.clone()];
+        let mut paths = vec![plan.config.path.clone()];
+        paths.extend(plan.config.lists.iter().map(|l| l.tasks.source.clone()));
         paths.extend(plan.config.holiday_files.iter().cloned());
         for dir in plan
             .config
@@ -464,6 +475,16 @@ fn mtime(p: &Path) -> Option<SystemTime> {
 
 /// Gives the plan's people the handles the platforms' directories found (a config handle
 /// wins). A store failure leaves them as the config has them, and is logged.
+/// The lists' files, for the snapshot's `source`: one path, or several joined by `; `.
+fn list_sources(config: &crate::config::Config) -> String {
+    config
+        .lists
+        .iter()
+        .map(|l| l.tasks.source.display().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 async fn add_found_handles(plan: &mut Plan, store: &Store) {
     match apply_cached(&mut plan.people, store).await {
         Ok(0) => {}

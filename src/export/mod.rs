@@ -74,7 +74,7 @@ mod in_place;
 mod layout;
 mod write;
 
-use crate::config::Config;
+use crate::config::{Config, ListConfig};
 use crate::people::Directory;
 use crate::store::TaskEvent;
 use crate::tasks::{self, MergeOptions, MergeStats, TaskError};
@@ -312,7 +312,7 @@ pub struct Export {
     summary: Summary,
 }
 
-/// Reads the task list at `config.tasks.source` again, applies `events` to it as the digest
+/// Reads the task list `list` again, applies `events` to it as the digest
 /// does (the latest change to each field wins; notes dated in `config.timezone` and signed
 /// with the person's display name) and lays the result out in the source's columns.
 ///
@@ -320,12 +320,13 @@ pub struct Export {
 /// nor the file's modification date do, as in [`tasks::load`].
 pub fn prepare(
     config: &Config,
+    list: &ListConfig,
     people: &Directory,
     today: NaiveDate,
     events: &[TaskEvent],
     options: Options,
 ) -> Result<Export, ExportError> {
-    let cfg = &config.tasks;
+    let cfg = &list.tasks;
     let path = cfg.source.as_path();
     let bytes = std::fs::read(path).map_err(|source| TaskError::Unreadable {
         path: path.to_path_buf(),
@@ -334,7 +335,10 @@ pub fn prepare(
     // The same bytes are imported and laid out, so the rows the importer numbered are the
     // rows of the grid even if the office saves the file meanwhile.
     let list_date = tasks::modified_date(path).unwrap_or(today);
-    let file = tasks::load_bytes(path, &bytes, cfg, people, list_date)?;
+    let mut file = tasks::load_bytes(path, &bytes, cfg, people, list_date)?;
+    if let Some(name) = &list.name {
+        file.belong_to(name);
+    }
     let mut merged = file.tasks.clone();
     let merge = tasks::apply_events_with(
         &mut merged,

@@ -74,19 +74,22 @@ pub(crate) fn depends_on_list_date(
 
 /// Reads the relative deadlines of `tasks` ([`Task::due_anchored`]) again against the day
 /// `first_seen` remembers for their row (task id → day), so that they keep the date they had
-/// when weekbell first read them, however often the file has been saved since. Returns how many
-/// deadlines moved back to that date.
+/// when weekbell first read them, however often the file has been saved since; `order` gives
+/// each task's list's `date_order`. Returns how many deadlines moved back to that date.
 pub fn reanchor(
     tasks: &mut [Task],
     first_seen: &HashMap<String, NaiveDate>,
-    order: Option<DateOrder>,
+    order: impl Fn(&Task) -> Option<DateOrder>,
 ) -> usize {
     let mut moved = 0;
     for task in tasks.iter_mut() {
-        let Some(day) = first_seen.get(&task.id).filter(|_| task.due_anchored) else {
+        let Some(day) = first_seen
+            .get(&task.id)
+            .filter(|_| task.due_anchored.is_some())
+        else {
             continue;
         };
-        if let Ok(Some(due)) = read_due(&task.details.due_text, *day, order, "")
+        if let Ok(Some(due)) = read_due(&task.details.due_text, *day, order(task), "")
             && task.due != Some(due)
         {
             task.due = Some(due);
@@ -652,7 +655,8 @@ mod tests {
             owners: Vec::new(),
             due,
             unreadable_due: None,
-            due_anchored: text != "2027年6月",
+            due_anchored: (text != "2027年6月").then_some(d(2027, 2, 3)).flatten(),
+            list: None,
             status: crate::types::Status::Todo,
             progress: None,
             notes: String::new(),
@@ -679,7 +683,7 @@ mod tests {
                 .into_iter()
                 .map(|(id, day)| (id.to_string(), day))
                 .collect();
-        assert_eq!(reanchor(&mut tasks, &first_seen, None), 2);
+        assert_eq!(reanchor(&mut tasks, &first_seen, |_| None), 2);
         assert_eq!(tasks[0].due, d(2026, 12, 15));
         assert_eq!(tasks[1].due, Some(today()));
         assert_eq!(tasks[2].due, d(2027, 6, 30), "a stated date is left alone");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 pub use crate::types::Status;
 
-use crate::config::{ChannelConfig, TaskFilter};
+use crate::config::{ChannelConfig, TaskFilter, UNNAMED_LIST};
 
 /// A name written in an owners or leader cell, and the configured person it resolved to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -42,12 +42,15 @@ pub struct Task {
     /// (one odd cell should not stop a whole list) and the digest lists it under "deadline to
     /// be confirmed" until someone fixes the cell.
     pub unreadable_due: Option<String>,
-    /// Whether `due` was read against the file's save date (a year-less 12月15日前, 月底,
-    /// 立行立改) rather than a date the list states. Saved again next year, the file would move
-    /// such a deadline by a year; so the day weekbell first read the row against is kept in
-    /// the store, and the text ([`Details::due_text`]) is read again against that day
-    /// ([`reanchor`](crate::tasks::reanchor)).
-    pub due_anchored: bool,
+    /// The file's save date, when `due` was read against it (a year-less 12月15日前, 月底,
+    /// 立行立改) rather than against a date the list states. Saved again next year, the file
+    /// would move such a deadline by a year; so the day weekbell first read the row against
+    /// is kept in the store, and the text ([`Details::due_text`]) is read again against that
+    /// day ([`reanchor`](crate::tasks::reanchor)).
+    pub due_anchored: Option<NaiveDate>,
+    /// The `[[lists]]` entry the task comes from (its `name`); `None` for `[tasks]`. The id of
+    /// a named list's task starts with that name (`央督-7`).
+    pub list: Option<String>,
     pub status: Status,
     /// Percent complete, 0–100, when the list or a chat update gave one.
     pub progress: Option<u8>,
@@ -156,6 +159,11 @@ impl Task {
     pub fn passes(&self, filter: &TaskFilter) -> bool {
         (filter.units.is_empty() || filter.units.contains(&self.unit))
             && (filter.categories.is_empty() || filter.categories.contains(&self.category))
+            && (filter.lists.is_empty()
+                || filter
+                    .lists
+                    .iter()
+                    .any(|l| *l == self.list.as_deref().unwrap_or(UNNAMED_LIST)))
     }
 
     /// Whether `channel` covers this task: a task routed by its own `channel` column goes to
@@ -221,17 +229,21 @@ impl ListDate {
 }
 
 impl TaskList {
+    /// Makes every task `[[lists]]` entry `name`'s: its id gains the name in front (`央督-7`),
+    /// the one form ids of named lists take everywhere (commands, events, digests, export).
+    pub fn belong_to(&mut self, name: &str) {
+        for t in &mut self.tasks {
+            t.id = format!("{name}-{}", t.id);
+            t.list = Some(name.to_string());
+        }
+    }
+
     /// The rows whose deadline was read against the file's save date ([`Task::due_anchored`]),
     /// with that date as `YYYY-MM-DD`: what the store remembers the first time it sees them.
     pub fn anchored_rows(&self) -> Vec<(String, String)> {
-        let Some(day) = self.list_date.map(ListDate::date) else {
-            return Vec::new();
-        };
-        let day = day.format("%Y-%m-%d").to_string();
         self.tasks
             .iter()
-            .filter(|t| t.due_anchored)
-            .map(|t| (t.id.clone(), day.clone()))
+            .filter_map(|t| Some((t.id.clone(), t.due_anchored?.format("%Y-%m-%d").to_string())))
             .collect()
     }
 }

@@ -427,10 +427,12 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
     // A date the list's title rows state anchors itself; the file's save date moves whenever
     // the file is saved, so rows read against it are remembered (see `Task::due_anchored`).
     let due_anchored = match (out.list_date, get(Field::Due)) {
-        (ListDate::Saved(saved), Cell::Text(text)) => {
-            due.is_some() && depends_on_list_date(text, saved, ctx.date_order)
+        (ListDate::Saved(saved), Cell::Text(text))
+            if due.is_some() && depends_on_list_date(text, saved, ctx.date_order) =>
+        {
+            Some(saved)
         }
-        _ => false,
+        _ => None,
     };
     let status_text = get(Field::Status).text();
     let answered = map
@@ -562,6 +564,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         due,
         unreadable_due,
         due_anchored,
+        list: None,
         status,
         progress,
         notes: text(Field::Notes),

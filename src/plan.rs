@@ -3,7 +3,10 @@
 
 use crate::calendar::{Calendar, CalendarError};
 use crate::config::Locale;
-use crate::config::{self, ChannelConfig, Config, ConfigError, ScheduleConfig, ScheduleKind};
+use crate::config::{
+    self, ChannelConfig, Config, ConfigError, DEFAULT_MAX_UNPACKED_SIZE, ScheduleConfig,
+    ScheduleKind,
+};
 use crate::people::{Directory, Person};
 use crate::render::{
     DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
@@ -198,6 +201,61 @@ fn retired_connector_warnings(config: &Config) -> impl Iterator<Item = String> +
 /// person (matched by id or name) wins: the list adds only a mobile the config left out, since
 /// it is the same person. Anyone else the list names with a phone becomes a person whose id
 /// is their name, which is what their tasks already point at.
+/// `[[people]]` joined by the address book's people: a configured person (matched by id or
+/// name) wins, and only gains what the entry left out (mobile, email, unit, the handle on the
+/// roster's platform); anyone else in the book becomes a person of their own, with their name
+/// as id. A name the book gives twice is kept once (the first row), and said.
+fn with_roster(
+    configured: &[Person],
+    roster: &[tasks::RosterEntry],
+    platform: Option<crate::types::Platform>,
+    locale: Locale,
+) -> (Vec<Person>, Vec<String>) {
+    let mut people = configured.to_vec();
+    let mut notes = Vec::new();
+    let mut seen: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for e in roster.iter().filter(|e| !e.name.is_empty()) {
+        if let Some(first) = seen.get(e.name.as_str()) {
+            notes.push(locale.pick(
+                format!(
+                    "通讯录第 {} 行与第 {first} 行同名（{}）：按姓名只认第 {first} 行；请在 [[people]] 中为另一位写明 id",
+                    e.row, e.name
+                ),
+                format!(
+                    "the address book names {} on rows {first} and {}: names resolve to row {first}; give the other one an id under [[people]]",
+                    e.name, e.row
+                ),
+            ));
+            continue;
+        }
+        seen.insert(&e.name, e.row);
+        let handle = platform.zip(e.user_id.clone().filter(|u| !u.is_empty()));
+        match people
+            .iter_mut()
+            .find(|p| p.id.trim() == e.name || p.name.trim() == e.name)
+        {
+            Some(p) => {
+                p.mobile = p.mobile.take().or_else(|| e.mobile.clone());
+                p.email = p.email.take().or_else(|| e.email.clone());
+                p.unit = p.unit.take().or_else(|| e.unit.clone());
+                if let Some((platform, id)) = handle {
+                    p.handles.entry(platform).or_insert(id);
+                }
+            }
+            None => people.push(Person {
+                id: e.name.clone(),
+                name: e.name.clone(),
+                unit: e.unit.clone(),
+                mobile: e.mobile.clone(),
+                email: e.email.clone(),
+                handles: handle.into_iter().collect(),
+                admin: false,
+            }),
+        }
+    }
+    (people, notes)
+}
+
 fn with_sheet_people(
     configured: &[Person],
     sheet: &[SheetPerson],
@@ -283,7 +341,23 @@ impl Plan {
     }
 
     pub fn from_config(config: Config, today: NaiveDate) -> Result<Plan, PlanError> {
-        let people = Directory::new(config.people.clone());
+        let (configured, roster_notes) = match &config.roster {
+            Some(r) => {
+                let entries = tasks::load_roster(
+                    &r.source,
+                    r.sheet.as_deref(),
+                    config
+                        .lists
+                        .first()
+                        .map_or(DEFAULT_MAX_UNPACKED_SIZE, |l| l.tasks.max_unpacked_size),
+                    config.locale,
+                )
+                .map_err(PlanError::Tasks)?;
+                with_roster(&config.people, &entries, r.platform, config.locale)
+            }
+            None => (config.people.clone(), Vec::new()),
+        };
+        let people = Directory::new(configured.clone());
         let calendar = Calendar::load(&config.holiday_files)?;
         let schedules = config
             .schedules
@@ -308,11 +382,12 @@ impl Plan {
             .collect::<Result<Vec<_>, PlanError>>()?;
         let (tasks, lists) = load_lists(&config, &people, today)?;
         let renderer = Renderer::from_config(&config)?;
-        let (people, people_notes) = if tasks.people.is_empty() {
-            (people, shared_mobiles(config.people.iter(), config.locale))
+        let (people, mut people_notes) = if tasks.people.is_empty() {
+            (people, shared_mobiles(configured.iter(), config.locale))
         } else {
-            with_sheet_people(&config.people, &tasks.people, config.locale)
+            with_sheet_people(&configured, &tasks.people, config.locale)
         };
+        people_notes.splice(0..0, roster_notes);
         Ok(Plan {
             config,
             people,

@@ -1709,3 +1709,60 @@ fn lists_are_named_once_each_and_filters_name_real_lists() {
     assert!(err.contains("already named `央督`"), "{err}");
     assert!(err.contains("no list is named `省督`"), "{err}");
 }
+
+#[test]
+fn an_address_book_gives_the_lists_people_their_chat_ids_mobiles_and_emails() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let write = |name: &str, text: &str| {
+        std::fs::write(dir.path().join(name), text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    write(
+        "清单.csv",
+        "序号,问题描述,责任单位,包保领导,责任人,整改时限\n1,河道垃圾清理,首山镇,张明远,孙强,2026-12-01\n2,油烟扰民,县城管局,张明远,周敏,2026-12-31\n",
+    );
+    // As DingTalk's admin console exports it: a title row, then the header.
+    write(
+        "通讯录.csv",
+        "通讯录导出\n姓名,UserID,部门,手机,邮箱,职位\n孙强,manager4711,首山镇,13800000001,sunqiang@example.gov.cn,镇长\n周敏,0930471152,县城管局,13800000002,,科员\n张明远,zhang01,县政府,13800000101,,副县长\n",
+    );
+    write(
+        "weekbell.toml",
+        "timezone = \"Asia/Shanghai\"\n[tasks]\nsource = \"清单.csv\"\n\
+         [roster]\nsource = \"通讯录.csv\"\nplatform = \"dingtalk\"\n\
+         [channels.county]\nplatform = \"dingtalk\"\nwebhook = \"https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef\"\n\
+         [[schedules]]\nname = \"monday-reminders\"\ncron = \"0 9 * * MON\"\nkind = \"reminders\"\nchannels = [\"county\"]\n\
+         [[people]]\nid = \"zhou.min\"\nname = \"周敏\"\ndingtalk = \"configured-id\"\n",
+    );
+    let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &[]);
+    assert_exit(&o, 0);
+    // 周敏 configured, 孙强 and 张明远 from the book: nobody on the list is unknown.
+    assert!(stdout(&o).contains("people     3"), "{}", stdout(&o));
+    assert!(
+        !stdout(&o).contains("孙强"),
+        "孙强 is known: {}",
+        stdout(&o)
+    );
+    let o = weekbell_in(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "preview",
+            "monday-reminders",
+            "--json",
+            "--at",
+            "2026-12-07T09:00:00+08:00",
+        ],
+        &[],
+    );
+    assert_exit(&o, 0);
+    let out = stdout(&o);
+    // The book's user id reaches the mention; a configured handle wins over the book's.
+    assert!(out.contains("manager4711"), "{out}");
+    assert!(
+        out.contains("configured-id") && !out.contains("0930471152"),
+        "{out}"
+    );
+    // The leader, overdue on task 1, is @mentioned by the book's id as well.
+    assert!(out.contains("zhang01"), "{out}");
+}

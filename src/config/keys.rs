@@ -10,7 +10,8 @@
 use super::error::Problem;
 use super::model::Locale;
 use super::raw::{
-    RawCalendar, RawChannel, RawConfig, RawPerson, RawSchedule, RawServer, RawStore, RawTasks,
+    RawCalendar, RawChannel, RawConfig, RawPerson, RawRoster, RawSchedule, RawServer, RawStore,
+    RawTasks,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -42,6 +43,7 @@ pub(super) fn unknown_keys(text: &str) -> Vec<Problem> {
             "people" => tables(value, &mut |t| check(t, fields::<RawPerson>())),
             "schedules" => tables(value, &mut |t| check(t, fields::<RawSchedule>())),
             "calendar" => tables(value, &mut |t| check(t, fields::<RawCalendar>())),
+            "roster" => tables(value, &mut |t| check(t, fields::<RawRoster>())),
             "server" => tables(value, &mut |t| check(t, fields::<RawServer>())),
             "channels" => {
                 if let DeValue::Table(channels) = value {

@@ -351,6 +351,22 @@ impl Validator<'_> {
             .map(|l| l.name.clone().unwrap_or_else(|| UNNAMED_LIST.to_string()))
             .collect();
         let people = self.people(&raw.people);
+        let roster = raw.roster.as_ref().map(|r| RosterConfig {
+            source: self.path(&r.source),
+            sheet: self.opt_text(r.sheet.as_ref()),
+            platform: r.platform.as_ref().and_then(|p| {
+                let name = self.text(p);
+                let platform = name.parse::<Platform>().ok();
+                if platform.is_none() {
+                    let names: Vec<&str> = Platform::ALL.iter().map(|p| p.as_str()).collect();
+                    self.problem(
+                        Problem::new(p.span(), format!("unknown platform `{name}`"))
+                            .help(format!("the platforms are: {}", names.join(", "))),
+                    );
+                }
+                platform
+            }),
+        });
         let channels = self.channels(&raw.channels);
         let mut schedules = Vec::new();
         let mut schedule_names: HashMap<String, ()> = HashMap::new();
@@ -411,6 +427,7 @@ impl Validator<'_> {
             store_url: Secret::new(store_url),
             lists,
             people,
+            roster,
             channels,
             schedules,
             holiday_files,

@@ -251,6 +251,17 @@ pub struct ScheduleConfig {
     pub locale: Option<Locale>,
 }
 
+/// `[roster]`: an address book whose people join `[[people]]`.
+#[derive(Debug, Clone)]
+pub struct RosterConfig {
+    /// Absolute, or relative to the config file's directory already resolved.
+    pub source: PathBuf,
+    pub sheet: Option<String>,
+    /// The platform its user id column (UserID, 账号, Slack ID) belongs to; without one that
+    /// column is not used.
+    pub platform: Option<Platform>,
+}
+
 /// How `lists` filters name the `[tasks]` list, which has no `name`.
 pub const UNNAMED_LIST: &str = "tasks";
 
@@ -277,6 +288,7 @@ pub struct Config {
     /// The task lists: `[tasks]` first (unnamed), then each `[[lists]]` entry. Never empty.
     pub lists: Vec<ListConfig>,
     pub people: Vec<Person>,
+    pub roster: Option<RosterConfig>,
     pub channels: BTreeMap<String, ChannelConfig>,
     pub schedules: Vec<ScheduleConfig>,
     pub holiday_files: Vec<PathBuf>,

@@ -28,6 +28,16 @@ pub(super) struct RawConfig {
     pub schedules: Vec<Spanned<RawSchedule>>,
     pub calendar: Option<RawCalendar>,
     pub server: Option<RawServer>,
+    pub roster: Option<RawRoster>,
+}
+
+/// An address book whose people join `[[people]]` (see `tasks::load_roster`).
+#[derive(Debug, Deserialize)]
+pub(super) struct RawRoster {
+    pub source: S,
+    pub sheet: Option<S>,
+    /// The platform its user id column belongs to (dingtalk, wecom, feishu, slack, …).
+    pub platform: Option<S>,
 }
 
 /// `escalate_after` and `catch_up` accept `"6h"`-style strings or a bare number of days/seconds.

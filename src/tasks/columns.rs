@@ -565,6 +565,9 @@ pub(crate) struct HeaderSpec {
     /// Normalised header text → field; configured headers first, then the built-in names of
     /// fields that are not configured (an explicit mapping replaces a field's built-ins).
     lookup: HashMap<String, Field>,
+    /// Whether a header that names no field whole is matched by [`RULES`]: a task list's
+    /// headers are, an address book's are not (its 部门负责人 names no task's leader).
+    rules: bool,
 }
 
 #[derive(Debug)]
@@ -606,6 +609,66 @@ impl HeaderSpec {
         HeaderSpec {
             explicit: explicit.clone(),
             lookup,
+            rules: true,
+        }
+    }
+
+    /// The headers of an address book (DingTalk's, WeCom's or Feishu's admin-console export,
+    /// or any sheet of people), read as a list whose rows are people: the name is the title, the
+    /// platform user id the id, the mobile the phones, the department the unit. Every other
+    /// column (邮箱, Email, Slack ID) is kept as `extra`, by its header.
+    pub(crate) fn roster() -> Self {
+        const ROSTER: &[(Field, &[&str])] = &[
+            (
+                Field::Title,
+                &[
+                    "姓名",
+                    "名字",
+                    "员工姓名",
+                    "成员",
+                    "name",
+                    "full name",
+                    "display name",
+                ],
+            ),
+            (
+                Field::Id,
+                &[
+                    "userid",
+                    "user id",
+                    "用户id",
+                    "员工userid",
+                    "账号",
+                    "成员账号",
+                    "member id",
+                    "slack id",
+                ],
+            ),
+            (
+                Field::Phones,
+                &[
+                    "手机",
+                    "手机号",
+                    "手机号码",
+                    "mobile",
+                    "phone",
+                    "电话",
+                    "联系电话",
+                ],
+            ),
+            (
+                Field::Unit,
+                &["部门", "所属部门", "单位", "department", "team"],
+            ),
+        ];
+        let lookup = ROSTER
+            .iter()
+            .flat_map(|(f, names)| names.iter().map(move |n| (normalise_header(n), *f)))
+            .collect();
+        HeaderSpec {
+            explicit: BTreeMap::new(),
+            lookup,
+            rules: false,
         }
     }
 
@@ -616,6 +679,7 @@ impl HeaderSpec {
             return Some((*f, FoundBy::Name));
         }
         by_rule(h)
+            .filter(|_| self.rules)
             .filter(|f| !self.explicit.contains_key(f))
             .map(|f| (f, FoundBy::Rule))
     }

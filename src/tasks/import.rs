@@ -92,7 +92,25 @@ pub fn load_bytes(
     people: &Directory,
     list_date: NaiveDate,
 ) -> Result<TaskList, TaskError> {
-    let path = name.as_ref();
+    load_with(
+        name.as_ref(),
+        bytes,
+        cfg,
+        people,
+        list_date,
+        HeaderSpec::new(&cfg.columns),
+    )
+}
+
+/// [`load_bytes`] with the headers to look for: a task list's, or an address book's.
+pub(super) fn load_with(
+    path: &Path,
+    bytes: &[u8],
+    cfg: &TasksConfig,
+    people: &Directory,
+    list_date: NaiveDate,
+    headers: HeaderSpec,
+) -> Result<TaskList, TaskError> {
     let format = format_of(path)?;
     let ctx = Context {
         path,
@@ -101,7 +119,7 @@ pub fn load_bytes(
         date_order: cfg.date_order,
         locale: cfg.locale,
         statuses: StatusMap::new(&cfg.status_values),
-        headers: HeaderSpec::new(&cfg.columns),
+        headers,
     };
     let file_name = path.file_name().map_or_else(
         || path.display().to_string(),

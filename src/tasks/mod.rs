@@ -22,6 +22,7 @@ pub mod merge;
 mod model;
 mod names;
 mod records;
+mod roster;
 mod rows;
 mod status;
 mod text;
@@ -38,4 +39,5 @@ pub use model::{
     SheetPerson, Status, Task, TaskList,
 };
 pub use names::split_names;
+pub use roster::{RosterEntry, load_roster};
 pub use status::StatusMap;

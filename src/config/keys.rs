@@ -11,6 +11,7 @@ use super::error::Problem;
 use super::model::Locale;
 use super::raw::{
     RawCalendar, RawChannel, RawConfig, RawPerson, RawSchedule, RawServer, RawStore, RawTasks,
+    RawWarning,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -43,6 +44,7 @@ pub(super) fn unknown_keys(text: &str) -> Vec<Problem> {
             "schedules" => tables(value, &mut |t| check(t, fields::<RawSchedule>())),
             "calendar" => tables(value, &mut |t| check(t, fields::<RawCalendar>())),
             "server" => tables(value, &mut |t| check(t, fields::<RawServer>())),
+            "warnings" => tables(value, &mut |t| check(t, fields::<RawWarning>())),
             "channels" => {
                 if let DeValue::Table(channels) = value {
                     for channel in channels.values() {

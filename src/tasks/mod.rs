@@ -25,6 +25,7 @@ mod records;
 mod rows;
 mod status;
 mod text;
+pub mod warning;
 mod workbook;
 
 pub use due::{parse_due, reanchor};

@@ -6,7 +6,8 @@ use super::{Cli, instant};
 use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use weekbell::plan::Plan;
-use weekbell::tasks::{Status, Task};
+use weekbell::tasks::warning::Judge;
+use weekbell::tasks::{ListDate, Status, Task};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,6 +23,9 @@ pub struct Args {
     /// Only open tasks past their deadline.
     #[arg(long)]
     overdue: bool,
+    /// Only tasks at this warning level, by name or label (`red`, `红色预警`), or `none`.
+    #[arg(long, value_name = "LEVEL")]
+    warning: Option<String>,
     /// Print a JSON array of tasks.
     #[arg(long)]
     json: bool,
@@ -48,6 +52,8 @@ struct TaskJson<'a> {
     progress: Option<u8>,
     notes: &'a str,
     overdue: bool,
+    /// The task's warning level's name, or `none`.
+    warning: &'a str,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
@@ -59,12 +65,40 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let today = at.with_timezone(&plan.config.timezone).date_naive();
     // Chat updates recorded by the daemon are part of the list.
     let current = super::current_tasks(&plan)?;
+    let levels = &plan.config.warning_levels;
+    if let Some(word) = args.warning.as_deref() {
+        if word != "none" && !levels.iter().any(|l| l.is_named(word)) {
+            let mut names: Vec<&str> = vec!["none"];
+            for l in levels {
+                if !names.contains(&l.name.as_str()) {
+                    names.push(&l.name);
+                }
+            }
+            return Err(CliError::Usage(format!(
+                "no warning level `{word}`; levels are: {}",
+                names.join(", ")
+            )));
+        }
+    }
+    let judge = Judge::new(
+        levels,
+        &current.events,
+        plan.config.timezone,
+        plan.tasks.list_date.map(ListDate::date),
+    );
+    let level_name = |t: &Task| judge.level(t, today).map_or("none", |l| l.name.as_str());
     let selected: Vec<&Task> = current
         .tasks
         .iter()
         .filter(|t| args.status.is_none_or(|s| t.status == s))
         .filter(|t| args.unit.as_ref().is_none_or(|u| t.unit == *u))
         .filter(|t| !args.overdue || t.is_overdue(today))
+        .filter(|t| {
+            args.warning.as_deref().is_none_or(|word| {
+                let name = level_name(t);
+                name == word || levels.iter().any(|l| l.name == name && l.is_named(word))
+            })
+        })
         .collect();
     if args.json {
         let rows: Vec<TaskJson> = selected
@@ -80,6 +114,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 progress: t.progress,
                 notes: &t.notes,
                 overdue: t.is_overdue(today),
+                warning: level_name(t),
             })
             .collect();
         outln!(

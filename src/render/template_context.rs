@@ -52,6 +52,10 @@ struct TaskCtx<'a> {
     days_overdue: i64,
     days_left: Option<i64>,
     escalated: bool,
+    /// The warning level's name, or `none`.
+    warning: &'a str,
+    /// What messages show for the level (`红色预警`); `None` at no level.
+    warning_label: Option<&'a str>,
     leader: Option<PersonCtx>,
     owners: Vec<PersonCtx>,
 }
@@ -94,6 +98,8 @@ fn task_ctx<'a>(
         days_overdue: l.days_overdue,
         days_left: l.days_left,
         escalated,
+        warning: l.warning.map_or("none", |w| w.name.as_str()),
+        warning_label: l.warning.map(|w| w.label.as_str()),
         leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
         owners: t.owners.iter().map(|a| person_ctx(a, people)).collect(),
     }
@@ -145,6 +151,15 @@ struct UnitCtx<'a> {
     active: usize,
     overdue: usize,
     reported: bool,
+    /// The levels with open tasks of this unit at them, least severe first.
+    warnings: Vec<LevelCtx<'a>>,
+}
+
+#[derive(Serialize)]
+struct LevelCtx<'a> {
+    name: &'a str,
+    label: &'a str,
+    count: usize,
 }
 
 #[derive(Serialize)]
@@ -162,6 +177,8 @@ struct DigestCtx<'a> {
     done_since: Section<TaskCtx<'a>>,
     silent_units: Section<&'a str>,
     stale_list_note: Option<&'a str>,
+    /// Every warning level with its count of tasks, least severe first.
+    warnings: Vec<LevelCtx<'a>>,
 }
 
 fn task_section<'a>(
@@ -214,6 +231,17 @@ pub(crate) fn digest_context<'a>(
                 active: u.active,
                 overdue: u.overdue,
                 reported: u.reported,
+                warnings: v
+                    .warnings
+                    .iter()
+                    .zip(&u.warnings)
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(w, n)| LevelCtx {
+                        name: w.name,
+                        label: w.label,
+                        count: *n,
+                    })
+                    .collect(),
             }),
             v.units.len(),
             cap,
@@ -225,6 +253,15 @@ pub(crate) fn digest_context<'a>(
         done_since: tasks(&v.done_since),
         silent_units: section(v.silent_units.iter().copied(), v.silent_units.len(), cap),
         stale_list_note: v.stale_list_note,
+        warnings: v
+            .warnings
+            .iter()
+            .map(|w| LevelCtx {
+                name: w.name,
+                label: w.label,
+                count: w.count,
+            })
+            .collect(),
         common,
     };
     Value::from(Serde(&ctx))

@@ -122,6 +122,7 @@ impl TemplateKind {
                 "done_since",
                 "silent_units",
                 "stale_list_note",
+                "warnings",
             ],
             TemplateKind::Reminder => &[
                 COMMON[0],

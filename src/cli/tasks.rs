@@ -66,19 +66,20 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     // Chat updates recorded by the daemon are part of the list.
     let current = super::current_tasks(&plan)?;
     let levels = &plan.config.warning_levels;
-    if let Some(word) = args.warning.as_deref() {
-        if word != "none" && !levels.iter().any(|l| l.is_named(word)) {
-            let mut names: Vec<&str> = vec!["none"];
-            for l in levels {
-                if !names.contains(&l.name.as_str()) {
-                    names.push(&l.name);
-                }
+    if let Some(word) = args.warning.as_deref()
+        && word != "none"
+        && !levels.iter().any(|l| l.is_named(word))
+    {
+        let mut names: Vec<&str> = vec!["none"];
+        for l in levels {
+            if !names.contains(&l.name.as_str()) {
+                names.push(&l.name);
             }
-            return Err(CliError::Usage(format!(
-                "no warning level `{word}`; levels are: {}",
-                names.join(", ")
-            )));
         }
+        return Err(CliError::Usage(format!(
+            "no warning level `{word}`; levels are: {}",
+            names.join(", ")
+        )));
     }
     let judge = Judge::new(
         levels,

@@ -193,7 +193,6 @@ impl<'a> Judge<'a> {
 mod tests {
     use super::*;
     use crate::config::{Locale, default_warning_levels};
-    use crate::tasks::RowRef;
     use proptest::prelude::*;
 
     fn day(s: &str) -> NaiveDate {
@@ -202,23 +201,10 @@ mod tests {
 
     fn task(due: Option<&str>, status: Status, progress: Option<u8>) -> Task {
         Task {
-            id: "1".into(),
-            title: "整治背街小巷".into(),
-            unit: "县城管局".into(),
-            leader: None,
-            owners: vec![],
             due: due.map(day),
-            unreadable_due: None,
-            due_anchor: None,
             status,
             progress,
-            notes: String::new(),
-            category: String::new(),
-            channel: None,
-            source: RowRef {
-                sheet: "s".into(),
-                row: 2,
-            },
+            ..Task::sample("1")
         }
     }
 

@@ -1043,3 +1043,49 @@ fn big_lists_split_under_teams_and_google_chat_limits() {
         }
     }
 }
+
+/// A level that names the leader and the admins mentions them in the owner's reminder, with
+/// the task's label, even when `escalate_after` has not yet been reached.
+#[test]
+fn a_warning_level_naming_the_leader_and_admins_mentions_them_in_reminders() {
+    let mut people = county_people().all().to_vec();
+    people.push(Person {
+        admin: true,
+        ..person("lin.office", "林主任", None, &[(DT, "staff-0099")])
+    });
+    let people = Directory::new(people);
+    let tasks = county_tasks(&people);
+    // Red with the leader and admins after 5 days overdue; escalation by days only after 30.
+    let levels = default_warning_levels(Locale::ZhCn, 5);
+    let judge = sample_judge(&levels);
+    let msgs = renderer()
+        .reminders(
+            &RenderTarget::new(DT, Locale::ZhCn),
+            &tasks,
+            today(),
+            30,
+            Some(&judge),
+            &people,
+        )
+        .unwrap_or_else(|e| panic!("reminders: {e}"));
+    let text = dump(&msgs);
+    let xu = text
+        .split("=== to ")
+        .find(|m| m.starts_with("xu.bin"))
+        .unwrap_or_else(|| panic!("no reminder to 许斌 in:\n{text}"));
+    assert!(
+        xu.contains("【7】红色预警，请包保领导 @") && xu.contains("督促落实"),
+        "{xu}"
+    );
+    assert!(xu.contains("，请管理员 @") && xu.contains("关注"), "{xu}");
+    assert!(
+        xu.contains("林主任=staff-0099"),
+        "the admin is not notified:\n{xu}"
+    );
+    // Task 13 is two days overdue: red, but at the level that tells the owners only.
+    let wu = text
+        .split("=== to ")
+        .find(|m| m.starts_with("wu.tao"))
+        .unwrap_or_else(|| panic!("no reminder to 吴涛 in:\n{text}"));
+    assert!(!wu.contains("包保领导") && !wu.contains("管理员"), "{wu}");
+}

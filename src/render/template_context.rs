@@ -52,6 +52,10 @@ struct TaskCtx<'a> {
     days_overdue: i64,
     days_left: Option<i64>,
     escalated: bool,
+    /// Reminders: not `escalated`, but at a warning level that tells the leader.
+    leader_warned: bool,
+    /// Reminders: at a warning level that tells the admins.
+    admins_warned: bool,
     /// The warning level's name, or `none`.
     warning: &'a str,
     /// What messages show for the level (`红色预警`); `None` at no level.
@@ -77,12 +81,15 @@ pub(crate) fn status_label(locale: Locale, s: Status) -> &'static str {
     }
 }
 
-fn task_ctx<'a>(
-    l: &TaskLine<'a>,
+/// What a reminder says about a task besides the task: why its leader or the admins are told.
+#[derive(Clone, Copy, Default)]
+struct Told {
     escalated: bool,
-    locale: Locale,
-    people: &Directory,
-) -> TaskCtx<'a> {
+    leader_warned: bool,
+    admins_warned: bool,
+}
+
+fn task_ctx<'a>(l: &TaskLine<'a>, told: Told, locale: Locale, people: &Directory) -> TaskCtx<'a> {
     let t = l.task;
     TaskCtx {
         id: &t.id,
@@ -97,7 +104,9 @@ fn task_ctx<'a>(
         due_text: t.unreadable_due.as_deref(),
         days_overdue: l.days_overdue,
         days_left: l.days_left,
-        escalated,
+        escalated: told.escalated,
+        leader_warned: told.leader_warned,
+        admins_warned: told.admins_warned,
         warning: l.warning.map_or("none", |w| w.name.as_str()),
         warning_label: l.warning.map(|w| w.label.as_str()),
         leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
@@ -188,7 +197,9 @@ fn task_section<'a>(
     people: &Directory,
 ) -> Section<TaskCtx<'a>> {
     section(
-        lines.iter().map(|l| task_ctx(l, false, locale, people)),
+        lines
+            .iter()
+            .map(|l| task_ctx(l, Told::default(), locale, people)),
         lines.len(),
         cap,
     )
@@ -276,6 +287,8 @@ struct ReminderCtx<'a> {
     overdue_count: usize,
     escalate_after_days: i64,
     escalate_to: Vec<PersonCtx>,
+    /// The configured admins, when a task's warning level tells them; else empty.
+    admins: Vec<PersonCtx>,
 }
 
 pub(crate) fn reminder_context(
@@ -292,9 +305,14 @@ pub(crate) fn reminder_context(
             id: v.person_id.clone(),
         },
         tasks: section(
-            v.tasks
-                .iter()
-                .map(|t| task_ctx(&t.line, t.escalated, locale, people)),
+            v.tasks.iter().map(|t| {
+                let told = Told {
+                    escalated: t.escalated,
+                    leader_warned: t.leader_warned,
+                    admins_warned: t.admins_warned,
+                };
+                task_ctx(&t.line, told, locale, people)
+            }),
             v.tasks.len(),
             cap,
         ),
@@ -305,6 +323,19 @@ pub(crate) fn reminder_context(
             .iter()
             .map(|a| person_ctx(a, people))
             .collect(),
+        admins: if v.tell_admins {
+            people
+                .all()
+                .iter()
+                .filter(|p| p.admin)
+                .map(|p| PersonCtx {
+                    name: p.name.clone(),
+                    id: Some(p.id.clone()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         common,
     };
     Value::from(Serde(&ctx))

@@ -135,6 +135,7 @@ impl TemplateKind {
                 "overdue_count",
                 "escalate_after_days",
                 "escalate_to",
+                "admins",
             ],
             TemplateKind::ReportCall => &[
                 COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], "units",

@@ -1,7 +1,7 @@
 //! What the messages say, computed from tasks: counts, sections, who to remind. No formatting
 //! happens here; templates turn these views into text.
 
-use crate::config::WarningLevel;
+use crate::config::{Recipient, WarningLevel};
 use crate::people::{Directory, Person};
 use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, Status, Task};
@@ -332,8 +332,11 @@ pub struct ReminderView<'a> {
     pub name: String,
     /// Open tasks, by due date (no deadline last), then list order.
     pub tasks: Vec<ReminderTask<'a>>,
-    /// Leaders of this person's tasks overdue by more than `escalate_after_days`, each once.
+    /// Leaders of this person's tasks overdue by more than `escalate_after_days` or at a
+    /// warning level that tells the leader, each once.
     pub escalate_to: Vec<&'a Assignee>,
+    /// Some task of this person's is at a warning level that tells the admins.
+    pub tell_admins: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -341,6 +344,10 @@ pub struct ReminderTask<'a> {
     pub line: TaskLine<'a>,
     /// Overdue by more than `escalate_after_days`: the leader is mentioned too.
     pub escalated: bool,
+    /// Not `escalated`, but at a warning level that tells the leader: mentioned too.
+    pub leader_warned: bool,
+    /// At a warning level that tells the admins.
+    pub admins_warned: bool,
 }
 
 /// Groups open tasks by owner: one reminder per person, in order of first appearance.
@@ -361,6 +368,9 @@ pub fn reminder_views<'a>(
     for task in tasks.iter().filter(|t| t.status.is_open()) {
         let line = TaskLine::new(task, today, warnings.and_then(|j| j.level(task, today)));
         let escalated = line.days_overdue > escalate_after_days;
+        let tells = |r: &Recipient| line.warning.is_some_and(|w| w.notify.contains(r));
+        let leader_warned = !escalated && tells(&Recipient::Leader);
+        let admins_warned = tells(&Recipient::Admins);
         owners_seen.clear();
         for owner in &task.owners {
             let person = resolve(owner, people);
@@ -378,12 +388,19 @@ pub fn reminder_views<'a>(
                     name: person.map_or_else(|| owner.name.trim().to_string(), |p| p.name.clone()),
                     tasks: Vec::new(),
                     escalate_to: Vec::new(),
+                    tell_admins: false,
                 });
                 out.len() - 1
             });
             let view = &mut out[i];
-            view.tasks.push(ReminderTask { line, escalated });
-            if escalated
+            view.tasks.push(ReminderTask {
+                line,
+                escalated,
+                leader_warned,
+                admins_warned,
+            });
+            view.tell_admins |= admins_warned;
+            if (escalated || leader_warned)
                 && let Some(leader) = &task.leader
                 && !view
                     .escalate_to

@@ -365,3 +365,61 @@ mod tests {
         assert!(help.contains("did you mean `overdue_by`"), "{help}");
     }
 }
+
+#[cfg(test)]
+mod loading_tests {
+    use crate::config::{Recipient, Repeat, WarningRule, parse};
+    use std::collections::HashMap;
+    use std::path::Path;
+
+    const BASE: &str =
+        "[tasks]\nsource = \"tasks.csv\"\n[channels.office]\nplatform = \"console\"\n";
+
+    fn levels(extra: &str) -> Vec<crate::config::WarningLevel> {
+        let text = format!("{extra}\n{BASE}");
+        parse(
+            Path::new("w.toml"),
+            &text,
+            &HashMap::<String, String>::new(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .warning_levels
+    }
+
+    #[test]
+    fn entries_sharing_a_name_share_the_severity_and_label_of_the_first() {
+        let l = levels(
+            "[[warnings]]\nname = \"yellow\"\nrule = \"no_update_for 7d\"\n\
+             [[warnings]]\nname = \"red\"\nlabel = \"红\"\nrule = \"overdue\"\n\
+             [[warnings]]\nname = \"red\"\nrule = [\"overdue_by 7d\", \"blocked_for 14d\"]\n\
+             notify = [\"leader\", \"channel:office\"]\nrepeat = \"once\"\n",
+        );
+        let summary: Vec<_> = l
+            .iter()
+            .map(|l| (l.name.as_str(), l.label.as_str(), l.severity))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![("yellow", "yellow", 0), ("red", "红", 1), ("red", "红", 1)]
+        );
+        assert_eq!(l[0].notify, vec![Recipient::Owners]);
+        assert_eq!(
+            l[2].rules,
+            vec![WarningRule::OverdueBy(7), WarningRule::BlockedFor(14)]
+        );
+        assert_eq!(
+            l[2].notify,
+            vec![Recipient::Leader, Recipient::Channel("office".into())]
+        );
+        assert_eq!(l[2].repeat, Repeat::Once);
+    }
+
+    #[test]
+    fn without_warnings_the_built_in_levels_apply_and_escalate_after_sets_the_top_one() {
+        let built_in = levels("");
+        assert_eq!(built_in.len(), 4);
+        assert_eq!(built_in[3].rules, vec![WarningRule::OverdueBy(7)]);
+        let old = levels("escalate_after = \"10d\"");
+        assert_eq!(old[3].rules, vec![WarningRule::OverdueBy(10)]);
+    }
+}

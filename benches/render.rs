@@ -116,6 +116,7 @@ fn main() {
         period_end: today,
         activity: &activity,
         stale_list_note: None,
+        warnings: None,
     };
     let renderer = match Renderer::new(RenderOptions::default()) {
         Ok(r) => r,

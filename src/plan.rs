@@ -13,6 +13,8 @@ use crate::render::{
 };
 use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
 use crate::state::{Basis, Current};
+use crate::store::TaskEvent;
+use crate::tasks::warning::Judge;
 use crate::tasks::{self, MergeOptions, SheetPerson, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
 use std::path::{Path, PathBuf};
@@ -507,6 +509,17 @@ impl Plan {
             .collect()
     }
 
+    /// Judges tasks against the config's warning levels, with `events` (those recorded so far)
+    /// giving each task's last update and the list's date its start.
+    pub fn warning_judge(&self, events: &[TaskEvent]) -> Judge<'_> {
+        Judge::new(
+            &self.config.warning_levels,
+            events,
+            self.config.timezone,
+            self.tasks.list_date.map(tasks::ListDate::date),
+        )
+    }
+
     /// The digest as of `now`, for the `status` command: the tasks `channel` covers (all tasks
     /// without a channel), rendered for its platform and language (plain text in the config's
     /// language without one), with the last seven days as its period.
@@ -515,10 +528,12 @@ impl Plan {
         channel: Option<&ChannelConfig>,
         tasks: &[Task],
         activity: &tasks::WeekActivity,
+        events: &[TaskEvent],
         now: DateTime<Utc>,
     ) -> Result<RenderedMessage, PlanError> {
         let today = now.with_timezone(&self.config.timezone).date_naive();
         let week_ago = now - chrono::Duration::days(7);
+        let judge = self.warning_judge(events);
         let tasks: Vec<Task> = match channel {
             Some(c) => tasks.iter().filter(|t| t.covered_by(c)).cloned().collect(),
             None => tasks.to_vec(),
@@ -540,6 +555,7 @@ impl Plan {
             period_end: today,
             activity,
             stale_list_note: self.stale_note(target.locale),
+            warnings: Some(&judge),
         };
         Ok(self.renderer.digest(&target, &input, &self.people)?)
     }
@@ -571,6 +587,7 @@ impl Plan {
             |p| p.at.timestamp_millis(),
         );
         let activity = &current.activity(since_ms, slot.at.timestamp_millis());
+        let judge = self.warning_judge(&current.events);
         let mut out = Vec::new();
         for name in &sc.channels {
             if only_channel.is_some_and(|c| c != name) {
@@ -602,6 +619,7 @@ impl Plan {
                         period_end: today,
                         activity,
                         stale_list_note: self.stale_note(target.locale),
+                        warnings: Some(&judge),
                     };
                     vec![self.renderer.digest(&target, &input, &self.people)?]
                 }
@@ -610,6 +628,7 @@ impl Plan {
                     &tasks,
                     today,
                     sc.escalate_after_days,
+                    Some(&judge),
                     &self.people,
                 )?,
                 ScheduleKind::ReportCall => self

@@ -241,6 +241,17 @@ impl LiveView {
         Ok(appended)
     }
 
+    /// The events of the last [`RETAIN_MS`] held in memory, for judging warnings in the
+    /// `status` command: enough for a `no_update_for` of up to eight days; a longer one counts
+    /// from the list's date when the task's last update is older than that.
+    pub async fn recent_events(&self) -> Vec<TaskEvent> {
+        let guard = self.inner.lock().await;
+        guard
+            .as_ref()
+            .map(|live| live.events.clone())
+            .unwrap_or_default()
+    }
+
     /// What happened between `since_ms` and `until_ms` (within the last week).
     pub async fn activity(&self, since_ms: i64, until_ms: i64) -> WeekActivity {
         let guard = self.inner.lock().await;

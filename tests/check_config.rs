@@ -380,3 +380,74 @@ fn a_list_with_only_its_header_row_loads_with_a_warning() {
     assert!(out.contains("no leader column found"), "{out}");
     assert!(out.contains("2 warning(s)"), "{out}");
 }
+
+#[test]
+fn check_reports_every_bad_warning_rule_with_its_line_and_lists_the_levels() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bad = "[[warnings]]\nname = \"blue\"\nrule = \"due_withn 3d\"\n\
+               [[warnings]]\nname = \"yellow\"\nrule = [\"no_update_for soon\"]\nrepeat = \"hourly\"\n\
+               [[warnings]]\nname = \"red\"\nrule = \"overdue\"\nnotify = [\"owners\", \"channel:nowhere\", \"boss\"]\n";
+    let cfg = config(dir.path(), "locale = \"en\"", bad);
+    let o = check(dir.path(), &cfg);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    let at = |line: usize| format!("weekbell.toml:{line}:");
+    // The config's own 16 lines come first, then the appended entries from line 17.
+    for (line, needle) in [
+        (19, "unknown warning rule `due_withn`"),
+        (22, "takes a duration in whole days"),
+        (23, "unknown repeat `hourly`"),
+        (27, "no channel named `nowhere`"),
+        (27, "unknown recipient `boss`"),
+    ] {
+        assert!(out.contains(&at(line)), "expected line {line} in:\n{out}");
+        assert!(out.contains(needle), "expected {needle:?} in:\n{out}");
+    }
+    assert!(out.contains("did you mean `due_within`"), "{out}");
+
+    let good = "[[warnings]]\nname = \"blue\"\nlabel = \"蓝色预警\"\nrule = \"due_within 3d\"\n\
+                [[warnings]]\nname = \"red\"\nrule = \"overdue\"\n\
+                [[warnings]]\nname = \"red\"\nrule = [\"overdue_by 7d\", \"blocked_for 14d\"]\n\
+                notify = [\"owners\", \"leader\", \"admins\", \"channel:term\"]\nrepeat = \"daily\"\n";
+    let cfg = config(dir.path(), "", good);
+    let o = check(dir.path(), &cfg);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("levels     [[warnings]]"), "{out}");
+    assert!(out.contains("蓝色预警"), "{out}");
+    assert!(
+        out.contains("overdue_by 7d or blocked_for 14d")
+            && out.contains("→ owners, leader, admins, channel:term")
+            && out.contains("repeat=daily"),
+        "{out}"
+    );
+}
+
+#[test]
+fn entries_sharing_a_name_must_stand_together() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let apart = "[[warnings]]\nname = \"red\"\nrule = \"overdue\"\n\
+                 [[warnings]]\nname = \"blue\"\nrule = \"due_within 3d\"\n\
+                 [[warnings]]\nname = \"red\"\nrule = \"overdue_by 7d\"\n";
+    let cfg = config(dir.path(), "locale = \"en\"", apart);
+    let o = check(dir.path(), &cfg);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(out.contains("weekbell.toml:24:"), "{out}");
+    assert!(out.contains("apart from the earlier `red`"), "{out}");
+}
+
+#[test]
+fn an_old_escalate_after_still_works_as_the_top_level_with_a_hint_to_move() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cfg = config(dir.path(), "locale = \"en\"\nescalate_after = \"5d\"", "");
+    let o = check(dir.path(), &cfg);
+    let out = all_output(&o);
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("built-in warning levels"), "{out}");
+    assert!(out.contains("overdue_by 5d"), "{out}");
+    assert!(
+        out.contains("weekbell.toml:2:") && out.contains("consider [[warnings]]"),
+        "{out}"
+    );
+}

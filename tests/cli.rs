@@ -1766,3 +1766,61 @@ fn an_address_book_gives_the_lists_people_their_chat_ids_mobiles_and_emails() {
     // The leader, overdue on task 1, is @mentioned by the book's id as well.
     assert!(out.contains("zhang01"), "{out}");
 }
+
+#[test]
+fn tasks_json_gives_each_task_its_warning_level_and_warning_filters_by_name_or_label() {
+    // The list is dated 5 December; on the 10th its tasks have had five days.
+    let list = "某县问题整改清单,,,,\n更新日期：2026年12月5日,,,,\n\
+                问题描述,责任人,整改时限,进度,整改进展\n\
+                油烟净化设施未全覆盖,孙强,2026-12-12,80%,整改中\n\
+                散煤燃烧治理,李娜,2026-12-31,0%,整改中\n\
+                背街小巷路面破损,王伟,2026-12-08,50%,整改中\n\
+                农贸市场排水不畅,赵敏,2026-11-30,20%,整改中\n\
+                老旧小区加装电梯,孙强,2027-03-01,10%,整改中\n\
+                广告牌清理,李娜,2026-11-01,100%,已完成\n";
+    let (dir, config) = list_config("list.csv", list, "zh-CN");
+    let at = "2026-12-10T09:00:00+08:00";
+    let levels = |extra: &[&str]| {
+        let mut args = vec!["tasks", "--json", "--at", at];
+        args.extend_from_slice(extra);
+        let o = in_dir(dir.path(), &config, &args);
+        assert_exit(&o, 0);
+        json(&o)
+            .as_array()
+            .unwrap_or_else(|| panic!("not an array: {}", stdout(&o)))
+            .iter()
+            .map(|t| format!("{} {}", t["id"], t["warning"]))
+            .collect::<Vec<_>>()
+    };
+    // Due in two days: blue. 0% with 19% of its time gone, beyond the 10-point margin:
+    // yellow. Overdue: red. Ahead of schedule, or done: none.
+    assert_eq!(
+        levels(&[]),
+        vec![
+            "\"4\" \"blue\"",
+            "\"5\" \"yellow\"",
+            "\"6\" \"red\"",
+            "\"7\" \"red\"",
+            "\"8\" \"none\"",
+            "\"9\" \"none\"",
+        ]
+    );
+    assert_eq!(
+        levels(&["--warning", "red"]),
+        vec!["\"6\" \"red\"", "\"7\" \"red\""]
+    );
+    assert_eq!(levels(&["--warning", "黄色预警"]), vec!["\"5\" \"yellow\""]);
+    assert_eq!(levels(&["--warning", "none"]).len(), 2);
+
+    let unknown = in_dir(
+        dir.path(),
+        &config,
+        &["tasks", "--json", "--at", at, "--warning", "purple"],
+    );
+    assert_exit(&unknown, 2);
+    assert!(
+        stderr(&unknown).contains("levels are: none, blue, yellow, red"),
+        "{}",
+        stderr(&unknown)
+    );
+}

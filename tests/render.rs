@@ -6,12 +6,13 @@
 
 use chrono::NaiveDate;
 use std::collections::BTreeMap;
-use weekbell::config::Locale;
+use weekbell::config::{Locale, WarningLevel, default_warning_levels};
 use weekbell::people::{Directory, Person};
 use weekbell::platforms::Platform;
 use weekbell::render::{
     DigestInput, RenderOptions, RenderTarget, RenderedMessage, Renderer, WeekActivity,
 };
+use weekbell::tasks::warning::Judge;
 use weekbell::tasks::{Assignee, RowRef, Status, Task};
 
 fn date(s: &str) -> NaiveDate {
@@ -241,6 +242,8 @@ fn digest(
     people: &Directory,
     activity: &WeekActivity,
 ) -> RenderedMessage {
+    let levels = default_warning_levels(locale, 7);
+    let judge = sample_judge(&levels);
     let input = DigestInput {
         tasks,
         today: today(),
@@ -250,10 +253,18 @@ fn digest(
         // Shown on the console only, so that the footer is covered by one snapshot.
         stale_list_note: (platform == Platform::Console)
             .then_some("任务清单最近一次读取失败（问题清单第 9 行整改时限无法识别），本期沿用 11月26日 读取的清单。"),
+        warnings: Some(&judge),
     };
     renderer()
         .digest(&RenderTarget::new(platform, locale), &input, people)
         .unwrap_or_else(|e| panic!("digest for {platform}: {e}"))
+}
+
+/// The built-in warning levels, with the list dated 24 November, three days before the
+/// samples' day and nothing recorded since: overdue tasks are red, those whose progress lags
+/// their time yellow, and silence is not yet a week long.
+fn sample_judge(levels: &[WarningLevel]) -> Judge<'_> {
+    Judge::new(levels, &[], chrono_tz::UTC, Some(date("2026-11-24")))
 }
 
 fn reminders(
@@ -262,12 +273,14 @@ fn reminders(
     tasks: &[Task],
     people: &Directory,
 ) -> Vec<RenderedMessage> {
+    let levels = default_warning_levels(locale, 7);
     renderer()
         .reminders(
             &RenderTarget::new(platform, locale),
             tasks,
             today(),
             3,
+            Some(&sample_judge(&levels)),
             people,
         )
         .unwrap_or_else(|e| panic!("reminders for {platform}: {e}"))
@@ -536,6 +549,7 @@ fn text_message_types_are_plain_and_still_notify() {
                 &tasks,
                 today(),
                 3,
+                None,
                 &people,
             )
             .unwrap_or_else(|e| panic!("reminders for {platform}: {e}"))
@@ -639,6 +653,7 @@ fn user_template_dir_overrides_one_kind() {
         period_end: today(),
         activity: &activity,
         stale_list_note: Some("任务清单读取失败"),
+        warnings: None,
     };
     let mut preloaded = renderer();
     preloaded
@@ -662,7 +677,7 @@ fn user_template_dir_overrides_one_kind() {
         );
         // The reminder template is not in the directory: the built-in one is used.
         let rem = r
-            .reminders(&target, &tasks, today(), 3, &people)
+            .reminders(&target, &tasks, today(), 3, None, &people)
             .unwrap_or_else(|e| panic!("reminders: {e}"));
         assert!(rem[0].parts[0].text.starts_with("### 【整改事项提醒】"));
     }
@@ -748,6 +763,7 @@ fn huge_digest_splits_into_wecom_parts_without_loss() {
         period_end: today(),
         activity: &activity,
         stale_list_note: None,
+        warnings: None,
     };
     let r = renderer();
     let target = RenderTarget::new(Platform::Wecom, Locale::ZhCn);
@@ -793,6 +809,7 @@ fn dingtalk_parts_fit_the_request_body_limit() {
         period_end: today(),
         activity: &activity,
         stale_list_note: None,
+        warnings: None,
     };
     let r = Renderer::new(RenderOptions { section_cap: 2_000 }).unwrap_or_else(|e| panic!("{e}"));
     let msg = r
@@ -1029,4 +1046,50 @@ fn big_lists_split_under_teams_and_google_chat_limits() {
             }
         }
     }
+}
+
+/// A level that names the leader and the admins mentions them in the owner's reminder, with
+/// the task's label, even when `escalate_after` has not yet been reached.
+#[test]
+fn a_warning_level_naming_the_leader_and_admins_mentions_them_in_reminders() {
+    let mut people = county_people().all().to_vec();
+    people.push(Person {
+        admin: true,
+        ..person("lin.office", "林主任", None, &[(DT, "staff-0099")])
+    });
+    let people = Directory::new(people);
+    let tasks = county_tasks(&people);
+    // Red with the leader and admins after 5 days overdue; escalation by days only after 30.
+    let levels = default_warning_levels(Locale::ZhCn, 5);
+    let judge = sample_judge(&levels);
+    let msgs = renderer()
+        .reminders(
+            &RenderTarget::new(DT, Locale::ZhCn),
+            &tasks,
+            today(),
+            30,
+            Some(&judge),
+            &people,
+        )
+        .unwrap_or_else(|e| panic!("reminders: {e}"));
+    let text = dump(&msgs);
+    let xu = text
+        .split("=== to ")
+        .find(|m| m.starts_with("xu.bin"))
+        .unwrap_or_else(|| panic!("no reminder to 许斌 in:\n{text}"));
+    assert!(
+        xu.contains("【7】红色预警，请包保领导 @") && xu.contains("督促落实"),
+        "{xu}"
+    );
+    assert!(xu.contains("，请管理员 @") && xu.contains("关注"), "{xu}");
+    assert!(
+        xu.contains("林主任=staff-0099"),
+        "the admin is not notified:\n{xu}"
+    );
+    // Task 13 is two days overdue: red, but at the level that tells the owners only.
+    let wu = text
+        .split("=== to ")
+        .find(|m| m.starts_with("wu.tao"))
+        .unwrap_or_else(|| panic!("no reminder to 吴涛 in:\n{text}"));
+    assert!(!wu.contains("包保领导") && !wu.contains("管理员"), "{wu}");
 }

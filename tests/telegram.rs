@@ -287,6 +287,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
         period_end: today,
         activity: &activity,
         stale_list_note: None,
+        warnings: None,
     };
     let renderer =
         Renderer::new(RenderOptions { section_cap: 300 }).unwrap_or_else(|e| panic!("{e}"));

@@ -184,7 +184,8 @@ impl ChatService {
                 let tasks = digest_tasks.unwrap_or_default();
                 let week_ago = now_ms - 7 * 24 * 3600 * 1000;
                 let activity = self.view.activity(week_ago, now_ms).await;
-                let message = plan.digest_now(channel, &tasks, &activity, now)?;
+                let events = self.view.recent_events().await;
+                let message = plan.digest_now(channel, &tasks, &activity, &events, now)?;
                 let text = message
                     .parts
                     .iter()

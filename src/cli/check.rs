@@ -107,6 +107,39 @@ pub fn run(cli: &Cli) -> Result<(), CliError> {
         ]);
     }
     out!("{}", table(&rows))?;
+    outln!(
+        "levels     {}, least severe first",
+        if cfg.warning_levels_default {
+            "built-in warning levels (no [[warnings]] in the config)"
+        } else {
+            "[[warnings]]"
+        }
+    )?;
+    let rows: Vec<Vec<String>> = cfg
+        .warning_levels
+        .iter()
+        .map(|l| {
+            vec![
+                format!("  {}", l.name),
+                l.label.clone(),
+                l.rules
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+                format!(
+                    "→ {}",
+                    l.notify
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                format!("repeat={}", l.repeat.as_str()),
+            ]
+        })
+        .collect();
+    out!("{}", table(&rows))?;
     let warnings = plan.warnings(now);
     if !warnings.is_empty() {
         outln!("warnings")?;

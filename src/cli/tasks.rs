@@ -7,7 +7,8 @@ use chrono::{DateTime, FixedOffset};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use weekbell::plan::Plan;
-use weekbell::tasks::{Extra, Status, Task};
+use weekbell::tasks::warning::Judge;
+use weekbell::tasks::{Extra, ListDate, Status, Task};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -26,6 +27,9 @@ pub struct Args {
     /// Only tasks of this [[lists]] entry (its name; `tasks` for the [tasks] list).
     #[arg(long, value_name = "NAME")]
     list: Option<String>,
+    /// Only tasks at this warning level, by name or label (`red`, `红色预警`), or `none`.
+    #[arg(long, value_name = "LEVEL")]
+    warning: Option<String>,
     /// Print a JSON array of tasks.
     #[arg(long)]
     json: bool,
@@ -66,6 +70,8 @@ struct TaskJson<'a> {
     mobiles: BTreeMap<&'a str, &'a str>,
     /// The [[lists]] entry's name; null for the [tasks] list.
     list: Option<&'a str>,
+    /// The task's warning level's name, or `none`.
+    warning: &'a str,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
@@ -77,6 +83,29 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
     let today = at.with_timezone(&plan.config.timezone).date_naive();
     // Chat updates recorded by the daemon are part of the list.
     let current = super::current_tasks(&plan)?;
+    let levels = &plan.config.warning_levels;
+    if let Some(word) = args.warning.as_deref()
+        && word != "none"
+        && !levels.iter().any(|l| l.is_named(word))
+    {
+        let mut names: Vec<&str> = vec!["none"];
+        for l in levels {
+            if !names.contains(&l.name.as_str()) {
+                names.push(&l.name);
+            }
+        }
+        return Err(CliError::Usage(format!(
+            "no warning level `{word}`; levels are: {}",
+            names.join(", ")
+        )));
+    }
+    let judge = Judge::new(
+        levels,
+        &current.events,
+        plan.config.timezone,
+        plan.tasks.list_date.map(ListDate::date),
+    );
+    let level_name = |t: &Task| judge.level(t, today).map_or("none", |l| l.name.as_str());
     let selected: Vec<&Task> = current
         .tasks
         .iter()
@@ -87,6 +116,12 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             args.list
                 .as_deref()
                 .is_none_or(|l| t.list.as_deref().unwrap_or(weekbell::config::UNNAMED_LIST) == l)
+        })
+        .filter(|t| {
+            args.warning.as_deref().is_none_or(|word| {
+                let name = level_name(t);
+                name == word || levels.iter().any(|l| l.name == name && l.is_named(word))
+            })
         })
         .collect();
     if args.json {
@@ -123,6 +158,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                         Some((a.name.as_str(), p.mobile.as_deref()?))
                     })
                     .collect(),
+                warning: level_name(t),
             })
             .collect();
         outln!(

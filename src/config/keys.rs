@@ -11,7 +11,7 @@ use super::error::Problem;
 use super::model::Locale;
 use super::raw::{
     RawCalendar, RawChannel, RawConfig, RawPerson, RawRoster, RawSchedule, RawServer, RawStore,
-    RawTasks,
+    RawTasks, RawWarning,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -45,6 +45,7 @@ pub(super) fn unknown_keys(text: &str) -> Vec<Problem> {
             "calendar" => tables(value, &mut |t| check(t, fields::<RawCalendar>())),
             "roster" => tables(value, &mut |t| check(t, fields::<RawRoster>())),
             "server" => tables(value, &mut |t| check(t, fields::<RawServer>())),
+            "warnings" => tables(value, &mut |t| check(t, fields::<RawWarning>())),
             "channels" => {
                 if let DeValue::Table(channels) = value {
                     for channel in channels.values() {

@@ -319,11 +319,13 @@ impl Validator<'_> {
             .as_ref()
             .and_then(|s| self.timezone(s))
             .unwrap_or(chrono_tz::Asia::Shanghai);
-        let escalate_after = raw
+        let written_escalate_after = raw
             .escalate_after
             .as_ref()
-            .and_then(|d| self.duration(d, "d"))
-            .unwrap_or(Duration::days(3));
+            .and_then(|d| Some((d.span(), self.duration(d, "d")?.num_days())));
+        let escalate_after = written_escalate_after
+            .as_ref()
+            .map_or(Duration::days(3), |(_, days)| Duration::days(*days));
 
         let store_url = match raw.store.as_ref().and_then(|s| s.url.as_ref()) {
             Some(s) => {
@@ -384,6 +386,8 @@ impl Validator<'_> {
                 schedules.push(sc);
             }
         }
+        let (warning_levels, warning_levels_default) =
+            self.warning_levels(&raw.warnings, written_escalate_after, &channels);
         let holiday_files = raw
             .calendar
             .as_ref()
@@ -435,6 +439,8 @@ impl Validator<'_> {
             sender_rate_limit,
             holds_literal_secrets: false,
             warnings: Vec::new(),
+            warning_levels,
+            warning_levels_default,
         }
     }
 

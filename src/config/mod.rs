@@ -13,6 +13,7 @@ mod settings;
 #[cfg(test)]
 mod tests;
 mod values;
+mod warnings;
 
 pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
 pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit, parse_size};

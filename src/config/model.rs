@@ -300,6 +300,182 @@ pub struct Config {
     /// Set-ups that work but should be changed (weak inbound verification), each with the
     /// file, line and what to do, in the config's language.
     pub warnings: Vec<String>,
+    /// The graded warning levels (`[[warnings]]`), least severe first; the built-in
+    /// [`default_warning_levels`] when the config has none.
+    pub warning_levels: Vec<WarningLevel>,
+    /// Whether `warning_levels` are the built-in ones.
+    pub warning_levels_default: bool,
+}
+
+/// What makes a task reach a warning level (预警规则). Every rule matches open tasks only
+/// (to do, in progress, blocked): a task done, cancelled or ongoing (长期坚持) is never warned
+/// about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WarningRule {
+    /// The deadline is today or at most this many days away (`due_within 3d`).
+    DueWithin(i64),
+    /// Progress is below the elapsed share of the task's time minus `margin` percentage
+    /// points (序时进度, `behind_schedule 10%`). The time runs from the task's start (see
+    /// `tasks::warning`) to its deadline; a task with no progress, deadline or start is not
+    /// judged by this rule.
+    BehindSchedule { margin: u8 },
+    /// Nothing recorded for the task (a status, progress or note, from the chat or the file)
+    /// for at least this many days (`no_update_for 7d`).
+    NoUpdateFor(i64),
+    /// The deadline has passed (`overdue`).
+    Overdue,
+    /// The deadline passed more than this many days ago (`overdue_by 7d`), as `escalate_after`
+    /// has always counted.
+    OverdueBy(i64),
+    /// Blocked (受阻) for at least this many days (`blocked_for 7d`).
+    BlockedFor(i64),
+}
+
+impl WarningRule {
+    /// The rule's names as written in the config.
+    pub const NAMES: [&'static str; 6] = [
+        "due_within",
+        "behind_schedule",
+        "no_update_for",
+        "overdue",
+        "overdue_by",
+        "blocked_for",
+    ];
+}
+
+impl std::fmt::Display for WarningRule {
+    /// The rule as the config writes it, for `check`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WarningRule::DueWithin(d) => write!(f, "due_within {d}d"),
+            WarningRule::BehindSchedule { margin } => write!(f, "behind_schedule {margin}%"),
+            WarningRule::NoUpdateFor(d) => write!(f, "no_update_for {d}d"),
+            WarningRule::Overdue => f.write_str("overdue"),
+            WarningRule::OverdueBy(d) => write!(f, "overdue_by {d}d"),
+            WarningRule::BlockedFor(d) => write!(f, "blocked_for {d}d"),
+        }
+    }
+}
+
+/// Whom a warning level tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Recipient {
+    Owners,
+    Leader,
+    Admins,
+    /// A configured channel, by name (`channel:NAME`).
+    Channel(String),
+}
+
+impl std::fmt::Display for Recipient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recipient::Owners => f.write_str("owners"),
+            Recipient::Leader => f.write_str("leader"),
+            Recipient::Admins => f.write_str("admins"),
+            Recipient::Channel(c) => write!(f, "channel:{c}"),
+        }
+    }
+}
+
+/// How often a task at a level is told again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repeat {
+    /// In every reminder slot (the default, as reminders have always done).
+    EachSlot,
+    /// At most once a day.
+    Daily,
+    /// Once, when the task reaches the level.
+    Once,
+}
+
+impl Repeat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Repeat::EachSlot => "each_slot",
+            Repeat::Daily => "daily",
+            Repeat::Once => "once",
+        }
+    }
+}
+
+/// One `[[warnings]]` entry (预警等级). Entries are ordered by severity, least severe first;
+/// a task's warning is the last entry any of whose rules matches. Several consecutive entries
+/// may share a name (two `red` entries: overdue, and overdue by 7 days with the leader told):
+/// they are one level to readers (`tasks --warning red`, the digest's counts) with the
+/// severity of the first, and the last matching entry decides whom to tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarningLevel {
+    /// `blue`, `yellow`, `red`: what `tasks --json` and `--warning` use.
+    pub name: String,
+    /// What messages show (`蓝色预警`); the name when the config gives none.
+    pub label: String,
+    /// Any of these matches.
+    pub rules: Vec<WarningRule>,
+    pub notify: Vec<Recipient>,
+    pub repeat: Repeat,
+    /// The position of the first entry with this name: equal for entries sharing a name,
+    /// higher for a more severe level.
+    pub severity: usize,
+}
+
+impl WarningLevel {
+    /// Whether `word` names this level, by name or label (`red`, `红`).
+    pub fn is_named(&self, word: &str) -> bool {
+        self.name == word || self.label == word
+    }
+}
+
+/// The levels an office gets with no `[[warnings]]` in its config: blue 3 days before the
+/// deadline, yellow when 10 points behind schedule or silent for 7 days, red when overdue,
+/// and red with the leader and the admins told when overdue by more than `overdue_by_days`
+/// (7, or the config's old top-level `escalate_after`).
+pub fn default_warning_levels(locale: Locale, overdue_by_days: i64) -> Vec<WarningLevel> {
+    let level = |name: &str, label: &str, rules, notify, severity| WarningLevel {
+        name: name.to_string(),
+        label: label.to_string(),
+        rules,
+        notify,
+        repeat: Repeat::EachSlot,
+        severity,
+    };
+    let (blue, yellow, red) = locale.pick(
+        ("蓝色预警", "黄色预警", "红色预警"),
+        ("blue", "yellow", "red"),
+    );
+    vec![
+        level(
+            "blue",
+            blue,
+            vec![WarningRule::DueWithin(3)],
+            vec![Recipient::Owners],
+            0,
+        ),
+        level(
+            "yellow",
+            yellow,
+            vec![
+                WarningRule::BehindSchedule { margin: 10 },
+                WarningRule::NoUpdateFor(7),
+            ],
+            vec![Recipient::Owners],
+            1,
+        ),
+        level(
+            "red",
+            red,
+            vec![WarningRule::Overdue],
+            vec![Recipient::Owners],
+            2,
+        ),
+        level(
+            "red",
+            red,
+            vec![WarningRule::OverdueBy(overdue_by_days)],
+            vec![Recipient::Owners, Recipient::Leader, Recipient::Admins],
+            2,
+        ),
+    ]
 }
 
 impl Config {

@@ -29,6 +29,9 @@ pub(super) struct RawConfig {
     pub calendar: Option<RawCalendar>,
     pub server: Option<RawServer>,
     pub roster: Option<RawRoster>,
+    /// Graded warning levels (预警), least severe first.
+    #[serde(default)]
+    pub warnings: Vec<Spanned<RawWarning>>,
 }
 
 /// An address book whose people join `[[people]]` (see `tasks::load_roster`).
@@ -38,6 +41,30 @@ pub(super) struct RawRoster {
     pub sheet: Option<S>,
     /// The platform its user id column belongs to (dingtalk, wecom, feishu, slack, …).
     pub platform: Option<S>,
+}
+
+/// One `[[warnings]]` entry: a level's name, the rule (or rules, any of which matches) with its
+/// parameter written after the rule's name (`"due_within 3d"`), whom it tells and how often.
+#[derive(Debug, Deserialize)]
+pub(super) struct RawWarning {
+    pub name: S,
+    pub label: Option<S>,
+    pub rule: Spanned<OneOrMany>,
+    #[serde(default)]
+    pub notify: Vec<S>,
+    pub repeat: Option<S>,
+}
+
+/// A string or an array of strings. (Spans inside an untagged enum are lost to serde's
+/// buffering, so a problem in one of many is reported at the whole value.)
+#[derive(Debug, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a rule such as \"due_within 3d\", or an array of rules"
+)]
+pub(super) enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
 }
 
 /// `escalate_after` and `catch_up` accept `"6h"`-style strings or a bare number of days/seconds.

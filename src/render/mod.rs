@@ -31,6 +31,7 @@ pub use view::{DigestInput, WeekActivity};
 use crate::config::{Config, Locale};
 use crate::people::Directory;
 use crate::tasks::Task;
+use crate::tasks::warning::Judge;
 use crate::types::Platform;
 use chrono::NaiveDate;
 use minijinja::{Environment, Template, Value};
@@ -320,17 +321,19 @@ impl Renderer {
     }
 
     /// One reminder per person with open tasks (see [`view::reminder_views`]), each @mentioning
-    /// the person and, for tasks overdue by more than `escalate_after_days`, the task's leader.
+    /// the person and, for tasks overdue by more than `escalate_after_days`, the task's leader;
+    /// each task shows the warning level `warnings` judges it at.
     pub fn reminders(
         &self,
         target: &RenderTarget<'_>,
         tasks: &[Task],
         today: NaiveDate,
         escalate_after_days: i64,
+        warnings: Option<&Judge<'_>>,
         people: &Directory,
     ) -> Result<Vec<RenderedMessage>, RenderError> {
         let kind = TemplateKind::Reminder;
-        let views = view::reminder_views(tasks, today, escalate_after_days, people);
+        let views = view::reminder_views(tasks, today, escalate_after_days, warnings, people);
         let data = RenderData::value(target.platform, people);
         self.with_template(target, kind, |tmpl| {
             let mut out = Vec::with_capacity(views.len());

@@ -52,6 +52,14 @@ struct TaskCtx<'a> {
     days_overdue: i64,
     days_left: Option<i64>,
     escalated: bool,
+    /// Reminders: not `escalated`, but at a warning level that tells the leader.
+    leader_warned: bool,
+    /// Reminders: at a warning level that tells the admins.
+    admins_warned: bool,
+    /// The warning level's name, or `none`.
+    warning: &'a str,
+    /// What messages show for the level (`红色预警`); `None` at no level.
+    warning_label: Option<&'a str>,
     leader: Option<PersonCtx>,
     owners: Vec<PersonCtx>,
 }
@@ -73,12 +81,15 @@ pub(crate) fn status_label(locale: Locale, s: Status) -> &'static str {
     }
 }
 
-fn task_ctx<'a>(
-    l: &TaskLine<'a>,
+/// What a reminder says about a task besides the task: why its leader or the admins are told.
+#[derive(Clone, Copy, Default)]
+struct Told {
     escalated: bool,
-    locale: Locale,
-    people: &Directory,
-) -> TaskCtx<'a> {
+    leader_warned: bool,
+    admins_warned: bool,
+}
+
+fn task_ctx<'a>(l: &TaskLine<'a>, told: Told, locale: Locale, people: &Directory) -> TaskCtx<'a> {
     let t = l.task;
     TaskCtx {
         id: &t.id,
@@ -93,7 +104,11 @@ fn task_ctx<'a>(
         due_text: t.unreadable_due.as_deref(),
         days_overdue: l.days_overdue,
         days_left: l.days_left,
-        escalated,
+        escalated: told.escalated,
+        leader_warned: told.leader_warned,
+        admins_warned: told.admins_warned,
+        warning: l.warning.map_or("none", |w| w.name.as_str()),
+        warning_label: l.warning.map(|w| w.label.as_str()),
         leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
         owners: t.owners.iter().map(|a| person_ctx(a, people)).collect(),
     }
@@ -145,6 +160,15 @@ struct UnitCtx<'a> {
     active: usize,
     overdue: usize,
     reported: bool,
+    /// The levels with open tasks of this unit at them, least severe first.
+    warnings: Vec<LevelCtx<'a>>,
+}
+
+#[derive(Serialize)]
+struct LevelCtx<'a> {
+    name: &'a str,
+    label: &'a str,
+    count: usize,
 }
 
 #[derive(Serialize)]
@@ -162,6 +186,8 @@ struct DigestCtx<'a> {
     done_since: Section<TaskCtx<'a>>,
     silent_units: Section<&'a str>,
     stale_list_note: Option<&'a str>,
+    /// Every warning level with its count of tasks, least severe first.
+    warnings: Vec<LevelCtx<'a>>,
 }
 
 fn task_section<'a>(
@@ -171,7 +197,9 @@ fn task_section<'a>(
     people: &Directory,
 ) -> Section<TaskCtx<'a>> {
     section(
-        lines.iter().map(|l| task_ctx(l, false, locale, people)),
+        lines
+            .iter()
+            .map(|l| task_ctx(l, Told::default(), locale, people)),
         lines.len(),
         cap,
     )
@@ -214,6 +242,17 @@ pub(crate) fn digest_context<'a>(
                 active: u.active,
                 overdue: u.overdue,
                 reported: u.reported,
+                warnings: v
+                    .warnings
+                    .iter()
+                    .zip(&u.warnings)
+                    .filter(|(_, n)| **n > 0)
+                    .map(|(w, n)| LevelCtx {
+                        name: w.name,
+                        label: w.label,
+                        count: *n,
+                    })
+                    .collect(),
             }),
             v.units.len(),
             cap,
@@ -225,6 +264,15 @@ pub(crate) fn digest_context<'a>(
         done_since: tasks(&v.done_since),
         silent_units: section(v.silent_units.iter().copied(), v.silent_units.len(), cap),
         stale_list_note: v.stale_list_note,
+        warnings: v
+            .warnings
+            .iter()
+            .map(|w| LevelCtx {
+                name: w.name,
+                label: w.label,
+                count: w.count,
+            })
+            .collect(),
         common,
     };
     Value::from(Serde(&ctx))
@@ -239,6 +287,8 @@ struct ReminderCtx<'a> {
     overdue_count: usize,
     escalate_after_days: i64,
     escalate_to: Vec<PersonCtx>,
+    /// The configured admins, when a task's warning level tells them; else empty.
+    admins: Vec<PersonCtx>,
 }
 
 pub(crate) fn reminder_context(
@@ -255,9 +305,14 @@ pub(crate) fn reminder_context(
             id: v.person_id.clone(),
         },
         tasks: section(
-            v.tasks
-                .iter()
-                .map(|t| task_ctx(&t.line, t.escalated, locale, people)),
+            v.tasks.iter().map(|t| {
+                let told = Told {
+                    escalated: t.escalated,
+                    leader_warned: t.leader_warned,
+                    admins_warned: t.admins_warned,
+                };
+                task_ctx(&t.line, told, locale, people)
+            }),
             v.tasks.len(),
             cap,
         ),
@@ -268,6 +323,19 @@ pub(crate) fn reminder_context(
             .iter()
             .map(|a| person_ctx(a, people))
             .collect(),
+        admins: if v.tell_admins {
+            people
+                .all()
+                .iter()
+                .filter(|p| p.admin)
+                .map(|p| PersonCtx {
+                    name: p.name.clone(),
+                    id: Some(p.id.clone()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         common,
     };
     Value::from(Serde(&ctx))

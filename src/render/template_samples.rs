@@ -4,10 +4,11 @@ use super::{
     Common, RenderData, TemplateKind, digest_context, reminder_context, render,
     report_call_context, with_data,
 };
-use crate::config::Locale;
+use crate::config::{Locale, default_warning_levels};
 use crate::people::{Directory, Person};
 use crate::render::markup::Dialect;
 use crate::render::view::{self, DigestInput, WeekActivity};
+use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, RowRef, Status, Task};
 use crate::types::Platform;
 use chrono::NaiveDate;
@@ -167,6 +168,9 @@ impl Samples {
             section_cap: 2,
         };
         let empty: Vec<Task> = Vec::new();
+        // The built-in levels, so that a template's use of the warning variables is checked.
+        let levels = default_warning_levels(locale, 7);
+        let judge = Judge::new(&levels, &[], chrono_tz::UTC, Some(date(2026, 11, 1)));
         for tasks in [&self.tasks, &empty] {
             let ctx = match kind {
                 TemplateKind::Digest => {
@@ -177,11 +181,18 @@ impl Samples {
                         period_end: self.today,
                         activity: &self.activity,
                         stale_list_note: (!tasks.is_empty()).then_some("示例"),
+                        warnings: Some(&judge),
                     };
                     digest_context(common(), &view::digest_view(&input), locale, &self.people)
                 }
                 TemplateKind::Reminder => {
-                    let views = view::reminder_views(&self.tasks, self.today, 3, &self.people);
+                    let views = view::reminder_views(
+                        &self.tasks,
+                        self.today,
+                        3,
+                        Some(&judge),
+                        &self.people,
+                    );
                     for v in &views {
                         let ctx = reminder_context(common(), v, 3, locale, &self.people);
                         render(tmpl, with_data(ctx, &data), "")?;

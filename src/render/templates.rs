@@ -122,6 +122,7 @@ impl TemplateKind {
                 "done_since",
                 "silent_units",
                 "stale_list_note",
+                "warnings",
             ],
             TemplateKind::Reminder => &[
                 COMMON[0],
@@ -134,6 +135,7 @@ impl TemplateKind {
                 "overdue_count",
                 "escalate_after_days",
                 "escalate_to",
+                "admins",
             ],
             TemplateKind::ReportCall => &[
                 COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], "units",

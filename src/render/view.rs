@@ -1,7 +1,9 @@
 //! What the messages say, computed from tasks: counts, sections, who to remind. No formatting
 //! happens here; templates turn these views into text.
 
+use crate::config::{Recipient, WarningLevel};
 use crate::people::{Directory, Person};
+use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, Status, Task};
 use chrono::NaiveDate;
 use std::collections::{HashMap, HashSet};
@@ -25,6 +27,8 @@ pub struct DigestInput<'a> {
     pub activity: &'a WeekActivity,
     /// Footer shown when the last re-read of the task list failed and an older list is used.
     pub stale_list_note: Option<&'a str>,
+    /// Judges each task's warning level; `None` renders no warnings.
+    pub warnings: Option<&'a Judge<'a>>,
 }
 
 /// Task counts by status.
@@ -77,11 +81,14 @@ pub struct TaskLine<'a> {
     pub days_overdue: i64,
     /// Days until the deadline for open tasks (0 = due today, negative = overdue).
     pub days_left: Option<i64>,
+    /// The warning level the task has reached, if any.
+    pub warning: Option<&'a WarningLevel>,
 }
 
 impl<'a> TaskLine<'a> {
-    pub fn new(task: &'a Task, today: NaiveDate) -> Self {
+    pub fn new(task: &'a Task, today: NaiveDate, warning: Option<&'a WarningLevel>) -> Self {
         TaskLine {
+            warning,
             task,
             days_overdue: task.days_overdue(today),
             days_left: task
@@ -105,6 +112,16 @@ pub struct UnitRow<'a> {
     pub active: usize,
     pub overdue: usize,
     pub reported: bool,
+    /// Open tasks at each level of [`DigestView::warnings`], in the same order.
+    pub warnings: Vec<usize>,
+}
+
+/// How many tasks are at one warning level (the entries sharing a name counted together).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LevelCount<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub count: usize,
 }
 
 /// The digest's content.
@@ -134,6 +151,8 @@ pub struct DigestView<'a> {
     /// See [`units_without_report`].
     pub silent_units: Vec<&'a str>,
     pub stale_list_note: Option<&'a str>,
+    /// Tasks at each warning level, least severe first, every level listed (zero included).
+    pub warnings: Vec<LevelCount<'a>>,
 }
 
 /// Computes the digest view in one pass over the tasks plus sorts of the (smaller) sections.
@@ -157,8 +176,20 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
     let mut blocked = Vec::new();
     let mut due_unconfirmed = Vec::new();
     let mut done_since = Vec::new();
+    let mut warnings: Vec<LevelCount<'a>> = Vec::new();
+    for l in input.warnings.map_or(&[][..], |j| j.levels()) {
+        if warnings.last().is_none_or(|w| w.name != l.name) {
+            warnings.push(LevelCount {
+                name: &l.name,
+                label: &l.label,
+                count: 0,
+            });
+        }
+    }
 
     for task in input.tasks {
+        let warning = input.warnings.and_then(|j| j.level(task, today));
+        let line = TaskLine::new(task, today, warning);
         totals.add(task.status);
         let unit = task.unit.trim();
         let idx = *unit_index.entry(unit).or_insert_with(|| {
@@ -170,6 +201,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
                 active: 0,
                 overdue: 0,
                 reported: input.activity.reported_units.contains(unit),
+                warnings: vec![0; warnings.len()],
             });
             units.len() - 1
         });
@@ -184,20 +216,24 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
             }
             _ => {}
         }
+        if let Some(i) = warning.and_then(|w| warnings.iter().position(|c| c.name == w.name)) {
+            warnings[i].count += 1;
+            row.warnings[i] += 1;
+        }
         if task.is_overdue(today) {
             row.overdue += 1;
-            overdue.push(TaskLine::new(task, today));
+            overdue.push(line);
         } else if task.status.is_open() && task.due.is_some_and(|d| d >= today && d <= soon_end) {
-            due_soon.push(TaskLine::new(task, today));
+            due_soon.push(line);
         }
         if task.status == Status::Blocked {
-            blocked.push(TaskLine::new(task, today));
+            blocked.push(line);
         }
         if task.status.is_open() && task.unreadable_due.is_some() {
-            due_unconfirmed.push(TaskLine::new(task, today));
+            due_unconfirmed.push(line);
         }
         if task.status == Status::Done && completed.contains(task.id.as_str()) {
-            done_since.push(TaskLine::new(task, today));
+            done_since.push(line);
         }
     }
 
@@ -226,6 +262,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         done_since,
         silent_units,
         stale_list_note: input.stale_list_note,
+        warnings,
     }
 }
 
@@ -295,8 +332,11 @@ pub struct ReminderView<'a> {
     pub name: String,
     /// Open tasks, by due date (no deadline last), then list order.
     pub tasks: Vec<ReminderTask<'a>>,
-    /// Leaders of this person's tasks overdue by more than `escalate_after_days`, each once.
+    /// Leaders of this person's tasks overdue by more than `escalate_after_days` or at a
+    /// warning level that tells the leader, each once.
     pub escalate_to: Vec<&'a Assignee>,
+    /// Some task of this person's is at a warning level that tells the admins.
+    pub tell_admins: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -304,6 +344,10 @@ pub struct ReminderTask<'a> {
     pub line: TaskLine<'a>,
     /// Overdue by more than `escalate_after_days`: the leader is mentioned too.
     pub escalated: bool,
+    /// Not `escalated`, but at a warning level that tells the leader: mentioned too.
+    pub leader_warned: bool,
+    /// At a warning level that tells the admins.
+    pub admins_warned: bool,
 }
 
 /// Groups open tasks by owner: one reminder per person, in order of first appearance.
@@ -315,14 +359,18 @@ pub fn reminder_views<'a>(
     tasks: &'a [Task],
     today: NaiveDate,
     escalate_after_days: i64,
+    warnings: Option<&Judge<'a>>,
     people: &Directory,
 ) -> Vec<ReminderView<'a>> {
     let mut index: HashMap<AssigneeKey<'_>, usize> = HashMap::new();
     let mut out: Vec<ReminderView<'a>> = Vec::new();
     let mut owners_seen = Vec::new();
     for task in tasks.iter().filter(|t| t.status.is_open()) {
-        let line = TaskLine::new(task, today);
+        let line = TaskLine::new(task, today, warnings.and_then(|j| j.level(task, today)));
         let escalated = line.days_overdue > escalate_after_days;
+        let tells = |r: &Recipient| line.warning.is_some_and(|w| w.notify.contains(r));
+        let leader_warned = !escalated && tells(&Recipient::Leader);
+        let admins_warned = tells(&Recipient::Admins);
         owners_seen.clear();
         for owner in &task.owners {
             let person = resolve(owner, people);
@@ -340,12 +388,19 @@ pub fn reminder_views<'a>(
                     name: person.map_or_else(|| owner.name.trim().to_string(), |p| p.name.clone()),
                     tasks: Vec::new(),
                     escalate_to: Vec::new(),
+                    tell_admins: false,
                 });
                 out.len() - 1
             });
             let view = &mut out[i];
-            view.tasks.push(ReminderTask { line, escalated });
-            if escalated
+            view.tasks.push(ReminderTask {
+                line,
+                escalated,
+                leader_warned,
+                admins_warned,
+            });
+            view.tell_admins |= admins_warned;
+            if (escalated || leader_warned)
                 && let Some(leader) = &task.leader
                 && !view
                     .escalate_to
@@ -450,7 +505,44 @@ mod tests {
             period_end: d("2026-11-27"),
             activity,
             stale_list_note: None,
+            warnings: None,
         }
+    }
+
+    #[test]
+    fn the_digest_counts_open_tasks_per_warning_level_and_per_unit() {
+        let tasks = sample();
+        let activity = WeekActivity::default();
+        let levels = crate::config::default_warning_levels(crate::config::Locale::En, 5);
+        let judge = Judge::new(&levels, &[], chrono_tz::UTC, Some(d("2026-11-26")));
+        let v = digest_view(&DigestInput {
+            warnings: Some(&judge),
+            ..input(&tasks, &activity)
+        });
+        let counts: Vec<_> = v.warnings.iter().map(|w| (w.name, w.count)).collect();
+        // Blue: 3 (due today); red: 1 and 2 (overdue), 4 is due in 7 days and 5 in 8.
+        assert_eq!(counts, vec![("blue", 1), ("yellow", 0), ("red", 2)]);
+        let units: Vec<_> = v
+            .units
+            .iter()
+            .map(|u| (u.unit, u.warnings.clone()))
+            .collect();
+        assert_eq!(
+            units,
+            vec![
+                ("A", vec![0, 0, 2]),
+                ("B", vec![1, 0, 0]),
+                ("C", vec![0, 0, 0]),
+                ("", vec![0, 0, 0]),
+            ]
+        );
+        let overdue: Vec<_> = v
+            .overdue
+            .iter()
+            .map(|l| l.warning.map(|w| w.notify.len()))
+            .collect();
+        // Task 1 is 7 days overdue, past the 5 of the last red entry, which tells three.
+        assert_eq!(overdue, vec![Some(3), Some(1)]);
     }
 
     #[test]
@@ -591,7 +683,7 @@ mod tests {
             handles: Default::default(),
             admin: false,
         }]);
-        let views = reminder_views(&tasks, d("2026-11-27"), 3, &people);
+        let views = reminder_views(&tasks, d("2026-11-27"), 3, None, &people);
         let summary: Vec<_> = views
             .iter()
             .map(|v| {

@@ -236,30 +236,12 @@ pub fn week_activity(events: &[TaskEvent], since_ms: i64) -> WeekActivity {
 mod tests {
     use super::*;
     use crate::people::Person;
-    use crate::tasks::RowRef;
     use std::collections::BTreeMap;
 
     fn task(id: &str) -> Task {
         Task {
-            id: id.into(),
-            title: format!("task {id}"),
             unit: "县城管局".into(),
-            leader: None,
-            owners: vec![],
-            due: None,
-            unreadable_due: None,
-            due_anchored: None,
-            list: None,
-            status: Status::Todo,
-            progress: None,
-            notes: String::new(),
-            category: String::new(),
-            channel: None,
-            details: Default::default(),
-            source: RowRef {
-                sheet: "s".into(),
-                row: 2,
-            },
+            ..Task::sample(id)
         }
     }
 

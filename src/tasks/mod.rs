@@ -26,6 +26,7 @@ mod roster;
 mod rows;
 mod status;
 mod text;
+pub mod warning;
 mod workbook;
 
 pub use due::{parse_due, reanchor};

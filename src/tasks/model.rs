@@ -190,6 +190,34 @@ impl Task {
     }
 }
 
+#[cfg(test)]
+impl Task {
+    /// An open task with an id and a title and nothing else, for tests to fill in.
+    pub(crate) fn sample(id: &str) -> Task {
+        Task {
+            id: id.into(),
+            title: format!("task {id}"),
+            unit: String::new(),
+            leader: None,
+            owners: vec![],
+            due: None,
+            unreadable_due: None,
+            due_anchored: None,
+            list: None,
+            status: Status::Todo,
+            progress: None,
+            notes: String::new(),
+            category: String::new(),
+            channel: None,
+            details: Details::default(),
+            source: RowRef {
+                sheet: "s".into(),
+                row: 2,
+            },
+        }
+    }
+}
+
 /// A problem with one row that did not stop the rest of the list from loading.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowWarning {

@@ -32,6 +32,9 @@ pub struct InitOptions {
     pub locale: Option<Locale>,
     /// The schedules' zone; Asia/Shanghai for a Chinese list, else the machine's, when `None`.
     pub timezone: Option<chrono_tz::Tz>,
+    /// An address book to read people from (`[roster]`); its user ids are taken as
+    /// `platform`'s.
+    pub roster: Option<PathBuf>,
 }
 
 /// The config `init` wrote, and what it found, for the command line to report.
@@ -56,7 +59,7 @@ pub enum InitError {
         path.display()
     )]
     Exists { path: PathBuf },
-    #[error("cannot read the task list {}: {source}", path.display())]
+    #[error("cannot read {}: {source}", path.display())]
     ListUnreadable {
         path: PathBuf,
         source: std::io::Error,
@@ -200,6 +203,8 @@ struct Named {
 struct Draft<'a> {
     opts: &'a InitOptions,
     source: PathBuf,
+    /// The address book, relative to the config as `source` is.
+    roster: Option<PathBuf>,
     locale: Locale,
     timezone: chrono_tz::Tz,
     people: Vec<Named>,
@@ -239,6 +244,25 @@ impl Draft<'_> {
         let _ = writeln!(t, "[tasks]\nsource = {}", quoted(&source));
         if let Some(sheet) = &self.opts.sheet {
             let _ = writeln!(t, "sheet = {}", quoted(sheet));
+        }
+        if let Some(roster) = &self.roster {
+            let _ = writeln!(
+                t,
+                "\n# The address book the people below come from (their mobiles, units and ids).\n\
+                 [roster]\nsource = {}",
+                quoted(&roster.to_string_lossy().replace('\\', "/"))
+            );
+            match self.opts.platform.filter(|p| *p != Platform::Console) {
+                Some(p) => {
+                    let _ = writeln!(t, "platform = {}", quoted(p.as_str()));
+                }
+                None => {
+                    let _ = writeln!(
+                        t,
+                        "# platform = \"dingtalk\"   # whose ids its UserID column holds"
+                    );
+                }
+            }
         }
         let _ = writeln!(
             t,
@@ -362,8 +386,19 @@ pub fn starting_config(opts: &InitOptions, today: NaiveDate) -> Result<StartingC
     }
     let output = absolute(&opts.output)?;
     let dir = output.parent().unwrap_or(Path::new("/"));
+    let roster = match &opts.roster {
+        Some(r) => {
+            let r = absolute(r)?;
+            if let Err(source) = std::fs::metadata(&r) {
+                return Err(InitError::ListUnreadable { path: r, source });
+            }
+            Some(relative_to(&r, dir))
+        }
+        None => None,
+    };
     let mut draft = Draft {
         opts,
+        roster,
         source: relative_to(&list, dir),
         locale: opts.locale.unwrap_or(Locale::ZhCn),
         timezone: opts.timezone.unwrap_or(chrono_tz::Asia::Shanghai),

@@ -1824,3 +1824,59 @@ fn tasks_json_gives_each_task_its_warning_level_and_warning_filters_by_name_or_l
         stderr(&unknown)
     );
 }
+
+#[test]
+fn init_with_an_address_book_writes_its_roster_and_mentions_people_by_its_ids() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(
+        dir.path().join("清单.csv"),
+        "序号,问题描述,责任单位,责任人,整改时限\n1,河道垃圾清理,首山镇,孙强,2026-12-01\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.path().join("通讯录.csv"),
+        "姓名,UserID,部门,手机\n孙强,manager4711,首山镇,13800000001\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let env = [(
+        "COUNTY_DINGTALK_WEBHOOK",
+        "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef",
+    )];
+    let o = weekbell_in(
+        dir.path(),
+        &[
+            "init",
+            "清单.csv",
+            "--roster",
+            "通讯录.csv",
+            "--platform",
+            "dingtalk",
+        ],
+        &env,
+    );
+    assert_exit(&o, 0);
+    let text = std::fs::read_to_string(dir.path().join("weekbell.toml")).unwrap_or_default();
+    assert!(
+        text.contains("[roster]\nsource = \"通讯录.csv\"\nplatform = \"dingtalk\""),
+        "{text}"
+    );
+    assert!(text.contains("mobile = \"13800000001\""), "{text}");
+    let with_secret = [env[0], ("COUNTY_DINGTALK_SECRET", "SEC0123")];
+    let o = weekbell_in(
+        dir.path(),
+        &[
+            "--config",
+            "weekbell.toml",
+            "preview",
+            "monday-reminders",
+            "--channel",
+            "dingtalk",
+            "--json",
+            "--at",
+            "2026-12-07T09:00:00+08:00",
+        ],
+        &with_secret,
+    );
+    assert_exit(&o, 0);
+    assert!(stdout(&o).contains("manager4711"), "{}", stdout(&o));
+}

@@ -27,6 +27,10 @@ pub struct Args {
     /// The schedules' IANA time zone (Asia/Shanghai for a Chinese list, else this machine's).
     #[arg(long)]
     timezone: Option<chrono_tz::Tz>,
+    /// An address book (DingTalk, WeCom or Feishu export, or any sheet of 姓名/手机/部门/UserID)
+    /// to take people's mobiles, units and ids from; the ids are --platform's.
+    #[arg(long, value_name = "FILE")]
+    roster: Option<PathBuf>,
 }
 
 fn parse_platform(s: &str) -> Result<Platform, String> {
@@ -48,6 +52,7 @@ pub fn run(_cli: &Cli, args: &Args) -> Result<(), CliError> {
         platform: args.platform,
         locale: args.locale,
         timezone: args.timezone,
+        roster: args.roster.clone(),
     };
     let today = SystemClock.now().date_naive();
     let made = starting_config(&opts, today).map_err(CliError::from)?;

@@ -1506,22 +1506,7 @@ fn init_on_other_offices_and_trackers_lists_makes_configs_that_check_and_mention
     );
     let o = weekbell_in(dir.path(), &["--config", "weekbell.toml", "check"], &env);
     assert_exit(&o, 0);
-    let o = weekbell_in(
-        dir.path(),
-        &[
-            "--config",
-            "weekbell.toml",
-            "preview",
-            "monday-reminders",
-            "--channel",
-            "dingtalk",
-            "--json",
-            "--at",
-            "2026-12-14T09:00:00+08:00",
-        ],
-        &env,
-    );
-    assert_exit(&o, 0);
+    let o = dingtalk_reminders(dir.path(), "2026-12-14T09:00:00+08:00", &env);
     let out = stdout(&o);
     assert!(
         out.contains("\"atMobiles\"") && out.contains("13800000001"),
@@ -1862,21 +1847,25 @@ fn init_with_an_address_book_writes_its_roster_and_mentions_people_by_its_ids() 
     );
     assert!(text.contains("mobile = \"13800000001\""), "{text}");
     let with_secret = [env[0], ("COUNTY_DINGTALK_SECRET", "SEC0123")];
-    let o = weekbell_in(
-        dir.path(),
-        &[
-            "--config",
-            "weekbell.toml",
-            "preview",
-            "monday-reminders",
-            "--channel",
-            "dingtalk",
-            "--json",
-            "--at",
-            "2026-12-07T09:00:00+08:00",
-        ],
-        &with_secret,
-    );
-    assert_exit(&o, 0);
+    let o = dingtalk_reminders(dir.path(), "2026-12-07T09:00:00+08:00", &with_secret);
     assert!(stdout(&o).contains("manager4711"), "{}", stdout(&o));
+}
+
+/// `preview monday-reminders --channel dingtalk --json --at AT` on `dir`'s `weekbell.toml`,
+/// which must succeed.
+fn dingtalk_reminders(dir: &std::path::Path, at: &str, env: &[(&str, &str)]) -> Output {
+    let args = [
+        "--config",
+        "weekbell.toml",
+        "preview",
+        "monday-reminders",
+        "--channel",
+        "dingtalk",
+        "--json",
+        "--at",
+        at,
+    ];
+    let o = weekbell_in(dir, &args, env);
+    assert_exit(&o, 0);
+    o
 }

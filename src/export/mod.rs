@@ -86,6 +86,13 @@ use std::path::{Path, PathBuf};
 pub use layout::Missing;
 pub use write::same_file;
 
+/// The in-place copy's cell rewriting, for the fuzz target `export_sheet_xml` (see
+/// `in_place::rewrite_for_fuzzing`); not part of weekbell's API.
+#[doc(hidden)]
+pub fn fuzz_rewrite_sheet_xml(xml: &[u8], cells: &[(u16, u16, String)]) -> Option<bool> {
+    in_place::rewrite_for_fuzzing(xml, cells)
+}
+
 /// The two output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

@@ -11,7 +11,7 @@ pub const SUPPORTED_EXTENSIONS: &str = "xlsx, xlsm, xlsb, xls, ods, csv, tsv, to
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("cannot read task list {}: {source}", .path.display())]
+    #[error("cannot read {}: {source}", .path.display())]
     Unreadable {
         path: PathBuf,
         #[source]

@@ -79,6 +79,7 @@ fn tasks(today: NaiveDate) -> Vec<Task> {
                 due: (i % 11 != 0).then(|| today + chrono::Duration::days((i % 120) as i64 - 60)),
                 unreadable_due: None,
                 due_anchored: None,
+                extension: Default::default(),
                 list: None,
                 status: statuses[i % statuses.len()],
                 progress: Some((i % 101) as u8),

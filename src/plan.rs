@@ -560,6 +560,24 @@ impl Plan {
         Ok(self.renderer.digest(&target, &input, &self.people)?)
     }
 
+    /// A notice from a command ([`crate::commands::Notice`]) as `channel` receives it: its
+    /// people @mentioned, in the channel's markup and language.
+    pub fn notice(
+        &self,
+        channel: &ChannelConfig,
+        to: &[tasks::Assignee],
+        text: &str,
+    ) -> Result<RenderedMessage, PlanError> {
+        let target = RenderTarget {
+            platform: channel.platform,
+            dialect: channel.dialect(),
+            locale: channel.locale.unwrap_or(self.config.locale),
+            template_dir: channel.template_dir.as_deref(),
+            max_message_size: channel.max_message_size,
+        };
+        Ok(self.renderer.notice(&target, &self.people, to, text)?)
+    }
+
     /// Renders what each of the schedule's channels (or only `only_channel`) receives for
     /// `slot`, from `current` (the list with the recorded events applied). "Done since the
     /// last digest" and "reported this week" count from the schedule's previous slot, or from

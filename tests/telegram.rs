@@ -265,6 +265,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
             due: chrono::NaiveDate::from_ymd_opt(2026, 11, 1),
             unreadable_due: None,
             due_anchored: None,
+            extension: Default::default(),
             list: None,
             status: Status::Todo,
             progress: None,

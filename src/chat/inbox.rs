@@ -19,14 +19,12 @@ use crate::inbound::{
 };
 use crate::metrics;
 use crate::plan::Plan;
-use crate::platforms::{OutboxPayload, ReplyVia, WECOM_STREAM_SIZE_LIMIT, session_webhook_refusal};
+use crate::platforms::{ReplyVia, WECOM_STREAM_SIZE_LIMIT, session_webhook_refusal};
 use crate::ratelimit::TokenBucket;
 use crate::shared::Shared;
-use crate::store::NewMessage;
 use crate::types::{Dialect, OutboundPart, Platform, SizeLimit};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::watch;
 
 /// What became of one command, for whoever must answer the platform: the HTTP server turns it
@@ -58,10 +56,6 @@ impl CommandReply {
         )
     }
 }
-
-/// How long an answer sent through the outbox may wait: after this the asker has moved on
-/// (and DingTalk's session webhook, Slack's response URL expire within the hour).
-const REPLY_DEADLINE: Duration = Duration::from_secs(30 * 60);
 
 /// What the command path needs, whichever way a command arrives (an HTTP hook, a socket,
 /// long polling): the plan as it now stands, the chat service, the store and clock shared
@@ -257,6 +251,9 @@ async fn run_command(
         retry = message.retry,
         "command"
     );
+    if answer.notices_queued > 0 {
+        inbox.shared.wake_delivery();
+    }
     Ran::Answered(answer)
 }
 
@@ -558,32 +555,8 @@ async fn queue(
     via: Option<ReplyVia>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), CommandReply> {
-    let now_ms = now.timestamp_millis();
     let key = format!("reply:{}:{}", channel.name, message.message_id);
-    let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
-    let messages: Vec<NewMessage> = parts
-        .into_iter()
-        .filter_map(|part| {
-            // Part n is `{key}/{n-1}`, wherever its first part went.
-            let i = part.part.saturating_sub(1);
-            let payload = serde_json::to_string(&OutboxPayload {
-                part,
-                reply_via: via.clone(),
-            })
-            .ok()?;
-            Some(NewMessage {
-                id: format!("{key}/{i}"),
-                slot_key: key.clone(),
-                channel: channel.name.clone(),
-                platform: channel.platform.as_str().to_string(),
-                ord: now_ms.saturating_mul(10_000).saturating_add(i as i64),
-                payload,
-                late: false,
-                deadline_ms: deadline,
-                created_ms: now_ms,
-            })
-        })
-        .collect();
+    let messages = super::outbox_messages(&key, channel, parts, via, now.timestamp_millis());
     match inbox.shared.store.enqueue_reply(&messages).await {
         Ok(_) => {
             inbox.shared.wake_delivery();
@@ -675,6 +648,7 @@ pub fn greeting(plan: &Plan, channel: &ChannelConfig, route: &ReplyRoute) -> Com
 #[cfg(test)]
 mod sender_limit_tests {
     use super::*;
+    use std::time::Duration;
 
     fn twice_a_minute() -> Option<RateLimitSetting> {
         Some(RateLimitSetting::Limit {

@@ -12,18 +12,58 @@ pub mod inbox;
 
 pub use inbox::{CommandReply, Inbox};
 
-use crate::commands::{self, Context, EventMeta, Lang, Reply};
+use crate::commands::{self, Context, EventMeta, Lang, Notice, Reply};
 use crate::config::ChannelConfig;
 use crate::metrics;
 use crate::people::Person;
 use crate::plan::{Plan, PlanError};
+use crate::platforms::{OutboxPayload, ReplyVia};
 use crate::state::LiveView;
-use crate::store::{Appended, InboundText, Store, StoreError};
+use crate::store::{Appended, InboundText, NewMessage, Store, StoreError};
 use crate::types::OutboundPart;
 use crate::types::Platform;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an answer or a notice sent through the outbox may wait: after this the asker has
+/// moved on (and DingTalk's session webhook, Slack's response URL expire within the hour).
+const REPLY_DEADLINE: Duration = Duration::from_secs(30 * 60);
+
+/// The outbox rows that put `parts` in `channel`'s queue under `key` (part n is `{key}/{n-1}`,
+/// so a second enqueue of the same key adds nothing), through `via` or the channel's webhook.
+pub(crate) fn outbox_messages(
+    key: &str,
+    channel: &ChannelConfig,
+    parts: Vec<OutboundPart>,
+    via: Option<ReplyVia>,
+    now_ms: i64,
+) -> Vec<NewMessage> {
+    let deadline = now_ms + i64::try_from(REPLY_DEADLINE.as_millis()).unwrap_or(i64::MAX / 2);
+    parts
+        .into_iter()
+        .filter_map(|part| {
+            let i = part.part.saturating_sub(1);
+            let payload = serde_json::to_string(&OutboxPayload {
+                part,
+                reply_via: via.clone(),
+            })
+            .ok()?;
+            Some(NewMessage {
+                id: format!("{key}/{i}"),
+                slot_key: key.to_string(),
+                channel: channel.name.clone(),
+                platform: channel.platform.as_str().to_string(),
+                ord: now_ms.saturating_mul(10_000).saturating_add(i as i64),
+                payload,
+                late: false,
+                deadline_ms: deadline,
+                created_ms: now_ms,
+            })
+        })
+        .collect()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -74,6 +114,8 @@ pub struct Answer {
     pub person: Option<String>,
     /// For the asker alone where the platform can say so ([`commands::Reply::Private`]).
     pub private: bool,
+    /// Notices to other people queued in the outbox, for the caller to wake delivery.
+    pub notices_queued: usize,
 }
 
 /// Runs commands; shared by the HTTP handlers and stream clients of one daemon.
@@ -119,15 +161,18 @@ impl ChatService {
             today: now.with_timezone(&plan.config.timezone).date_naive(),
             lang: fallback,
             people: Some(&plan.people),
+            lists: &plan.config.lists,
         };
         let mut outcome = commands::respond(&parsed, &ctx);
         let command = command_name(&parsed, person.is_some());
+        let notice_channels = notice_channels(plan, channel, &tasks, &outcome.notices);
         // Only a digest reads the list after this point. Letting go of it before recording
         // means applying the change finds the list unshared and updates it in place instead
         // of copying it.
         let digest_tasks = matches!(outcome.reply, Reply::Digest).then_some(tasks);
 
         let mut recorded = 0;
+        let mut notices_queued = 0;
         if let (Some(p), false) = (person, outcome.changes.is_empty()) {
             let at_ms = now.timestamp_millis();
             let dedupe = incoming
@@ -153,11 +198,16 @@ impl ChatService {
                 message_id: m.to_string(),
                 text_sha256: hex::encode(Sha256::digest(incoming.text.as_bytes())),
             });
-            match self
+            let appended = self
                 .view
                 .record(plan.basis(), &self.store, from.as_ref(), events)
-                .await?
-            {
+                .await?;
+            if matches!(appended, Appended::Events(n) if n > 0) {
+                notices_queued = self
+                    .send_notices(plan, &notice_channels, &outcome.notices, &id, now_ms)
+                    .await;
+            }
+            match appended {
                 Appended::Events(0) => tracing::info!(
                     channel = incoming.channel.unwrap_or("-"),
                     command,
@@ -202,8 +252,69 @@ impl ChatService {
             recorded,
             person: person.map(|p| p.id.clone()),
             private,
+            notices_queued,
         })
     }
+}
+
+impl ChatService {
+    /// Puts each notice in its channels' outboxes, keyed by the command so that it is sent
+    /// once. The command's changes are already recorded, so a notice that cannot be queued is
+    /// logged, not answered as a failure.
+    async fn send_notices(
+        &self,
+        plan: &Plan,
+        channels: &[Vec<&ChannelConfig>],
+        notices: &[Notice],
+        command_id: &str,
+        now_ms: i64,
+    ) -> usize {
+        let mut queued = 0;
+        for (n, (notice, channels)) in notices.iter().zip(channels).enumerate() {
+            for channel in channels {
+                let parts = match plan.notice(channel, &notice.to, &notice.text) {
+                    Ok(m) => m.parts,
+                    Err(e) => {
+                        tracing::error!(channel = %channel.name, "cannot render a notice: {e}");
+                        continue;
+                    }
+                };
+                let key = format!("notice:{}:{command_id}/{n}", channel.name);
+                let messages = outbox_messages(&key, channel, parts, None, now_ms);
+                match self.store.enqueue_reply(&messages).await {
+                    Ok(n) => queued += n,
+                    Err(e) => {
+                        tracing::error!(channel = %channel.name, "cannot queue a notice: {e}")
+                    }
+                }
+            }
+        }
+        queued
+    }
+}
+
+/// Where each notice goes: the channel the command came through, or, without one (`weekbell
+/// cmd`, the JSON API), every channel that covers the notice's task.
+fn notice_channels<'p>(
+    plan: &'p Plan,
+    channel: Option<&'p ChannelConfig>,
+    tasks: &[crate::tasks::Task],
+    notices: &[Notice],
+) -> Vec<Vec<&'p ChannelConfig>> {
+    notices
+        .iter()
+        .map(|n| match channel {
+            Some(c) => vec![c],
+            None => {
+                let task = tasks.iter().find(|t| t.id == n.task_id);
+                plan.config
+                    .channels
+                    .values()
+                    .filter(|c| task.is_some_and(|t| t.covered_by(c)))
+                    .collect()
+            }
+        })
+        .collect()
 }
 
 /// The configured person behind a sender, and the id to quote to an unrecognised one.
@@ -260,6 +371,11 @@ fn command_name(parsed: &commands::Parsed, recognised: bool) -> &'static str {
             Command::Reopen { .. } => "reopen",
             Command::Note { .. } => "note",
             Command::Report { .. } => "report",
+            Command::Approve { .. } => "approve",
+            Command::Reject { .. } => "reject",
+            Command::Extend { .. } => "extend",
+            Command::ApproveExtension { .. } => "approve_extension",
+            Command::DenyExtension { .. } => "deny_extension",
         },
         Parsed::Usage { .. } => "usage",
         Parsed::Unknown { .. } => "unknown",

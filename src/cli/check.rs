@@ -6,10 +6,11 @@ use super::output::table;
 use chrono::Datelike;
 use std::collections::BTreeMap;
 use weekbell::clock::{Clock, SystemClock};
-use weekbell::config::Locale;
+use weekbell::config::{Locale, Review};
 use weekbell::plan::PlanError;
 use weekbell::plan::{LoadedList, Plan};
-use weekbell::tasks::{ColumnReport, FoundBy, ListDate, Status};
+use weekbell::render::view::resolve;
+use weekbell::tasks::{ColumnReport, FoundBy, ListDate, Status, Task};
 
 pub fn run(cli: &Cli) -> Result<(), CliError> {
     let now = SystemClock.now();
@@ -180,6 +181,47 @@ fn print_columns(report: &ColumnReport, locale: Locale) -> Result<(), CliError> 
 
 /// One list's lines: its file, its tasks by status, the date its relative deadlines are read
 /// against, its units and its column map.
+/// The list's sign-off rule, and the tasks whose leader nobody can reach (their sign-off falls
+/// to the admins).
+fn print_review(plan: &Plan, list: Option<&str>, tasks: &[Task]) -> Result<(), CliError> {
+    let Some(rule) = plan.config.list(list).map(|l| &l.review) else {
+        return Ok(());
+    };
+    if rule.default == Review::None && rule.categories.is_empty() {
+        return Ok(());
+    }
+    let categories: Vec<String> = rule
+        .categories
+        .iter()
+        .map(|(c, r)| format!("{c}: {}", r.as_str()))
+        .collect();
+    outln!(
+        "           sign-off before close: {}{}",
+        rule.default.as_str(),
+        if categories.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", categories.join(", "))
+        }
+    )?;
+    let leaderless = tasks
+        .iter()
+        .filter(|t| rule.for_category(&t.category) == Review::Leader)
+        .filter(|t| {
+            t.leader
+                .as_ref()
+                .and_then(|l| resolve(l, &plan.people))
+                .is_none()
+        })
+        .count();
+    if leaderless > 0 {
+        outln!(
+            "           {leaderless} task(s) signed off by their leader have no leader in the people list: the admins sign those off"
+        )?;
+    }
+    Ok(())
+}
+
 fn print_list(plan: &Plan, list: &LoadedList, today: chrono::NaiveDate) -> Result<(), CliError> {
     let cfg = &plan.config;
     let tasks = plan.tasks.tasks.get(list.tasks.clone()).unwrap_or_default();
@@ -222,6 +264,7 @@ fn print_list(plan: &Plan, list: &LoadedList, today: chrono::NaiveDate) -> Resul
         .filter(|u| !u.is_empty())
         .collect();
     outln!("           {} units", units.len())?;
+    print_review(plan, list.name.as_deref(), tasks)?;
     if let Some(report) = &list.columns {
         print_columns(report, cfg.locale)?;
     }

@@ -2,9 +2,9 @@
 //! it — for scripts, for trying the command language, and for offices without a chat link.
 
 use super::{Cli, CliError, runtime};
+use chrono::{DateTime, FixedOffset};
 use std::sync::Arc;
 use weekbell::chat::{ChatService, Incoming, SenderRef};
-use weekbell::clock::{Clock, SystemClock};
 use weekbell::plan::Plan;
 
 #[derive(Debug, clap::Args)]
@@ -22,10 +22,14 @@ pub struct Args {
     /// Print JSON: the answer, the command word and how many changes were recorded.
     #[arg(long)]
     json: bool,
+    /// Run as of this instant (RFC 3339 with offset) instead of now: the time the changes are
+    /// recorded at. For replaying a paper record into the history, and for tests of a timeline.
+    #[arg(long)]
+    at: Option<DateTime<FixedOffset>>,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
-    let now = SystemClock.now();
+    let now = super::instant(args.at.as_ref());
     let mut plan = Plan::load(&cli.config, now.date_naive())?;
     if plan.people.get(&args.person).is_none() {
         return Err(CliError::Usage(format!(
@@ -53,7 +57,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             text: &args.text,
             source: "cli",
         };
-        let answer = chat.handle(&plan, &incoming, SystemClock.now()).await;
+        let answer = chat.handle(&plan, &incoming, now).await;
         store.close().await;
         answer.map_err(|e| CliError::Failed(e.to_string()))
     })?;
@@ -62,6 +66,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
             "reply": answer.text,
             "command": answer.command,
             "recorded": answer.recorded,
+            "notices_queued": answer.notices_queued,
         });
         outln!(
             "{}",

@@ -72,6 +72,22 @@ struct TaskJson<'a> {
     list: Option<&'a str>,
     /// The task's warning level's name, or `none`.
     warning: &'a str,
+    /// The deadline before any extension (the same as `due` when none was granted).
+    due_original: Option<String>,
+    /// A deadline extension asked for and not yet answered, or null.
+    extension: Option<ExtensionJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ExtensionJson<'a> {
+    to: String,
+    reason: &'a str,
+    /// The person id of who asked.
+    by: &'a str,
+    /// RFC 3339, in the config's zone.
+    at: String,
+    /// Asked after the deadline had passed.
+    late: bool,
 }
 
 pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
@@ -159,6 +175,16 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                     })
                     .collect(),
                 warning: level_name(t),
+                due_original: t.due_original().map(|d| d.format("%Y-%m-%d").to_string()),
+                extension: t.extension.pending.as_ref().map(|r| ExtensionJson {
+                    to: r.to.format("%Y-%m-%d").to_string(),
+                    reason: &r.reason,
+                    by: &r.by,
+                    at: chrono::DateTime::from_timestamp_millis(r.at_ms)
+                        .map(|utc| utc.with_timezone(&plan.config.timezone).to_rfc3339())
+                        .unwrap_or_default(),
+                    late: r.late,
+                }),
             })
             .collect();
         outln!(

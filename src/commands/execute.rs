@@ -1,14 +1,14 @@
 //! Running a command against the merged task list: who may, what changes, what to answer.
 
 use super::parse::{Command, Lang, ListFilter, Parsed, UsageProblem, Verb, is_separator};
-use super::text::{self, Headline, ListTitle};
-use crate::config::ChannelConfig;
+use super::text::{self, ExtensionProblem, Headline, ListTitle};
+use crate::config::{ChannelConfig, ListConfig, Review};
 use crate::people::{Directory, Person};
-use crate::render::view::DUE_SOON_DAYS;
+use crate::render::view::{DUE_SOON_DAYS, resolve};
 use crate::store::NewEvent;
 use crate::tasks::merge::field;
 use crate::tasks::{Assignee, Status, Task};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use std::collections::BTreeSet;
 
 /// A `list` answer shows at most this many tasks: a chat message is read on a phone.
@@ -33,9 +33,50 @@ pub struct Context<'a> {
     pub lang: Lang,
     /// For display names and the units people belong to.
     pub people: Option<&'a Directory>,
+    /// The lists' settings, for who signs a task off ([`Review`]); empty: nobody does.
+    pub lists: &'a [ListConfig],
 }
 
 impl<'a> Context<'a> {
+    /// Who signs `task` off before it closes: its list's `review`, by category.
+    fn review_of(self, task: &Task) -> Review {
+        self.lists
+            .iter()
+            .find(|l| l.name.as_deref() == task.list.as_deref())
+            .map_or(Review::None, |l| l.review.for_category(&task.category))
+    }
+
+    /// The people who sign `task` off: its leader for [`Review::Leader`] (the admins when the
+    /// people list does not know the leader, so that a task is never left without one), every
+    /// admin for [`Review::Admins`].
+    fn reviewers(self, task: &Task, review: Review) -> Vec<Assignee> {
+        let admins = || -> Vec<Assignee> {
+            self.people
+                .into_iter()
+                .flat_map(|d| d.all())
+                .filter(|p| p.admin)
+                .map(|p| Assignee {
+                    name: p.name.clone(),
+                    person: Some(p.id.clone()),
+                })
+                .collect()
+        };
+        match review {
+            Review::None => Vec::new(),
+            Review::Leader => match (&task.leader, self.people) {
+                (Some(leader), Some(people)) => match resolve(leader, people) {
+                    Some(p) => vec![Assignee {
+                        name: p.name.clone(),
+                        person: Some(p.id.clone()),
+                    }],
+                    None => admins(),
+                },
+                _ => admins(),
+            },
+            Review::Admins => admins(),
+        }
+    }
+
     /// The tasks this command may see and change: those of its channel.
     fn visible(self) -> impl Iterator<Item = &'a Task> + Clone {
         let channel = self.channel;
@@ -78,6 +119,22 @@ pub enum Change {
         unit: String,
         text: String,
     },
+    /// An extension asked for (the reason is part of the event's value).
+    ExtensionAsked {
+        task_id: String,
+        to: NaiveDate,
+        reason: String,
+    },
+    /// An extension granted: the deadline moves.
+    Due {
+        task_id: String,
+        old: Option<NaiveDate>,
+        new: NaiveDate,
+    },
+    ExtensionDenied {
+        task_id: String,
+        reason: String,
+    },
 }
 
 impl Change {
@@ -86,7 +143,10 @@ impl Change {
         match self {
             Change::Status { task_id, .. }
             | Change::Progress { task_id, .. }
-            | Change::Note { task_id, .. } => task_id,
+            | Change::Note { task_id, .. }
+            | Change::ExtensionAsked { task_id, .. }
+            | Change::Due { task_id, .. }
+            | Change::ExtensionDenied { task_id, .. } => task_id,
             Change::Report { unit, .. } => unit,
         }
     }
@@ -97,6 +157,9 @@ impl Change {
             Change::Progress { .. } => field::PROGRESS,
             Change::Note { .. } => field::NOTE,
             Change::Report { .. } => field::REPORT,
+            Change::ExtensionAsked { .. } => field::EXTENSION,
+            Change::Due { .. } => field::DUE,
+            Change::ExtensionDenied { .. } => field::EXTENSION_DENIED,
         }
     }
 
@@ -104,7 +167,11 @@ impl Change {
         match self {
             Change::Status { old, .. } => Some(old.as_str().to_string()),
             Change::Progress { old, .. } => old.map(|p| p.to_string()),
-            Change::Note { .. } | Change::Report { .. } => None,
+            Change::Due { old, .. } => old.map(|d| d.to_string()),
+            Change::Note { .. }
+            | Change::Report { .. }
+            | Change::ExtensionAsked { .. }
+            | Change::ExtensionDenied { .. } => None,
         }
     }
 
@@ -113,6 +180,9 @@ impl Change {
             Change::Status { new, .. } => new.as_str().to_string(),
             Change::Progress { new, .. } => new.to_string(),
             Change::Note { text, .. } | Change::Report { text, .. } => text.clone(),
+            Change::ExtensionAsked { to, reason, .. } => format!("{to} {reason}"),
+            Change::Due { new, .. } => new.to_string(),
+            Change::ExtensionDenied { reason, .. } => reason.clone(),
         })
     }
 
@@ -121,7 +191,11 @@ impl Change {
         match self {
             Change::Status { new, .. } => task.status = *new,
             Change::Progress { new, .. } => task.progress = Some(*new),
-            Change::Note { .. } | Change::Report { .. } => {}
+            Change::Due { new, .. } => task.due = Some(*new),
+            Change::Note { .. }
+            | Change::Report { .. }
+            | Change::ExtensionAsked { .. }
+            | Change::ExtensionDenied { .. } => {}
         }
     }
 }
@@ -177,11 +251,26 @@ pub enum Reply {
     Digest,
 }
 
-/// The changes to record (empty for reads, refusals and no-ops) and the answer.
+/// A message for people other than the sender, sent once the changes are recorded: the
+/// reviewers of a task reported done, the owners of a task signed off or returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// The task it is about: it goes to the channel the command came through, or, from
+    /// `weekbell cmd` without one, to every channel that covers this task.
+    pub task_id: String,
+    /// Whom it @mentions (a person id where the people list knows them, else a name).
+    pub to: Vec<Assignee>,
+    /// Plain text in the command's language.
+    pub text: String,
+}
+
+/// The changes to record (empty for reads, refusals and no-ops), the answer, and whom else
+/// to tell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Response {
     pub changes: Vec<Change>,
     pub reply: Reply,
+    pub notices: Vec<Notice>,
 }
 
 impl Response {
@@ -190,7 +279,21 @@ impl Response {
         Response {
             changes: Vec::new(),
             reply: Reply::Private(s),
+            notices: Vec::new(),
         }
+    }
+}
+
+/// What a command does to one task, once it is found and the sender may change it.
+enum Planned {
+    Change(Vec<Change>, Headline, Vec<Notice>),
+    /// Refused for a reason of this command's own (a sign-off by someone who is no reviewer).
+    Refuse(String),
+}
+
+impl From<(Vec<Change>, Headline)> for Planned {
+    fn from((changes, headline): (Vec<Change>, Headline)) -> Self {
+        Planned::Change(changes, headline, Vec::new())
     }
 }
 
@@ -227,22 +330,24 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
         Command::Status => Response {
             changes: Vec::new(),
             reply: Reply::Digest,
+            notices: Vec::new(),
         },
         Command::List(filter) => Response::private(list(filter, sender, ctx)),
         Command::Done { id, note } => change_task(ctx, sender, id, |t| {
+            let review = ctx.review_of(t);
+            if review != Review::None && t.status != Status::Done {
+                if !may_sign_off(sender, t, review) {
+                    return submit_for_review(ctx, sender, t, review, note.as_deref());
+                }
+                // A reviewer's own `done` on a task awaiting sign-off is the sign-off.
+                if t.status == Status::Review {
+                    return sign_off(ctx, sender, t, SignOff::Approve(note.as_deref()));
+                }
+            }
             let mut changes = Vec::new();
             if t.status != Status::Done {
                 changes.push(status_change(t, Status::Done));
-                // A done task at 60% reads as a contradiction in the digest and the export.
-                if let Some(p) = t.progress
-                    && p < 100
-                {
-                    changes.push(Change::Progress {
-                        task_id: t.id.clone(),
-                        old: Some(p),
-                        new: 100,
-                    });
-                }
+                push_progress_complete(&mut changes, t);
             }
             push_note(&mut changes, t, note.as_deref());
             let h = match (t.status == Status::Done, note.is_some()) {
@@ -250,7 +355,7 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
                 (true, false) => Headline::AlreadyDone,
                 (true, true) => Headline::AlreadyDoneNoted,
             };
-            (changes, h)
+            (changes, h).into()
         }),
         Command::Progress { id, percent, note } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
@@ -277,7 +382,7 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
             } else {
                 Headline::Progress
             };
-            (changes, h)
+            (changes, h).into()
         }),
         Command::Block { id, reason } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
@@ -286,7 +391,7 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
             }
             // The digest shows a blocked task's notes as its reason.
             push_note(&mut changes, t, Some(reason));
-            (changes, Headline::Blocked)
+            (changes, Headline::Blocked).into()
         }),
         Command::Reopen { id, note } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
@@ -300,14 +405,261 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
                 (true, false) => Headline::AlreadyInProgress,
                 (true, true) => Headline::AlreadyInProgressNoted,
             };
-            (changes, h)
+            (changes, h).into()
         }),
         Command::Note { id, text } => change_task(ctx, sender, id, |t| {
             let mut changes = Vec::new();
             push_note(&mut changes, t, Some(text));
-            (changes, Headline::Noted)
+            (changes, Headline::Noted).into()
         }),
         Command::Report { text } => report(ctx, sender, text),
+        Command::Approve { id, note } => change_task(ctx, sender, id, |t| {
+            sign_off(ctx, sender, t, SignOff::Approve(note.as_deref()))
+        }),
+        Command::Reject { id, reason } => change_task(ctx, sender, id, |t| {
+            sign_off(ctx, sender, t, SignOff::Reject(reason))
+        }),
+        Command::Extend { id, to, reason } => change_task(ctx, sender, id, |t| {
+            ask_extension(ctx, sender, t, to, reason)
+        }),
+        Command::ApproveExtension { id, note } => change_task(ctx, sender, id, |t| {
+            answer_extension(ctx, sender, t, Err(note.as_deref()))
+        }),
+        Command::DenyExtension { id, reason } => change_task(ctx, sender, id, |t| {
+            answer_extension(ctx, sender, t, Ok(reason))
+        }),
+    }
+}
+
+/// Whether `p` may approve or return `task` under `review`.
+fn may_sign_off(p: &Person, task: &Task, review: Review) -> bool {
+    match review {
+        Review::None => may_change(p, task),
+        Review::Leader => p.admin || task.leader.as_ref().is_some_and(|a| is_person(a, p)),
+        Review::Admins => p.admin,
+    }
+}
+
+/// An owner's `done` where the task needs sign-off: it waits for its reviewers, who are told.
+fn submit_for_review(
+    ctx: &Context<'_>,
+    sender: &Person,
+    t: &Task,
+    review: Review,
+    note: Option<&str>,
+) -> Planned {
+    let mut changes = Vec::new();
+    if t.status == Status::Review {
+        push_note(&mut changes, t, note);
+        let h = if note.is_some() {
+            Headline::Noted
+        } else {
+            Headline::AlreadyInReview
+        };
+        return (changes, h).into();
+    }
+    changes.push(status_change(t, Status::Review));
+    push_progress_complete(&mut changes, t);
+    push_note(&mut changes, t, note);
+    let notice = Notice {
+        task_id: t.id.clone(),
+        to: ctx.reviewers(t, review),
+        text: text::review_requested(ctx.lang, t, &sender.name),
+    };
+    Planned::Change(changes, Headline::SubmittedForReview, vec![notice])
+}
+
+/// What a reviewer's `approve` or `reject` asks for.
+#[derive(Clone, Copy)]
+enum SignOff<'a> {
+    Approve(Option<&'a str>),
+    Reject(&'a str),
+}
+
+/// `approve` closes a task (awaiting sign-off or not: a reviewer may close any task of theirs);
+/// `reject` returns one awaiting sign-off to in progress. Both tell the owners. Where the
+/// task's list has no sign-off, `approve` is `done` (`销号` meant done before sign-off
+/// existed) and `reject` has nothing to return.
+fn sign_off(ctx: &Context<'_>, sender: &Person, t: &Task, what: SignOff<'_>) -> Planned {
+    let review = ctx.review_of(t);
+    if !may_sign_off(sender, t, review) {
+        let reviewers = ctx.reviewers(t, review);
+        let names: Vec<&str> = reviewers.iter().map(|a| a.name.as_str()).collect();
+        return Planned::Refuse(text::sign_off_refusal(ctx.lang, &t.id, &names));
+    }
+    let owners = || t.owners.clone();
+    match what {
+        SignOff::Approve(note) => {
+            let mut changes = Vec::new();
+            if t.status == Status::Done {
+                push_note(&mut changes, t, note);
+                let h = if note.is_some() {
+                    Headline::AlreadyDoneNoted
+                } else {
+                    Headline::AlreadyDone
+                };
+                return (changes, h).into();
+            }
+            changes.push(status_change(t, Status::Done));
+            push_progress_complete(&mut changes, t);
+            push_note(&mut changes, t, note);
+            if review == Review::None {
+                return (changes, Headline::Done).into();
+            }
+            let notice = Notice {
+                task_id: t.id.clone(),
+                to: owners(),
+                text: text::review_outcome(ctx.lang, t, &sender.name, None),
+            };
+            Planned::Change(changes, Headline::Approved, vec![notice])
+        }
+        SignOff::Reject(reason) => {
+            if t.status != Status::Review {
+                return Planned::Refuse(text::not_awaiting_review(ctx.lang, t));
+            }
+            let mut changes = vec![status_change(t, Status::InProgress)];
+            push_note(&mut changes, t, Some(reason));
+            let notice = Notice {
+                task_id: t.id.clone(),
+                to: owners(),
+                text: text::review_outcome(ctx.lang, t, &sender.name, Some(reason)),
+            };
+            Planned::Change(changes, Headline::Rejected, vec![notice])
+        }
+    }
+}
+
+/// An owner asks to move the deadline to `to` (as typed); the leader, or the admins when the
+/// people list does not know one, are told. A request after the deadline is allowed and marked
+/// late; a second request replaces the first.
+fn ask_extension(ctx: &Context<'_>, sender: &Person, t: &Task, to: &str, reason: &str) -> Planned {
+    let lang = ctx.lang;
+    let Some(due) = t.due else {
+        return Planned::Refuse(text::extension_problem(
+            lang,
+            &t.id,
+            ExtensionProblem::NoDeadline,
+        ));
+    };
+    let Some(to) = extension_date(to, ctx.today) else {
+        return Planned::Refuse(text::extension_problem(
+            lang,
+            &t.id,
+            ExtensionProblem::Unreadable(to),
+        ));
+    };
+    if to <= due || to <= ctx.today {
+        return Planned::Refuse(text::extension_problem(
+            lang,
+            &t.id,
+            ExtensionProblem::NotLater(due.max(ctx.today)),
+        ));
+    }
+    let late = ctx.today > due;
+    let notice = Notice {
+        task_id: t.id.clone(),
+        to: ctx.reviewers(t, Review::Leader),
+        text: text::extension_requested(lang, t, &sender.name, to, reason, late),
+    };
+    let change = Change::ExtensionAsked {
+        task_id: t.id.clone(),
+        to,
+        reason: reason.to_string(),
+    };
+    let h = if late {
+        Headline::ExtensionAskedLate
+    } else {
+        Headline::ExtensionAsked
+    };
+    Planned::Change(vec![change], h, vec![notice])
+}
+
+/// The leader (or an admin) grants the pending request (`Err(note)`) or denies it
+/// (`Ok(reason)`); the owners are told either way.
+fn answer_extension(
+    ctx: &Context<'_>,
+    sender: &Person,
+    t: &Task,
+    answer: Result<&str, Option<&str>>,
+) -> Planned {
+    let lang = ctx.lang;
+    if !may_sign_off(sender, t, Review::Leader) {
+        let reviewers = ctx.reviewers(t, Review::Leader);
+        let names: Vec<&str> = reviewers.iter().map(|a| a.name.as_str()).collect();
+        return Planned::Refuse(text::sign_off_refusal(lang, &t.id, &names));
+    }
+    let Some(pending) = &t.extension.pending else {
+        return Planned::Refuse(text::extension_problem(
+            lang,
+            &t.id,
+            ExtensionProblem::NothingPending,
+        ));
+    };
+    let mut to: Vec<Assignee> = t.owners.clone();
+    if let Some(people) = ctx.people
+        && let Some(asker) = people.get(&pending.by)
+        && !to.iter().any(|a| is_person(a, asker))
+    {
+        to.push(Assignee {
+            name: asker.name.clone(),
+            person: Some(asker.id.clone()),
+        });
+    }
+    let (changes, headline, denied) = match answer {
+        Err(note) => {
+            let mut changes = vec![Change::Due {
+                task_id: t.id.clone(),
+                old: t.due,
+                new: pending.to,
+            }];
+            push_note(&mut changes, t, note);
+            (changes, Headline::ExtensionGranted, None)
+        }
+        Ok(reason) => (
+            vec![Change::ExtensionDenied {
+                task_id: t.id.clone(),
+                reason: reason.to_string(),
+            }],
+            Headline::ExtensionDenied,
+            Some(reason),
+        ),
+    };
+    let notice = Notice {
+        task_id: t.id.clone(),
+        to,
+        text: text::extension_answered(lang, t, &sender.name, pending.to, denied),
+    };
+    Planned::Change(changes, headline, vec![notice])
+}
+
+/// The date an extension asks for, as people type it: `2027-01-31`, `2027/1/31`,
+/// `2027年1月31日`, or without a year (`1月31日`, `1-31`), then the next such day after today.
+fn extension_date(typed: &str, today: NaiveDate) -> Option<NaiveDate> {
+    let date = crate::tasks::parse_due(typed, today).ok()??;
+    if date > today || has_year(typed) {
+        return Some(date);
+    }
+    date.with_year(date.year() + 1)
+}
+
+/// Whether a typed date names its year (four digits in a row).
+fn has_year(typed: &str) -> bool {
+    typed
+        .as_bytes()
+        .windows(4)
+        .any(|w| w.iter().all(u8::is_ascii_digit))
+}
+
+/// A done task at 60% reads as a contradiction in the digest and the export.
+fn push_progress_complete(changes: &mut Vec<Change>, t: &Task) {
+    if let Some(p) = t.progress
+        && p < 100
+    {
+        changes.push(Change::Progress {
+            task_id: t.id.clone(),
+            old: Some(p),
+            new: 100,
+        });
     }
 }
 
@@ -333,7 +685,7 @@ fn change_task(
     ctx: &Context<'_>,
     sender: &Person,
     id: &str,
-    plan: impl FnOnce(&Task) -> (Vec<Change>, Headline),
+    plan: impl FnOnce(&Task) -> Planned,
 ) -> Response {
     let lang = ctx.lang;
     let Some(task) = find_in(ctx.visible(), id) else {
@@ -342,7 +694,10 @@ fn change_task(
     if !may_change(sender, task) {
         return Response::private(text::refusal(lang, task, ctx.people));
     }
-    let (changes, headline) = plan(task);
+    let (changes, headline, notices) = match plan(task) {
+        Planned::Change(changes, headline, notices) => (changes, headline, notices),
+        Planned::Refuse(why) => return Response::private(why),
+    };
     let mut after = task.clone();
     for c in &changes {
         c.apply(&mut after);
@@ -355,6 +710,7 @@ fn change_task(
     Response {
         changes,
         reply: Reply::Text(reply),
+        notices,
     }
 }
 
@@ -584,5 +940,6 @@ fn report(ctx: &Context<'_>, sender: &Person, body: &str) -> Response {
             done,
             overdue,
         )),
+        notices: Vec::new(),
     }
 }

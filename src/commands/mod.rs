@@ -11,12 +11,14 @@
 //! | `help` | `帮助` | the command list |
 //! | `list [mine\|overdue\|due\|blocked\|UNIT]` | `清单 [我的\|逾期\|到期\|受阻\|单位]`, `我的`, `逾期`, `到期清单`, `受阻清单` | tasks, filtered |
 //! | `status` | `进度`, `汇总` | the digest, now |
-//! | `done ID [note]` | `完成 ID [备注]` (also `已完成`, `办结`, `销号`) | mark done |
+//! | `done ID [note]` | `完成 ID [备注]` (also `已完成`, `办结`) | mark done; an owner's awaits sign-off where the list's `review` asks for it |
 //! | `progress ID PCT% [note]` | `进展 ID PCT% [说明]` | progress and note |
 //! | `block ID reason` | `受阻 ID 原因` | mark blocked |
 //! | `reopen ID [note]` | `重开 ID` | back to in progress |
 //! | `note ID text` | `备注 ID 内容` | add a note |
 //! | `report [UNIT] text` | `周报 [单位] 内容` | the unit's weekly update |
+//! | `approve ID [note]` | `销号 ID`, `审核通过 ID` | a reviewer signs a task off (where `review` is on; else `done`) |
+//! | `reject ID reason` | `退回 ID 原因` | a reviewer returns a task awaiting sign-off |
 //!
 //! What a message may carry around the command, all accepted:
 //! - whitespace, a leading `/` or `／`, and any number of leading mentions: `@名字`, `@_user_1`
@@ -55,7 +57,7 @@ mod tests;
 mod text;
 
 pub use execute::{
-    Change, Context, EventMeta, LIST_CAP, Reply, Response, execute, find_task, is_person,
+    Change, Context, EventMeta, LIST_CAP, Notice, Reply, Response, execute, find_task, is_person,
     may_change, respond, to_events,
 };
 pub use parse::{Command, Lang, ListFilter, Parsed, UsageProblem, Verb, parse};

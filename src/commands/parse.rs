@@ -40,6 +40,11 @@ pub enum Verb {
     Reopen,
     Note,
     Report,
+    Approve,
+    Reject,
+    Extend,
+    ApproveExtension,
+    DenyExtension,
 }
 
 /// Which tasks `list` shows.
@@ -93,6 +98,35 @@ pub enum Command {
     Report {
         text: String,
     },
+    /// `approve ID [note]` / `销号 ID`: a reviewer signs a task off (审核销号). Where the list
+    /// has no sign-off it is `done`, as `销号` always was.
+    Approve {
+        id: String,
+        note: Option<String>,
+    },
+    /// `reject ID reason` / `退回 ID 原因`: a reviewer returns a task awaiting sign-off to
+    /// its owners.
+    Reject {
+        id: String,
+        reason: String,
+    },
+    /// `extend ID DATE reason` / `申请延期 ID 日期 原因`: an owner asks for a later deadline. The
+    /// date is as typed; it is read when the command runs, against that day.
+    Extend {
+        id: String,
+        to: String,
+        reason: String,
+    },
+    /// `approve extension ID` / `同意延期 ID`: the leader (or an admin) grants the request.
+    ApproveExtension {
+        id: String,
+        note: Option<String>,
+    },
+    /// `deny extension ID reason` / `驳回延期 ID 原因`.
+    DenyExtension {
+        id: String,
+        reason: String,
+    },
 }
 
 /// What is wrong with the arguments of a known command.
@@ -106,6 +140,8 @@ pub enum UsageProblem {
     MissingText,
     /// `report` without a unit from a sender who belongs to none.
     MissingUnit,
+    /// `extend` without the date it asks for.
+    MissingDate,
 }
 
 /// The result of reading one chat message.
@@ -172,6 +208,10 @@ const EN_WORDS: &[(&str, Word)] = &[
     ("reopen", Word::Verb(Verb::Reopen)),
     ("note", Word::Verb(Verb::Note)),
     ("report", Word::Verb(Verb::Report)),
+    ("approve", Word::Verb(Verb::Approve)),
+    ("reject", Word::Verb(Verb::Reject)),
+    ("extend", Word::Verb(Verb::Extend)),
+    ("deny", Word::Verb(Verb::DenyExtension)),
 ];
 
 /// Chinese command words; the longest one a message starts with is taken, so `受阻清单` is a
@@ -197,7 +237,17 @@ const ZH_WORDS: &[(&str, Word)] = &[
     ("完成", Word::Verb(Verb::Done)),
     ("已完成", Word::Verb(Verb::Done)),
     ("办结", Word::Verb(Verb::Done)),
-    ("销号", Word::Verb(Verb::Done)),
+    ("销号", Word::Verb(Verb::Approve)),
+    ("审核通过", Word::Verb(Verb::Approve)),
+    ("同意销号", Word::Verb(Verb::Approve)),
+    ("退回", Word::Verb(Verb::Reject)),
+    ("延期", Word::Verb(Verb::Extend)),
+    ("申请延期", Word::Verb(Verb::Extend)),
+    ("延期申请", Word::Verb(Verb::Extend)),
+    ("同意延期", Word::Verb(Verb::ApproveExtension)),
+    ("批准延期", Word::Verb(Verb::ApproveExtension)),
+    ("驳回延期", Word::Verb(Verb::DenyExtension)),
+    ("不同意延期", Word::Verb(Verb::DenyExtension)),
     ("进展", Word::Verb(Verb::Progress)),
     ("受阻", Word::Verb(Verb::Block)),
     ("重开", Word::Verb(Verb::Reopen)),
@@ -389,7 +439,62 @@ fn arguments(verb: Verb, rest: &str) -> Result<Command, UsageProblem> {
         Verb::Report => Command::Report {
             text: text(rest).ok_or(UsageProblem::MissingText)?,
         },
+        // `approve extension 12` is two words in English.
+        Verb::Approve if extension_word(rest).is_some() => {
+            arguments(Verb::ApproveExtension, extension_word(rest).unwrap_or(rest))?
+        }
+        Verb::Approve => {
+            let (id, rest) = take_id(rest)?;
+            Command::Approve {
+                id,
+                note: text(rest),
+            }
+        }
+        Verb::Extend => {
+            let (id, rest) = take_id(rest)?;
+            let rest = rest.trim_start_matches(is_separator);
+            let end = rest.find(is_separator).unwrap_or(rest.len());
+            if end == 0 {
+                return Err(UsageProblem::MissingDate);
+            }
+            Command::Extend {
+                id,
+                to: rest[..end].chars().map(fold_width).collect(),
+                reason: text(&rest[end..]).ok_or(UsageProblem::MissingText)?,
+            }
+        }
+        Verb::ApproveExtension => {
+            let (id, rest) = take_id(rest)?;
+            Command::ApproveExtension {
+                id,
+                note: text(rest),
+            }
+        }
+        Verb::DenyExtension => {
+            let (id, rest) = take_id(extension_word(rest).unwrap_or(rest))?;
+            Command::DenyExtension {
+                id,
+                reason: text(rest).ok_or(UsageProblem::MissingText)?,
+            }
+        }
+        Verb::Reject => {
+            let (id, rest) = take_id(rest)?;
+            Command::Reject {
+                id,
+                reason: text(rest).ok_or(UsageProblem::MissingText)?,
+            }
+        }
     })
+}
+
+/// The text after a leading `extension` (any case), if `rest` starts with that word.
+fn extension_word(rest: &str) -> Option<&str> {
+    let r = rest.trim_start();
+    let word = r.get(..9)?;
+    let after = &r[9..];
+    (word.eq_ignore_ascii_case("extension")
+        && after.chars().next().is_none_or(|c| !c.is_alphanumeric()))
+    .then_some(after)
 }
 
 fn list_filter(rest: &str) -> ListFilter {

@@ -65,6 +65,7 @@ fn task(
         due,
         unreadable_due: None,
         due_anchored: None,
+        extension: Default::default(),
         list: None,
         status,
         progress,
@@ -585,6 +586,7 @@ fn ctx<'a>(
         today: today(),
         lang,
         people: Some(dir),
+        lists: &[],
     }
 }
 
@@ -1172,4 +1174,292 @@ fn through_a_channel_with_units_even_an_admin_sees_and_changes_only_those_units(
     let everywhere = ctx(dir.get("admin"), &list, &dir, Lang::Zh);
     assert!(!respond(&parse("完成 A-3"), &everywhere).changes.is_empty());
     assert!(reply(&respond(&parse("list blocked"), &everywhere)).contains("A-3"));
+}
+
+// ---------------------------------------------------------------- sign-off (审核销号)
+
+/// `[tasks]` with `review` set: who signs its tasks off.
+fn reviewed_by(review: crate::config::Review) -> Vec<crate::config::ListConfig> {
+    use crate::config::{ListConfig, ReviewRule, TasksConfig};
+    vec![ListConfig {
+        name: None,
+        tasks: TasksConfig::sample("unused.csv"),
+        source_at: String::new(),
+        review: ReviewRule {
+            default: review,
+            categories: BTreeMap::new(),
+        },
+    }]
+}
+
+fn run_reviewed(
+    review: crate::config::Review,
+    list: &[Task],
+    sender: &str,
+    text: &str,
+) -> Response {
+    let dir = people();
+    let lists = reviewed_by(review);
+    let c = Context {
+        lists: &lists,
+        ..ctx(dir.get(sender), list, &dir, Lang::En)
+    };
+    respond(&parse(text), &c)
+}
+
+/// The sample tasks with 12 (owner 孙强, leader 王伟) awaiting sign-off.
+fn with_12_in_review() -> Vec<Task> {
+    let mut list = tasks();
+    for t in list.iter_mut().filter(|t| t.id == "12") {
+        t.status = Status::Review;
+        t.progress = Some(100);
+    }
+    list
+}
+
+fn notified(o: &Response) -> Vec<Option<String>> {
+    o.notices
+        .iter()
+        .flat_map(|n| n.to.iter().map(|a| a.person.clone()))
+        .collect()
+}
+
+#[test]
+fn an_owners_done_awaits_the_leaders_sign_off_and_the_leader_is_told() {
+    use crate::config::Review;
+    let o = run_reviewed(Review::Leader, &tasks(), "sun.qiang", "done 12 all cleared");
+    assert_eq!(
+        o.changes[..2],
+        [
+            Change::Status {
+                task_id: "12".into(),
+                old: Status::InProgress,
+                new: Status::Review,
+            },
+            Change::Progress {
+                task_id: "12".into(),
+                old: Some(60),
+                new: 100,
+            },
+        ]
+    );
+    assert!(
+        reply(&o).starts_with("Reported done; awaiting sign-off"),
+        "{o:?}"
+    );
+    assert_eq!(notified(&o), [Some("wang.wei".to_string())]);
+    assert!(o.notices[0].text.contains("approve 12"), "{o:?}");
+    // Done again while it waits changes nothing.
+    let again = run_reviewed(Review::Leader, &with_12_in_review(), "sun.qiang", "done 12");
+    assert!(
+        again.changes.is_empty() && again.notices.is_empty(),
+        "{again:?}"
+    );
+}
+
+#[test]
+fn only_a_reviewer_approves_or_returns_and_the_owners_hear_the_outcome() {
+    use crate::config::Review;
+    let list = with_12_in_review();
+    let refused = run_reviewed(Review::Leader, &list, "sun.qiang", "approve 12");
+    assert!(refused.changes.is_empty(), "{refused:?}");
+    assert_eq!(
+        reply(&refused),
+        "Sorry, 12 is signed off or returned by 王伟."
+    );
+
+    let approved = run_reviewed(Review::Leader, &list, "wang.wei", "approve 12");
+    assert_eq!(
+        approved.changes,
+        [Change::Status {
+            task_id: "12".into(),
+            old: Status::Review,
+            new: Status::Done,
+        }]
+    );
+    assert_eq!(notified(&approved), [Some("sun.qiang".to_string())]);
+    // An admin may sign off what a leader would.
+    let by_admin = run_reviewed(Review::Leader, &list, "admin", "approve 12");
+    assert_eq!(by_admin.changes.len(), 1, "{by_admin:?}");
+    // The leader's own `done` on a task awaiting sign-off is the sign-off.
+    let leader_done = run_reviewed(Review::Leader, &list, "wang.wei", "done 12");
+    assert_eq!(leader_done.changes, approved.changes);
+
+    let returned = run_reviewed(Review::Leader, &list, "wang.wei", "reject 12 still dirty");
+    assert_eq!(
+        returned.changes,
+        [
+            Change::Status {
+                task_id: "12".into(),
+                old: Status::Review,
+                new: Status::InProgress,
+            },
+            Change::Note {
+                task_id: "12".into(),
+                text: "still dirty".into(),
+            },
+        ]
+    );
+    assert!(
+        returned.notices[0].text.contains("Reason: still dirty"),
+        "{returned:?}"
+    );
+    // A reason is required, and only a task awaiting sign-off can be returned.
+    let no_reason = run_reviewed(Review::Leader, &list, "wang.wei", "reject 12");
+    assert!(
+        reply(&no_reason).contains("Please give the reason."),
+        "{no_reason:?}"
+    );
+    let not_waiting = run_reviewed(Review::Leader, &tasks(), "wang.wei", "reject 12 why");
+    assert!(
+        not_waiting.changes.is_empty() && reply(&not_waiting).contains("not awaiting sign-off"),
+        "{not_waiting:?}"
+    );
+}
+
+#[test]
+fn a_task_without_a_known_leader_is_signed_off_by_the_admins_and_admins_review_means_admins_only() {
+    use crate::config::Review;
+    // Task 4 has no leader: its owner's done goes to the admins.
+    let o = run_reviewed(Review::Leader, &tasks(), "li.ming", "done 4");
+    assert_eq!(notified(&o), [Some("admin".to_string())]);
+    // Under `admins`, the leader is an owner's peer: his done waits too, and he cannot approve.
+    let list = with_12_in_review();
+    let refused = run_reviewed(Review::Admins, &list, "wang.wei", "approve 12");
+    assert!(reply(&refused).contains("by 管理员甲"), "{refused:?}");
+    let approved = run_reviewed(Review::Admins, &list, "admin", "approve 12");
+    assert_eq!(approved.changes.len(), 1, "{approved:?}");
+}
+
+#[test]
+fn without_sign_off_xiaohao_still_closes_a_task_as_done_did() {
+    use crate::config::Review;
+    let o = run_reviewed(Review::None, &tasks(), "sun.qiang", "销号 12");
+    assert_eq!(
+        o.changes[0],
+        Change::Status {
+            task_id: "12".into(),
+            old: Status::InProgress,
+            new: Status::Done,
+        }
+    );
+    assert!(o.notices.is_empty(), "{o:?}");
+    assert_eq!(
+        parse("退回 12 现场仍有垃圾"),
+        cmd(
+            Lang::Zh,
+            Command::Reject {
+                id: "12".into(),
+                reason: "现场仍有垃圾".into()
+            }
+        )
+    );
+}
+
+// ---------------------------------------------------------------- extensions (延期申请)
+
+#[test]
+fn an_owner_asks_for_an_extension_and_the_leader_is_told() {
+    use crate::config::Review;
+    let o = run_reviewed(
+        Review::None,
+        &tasks(),
+        "sun.qiang",
+        "extend 12 2027-01-31 waiting for funding",
+    );
+    assert_eq!(
+        o.changes,
+        [Change::ExtensionAsked {
+            task_id: "12".into(),
+            to: day(2027, 1, 31),
+            reason: "waiting for funding".into(),
+        }]
+    );
+    assert_eq!(
+        o.changes[0].new_value().as_deref(),
+        Some("2027-01-31 waiting for funding")
+    );
+    assert_eq!(notified(&o), [Some("wang.wei".to_string())]);
+    assert!(o.notices[0].text.contains("approve extension 12"), "{o:?}");
+    // In Chinese, with a date as people write it; a year-less date is the next one to come.
+    let zh = run("sun.qiang", "申请延期 12 1月31日 资金未到位");
+    assert!(
+        matches!(&zh.changes[..], [Change::ExtensionAsked { to, .. }] if *to == day(2027, 1, 31)),
+        "{zh:?}"
+    );
+    // Task 4 was due on 20 November: asking now is allowed, and marked late.
+    let late = run("li.ming", "申请延期 4 2026-12-20 材料未到");
+    assert!(reply(&late).contains("逾期后申请"), "{late:?}");
+}
+
+#[test]
+fn an_extension_must_name_a_later_readable_date_and_a_reason() {
+    for (text, want) in [
+        ("extend 12", "The date to extend to is missing."),
+        ("extend 12 2027-01-31", "Please give the reason."),
+        (
+            "extend 12 someday because",
+            "Cannot read \"someday\" as a date",
+        ),
+        (
+            "extend 12 2026-12-01 because",
+            "must be after the current deadline",
+        ),
+    ] {
+        let o = run_reviewed(crate::config::Review::None, &tasks(), "sun.qiang", text);
+        assert!(o.changes.is_empty(), "{text}: {o:?}");
+        assert!(reply(&o).contains(want), "{text}: {}", reply(&o));
+    }
+}
+
+#[test]
+fn only_the_leader_or_an_admin_answers_an_extension_and_the_asker_hears_it() {
+    use crate::config::Review;
+    let mut list = tasks();
+    for t in list.iter_mut().filter(|t| t.id == "12") {
+        t.extension.pending = Some(crate::tasks::ExtensionRequest {
+            to: day(2027, 1, 31),
+            reason: "waiting for funding".into(),
+            by: "sun.qiang".into(),
+            at_ms: 0,
+            late: false,
+        });
+    }
+    let refused = run_reviewed(Review::None, &list, "sun.qiang", "approve extension 12");
+    assert!(refused.changes.is_empty(), "{refused:?}");
+    let granted = run_reviewed(Review::None, &list, "wang.wei", "approve extension 12");
+    assert_eq!(
+        granted.changes,
+        [Change::Due {
+            task_id: "12".into(),
+            old: Some(day(2026, 12, 31)),
+            new: day(2027, 1, 31),
+        }]
+    );
+    assert_eq!(notified(&granted), [Some("sun.qiang".to_string())]);
+    let denied = run_reviewed(Review::None, &list, "admin", "驳回延期 12 按原时限完成");
+    assert_eq!(
+        denied.changes,
+        [Change::ExtensionDenied {
+            task_id: "12".into(),
+            reason: "按原时限完成".into(),
+        }]
+    );
+    assert!(
+        denied.notices[0].text.contains("按原时限完成"),
+        "{denied:?}"
+    );
+    // Nothing to answer on a task without a request.
+    let none = run_reviewed(Review::None, &tasks(), "wang.wei", "approve extension 12");
+    assert!(reply(&none).contains("no extension request"), "{none:?}");
+    assert_eq!(
+        parse("deny extension 12 keep it"),
+        cmd(
+            Lang::En,
+            Command::DenyExtension {
+                id: "12".into(),
+                reason: "keep it".into()
+            }
+        )
+    );
 }

@@ -22,6 +22,9 @@ weekbell 可用命令（可先 @我，或以 / 开头）：
 重开 编号 — 重新打开，改为整改中
 备注 编号 内容 — 添加备注
 周报 [单位] 内容 — 报送单位本周进展（不写单位即为本人所在单位）
+销号 编号 / 退回 编号 原因 — 审核人员审核销号或退回（需审核的清单，责任人“完成”后待审核）
+申请延期 编号 日期 原因 — 申请延长整改时限，例如：申请延期 12 2027-01-31 资金未到位
+同意延期 编号 / 驳回延期 编号 原因 — 包保领导或管理员答复延期申请
 事项的责任人、包保领导和管理员可以修改该事项；名单内人员均可查询。"
             .to_string(),
         Lang::En => "\
@@ -36,6 +39,9 @@ block ID reason — mark blocked, e.g. block 7 waiting for funding
 reopen ID — back to in progress
 note ID text — add a note
 report [UNIT] text — the unit's weekly update (your own unit when none is given)
+approve ID / reject ID reason — sign a task off or return it (where the list asks for sign-off, an owner's done waits for it)
+extend ID DATE reason — ask for a later deadline, e.g. extend 12 2027-01-31 waiting for funding
+approve extension ID / deny extension ID reason — the leader or an admin answers the request
 A task's owners, its leader and admins may change it; everyone in the people list may read."
             .to_string(),
     }
@@ -53,6 +59,13 @@ pub fn usage(lang: Lang, verb: Verb) -> &'static str {
         (Lang::Zh, Verb::Reopen) => "重开 编号，例如：重开 12",
         (Lang::Zh, Verb::Note) => "备注 编号 内容，例如：备注 12 已联系施工单位",
         (Lang::Zh, Verb::Report) => "周报 [单位] 内容，例如：周报 县城管局 本周完成三处整改",
+        (Lang::Zh, Verb::Approve) => "销号 编号 [意见]，例如：销号 12",
+        (Lang::Zh, Verb::Reject) => "退回 编号 原因，例如：退回 12 现场仍有积存垃圾",
+        (Lang::Zh, Verb::Extend) => {
+            "申请延期 编号 日期 原因，例如：申请延期 12 2027-01-31 资金未到位"
+        }
+        (Lang::Zh, Verb::ApproveExtension) => "同意延期 编号，例如：同意延期 12",
+        (Lang::Zh, Verb::DenyExtension) => "驳回延期 编号 原因，例如：驳回延期 12 按原时限完成",
         (Lang::En, Verb::Help) => "help",
         (Lang::En, Verb::List) => "list [mine|overdue|due|blocked|UNIT], e.g. list overdue",
         (Lang::En, Verb::Status) => "status",
@@ -64,6 +77,15 @@ pub fn usage(lang: Lang, verb: Verb) -> &'static str {
         (Lang::En, Verb::Reopen) => "reopen ID, e.g. reopen 12",
         (Lang::En, Verb::Note) => "note ID text, e.g. note 12 called the contractor",
         (Lang::En, Verb::Report) => "report [UNIT] text, e.g. report Roads cleared three sites",
+        (Lang::En, Verb::Approve) => "approve ID [comment], e.g. approve 12",
+        (Lang::En, Verb::Reject) => "reject ID reason, e.g. reject 12 rubbish still on site",
+        (Lang::En, Verb::Extend) => {
+            "extend ID DATE reason, e.g. extend 12 2027-01-31 waiting for funding"
+        }
+        (Lang::En, Verb::ApproveExtension) => "approve extension ID, e.g. approve extension 12",
+        (Lang::En, Verb::DenyExtension) => {
+            "deny extension ID reason, e.g. deny extension 12 keep the deadline"
+        }
     }
 }
 
@@ -75,10 +97,15 @@ pub fn usage_reply(lang: Lang, verb: Verb, problem: &UsageProblem) -> String {
         (Lang::Zh, UsageProblem::BadPercent(t)) => format!("「{t}」不是 0 到 100 之间的百分比。"),
         (Lang::Zh, UsageProblem::MissingText) => match verb {
             Verb::Block => "请写明受阻原因。",
+            Verb::Reject => "请写明退回原因。",
+            Verb::Extend => "请写明延期原因。",
+            Verb::DenyExtension => "请写明驳回原因。",
             Verb::Report => "缺少周报内容。",
             _ => "缺少备注内容。",
         }
         .to_string(),
+        (Lang::Zh, UsageProblem::MissingDate) => "缺少申请延至的日期。".to_string(),
+        (Lang::En, UsageProblem::MissingDate) => "The date to extend to is missing.".to_string(),
         (Lang::Zh, UsageProblem::MissingUnit) => {
             "人员名单中没有您所在的单位，请写明报送单位。".to_string()
         }
@@ -88,7 +115,9 @@ pub fn usage_reply(lang: Lang, verb: Verb, problem: &UsageProblem) -> String {
             format!("\"{t}\" is not a percentage from 0 to 100.")
         }
         (Lang::En, UsageProblem::MissingText) => match verb {
-            Verb::Block => "Please give the reason.",
+            Verb::Block | Verb::Reject | Verb::Extend | Verb::DenyExtension => {
+                "Please give the reason."
+            }
             Verb::Report => "The report text is missing.",
             _ => "The note text is missing.",
         }
@@ -200,6 +229,195 @@ pub fn refusal(lang: Lang, task: &Task, people: Option<&Directory>) -> String {
     }
 }
 
+/// A sign-off by someone who is not a reviewer of the task: who is.
+pub fn sign_off_refusal(lang: Lang, task_id: &str, reviewers: &[&str]) -> String {
+    match lang {
+        Lang::Zh => format!(
+            "抱歉，【{task_id}】须由{}审核销号或退回。",
+            if reviewers.is_empty() {
+                "管理员".to_string()
+            } else {
+                reviewers.join("、")
+            }
+        ),
+        Lang::En => format!(
+            "Sorry, {task_id} is signed off or returned by {}.",
+            if reviewers.is_empty() {
+                "an admin".to_string()
+            } else {
+                reviewers.join(", ")
+            }
+        ),
+    }
+}
+
+/// `reject` on a task that is not awaiting sign-off.
+pub fn not_awaiting_review(lang: Lang, task: &Task) -> String {
+    let status = status_word(lang, task.status);
+    match lang {
+        Lang::Zh => format!(
+            "【{}】不在待审核状态（当前：{status}），无需退回。要重新整改请发「重开 {}」。",
+            task.id, task.id
+        ),
+        Lang::En => format!(
+            "{} is not awaiting sign-off (it is {status}); nothing to return. To reopen it, send \"reopen {}\".",
+            task.id, task.id
+        ),
+    }
+}
+
+/// To the reviewers: an owner reported a task done and it waits for them.
+pub fn review_requested(lang: Lang, task: &Task, by: &str) -> String {
+    match lang {
+        Lang::Zh => format!(
+            "{by} 报告【{}】{} 已完成，请审核：发「销号 {}」办结，或「退回 {} 原因」。",
+            task.id,
+            task.title.trim(),
+            task.id,
+            task.id
+        ),
+        Lang::En => format!(
+            "{by} reports {} \"{}\" done and it awaits your sign-off: send \"approve {}\" to close it, or \"reject {} REASON\".",
+            task.id,
+            task.title.trim(),
+            task.id,
+            task.id
+        ),
+    }
+}
+
+/// To the owners: a reviewer signed their task off, or returned it with a reason.
+pub fn review_outcome(lang: Lang, task: &Task, by: &str, returned: Option<&str>) -> String {
+    match (lang, returned) {
+        (Lang::Zh, None) => format!("【{}】{} 已由 {by} 审核销号。", task.id, task.title.trim()),
+        (Lang::Zh, Some(reason)) => format!(
+            "【{}】{} 被 {by} 退回，请继续整改。原因：{reason}",
+            task.id,
+            task.title.trim()
+        ),
+        (Lang::En, None) => format!(
+            "{} \"{}\" was signed off by {by}.",
+            task.id,
+            task.title.trim()
+        ),
+        (Lang::En, Some(reason)) => format!(
+            "{} \"{}\" was returned by {by}; it is back in progress. Reason: {reason}",
+            task.id,
+            task.title.trim()
+        ),
+    }
+}
+
+/// Why an extension request is refused before anyone is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExtensionProblem<'a> {
+    /// The date could not be read.
+    Unreadable(&'a str),
+    /// The task has no deadline to extend (长期坚持, or none given).
+    NoDeadline,
+    /// The date asked for is not after the current deadline and today.
+    NotLater(NaiveDate),
+    /// `approve extension`/`deny extension` with no request waiting.
+    NothingPending,
+}
+
+pub fn extension_problem(lang: Lang, task_id: &str, p: ExtensionProblem<'_>) -> String {
+    match (lang, p) {
+        (Lang::Zh, ExtensionProblem::Unreadable(t)) => format!(
+            "无法识别日期「{t}」。请写成 2027-01-31 或 2027年1月31日。\n用法：{}",
+            usage(lang, Verb::Extend)
+        ),
+        (Lang::Zh, ExtensionProblem::NoDeadline) => {
+            format!("【{task_id}】没有整改时限，无需申请延期。")
+        }
+        (Lang::Zh, ExtensionProblem::NotLater(d)) => {
+            format!("申请延至的日期须晚于现有整改时限和今天（{d}）。")
+        }
+        (Lang::Zh, ExtensionProblem::NothingPending) => {
+            format!("【{task_id}】没有待答复的延期申请。")
+        }
+        (Lang::En, ExtensionProblem::Unreadable(t)) => format!(
+            "Cannot read \"{t}\" as a date; write 2027-01-31.\nUsage: {}",
+            usage(lang, Verb::Extend)
+        ),
+        (Lang::En, ExtensionProblem::NoDeadline) => {
+            format!("{task_id} has no deadline to extend.")
+        }
+        (Lang::En, ExtensionProblem::NotLater(d)) => {
+            format!("The new date must be after the current deadline and today ({d}).")
+        }
+        (Lang::En, ExtensionProblem::NothingPending) => {
+            format!("{task_id} has no extension request waiting for an answer.")
+        }
+    }
+}
+
+/// To the leader (or admins): an owner asks for a later deadline.
+pub fn extension_requested(
+    lang: Lang,
+    task: &Task,
+    by: &str,
+    to: NaiveDate,
+    reason: &str,
+    late: bool,
+) -> String {
+    let due = task.due.map(|d| d.to_string()).unwrap_or_default();
+    match lang {
+        Lang::Zh => format!(
+            "{by} 申请将【{}】{} 的整改时限由 {due} 延至 {to}{}。原因：{reason}\n请答复：「同意延期 {}」或「驳回延期 {} 原因」。",
+            task.id,
+            task.title.trim(),
+            if late { "（逾期后申请）" } else { "" },
+            task.id,
+            task.id
+        ),
+        Lang::En => format!(
+            "{by} asks to extend {} \"{}\" from {due} to {to}{}. Reason: {reason}\nAnswer with \"approve extension {}\" or \"deny extension {} REASON\".",
+            task.id,
+            task.title.trim(),
+            if late {
+                " (asked after the deadline)"
+            } else {
+                ""
+            },
+            task.id,
+            task.id
+        ),
+    }
+}
+
+/// To the owners: their extension request was granted or denied.
+pub fn extension_answered(
+    lang: Lang,
+    task: &Task,
+    by: &str,
+    to: NaiveDate,
+    denied: Option<&str>,
+) -> String {
+    match (lang, denied) {
+        (Lang::Zh, None) => format!(
+            "{by} 已同意【{}】{} 延期，整改时限改为 {to}。",
+            task.id,
+            task.title.trim()
+        ),
+        (Lang::Zh, Some(reason)) => format!(
+            "{by} 驳回了【{}】{} 延至 {to} 的申请，仍按原时限整改。原因：{reason}",
+            task.id,
+            task.title.trim()
+        ),
+        (Lang::En, None) => format!(
+            "{by} granted the extension of {} \"{}\": the deadline is now {to}.",
+            task.id,
+            task.title.trim()
+        ),
+        (Lang::En, Some(reason)) => format!(
+            "{by} denied extending {} \"{}\" to {to}; the deadline stays. Reason: {reason}",
+            task.id,
+            task.title.trim()
+        ),
+    }
+}
+
 pub fn report_refusal(lang: Lang, unit: &str, members: &[&str]) -> String {
     match (lang, members.is_empty()) {
         (Lang::Zh, true) => {
@@ -234,6 +452,16 @@ pub enum Headline {
     AlreadyInProgress,
     AlreadyInProgressNoted,
     Noted,
+    /// An owner's `done` where the list asks for sign-off: the task now awaits it.
+    SubmittedForReview,
+    AlreadyInReview,
+    Approved,
+    Rejected,
+    ExtensionAsked,
+    /// Asked after the deadline had passed.
+    ExtensionAskedLate,
+    ExtensionGranted,
+    ExtensionDenied,
 }
 
 pub fn headline(lang: Lang, h: Headline, task_id: &str) -> String {
@@ -252,6 +480,18 @@ pub fn headline(lang: Lang, h: Headline, task_id: &str) -> String {
             Headline::AlreadyInProgress => "该事项正在整改中，无需重开，未作改动。".to_string(),
             Headline::AlreadyInProgressNoted => "该事项正在整改中；备注已记录。".to_string(),
             Headline::Noted => "备注已记录。".to_string(),
+            Headline::SubmittedForReview => {
+                "已报完成，待审核销号；审核人已收到通知。".to_string()
+            }
+            Headline::AlreadyInReview => "该事项已在待审核，未作改动。".to_string(),
+            Headline::Approved => "已审核销号。".to_string(),
+            Headline::Rejected => "已退回，状态改为整改中，原因已记入备注。".to_string(),
+            Headline::ExtensionAsked => "延期申请已提交，待包保领导答复。".to_string(),
+            Headline::ExtensionAskedLate => {
+                "延期申请已提交（已过原整改时限，记为逾期后申请），待包保领导答复。".to_string()
+            }
+            Headline::ExtensionGranted => "已同意延期，整改时限已更新。".to_string(),
+            Headline::ExtensionDenied => "已驳回延期申请，仍按原时限整改。".to_string(),
         },
         Lang::En => match h {
             Headline::Done => "Marked done.".to_string(),
@@ -267,6 +507,24 @@ pub fn headline(lang: Lang, h: Headline, task_id: &str) -> String {
             Headline::AlreadyInProgress => "Already in progress; nothing changed.".to_string(),
             Headline::AlreadyInProgressNoted => "Already in progress; note added.".to_string(),
             Headline::Noted => "Note added.".to_string(),
+            Headline::SubmittedForReview => {
+                "Reported done; awaiting sign-off, and the reviewers have been told.".to_string()
+            }
+            Headline::AlreadyInReview => "Already awaiting sign-off; nothing changed.".to_string(),
+            Headline::Approved => "Signed off: closed.".to_string(),
+            Headline::Rejected => {
+                "Returned: back to in progress, the reason is in the notes.".to_string()
+            }
+            Headline::ExtensionAsked => {
+                "Extension requested; waiting for the leader's answer.".to_string()
+            }
+            Headline::ExtensionAskedLate => {
+                "Extension requested after the deadline had passed (marked late); waiting for the leader's answer.".to_string()
+            }
+            Headline::ExtensionGranted => "Extension granted: the deadline has moved.".to_string(),
+            Headline::ExtensionDenied => {
+                "Extension denied: the deadline stays as it was.".to_string()
+            }
         },
     }
 }

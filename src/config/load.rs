@@ -476,6 +476,7 @@ impl Validator<'_> {
                 name: None,
                 tasks: self.tasks(t.get_ref()),
                 source_at: String::new(),
+                review: self.review_rule(t.get_ref()),
             });
         }
         for l in &raw.lists {
@@ -515,6 +516,7 @@ impl Validator<'_> {
                 name: Some(name),
                 tasks: self.tasks(t),
                 source_at: String::new(),
+                review: self.review_rule(t),
             });
         }
         if lists.is_empty() {
@@ -527,6 +529,43 @@ impl Validator<'_> {
             );
         }
         lists
+    }
+
+    /// A list's `review` and `review_categories`.
+    fn review_rule(&mut self, t: &super::raw::RawTasks) -> ReviewRule {
+        let default = t.review.as_ref().and_then(|r| self.review(r));
+        let mut categories = BTreeMap::new();
+        for (category, review) in &t.review_categories {
+            let name = self.text(category).trim().to_string();
+            if let Some(r) = self.review(review) {
+                categories.insert(name, r);
+            }
+        }
+        ReviewRule {
+            default: default.unwrap_or_default(),
+            categories,
+        }
+    }
+
+    fn review(&mut self, s: &S) -> Option<Review> {
+        let name = self.text(s);
+        let review = Review::ALL
+            .into_iter()
+            .find(|r| r.as_str() == name.trim().to_ascii_lowercase());
+        if review.is_none() {
+            let (message, help) = self.locale.pick(
+                (
+                    format!("`{name}` 不是有效的审核设置"),
+                    "可写 review = \"none\"（完成即办结）、\"leader\"（由包保领导审核销号）或 \"admins\"（由管理员审核销号）",
+                ),
+                (
+                    format!("`{name}` is not a review setting"),
+                    "write review = \"none\" (done closes a task), \"leader\" (its leader signs it off) or \"admins\" (an admin does)",
+                ),
+            );
+            self.problem(Problem::new(s.span(), message).help(help));
+        }
+        review
     }
 
     fn tasks(&mut self, t: &super::raw::RawTasks) -> TasksConfig {

@@ -139,6 +139,23 @@ pub struct TasksConfig {
     pub locale: Locale,
 }
 
+#[cfg(test)]
+impl TasksConfig {
+    /// A Chinese list at `source` with every option at its default, for tests.
+    pub(crate) fn sample(source: &str) -> TasksConfig {
+        TasksConfig {
+            source: PathBuf::from(source),
+            sheet: None,
+            columns: BTreeMap::new(),
+            status_values: BTreeMap::new(),
+            encoding: None,
+            max_unpacked_size: DEFAULT_MAX_UNPACKED_SIZE,
+            date_order: None,
+            locale: Locale::ZhCn,
+        }
+    }
+}
+
 /// The order of an all-numeric date without its year first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateOrder {
@@ -266,6 +283,47 @@ pub struct RosterConfig {
 pub const UNNAMED_LIST: &str = "tasks";
 
 /// One task list: `[tasks]`, or a `[[lists]]` entry with its short name.
+/// Who must sign a task off (审核销号) before `done` closes it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Review {
+    /// `done` closes the task at once: weekbell's behaviour before sign-off existed.
+    #[default]
+    None,
+    /// The task's leader (包保领导), or an admin when it has none or the leader is away.
+    Leader,
+    /// Any admin (the supervision office, 督查室).
+    Admins,
+}
+
+impl Review {
+    pub const ALL: [Review; 3] = [Review::None, Review::Leader, Review::Admins];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Review::None => "none",
+            Review::Leader => "leader",
+            Review::Admins => "admins",
+        }
+    }
+}
+
+/// A list's `review` and `review_categories`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewRule {
+    pub default: Review,
+    /// By category as written in the list (问题类别), over `default`.
+    pub categories: BTreeMap<String, Review>,
+}
+
+impl ReviewRule {
+    pub fn for_category(&self, category: &str) -> Review {
+        self.categories
+            .get(category.trim())
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ListConfig {
     /// `None` for `[tasks]`. A named list's task ids are shown and typed with the name in front
@@ -276,6 +334,8 @@ pub struct ListConfig {
     /// Where its `source` is written (`weekbell.toml:4:10`), so that a list that is not there
     /// can be traced to the line that names it.
     pub source_at: String,
+    /// Who signs its tasks off before they close.
+    pub review: ReviewRule,
 }
 
 #[derive(Debug, Clone)]
@@ -482,6 +542,12 @@ impl Config {
     /// The list named `name` (`None`: `[tasks]`).
     pub fn list(&self, name: Option<&str>) -> Option<&ListConfig> {
         self.lists.iter().find(|l| l.name.as_deref() == name)
+    }
+
+    /// Who signs off a task of list `list` (`None`: `[tasks]`) and `category`.
+    pub fn review_for(&self, list: Option<&str>, category: &str) -> Review {
+        self.list(list)
+            .map_or(Review::None, |l| l.review.for_category(category))
     }
 
     /// `[tasks] date_order` of the list named `name`.

@@ -94,6 +94,11 @@ pub(super) struct RawTasks {
     /// `"256MiB"`-style strings or a bare number of bytes.
     pub max_unpacked_size: Option<Spanned<SizeValue>>,
     pub date_order: Option<S>,
+    /// Who signs a task off before it is closed: `none`, `leader` or `admins`.
+    pub review: Option<S>,
+    /// `review` for the tasks of one category (问题类别), over the list's own.
+    #[serde(default)]
+    pub review_categories: BTreeMap<S, S>,
 }
 
 /// A size: `"256MiB"`, `"300MB"` or a bare number of bytes.

@@ -185,16 +185,7 @@ mod tests {
             handles: BTreeMap::new(),
             admin: false,
         }]);
-        let cfg = TasksConfig {
-            source: "t.csv".into(),
-            sheet: None,
-            columns: BTreeMap::new(),
-            status_values: BTreeMap::new(),
-            encoding: None,
-            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
-            date_order: None,
-            locale: crate::config::Locale::ZhCn,
-        };
+        let cfg = TasksConfig::sample("t.csv");
         let vocabulary = Vocabulary::new(&[], &cfg, true);
         // 2026-11-30T00:00:00Z is 08:00 in Shanghai.
         let day = 1_795_996_800_000;

@@ -211,7 +211,7 @@ fn appended_header(field: Field, chinese: bool) -> &'static str {
 /// The words written for each status: see the module docs of `export`.
 #[derive(Debug, Clone)]
 pub(super) struct Vocabulary {
-    words: [String; 6],
+    words: [String; Status::ALL.len()],
 }
 
 fn slot(s: Status) -> usize {
@@ -262,6 +262,7 @@ fn built_in_word(s: Status, chinese: bool) -> &'static str {
         (Status::Done, true) => "已完成",
         (Status::Ongoing, true) => "长期坚持",
         (Status::Cancelled, true) => "已取消",
+        (Status::Review, true) => "待审核",
         (Status::InProgress, false) => "in progress",
         (s, false) => s.as_str(),
     }
@@ -665,19 +666,9 @@ pub(super) fn percent_text(fraction: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn cfg() -> TasksConfig {
-        TasksConfig {
-            source: "t.csv".into(),
-            sheet: None,
-            columns: BTreeMap::new(),
-            status_values: BTreeMap::new(),
-            encoding: None,
-            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
-            date_order: None,
-            locale: crate::config::Locale::ZhCn,
-        }
+        TasksConfig::sample("t.csv")
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub use view::{DigestInput, WeekActivity};
 
 use crate::config::{Config, Locale};
 use crate::people::Directory;
-use crate::tasks::Task;
 use crate::tasks::warning::Judge;
+use crate::tasks::{Assignee, Task};
+use crate::types::MentionRef;
 use crate::types::Platform;
 use chrono::NaiveDate;
 use minijinja::{Environment, Template, Value};
@@ -381,6 +382,51 @@ impl Renderer {
                 recipient: None,
                 parts: self.split_body(target, &body)?,
             }))
+        })
+    }
+
+    /// A short message to `to` (each @mentioned, first), such as the note to a task's
+    /// reviewers that it awaits their sign-off. `text` is plain; it is escaped line by line.
+    pub fn notice(
+        &self,
+        target: &RenderTarget<'_>,
+        people: &Directory,
+        to: &[Assignee],
+        text: &str,
+    ) -> Result<RenderedMessage, RenderError> {
+        let dialect = target.dialect;
+        let mut mentions = Vec::new();
+        let mut mention_tokens = Vec::new();
+        let mut tokens = Vec::new();
+        for a in to {
+            let (token, m) = match view::resolve(a, people) {
+                Some(p) => templates::mention_token(target.platform, dialect, p),
+                None => (dialect.mention(MentionRef::Name(&a.name)), None),
+            };
+            if tokens.contains(&token) {
+                continue;
+            }
+            if let Some(m) = m {
+                mentions.push(m);
+                mention_tokens.push(token.clone());
+            }
+            tokens.push(token);
+        }
+        let lines: Vec<String> = text.lines().map(|l| dialect.escape(l)).collect();
+        let body = match tokens.is_empty() {
+            true => lines.join("\n"),
+            false => format!("{} {}", tokens.join(" "), lines.join("\n")),
+        };
+        let body = MessageBody {
+            title: "weekbell".to_string(),
+            text: dialect.finish(&body).into_owned(),
+            mentions,
+            mention_tokens,
+            tokens,
+        };
+        Ok(RenderedMessage {
+            recipient: None,
+            parts: self.split_body(target, &body)?,
         })
     }
 

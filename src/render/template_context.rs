@@ -62,6 +62,18 @@ struct TaskCtx<'a> {
     warning_label: Option<&'a str>,
     leader: Option<PersonCtx>,
     owners: Vec<PersonCtx>,
+    /// The deadline before any extension, where one was granted; none otherwise.
+    due_original: Option<String>,
+    /// An extension asked for and not yet answered: `to`, `reason`, `late`.
+    extension: Option<ExtensionCtx<'a>>,
+}
+
+#[derive(Serialize)]
+struct ExtensionCtx<'a> {
+    to: String,
+    reason: &'a str,
+    /// Asked after the deadline had passed.
+    late: bool,
 }
 
 pub(crate) fn status_label(locale: Locale, s: Status) -> &'static str {
@@ -72,12 +84,14 @@ pub(crate) fn status_label(locale: Locale, s: Status) -> &'static str {
         (Locale::ZhCn, Status::Done) => "已完成",
         (Locale::ZhCn, Status::Ongoing) => "长期坚持",
         (Locale::ZhCn, Status::Cancelled) => "已取消",
+        (Locale::ZhCn, Status::Review) => "待审核",
         (Locale::En, Status::Todo) => "to do",
         (Locale::En, Status::InProgress) => "in progress",
         (Locale::En, Status::Blocked) => "blocked",
         (Locale::En, Status::Done) => "done",
         (Locale::En, Status::Ongoing) => "ongoing",
         (Locale::En, Status::Cancelled) => "cancelled",
+        (Locale::En, Status::Review) => "awaiting sign-off",
     }
 }
 
@@ -111,6 +125,12 @@ fn task_ctx<'a>(l: &TaskLine<'a>, told: Told, locale: Locale, people: &Directory
         warning_label: l.warning.map(|w| w.label.as_str()),
         leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
         owners: t.owners.iter().map(|a| person_ctx(a, people)).collect(),
+        due_original: t.extension.original_due.map(|d| d.to_string()),
+        extension: t.extension.pending.as_ref().map(|r| ExtensionCtx {
+            to: r.to.to_string(),
+            reason: &r.reason,
+            late: r.late,
+        }),
     }
 }
 
@@ -145,6 +165,7 @@ struct TotalsCtx {
     done: usize,
     ongoing: usize,
     cancelled: usize,
+    review: usize,
     counted: usize,
     open: usize,
     overdue: usize,
@@ -188,6 +209,17 @@ struct DigestCtx<'a> {
     stale_list_note: Option<&'a str>,
     /// Every warning level with its count of tasks, least severe first.
     warnings: Vec<LevelCtx<'a>>,
+    awaiting_review: Section<ReviewCtx<'a>>,
+    /// Tasks with an extension request waiting for the leader's answer.
+    pending_extensions: Section<TaskCtx<'a>>,
+}
+
+#[derive(Serialize)]
+struct ReviewCtx<'a> {
+    #[serde(flatten)]
+    task: TaskCtx<'a>,
+    /// Whole days since it was reported done; none when no event says.
+    days_waiting: Option<i64>,
 }
 
 fn task_section<'a>(
@@ -227,6 +259,7 @@ pub(crate) fn digest_context<'a>(
             done: t.done,
             ongoing: t.ongoing,
             cancelled: t.cancelled,
+            review: t.review,
             counted: t.counted(),
             open: t.todo + t.in_progress + t.blocked,
             overdue: v.overdue.len(),
@@ -273,6 +306,15 @@ pub(crate) fn digest_context<'a>(
                 count: w.count,
             })
             .collect(),
+        awaiting_review: section(
+            v.awaiting_review.iter().map(|r| ReviewCtx {
+                task: task_ctx(&r.line, Told::default(), locale, people),
+                days_waiting: r.days_waiting,
+            }),
+            v.awaiting_review.len(),
+            cap,
+        ),
+        pending_extensions: tasks(&v.pending_extensions),
         common,
     };
     Value::from(Serde(&ctx))

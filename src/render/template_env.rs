@@ -303,6 +303,30 @@ pub(crate) struct Collected {
     pub tokens: Vec<(String, Option<Mention>)>,
 }
 
+/// How `person` is @mentioned on `platform` in `dialect`, and whom that notifies: by their
+/// handle (or mobile) where the platform can, else as `@Name`, notifying nobody.
+pub(crate) fn mention_token(
+    platform: Platform,
+    dialect: Dialect,
+    person: &Person,
+) -> (String, Option<Mention>) {
+    match platform.mention_for(person, dialect) {
+        Some(m) => {
+            let id = m
+                .handle
+                .as_deref()
+                .or(m.mobile.as_deref())
+                .unwrap_or_default();
+            let token = dialect.mention(MentionRef::Handle {
+                id,
+                name: &person.name,
+            });
+            (token, Some(m))
+        }
+        None => (dialect.mention(MentionRef::Name(&person.name)), None),
+    }
+}
+
 fn mention_value(dialect: Dialect, state: &mut State, who: &Value) -> Result<String, Error> {
     if who.is_none() || who.is_undefined() {
         return Err(Error::new(
@@ -337,18 +361,7 @@ fn mention_value(dialect: Dialect, state: &mut State, who: &Value) -> Result<Str
         .and_then(|i| data.people.resolve(i))
         .or_else(|| data.people.resolve(&name));
     let (token, target) = match person {
-        Some(p) => match data.platform.mention_for(p, dialect) {
-            Some(m) => {
-                let id = m
-                    .handle
-                    .as_deref()
-                    .or(m.mobile.as_deref())
-                    .unwrap_or_default();
-                let token = dialect.mention(MentionRef::Handle { id, name: &p.name });
-                (token, Some(m))
-            }
-            None => (dialect.mention(MentionRef::Name(&p.name)), None),
-        },
+        Some(p) => mention_token(data.platform, dialect, p),
         None => (dialect.mention(MentionRef::Name(&name)), None),
     };
     let collected = state.get_or_insert_extension_with(Collected::default);

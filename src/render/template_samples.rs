@@ -51,6 +51,7 @@ fn task(
         due,
         unreadable_due: None,
         due_anchored: None,
+        extension: Default::default(),
         list: None,
         status,
         progress: Some(40),

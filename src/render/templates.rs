@@ -20,7 +20,7 @@ pub(crate) use check::read_user_template;
 pub(crate) use context::{
     Common, digest_context, reminder_context, report_call_context, status_label, with_data,
 };
-pub(crate) use env::{RenderData, RenderedText, build_env, jinja_error, render};
+pub(crate) use env::{RenderData, RenderedText, build_env, jinja_error, mention_token, render};
 
 use crate::config::Locale;
 use std::path::PathBuf;
@@ -123,6 +123,8 @@ impl TemplateKind {
                 "silent_units",
                 "stale_list_note",
                 "warnings",
+                "awaiting_review",
+                "pending_extensions",
             ],
             TemplateKind::Reminder => &[
                 COMMON[0],

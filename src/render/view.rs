@@ -41,6 +41,8 @@ pub struct StatusTotals {
     pub done: usize,
     pub ongoing: usize,
     pub cancelled: usize,
+    /// Awaiting sign-off: counted, not yet done.
+    pub review: usize,
 }
 
 impl StatusTotals {
@@ -53,6 +55,7 @@ impl StatusTotals {
             Status::Done => self.done += 1,
             Status::Ongoing => self.ongoing += 1,
             Status::Cancelled => self.cancelled += 1,
+            Status::Review => self.review += 1,
         }
     }
 
@@ -97,6 +100,15 @@ impl<'a> TaskLine<'a> {
                 .map(|d| (d - today).num_days()),
         }
     }
+}
+
+/// A task awaiting sign-off, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ReviewLine<'a> {
+    pub line: TaskLine<'a>,
+    /// Whole days since it was reported done; `None` when no event says (the list itself
+    /// gave the status).
+    pub days_waiting: Option<i64>,
 }
 
 /// One line of the per-unit overview.
@@ -153,6 +165,10 @@ pub struct DigestView<'a> {
     pub stale_list_note: Option<&'a str>,
     /// Tasks at each warning level, least severe first, every level listed (zero included).
     pub warnings: Vec<LevelCount<'a>>,
+    /// Tasks awaiting sign-off (审核销号), longest waiting first (then list order).
+    pub awaiting_review: Vec<ReviewLine<'a>>,
+    /// Tasks with an extension request not yet answered, in list order.
+    pub pending_extensions: Vec<TaskLine<'a>>,
 }
 
 /// Computes the digest view in one pass over the tasks plus sorts of the (smaller) sections.
@@ -176,6 +192,8 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
     let mut blocked = Vec::new();
     let mut due_unconfirmed = Vec::new();
     let mut done_since = Vec::new();
+    let mut awaiting_review = Vec::new();
+    let mut pending_extensions = Vec::new();
     let mut warnings: Vec<LevelCount<'a>> = Vec::new();
     for l in input.warnings.map_or(&[][..], |j| j.levels()) {
         if warnings.last().is_none_or(|w| w.name != l.name) {
@@ -235,6 +253,16 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         if task.status == Status::Done && completed.contains(task.id.as_str()) {
             done_since.push(line);
         }
+        if task.extension.pending.is_some() && task.status.is_open() {
+            pending_extensions.push(line);
+        }
+        if task.status == Status::Review {
+            let since = input.warnings.and_then(|j| j.review_since(task));
+            awaiting_review.push(ReviewLine {
+                line,
+                days_waiting: since.map(|d| (today - d).num_days().max(0)),
+            });
+        }
     }
 
     // Same rule as `units_without_report`, from the rows already counted (still in list order).
@@ -247,6 +275,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
     overdue.sort_by_key(|l| std::cmp::Reverse(l.days_overdue));
     due_soon.sort_by_key(|l| l.task.due);
     units.sort_by_key(|u| std::cmp::Reverse(u.overdue));
+    awaiting_review.sort_by_key(|r| std::cmp::Reverse(r.days_waiting));
 
     DigestView {
         today,
@@ -263,6 +292,8 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         silent_units,
         stale_list_note: input.stale_list_note,
         warnings,
+        awaiting_review,
+        pending_extensions,
     }
 }
 
@@ -470,6 +501,7 @@ mod tests {
             due: due.map(d),
             unreadable_due: None,
             due_anchored: None,
+            extension: Default::default(),
             list: None,
             status,
             progress: None,

@@ -179,19 +179,9 @@ mod tests {
     use crate::people::Person;
     use crate::tasks::Status;
     use std::collections::BTreeMap;
-    use std::path::PathBuf;
 
     fn cfg() -> TasksConfig {
-        TasksConfig {
-            source: PathBuf::from("unused.csv"),
-            sheet: None,
-            columns: BTreeMap::new(),
-            status_values: BTreeMap::new(),
-            encoding: None,
-            max_unpacked_size: crate::config::DEFAULT_MAX_UNPACKED_SIZE,
-            date_order: None,
-            locale: crate::config::Locale::ZhCn,
-        }
+        TasksConfig::sample("unused.csv")
     }
 
     fn people() -> Directory {

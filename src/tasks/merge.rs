@@ -17,6 +17,9 @@
 //! | `note` | one note written in the chat or CLI | appended to `notes` as a line `[YYYY-MM-DD actor] text` |
 //! | `notes` | the whole notes cell (recorded with `source = "file"` when the office edits it) | replaces `notes` (NULL = empty) |
 //! | `report` | a unit's weekly report; **`task_id` holds the unit's name** | never applied to a task |
+//! | `extension` | a deadline extension asked for: `YYYY-MM-DD reason` | the task's pending request, by the actor, marked late when asked after the deadline |
+//! | `due` | `YYYY-MM-DD`: an extension granted | replaces the deadline (the first one is kept as `original_due`) and answers the request |
+//! | `extension_denied` | the reason | answers the pending request |
 //!
 //! `old_value` is for the record only; merging never reads it. `actor` is the person's id (or
 //! `file`, or the CLI user); when a [`Directory`] is given, a note's line shows the person's
@@ -27,10 +30,10 @@
 //! malformed values (an unknown status word, progress `120`) are skipped and counted, never
 //! fatal: one bad row in the store must not stop every digest.
 
-use super::model::{Status, Task};
+use super::model::{ExtensionRequest, Status, Task};
 use crate::people::Directory;
 use crate::store::TaskEvent;
-use chrono::{DateTime, TimeZone};
+use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use std::collections::{BTreeSet, HashMap};
 
@@ -41,6 +44,9 @@ pub mod field {
     pub const NOTE: &str = "note";
     pub const NOTES: &str = "notes";
     pub const REPORT: &str = "report";
+    pub const EXTENSION: &str = "extension";
+    pub const DUE: &str = "due";
+    pub const EXTENSION_DENIED: &str = "extension_denied";
 }
 
 /// How many events a merge used, and how many it had to leave out (for the log).
@@ -119,6 +125,16 @@ enum FieldChange {
     Progress(Option<u8>),
     AppendNote(String),
     ReplaceNotes(String),
+    /// Asked on `day` (the event's day in the zone), for the late mark.
+    ExtensionAsked {
+        request: ExtensionRequest,
+        day: NaiveDate,
+    },
+    ExtensionGranted {
+        due: NaiveDate,
+        day: NaiveDate,
+    },
+    ExtensionDenied,
 }
 
 impl FieldChange {
@@ -137,6 +153,24 @@ impl FieldChange {
             field::NOTES => Some(FieldChange::ReplaceNotes(
                 value.unwrap_or_default().to_string(),
             )),
+            field::EXTENSION => {
+                let (to, reason) = parse_extension_value(value?)?;
+                Some(FieldChange::ExtensionAsked {
+                    request: ExtensionRequest {
+                        to,
+                        reason: reason.to_string(),
+                        by: event.actor.clone(),
+                        at_ms: event.at_ms,
+                        late: false,
+                    },
+                    day: event_day(event, options)?,
+                })
+            }
+            field::DUE => Some(FieldChange::ExtensionGranted {
+                due: NaiveDate::parse_from_str(value?.trim(), "%Y-%m-%d").ok()?,
+                day: event_day(event, options)?,
+            }),
+            field::EXTENSION_DENIED => Some(FieldChange::ExtensionDenied),
             _ => None,
         }
     }
@@ -154,8 +188,42 @@ impl FieldChange {
                 task.notes.push_str(line);
             }
             FieldChange::ReplaceNotes(notes) => task.notes.clone_from(notes),
+            FieldChange::ExtensionAsked { request, day } => {
+                let late = task.due.is_some_and(|due| *day > due);
+                task.extension.pending = Some(ExtensionRequest {
+                    late,
+                    ..request.clone()
+                });
+            }
+            FieldChange::ExtensionGranted { due, day } => {
+                if task.extension.original_due.is_none() {
+                    task.extension.original_due = task.due;
+                }
+                task.due = Some(*due);
+                task.extension.granted_on = Some(*day);
+                task.extension.pending = None;
+            }
+            FieldChange::ExtensionDenied => task.extension.pending = None,
         }
     }
+}
+
+/// An `extension` event's value: the date asked for, a space, the reason.
+pub fn parse_extension_value(value: &str) -> Option<(NaiveDate, &str)> {
+    let value = value.trim();
+    let (date, reason) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
+    let to = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
+    Some((to, reason.trim()))
+}
+
+/// The event's calendar day in the merge's zone.
+fn event_day(event: &TaskEvent, options: &MergeOptions<'_>) -> Option<NaiveDate> {
+    DateTime::from_timestamp_millis(event.at_ms).map(|utc| {
+        options
+            .zone
+            .from_utc_datetime(&utc.naive_utc())
+            .date_naive()
+    })
 }
 
 fn parse_percent(v: &str) -> Option<u8> {
@@ -170,14 +238,8 @@ fn note_line(event: &TaskEvent, text: &str, options: &MergeOptions<'_>) -> Strin
         .people
         .and_then(|d| d.get(&event.actor))
         .map_or(event.actor.as_str(), |p| p.name.as_str());
-    match DateTime::from_timestamp_millis(event.at_ms) {
-        Some(utc) => {
-            let day = options
-                .zone
-                .from_utc_datetime(&utc.naive_utc())
-                .date_naive();
-            format!("[{} {who}] {text}", day.format("%Y-%m-%d"))
-        }
+    match event_day(event, options) {
+        Some(day) => format!("[{} {who}] {text}", day.format("%Y-%m-%d")),
         None => format!("[{who}] {text}"),
     }
 }
@@ -264,6 +326,101 @@ mod tests {
     const DAY: i64 = 1_795_996_800_000;
 
     #[test]
+    fn an_extension_asked_then_granted_moves_the_deadline_and_keeps_the_first() {
+        let mut tasks = vec![Task {
+            due: NaiveDate::from_ymd_opt(2026, 12, 15),
+            ..task("1")
+        }];
+        let asked = ev(
+            "a",
+            "1",
+            DAY,
+            field::EXTENSION,
+            Some("2027-01-31 资金未到位"),
+        );
+        apply_events(&mut tasks, std::slice::from_ref(&asked));
+        let pending = tasks[0]
+            .extension
+            .pending
+            .clone()
+            .unwrap_or_else(|| panic!("no request"));
+        assert_eq!(
+            pending.to,
+            NaiveDate::from_ymd_opt(2027, 1, 31).unwrap_or_default()
+        );
+        assert_eq!(pending.reason, "资金未到位");
+        assert_eq!(pending.by, "sun.qiang");
+        assert!(!pending.late, "asked on 30 November, before 15 December");
+
+        let granted = ev("b", "1", DAY + 86_400_000, field::DUE, Some("2027-01-31"));
+        apply_events(&mut tasks, &[granted]);
+        let t = &tasks[0];
+        assert_eq!(t.due, NaiveDate::from_ymd_opt(2027, 1, 31));
+        assert_eq!(t.due_original(), NaiveDate::from_ymd_opt(2026, 12, 15));
+        assert_eq!(t.extension.pending, None);
+        // Granted on 1 December, before the first deadline: on time counts against the new one.
+        assert_eq!(t.due_for_on_time(), NaiveDate::from_ymd_opt(2027, 1, 31));
+
+        // A second extension keeps the first deadline as the original.
+        apply_events(
+            &mut tasks,
+            &[ev(
+                "c",
+                "1",
+                DAY + 90 * 86_400_000,
+                field::DUE,
+                Some("2027-03-31"),
+            )],
+        );
+        assert_eq!(
+            tasks[0].due_original(),
+            NaiveDate::from_ymd_opt(2026, 12, 15)
+        );
+        // Granted in February, after the first deadline: it does not make a late task punctual.
+        assert_eq!(
+            tasks[0].due_for_on_time(),
+            NaiveDate::from_ymd_opt(2026, 12, 15)
+        );
+    }
+
+    #[test]
+    fn an_extension_asked_after_the_deadline_is_late_and_a_denial_clears_it() {
+        let mut tasks = vec![Task {
+            due: NaiveDate::from_ymd_opt(2026, 11, 20),
+            ..task("1")
+        }];
+        apply_events(
+            &mut tasks,
+            &[ev(
+                "a",
+                "1",
+                DAY,
+                field::EXTENSION,
+                Some("2026-12-31 天气原因"),
+            )],
+        );
+        assert!(tasks[0].extension.pending.as_ref().is_some_and(|r| r.late));
+        apply_events(
+            &mut tasks,
+            &[ev(
+                "b",
+                "1",
+                DAY + 1,
+                field::EXTENSION_DENIED,
+                Some("按原时限"),
+            )],
+        );
+        assert_eq!(tasks[0].extension.pending, None);
+        assert_eq!(tasks[0].due, NaiveDate::from_ymd_opt(2026, 11, 20));
+        // A request without a readable date is malformed, not applied.
+        let stats = apply_events(
+            &mut tasks,
+            &[ev("c", "1", DAY + 2, field::EXTENSION, Some("next week"))],
+        );
+        assert_eq!(stats.malformed, 1);
+    }
+
+    #[test]
     fn latest_event_per_field_wins_regardless_of_input_order() {
         let mut tasks = vec![task("1")];
         let events = vec![
@@ -341,7 +498,7 @@ mod tests {
             ev("c", "1", DAY, "progress", Some("120")),
             ev("d", "1", DAY, "progress", Some("abc")),
             ev("e", "1", DAY, "status", None),
-            ev("f", "1", DAY, "due", Some("2026-12-01")),
+            ev("f", "1", DAY, "priority", Some("high")),
             ev("g", "县城管局", DAY, "report", Some("本周完成")),
             ev("h", "1", DAY, "note", Some("   ")),
             ev("i", "1", i64::MAX, "progress", Some("60%")),

@@ -36,8 +36,8 @@ pub use merge::{
     MergeOptions, MergeStats, WeekActivity, apply_events, apply_events_with, week_activity,
 };
 pub use model::{
-    Assignee, ColumnReport, Details, Extra, FoundBy, ListDate, MappedColumn, RowRef, RowWarning,
-    SheetPerson, Status, Task, TaskList,
+    Assignee, ColumnReport, Details, Extension, ExtensionRequest, Extra, FoundBy, ListDate,
+    MappedColumn, RowRef, RowWarning, SheetPerson, Status, Task, TaskList,
 };
 pub use names::split_names;
 pub use roster::{RosterEntry, load_roster};

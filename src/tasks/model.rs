@@ -63,6 +63,32 @@ pub struct Task {
     #[serde(flatten)]
     pub details: Details,
     pub source: RowRef,
+    /// Deadline extensions (延期) asked for and granted in the chat.
+    pub extension: Extension,
+}
+
+/// A task's deadline extensions (延期申请): the deadline it had before the first one granted,
+/// and a request waiting for the leader's answer.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Extension {
+    /// The deadline before the first extension granted; `None` while none was.
+    pub original_due: Option<NaiveDate>,
+    /// The day the latest extension was granted.
+    pub granted_on: Option<NaiveDate>,
+    /// A request nobody has answered yet.
+    pub pending: Option<ExtensionRequest>,
+}
+
+/// An extension asked for: to when, why, by whom, when.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ExtensionRequest {
+    pub to: NaiveDate,
+    pub reason: String,
+    /// The person id of who asked.
+    pub by: String,
+    pub at_ms: i64,
+    /// Asked after the deadline had already passed: allowed, and marked.
+    pub late: bool,
 }
 
 /// The columns of a row that weekbell shows and keeps but does not act on. Empty strings (and
@@ -181,6 +207,21 @@ impl Task {
         self.status.is_open() && self.due.is_some_and(|d| d < today)
     }
 
+    /// The deadline the list first gave, before any extension.
+    pub fn due_original(&self) -> Option<NaiveDate> {
+        self.extension.original_due.or(self.due)
+    }
+
+    /// The deadline on-time figures count against: the extended one only when the extension
+    /// was granted by the original deadline; one granted after it does not make a late task
+    /// punctual.
+    pub fn due_for_on_time(&self) -> Option<NaiveDate> {
+        match (self.extension.original_due, self.extension.granted_on) {
+            (Some(original), Some(granted)) if granted > original => Some(original),
+            _ => self.due,
+        }
+    }
+
     /// Whole days past the deadline on `today` (0 when not overdue).
     pub fn days_overdue(&self, today: NaiveDate) -> i64 {
         match self.due {
@@ -203,6 +244,7 @@ impl Task {
             due: None,
             unreadable_due: None,
             due_anchored: None,
+            extension: Default::default(),
             list: None,
             status: Status::Todo,
             progress: None,

@@ -575,6 +575,8 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
             sheet: out.sheet.clone(),
             row,
         },
+        // Extensions live in the chat's events, never in the sheet.
+        extension: Default::default(),
     });
 }
 

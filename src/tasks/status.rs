@@ -28,8 +28,9 @@ const BUILT_IN: &[(Status, &[&str])] = &[
         &[
             "in_progress",
             "in progress",
+            // A tracker's code review is still the team's work in progress; the office's
+            // sign-off (待审核, below) is what `review` means here.
             "in review",
-            "review",
             "wip",
             "doing",
             "started",
@@ -91,6 +92,19 @@ const BUILT_IN: &[(Status, &[&str])] = &[
             "取消",
             "撤销",
             "已撤销",
+        ],
+    ),
+    (
+        Status::Review,
+        &[
+            "review",
+            "pending review",
+            "awaiting review",
+            "awaiting sign-off",
+            "待审核",
+            "待销号",
+            "审核中",
+            "待验收",
         ],
     ),
 ];

@@ -28,6 +28,9 @@ pub struct TaskDates {
     pub last_update: Option<NaiveDate>,
     /// The day of the status event that last made it blocked, if it is blocked by an event.
     pub blocked_since: Option<NaiveDate>,
+    /// The day of the status event that put it in review (awaiting sign-off), when its latest
+    /// status event did.
+    pub review_since: Option<NaiveDate>,
 }
 
 /// The most severe level any of whose rules matches the task on `today`: the last such entry
@@ -119,10 +122,15 @@ pub fn task_dates(
         }
     }
     for (task_id, (_, _, e)) in latest_status {
-        let blocked = e.new_value.as_deref().and_then(Status::from_name) == Some(Status::Blocked);
-        if let (true, Some(dates)) = (blocked, by_task.get_mut(task_id)) {
-            dates.blocked_since = DateTime::from_timestamp_millis(e.at_ms)
-                .map(|utc| zone.from_utc_datetime(&utc.naive_utc()).date_naive());
+        let Some(dates) = by_task.get_mut(task_id) else {
+            continue;
+        };
+        let day = DateTime::from_timestamp_millis(e.at_ms)
+            .map(|utc| zone.from_utc_datetime(&utc.naive_utc()).date_naive());
+        match e.new_value.as_deref().and_then(Status::from_name) {
+            Some(Status::Blocked) => dates.blocked_since = day,
+            Some(Status::Review) => dates.review_since = day,
+            _ => {}
         }
     }
     if let Some(list_date) = list_date {
@@ -143,6 +151,7 @@ pub fn dates_of(
         start: list_date,
         last_update: None,
         blocked_since: None,
+        review_since: None,
     })
 }
 
@@ -173,6 +182,11 @@ impl<'a> Judge<'a> {
     /// The levels judged against, least severe first.
     pub fn levels(&self) -> &'a [WarningLevel] {
         self.levels
+    }
+
+    /// The day `task` was reported done and began to await sign-off, when an event says so.
+    pub fn review_since(&self, task: &Task) -> Option<NaiveDate> {
+        self.dates.get(&task.id).and_then(|d| d.review_since)
     }
 
     /// The task's level on `today` (see [`level`]).
@@ -213,6 +227,7 @@ mod tests {
             start: Some(day(start)),
             last_update: Some(day(start)),
             blocked_since: None,
+            review_since: None,
         }
     }
 
@@ -237,6 +252,7 @@ mod tests {
             start: Some(day("2026-12-01")),
             last_update: Some(day("2026-12-26")),
             blocked_since: None,
+            review_since: None,
         };
         assert_eq!(name_on(&t, "2026-12-27", &d), "none");
         assert_eq!(name_on(&t, "2026-12-28", &d), "blue");
@@ -284,6 +300,7 @@ mod tests {
             start: Some(day("2026-12-01")),
             last_update: None,
             blocked_since: None,
+            review_since: None,
         };
         assert_eq!(name_on(&t, "2026-12-07", &never), "none");
         assert_eq!(name_on(&t, "2026-12-08", &never), "yellow");
@@ -304,6 +321,7 @@ mod tests {
             start: Some(day("2026-11-01")),
             last_update: Some(day("2026-12-01")),
             blocked_since: Some(day("2026-12-01")),
+            review_since: None,
         };
         assert!(level(&t, day("2026-12-07"), &d, &levels).is_none());
         assert!(level(&t, day("2026-12-08"), &d, &levels).is_some());
@@ -338,6 +356,7 @@ mod tests {
                 // 17:00 UTC is the next morning in Shanghai.
                 last_update: Some(day("2026-12-07")),
                 blocked_since: Some(day("2026-12-05")),
+                review_since: None,
             }
         );
         assert_eq!(
@@ -380,6 +399,7 @@ mod tests {
                         start: start.map(at),
                         last_update: update.map(at),
                         blocked_since: blocked.map(at),
+                        review_since: None,
                     },
                 )
             })

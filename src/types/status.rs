@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::fmt;
 
-/// The six states a task can be in. Every source's own wording is mapped onto these.
+/// The seven states a task can be in. Every source's own wording is mapped onto these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
@@ -14,16 +14,21 @@ pub enum Status {
     Done,
     Ongoing,
     Cancelled,
+    /// Reported done by an owner, waiting for the reviewers' sign-off (审核销号) where the
+    /// list's `review` asks for one. Not open: nobody is reminded of it and it is not overdue,
+    /// since the owner's part is done; not done either, until a reviewer approves.
+    Review,
 }
 
 impl Status {
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Todo,
         Status::InProgress,
         Status::Blocked,
         Status::Done,
         Status::Ongoing,
         Status::Cancelled,
+        Status::Review,
     ];
 
     /// The English name used in config keys, `--status` and JSON output.
@@ -35,6 +40,7 @@ impl Status {
             Status::Done => "done",
             Status::Ongoing => "ongoing",
             Status::Cancelled => "cancelled",
+            Status::Review => "review",
         }
     }
 

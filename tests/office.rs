@@ -1,0 +1,292 @@
+//! The office's own way of working, against the real binary: sign-off before close (审核销号).
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use support::daemon::{weekbell, weekbell_ok};
+
+const LIST: &str = "序号,问题类别,问题描述,责任单位,包保领导,责任人,整改时限,整改进展\n\
+                    1,长期整改,油烟净化设施未全覆盖,县城管局,张明远,孙强,2026-12-31,整改中\n\
+                    2,立行立改,背街小巷路面破损,县住建局,张明远,李娜,2026-12-20,整改中\n\
+                    3,长期整改,散煤燃烧治理,县生态环境局,张明远,李娜,2026-12-31,整改中\n";
+
+/// A county list whose tasks the leader signs off, except 立行立改 ones, which close at once.
+fn office() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    std::fs::write(dir.path().join("list.csv"), LIST).unwrap_or_else(|e| panic!("{e}"));
+    let config = r#"timezone = "Asia/Shanghai"
+locale = "zh-CN"
+[tasks]
+source = "list.csv"
+review = "leader"
+review_categories = { "立行立改" = "none" }
+[channels.county]
+platform = "console"
+[[schedules]]
+name = "friday-digest"
+cron = "0 17 * * FRI"
+kind = "digest"
+channels = ["county"]
+[[people]]
+id = "zhang"
+name = "张明远"
+[[people]]
+id = "sun"
+name = "孙强"
+unit = "县城管局"
+[[people]]
+id = "li"
+name = "李娜"
+[[people]]
+id = "admin"
+name = "督查室"
+admin = true
+"#;
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    (dir, path)
+}
+
+fn cmd(dir: &Path, config: &Path, person: &str, at: &str, text: &str) -> String {
+    weekbell_ok(dir, config, &["cmd", "--as", person, "--at", at, text], &[])
+}
+
+fn task<'a>(tasks: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    tasks
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["id"] == id))
+        .unwrap_or_else(|| panic!("no task {id} in {tasks}"))
+}
+
+fn tasks_json(dir: &Path, config: &Path) -> serde_json::Value {
+    let out = weekbell_ok(dir, config, &["tasks", "--json"], &[]);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"))
+}
+
+/// The texts of the messages waiting in the outbox, oldest first.
+fn outbox_texts(dir: &Path, config: &Path) -> Vec<String> {
+    let out = weekbell_ok(dir, config, &["outbox", "--json"], &[]);
+    let messages: serde_json::Value =
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut texts: Vec<String> = messages
+        .as_array()
+        .unwrap_or_else(|| panic!("not an array: {out}"))
+        .iter()
+        .filter_map(|m| m["payload"].as_str())
+        .filter_map(|p| serde_json::from_str::<serde_json::Value>(p).ok())
+        .filter_map(|p| p["text"].as_str().map(str::to_string))
+        .collect();
+    texts.reverse();
+    texts
+}
+
+#[test]
+fn an_owners_done_waits_for_the_leaders_sign_off_and_a_return_sends_it_back_with_the_reason() {
+    let (dir, config) = office();
+    let (d, c) = (dir.path(), config.as_path());
+
+    // The owner reports done: the task awaits sign-off, and the leader is told how to act.
+    let answer = cmd(
+        d,
+        c,
+        "sun",
+        "2026-12-10T10:00:00+08:00",
+        "完成 1 已全部安装",
+    );
+    assert!(answer.contains("待审核销号"), "{answer}");
+    assert_eq!(task(&tasks_json(d, c), "1")["status"], "review");
+    let notices = outbox_texts(d, c);
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].starts_with("@张明远 ") && notices[0].contains("销号 1"),
+        "{notices:?}"
+    );
+
+    // A 立行立改 task needs no sign-off: done closes it.
+    let answer = cmd(d, c, "li", "2026-12-10T11:00:00+08:00", "完成 2");
+    assert!(answer.contains("已标记完成"), "{answer}");
+    assert_eq!(task(&tasks_json(d, c), "2")["status"], "done");
+
+    // Only the leader (or an admin) signs off; the owner cannot close it himself.
+    let refused = cmd(d, c, "sun", "2026-12-10T12:00:00+08:00", "销号 1");
+    assert!(refused.contains("须由张明远审核销号"), "{refused}");
+    assert_eq!(task(&tasks_json(d, c), "1")["status"], "review");
+
+    // The digest lists it as awaiting sign-off, with the days it has waited.
+    let digest = weekbell_ok(
+        d,
+        c,
+        &[
+            "preview",
+            "friday-digest",
+            "--at",
+            "2026-12-11T17:00:00+08:00",
+        ],
+        &[],
+    );
+    assert!(
+        digest.contains("待审核销号（1 项）")
+            && digest.contains("【1】油烟净化设施未全覆盖（县城管局）：已报完成 1 天"),
+        "{digest}"
+    );
+    assert!(digest.contains("待审核 1 项"), "{digest}");
+
+    // The leader returns it: back in progress, the reason noted and told to the owner.
+    let answer = cmd(
+        d,
+        c,
+        "zhang",
+        "2026-12-11T09:00:00+08:00",
+        "退回 1 还有两家未安装",
+    );
+    assert!(answer.contains("已退回"), "{answer}");
+    let t1 = task(&tasks_json(d, c), "1").clone();
+    assert_eq!(t1["status"], "in_progress");
+    assert!(
+        t1["notes"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("还有两家未安装"),
+        "{t1}"
+    );
+    let notices = outbox_texts(d, c);
+    assert!(
+        notices
+            .last()
+            .is_some_and(|n| n.starts_with("@孙强 ") && n.contains("还有两家未安装")),
+        "{notices:?}"
+    );
+    // Nothing to return twice.
+    let again = cmd(d, c, "zhang", "2026-12-11T09:05:00+08:00", "退回 1 再看看");
+    assert!(again.contains("不在待审核状态"), "{again}");
+
+    // Done again, then signed off: closed, and the owner hears it.
+    cmd(d, c, "sun", "2026-12-14T10:00:00+08:00", "完成 1");
+    let answer = cmd(d, c, "zhang", "2026-12-15T09:00:00+08:00", "销号 1");
+    assert!(answer.contains("已审核销号"), "{answer}");
+    assert_eq!(task(&tasks_json(d, c), "1")["status"], "done");
+
+    // The history tells the whole story, each step by whom.
+    let history = weekbell_ok(d, c, &["history", "1", "--json"], &[]);
+    let events: serde_json::Value =
+        serde_json::from_str(&history).unwrap_or_else(|e| panic!("{e}: {history}"));
+    let mut statuses: Vec<(String, String)> = events
+        .as_array()
+        .unwrap_or_else(|| panic!("{history}"))
+        .iter()
+        .filter(|e| e["field"] == "status")
+        .map(|e| {
+            (
+                e["at"].as_str().unwrap_or_default().to_string(),
+                format!(
+                    "{}:{}",
+                    e["actor"].as_str().unwrap_or_default(),
+                    e["new"].as_str().unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    statuses.sort();
+    let steps: Vec<&str> = statuses.iter().map(|(_, s)| s.as_str()).collect();
+    assert_eq!(
+        steps,
+        [
+            "sun:review",
+            "zhang:in_progress",
+            "sun:review",
+            "zhang:done"
+        ],
+        "{history}"
+    );
+}
+
+#[test]
+fn check_names_the_sign_off_rule_and_refuses_an_unknown_one() {
+    let (dir, config) = office();
+    let out = weekbell_ok(dir.path(), &config, &["check"], &[]);
+    assert!(
+        out.contains("sign-off before close: leader (立行立改: none)"),
+        "{out}"
+    );
+    let text = std::fs::read_to_string(&config).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &config,
+        text.replace("review = \"leader\"", "review = \"boss\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let o = weekbell(dir.path(), &config, &["check"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("`boss` 不是有效的审核设置") && err.contains("weekbell.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_extension_asked_and_granted_moves_the_deadline_and_keeps_the_first_one() {
+    let (dir, config) = office();
+    let (d, c) = (dir.path(), config.as_path());
+
+    let answer = cmd(
+        d,
+        c,
+        "li",
+        "2026-12-10T10:00:00+08:00",
+        "申请延期 3 2027-01-31 资金未到位",
+    );
+    assert!(answer.contains("延期申请已提交"), "{answer}");
+    let t3 = task(&tasks_json(d, c), "3").clone();
+    assert_eq!(t3["due"], "2026-12-31");
+    assert_eq!(t3["due_original"], "2026-12-31");
+    assert_eq!(t3["extension"]["to"], "2027-01-31");
+    assert_eq!(t3["extension"]["reason"], "资金未到位");
+    assert_eq!(t3["extension"]["by"], "li");
+    assert_eq!(t3["extension"]["late"], false);
+    assert!(
+        outbox_texts(d, c)
+            .last()
+            .is_some_and(|n| n.starts_with("@张明远 ") && n.contains("同意延期 3")),
+        "the leader is asked"
+    );
+    let digest = weekbell_ok(
+        d,
+        c,
+        &[
+            "preview",
+            "friday-digest",
+            "--at",
+            "2026-12-11T17:00:00+08:00",
+        ],
+        &[],
+    );
+    assert!(
+        digest.contains("延期申请待答复（1 项）")
+            && digest
+                .contains("申请由 12月31日 延至 2027年1月31日，原因：资金未到位，待 张明远 答复"),
+        "{digest}"
+    );
+
+    // Only the leader (or an admin) answers.
+    let refused = cmd(d, c, "li", "2026-12-11T09:00:00+08:00", "同意延期 3");
+    assert!(refused.contains("须由张明远"), "{refused}");
+    let answer = cmd(d, c, "zhang", "2026-12-11T09:30:00+08:00", "同意延期 3");
+    assert!(answer.contains("已同意延期"), "{answer}");
+    let t3 = task(&tasks_json(d, c), "3").clone();
+    assert_eq!(t3["due"], "2027-01-31");
+    assert_eq!(t3["due_original"], "2026-12-31");
+    assert_eq!(t3["extension"], serde_json::Value::Null);
+    assert!(
+        outbox_texts(d, c)
+            .last()
+            .is_some_and(|n| n.starts_with("@李娜 ") && n.contains("2027-01-31")),
+        "the owner hears it"
+    );
+    let history = weekbell_ok(d, c, &["history", "3", "--json"], &[]);
+    assert!(
+        history.contains("\"field\": \"due\"")
+            && history.contains("\"old\": \"2026-12-31\"")
+            && history.contains("\"new\": \"2027-01-31\""),
+        "{history}"
+    );
+}

@@ -479,8 +479,7 @@ fn named_people(plan: &Plan) -> Vec<Named> {
     let mut index: BTreeMap<String, usize> = BTreeMap::new();
     for task in &plan.tasks.tasks {
         let named = task
-            .leader
-            .iter()
+            .leaders()
             .map(|a| (a, true))
             .chain(task.owners.iter().map(|a| (a, false)));
         for (assignee, leads) in named {

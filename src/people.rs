@@ -1,6 +1,7 @@
 //! People: who owns and leads tasks, and how each is @mentioned on each platform.
 
 use crate::types::Platform;
+use chrono::NaiveDate;
 use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,9 +171,159 @@ pub fn normalise_email(email: &str) -> Option<String> {
         .then_some(email)
 }
 
+/// Someone on leave (请假) from `from` through `to`, and who acts for them (代理).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Absence {
+    /// The person id of who is away.
+    pub person: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// The person id of the deputy; `None`: the leader of each of their tasks stands in.
+    pub deputy: Option<String>,
+}
+
+impl Absence {
+    pub fn covers(&self, day: NaiveDate) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    /// `2026-12-10..2026-12-18`, then the deputy's id when there is one: how the chat's leave
+    /// is recorded as an event's value.
+    pub fn to_value(&self) -> String {
+        match &self.deputy {
+            Some(d) => format!("{}..{} {d}", self.from, self.to),
+            None => format!("{}..{}", self.from, self.to),
+        }
+    }
+
+    /// Reads [`to_value`](Self::to_value)'s form back; `None` when it is not that.
+    pub fn from_value(person: &str, value: &str) -> Option<Absence> {
+        let value = value.trim();
+        let (range, deputy) = match value.split_once(char::is_whitespace) {
+            Some((range, deputy)) => (range, Some(deputy.trim().to_string())),
+            None => (value, None),
+        };
+        let (from, to) = parse_day_range(range)?;
+        Some(Absence {
+            person: person.to_string(),
+            from,
+            to,
+            deputy: deputy.filter(|d| !d.is_empty()),
+        })
+    }
+}
+
+/// `2026-12-10..2026-12-18` (inclusive, `from` not after `to`).
+pub fn parse_day_range(text: &str) -> Option<(NaiveDate, NaiveDate)> {
+    let (from, to) = text.trim().split_once("..")?;
+    let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+    let (from, to) = (day(from)?, day(to)?);
+    (from <= to).then_some((from, to))
+}
+
+/// Who is on leave: the config's `[[people]] away`, then the chat's `away` (请假) and `back`
+/// (销假), the latest for each person winning, whatever order they are learnt in (events reach
+/// a replica out of order).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Absences {
+    /// By person id: the leave (none after `back`) and the `(at_ms, event id)` that set it.
+    by_person: HashMap<String, (Option<Absence>, (i64, String))>,
+}
+
+impl Absences {
+    /// The leave the config gives, as if recorded before any event.
+    pub fn new(configured: &[Absence]) -> Self {
+        let by_person = configured
+            .iter()
+            .map(|a| {
+                (
+                    a.person.clone(),
+                    (Some(a.clone()), (i64::MIN, String::new())),
+                )
+            })
+            .collect();
+        Absences { by_person }
+    }
+
+    /// Takes `absence` (`None`: back from leave) for `person` when it was recorded after the
+    /// one held.
+    pub fn record(&mut self, person: &str, absence: Option<Absence>, at_ms: i64, event_id: &str) {
+        let key = (at_ms, event_id.to_string());
+        match self.by_person.get_mut(person) {
+            Some((held, held_key)) if *held_key < key => {
+                *held = absence;
+                *held_key = key;
+            }
+            Some(_) => {}
+            None => {
+                self.by_person.insert(person.to_string(), (absence, key));
+            }
+        }
+    }
+
+    /// `person`'s leave covering `day`.
+    pub fn on(&self, person: &str, day: NaiveDate) -> Option<&Absence> {
+        self.by_person
+            .get(person)
+            .and_then(|(a, _)| a.as_ref())
+            .filter(|a| a.covers(day))
+    }
+
+    /// Everyone away on `day`, by person id.
+    pub fn away_on(&self, day: NaiveDate) -> Vec<&Absence> {
+        let mut away: Vec<&Absence> = self
+            .by_person
+            .values()
+            .filter_map(|(a, _)| a.as_ref())
+            .filter(|a| a.covers(day))
+            .collect();
+        away.sort_by(|a, b| a.person.cmp(&b.person));
+        away
+    }
+
+    /// Whether `deputy` acts on `day` for `person`, who is away then.
+    pub fn acts_for(&self, deputy: &str, person: &str, day: NaiveDate) -> bool {
+        self.on(person, day)
+            .is_some_and(|a| a.deputy.as_deref() == Some(deputy))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn leave(person: &str, from: &str, to: &str, deputy: Option<&str>) -> Absence {
+        let (from, to) =
+            parse_day_range(&format!("{from}..{to}")).unwrap_or_else(|| panic!("{from}..{to}"));
+        Absence {
+            person: person.into(),
+            from,
+            to,
+            deputy: deputy.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn the_latest_leave_for_a_person_wins_in_whatever_order_it_is_learnt() {
+        let day = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_default();
+        let configured = leave("li", "2026-12-01", "2026-12-31", None);
+        let mut a = Absences::new(std::slice::from_ref(&configured));
+        assert!(a.on("li", day("2026-12-05")).is_some());
+        let chat = leave("li", "2026-12-10", "2026-12-18", Some("wang"));
+        // `back` at 300, then the leave at 200 learnt late: `back` still wins.
+        a.record("li", None, 300, "b");
+        a.record("li", Some(chat.clone()), 200, "a");
+        assert_eq!(a.on("li", day("2026-12-12")), None);
+        a.record("li", Some(chat.clone()), 400, "c");
+        assert_eq!(a.on("li", day("2026-12-12")), Some(&chat));
+        assert!(a.acts_for("wang", "li", day("2026-12-18")));
+        assert!(!a.acts_for("wang", "li", day("2026-12-19")));
+        assert_eq!(a.away_on(day("2026-12-12")).len(), 1);
+        // The value an event holds reads back as the same leave.
+        assert_eq!(Absence::from_value("li", &chat.to_value()), Some(chat));
+        assert_eq!(Absence::from_value("li", ""), None);
+        assert_eq!(parse_day_range("2026-12-18..2026-12-10"), None);
+    }
 
     fn person(id: &str, mobile: Option<&str>, email: Option<&str>) -> Person {
         Person {

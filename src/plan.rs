@@ -7,7 +7,7 @@ use crate::config::{
     self, ChannelConfig, Config, ConfigError, DEFAULT_MAX_UNPACKED_SIZE, ScheduleConfig,
     ScheduleKind,
 };
-use crate::people::{Directory, Person};
+use crate::people::{Absences, Directory, Person};
 use crate::render::{
     DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
 };
@@ -382,7 +382,9 @@ impl Plan {
                 })
             })
             .collect::<Result<Vec<_>, PlanError>>()?;
-        let (tasks, lists) = load_lists(&config, &people, today)?;
+        let (mut tasks, lists) = load_lists(&config, &people, today)?;
+        let area_notes =
+            tasks::add_area_leaders(&mut tasks.tasks, &config.areas, &people, config.locale);
         let renderer = Renderer::from_config(&config)?;
         let (people, mut people_notes) = if tasks.people.is_empty() {
             (people, shared_mobiles(configured.iter(), config.locale))
@@ -390,6 +392,7 @@ impl Plan {
             with_sheet_people(&configured, &tasks.people, config.locale)
         };
         people_notes.splice(0..0, roster_notes);
+        people_notes.extend(area_notes);
         Ok(Plan {
             config,
             people,
@@ -414,6 +417,7 @@ impl Plan {
                 people: Some(&self.people),
             },
             generation: self.generation,
+            absences: &self.config.absences,
         }
     }
 
@@ -529,6 +533,7 @@ impl Plan {
         tasks: &[Task],
         activity: &tasks::WeekActivity,
         events: &[TaskEvent],
+        absences: &Absences,
         now: DateTime<Utc>,
     ) -> Result<RenderedMessage, PlanError> {
         let today = now.with_timezone(&self.config.timezone).date_naive();
@@ -556,6 +561,7 @@ impl Plan {
             activity,
             stale_list_note: self.stale_note(target.locale),
             warnings: Some(&judge),
+            absences: Some(absences),
         };
         Ok(self.renderer.digest(&target, &input, &self.people)?)
     }
@@ -638,16 +644,18 @@ impl Plan {
                         activity,
                         stale_list_note: self.stale_note(target.locale),
                         warnings: Some(&judge),
+                        absences: Some(&current.absences),
                     };
                     vec![self.renderer.digest(&target, &input, &self.people)?]
                 }
-                ScheduleKind::Reminders => self.renderer.reminders(
+                ScheduleKind::Reminders => self.renderer.reminders_during_leave(
                     &target,
                     &tasks,
                     today,
                     sc.escalate_after_days,
                     Some(&judge),
                     &self.people,
+                    Some(&current.absences),
                 )?,
                 ScheduleKind::ReportCall => self
                     .renderer

@@ -8,6 +8,7 @@
 //! replica's clock running behind).
 
 use crate::config::Config;
+use crate::people::{Absence, Absences};
 use crate::store::{Appended, InboundText, NewEvent, Store, StoreError, TaskEvent};
 use crate::tasks::merge::{self, MergeOptions, WeekActivity};
 use crate::tasks::{Task, TaskList};
@@ -79,6 +80,8 @@ pub struct Basis<'a> {
     /// Which load of the files `file` came from: a [`LiveView`] keeps its list while this
     /// stays the same and starts over from the file when it changes (a reload).
     pub generation: u64,
+    /// The leave the config gives (`[[people]] away`), before the chat's.
+    pub absences: &'a [Absence],
 }
 
 /// The merged task list and the events it was built from.
@@ -87,6 +90,8 @@ pub struct Current {
     pub tasks: Vec<Task>,
     /// Every recorded event, oldest first (weekly reports and "done since" come from here).
     pub events: Vec<TaskEvent>,
+    /// Who is on leave: the config's, then the chat's.
+    pub absences: Absences,
 }
 
 impl Current {
@@ -95,6 +100,7 @@ impl Current {
         Current {
             tasks: file.to_vec(),
             events: Vec::new(),
+            absences: Absences::default(),
         }
     }
 
@@ -114,7 +120,13 @@ impl Current {
                 "some recorded events do not apply to the current list"
             );
         }
-        Current { tasks, events }
+        let mut absences = Absences::new(basis.absences);
+        merge::record_absences(&mut absences, &events);
+        Current {
+            tasks,
+            events,
+            absences,
+        }
     }
 
     /// What happened from `since_ms` up to `until_ms`: tasks marked done, units that
@@ -164,6 +176,8 @@ struct Live {
     tasks: Arc<Vec<Task>>,
     /// The last [`RETAIN_MS`] of events, ordered by `(at_ms, id)`.
     events: Vec<TaskEvent>,
+    /// Who is on leave, from every event (a leave outlasts the events kept).
+    absences: Absences,
     /// Ids of `events`.
     applied: HashSet<String>,
     /// When the wide window was last counted.
@@ -252,6 +266,15 @@ impl LiveView {
             .unwrap_or_default()
     }
 
+    /// Who is on leave, as of the events applied so far.
+    pub async fn absences(&self) -> Absences {
+        let guard = self.inner.lock().await;
+        guard
+            .as_ref()
+            .map(|live| live.absences.clone())
+            .unwrap_or_default()
+    }
+
     /// What happened between `since_ms` and `until_ms` (within the last week).
     pub async fn activity(&self, since_ms: i64, until_ms: i64) -> WeekActivity {
         let guard = self.inner.lock().await;
@@ -288,6 +311,7 @@ impl Live {
             generation: basis.generation,
             tasks: Arc::new(current.tasks),
             events: current.events,
+            absences: current.absences,
             applied: HashSet::new(),
             last_check: Some(std::time::Instant::now()),
             last_narrow: Some(std::time::Instant::now()),
@@ -383,6 +407,7 @@ impl Live {
                 }
             }
         }
+        merge::record_absences(&mut self.absences, &fresh);
         for e in &fresh {
             self.applied.insert(e.id.clone());
         }

@@ -290,3 +290,150 @@ fn an_extension_asked_and_granted_moves_the_deadline_and_keeps_the_first_one() {
         "{history}"
     );
 }
+
+#[test]
+fn a_task_has_its_area_leader_and_line_leader_and_either_may_act_on_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = "序号,问题描述,责任单位,包保领导,责任人,整改时限\n\
+                1,油烟净化设施未全覆盖,县城管局,张明远、陈建国,孙强,2026-12-31\n\
+                2,农村道路破损,首山镇,,李娜,2026-12-31\n";
+    std::fs::write(dir.path().join("list.csv"), list).unwrap_or_else(|e| panic!("{e}"));
+    let config = r#"timezone = "Asia/Shanghai"
+locale = "zh-CN"
+[tasks]
+source = "list.csv"
+review = "leader"
+[areas]
+"首山镇" = "wang"
+[channels.county]
+platform = "console"
+[[people]]
+id = "zhang"
+name = "张明远"
+[[people]]
+id = "chen"
+name = "陈建国"
+[[people]]
+id = "wang"
+name = "王丽华"
+[[people]]
+id = "sun"
+name = "孙强"
+[[people]]
+id = "li"
+name = "李娜"
+"#;
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    let (d, c) = (dir.path(), path.as_path());
+
+    let tasks = tasks_json(d, c);
+    assert_eq!(
+        task(&tasks, "1")["leaders"],
+        serde_json::json!(["张明远", "陈建国"])
+    );
+    // The list names no leader for the township's task: [areas] gives it one.
+    assert_eq!(task(&tasks, "2")["leader"], "王丽华");
+
+    // The line leader signs off as the area leader would; the owner's done told both.
+    cmd(d, c, "sun", "2026-12-10T10:00:00+08:00", "完成 1");
+    let notice = outbox_texts(d, c).pop().unwrap_or_default();
+    assert!(
+        notice.starts_with("@张明远 @陈建国 "),
+        "both leaders are asked: {notice}"
+    );
+    let answer = cmd(d, c, "chen", "2026-12-10T11:00:00+08:00", "销号 1");
+    assert!(answer.contains("已审核销号"), "{answer}");
+    // The area leader may act on the township's task.
+    let answer = cmd(d, c, "wang", "2026-12-10T12:00:00+08:00", "备注 2 已督促");
+    assert!(answer.contains("备注已记录"), "{answer}");
+}
+
+#[test]
+fn while_an_owner_is_away_the_deputy_is_reminded_and_may_act_and_the_digest_says_who_is_away() {
+    let (dir, config) = office();
+    let (d, c) = (dir.path(), config.as_path());
+    let text = std::fs::read_to_string(c).unwrap_or_else(|e| panic!("{e}"));
+    // A morning reminder, and 王强 as someone who can stand in.
+    let text = text.replace(
+        "[[people]]\nid = \"admin\"",
+        "[[schedules]]\nname = \"morning\"\ncron = \"0 9 * * MON-FRI\"\nkind = \"reminders\"\n\
+         channels = [\"county\"]\n[[people]]\nid = \"wang\"\nname = \"王强\"\n[[people]]\nid = \"admin\"",
+    );
+    std::fs::write(c, text).unwrap_or_else(|e| panic!("{e}"));
+
+    let answer = cmd(
+        d,
+        c,
+        "li",
+        "2026-12-09T18:00:00+08:00",
+        "请假 2026-12-10 至 2026-12-18 代理 王强",
+    );
+    assert!(answer.contains("已登记 李娜 请假"), "{answer}");
+    let reminders = weekbell_ok(
+        d,
+        c,
+        &["preview", "morning", "--at", "2026-12-14T09:00:00+08:00"],
+        &[],
+    );
+    // 李娜's two tasks go to 王强; 李娜 herself is not reminded.
+    assert!(
+        reminders.contains("@王强 您好！您负责的 2 项整改事项")
+            && reminders.contains("（李娜 请假期间，其事项由您代为跟进）"),
+        "{reminders}"
+    );
+    assert!(!reminders.contains("@李娜"), "{reminders}");
+    // The deputy may act on her tasks while she is away.
+    let answer = cmd(
+        d,
+        c,
+        "wang",
+        "2026-12-14T10:00:00+08:00",
+        "进展 3 50% 已完成一半",
+    );
+    assert!(answer.contains("进展已更新"), "{answer}");
+    let digest = weekbell_ok(
+        d,
+        c,
+        &[
+            "preview",
+            "friday-digest",
+            "--at",
+            "2026-12-18T17:00:00+08:00",
+        ],
+        &[],
+    );
+    assert!(
+        digest.contains("请假：李娜（至12月18日，代理：王强）"),
+        "{digest}"
+    );
+
+    // Back early: reminders are hers again, and the deputy's part ends.
+    cmd(d, c, "li", "2026-12-15T08:00:00+08:00", "销假");
+    let reminders = weekbell_ok(
+        d,
+        c,
+        &["preview", "morning", "--at", "2026-12-15T09:00:00+08:00"],
+        &[],
+    );
+    assert!(reminders.contains("@李娜 您好！"), "{reminders}");
+    let refused = cmd(d, c, "wang", "2026-12-15T10:00:00+08:00", "进展 3 60%");
+    assert!(refused.contains("无权修改"), "{refused}");
+    // Only an admin records leave for someone else.
+    let refused = cmd(
+        d,
+        c,
+        "sun",
+        "2026-12-15T10:00:00+08:00",
+        "请假 李娜 2026-12-20 至 2026-12-22",
+    );
+    assert!(refused.contains("只有管理员"), "{refused}");
+    let answer = cmd(
+        d,
+        c,
+        "admin",
+        "2026-12-15T10:00:00+08:00",
+        "请假 李娜 2026-12-20 至 2026-12-22",
+    );
+    assert!(answer.contains("已登记 李娜 请假"), "{answer}");
+}

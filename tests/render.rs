@@ -148,6 +148,7 @@ fn task(
         unreadable_due: None,
         due_anchored: None,
         extension: Default::default(),
+        co_leaders: Vec::new(),
         list: None,
         status,
         progress: None,
@@ -255,6 +256,7 @@ fn digest(
         stale_list_note: (platform == Platform::Console)
             .then_some("任务清单最近一次读取失败（问题清单第 9 行整改时限无法识别），本期沿用 11月26日 读取的清单。"),
         warnings: Some(&judge),
+        absences: None,
     };
     renderer()
         .digest(&RenderTarget::new(platform, locale), &input, people)
@@ -655,6 +657,7 @@ fn user_template_dir_overrides_one_kind() {
         activity: &activity,
         stale_list_note: Some("任务清单读取失败"),
         warnings: None,
+        absences: None,
     };
     let mut preloaded = renderer();
     preloaded
@@ -727,6 +730,7 @@ fn big_list(n: usize) -> (Vec<Task>, Directory) {
                 unreadable_due: None,
                 due_anchored: None,
                 extension: Default::default(),
+                co_leaders: Vec::new(),
                 list: None,
                 status: statuses[i % statuses.len()],
                 progress: None,
@@ -766,6 +770,7 @@ fn huge_digest_splits_into_wecom_parts_without_loss() {
         activity: &activity,
         stale_list_note: None,
         warnings: None,
+        absences: None,
     };
     let r = renderer();
     let target = RenderTarget::new(Platform::Wecom, Locale::ZhCn);
@@ -812,6 +817,7 @@ fn dingtalk_parts_fit_the_request_body_limit() {
         activity: &activity,
         stale_list_note: None,
         warnings: None,
+        absences: None,
     };
     let r = Renderer::new(RenderOptions { section_cap: 2_000 }).unwrap_or_else(|e| panic!("{e}"));
     let msg = r

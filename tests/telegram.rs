@@ -266,6 +266,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
             unreadable_due: None,
             due_anchored: None,
             extension: Default::default(),
+            co_leaders: Vec::new(),
             list: None,
             status: Status::Todo,
             progress: None,
@@ -289,6 +290,7 @@ async fn a_huge_digest_arrives_in_parts_telegram_accepts() {
         activity: &activity,
         stale_list_note: None,
         warnings: None,
+        absences: None,
     };
     let renderer =
         Renderer::new(RenderOptions { section_cap: 300 }).unwrap_or_else(|e| panic!("{e}"));

@@ -148,6 +148,7 @@ impl ChatService {
         let (person, handle) = recognise(plan, &incoming.sender);
         let now_ms = now.timestamp_millis();
         let tasks = self.view.tasks(plan.basis(), &self.store, now_ms).await?;
+        let absences = self.view.absences().await;
         let fallback: Lang = channel
             .and_then(|c| c.locale)
             .unwrap_or(plan.config.locale)
@@ -162,6 +163,7 @@ impl ChatService {
             lang: fallback,
             people: Some(&plan.people),
             lists: &plan.config.lists,
+            absences: Some(&absences),
         };
         let mut outcome = commands::respond(&parsed, &ctx);
         let command = command_name(&parsed, person.is_some());
@@ -235,7 +237,8 @@ impl ChatService {
                 let week_ago = now_ms - 7 * 24 * 3600 * 1000;
                 let activity = self.view.activity(week_ago, now_ms).await;
                 let events = self.view.recent_events().await;
-                let message = plan.digest_now(channel, &tasks, &activity, &events, now)?;
+                let message =
+                    plan.digest_now(channel, &tasks, &activity, &events, &absences, now)?;
                 let text = message
                     .parts
                     .iter()
@@ -376,6 +379,8 @@ fn command_name(parsed: &commands::Parsed, recognised: bool) -> &'static str {
             Command::Extend { .. } => "extend",
             Command::ApproveExtension { .. } => "approve_extension",
             Command::DenyExtension { .. } => "deny_extension",
+            Command::Away { .. } => "away",
+            Command::Back { .. } => "back",
         },
         Parsed::Usage { .. } => "usage",
         Parsed::Unknown { .. } => "unknown",

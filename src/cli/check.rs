@@ -207,12 +207,7 @@ fn print_review(plan: &Plan, list: Option<&str>, tasks: &[Task]) -> Result<(), C
     let leaderless = tasks
         .iter()
         .filter(|t| rule.for_category(&t.category) == Review::Leader)
-        .filter(|t| {
-            t.leader
-                .as_ref()
-                .and_then(|l| resolve(l, &plan.people))
-                .is_none()
-        })
+        .filter(|t| t.leaders().all(|l| resolve(l, &plan.people).is_none()))
         .count();
     if leaderless > 0 {
         outln!(

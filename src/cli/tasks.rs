@@ -50,6 +50,8 @@ struct TaskJson<'a> {
     title: &'a str,
     unit: &'a str,
     leader: Option<&'a str>,
+    /// Every leader, `leader` first (包片 and 包线, and the area's from `[areas]`).
+    leaders: Vec<&'a str>,
     owners: Vec<&'a str>,
     due: Option<String>,
     status: Status,
@@ -148,6 +150,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 title: &t.title,
                 unit: &t.unit,
                 leader: t.leader.as_ref().map(|l| l.name.as_str()),
+                leaders: t.leaders().map(|l| l.name.as_str()).collect(),
                 owners: t.owners.iter().map(|o| o.name.as_str()).collect(),
                 due: t.due.map(|d| d.format("%Y-%m-%d").to_string()),
                 status: t.status,
@@ -163,8 +166,7 @@ pub fn run(cli: &Cli, args: &Args) -> Result<(), CliError> {
                 extra: &t.details.extra,
                 list: t.list.as_deref(),
                 mobiles: t
-                    .leader
-                    .iter()
+                    .leaders()
                     .chain(&t.owners)
                     .filter_map(|a| {
                         let p = match &a.person {

@@ -1,9 +1,9 @@
 //! Running a command against the merged task list: who may, what changes, what to answer.
 
 use super::parse::{Command, Lang, ListFilter, Parsed, UsageProblem, Verb, is_separator};
-use super::text::{self, ExtensionProblem, Headline, ListTitle};
+use super::text::{self, AwayProblem, ExtensionProblem, Headline, ListTitle};
 use crate::config::{ChannelConfig, ListConfig, Review};
-use crate::people::{Directory, Person};
+use crate::people::{Absence, Absences, Directory, Person};
 use crate::render::view::{DUE_SOON_DAYS, resolve};
 use crate::store::NewEvent;
 use crate::tasks::merge::field;
@@ -35,9 +35,45 @@ pub struct Context<'a> {
     pub people: Option<&'a Directory>,
     /// The lists' settings, for who signs a task off ([`Review`]); empty: nobody does.
     pub lists: &'a [ListConfig],
+    /// Who is on leave: their deputies act on their tasks meanwhile.
+    pub absences: Option<&'a Absences>,
 }
 
 impl<'a> Context<'a> {
+    /// Whether `p` acts today for `a`, who is away with `p` as the deputy.
+    fn deputises(self, p: &Person, a: &Assignee) -> bool {
+        let Some(absences) = self.absences else {
+            return false;
+        };
+        let id = match (&a.person, self.people) {
+            (Some(id), _) => id.as_str(),
+            (None, Some(people)) => match people.resolve(&a.name) {
+                Some(q) => q.id.as_str(),
+                None => return false,
+            },
+            (None, None) => return false,
+        };
+        absences.acts_for(&p.id, id, self.today)
+    }
+
+    /// Whether `p` may change `task`: one of its owners or leaders, an admin, or the deputy
+    /// of an owner or leader on leave.
+    fn may_change(self, p: &Person, task: &Task) -> bool {
+        may_change(p, task)
+            || task
+                .owners
+                .iter()
+                .chain(task.leaders())
+                .any(|a| self.deputises(p, a))
+    }
+
+    /// Whether `p` may sign off `task` (or answer its extension): a reviewer, or the deputy of
+    /// a leader on leave where leaders review.
+    fn may_sign_off(self, p: &Person, task: &Task, review: Review) -> bool {
+        may_sign_off(p, task, review)
+            || (review == Review::Leader && task.leaders().any(|a| self.deputises(p, a)))
+    }
+
     /// Who signs `task` off before it closes: its list's `review`, by category.
     fn review_of(self, task: &Task) -> Review {
         self.lists
@@ -46,9 +82,9 @@ impl<'a> Context<'a> {
             .map_or(Review::None, |l| l.review.for_category(&task.category))
     }
 
-    /// The people who sign `task` off: its leader for [`Review::Leader`] (the admins when the
-    /// people list does not know the leader, so that a task is never left without one), every
-    /// admin for [`Review::Admins`].
+    /// The people who sign `task` off: its leaders for [`Review::Leader`] (the admins when the
+    /// people list knows none of them, so that a task is never left without one), every admin
+    /// for [`Review::Admins`].
     fn reviewers(self, task: &Task, review: Review) -> Vec<Assignee> {
         let admins = || -> Vec<Assignee> {
             self.people
@@ -63,16 +99,22 @@ impl<'a> Context<'a> {
         };
         match review {
             Review::None => Vec::new(),
-            Review::Leader => match (&task.leader, self.people) {
-                (Some(leader), Some(people)) => match resolve(leader, people) {
-                    Some(p) => vec![Assignee {
+            Review::Leader => {
+                let leaders: Vec<Assignee> = self
+                    .people
+                    .into_iter()
+                    .flat_map(|people| task.leaders().filter_map(|a| resolve(a, people)))
+                    .map(|p| Assignee {
                         name: p.name.clone(),
                         person: Some(p.id.clone()),
-                    }],
-                    None => admins(),
-                },
-                _ => admins(),
-            },
+                    })
+                    .collect();
+                if leaders.is_empty() {
+                    admins()
+                } else {
+                    leaders
+                }
+            }
             Review::Admins => admins(),
         }
     }
@@ -135,6 +177,11 @@ pub enum Change {
         task_id: String,
         reason: String,
     },
+    /// Leave recorded for `person` ([`Absence::to_value`]), or ended (`leave` empty).
+    Away {
+        person: String,
+        leave: String,
+    },
 }
 
 impl Change {
@@ -148,6 +195,7 @@ impl Change {
             | Change::Due { task_id, .. }
             | Change::ExtensionDenied { task_id, .. } => task_id,
             Change::Report { unit, .. } => unit,
+            Change::Away { person, .. } => person,
         }
     }
 
@@ -160,6 +208,7 @@ impl Change {
             Change::ExtensionAsked { .. } => field::EXTENSION,
             Change::Due { .. } => field::DUE,
             Change::ExtensionDenied { .. } => field::EXTENSION_DENIED,
+            Change::Away { .. } => field::AWAY,
         }
     }
 
@@ -171,7 +220,8 @@ impl Change {
             Change::Note { .. }
             | Change::Report { .. }
             | Change::ExtensionAsked { .. }
-            | Change::ExtensionDenied { .. } => None,
+            | Change::ExtensionDenied { .. }
+            | Change::Away { .. } => None,
         }
     }
 
@@ -183,6 +233,7 @@ impl Change {
             Change::ExtensionAsked { to, reason, .. } => format!("{to} {reason}"),
             Change::Due { new, .. } => new.to_string(),
             Change::ExtensionDenied { reason, .. } => reason.clone(),
+            Change::Away { leave, .. } => leave.clone(),
         })
     }
 
@@ -195,7 +246,8 @@ impl Change {
             Change::Note { .. }
             | Change::Report { .. }
             | Change::ExtensionAsked { .. }
-            | Change::ExtensionDenied { .. } => {}
+            | Change::ExtensionDenied { .. }
+            | Change::Away { .. } => {}
         }
     }
 }
@@ -336,7 +388,7 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
         Command::Done { id, note } => change_task(ctx, sender, id, |t| {
             let review = ctx.review_of(t);
             if review != Review::None && t.status != Status::Done {
-                if !may_sign_off(sender, t, review) {
+                if !ctx.may_sign_off(sender, t, review) {
                     return submit_for_review(ctx, sender, t, review, note.as_deref());
                 }
                 // A reviewer's own `done` on a task awaiting sign-off is the sign-off.
@@ -428,6 +480,8 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
         Command::DenyExtension { id, reason } => change_task(ctx, sender, id, |t| {
             answer_extension(ctx, sender, t, Ok(reason))
         }),
+        Command::Away { text } => away(ctx, sender, text),
+        Command::Back { who } => back(ctx, sender, who.as_deref()),
     }
 }
 
@@ -435,7 +489,7 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
 fn may_sign_off(p: &Person, task: &Task, review: Review) -> bool {
     match review {
         Review::None => may_change(p, task),
-        Review::Leader => p.admin || task.leader.as_ref().is_some_and(|a| is_person(a, p)),
+        Review::Leader => p.admin || task.leaders().any(|a| is_person(a, p)),
         Review::Admins => p.admin,
     }
 }
@@ -482,7 +536,7 @@ enum SignOff<'a> {
 /// existed) and `reject` has nothing to return.
 fn sign_off(ctx: &Context<'_>, sender: &Person, t: &Task, what: SignOff<'_>) -> Planned {
     let review = ctx.review_of(t);
-    if !may_sign_off(sender, t, review) {
+    if !ctx.may_sign_off(sender, t, review) {
         let reviewers = ctx.reviewers(t, review);
         let names: Vec<&str> = reviewers.iter().map(|a| a.name.as_str()).collect();
         return Planned::Refuse(text::sign_off_refusal(ctx.lang, &t.id, &names));
@@ -583,7 +637,7 @@ fn answer_extension(
     answer: Result<&str, Option<&str>>,
 ) -> Planned {
     let lang = ctx.lang;
-    if !may_sign_off(sender, t, Review::Leader) {
+    if !ctx.may_sign_off(sender, t, Review::Leader) {
         let reviewers = ctx.reviewers(t, Review::Leader);
         let names: Vec<&str> = reviewers.iter().map(|a| a.name.as_str()).collect();
         return Planned::Refuse(text::sign_off_refusal(lang, &t.id, &names));
@@ -650,6 +704,126 @@ fn has_year(typed: &str) -> bool {
         .any(|w| w.iter().all(u8::is_ascii_digit))
 }
 
+/// `away [PERSON] FROM..TO [deputy PERSON]`: leave for the sender, or, from an admin, for the
+/// person named first.
+fn away(ctx: &Context<'_>, sender: &Person, text: &str) -> Response {
+    let lang = ctx.lang;
+    let refuse = |p: AwayProblem<'_>| Response::private(text::away_problem(lang, p));
+    let (named, rest) = leading_person(ctx, text);
+    let person = named.unwrap_or(sender);
+    if person.id != sender.id && !sender.admin {
+        return refuse(AwayProblem::NotYours);
+    }
+    let (days, deputy_text) = split_deputy(rest);
+    let deputy = match deputy_text {
+        Some(d) => match ctx.people.and_then(|p| p.resolve(d)) {
+            Some(p) => Some(p),
+            None => return refuse(AwayProblem::UnknownPerson(d)),
+        },
+        None => None,
+    };
+    let Some((from, to)) = leave_days(days, ctx.today) else {
+        return refuse(AwayProblem::Days(days));
+    };
+    if to < ctx.today {
+        return refuse(AwayProblem::Over);
+    }
+    let leave = Absence {
+        person: person.id.clone(),
+        from,
+        to,
+        deputy: deputy.map(|d| d.id.clone()),
+    };
+    Response {
+        changes: vec![Change::Away {
+            person: person.id.clone(),
+            leave: leave.to_value(),
+        }],
+        reply: Reply::Text(text::away_recorded(
+            lang,
+            &person.name,
+            Some((from, to, deputy.map(|d| d.name.as_str()))),
+        )),
+        notices: Vec::new(),
+    }
+}
+
+/// `back [PERSON]`: leave ends now.
+fn back(ctx: &Context<'_>, sender: &Person, who: Option<&str>) -> Response {
+    let lang = ctx.lang;
+    let refuse = |p: AwayProblem<'_>| Response::private(text::away_problem(lang, p));
+    let person = match who {
+        Some(w) => match ctx.people.and_then(|p| p.resolve(w)) {
+            Some(p) => p,
+            None => return refuse(AwayProblem::UnknownPerson(w)),
+        },
+        None => sender,
+    };
+    if person.id != sender.id && !sender.admin {
+        return refuse(AwayProblem::NotYours);
+    }
+    if ctx
+        .absences
+        .and_then(|a| a.on(&person.id, ctx.today))
+        .is_none()
+    {
+        return refuse(AwayProblem::NotAway(&person.name));
+    }
+    Response {
+        changes: vec![Change::Away {
+            person: person.id.clone(),
+            leave: String::new(),
+        }],
+        reply: Reply::Text(text::away_recorded(lang, &person.name, None)),
+        notices: Vec::new(),
+    }
+}
+
+/// The person a leave command names first (an admin's on someone's behalf), and the rest.
+fn leading_person<'t>(ctx: &Context<'t>, text: &'t str) -> (Option<&'t Person>, &'t str) {
+    let text = text.trim();
+    let end = text.find(is_separator).unwrap_or(text.len());
+    let first = &text[..end];
+    let is_date = crate::tasks::parse_due(first, ctx.today).is_ok_and(|d| d.is_some())
+        || first.contains("..");
+    match ctx.people.and_then(|p| p.resolve(first)) {
+        Some(p) if !is_date => (Some(p), text[end..].trim()),
+        _ => (None, text),
+    }
+}
+
+/// The days and the deputy of `2026-12-10 至 2026-12-18 代理 王强` or
+/// `2026-12-10..2026-12-18 deputy wang.qiang`.
+fn split_deputy(text: &str) -> (&str, Option<&str>) {
+    let lower = text.to_ascii_lowercase();
+    let at = text
+        .find("代理")
+        .map(|i| (i, "代理".len()))
+        .or_else(|| lower.find("deputy").map(|i| (i, "deputy".len())));
+    match at {
+        Some((i, len)) => {
+            let deputy = text[i + len..].trim_matches(|c: char| is_separator(c) || c == '：');
+            (text[..i].trim(), (!deputy.is_empty()).then_some(deputy))
+        }
+        None => (text.trim(), None),
+    }
+}
+
+/// `FROM..TO`, `FROM 至 TO`, `FROM 到 TO`, `FROM~TO`, or one day, each as people write dates;
+/// a year-less end before its start is in the next year.
+fn leave_days(text: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    let day = |s: &str| crate::tasks::parse_due(s.trim(), today).ok().flatten();
+    let (from, to) = ["..", "至", "到", "~", "～", "—"]
+        .iter()
+        .find_map(|sep| text.split_once(sep))
+        .map_or((text, text), |(a, b)| (a, b));
+    let (from_day, mut to_day) = (day(from)?, day(to)?);
+    if to_day < from_day && !has_year(to) {
+        to_day = to_day.with_year(to_day.year() + 1)?;
+    }
+    (from_day <= to_day).then_some((from_day, to_day))
+}
+
 /// A done task at 60% reads as a contradiction in the digest and the export.
 fn push_progress_complete(changes: &mut Vec<Change>, t: &Task) {
     if let Some(p) = t.progress
@@ -691,7 +865,7 @@ fn change_task(
     let Some(task) = find_in(ctx.visible(), id) else {
         return Response::private(text::no_such_task(lang, id));
     };
-    if !may_change(sender, task) {
+    if !ctx.may_change(sender, task) {
         return Response::private(text::refusal(lang, task, ctx.people));
     }
     let (changes, headline, notices) = match plan(task) {
@@ -787,8 +961,7 @@ pub fn may_change(p: &Person, task: &Task) -> bool {
 }
 
 fn is_involved(p: &Person, task: &Task) -> bool {
-    task.owners.iter().any(|a| is_person(a, p))
-        || task.leader.as_ref().is_some_and(|a| is_person(a, p))
+    task.owners.iter().any(|a| is_person(a, p)) || task.leaders().any(|a| is_person(a, p))
 }
 
 fn list(filter: &ListFilter, sender: &Person, ctx: &Context<'_>) -> String {

@@ -45,6 +45,8 @@ pub enum Verb {
     Extend,
     ApproveExtension,
     DenyExtension,
+    Away,
+    Back,
 }
 
 /// Which tasks `list` shows.
@@ -126,6 +128,15 @@ pub enum Command {
     DenyExtension {
         id: String,
         reason: String,
+    },
+    /// `away [PERSON] FROM..TO [deputy PERSON]` / `请假 [姓名] 日期 至 日期 [代理 姓名]`: leave.
+    /// The words are read when the command runs, against the people and the day.
+    Away {
+        text: String,
+    },
+    /// `back [PERSON]` / `销假 [姓名]`: leave ends now.
+    Back {
+        who: Option<String>,
     },
 }
 
@@ -212,6 +223,9 @@ const EN_WORDS: &[(&str, Word)] = &[
     ("reject", Word::Verb(Verb::Reject)),
     ("extend", Word::Verb(Verb::Extend)),
     ("deny", Word::Verb(Verb::DenyExtension)),
+    ("away", Word::Verb(Verb::Away)),
+    ("leave", Word::Verb(Verb::Away)),
+    ("back", Word::Verb(Verb::Back)),
 ];
 
 /// Chinese command words; the longest one a message starts with is taken, so `受阻清单` is a
@@ -248,6 +262,10 @@ const ZH_WORDS: &[(&str, Word)] = &[
     ("批准延期", Word::Verb(Verb::ApproveExtension)),
     ("驳回延期", Word::Verb(Verb::DenyExtension)),
     ("不同意延期", Word::Verb(Verb::DenyExtension)),
+    ("请假", Word::Verb(Verb::Away)),
+    ("休假", Word::Verb(Verb::Away)),
+    ("出差", Word::Verb(Verb::Away)),
+    ("销假", Word::Verb(Verb::Back)),
     ("进展", Word::Verb(Verb::Progress)),
     ("受阻", Word::Verb(Verb::Block)),
     ("重开", Word::Verb(Verb::Reopen)),
@@ -470,6 +488,10 @@ fn arguments(verb: Verb, rest: &str) -> Result<Command, UsageProblem> {
                 note: text(rest),
             }
         }
+        Verb::Away => Command::Away {
+            text: text(rest).ok_or(UsageProblem::MissingDate)?,
+        },
+        Verb::Back => Command::Back { who: text(rest) },
         Verb::DenyExtension => {
             let (id, rest) = take_id(extension_word(rest).unwrap_or(rest))?;
             Command::DenyExtension {

@@ -66,6 +66,7 @@ fn task(
         unreadable_due: None,
         due_anchored: None,
         extension: Default::default(),
+        co_leaders: Vec::new(),
         list: None,
         status,
         progress,
@@ -587,6 +588,7 @@ fn ctx<'a>(
         lang,
         people: Some(dir),
         lists: &[],
+        absences: None,
     }
 }
 

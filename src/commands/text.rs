@@ -25,6 +25,7 @@ weekbell 可用命令（可先 @我，或以 / 开头）：
 销号 编号 / 退回 编号 原因 — 审核人员审核销号或退回（需审核的清单，责任人“完成”后待审核）
 申请延期 编号 日期 原因 — 申请延长整改时限，例如：申请延期 12 2027-01-31 资金未到位
 同意延期 编号 / 驳回延期 编号 原因 — 包保领导或管理员答复延期申请
+请假 日期 至 日期 [代理 姓名] / 销假 — 请假期间提醒改发代理人（无代理人则发包保领导）
 事项的责任人、包保领导和管理员可以修改该事项；名单内人员均可查询。"
             .to_string(),
         Lang::En => "\
@@ -42,6 +43,7 @@ report [UNIT] text — the unit's weekly update (your own unit when none is give
 approve ID / reject ID reason — sign a task off or return it (where the list asks for sign-off, an owner's done waits for it)
 extend ID DATE reason — ask for a later deadline, e.g. extend 12 2027-01-31 waiting for funding
 approve extension ID / deny extension ID reason — the leader or an admin answers the request
+away FROM..TO [deputy PERSON] / back — while you are away, your reminders go to the deputy (or the leader)
 A task's owners, its leader and admins may change it; everyone in the people list may read."
             .to_string(),
     }
@@ -66,6 +68,10 @@ pub fn usage(lang: Lang, verb: Verb) -> &'static str {
         }
         (Lang::Zh, Verb::ApproveExtension) => "同意延期 编号，例如：同意延期 12",
         (Lang::Zh, Verb::DenyExtension) => "驳回延期 编号 原因，例如：驳回延期 12 按原时限完成",
+        (Lang::Zh, Verb::Away) => {
+            "请假 [姓名] 日期 至 日期 [代理 姓名]，例如：请假 2026-12-10 至 2026-12-18 代理 王强"
+        }
+        (Lang::Zh, Verb::Back) => "销假 [姓名]",
         (Lang::En, Verb::Help) => "help",
         (Lang::En, Verb::List) => "list [mine|overdue|due|blocked|UNIT], e.g. list overdue",
         (Lang::En, Verb::Status) => "status",
@@ -86,6 +92,10 @@ pub fn usage(lang: Lang, verb: Verb) -> &'static str {
         (Lang::En, Verb::DenyExtension) => {
             "deny extension ID reason, e.g. deny extension 12 keep the deadline"
         }
+        (Lang::En, Verb::Away) => {
+            "away [PERSON] FROM..TO [deputy PERSON], e.g. away 2026-12-10..2026-12-18 deputy wang.qiang"
+        }
+        (Lang::En, Verb::Back) => "back [PERSON]",
     }
 }
 
@@ -104,8 +114,16 @@ pub fn usage_reply(lang: Lang, verb: Verb, problem: &UsageProblem) -> String {
             _ => "缺少备注内容。",
         }
         .to_string(),
-        (Lang::Zh, UsageProblem::MissingDate) => "缺少申请延至的日期。".to_string(),
-        (Lang::En, UsageProblem::MissingDate) => "The date to extend to is missing.".to_string(),
+        (Lang::Zh, UsageProblem::MissingDate) => match verb {
+            Verb::Away => "缺少请假日期。",
+            _ => "缺少申请延至的日期。",
+        }
+        .to_string(),
+        (Lang::En, UsageProblem::MissingDate) => match verb {
+            Verb::Away => "The days of leave are missing.",
+            _ => "The date to extend to is missing.",
+        }
+        .to_string(),
         (Lang::Zh, UsageProblem::MissingUnit) => {
             "人员名单中没有您所在的单位，请写明报送单位。".to_string()
         }
@@ -191,7 +209,8 @@ pub fn no_such_task(lang: Lang, id: &str) -> String {
 /// A refusal that says who may change the task, so the sender knows whom to ask.
 pub fn refusal(lang: Lang, task: &Task, people: Option<&Directory>) -> String {
     let owners = names(lang, &task.owners, people);
-    let leader = task.leader.as_ref().map(|l| display_name(l, people));
+    let leaders: Vec<Assignee> = task.leaders().cloned().collect();
+    let leader = (!leaders.is_empty()).then(|| names(lang, &leaders, people));
     match lang {
         Lang::Zh => {
             let mut who = Vec::new();
@@ -415,6 +434,69 @@ pub fn extension_answered(
             task.id,
             task.title.trim()
         ),
+    }
+}
+
+/// Why a leave could not be recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwayProblem<'a> {
+    /// The days could not be read (`FROM..TO`, `FROM 至 TO`).
+    Days(&'a str),
+    /// The leave is over before today.
+    Over,
+    /// The deputy (or the person) named is nobody the people list knows.
+    UnknownPerson(&'a str),
+    /// `back` for someone not on leave.
+    NotAway(&'a str),
+    /// Someone not an admin records leave for another person.
+    NotYours,
+}
+
+pub fn away_problem(lang: Lang, p: AwayProblem<'_>) -> String {
+    match (lang, p) {
+        (Lang::Zh, AwayProblem::Days(t)) => format!(
+            "无法识别请假日期「{t}」。\n用法：{}",
+            usage(lang, Verb::Away)
+        ),
+        (Lang::Zh, AwayProblem::Over) => "请假日期已过，无需登记。".to_string(),
+        (Lang::Zh, AwayProblem::UnknownPerson(d)) => format!("人员名单中没有「{d}」。"),
+        (Lang::Zh, AwayProblem::NotAway(who)) => format!("{who} 目前未在请假中，无需销假。"),
+        (Lang::Zh, AwayProblem::NotYours) => "只有管理员可以为他人登记请假或销假。".to_string(),
+        (Lang::En, AwayProblem::Days(t)) => format!(
+            "Cannot read \"{t}\" as days of leave.\nUsage: {}",
+            usage(lang, Verb::Away)
+        ),
+        (Lang::En, AwayProblem::Over) => "Those days are over; nothing to record.".to_string(),
+        (Lang::En, AwayProblem::UnknownPerson(d)) => {
+            format!("\"{d}\" is not in the people list.")
+        }
+        (Lang::En, AwayProblem::NotAway(who)) => format!("{who} is not away; nothing to end."),
+        (Lang::En, AwayProblem::NotYours) => {
+            "Only admins record leave, or its end, for someone else.".to_string()
+        }
+    }
+}
+
+/// The answer to a leave recorded (`None`: back).
+pub fn away_recorded(
+    lang: Lang,
+    who: &str,
+    leave: Option<(NaiveDate, NaiveDate, Option<&str>)>,
+) -> String {
+    match (lang, leave) {
+        (Lang::Zh, Some((from, to, deputy))) => format!(
+            "已登记 {who} 请假：{from} 至 {to}。期间提醒和预警改发{}，{who} 不再收到提醒。",
+            deputy.map_or_else(|| "各事项的包保领导".to_string(), |d| format!("代理人 {d}"))
+        ),
+        (Lang::Zh, None) => format!("已为 {who} 销假，提醒照常发送本人。"),
+        (Lang::En, Some((from, to, deputy))) => format!(
+            "Recorded: {who} is away {from} to {to}. Their reminders and warnings go to {} meanwhile; {who} is not reminded.",
+            deputy.map_or_else(
+                || "each task's leader".to_string(),
+                |d| format!("the deputy, {d}")
+            )
+        ),
+        (Lang::En, None) => format!("{who} is back: reminders go to them again."),
     }
 }
 

@@ -353,6 +353,7 @@ impl Validator<'_> {
             .map(|l| l.name.clone().unwrap_or_else(|| UNNAMED_LIST.to_string()))
             .collect();
         let people = self.people(&raw.people);
+        let absences = self.absences(&raw.people, &people);
         let roster = raw.roster.as_ref().map(|r| RosterConfig {
             source: self.path(&r.source),
             sheet: self.opt_text(r.sheet.as_ref()),
@@ -424,6 +425,16 @@ impl Validator<'_> {
                 parsed
             });
 
+        let areas = raw
+            .areas
+            .iter()
+            .map(|(area, leader)| {
+                (
+                    self.text(area).trim().to_string(),
+                    self.text(leader).trim().to_string(),
+                )
+            })
+            .collect();
         Config {
             path: path.to_path_buf(),
             timezone,
@@ -441,7 +452,81 @@ impl Validator<'_> {
             warnings: Vec::new(),
             warning_levels,
             warning_levels_default,
+            areas,
+            absences,
         }
+    }
+
+    /// `[[people]] away` and `deputy`: a range of days and someone of the people list.
+    fn absences(
+        &mut self,
+        raw: &[Spanned<super::raw::RawPerson>],
+        people: &[Person],
+    ) -> Vec<crate::people::Absence> {
+        let mut out = Vec::new();
+        for p in raw.iter().map(Spanned::get_ref) {
+            let id = self.text(&p.id);
+            let deputy = p.deputy.as_ref().and_then(|d| {
+                let name = self.text(d);
+                let found = people
+                    .iter()
+                    .find(|q| q.id == name.trim())
+                    .or_else(|| people.iter().find(|q| q.name.trim() == name.trim()));
+                if found.is_none() {
+                    let (message, help) = self.locale.pick(
+                        (
+                            format!("代理人“{name}”不在人员名单中"),
+                            "deputy 写 [[people]] 中某人的 id 或姓名",
+                        ),
+                        (
+                            format!("the deputy `{name}` is not in the people list"),
+                            "write the id or name of someone under [[people]]",
+                        ),
+                    );
+                    self.problem(Problem::new(d.span(), message).help(help));
+                }
+                found.map(|q| q.id.clone())
+            });
+            let Some(away) = &p.away else {
+                if let Some(d) = &p.deputy {
+                    let (message, help) = self.locale.pick(
+                        (
+                            "有 deputy 而没有 away",
+                            "写 away = \"2026-12-10..2026-12-18\" 给出请假日期",
+                        ),
+                        (
+                            "`deputy` without `away`",
+                            "add away = \"2026-12-10..2026-12-18\", the days of leave",
+                        ),
+                    );
+                    self.problem(Problem::new(d.span(), message).help(help));
+                }
+                continue;
+            };
+            let text = self.text(away);
+            match crate::people::parse_day_range(&text) {
+                Some((from, to)) => out.push(crate::people::Absence {
+                    person: id,
+                    from,
+                    to,
+                    deputy,
+                }),
+                None => {
+                    let (message, help) = self.locale.pick(
+                        (
+                            format!("“{text}”不是请假日期范围"),
+                            "写成 away = \"2026-12-10..2026-12-18\"（首尾两天都含在内）",
+                        ),
+                        (
+                            format!("`{text}` is not a range of days"),
+                            "write away = \"2026-12-10..2026-12-18\" (both days included)",
+                        ),
+                    );
+                    self.problem(Problem::new(away.span(), message).help(help));
+                }
+            }
+        }
+        out
     }
 
     /// The names under a schedule's or channel's `lists`, each of which must name a list.

@@ -1,7 +1,7 @@
 //! The validated configuration: every cross-reference checked, every `${VAR}` resolved.
 
 use super::settings::PlatformSettings;
-use crate::people::Person;
+use crate::people::{Absence, Person};
 use crate::schedule::HolidayPolicy;
 use crate::secret::Secret;
 use crate::types::Dialect;
@@ -365,6 +365,11 @@ pub struct Config {
     pub warning_levels: Vec<WarningLevel>,
     /// Whether `warning_levels` are the built-in ones.
     pub warning_levels_default: bool,
+    /// `[areas]`: an area (the task's 所在乡镇, else its unit) → the leader answerable for it
+    /// (包片领导), a person's id or name, who becomes one of the task's leaders.
+    pub areas: BTreeMap<String, String>,
+    /// Leave the config gives (`[[people]] away` and `deputy`), deputies as person ids.
+    pub absences: Vec<Absence>,
 }
 
 /// What makes a task reach a warning level (预警规则). Every rule matches open tasks only

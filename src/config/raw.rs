@@ -32,6 +32,9 @@ pub(super) struct RawConfig {
     /// Graded warning levels (预警), least severe first.
     #[serde(default)]
     pub warnings: Vec<Spanned<RawWarning>>,
+    /// Area (township, 片区) → the leader answerable for it (包片领导).
+    #[serde(default)]
+    pub areas: BTreeMap<S, S>,
 }
 
 /// An address book whose people join `[[people]]` (see `tasks::load_roster`).
@@ -118,6 +121,10 @@ pub(super) struct RawPerson {
     pub email: Option<S>,
     #[serde(default)]
     pub admin: bool,
+    /// Leave (请假): `2026-12-10..2026-12-18`.
+    pub away: Option<S>,
+    /// Who acts for them while away (代理): a person's id or name.
+    pub deputy: Option<S>,
     pub dingtalk: Option<S>,
     pub wecom: Option<S>,
     pub feishu: Option<S>,

@@ -607,7 +607,13 @@ pub(super) fn records(cfg: &TasksConfig, tasks: &[Task], chinese: bool) -> Laid 
                 Field::Id => text(&t.id),
                 Field::Title => text(&t.title),
                 Field::Unit => text(&t.unit),
-                Field::Leader => t.leader.as_ref().map_or(Value::Empty, |l| text(&l.name)),
+                Field::Leader if t.leader.is_none() => Value::Empty,
+                Field::Leader => text(
+                    &t.leaders()
+                        .map(|l| l.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join("、"),
+                ),
                 Field::Owners => text(
                     &t.owners
                         .iter()

@@ -29,7 +29,7 @@ pub use templates::{TemplateError, TemplateKind, check_templates};
 pub use view::{DigestInput, WeekActivity};
 
 use crate::config::{Config, Locale};
-use crate::people::Directory;
+use crate::people::{Absences, Directory};
 use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, Task};
 use crate::types::MentionRef;
@@ -333,8 +333,39 @@ impl Renderer {
         warnings: Option<&Judge<'_>>,
         people: &Directory,
     ) -> Result<Vec<RenderedMessage>, RenderError> {
+        self.reminders_during_leave(
+            target,
+            tasks,
+            today,
+            escalate_after_days,
+            warnings,
+            people,
+            None,
+        )
+    }
+
+    /// [`reminders`](Self::reminders), with the tasks of people on leave (`absences`) sent to
+    /// whoever stands in for them, and leaders on leave replaced by their deputies.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reminders_during_leave(
+        &self,
+        target: &RenderTarget<'_>,
+        tasks: &[Task],
+        today: NaiveDate,
+        escalate_after_days: i64,
+        warnings: Option<&Judge<'_>>,
+        people: &Directory,
+        absences: Option<&Absences>,
+    ) -> Result<Vec<RenderedMessage>, RenderError> {
         let kind = TemplateKind::Reminder;
-        let views = view::reminder_views(tasks, today, escalate_after_days, warnings, people);
+        let views = view::reminder_views(
+            tasks,
+            today,
+            escalate_after_days,
+            warnings,
+            people,
+            absences,
+        );
         let data = RenderData::value(target.platform, people);
         self.with_template(target, kind, |tmpl| {
             let mut out = Vec::with_capacity(views.len());

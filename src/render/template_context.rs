@@ -61,6 +61,8 @@ struct TaskCtx<'a> {
     /// What messages show for the level (`红色预警`); `None` at no level.
     warning_label: Option<&'a str>,
     leader: Option<PersonCtx>,
+    /// Every leader (包片 and 包线, and the area's from `[areas]`), `leader` first.
+    leaders: Vec<PersonCtx>,
     owners: Vec<PersonCtx>,
     /// The deadline before any extension, where one was granted; none otherwise.
     due_original: Option<String>,
@@ -124,6 +126,7 @@ fn task_ctx<'a>(l: &TaskLine<'a>, told: Told, locale: Locale, people: &Directory
         warning: l.warning.map_or("none", |w| w.name.as_str()),
         warning_label: l.warning.map(|w| w.label.as_str()),
         leader: t.leader.as_ref().map(|a| person_ctx(a, people)),
+        leaders: t.leaders().map(|a| person_ctx(a, people)).collect(),
         owners: t.owners.iter().map(|a| person_ctx(a, people)).collect(),
         due_original: t.extension.original_due.map(|d| d.to_string()),
         extension: t.extension.pending.as_ref().map(|r| ExtensionCtx {
@@ -212,6 +215,15 @@ struct DigestCtx<'a> {
     awaiting_review: Section<ReviewCtx<'a>>,
     /// Tasks with an extension request waiting for the leader's answer.
     pending_extensions: Section<TaskCtx<'a>>,
+    /// People on leave today: `name`, `to` (the last day), `deputy` (a name, or none).
+    away: Vec<AwayCtx>,
+}
+
+#[derive(Serialize)]
+struct AwayCtx {
+    name: String,
+    to: String,
+    deputy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -315,6 +327,21 @@ pub(crate) fn digest_context<'a>(
             cap,
         ),
         pending_extensions: tasks(&v.pending_extensions),
+        away: v
+            .away
+            .iter()
+            .map(|a| AwayCtx {
+                name: people
+                    .get(&a.person)
+                    .map_or_else(|| a.person.clone(), |p| p.name.clone()),
+                to: a.to.to_string(),
+                deputy: a.deputy.as_deref().map(|d| {
+                    people
+                        .get(d)
+                        .map_or_else(|| d.to_string(), |p| p.name.clone())
+                }),
+            })
+            .collect(),
         common,
     };
     Value::from(Serde(&ctx))
@@ -331,11 +358,13 @@ struct ReminderCtx<'a> {
     escalate_to: Vec<PersonCtx>,
     /// The configured admins, when a task's warning level tells them; else empty.
     admins: Vec<PersonCtx>,
+    /// The names of people on leave whose tasks the recipient stands in for (代理).
+    on_behalf_of: &'a [String],
 }
 
-pub(crate) fn reminder_context(
-    common: Common<'_>,
-    v: &ReminderView<'_>,
+pub(crate) fn reminder_context<'a>(
+    common: Common<'a>,
+    v: &'a ReminderView<'_>,
     escalate_after_days: i64,
     locale: Locale,
     people: &Directory,
@@ -378,6 +407,7 @@ pub(crate) fn reminder_context(
         } else {
             Vec::new()
         },
+        on_behalf_of: &v.on_behalf_of,
         common,
     };
     Value::from(Serde(&ctx))

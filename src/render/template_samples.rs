@@ -52,6 +52,7 @@ fn task(
         unreadable_due: None,
         due_anchored: None,
         extension: Default::default(),
+        co_leaders: Vec::new(),
         list: None,
         status,
         progress: Some(40),
@@ -183,6 +184,7 @@ impl Samples {
                         activity: &self.activity,
                         stale_list_note: (!tasks.is_empty()).then_some("示例"),
                         warnings: Some(&judge),
+                        absences: None,
                     };
                     digest_context(common(), &view::digest_view(&input), locale, &self.people)
                 }
@@ -193,6 +195,7 @@ impl Samples {
                         3,
                         Some(&judge),
                         &self.people,
+                        None,
                     );
                     for v in &views {
                         let ctx = reminder_context(common(), v, 3, locale, &self.people);

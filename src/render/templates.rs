@@ -125,6 +125,7 @@ impl TemplateKind {
                 "warnings",
                 "awaiting_review",
                 "pending_extensions",
+                "away",
             ],
             TemplateKind::Reminder => &[
                 COMMON[0],
@@ -138,6 +139,7 @@ impl TemplateKind {
                 "escalate_after_days",
                 "escalate_to",
                 "admins",
+                "on_behalf_of",
             ],
             TemplateKind::ReportCall => &[
                 COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], "units",

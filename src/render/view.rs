@@ -2,7 +2,7 @@
 //! happens here; templates turn these views into text.
 
 use crate::config::{Recipient, WarningLevel};
-use crate::people::{Directory, Person};
+use crate::people::{Absence, Absences, Directory, Person};
 use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, Status, Task};
 use chrono::NaiveDate;
@@ -29,6 +29,8 @@ pub struct DigestInput<'a> {
     pub stale_list_note: Option<&'a str>,
     /// Judges each task's warning level; `None` renders no warnings.
     pub warnings: Option<&'a Judge<'a>>,
+    /// Who is on leave; the digest names those away today.
+    pub absences: Option<&'a Absences>,
 }
 
 /// Task counts by status.
@@ -169,6 +171,8 @@ pub struct DigestView<'a> {
     pub awaiting_review: Vec<ReviewLine<'a>>,
     /// Tasks with an extension request not yet answered, in list order.
     pub pending_extensions: Vec<TaskLine<'a>>,
+    /// People on leave today, by person id.
+    pub away: Vec<&'a Absence>,
 }
 
 /// Computes the digest view in one pass over the tasks plus sorts of the (smaller) sections.
@@ -294,6 +298,7 @@ pub fn digest_view<'a>(input: &DigestInput<'a>) -> DigestView<'a> {
         warnings,
         awaiting_review,
         pending_extensions,
+        away: input.absences.map(|a| a.away_on(today)).unwrap_or_default(),
     }
 }
 
@@ -364,10 +369,13 @@ pub struct ReminderView<'a> {
     /// Open tasks, by due date (no deadline last), then list order.
     pub tasks: Vec<ReminderTask<'a>>,
     /// Leaders of this person's tasks overdue by more than `escalate_after_days` or at a
-    /// warning level that tells the leader, each once.
-    pub escalate_to: Vec<&'a Assignee>,
+    /// warning level that tells the leader, each once (a leader on leave: their deputy, or
+    /// nobody).
+    pub escalate_to: Vec<Assignee>,
     /// Some task of this person's is at a warning level that tells the admins.
     pub tell_admins: bool,
+    /// The people on leave whose tasks this person stands in for (代理), by name.
+    pub on_behalf_of: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -392,10 +400,12 @@ pub fn reminder_views<'a>(
     escalate_after_days: i64,
     warnings: Option<&Judge<'a>>,
     people: &Directory,
+    absences: Option<&Absences>,
 ) -> Vec<ReminderView<'a>> {
     let mut index: HashMap<AssigneeKey<'_>, usize> = HashMap::new();
     let mut out: Vec<ReminderView<'a>> = Vec::new();
     let mut owners_seen = Vec::new();
+    let away = |p: &Person| absences.and_then(|a| a.on(&p.id, today));
     for task in tasks.iter().filter(|t| t.status.is_open()) {
         let line = TaskLine::new(task, today, warnings.and_then(|j| j.level(task, today)));
         let escalated = line.days_overdue > escalate_after_days;
@@ -404,7 +414,24 @@ pub fn reminder_views<'a>(
         let admins_warned = tells(&Recipient::Admins);
         owners_seen.clear();
         for owner in &task.owners {
-            let person = resolve(owner, people);
+            let mut person = resolve(owner, people);
+            let mut on_behalf_of = None;
+            // Nobody is reminded on leave: the deputy stands in, else the task's first leader
+            // who is not away; with neither, the digest alone shows the task.
+            if let Some(leave) = person.and_then(away) {
+                let stand_in = leave
+                    .deputy
+                    .as_deref()
+                    .and_then(|d| people.get(d))
+                    .or_else(|| {
+                        task.leaders()
+                            .filter_map(|l| resolve(l, people))
+                            .find(|l| away(l).is_none())
+                    });
+                let Some(stand_in) = stand_in else { continue };
+                on_behalf_of = person.map(|p| p.name.clone());
+                person = Some(stand_in);
+            }
             let key = match person {
                 Some(p) => AssigneeKey::Person(p.id.as_str()),
                 None => AssigneeKey::Name(owner.name.trim()),
@@ -420,10 +447,16 @@ pub fn reminder_views<'a>(
                     tasks: Vec::new(),
                     escalate_to: Vec::new(),
                     tell_admins: false,
+                    on_behalf_of: Vec::new(),
                 });
                 out.len() - 1
             });
             let view = &mut out[i];
+            if let Some(name) = on_behalf_of
+                && !view.on_behalf_of.contains(&name)
+            {
+                view.on_behalf_of.push(name);
+            }
             view.tasks.push(ReminderTask {
                 line,
                 escalated,
@@ -431,14 +464,28 @@ pub fn reminder_views<'a>(
                 admins_warned,
             });
             view.tell_admins |= admins_warned;
-            if (escalated || leader_warned)
-                && let Some(leader) = &task.leader
-                && !view
-                    .escalate_to
-                    .iter()
-                    .any(|l| assignee_key(l) == assignee_key(leader))
-            {
-                view.escalate_to.push(leader);
+            if escalated || leader_warned {
+                for leader in task.leaders() {
+                    let leader = match resolve(leader, people).map(|p| (p, away(p))) {
+                        Some((_, Some(leave))) => {
+                            match leave.deputy.as_deref().and_then(|d| people.get(d)) {
+                                Some(deputy) => Assignee {
+                                    name: deputy.name.clone(),
+                                    person: Some(deputy.id.clone()),
+                                },
+                                None => continue,
+                            }
+                        }
+                        _ => leader.clone(),
+                    };
+                    if !view
+                        .escalate_to
+                        .iter()
+                        .any(|l| assignee_key(l) == assignee_key(&leader))
+                    {
+                        view.escalate_to.push(leader);
+                    }
+                }
             }
         }
     }
@@ -502,6 +549,7 @@ mod tests {
             unreadable_due: None,
             due_anchored: None,
             extension: Default::default(),
+            co_leaders: Vec::new(),
             list: None,
             status,
             progress: None,
@@ -538,6 +586,7 @@ mod tests {
             activity,
             stale_list_note: None,
             warnings: None,
+            absences: None,
         }
     }
 
@@ -549,6 +598,7 @@ mod tests {
         let judge = Judge::new(&levels, &[], chrono_tz::UTC, Some(d("2026-11-26")));
         let v = digest_view(&DigestInput {
             warnings: Some(&judge),
+            absences: None,
             ..input(&tasks, &activity)
         });
         let counts: Vec<_> = v.warnings.iter().map(|w| (w.name, w.count)).collect();
@@ -715,7 +765,7 @@ mod tests {
             handles: Default::default(),
             admin: false,
         }]);
-        let views = reminder_views(&tasks, d("2026-11-27"), 3, None, &people);
+        let views = reminder_views(&tasks, d("2026-11-27"), 3, None, &people, None);
         let summary: Vec<_> = views
             .iter()
             .map(|v| {

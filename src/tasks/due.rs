@@ -667,6 +667,7 @@ mod tests {
             unreadable_due: None,
             due_anchored: (text != "2027年6月").then_some(d(2027, 2, 3)).flatten(),
             extension: Default::default(),
+            co_leaders: Vec::new(),
             list: None,
             status: crate::types::Status::Todo,
             progress: None,

@@ -20,6 +20,7 @@
 //! | `extension` | a deadline extension asked for: `YYYY-MM-DD reason` | the task's pending request, by the actor, marked late when asked after the deadline |
 //! | `due` | `YYYY-MM-DD`: an extension granted | replaces the deadline (the first one is kept as `original_due`) and answers the request |
 //! | `extension_denied` | the reason | answers the pending request |
+//! | `away` | leave (请假): `YYYY-MM-DD..YYYY-MM-DD` and the deputy's id, or empty for `back`; **`task_id` holds the person's id** | never applied to a task; read by [`record_absences`] |
 //!
 //! `old_value` is for the record only; merging never reads it. `actor` is the person's id (or
 //! `file`, or the CLI user); when a [`Directory`] is given, a note's line shows the person's
@@ -47,6 +48,12 @@ pub mod field {
     pub const EXTENSION: &str = "extension";
     pub const DUE: &str = "due";
     pub const EXTENSION_DENIED: &str = "extension_denied";
+    pub const AWAY: &str = "away";
+
+    /// Fields whose `task_id` names something other than a task (a unit, a person).
+    pub fn is_about_a_task(field: &str) -> bool {
+        field != REPORT && field != AWAY
+    }
 }
 
 /// How many events a merge used, and how many it had to leave out (for the log).
@@ -96,7 +103,10 @@ pub fn apply_events_with(
     for (i, t) in tasks.iter().enumerate() {
         rows.entry(t.id.clone()).or_default().push(i);
     }
-    let mut ordered: Vec<&TaskEvent> = events.iter().filter(|e| e.field != field::REPORT).collect();
+    let mut ordered: Vec<&TaskEvent> = events
+        .iter()
+        .filter(|e| field::is_about_a_task(&e.field))
+        .collect();
     ordered.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
 
     let mut stats = MergeStats::default();
@@ -205,6 +215,18 @@ impl FieldChange {
             }
             FieldChange::ExtensionDenied => task.extension.pending = None,
         }
+    }
+}
+
+/// Takes the `away` events into `absences` (in any order: the latest for a person wins). A
+/// value that does not read as leave is `back`: whatever it says, the person is not away.
+pub fn record_absences(absences: &mut crate::people::Absences, events: &[TaskEvent]) {
+    for e in events.iter().filter(|e| e.field == field::AWAY) {
+        let leave = e
+            .new_value
+            .as_deref()
+            .and_then(|v| crate::people::Absence::from_value(&e.task_id, v));
+        absences.record(&e.task_id, leave, e.at_ms, &e.id);
     }
 }
 

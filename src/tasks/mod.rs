@@ -10,8 +10,10 @@
 //! - Values of vertically merged cells (a 责任单位 merged over several rows) apply to every row
 //!   they cover (xlsx and xls).
 //! - Without an id column, or with an empty id cell, the row number is the task's id.
-//! - A leader cell naming several people keeps the first and warns.
+//! - A leader cell naming several people makes them all leaders (包片 and 包线), the first one
+//!   first; `[areas]` adds the area's leader ([`add_area_leaders`]).
 
+mod areas;
 mod cell;
 mod columns;
 pub(crate) mod delimited;
@@ -29,6 +31,7 @@ mod text;
 pub mod warning;
 mod workbook;
 
+pub use areas::add_area_leaders;
 pub use due::{parse_due, reanchor};
 pub use error::{SUPPORTED_EXTENSIONS, TaskError};
 pub use import::{load, load_bytes, modified_date};

@@ -34,7 +34,11 @@ pub struct Task {
     pub title: String,
     /// Responsible unit (责任单位); empty when the list has no such column.
     pub unit: String,
+    /// The leader answerable for the task (包保领导): the first one the list names.
     pub leader: Option<Assignee>,
+    /// Further leaders: the others the leader cell names (包片 and 包线: one by area, one by
+    /// line), then the area's leader from `[areas]`.
+    pub co_leaders: Vec<Assignee>,
     pub owners: Vec<Assignee>,
     /// `None` means no deadline (ongoing work such as 长期坚持), or one that could not be read.
     pub due: Option<NaiveDate>,
@@ -207,6 +211,11 @@ impl Task {
         self.status.is_open() && self.due.is_some_and(|d| d < today)
     }
 
+    /// Every leader of the task, the first one first.
+    pub fn leaders(&self) -> impl Iterator<Item = &Assignee> {
+        self.leader.iter().chain(&self.co_leaders)
+    }
+
     /// The deadline the list first gave, before any extension.
     pub fn due_original(&self) -> Option<NaiveDate> {
         self.extension.original_due.or(self.due)
@@ -245,6 +254,7 @@ impl Task {
             unreadable_due: None,
             due_anchored: None,
             extension: Default::default(),
+            co_leaders: Vec::new(),
             list: None,
             status: Status::Todo,
             progress: None,

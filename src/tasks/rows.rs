@@ -124,7 +124,8 @@ impl Output {
         let known = &self.sheet_index;
         if self.unknown.iter().any(|u| known.contains_key(&u.name)) {
             for t in &mut self.tasks {
-                for a in t.leader.iter_mut().chain(t.owners.iter_mut()) {
+                let assignees = t.leader.iter_mut().chain(&mut t.co_leaders);
+                for a in assignees.chain(t.owners.iter_mut()) {
                     if a.person.is_none() && known.contains_key(&a.name) {
                         a.person = Some(a.name.clone());
                     }
@@ -478,7 +479,18 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
             &mut unknown,
         )
     });
-    let extra_leaders: Vec<&str> = leaders.collect();
+    // 包片 and 包线: a cell may name one leader by area and one by line; all are leaders.
+    let co_leaders: Vec<Assignee> = leaders
+        .map(|n| {
+            resolve(
+                ctx.people,
+                &mut out.resolved,
+                Field::Leader,
+                n,
+                &mut unknown,
+            )
+        })
+        .collect();
     let owners: Vec<Assignee> = split_names(&owners_text)
         .map(|n| {
             resolve(
@@ -491,20 +503,6 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         })
         .collect();
 
-    if !extra_leaders.is_empty()
-        && let Some(first) = &leader
-    {
-        let w = out.note(
-            row,
-            Some(map.header(Field::Leader)),
-            format!(
-                "a task has one leader; using {:?} and ignoring {}",
-                first.name,
-                extra_leaders.join("、")
-            ),
-        );
-        out.warnings.push(w);
-    }
     for (field, name) in unknown {
         match out.unknown_index.get(name) {
             Some(&i) => out.unknown[i].rows += 1,
@@ -560,6 +558,7 @@ fn convert(ctx: &Context<'_>, out: &mut Output, map: &ColumnMap, row: usize, cel
         title: title.into_owned(),
         unit: text(Field::Unit),
         leader,
+        co_leaders,
         owners,
         due,
         unreadable_due,

@@ -103,7 +103,7 @@ pub fn task_dates(
 ) -> HashMap<String, TaskDates> {
     let mut by_task: HashMap<String, TaskDates> = HashMap::new();
     let mut latest_status: HashMap<&str, (i64, &str, &TaskEvent)> = HashMap::new();
-    for e in events.iter().filter(|e| e.field != field::REPORT) {
+    for e in events.iter().filter(|e| field::is_about_a_task(&e.field)) {
         let Some(day) = DateTime::from_timestamp_millis(e.at_ms)
             .map(|utc| zone.from_utc_datetime(&utc.naive_utc()).date_naive())
         else {

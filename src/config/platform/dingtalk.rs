@@ -1,7 +1,6 @@
 //! DingTalk: a custom robot, and the app robot behind commands (callbacks or Stream mode).
 
-use super::{ChannelSettings, Keys, PlatformKeys};
-use crate::config::error::Problem;
+use super::{ChannelSettings, Keys, PlatformKeys, connection_needs};
 use crate::config::load::Validator;
 use crate::config::raw::RawChannel;
 use crate::secret::Secret;
@@ -69,14 +68,12 @@ impl ChannelSettings for DingTalkSettings {
         _credentials: &BTreeMap<String, Secret>,
         _options: &mut BTreeMap<String, String>,
     ) {
-        if let Some(stream) = &ch.stream
-            && *stream.get_ref()
-            && !(ch.app_key.is_some() && ch.app_secret.is_some())
-        {
-            v.problem(
-                Problem::new(stream.span(), "Stream mode needs `app_key` and `app_secret`")
-                    .help("copy the app's AppKey and AppSecret from the DingTalk developer console (应用开发 → 凭证与基础信息)"),
-            );
-        }
+        connection_needs(
+            v,
+            ch.stream.as_ref(),
+            ch.app_key.is_some() && ch.app_secret.is_some(),
+            "Stream mode needs `app_key` and `app_secret`",
+            "copy the app's AppKey and AppSecret from the DingTalk developer console (应用开发 → 凭证与基础信息)",
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Feishu/Lark: a custom bot, and the app behind commands (events or the long connection).
 
-use super::{ChannelSettings, Keys, PlatformKeys, PlatformSettings, filled_secret};
-use crate::config::error::Problem;
+use super::{
+    ChannelSettings, Keys, PlatformKeys, PlatformSettings, connection_needs, filled_secret,
+};
 use crate::config::load::Validator;
 use crate::config::raw::RawChannel;
 use crate::secret::Secret;
@@ -68,18 +69,13 @@ impl ChannelSettings for FeishuSettings {
         _credentials: &BTreeMap<String, Secret>,
         _options: &mut BTreeMap<String, String>,
     ) {
-        if let Some(long_connection) = &ch.long_connection
-            && *long_connection.get_ref()
-            && !(ch.app_id.is_some() && ch.app_secret.is_some())
-        {
-            v.problem(
-                Problem::new(
-                    long_connection.span(),
-                    "the long connection needs `app_id` and `app_secret`",
-                )
-                .help("copy the app's App ID and App Secret from the Feishu developer console (凭证与基础信息)"),
-            );
-        }
+        connection_needs(
+            v,
+            ch.long_connection.as_ref(),
+            ch.app_id.is_some() && ch.app_secret.is_some(),
+            "the long connection needs `app_id` and `app_secret`",
+            "copy the app's App ID and App Secret from the Feishu developer console (凭证与基础信息)",
+        );
     }
 
     /// Its event-subscription guide ("将事件发送至开发者服务器", open.feishu.cn) says that

@@ -21,6 +21,7 @@ mod telegram;
 mod webhook;
 mod wecom;
 
+use super::error::Problem;
 use super::load::Validator;
 use super::model::ChannelConfig;
 use super::raw::{RawChannel, S};
@@ -250,6 +251,23 @@ impl PlatformSettings {
         self.credentials()
             .into_iter()
             .find_map(|(k, v)| (k == key).then_some(v))
+    }
+}
+
+/// A way of taking commands without a public URL (`stream`, `socket_mode`, `long_connection`)
+/// turned on without the credentials its connection is opened with.
+fn connection_needs(
+    v: &mut Validator<'_>,
+    flag: Option<&Spanned<bool>>,
+    has_credentials: bool,
+    message: &str,
+    help: &str,
+) {
+    if let Some(flag) = flag
+        && *flag.get_ref()
+        && !has_credentials
+    {
+        v.problem(Problem::new(flag.span(), message).help(help));
     }
 }
 

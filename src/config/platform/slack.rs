@@ -1,7 +1,6 @@
 //! Slack: an incoming webhook, and the app behind commands (HTTP or Socket Mode).
 
-use super::{ChannelSettings, Keys, PlatformKeys};
-use crate::config::error::Problem;
+use super::{ChannelSettings, Keys, PlatformKeys, connection_needs};
 use crate::config::load::Validator;
 use crate::config::raw::RawChannel;
 use crate::secret::Secret;
@@ -64,17 +63,13 @@ impl ChannelSettings for SlackSettings {
         _credentials: &BTreeMap<String, Secret>,
         _options: &mut BTreeMap<String, String>,
     ) {
-        if let Some(socket_mode) = &ch.socket_mode
-            && *socket_mode.get_ref()
-            && ch.app_token.is_none()
-        {
-            v.problem(
-                Problem::new(socket_mode.span(), "Socket Mode needs `app_token`").help(
-                    "generate an app-level token with the connections:write scope (the \
-                     app's Basic Information → App-Level Tokens) and set \
-                     app_token = \"${SLACK_APP_TOKEN}\"",
-                ),
-            );
-        }
+        connection_needs(
+            v,
+            ch.socket_mode.as_ref(),
+            ch.app_token.is_some(),
+            "Socket Mode needs `app_token`",
+            "generate an app-level token with the connections:write scope (the app's Basic \
+             Information → App-Level Tokens) and set app_token = \"${SLACK_APP_TOKEN}\"",
+        );
     }
 }

@@ -78,24 +78,32 @@ pub enum InitError {
     },
 }
 
-/// The channel sections of the shipped examples, one per platform: `--platform` copies the
-/// section (its keys as `${ENV}` references and the comments that say where each comes from),
-/// so there is one description of each platform's keys, which the example tests already load.
-fn example_section(platform: Platform) -> &'static str {
-    match platform {
-        Platform::Console => "",
-        Platform::Dingtalk => include_str!("../config/examples/dingtalk.toml"),
-        Platform::Wecom => include_str!("../config/examples/wecom.toml"),
-        Platform::Feishu => include_str!("../config/examples/feishu.toml"),
-        Platform::Slack => include_str!("../config/examples/slack.toml"),
-        Platform::Teams => include_str!("../config/examples/teams.toml"),
-        Platform::Telegram => include_str!("../config/examples/telegram.toml"),
-        Platform::Discord => include_str!("../config/examples/discord.toml"),
-        Platform::Mattermost => include_str!("../config/examples/mattermost.toml"),
-        Platform::Googlechat => include_str!("../config/examples/googlechat.toml"),
-        Platform::Webhook => include_str!("../config/examples/webhook.toml"),
-    }
+/// A platform's shipped example, `config/examples/<module>.toml`; the console has none (its
+/// channel is the one `init` always writes).
+macro_rules! example_file {
+    (console) => {
+        ""
+    };
+    ($module:ident) => {
+        include_str!(concat!("../config/examples/", stringify!($module), ".toml"))
+    };
 }
+
+/// `example_section`, from the one list of platforms (`types::for_each_platform`).
+macro_rules! example_sections {
+    ($($variant:ident $module:ident [$($verifier:ident)?],)*) => {
+        /// The channel sections of the shipped examples, one per platform: `--platform` copies
+        /// the section (its keys as `${ENV}` references and the comments that say where each
+        /// comes from), so there is one description of each platform's keys, which the example
+        /// tests already load.
+        fn example_section(platform: Platform) -> &'static str {
+            match platform {
+                $(Platform::$variant => example_file!($module),)*
+            }
+        }
+    };
+}
+crate::types::for_each_platform!(example_sections);
 
 /// The `[channels.…]` table of an example, renamed to `name`, without the example's unit
 /// filter (a list of that example's units, which the new list does not have).

@@ -268,3 +268,35 @@ fn the_scheduler_never_calls_the_network() {
         assert!(!code.contains(needle), "the scheduler uses {needle}");
     }
 }
+
+/// Adding a platform is its line in `for_each_platform!` and its own files (ARCHITECTURE.md,
+/// "Adding a platform"): the code that holds something per platform is built from that list.
+/// A file naming every variant of `Platform` or `PlatformSettings` is a list written by hand
+/// again, which a new platform would have to be added to.
+#[test]
+fn the_platforms_are_listed_once() {
+    let variants: Vec<String> = weekbell::types::Platform::ALL
+        .iter()
+        .map(|p| format!("{p:?}"))
+        .collect();
+    let mut found = Vec::new();
+    for enum_name in ["Platform::", "PlatformSettings::"] {
+        let needles: Vec<String> = variants.iter().map(|v| format!("{enum_name}{v}")).collect();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        let mut named: BTreeMap<String, usize> = BTreeMap::new();
+        for hit in files_containing(|_| true, &needles) {
+            let file = hit.split(": ").next().unwrap_or_default().to_string();
+            *named.entry(file).or_default() += 1;
+        }
+        found.extend(
+            named
+                .into_iter()
+                .filter(|(_, n)| *n == variants.len())
+                .map(|(file, _)| format!("{file} ({enum_name}…)")),
+        );
+    }
+    assert!(
+        found.is_empty(),
+        "platforms listed by hand outside types::for_each_platform: {found:?}"
+    );
+}

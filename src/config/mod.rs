@@ -8,8 +8,8 @@ mod error;
 mod keys;
 mod load;
 mod model;
+mod platform;
 mod raw;
-mod settings;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -18,5 +18,5 @@ mod warnings;
 pub use error::{ConfigError, Problem, ProblemReport, line_col, mask_secrets};
 pub use load::{Env, ProcessEnv, load, parse, parse_duration, parse_rate_limit, parse_size};
 pub use model::*;
-pub use settings::*;
+pub use platform::*;
 pub use values::*;

@@ -1,6 +1,6 @@
 //! The validated configuration: every cross-reference checked, every `${VAR}` resolved.
 
-use super::settings::PlatformSettings;
+use super::platform::PlatformSettings;
 use crate::people::{Absence, Person};
 use crate::schedule::HolidayPolicy;
 use crate::secret::Secret;

@@ -248,6 +248,16 @@ impl RawChannel {
             ("service_account", self.service_account.as_ref()),
         ]
     }
+
+    /// The `true`/`false` options, each a way of taking commands without a public URL.
+    pub fn flags(&self) -> [(&'static str, Option<&Spanned<bool>>); 4] {
+        [
+            ("stream", self.stream.as_ref()),
+            ("socket_mode", self.socket_mode.as_ref()),
+            ("long_connection", self.long_connection.as_ref()),
+            ("polling", self.polling.as_ref()),
+        ]
+    }
 }
 
 #[derive(Debug, Deserialize)]

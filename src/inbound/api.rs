@@ -5,9 +5,10 @@
 //! token must travel over HTTPS only, and `id` makes a repeated request harmless.
 
 use super::{
-    InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, ct_eq, parse_json,
-    required_str,
+    InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, ct_eq, need,
+    parse_json, required_str,
 };
+use crate::config::{ChannelConfig, WebhookSettings};
 use crate::secret::Secret;
 
 pub const AUTHORIZATION_HEADER: &str = "authorization";
@@ -59,6 +60,17 @@ impl ApiInbound {
             retry: false,
         }))
     }
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &WebhookSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    ApiInbound::new(need(&settings.token)?).verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

@@ -18,8 +18,9 @@
 
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, configured,
-    int_at, parse_json, parse_timestamp, required_str, str_at, string_at,
+    int_at, need, parse_json, parse_timestamp, required_str, str_at, string_at,
 };
+use crate::config::{ChannelConfig, DingTalkSettings};
 use crate::secret::Secret;
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
@@ -186,6 +187,19 @@ pub(crate) fn parse_message(body: &[u8]) -> Result<Verdict, Refusal> {
         },
         retry: false,
     }))
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &DingTalkSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    DingTalkInbound::new(need(&settings.app_secret)?)
+        .for_app(settings.app_key.as_ref().map_or("", Secret::expose))
+        .verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

@@ -21,10 +21,10 @@
 
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, configured,
-    int_at, parse_json, parse_timestamp, required_str, secs_to_ms, str_at, string_at,
+    int_at, need, parse_json, parse_timestamp, required_str, secs_to_ms, str_at, string_at,
 };
 use crate::commands::{self, Parsed};
-use crate::config::discord_public_key;
+use crate::config::{ChannelConfig, DiscordSettings, discord_public_key};
 use crate::secret::Secret;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde_json::Value;
@@ -209,6 +209,17 @@ pub fn command_answer(content: &str, ephemeral: bool) -> Value {
         data["flags"] = serde_json::json!(1 << 6);
     }
     serde_json::json!({ "type": 4, "data": data })
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &DiscordSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    DiscordInbound::new(need(&settings.public_key)?).verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

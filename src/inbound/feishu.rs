@@ -23,6 +23,7 @@ use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, configured,
     ct_eq, parse_json, parse_timestamp, required_str, secs_to_ms, str_at, string_at,
 };
+use crate::config::{ChannelConfig, FeishuSettings};
 use crate::secret::Secret;
 use sha2::{Digest, Sha256};
 
@@ -277,6 +278,21 @@ pub(crate) fn parse_event(event: &serde_json::Value) -> Result<Verdict, Refusal>
         },
         retry: false,
     }))
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &FeishuSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    FeishuInbound {
+        verification_token: settings.verification_token.clone(),
+        encrypt_key: settings.encrypt_key.clone(),
+    }
+    .verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

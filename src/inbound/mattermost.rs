@@ -21,8 +21,9 @@
 
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, ct_eq, form_get,
-    parse_form, parse_json, short,
+    need, parse_form, parse_json, short,
 };
+use crate::config::{ChannelConfig, MattermostSettings};
 use crate::secret::Secret;
 use serde_json::Value;
 
@@ -233,6 +234,17 @@ pub fn command_answer(parts: &[String], ephemeral: bool) -> Value {
 /// splits a text over its post size into several posts itself.
 pub fn post_answer(text: &str) -> Value {
     serde_json::json!({ "text": text, "response_type": "comment" })
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &MattermostSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    MattermostInbound::new(need(&settings.token)?).verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

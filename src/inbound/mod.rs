@@ -561,52 +561,52 @@ pub(crate) mod test_support {
     }
 }
 
-/// Verifies a pushed request with the channel's verifier, built from its configured inbound
-/// credentials: the one place a platform is matched to its inbound side (Google Chat, whose
-/// verifier needs keys fetched over the network, is verified by the server with
-/// [`GoogleChatInbound`] directly).
-pub fn verify(
-    channel: &ChannelConfig,
-    request: &Request<'_>,
-    now_ms: i64,
-) -> Result<Verdict, Refusal> {
-    let missing = || Refusal::Misconfigured("this channel has no inbound credentials");
-    let need = |s: &Option<Secret>| s.clone().ok_or_else(missing);
-    match &channel.settings {
-        PlatformSettings::Slack(s) => {
-            SlackInbound::new(need(&s.signing_secret)?).verify_and_parse(request, now_ms)
-        }
-        PlatformSettings::Dingtalk(s) => DingTalkInbound::new(need(&s.app_secret)?)
-            .for_app(s.app_key.as_ref().map_or("", Secret::expose))
-            .verify_and_parse(request, now_ms),
-        PlatformSettings::Feishu(s) => FeishuInbound {
-            verification_token: s.verification_token.clone(),
-            encrypt_key: s.encrypt_key.clone(),
-        }
-        .verify_and_parse(request, now_ms),
-        PlatformSettings::Wecom(_) => WeComInbound::for_channel(channel)
-            .ok_or_else(missing)?
-            .verify_and_parse(request, now_ms),
-        PlatformSettings::Webhook(s) => {
-            ApiInbound::new(need(&s.token)?).verify_and_parse(request, now_ms)
-        }
-        PlatformSettings::Discord(s) => {
-            DiscordInbound::new(need(&s.public_key)?).verify_and_parse(request, now_ms)
-        }
-        PlatformSettings::Mattermost(s) => {
-            MattermostInbound::new(need(&s.token)?).verify_and_parse(request, now_ms)
-        }
-        PlatformSettings::Telegram(_) => TelegramInbound::for_channel(channel)
-            .ok_or_else(missing)?
-            .verify_and_parse(request, now_ms),
-        PlatformSettings::Teams(s) => {
-            TeamsInbound::new(need(&s.security_token)?).verify_and_parse(request, now_ms)
-        }
-        _ => Err(Refusal::Misconfigured(
-            "this platform takes no commands in this version",
-        )),
-    }
+/// The refusal when a channel lacks the credential its verifier checks with.
+fn missing_credentials() -> Refusal {
+    Refusal::Misconfigured("this channel has no inbound credentials")
 }
+
+/// A configured inbound credential, or [`missing_credentials`].
+fn need(secret: &Option<Secret>) -> Result<Secret, Refusal> {
+    secret.clone().ok_or_else(missing_credentials)
+}
+
+/// The verifier of a platform's line in the list: its module's `verify_channel`, or a refusal
+/// for a platform whose line names none.
+macro_rules! verifier {
+    ($settings:ident, $channel:ident, $request:ident, $now_ms:ident, $module:ident) => {
+        $module::verify_channel($settings, $channel, $request, $now_ms)
+    };
+    ($settings:ident, $channel:ident, $request:ident, $now_ms:ident,) => {{
+        let _ = ($settings, $channel, $request, $now_ms);
+        Err(Refusal::Misconfigured(
+            "this platform takes no commands in this version",
+        ))
+    }};
+}
+
+/// `verify`, from the one list of platforms (`types::for_each_platform`): a platform's line
+/// names the module here whose `verify_channel` checks its requests.
+macro_rules! verify_by_platform {
+    ($($variant:ident $module:ident [$($verifier:ident)?],)*) => {
+        /// Verifies a pushed request with the channel's verifier, built from its configured
+        /// inbound credentials: the one place a platform is matched to its inbound side (Google
+        /// Chat, whose verifier needs keys fetched over the network, is verified by the server
+        /// with [`GoogleChatInbound`] directly).
+        pub fn verify(
+            channel: &ChannelConfig,
+            request: &Request<'_>,
+            now_ms: i64,
+        ) -> Result<Verdict, Refusal> {
+            match &channel.settings {
+                $(PlatformSettings::$variant(settings) => {
+                    verifier!(settings, channel, request, now_ms, $($verifier)?)
+                })*
+            }
+        }
+    };
+}
+crate::types::for_each_platform!(verify_by_platform);
 
 #[cfg(test)]
 mod tests {

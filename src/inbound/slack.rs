@@ -6,8 +6,10 @@
 
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, configured,
-    form_get, parse_form, parse_json, parse_timestamp, required_str, secs_to_ms, str_at, string_at,
+    form_get, need, parse_form, parse_json, parse_timestamp, required_str, secs_to_ms, str_at,
+    string_at,
 };
+use crate::config::{ChannelConfig, SlackSettings};
 use crate::secret::Secret;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
@@ -215,6 +217,17 @@ fn parse_callback(payload: &serde_json::Value, retry: bool) -> Result<Verdict, R
         },
         retry,
     }))
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &SlackSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    SlackInbound::new(need(&settings.signing_secret)?).verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

@@ -13,10 +13,10 @@
 //! way to post.
 
 use super::{
-    InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, parse_json,
+    InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, need, parse_json,
     required_str, str_at, string_at,
 };
-use crate::config::teams_token_key;
+use crate::config::{ChannelConfig, TeamsSettings, teams_token_key};
 use crate::secret::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -260,6 +260,17 @@ fn decode_entities(s: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    settings: &TeamsSettings,
+    _channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    TeamsInbound::new(need(&settings.security_token)?).verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

@@ -24,9 +24,12 @@
 //! week without updates Telegram starts its ids afresh at a random value, while a message id
 //! never repeats in its chat.
 
-use super::{InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, ct_eq};
+use super::{
+    InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, configured, ct_eq,
+    missing_credentials,
+};
 use crate::commands::{self, Parsed};
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, TelegramSettings};
 use crate::secret::Secret;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -378,6 +381,19 @@ fn replies_to_us(message: &Value, to: &Addressee) -> bool {
 /// A 64-bit integer field (chat ids of supergroups need more than 32 bits).
 fn int(value: &Value, key: &str) -> Option<i64> {
     value.get(key).and_then(Value::as_i64)
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    _settings: &TelegramSettings,
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    TelegramInbound::for_channel(channel)
+        .ok_or_else(missing_credentials)?
+        .verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

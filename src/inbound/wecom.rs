@@ -16,10 +16,10 @@ use super::crypto::{
 };
 use super::{
     InboundMessage, Refusal, ReplyRoute, Request, Sender, Verdict, check_fresh_ms, check_size,
-    configured, ct_eq, form_get, parse_form, parse_json, parse_timestamp, required_str, secs_to_ms,
-    str_at, string_at,
+    configured, ct_eq, form_get, missing_credentials, parse_form, parse_json, parse_timestamp,
+    required_str, secs_to_ms, str_at, string_at,
 };
-use crate::config::ChannelConfig;
+use crate::config::{ChannelConfig, WeComSettings};
 use crate::secret::Secret;
 use sha1::{Digest, Sha1};
 
@@ -261,6 +261,19 @@ fn parse_message(plain: &[u8]) -> Result<Verdict, Refusal> {
         },
         retry: false,
     }))
+}
+
+/// This platform's side of [`verify`](super::verify): the channel's verifier, built from its
+/// configured inbound credentials.
+pub(super) fn verify_channel(
+    _settings: &WeComSettings,
+    channel: &ChannelConfig,
+    request: &Request<'_>,
+    now_ms: i64,
+) -> Result<Verdict, Refusal> {
+    WeComInbound::for_channel(channel)
+        .ok_or_else(missing_credentials)?
+        .verify_and_parse(request, now_ms)
 }
 
 #[cfg(test)]

@@ -12,4 +12,5 @@ mod status;
 pub use markup::{Dialect, MentionRef, SizeLimit, is_safe_handle};
 pub use message::{Mention, OutboundPart};
 pub use platform::Platform;
+pub(crate) use platform::for_each_platform;
 pub use status::Status;

@@ -2,11 +2,11 @@
 //! slots, and render the messages each channel would receive for a slot.
 
 use crate::calendar::{Calendar, CalendarError};
-use crate::config::Locale;
 use crate::config::{
     self, ChannelConfig, Config, ConfigError, DEFAULT_MAX_UNPACKED_SIZE, ScheduleConfig,
     ScheduleKind,
 };
+use crate::config::{Locale, Recipient};
 use crate::people::{Absences, Directory, Person};
 use crate::render::{
     DigestInput, RenderError, RenderTarget, RenderedMessage, Renderer, TemplateError,
@@ -656,6 +656,7 @@ impl Plan {
                     Some(&judge),
                     &self.people,
                     Some(&current.absences),
+                    period_start,
                 )?,
                 ScheduleKind::ReportCall => self
                     .renderer
@@ -665,7 +666,77 @@ impl Plan {
             };
             out.push(ChannelMessages { channel, messages });
         }
+        if sc.kind == ScheduleKind::Reminders {
+            let tasks: Vec<&Task> = current
+                .tasks
+                .iter()
+                .filter(|t| t.passes(&sc.filter))
+                .collect();
+            self.warning_slips(&tasks, today, period_start, &judge, only_channel, &mut out)?;
+        }
         Ok(out)
+    }
+
+    /// What a reminder slot sends to the channels that warning levels name (`notify =
+    /// ["channel:NAME"]`): one slip per level listing the schedule's tasks at it, as its
+    /// `repeat` allows, added after whatever else that channel gets in this slot.
+    fn warning_slips<'p>(
+        &'p self,
+        tasks: &[&Task],
+        today: NaiveDate,
+        previous_slot: Option<NaiveDate>,
+        judge: &Judge<'_>,
+        only_channel: Option<&str>,
+        out: &mut Vec<ChannelMessages<'p>>,
+    ) -> Result<(), PlanError> {
+        for level in &self.config.warning_levels {
+            let at_level: Vec<&Task> = tasks
+                .iter()
+                .copied()
+                .filter(|t| {
+                    judge
+                        .level(t, today)
+                        .is_some_and(|l| std::ptr::eq(l, level))
+                        && judge.tells_again(t, level, today, previous_slot)
+                })
+                .collect();
+            if at_level.is_empty() {
+                continue;
+            }
+            for recipient in &level.notify {
+                let Recipient::Channel(name) = recipient else {
+                    continue;
+                };
+                if only_channel.is_some_and(|c| c != name) {
+                    continue;
+                }
+                let Some(channel) = self.config.channels.get(name) else {
+                    return Err(PlanError::UnknownChannel(name.clone()));
+                };
+                let target = RenderTarget {
+                    platform: channel.platform,
+                    dialect: channel.dialect(),
+                    locale: channel.locale.unwrap_or(self.config.locale),
+                    template_dir: channel.template_dir.as_deref(),
+                    max_message_size: channel.max_message_size,
+                };
+                let slip = self.renderer.warning_slip(
+                    &target,
+                    &level.label,
+                    &at_level,
+                    today,
+                    &self.people,
+                )?;
+                match out.iter_mut().find(|m| m.channel.name == *name) {
+                    Some(m) => m.messages.push(slip),
+                    None => out.push(ChannelMessages {
+                        channel,
+                        messages: vec![slip],
+                    }),
+                }
+            }
+        }
+        Ok(())
     }
 }
 

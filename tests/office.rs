@@ -437,3 +437,260 @@ fn while_an_owner_is_away_the_deputy_is_reminded_and_may_act_and_the_digest_says
     );
     assert!(answer.contains("已登记 李娜 请假"), "{answer}");
 }
+
+#[test]
+fn a_red_warning_reaches_the_supervision_channel_once_a_day_and_the_leader_once_at_the_level() {
+    let (dir, config) = office();
+    let (d, c) = (dir.path(), config.as_path());
+    let text = std::fs::read_to_string(c).unwrap_or_else(|e| panic!("{e}"));
+    let text = text.replace(
+        "[[people]]\nid = \"zhang\"",
+        r#"[channels.supervision]
+platform = "console"
+[[schedules]]
+name = "reminders"
+cron = "0 9,15 * * *"
+kind = "reminders"
+channels = ["county"]
+[[warnings]]
+name = "red"
+label = "红色预警"
+rule = "overdue"
+notify = ["owners", "channel:supervision"]
+repeat = "daily"
+[[warnings]]
+name = "red"
+rule = "overdue_by 3d"
+notify = ["owners", "leader"]
+repeat = "once"
+[[people]]
+id = "zhang""#,
+    );
+    std::fs::write(c, text).unwrap_or_else(|e| panic!("{e}"));
+    let slot = |at: &str| weekbell_ok(d, c, &["preview", "reminders", "--at", at], &[]);
+
+    // 1 January: tasks 1 and 3 are a day overdue (red, which the channel hears of); task 2,
+    // 12 days overdue, is at the top red, which told the leader once already on 31 December.
+    let first = slot("2027-01-01T09:00:00+08:00");
+    assert!(
+        first.contains("〔红色预警〕以下 2 项事项请督促落实")
+            && first.contains(
+                "【1】油烟净化设施未全覆盖（县城管局）：已逾期 1 天，责任人：孙强，包保领导：张明远"
+            )
+            && !first.contains("• 【2】背街小巷"),
+        "{first}"
+    );
+    assert!(!first.contains("请包保领导"), "{first}");
+    // The afternoon slot of the same day: the channel heard of them this morning.
+    let afternoon = slot("2027-01-01T15:00:00+08:00");
+    assert!(!afternoon.contains("〔红色预警〕以下"), "{afternoon}");
+    assert!(
+        afternoon.contains("@孙强"),
+        "owners are still reminded: {afternoon}"
+    );
+    // The next morning, again.
+    assert!(slot("2027-01-02T09:00:00+08:00").contains("〔红色预警〕以下 2 项"));
+
+    // Overdue by more than 3 days on the 4th: the leader is told of 1 and 3 once, at the
+    // first slot there.
+    let at_top = slot("2027-01-04T09:00:00+08:00");
+    assert!(
+        at_top.contains("【1】") && at_top.contains("请包保领导 @张明远 督促落实"),
+        "{at_top}"
+    );
+    let later = slot("2027-01-04T15:00:00+08:00");
+    assert!(!later.contains("请包保领导"), "{later}");
+}
+
+/// Two months of an office's list with the built-in warning levels, sign-off and an extension,
+/// replayed with `--at` (the manual clock) and read back slot by slot.
+#[test]
+fn two_months_of_weekly_dispatch_warn_sign_off_and_extend_as_the_office_works() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
+    let list = "某县问题整改清单,,,,,,,\n更新日期：2026年12月1日,,,,,,,\n\
+                序号,问题描述,责任单位,包保领导,责任人,整改时限,进度,整改进展\n\
+                1,油烟净化设施未全覆盖,县城管局,张明远,孙强,2026-12-15,60%,整改中\n\
+                2,农村道路破损,首山镇,陈建国,李娜,2026-12-20,50%,整改中\n\
+                3,老旧小区加装电梯,县住建局,张明远,王伟,2027-01-31,10%,整改中\n";
+    std::fs::write(dir.path().join("list.csv"), list).unwrap_or_else(|e| panic!("{e}"));
+    let config = r#"timezone = "Asia/Shanghai"
+locale = "zh-CN"
+[tasks]
+source = "list.csv"
+review = "leader"
+[channels.county]
+platform = "console"
+[[schedules]]
+name = "monday"
+cron = "0 9 * * MON"
+kind = "reminders"
+channels = ["county"]
+[[schedules]]
+name = "friday"
+cron = "0 17 * * FRI"
+kind = "digest"
+channels = ["county"]
+[[people]]
+id = "zhang"
+name = "张明远"
+[[people]]
+id = "chen"
+name = "陈建国"
+[[people]]
+id = "sun"
+name = "孙强"
+[[people]]
+id = "li"
+name = "李娜"
+[[people]]
+id = "wang"
+name = "王伟"
+[[people]]
+id = "admin"
+name = "督查室"
+admin = true
+"#;
+    let path = dir.path().join("weekbell.toml");
+    std::fs::write(&path, config).unwrap_or_else(|e| panic!("{e}"));
+    let (d, c) = (dir.path(), path.as_path());
+    let monday = |day: &str| {
+        weekbell_ok(
+            d,
+            c,
+            &[
+                "preview",
+                "monday",
+                "--at",
+                &format!("{day}T09:00:00+08:00"),
+            ],
+            &[],
+        )
+    };
+    // The reminder to one person, from their @mention up to the next one.
+    let reminder_of = |all: &str, name: &str| -> String {
+        all.split("【整改事项提醒】")
+            .find(|r| r.contains(&format!("@{name} 您好")))
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    // Week 1: nothing to warn about yet.
+    let w1 = monday("2026-12-07");
+    assert!(!w1.contains("预警"), "{w1}");
+
+    // Week 2: task 1 is due tomorrow (blue); task 3 has had no update for 13 days (yellow);
+    // tasks 1 and 2 would be silent for a week and behind schedule, but their owners reported
+    // progress on the 10th.
+    cmd(
+        d,
+        c,
+        "sun",
+        "2026-12-10T09:00:00+08:00",
+        "进展 1 90% 已安装九成",
+    );
+    cmd(
+        d,
+        c,
+        "li",
+        "2026-12-10T10:00:00+08:00",
+        "进展 2 70% 已修复一半",
+    );
+    let w2 = monday("2026-12-14");
+    assert!(
+        reminder_of(&w2, "孙强").contains("〔蓝色预警〕【1】"),
+        "{w2}"
+    );
+    assert!(
+        reminder_of(&w2, "王伟").contains("〔黄色预警〕【3】"),
+        "{w2}"
+    );
+    assert!(!reminder_of(&w2, "李娜").contains("预警"), "{w2}");
+
+    // An extension for task 2, asked before its deadline and granted.
+    cmd(
+        d,
+        c,
+        "li",
+        "2026-12-16T10:00:00+08:00",
+        "申请延期 2 2027-01-15 材料未到",
+    );
+    cmd(d, c, "chen", "2026-12-17T10:00:00+08:00", "同意延期 2");
+    let t2 = task(&tasks_json(d, c), "2").clone();
+    assert_eq!(
+        (t2["due"].as_str(), t2["due_original"].as_str()),
+        (Some("2027-01-15"), Some("2026-12-20"))
+    );
+
+    // Week 4: task 1 is six days overdue: red, and its leader is told (overdue by more than
+    // escalate_after, 3 days); task 2, extended, is not red.
+    let w4 = monday("2026-12-21");
+    let sun = reminder_of(&w4, "孙强");
+    assert!(
+        sun.contains("〔红色预警〕【1】") && sun.contains("请包保领导 @张明远"),
+        "{w4}"
+    );
+    assert!(!sun.contains("请管理员"), "{w4}");
+    assert!(!reminder_of(&w4, "李娜").contains("红色预警"), "{w4}");
+
+    // The owner's done waits for the leader, who returns it.
+    cmd(
+        d,
+        c,
+        "sun",
+        "2026-12-22T10:00:00+08:00",
+        "完成 1 已全部安装",
+    );
+    assert_eq!(task(&tasks_json(d, c), "1")["status"], "review");
+    cmd(
+        d,
+        c,
+        "zhang",
+        "2026-12-23T10:00:00+08:00",
+        "退回 1 还有两家未安装",
+    );
+
+    // Week 5: 13 days overdue, past the top red: the leader and the admins are told.
+    let w5 = monday("2026-12-28");
+    let sun = reminder_of(&w5, "孙强");
+    assert!(
+        sun.contains("〔红色预警〕【1】")
+            && sun.contains("请包保领导 @张明远")
+            && sun.contains("请管理员 @督查室"),
+        "{w5}"
+    );
+
+    // Done again, signed off: closed, and off the reminders.
+    cmd(d, c, "sun", "2026-12-29T10:00:00+08:00", "完成 1");
+    cmd(d, c, "zhang", "2026-12-30T10:00:00+08:00", "销号 1");
+    assert_eq!(task(&tasks_json(d, c), "1")["status"], "done");
+    let w6 = monday("2027-01-04");
+    assert!(reminder_of(&w6, "孙强").is_empty(), "{w6}");
+    let digest = weekbell_ok(
+        d,
+        c,
+        &["preview", "friday", "--at", "2027-01-08T17:00:00+08:00"],
+        &[],
+    );
+    assert!(
+        digest.contains("共 3 项：已完成 1 项") && !digest.contains("待审核销号"),
+        "{digest}"
+    );
+
+    // Task 2 is done within its extended deadline and signed off by its own leader.
+    cmd(d, c, "li", "2027-01-12T10:00:00+08:00", "完成 2 路面已修复");
+    cmd(d, c, "chen", "2027-01-13T10:00:00+08:00", "销号 2");
+    assert_eq!(task(&tasks_json(d, c), "2")["status"], "done");
+
+    // Week 8, two months in: only 王伟 is still reminded, task 3 silent since the list's date.
+    let w8 = monday("2027-01-25");
+    assert!(
+        reminder_of(&w8, "孙强").is_empty() && reminder_of(&w8, "李娜").is_empty(),
+        "{w8}"
+    );
+    assert!(
+        reminder_of(&w8, "王伟").contains("〔黄色预警〕【3】"),
+        "{w8}"
+    );
+    // The Monday after its deadline (31 January), red.
+    assert!(reminder_of(&monday("2027-02-01"), "王伟").contains("〔红色预警〕【3】"));
+}

@@ -341,11 +341,13 @@ impl Renderer {
             warnings,
             people,
             None,
+            None,
         )
     }
 
     /// [`reminders`](Self::reminders), with the tasks of people on leave (`absences`) sent to
-    /// whoever stands in for them, and leaders on leave replaced by their deputies.
+    /// whoever stands in for them, leaders on leave replaced by their deputies, and each
+    /// warning level's `repeat` judged against the schedule's previous slot (its day).
     #[allow(clippy::too_many_arguments)]
     pub fn reminders_during_leave(
         &self,
@@ -356,6 +358,7 @@ impl Renderer {
         warnings: Option<&Judge<'_>>,
         people: &Directory,
         absences: Option<&Absences>,
+        previous_slot: Option<NaiveDate>,
     ) -> Result<Vec<RenderedMessage>, RenderError> {
         let kind = TemplateKind::Reminder;
         let views = view::reminder_views(
@@ -365,6 +368,7 @@ impl Renderer {
             warnings,
             people,
             absences,
+            previous_slot,
         );
         let data = RenderData::value(target.platform, people);
         self.with_template(target, kind, |tmpl| {
@@ -459,6 +463,74 @@ impl Renderer {
             recipient: None,
             parts: self.split_body(target, &body)?,
         })
+    }
+
+    /// A warning slip (督办单) for a channel a warning level names: the level's label, then
+    /// each task at it with its deadline, owners and leaders, in the target's language.
+    pub fn warning_slip(
+        &self,
+        target: &RenderTarget<'_>,
+        label: &str,
+        tasks: &[&Task],
+        today: NaiveDate,
+        people: &Directory,
+    ) -> Result<RenderedMessage, RenderError> {
+        let zh = target.locale == Locale::ZhCn;
+        let names = |list: &mut dyn Iterator<Item = &Assignee>| {
+            list.map(|a| view::resolve(a, people).map_or(a.name.trim(), |p| p.name.as_str()))
+                .collect::<Vec<_>>()
+                .join(if zh { "、" } else { ", " })
+        };
+        let mut text = if zh {
+            format!("〔{label}〕以下 {} 项事项请督促落实：", tasks.len())
+        } else {
+            format!(
+                "[{label}] {} task{} to follow up:",
+                tasks.len(),
+                if tasks.len() == 1 { "" } else { "s" }
+            )
+        };
+        for t in tasks {
+            let overdue = t.days_overdue(today);
+            let when = match (t.due, zh) {
+                (None, true) => "长期坚持".to_string(),
+                (None, false) => "no deadline".to_string(),
+                (Some(_), true) if overdue > 0 => format!("已逾期 {overdue} 天"),
+                (Some(_), false) if overdue > 0 => format!("{overdue} days overdue"),
+                (Some(d), true) => format!("{d} 到期"),
+                (Some(d), false) => format!("due {d}"),
+            };
+            let owners = names(&mut t.owners.iter());
+            let leaders = names(&mut t.leaders());
+            let unit = t.unit.trim();
+            text.push('\n');
+            if zh {
+                text.push_str(&format!("• 【{}】{}", t.id, t.title.trim()));
+                if !unit.is_empty() {
+                    text.push_str(&format!("（{unit}）"));
+                }
+                text.push_str(&format!("：{when}"));
+                if !owners.is_empty() {
+                    text.push_str(&format!("，责任人：{owners}"));
+                }
+                if !leaders.is_empty() {
+                    text.push_str(&format!("，包保领导：{leaders}"));
+                }
+            } else {
+                text.push_str(&format!("• {} {}", t.id, t.title.trim()));
+                if !unit.is_empty() {
+                    text.push_str(&format!(" ({unit})"));
+                }
+                text.push_str(&format!(" — {when}"));
+                if !owners.is_empty() {
+                    text.push_str(&format!(", owners {owners}"));
+                }
+                if !leaders.is_empty() {
+                    text.push_str(&format!(", lead {leaders}"));
+                }
+            }
+        }
+        self.notice(target, people, &[], &text)
     }
 
     fn render_body(

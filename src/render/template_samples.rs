@@ -196,6 +196,7 @@ impl Samples {
                         Some(&judge),
                         &self.people,
                         None,
+                        None,
                     );
                     for v in &views {
                         let ctx = reminder_context(common(), v, 3, locale, &self.people);

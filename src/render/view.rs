@@ -401,6 +401,7 @@ pub fn reminder_views<'a>(
     warnings: Option<&Judge<'a>>,
     people: &Directory,
     absences: Option<&Absences>,
+    previous_slot: Option<NaiveDate>,
 ) -> Vec<ReminderView<'a>> {
     let mut index: HashMap<AssigneeKey<'_>, usize> = HashMap::new();
     let mut out: Vec<ReminderView<'a>> = Vec::new();
@@ -408,8 +409,20 @@ pub fn reminder_views<'a>(
     let away = |p: &Person| absences.and_then(|a| a.on(&p.id, today));
     for task in tasks.iter().filter(|t| t.status.is_open()) {
         let line = TaskLine::new(task, today, warnings.and_then(|j| j.level(task, today)));
-        let escalated = line.days_overdue > escalate_after_days;
-        let tells = |r: &Recipient| line.warning.is_some_and(|w| w.notify.contains(r));
+        // A level's `repeat` decides whether its leader and admins hear of it again now.
+        let tells = |r: &Recipient| {
+            line.warning.is_some_and(|w| {
+                w.notify.contains(r)
+                    && warnings.is_none_or(|j| j.tells_again(task, w, today, previous_slot))
+            })
+        };
+        // `escalate_after` tells the leader of a task whose level does not name the leader;
+        // a level that does decides, with its `repeat`, how often the leader hears of it.
+        let level_names_leader = line
+            .warning
+            .is_some_and(|w| w.notify.contains(&Recipient::Leader));
+        let escalated = line.days_overdue > escalate_after_days
+            && (!level_names_leader || tells(&Recipient::Leader));
         let leader_warned = !escalated && tells(&Recipient::Leader);
         let admins_warned = tells(&Recipient::Admins);
         owners_seen.clear();
@@ -765,7 +778,7 @@ mod tests {
             handles: Default::default(),
             admin: false,
         }]);
-        let views = reminder_views(&tasks, d("2026-11-27"), 3, None, &people, None);
+        let views = reminder_views(&tasks, d("2026-11-27"), 3, None, &people, None, None);
         let summary: Vec<_> = views
             .iter()
             .map(|v| {

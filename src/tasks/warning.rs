@@ -13,7 +13,7 @@
 
 use super::merge::field;
 use super::model::{Status, Task};
-use crate::config::{WarningLevel, WarningRule};
+use crate::config::{Repeat, WarningLevel, WarningRule};
 use crate::store::TaskEvent;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
@@ -189,6 +189,28 @@ impl<'a> Judge<'a> {
         self.dates.get(&task.id).and_then(|d| d.review_since)
     }
 
+    /// Whether `level`, the one `task` is at on `today`, tells its leader, admins and
+    /// channels again at this reminder slot, by its `repeat`: in every slot; `daily`, in the
+    /// first slot of a day; `once`, in the first slot at which the task is at this level. Both
+    /// are judged from the schedule's previous slot (`previous`, its day), so nothing needs
+    /// remembering: `once` tells unless the task was already at this very level on the previous
+    /// slot's day (a daemon that missed that slot tells once more, which is the safe side).
+    pub fn tells_again(
+        &self,
+        task: &Task,
+        level: &WarningLevel,
+        today: NaiveDate,
+        previous: Option<NaiveDate>,
+    ) -> bool {
+        match (level.repeat, previous) {
+            (Repeat::EachSlot, _) | (_, None) => true,
+            (Repeat::Daily, Some(day)) => day < today,
+            (Repeat::Once, Some(day)) => self
+                .level(task, day)
+                .is_none_or(|before| !std::ptr::eq(before, level)),
+        }
+    }
+
     /// The task's level on `today` (see [`level`]).
     pub fn level(&self, task: &Task, today: NaiveDate) -> Option<&'a WarningLevel> {
         if self.levels.is_empty() {
@@ -219,6 +241,40 @@ mod tests {
             status,
             progress,
             ..Task::sample("1")
+        }
+    }
+
+    #[test]
+    fn repeat_tells_every_slot_once_a_day_or_once_at_the_level() {
+        let mut levels = default_warning_levels(Locale::En, 7);
+        // Overdue: red; the top red (overdue by more than 7 days) tells the leader.
+        let task = task(Some("2026-12-01"), Status::InProgress, Some(10));
+        let top = levels.len() - 1;
+        for (repeat, previous, want) in [
+            (Repeat::EachSlot, Some("2026-12-15"), true),
+            (Repeat::Daily, Some("2026-12-15"), false),
+            (Repeat::Daily, Some("2026-12-14"), true),
+            (Repeat::Daily, None, true),
+            // On the 15th it was already overdue by more than 7 days: told then.
+            (Repeat::Once, Some("2026-12-15"), false),
+            // On the 8th it was red, but not yet at the top entry: this is its first slot there.
+            (Repeat::Once, Some("2026-12-08"), true),
+        ] {
+            levels[top].repeat = repeat;
+            let judge = Judge::new(&levels, &[], chrono_tz::Asia::Shanghai, None);
+            let level = &levels[top];
+            assert!(
+                std::ptr::eq(
+                    judge.level(&task, day("2026-12-15")).unwrap_or(&levels[0]),
+                    level
+                ),
+                "the task is at the top level"
+            );
+            assert_eq!(
+                judge.tells_again(&task, level, day("2026-12-15"), previous.map(day)),
+                want,
+                "{repeat:?} after {previous:?}"
+            );
         }
     }
 

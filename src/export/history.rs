@@ -133,6 +133,10 @@ fn show_field(name: &str, chinese: bool) -> String {
         field::NOTE => "备注",
         field::NOTES => "备注（整段替换）",
         field::REPORT => "周报",
+        field::EXTENSION => "延期申请",
+        field::DUE => "整改时限（同意延期）",
+        field::EXTENSION_DENIED => "驳回延期",
+        field::AWAY => "请假",
         other => other,
     }
     .to_string()

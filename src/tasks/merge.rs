@@ -218,12 +218,23 @@ pub fn parse_extension_value(value: &str) -> Option<(NaiveDate, &str)> {
 
 /// The event's calendar day in the merge's zone.
 fn event_day(event: &TaskEvent, options: &MergeOptions<'_>) -> Option<NaiveDate> {
-    DateTime::from_timestamp_millis(event.at_ms).map(|utc| {
-        options
-            .zone
-            .from_utc_datetime(&utc.naive_utc())
-            .date_naive()
-    })
+    day_in(options.zone, event.at_ms)
+}
+
+/// The calendar day in `zone` of the instant `at_ms` (milliseconds since the epoch).
+pub fn day_in(zone: Tz, at_ms: i64) -> Option<NaiveDate> {
+    DateTime::from_timestamp_millis(at_ms)
+        .map(|utc| zone.from_utc_datetime(&utc.naive_utc()).date_naive())
+}
+
+/// The first instant of `day` in `zone`, in milliseconds since the epoch; where midnight is
+/// skipped by a daylight-saving change, the day's midnight read as UTC.
+pub fn day_start_ms(zone: Tz, day: NaiveDate) -> i64 {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight).earliest().map_or_else(
+        || midnight.and_utc().timestamp_millis(),
+        |t| t.timestamp_millis(),
+    )
 }
 
 fn parse_percent(v: &str) -> Option<u8> {

@@ -12,6 +12,7 @@
 //! - Without an id column, or with an empty id cell, the row number is the task's id.
 //! - A leader cell naming several people keeps the first and warns.
 
+pub mod assess;
 mod cell;
 mod columns;
 pub(crate) mod delimited;

@@ -163,8 +163,7 @@ pub fn assess(
         .to
         .succ_opt()
         .map_or(i64::MAX, |d| day_start_ms(zone, d));
-    let mut upto: Vec<&TaskEvent> = events.iter().filter(|e| e.at_ms < end_ms).collect();
-    upto.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    let upto: Vec<&TaskEvent> = events.iter().filter(|e| e.at_ms < end_ms).collect();
     // The merge sorts for itself; a copy is made only when some events are after the period.
     let owned: Vec<TaskEvent>;
     let applied = if upto.len() == events.len() {
@@ -206,7 +205,7 @@ pub fn assess(
     }
 
     // Status events per task row, oldest first, and the period's counted events.
-    let mut statuses: Vec<Vec<(i64, Status)>> = vec![Vec::new(); tasks.len()];
+    let mut statuses: Vec<Vec<(i64, &str, Status)>> = vec![Vec::new(); tasks.len()];
     let week_starts: Vec<NaiveDate> = period.weeks();
     let mut reports: HashSet<(&str, usize)> = HashSet::new();
     let first_monday = week_starts.first().copied();
@@ -229,7 +228,7 @@ pub fn assess(
             .flatten();
         for &i in indices {
             if let Some(s) = status {
-                statuses[i].push((e.at_ms, s));
+                statuses[i].push((e.at_ms, e.id.as_str(), s));
             }
             let Some(g) = group_of[i] else { continue };
             if e.at_ms < from_ms {
@@ -250,6 +249,10 @@ pub fn assess(
         }
     }
 
+    // In the merge's order (time, then event id), each task's few events sorted on their own.
+    for history in &mut statuses {
+        history.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    }
     let week_ms: Vec<i64> = week_starts.iter().map(|d| day_start_ms(zone, *d)).collect();
     let mut owed: Vec<HashSet<(&str, usize)>> = vec![HashSet::new(); groups.len()];
     for (i, t) in tasks.iter().enumerate() {
@@ -260,7 +263,7 @@ pub fn assess(
         if t.status == Status::Done {
             acc.done += 1;
             match history.last() {
-                Some((at_ms, Status::Done)) => {
+                Some((at_ms, _, Status::Done)) => {
                     let day = day_in(zone, *at_ms);
                     let on_time = match (day, t.due_for_on_time()) {
                         (Some(day), Some(due)) => day <= due,
@@ -287,7 +290,7 @@ pub fn assess(
         let mut next = 0;
         let mut status = file[i].status;
         for (w, start) in week_ms.iter().enumerate() {
-            while let Some((at, s)) = history.get(next)
+            while let Some((at, _, s)) = history.get(next)
                 && *at < *start
             {
                 status = *s;

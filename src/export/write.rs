@@ -510,6 +510,29 @@ mod tests {
     }
 
     #[test]
+    fn a_table_keeps_its_numbers_as_shown_and_guards_its_text() {
+        let rows = vec![
+            vec![Value::Text("单位".into()), Value::Text("得分".into())],
+            vec![
+                Value::Text("=cmd|' /C calc'!A0".into()),
+                Value::Number(55.7),
+            ],
+            vec![
+                Value::Text("县城管局".into()),
+                Value::Number(89.0),
+                Value::Empty,
+            ],
+        ];
+        let text = String::from_utf8(table_csv(&rows).unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "\u{feff}单位,得分\n'=cmd|' /C calc'!A0,55.7\n县城管局,89,\n"
+        );
+        let xlsx = table_xlsx("考核排名", &rows).unwrap_or_default();
+        assert!(xlsx.starts_with(b"PK"), "not a workbook");
+    }
+
+    #[test]
     fn cells_a_spreadsheet_would_evaluate_are_written_as_text() {
         let row = [
             "=HYPERLINK(\"http://x\",\"y\")",

@@ -9,6 +9,7 @@
 //!   leader, by leader), which are counted in [`Assessment::unassigned`] instead.
 //! - **tasks**: the group's tasks; **done**: those done. The figures are cumulative (累计), as
 //!   a rectification list's 办结率 is: a task done in an earlier month still counts as done.
+//!   Ongoing tasks (长期坚持) and tasks awaiting sign-off are not done.
 //! - **done on time / late**: a done task's day is that of its latest status event (the one
 //!   that made it done); on time when that day is on or before [`Task::due_for_on_time`] (the
 //!   original deadline, unless the extension was granted by it), or when it has no deadline.
@@ -32,13 +33,14 @@
 //! - **ranking**: by score, highest first; equal scores share a rank (1, 2, 2, 4) and are
 //!   listed by done rate, then fewer overdue, then list order.
 
-use super::merge::{MergeOptions, apply_events_with, day_in, day_start_ms, field};
+use super::merge::{MergeOptions, apply_events_where, day_in, day_start_ms, field};
 use super::model::{Status, Task};
 use crate::config::{AssessPeriod, AssessmentWeights};
 use crate::store::TaskEvent;
 use chrono::{Datelike, Duration, NaiveDate};
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::hash_map::Entry;
 
 /// What the assessment groups tasks by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -163,26 +165,44 @@ pub fn assess(
         .to
         .succ_opt()
         .map_or(i64::MAX, |d| day_start_ms(zone, d));
-    let upto: Vec<&TaskEvent> = events.iter().filter(|e| e.at_ms < end_ms).collect();
-    // The merge sorts for itself; a copy is made only when some events are after the period.
-    let owned: Vec<TaskEvent>;
-    let applied = if upto.len() == events.len() {
-        events
-    } else {
-        owned = upto.iter().map(|e| (*e).clone()).collect();
-        &owned
-    };
+    // Only the fields the figures read: notes and progress never change a status or a deadline.
     let mut tasks = file.to_vec();
-    apply_events_with(&mut tasks, applied, options);
+    apply_events_where(&mut tasks, events, options, |e| {
+        e.at_ms < end_ms
+            && matches!(
+                e.field.as_str(),
+                field::STATUS | field::DUE | field::EXTENSION | field::EXTENSION_DENIED
+            )
+    });
 
-    let mut rows_of: HashMap<&str, Vec<usize>> = HashMap::with_capacity(file.len());
+    // Rows by id; a repeated id (two rows numbered alike) is rare, so its other rows are kept
+    // aside rather than giving every id a list.
+    let mut first_row: FxHashMap<&str, usize> = FxHashMap::default();
+    first_row.reserve(file.len());
+    let mut more_rows: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
     for (i, t) in file.iter().enumerate() {
-        rows_of.entry(t.id.as_str()).or_default().push(i);
+        match first_row.entry(t.id.as_str()) {
+            Entry::Occupied(_) => more_rows.entry(t.id.as_str()).or_default().push(i),
+            Entry::Vacant(v) => {
+                v.insert(i);
+            }
+        }
     }
 
-    // Groups, in list order of their first counted task.
+    // Units by name, for the weekly reports; groups in list order of their first counted task.
+    let mut unit_index: FxHashMap<&str, usize> = FxHashMap::default();
+    let unit_of: Vec<Option<usize>> = file
+        .iter()
+        .map(|t| {
+            let unit = t.unit.trim();
+            (!unit.is_empty()).then(|| {
+                let next = unit_index.len();
+                *unit_index.entry(unit).or_insert(next)
+            })
+        })
+        .collect();
     let mut groups: Vec<Acc> = Vec::new();
-    let mut group_index: HashMap<&str, usize> = HashMap::new();
+    let mut group_index: FxHashMap<&str, usize> = FxHashMap::default();
     let mut group_of: Vec<Option<usize>> = vec![None; tasks.len()];
     let mut unassigned = 0;
     for (i, t) in tasks.iter().enumerate() {
@@ -204,29 +224,37 @@ pub fn assess(
         group_of[i] = Some(g);
     }
 
-    // Status events per task row, oldest first, and the period's counted events.
-    let mut statuses: Vec<Vec<(i64, &str, Status)>> = vec![Vec::new(); tasks.len()];
+    // Each row's status events up to the period's end, and the period's counted events.
     let week_starts: Vec<NaiveDate> = period.weeks();
-    let mut reports: HashSet<(&str, usize)> = HashSet::new();
-    let first_monday = week_starts.first().copied();
-    for e in &upto {
+    let weeks = week_starts.len();
+    let mut reported = vec![false; unit_index.len() * weeks];
+    let mut statuses: Vec<Vec<(i64, &str, Status)>> = vec![Vec::new(); tasks.len()];
+    for e in events.iter().filter(|e| e.at_ms < end_ms) {
         if e.field == field::REPORT {
-            let (Some(day), Some(monday)) = (day_in(zone, e.at_ms), first_monday) else {
-                continue;
-            };
-            let offset = (day - monday).num_days();
-            if offset >= 0 && ((offset / 7) as usize) < week_starts.len() {
-                reports.insert((e.task_id.trim(), (offset / 7) as usize));
+            let week = week_starts
+                .first()
+                .zip(day_in(zone, e.at_ms))
+                .and_then(|(m, d)| {
+                    let offset = (d - *m).num_days();
+                    usize::try_from(offset / 7)
+                        .ok()
+                        .filter(|w| offset >= 0 && *w < weeks)
+                });
+            if let (Some(w), Some(&u)) = (week, unit_index.get(e.task_id.trim())) {
+                reported[u * weeks + w] = true;
             }
             continue;
         }
-        let Some(indices) = rows_of.get(e.task_id.as_str()) else {
+        let Some(&first) = first_row.get(e.task_id.as_str()) else {
             continue;
         };
         let status = (e.field == field::STATUS)
             .then(|| e.new_value.as_deref().and_then(Status::from_name))
             .flatten();
-        for &i in indices {
+        let others = more_rows
+            .get(e.task_id.as_str())
+            .map_or(&[][..], Vec::as_slice);
+        for &i in std::iter::once(&first).chain(others) {
             if let Some(s) = status {
                 statuses[i].push((e.at_ms, e.id.as_str(), s));
             }
@@ -249,23 +277,24 @@ pub fn assess(
         }
     }
 
-    // In the merge's order (time, then event id), each task's few events sorted on their own.
-    for history in &mut statuses {
-        history.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    }
+    // The weekly reports owed, as (group, unit) pairs by week: a dense table, since every task
+    // is looked at in every week of the period.
     let week_ms: Vec<i64> = week_starts.iter().map(|d| day_start_ms(zone, *d)).collect();
-    let mut owed: Vec<HashSet<(&str, usize)>> = vec![HashSet::new(); groups.len()];
+    let mut pair_index: FxHashMap<(usize, usize), usize> = FxHashMap::default();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut owed: Vec<bool> = Vec::new();
     for (i, t) in tasks.iter().enumerate() {
         let Some(g) = group_of[i] else { continue };
         let acc = &mut groups[g];
         acc.tasks += 1;
-        let history = &statuses[i];
+        let history = &mut statuses[i];
+        // In the merge's order: time, then event id.
+        history.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         if t.status == Status::Done {
             acc.done += 1;
             match history.last() {
                 Some((at_ms, _, Status::Done)) => {
-                    let day = day_in(zone, *at_ms);
-                    let on_time = match (day, t.due_for_on_time()) {
+                    let on_time = match (day_in(zone, *at_ms), t.due_for_on_time()) {
                         (Some(day), Some(due)) => day <= due,
                         _ => true,
                     };
@@ -282,10 +311,12 @@ pub fn assess(
             acc.overdue += 1;
             acc.days_overdue += t.days_overdue(period.to);
         }
-        let unit = file[i].unit.trim();
-        if unit.is_empty() {
-            continue;
-        }
+        let Some(unit) = unit_of[i] else { continue };
+        let pair = *pair_index.entry((g, unit)).or_insert_with(|| {
+            pairs.push((g, unit));
+            owed.resize(owed.len() + weeks, false);
+            pairs.len() - 1
+        });
         // Status at each week's start: the last status event before it, else the file's.
         let mut next = 0;
         let mut status = file[i].status;
@@ -297,13 +328,19 @@ pub fn assess(
                 next += 1;
             }
             if status.is_open() || status == Status::Ongoing {
-                owed[g].insert((unit, w));
+                owed[pair * weeks + w] = true;
             }
         }
     }
-    for (acc, owed) in groups.iter_mut().zip(&owed) {
-        acc.reports_due = owed.len();
-        acc.reports_made = owed.iter().filter(|p| reports.contains(*p)).count();
+    for (p, (g, unit)) in pairs.iter().enumerate() {
+        for w in 0..weeks {
+            if owed[p * weeks + w] {
+                groups[*g].reports_due += 1;
+                if reported[unit * weeks + w] {
+                    groups[*g].reports_made += 1;
+                }
+            }
+        }
     }
 
     let mut rows: Vec<(usize, Row)> = groups
@@ -332,7 +369,7 @@ pub fn assess(
     Assessment {
         period,
         by,
-        weeks: week_starts.len(),
+        weeks,
         unassigned,
         rows,
     }

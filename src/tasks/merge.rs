@@ -35,6 +35,7 @@ use crate::people::Directory;
 use crate::store::TaskEvent;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeSet, HashMap};
 
 /// Event field names, shared with `commands` and whoever records events.
@@ -90,13 +91,28 @@ pub fn apply_events_with(
     events: &[TaskEvent],
     options: &MergeOptions<'_>,
 ) -> MergeStats {
+    apply_events_where(tasks, events, options, |_| true)
+}
+
+/// [`apply_events_with`] with only the events `keep` takes: those up to an instant, or of the
+/// fields a caller reads (the assessment reads status and deadlines, never notes), without
+/// copying the events.
+pub fn apply_events_where(
+    tasks: &mut [Task],
+    events: &[TaskEvent],
+    options: &MergeOptions<'_>,
+    keep: impl Fn(&TaskEvent) -> bool,
+) -> MergeStats {
     // A list may repeat an id (two rows numbered alike); an event then changes both rows, as
     // the sender could not have told them apart either.
-    let mut rows: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut rows: FxHashMap<String, Vec<usize>> = FxHashMap::default();
     for (i, t) in tasks.iter().enumerate() {
         rows.entry(t.id.clone()).or_default().push(i);
     }
-    let mut ordered: Vec<&TaskEvent> = events.iter().filter(|e| e.field != field::REPORT).collect();
+    let mut ordered: Vec<&TaskEvent> = events
+        .iter()
+        .filter(|e| e.field != field::REPORT && keep(e))
+        .collect();
     ordered.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
 
     let mut stats = MergeStats::default();

@@ -33,14 +33,13 @@
 //! - **ranking**: by score, highest first; equal scores share a rank (1, 2, 2, 4) and are
 //!   listed by done rate, then fewer overdue, then list order.
 
-use super::merge::{MergeOptions, apply_events_where, day_in, day_start_ms, field};
+use super::merge::{MergeOptions, RowsById, apply_events_where, day_in, day_start_ms, field};
 use super::model::{Status, Task};
 use crate::config::{AssessPeriod, AssessmentWeights};
 use crate::store::TaskEvent;
 use chrono::{Datelike, Duration, NaiveDate};
 use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::hash_map::Entry;
 
 /// What the assessment groups tasks by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -166,7 +165,7 @@ pub fn assess(
         .succ_opt()
         .map_or(i64::MAX, |d| day_start_ms(zone, d));
     // Only the fields the figures read: notes and progress never change a status or a deadline.
-    let mut tasks = file.to_vec();
+    let mut tasks: Vec<Task> = file.iter().map(Task::merge_skeleton).collect();
     apply_events_where(&mut tasks, events, options, |e| {
         e.at_ms < end_ms
             && matches!(
@@ -175,19 +174,7 @@ pub fn assess(
             )
     });
 
-    // Rows by id; a repeated id (two rows numbered alike) is rare, so its other rows are kept
-    // aside rather than giving every id a list.
-    let mut first_row: FxHashMap<&str, usize> = FxHashMap::default();
-    first_row.reserve(file.len());
-    let mut more_rows: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
-    for (i, t) in file.iter().enumerate() {
-        match first_row.entry(t.id.as_str()) {
-            Entry::Occupied(_) => more_rows.entry(t.id.as_str()).or_default().push(i),
-            Entry::Vacant(v) => {
-                v.insert(i);
-            }
-        }
-    }
+    let rows_by_id = RowsById::new(file);
 
     // Units by name, for the weekly reports; groups in list order of their first counted task.
     let mut unit_index: FxHashMap<&str, usize> = FxHashMap::default();
@@ -205,13 +192,14 @@ pub fn assess(
     let mut group_index: FxHashMap<&str, usize> = FxHashMap::default();
     let mut group_of: Vec<Option<usize>> = vec![None; tasks.len()];
     let mut unassigned = 0;
-    for (i, t) in tasks.iter().enumerate() {
+    // The unit and leader are the file's: no event changes them.
+    for (i, (t, row)) in tasks.iter().zip(file).enumerate() {
         if t.status == Status::Cancelled {
             continue;
         }
         let key = match by {
-            GroupBy::Unit => t.unit.trim(),
-            GroupBy::Leader => t.leader.as_ref().map_or("", |a| a.name.trim()),
+            GroupBy::Unit => row.unit.trim(),
+            GroupBy::Leader => row.leader.as_ref().map_or("", |a| a.name.trim()),
         };
         if key.is_empty() {
             unassigned += 1;
@@ -245,16 +233,10 @@ pub fn assess(
             }
             continue;
         }
-        let Some(&first) = first_row.get(e.task_id.as_str()) else {
-            continue;
-        };
         let status = (e.field == field::STATUS)
             .then(|| e.new_value.as_deref().and_then(Status::from_name))
             .flatten();
-        let others = more_rows
-            .get(e.task_id.as_str())
-            .map_or(&[][..], Vec::as_slice);
-        for &i in std::iter::once(&first).chain(others) {
+        for i in rows_by_id.get(&e.task_id) {
             if let Some(s) = status {
                 statuses[i].push((e.at_ms, e.id.as_str(), s));
             }

@@ -36,6 +36,7 @@ use crate::store::TaskEvent;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 /// Event field names, shared with `commands` and whoever records events.
@@ -103,39 +104,79 @@ pub fn apply_events_where(
     options: &MergeOptions<'_>,
     keep: impl Fn(&TaskEvent) -> bool,
 ) -> MergeStats {
-    // A list may repeat an id (two rows numbered alike); an event then changes both rows, as
-    // the sender could not have told them apart either.
-    let mut rows: FxHashMap<String, Vec<usize>> = FxHashMap::default();
-    for (i, t) in tasks.iter().enumerate() {
-        rows.entry(t.id.clone()).or_default().push(i);
-    }
     let mut ordered: Vec<&TaskEvent> = events
         .iter()
         .filter(|e| e.field != field::REPORT && keep(e))
         .collect();
-    ordered.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    // Event ids are unique, so no two events compare equal and an unstable sort is exact.
+    ordered.sort_unstable_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
 
+    // Decoded first, while the ids are borrowed from the rows, then applied in the same order.
     let mut stats = MergeStats::default();
-    for event in ordered {
-        let Some(indices) = rows.get(&event.task_id) else {
-            stats.unknown_task += 1;
-            continue;
-        };
-        let Some(change) = FieldChange::parse(event, options) else {
-            stats.malformed += 1;
-            continue;
-        };
-        for &i in indices {
-            if let Some(task) = tasks.get_mut(i) {
-                change.apply(task);
+    let mut changes: Vec<(usize, FieldChange)> = Vec::with_capacity(ordered.len());
+    {
+        let rows = RowsById::new(tasks);
+        for event in ordered {
+            let mut indices = rows.get(&event.task_id).peekable();
+            if indices.peek().is_none() {
+                stats.unknown_task += 1;
+                continue;
             }
+            let Some(change) = FieldChange::parse(event, options) else {
+                stats.malformed += 1;
+                continue;
+            };
+            for i in indices {
+                changes.push((i, change.clone()));
+            }
+            stats.applied += 1;
         }
-        stats.applied += 1;
+    }
+    for (i, change) in &changes {
+        if let Some(task) = tasks.get_mut(*i) {
+            change.apply(task);
+        }
     }
     stats
 }
 
+/// The rows of a list by task id. A list may repeat an id (two rows numbered alike); an event
+/// then changes both rows, as the sender could not have told them apart either. That is rare,
+/// so the further rows of an id are kept aside rather than giving every id a list.
+pub(crate) struct RowsById<'a> {
+    first: FxHashMap<&'a str, usize>,
+    more: FxHashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> RowsById<'a> {
+    pub(crate) fn new(tasks: &'a [Task]) -> Self {
+        let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+        first.reserve(tasks.len());
+        let mut more: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (i, t) in tasks.iter().enumerate() {
+            match first.entry(t.id.as_str()) {
+                Entry::Occupied(_) => more.entry(t.id.as_str()).or_default().push(i),
+                Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+            }
+        }
+        RowsById { first, more }
+    }
+
+    /// The rows with task id `id`, in list order; none for an id not in the list.
+    pub(crate) fn get(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
+        let more = self.more.get(id).map_or(&[][..], Vec::as_slice);
+        self.first
+            .get(id)
+            .copied()
+            .into_iter()
+            .chain(more.iter().copied())
+    }
+}
+
 /// One event, decoded.
+#[derive(Clone)]
 enum FieldChange {
     Status(Status),
     Progress(Option<u8>),

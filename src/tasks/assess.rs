@@ -3,8 +3,10 @@
 //!
 //! Every figure can be recomputed by hand from the list and `weekbell history`:
 //!
-//! - **The list as it stood** at the end of `to` (midnight after it, in the config's zone) is the
-//!   file's rows with every event recorded before that instant applied ([`apply_events_with`]).
+//! - **The list as it stood** at the end of `to` (midnight after it, in the config's zone) is
+//!   the file's rows with every event recorded before that instant applied (the merge,
+//!   [`apply_events_where`], of the status and deadline events: notes and progress change
+//!   neither).
 //!   Cancelled tasks are left out of every figure, and so are tasks without a unit (without a
 //!   leader, by leader), which are counted in [`Assessment::unassigned`] instead.
 //! - **tasks**: the group's tasks; **done**: those done. The figures are cumulative (累计), as

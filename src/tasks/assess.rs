@@ -7,6 +7,8 @@
 //!   the file's rows with every event recorded before that instant applied (the merge,
 //!   [`apply_events_where`], of the status and deadline events: notes and progress change
 //!   neither).
+//!   The rows are the file as it is now (no history of the file's own cells is kept), so a
+//!   cell the office changed after `to` shows in an earlier period's figures.
 //!   Cancelled tasks are left out of every figure, and so are tasks without a unit (without a
 //!   leader, by leader), which are counted in [`Assessment::unassigned`] instead.
 //! - **tasks**: the group's tasks; **done**: those done. The figures are cumulative (累计), as
@@ -233,6 +235,14 @@ pub fn assess(
             if let (Some(w), Some(&u)) = (week, unit_index.get(e.task_id.trim())) {
                 reported[u * weeks + w] = true;
             }
+            continue;
+        }
+        // Notes and progress, half of a year's events, count for nothing here: their task is
+        // not even looked up.
+        if !matches!(
+            e.field.as_str(),
+            field::STATUS | field::EXTENSION | field::DUE
+        ) {
             continue;
         }
         let status = (e.field == field::STATUS)

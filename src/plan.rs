@@ -14,6 +14,7 @@ use crate::render::{
 use crate::schedule::{CronExpr, Schedule, Slot, calendar_gap_warning};
 use crate::state::{Basis, Current};
 use crate::store::TaskEvent;
+use crate::tasks::assess::{self, Assessment, GroupBy, Period};
 use crate::tasks::warning::Judge;
 use crate::tasks::{self, MergeOptions, SheetPerson, Task, TaskError, TaskList};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -513,6 +514,22 @@ impl Plan {
             .collect()
     }
 
+    /// The assessment (考核) of `file` (the list's rows as read, or some of them) with
+    /// `events` over `period`, in the config's zone and with its `[assessment]` weights.
+    pub fn assess(
+        &self,
+        file: &[Task],
+        events: &[TaskEvent],
+        period: Period,
+        by: GroupBy,
+    ) -> Assessment {
+        let options = MergeOptions {
+            zone: self.config.timezone,
+            people: Some(&self.people),
+        };
+        assess::assess(file, events, &options, period, by, &self.config.assessment)
+    }
+
     /// Judges tasks against the config's warning levels, with `events` (those recorded so far)
     /// giving each task's last update and the list's date its start.
     pub fn warning_judge(&self, events: &[TaskEvent]) -> Judge<'_> {
@@ -663,6 +680,17 @@ impl Plan {
                     .report_call(&target, &tasks, today, activity, &self.people)?
                     .into_iter()
                     .collect(),
+                // Judged from the rows as read and every event, as `weekbell assess` is, so
+                // the report and the command agree to the figure.
+                ScheduleKind::Assessment => {
+                    let file = self.tasks_for(sc, channel, &self.tasks.tasks);
+                    let period = Period::previous(sc.period, today);
+                    let assessment = self.assess(&file, &current.events, period, GroupBy::Unit);
+                    vec![
+                        self.renderer
+                            .assessment(&target, &assessment, today, &self.people)?,
+                    ]
+                }
             };
             out.push(ChannelMessages { channel, messages });
         }

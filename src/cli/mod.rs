@@ -18,6 +18,7 @@ macro_rules! out {
     }};
 }
 
+mod assess;
 mod check;
 mod cmd;
 mod export;
@@ -124,6 +125,11 @@ pub enum Command {
         after_help = "Examples:\n  weekbell init my-list.xlsx\n  weekbell init 整改清单.xlsx -o county.toml --platform dingtalk\n  weekbell init jira-export.csv --platform slack --timezone Europe/Berlin\n\nThe config is loaded again before it is written, and an existing file is never overwritten."
     )]
     Init(init::Args),
+    /// Assess each unit (or leader) over a period: figures, score and ranking (考核).
+    #[command(
+        after_help = "Examples:\n  weekbell assess\n  weekbell assess --from 2026-12-01 --to 2026-12-31 --by leader\n  weekbell assess --json\n  weekbell assess --from 2026-10-01 --to 2026-12-31 -o 四季度考核.xlsx\n\nThe list as it stood at the end of --to (the file with the events recorded by then), and the events of the period; the definitions are in the README, \"Assessment (考核)\"."
+    )]
+    Assess(assess::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -136,6 +142,7 @@ pub fn main() -> ExitCode {
         Command::Export(args) => export::run(&cli, args),
         Command::Cmd(args) => cmd::run(&cli, args),
         Command::History(args) => history::run(&cli, args),
+        Command::Assess(args) => assess::run(&cli, args),
         Command::Init(args) => init::run(&cli, args),
         Command::Run => run::run(&cli),
         Command::Send(args) => send::run(&cli, args),

@@ -10,8 +10,8 @@
 use super::error::Problem;
 use super::model::Locale;
 use super::raw::{
-    RawCalendar, RawChannel, RawConfig, RawPerson, RawRoster, RawSchedule, RawServer, RawStore,
-    RawTasks, RawWarning,
+    RawAssessment, RawCalendar, RawChannel, RawConfig, RawPerson, RawRoster, RawSchedule,
+    RawServer, RawStore, RawTasks, RawWarning,
 };
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
@@ -46,6 +46,7 @@ pub(super) fn unknown_keys(text: &str) -> Vec<Problem> {
             "roster" => tables(value, &mut |t| check(t, fields::<RawRoster>())),
             "server" => tables(value, &mut |t| check(t, fields::<RawServer>())),
             "warnings" => tables(value, &mut |t| check(t, fields::<RawWarning>())),
+            "assessment" => tables(value, &mut |t| check(t, fields::<RawAssessment>())),
             "channels" => {
                 if let DeValue::Table(channels) = value {
                     for channel in channels.values() {

@@ -389,6 +389,7 @@ impl Validator<'_> {
         }
         let (warning_levels, warning_levels_default) =
             self.warning_levels(&raw.warnings, written_escalate_after, &channels);
+        let assessment = self.assessment(raw.assessment.as_ref());
         let holiday_files = raw
             .calendar
             .as_ref()
@@ -454,6 +455,7 @@ impl Validator<'_> {
             warning_levels_default,
             areas,
             absences,
+            assessment,
         }
     }
 
@@ -816,14 +818,16 @@ impl Validator<'_> {
             "reminders" | "reminder" => Some(ScheduleKind::Reminders),
             "digest" => Some(ScheduleKind::Digest),
             "report_call" => Some(ScheduleKind::ReportCall),
+            "assessment" => Some(ScheduleKind::Assessment),
             other => {
                 self.problem(
                     Problem::new(s.kind.span(), format!("unknown schedule kind `{other}`"))
-                        .help("kinds are: reminders, digest, report_call"),
+                        .help("kinds are: reminders, digest, report_call, assessment"),
                 );
                 None
             }
         };
+        let period = self.assess_period(s.period.as_ref(), kind);
         let mut channel_names = Vec::new();
         if s.channels.get_ref().is_empty() {
             self.problem(
@@ -895,6 +899,7 @@ impl Validator<'_> {
                 lists: self.list_filter(&s.lists),
             },
             locale: s.locale.as_ref().and_then(|l| self.locale(l)),
+            period,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! Parsing keeps the byte span of every value, so each problem is reported at its file, line
 //! and column, and every problem in the file is reported at once.
 
+mod assessment;
 mod channels;
 mod error;
 mod keys;

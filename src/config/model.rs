@@ -238,6 +238,8 @@ pub enum ScheduleKind {
     Reminders,
     Digest,
     ReportCall,
+    /// The ranking report (考核通报) of the period before the slot.
+    Assessment,
 }
 
 impl ScheduleKind {
@@ -246,6 +248,56 @@ impl ScheduleKind {
             ScheduleKind::Reminders => "reminders",
             ScheduleKind::Digest => "digest",
             ScheduleKind::ReportCall => "report_call",
+            ScheduleKind::Assessment => "assessment",
+        }
+    }
+}
+
+/// Which period an `assessment` schedule's report covers: the last whole calendar month or
+/// quarter before the slot's day (a slot on 1 January reports on December, or on October to
+/// December).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AssessPeriod {
+    #[default]
+    Month,
+    Quarter,
+}
+
+impl AssessPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssessPeriod::Month => "month",
+            AssessPeriod::Quarter => "quarter",
+        }
+    }
+}
+
+/// `[assessment]`: what each part of a unit's (or leader's) score is worth (考核权重). The three
+/// rates give up to their weight in points each (the defaults add up to 100); the penalties
+/// take points away per task overdue at the period's end and per sign-off rejected in it. A
+/// score never goes below zero.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AssessmentWeights {
+    /// Points for the share of tasks done (办结率).
+    pub done_rate: f64,
+    /// Points for the share of done tasks done by their deadline (按期办结率).
+    pub on_time_rate: f64,
+    /// Points for the share of weekly reports made in their week (周报按时报送率).
+    pub report_rate: f64,
+    /// Points off per task overdue at the end of the period.
+    pub overdue_penalty: f64,
+    /// Points off per sign-off rejected (退回) in the period.
+    pub rejected_penalty: f64,
+}
+
+impl Default for AssessmentWeights {
+    fn default() -> Self {
+        AssessmentWeights {
+            done_rate: 40.0,
+            on_time_rate: 30.0,
+            report_rate: 30.0,
+            overdue_penalty: 2.0,
+            rejected_penalty: 1.0,
         }
     }
 }
@@ -266,6 +318,8 @@ pub struct ScheduleConfig {
     pub template_dir: Option<PathBuf>,
     pub filter: TaskFilter,
     pub locale: Option<Locale>,
+    /// For `assessment` schedules: the period each report covers.
+    pub period: AssessPeriod,
 }
 
 /// `[roster]`: an address book whose people join `[[people]]`.
@@ -370,6 +424,8 @@ pub struct Config {
     pub areas: BTreeMap<String, String>,
     /// Leave the config gives (`[[people]] away` and `deputy`), deputies as person ids.
     pub absences: Vec<Absence>,
+    /// `[assessment]`, or the defaults.
+    pub assessment: AssessmentWeights,
 }
 
 /// What makes a task reach a warning level (预警规则). Every rule matches open tasks only

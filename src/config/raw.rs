@@ -35,6 +35,18 @@ pub(super) struct RawConfig {
     /// Area (township, 片区) → the leader answerable for it (包片领导).
     #[serde(default)]
     pub areas: BTreeMap<S, S>,
+    /// The assessment's (考核) score weights.
+    pub assessment: Option<RawAssessment>,
+}
+
+/// `[assessment]`: the points each part of the score is worth. Integers and decimals alike.
+#[derive(Debug, Deserialize)]
+pub(super) struct RawAssessment {
+    pub done_rate: Option<Spanned<f64>>,
+    pub on_time_rate: Option<Spanned<f64>>,
+    pub report_rate: Option<Spanned<f64>>,
+    pub overdue_penalty: Option<Spanned<f64>>,
+    pub rejected_penalty: Option<Spanned<f64>>,
 }
 
 /// An address book whose people join `[[people]]` (see `tasks::load_roster`).
@@ -281,6 +293,8 @@ pub(super) struct RawSchedule {
     /// `[[lists]]` names whose tasks this takes (all lists when empty).
     #[serde(default)]
     pub lists: Vec<S>,
+    /// An assessment schedule's period: `month` (the default) or `quarter`.
+    pub period: Option<S>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -790,3 +790,66 @@ fn every_unknown_key_is_reported_in_one_run() {
         ]
     );
 }
+
+#[test]
+fn assessment_weights_default_to_100_points_and_bad_ones_are_reported_at_their_line() {
+    let cfg = parse(Path::new("w.toml"), BASE, &env(&[("HOOK", "https://h")]));
+    let weights = cfg.map(|c| c.assessment).ok();
+    assert_eq!(weights, Some(AssessmentWeights::default()));
+    let d = AssessmentWeights::default();
+    assert_eq!(d.done_rate + d.on_time_rate + d.report_rate, 100.0);
+
+    let text = format!("{BASE}[assessment]\ndone_rate = 50\noverdue_penalty = 2.5\n");
+    let cfg = parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]));
+    let w = cfg.map(|c| c.assessment).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (w.done_rate, w.overdue_penalty, w.report_rate),
+        (50.0, 2.5, 30.0)
+    );
+
+    let text = format!(
+        "locale = \"en\"\n{BASE}[assessment]\ndone_rate = -1\nreport_rate = 5000\nrejected_penalty = 1\nlate_penalty = 3\n"
+    );
+    let found = problems(&text, &[("HOOK", "https://h")]);
+    let lines: Vec<usize> = found.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, [14, 15, 17], "{found:?}");
+    assert!(found[0].1.contains("`-1` is not a weight"), "{found:?}");
+    assert!(
+        found[2].1.contains("unknown key `late_penalty`"),
+        "{found:?}"
+    );
+
+    let text = format!("{BASE}[assessment]\ndone_rate = 0\non_time_rate = 0\nreport_rate = 0\n");
+    let found = problems(&text, &[("HOOK", "https://h")]);
+    assert!(
+        found.len() == 1 && found[0].1.contains("三项得分权重都为 0"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn an_assessment_schedule_takes_a_period_and_no_other_kind_does() {
+    let with = |kind: &str, period: &str| {
+        let text = BASE.replace(
+            "kind = \"digest\"",
+            &format!("kind = \"{kind}\"\nperiod = {period}"),
+        );
+        parse(Path::new("w.toml"), &text, &env(&[("HOOK", "https://h")]))
+            .map(|c| (c.schedules[0].kind, c.schedules[0].period))
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        with("assessment", "\"quarter\""),
+        Ok((ScheduleKind::Assessment, AssessPeriod::Quarter))
+    );
+    assert!(
+        with("assessment", "\"year\"")
+            .err()
+            .is_some_and(|e| e.contains("`year` 不是有效的考核周期")),
+    );
+    assert!(
+        with("digest", "\"month\"")
+            .err()
+            .is_some_and(|e| e.contains("只有 kind = \"assessment\" 的计划才有 period")),
+    );
+}

@@ -505,6 +505,47 @@ impl Export {
     }
 }
 
+/// A cell of a table written by [`write_table`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum TableCell {
+    Empty,
+    Text(String),
+    Number(f64),
+}
+
+/// Writes `rows` (the first one the header) to `path` as an xlsx workbook with one sheet named
+/// `sheet`, or as CSV, by the same writers and with the same guarantees as the list's export:
+/// whole or not at all, CSV with a byte-order mark and formula-looking text made text.
+pub fn write_table(
+    path: &Path,
+    format: Format,
+    sheet: &str,
+    rows: &[Vec<TableCell>],
+) -> Result<(), ExportError> {
+    let values: Vec<Vec<grid::Value>> = rows
+        .iter()
+        .map(|row| {
+            row.iter()
+                .map(|c| match c {
+                    TableCell::Empty => grid::Value::Empty,
+                    TableCell::Text(t) => grid::Value::Text(t.clone()),
+                    TableCell::Number(n) => grid::Value::Number(*n),
+                })
+                .collect()
+        })
+        .collect();
+    let fail = |message: String| ExportError::Encode {
+        path: path.to_path_buf(),
+        format,
+        message,
+    };
+    let bytes = match format {
+        Format::Xlsx => write::table_xlsx(sheet, &values).map_err(|e| fail(e.to_string()))?,
+        Format::Csv => write::table_csv(&values).map_err(|e| fail(e.to_string()))?,
+    };
+    write::atomically(path, &bytes)
+}
+
 /// An in-place copy keeps the source's content types: an xlsm's say "macro-enabled", which
 /// Excel refuses to open under .xlsx, and an xlsx's are refused under .xlsm.
 fn check_extension(target: &Path, source: &Path) -> Result<(), ExportError> {

@@ -292,6 +292,48 @@ pub(super) fn xlsx(e: &Export) -> Result<Vec<u8>, XlsxError> {
     wb.save_to_buffer()
 }
 
+/// A table of its own (a report such as the assessment's) as a one-sheet workbook: the first
+/// row bold and frozen, columns sized to their text, numbers as numbers.
+pub(super) fn table_xlsx(sheet: &str, rows: &[Vec<Value>]) -> Result<Vec<u8>, XlsxError> {
+    let mut wb = Workbook::new();
+    let mut styles = Styles::default();
+    let ws = wb.add_worksheet();
+    ws.set_name(sheet)?;
+    let mut widths: Vec<usize> = Vec::new();
+    for (r, row) in rows.iter().enumerate() {
+        let style = Style {
+            bold: r == 0,
+            changed: false,
+            wrap: false,
+            num_format: None,
+        };
+        for (c, value) in row.iter().enumerate() {
+            write_value(ws, r, c, value, style.clone(), &mut styles)?;
+            if widths.len() <= c {
+                widths.resize(c + 1, 0);
+            }
+            let w = match value {
+                Value::Number(n) => format_number(*n).len(),
+                v => display_width(&v.text()),
+            };
+            widths[c] = widths[c].max(w);
+        }
+    }
+    set_widths(ws, &widths)?;
+    if rows.len() > 1 {
+        ws.set_freeze_panes(1, 0)?;
+    }
+    wb.save_to_buffer()
+}
+
+/// [`table_xlsx`]'s table as CSV, with the same byte-order mark and formula guard as the list.
+pub(super) fn table_csv(rows: &[Vec<Value>]) -> Result<Vec<u8>, csv::Error> {
+    csv_bytes(
+        rows.iter()
+            .map(|row| row.iter().map(Value::text).collect::<Vec<String>>()),
+    )
+}
+
 /// A UTF-8 byte-order mark: without it Excel opens a CSV in the system code page.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -465,6 +507,29 @@ mod tests {
             Path::new("does-not-exist.xlsx"),
             Path::new("src/../does-not-exist.xlsx")
         ));
+    }
+
+    #[test]
+    fn a_table_keeps_its_numbers_as_shown_and_guards_its_text() {
+        let rows = vec![
+            vec![Value::Text("单位".into()), Value::Text("得分".into())],
+            vec![
+                Value::Text("=cmd|' /C calc'!A0".into()),
+                Value::Number(55.7),
+            ],
+            vec![
+                Value::Text("县城管局".into()),
+                Value::Number(89.0),
+                Value::Empty,
+            ],
+        ];
+        let text = String::from_utf8(table_csv(&rows).unwrap_or_default()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "\u{feff}单位,得分\n'=cmd|' /C calc'!A0,55.7\n县城管局,89,\n"
+        );
+        let xlsx = table_xlsx("考核排名", &rows).unwrap_or_default();
+        assert!(xlsx.starts_with(b"PK"), "not a workbook");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub use view::{DigestInput, WeekActivity};
 
 use crate::config::{Config, Locale};
 use crate::people::{Absences, Directory};
+use crate::tasks::assess::Assessment;
 use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, Task};
 use crate::types::MentionRef;
@@ -417,6 +418,27 @@ impl Renderer {
                 recipient: None,
                 parts: self.split_body(target, &body)?,
             }))
+        })
+    }
+
+    /// The ranking report (考核通报) of `assessment`, as of `today`.
+    pub fn assessment(
+        &self,
+        target: &RenderTarget<'_>,
+        assessment: &Assessment,
+        today: NaiveDate,
+        people: &Directory,
+    ) -> Result<RenderedMessage, RenderError> {
+        let kind = TemplateKind::Assessment;
+        let data = RenderData::value(target.platform, people);
+        self.with_template(target, kind, |tmpl| {
+            let common = self.common(target, kind, today);
+            let ctx = templates::assessment_context(common, assessment);
+            let body = self.render_body(target, tmpl, ctx, &data, kind)?;
+            Ok(RenderedMessage {
+                recipient: None,
+                parts: self.split_body(target, &body)?,
+            })
         })
     }
 

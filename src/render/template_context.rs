@@ -3,6 +3,7 @@
 use crate::config::Locale;
 use crate::people::Directory;
 use crate::render::view::{DigestView, ReminderView, ReportCallUnit, TaskLine, UnitRow, resolve};
+use crate::tasks::assess::{Assessment, Row};
 use crate::tasks::{Assignee, Status};
 use minijinja::Value;
 use minijinja::value::Serde;
@@ -451,4 +452,91 @@ pub(crate) fn report_call_context(
 /// Adds the per-render data to a context.
 pub(crate) fn with_data(ctx: Value, data: &Value) -> Value {
     minijinja::context! { __weekbell => data.clone(), ..ctx }
+}
+
+#[derive(Serialize)]
+struct AssessRowCtx<'a> {
+    name: &'a str,
+    rank: usize,
+    score: f64,
+    tasks: usize,
+    done: usize,
+    done_on_time: usize,
+    done_late: usize,
+    done_undated: usize,
+    overdue: usize,
+    avg_days_overdue: Option<f64>,
+    reports_due: usize,
+    reports_made: usize,
+    rejected: usize,
+    extensions_asked: usize,
+    extensions_granted: usize,
+    done_rate: Option<f64>,
+    on_time_rate: Option<f64>,
+    report_rate: Option<f64>,
+}
+
+fn one_decimal(x: f64) -> f64 {
+    (x * 10.0).round() / 10.0
+}
+
+fn assess_row_ctx(r: &Row) -> AssessRowCtx<'_> {
+    AssessRowCtx {
+        name: &r.name,
+        rank: r.rank,
+        score: r.score,
+        tasks: r.tasks,
+        done: r.done,
+        done_on_time: r.done_on_time,
+        done_late: r.done_late,
+        done_undated: r.done_undated,
+        overdue: r.overdue,
+        avg_days_overdue: r.avg_days_overdue.map(one_decimal),
+        reports_due: r.reports_due,
+        reports_made: r.reports_made,
+        rejected: r.rejected,
+        extensions_asked: r.extensions_asked,
+        extensions_granted: r.extensions_granted,
+        done_rate: r.done_rate.map(|x| one_decimal(x * 100.0)),
+        on_time_rate: r.on_time_rate.map(|x| one_decimal(x * 100.0)),
+        report_rate: r.report_rate.map(|x| one_decimal(x * 100.0)),
+    }
+}
+
+#[derive(Serialize)]
+struct AssessPeriodCtx {
+    from: String,
+    to: String,
+}
+
+#[derive(Serialize)]
+struct AssessmentCtx<'a> {
+    #[serde(flatten)]
+    common: Common<'a>,
+    period: AssessPeriodCtx,
+    by: &'static str,
+    weeks: usize,
+    rows: Section<AssessRowCtx<'a>>,
+    best: Option<AssessRowCtx<'a>>,
+    last: Option<AssessRowCtx<'a>>,
+}
+
+pub(crate) fn assessment_context(common: Common<'_>, a: &Assessment) -> Value {
+    let cap = common.section_cap;
+    let ctx = AssessmentCtx {
+        period: AssessPeriodCtx {
+            from: a.period.from.to_string(),
+            to: a.period.to.to_string(),
+        },
+        by: a.by.as_str(),
+        weeks: a.weeks,
+        rows: section(a.rows.iter().map(assess_row_ctx), a.rows.len(), cap),
+        best: a.rows.first().map(assess_row_ctx),
+        last: (a.rows.len() > 1)
+            .then(|| a.rows.last())
+            .flatten()
+            .map(assess_row_ctx),
+        common,
+    };
+    Value::from(Serde(&ctx))
 }

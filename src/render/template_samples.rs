@@ -1,13 +1,15 @@
 //! Sample data for `weekbell check`: every section filled once and empty once.
 
 use super::{
-    Common, RenderData, TemplateKind, digest_context, reminder_context, render,
+    Common, RenderData, TemplateKind, assessment_context, digest_context, reminder_context, render,
     report_call_context, with_data,
 };
-use crate::config::{Locale, default_warning_levels};
+use crate::config::{AssessmentWeights, Locale, default_warning_levels};
 use crate::people::{Directory, Person};
 use crate::render::markup::Dialect;
 use crate::render::view::{self, DigestInput, WeekActivity};
+use crate::tasks::MergeOptions;
+use crate::tasks::assess::{GroupBy, Period, assess};
 use crate::tasks::warning::Judge;
 use crate::tasks::{Assignee, RowRef, Status, Task};
 use crate::types::Platform;
@@ -207,6 +209,16 @@ impl Samples {
                 TemplateKind::ReportCall => {
                     let units = view::units_without_report(tasks, &self.activity);
                     report_call_context(common(), &units, &self.people)
+                }
+                TemplateKind::Assessment => {
+                    let period = Period {
+                        from: date(2026, 11, 1),
+                        to: self.today,
+                    };
+                    let options = MergeOptions::default();
+                    let weights = AssessmentWeights::default();
+                    let a = assess(tasks, &[], &options, period, GroupBy::Unit, &weights);
+                    assessment_context(common(), &a)
                 }
             };
             render(tmpl, with_data(ctx, &data), "")?;

@@ -18,7 +18,8 @@ mod samples;
 pub use check::check_templates;
 pub(crate) use check::read_user_template;
 pub(crate) use context::{
-    Common, digest_context, reminder_context, report_call_context, status_label, with_data,
+    Common, assessment_context, digest_context, reminder_context, report_call_context,
+    status_label, with_data,
 };
 pub(crate) use env::{RenderData, RenderedText, build_env, jinja_error, mention_token, render};
 
@@ -48,19 +49,22 @@ pub enum TemplateError {
     },
 }
 
-/// The three messages weekbell renders.
+/// The four messages weekbell renders.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum TemplateKind {
     Digest,
     Reminder,
     ReportCall,
+    /// The ranking report (考核通报).
+    Assessment,
 }
 
 impl TemplateKind {
-    pub const ALL: [TemplateKind; 3] = [
+    pub const ALL: [TemplateKind; 4] = [
         TemplateKind::Digest,
         TemplateKind::Reminder,
         TemplateKind::ReportCall,
+        TemplateKind::Assessment,
     ];
 
     /// The file name in a template directory.
@@ -69,6 +73,7 @@ impl TemplateKind {
             TemplateKind::Digest => "digest.j2",
             TemplateKind::Reminder => "reminder.j2",
             TemplateKind::ReportCall => "report_call.j2",
+            TemplateKind::Assessment => "assessment.j2",
         }
     }
 
@@ -86,6 +91,10 @@ impl TemplateKind {
             (Locale::En, TemplateKind::Digest) => include_str!("templates/en/digest.j2"),
             (Locale::En, TemplateKind::Reminder) => include_str!("templates/en/reminder.j2"),
             (Locale::En, TemplateKind::ReportCall) => include_str!("templates/en/report_call.j2"),
+            (Locale::ZhCn, TemplateKind::Assessment) => {
+                include_str!("templates/zh-CN/assessment.j2")
+            }
+            (Locale::En, TemplateKind::Assessment) => include_str!("templates/en/assessment.j2"),
         }
     }
 
@@ -98,6 +107,8 @@ impl TemplateKind {
             (Locale::En, TemplateKind::Digest) => "Weekly status",
             (Locale::En, TemplateKind::Reminder) => "Your open tasks",
             (Locale::En, TemplateKind::ReportCall) => "Weekly update due",
+            (Locale::ZhCn, TemplateKind::Assessment) => "整改工作考核通报",
+            (Locale::En, TemplateKind::Assessment) => "Assessment and ranking",
         }
     }
 
@@ -143,6 +154,10 @@ impl TemplateKind {
             ],
             TemplateKind::ReportCall => &[
                 COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], "units",
+            ],
+            TemplateKind::Assessment => &[
+                COMMON[0], COMMON[1], COMMON[2], COMMON[3], COMMON[4], "period", "by", "weeks",
+                "rows", "best", "last",
             ],
         }
     }

@@ -36,6 +36,8 @@ use crate::people::Directory;
 use crate::store::TaskEvent;
 use chrono::{DateTime, NaiveDate, TimeZone};
 use chrono_tz::Tz;
+use rustc_hash::FxHashMap;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeSet, HashMap};
 
 /// Event field names, shared with `commands` and whoever records events.
@@ -97,39 +99,91 @@ pub fn apply_events_with(
     events: &[TaskEvent],
     options: &MergeOptions<'_>,
 ) -> MergeStats {
-    // A list may repeat an id (two rows numbered alike); an event then changes both rows, as
-    // the sender could not have told them apart either.
-    let mut rows: HashMap<String, Vec<usize>> = HashMap::new();
-    for (i, t) in tasks.iter().enumerate() {
-        rows.entry(t.id.clone()).or_default().push(i);
-    }
+    apply_events_where(tasks, events, options, |_| true)
+}
+
+/// [`apply_events_with`] with only the events `keep` takes: those up to an instant, or of the
+/// fields a caller reads (the assessment reads status and deadlines, never notes), without
+/// copying the events.
+pub fn apply_events_where(
+    tasks: &mut [Task],
+    events: &[TaskEvent],
+    options: &MergeOptions<'_>,
+    keep: impl Fn(&TaskEvent) -> bool,
+) -> MergeStats {
     let mut ordered: Vec<&TaskEvent> = events
         .iter()
-        .filter(|e| field::is_about_a_task(&e.field))
+        .filter(|e| field::is_about_a_task(&e.field) && keep(e))
         .collect();
-    ordered.sort_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
+    // Event ids are unique, so no two events compare equal and an unstable sort is exact.
+    ordered.sort_unstable_by(|a, b| (a.at_ms, &a.id).cmp(&(b.at_ms, &b.id)));
 
+    // Decoded first, while the ids are borrowed from the rows, then applied in the same order.
     let mut stats = MergeStats::default();
-    for event in ordered {
-        let Some(indices) = rows.get(&event.task_id) else {
-            stats.unknown_task += 1;
-            continue;
-        };
-        let Some(change) = FieldChange::parse(event, options) else {
-            stats.malformed += 1;
-            continue;
-        };
-        for &i in indices {
-            if let Some(task) = tasks.get_mut(i) {
-                change.apply(task);
+    let mut changes: Vec<(usize, FieldChange)> = Vec::with_capacity(ordered.len());
+    {
+        let rows = RowsById::new(tasks);
+        for event in ordered {
+            let mut indices = rows.get(&event.task_id).peekable();
+            if indices.peek().is_none() {
+                stats.unknown_task += 1;
+                continue;
             }
+            let Some(change) = FieldChange::parse(event, options) else {
+                stats.malformed += 1;
+                continue;
+            };
+            for i in indices {
+                changes.push((i, change.clone()));
+            }
+            stats.applied += 1;
         }
-        stats.applied += 1;
+    }
+    for (i, change) in &changes {
+        if let Some(task) = tasks.get_mut(*i) {
+            change.apply(task);
+        }
     }
     stats
 }
 
+/// The rows of a list by task id. A list may repeat an id (two rows numbered alike); an event
+/// then changes both rows, as the sender could not have told them apart either. That is rare,
+/// so the further rows of an id are kept aside rather than giving every id a list.
+pub(crate) struct RowsById<'a> {
+    first: FxHashMap<&'a str, usize>,
+    more: FxHashMap<&'a str, Vec<usize>>,
+}
+
+impl<'a> RowsById<'a> {
+    pub(crate) fn new(tasks: &'a [Task]) -> Self {
+        let mut first: FxHashMap<&str, usize> = FxHashMap::default();
+        first.reserve(tasks.len());
+        let mut more: FxHashMap<&str, Vec<usize>> = FxHashMap::default();
+        for (i, t) in tasks.iter().enumerate() {
+            match first.entry(t.id.as_str()) {
+                Entry::Occupied(_) => more.entry(t.id.as_str()).or_default().push(i),
+                Entry::Vacant(v) => {
+                    v.insert(i);
+                }
+            }
+        }
+        RowsById { first, more }
+    }
+
+    /// The rows with task id `id`, in list order; none for an id not in the list.
+    pub(crate) fn get(&self, id: &str) -> impl Iterator<Item = usize> + '_ {
+        let more = self.more.get(id).map_or(&[][..], Vec::as_slice);
+        self.first
+            .get(id)
+            .copied()
+            .into_iter()
+            .chain(more.iter().copied())
+    }
+}
+
 /// One event, decoded.
+#[derive(Clone)]
 enum FieldChange {
     Status(Status),
     Progress(Option<u8>),
@@ -240,12 +294,23 @@ pub fn parse_extension_value(value: &str) -> Option<(NaiveDate, &str)> {
 
 /// The event's calendar day in the merge's zone.
 fn event_day(event: &TaskEvent, options: &MergeOptions<'_>) -> Option<NaiveDate> {
-    DateTime::from_timestamp_millis(event.at_ms).map(|utc| {
-        options
-            .zone
-            .from_utc_datetime(&utc.naive_utc())
-            .date_naive()
-    })
+    day_in(options.zone, event.at_ms)
+}
+
+/// The calendar day in `zone` of the instant `at_ms` (milliseconds since the epoch).
+pub fn day_in(zone: Tz, at_ms: i64) -> Option<NaiveDate> {
+    DateTime::from_timestamp_millis(at_ms)
+        .map(|utc| zone.from_utc_datetime(&utc.naive_utc()).date_naive())
+}
+
+/// The first instant of `day` in `zone`, in milliseconds since the epoch; where midnight is
+/// skipped by a daylight-saving change, the day's midnight read as UTC.
+pub fn day_start_ms(zone: Tz, day: NaiveDate) -> i64 {
+    let midnight = day.and_time(chrono::NaiveTime::MIN);
+    zone.from_local_datetime(&midnight).earliest().map_or_else(
+        || midnight.and_utc().timestamp_millis(),
+        |t| t.timestamp_millis(),
+    )
 }
 
 fn parse_percent(v: &str) -> Option<u8> {

@@ -14,6 +14,7 @@
 //!   first; `[areas]` adds the area's leader ([`add_area_leaders`]).
 
 mod areas;
+pub mod assess;
 mod cell;
 mod columns;
 pub(crate) mod delimited;

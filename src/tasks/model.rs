@@ -231,6 +231,35 @@ impl Task {
         }
     }
 
+    /// A copy with only what events change and what the merge reads: the id, status,
+    /// progress, deadline and extensions, the rest left empty, so that the assessment copies
+    /// no row's text (BENCHMARKS.md, "Assessment").
+    pub(crate) fn merge_skeleton(&self) -> Task {
+        Task {
+            id: self.id.clone(),
+            title: String::new(),
+            unit: String::new(),
+            leader: None,
+            co_leaders: Vec::new(),
+            owners: Vec::new(),
+            due: self.due,
+            unreadable_due: None,
+            due_anchored: None,
+            list: None,
+            status: self.status,
+            progress: self.progress,
+            notes: String::new(),
+            category: String::new(),
+            channel: None,
+            details: Details::default(),
+            source: RowRef {
+                sheet: String::new(),
+                row: self.source.row,
+            },
+            extension: self.extension.clone(),
+        }
+    }
+
     /// Whole days past the deadline on `today` (0 when not overdue).
     pub fn days_overdue(&self, today: NaiveDate) -> i64 {
         match self.due {

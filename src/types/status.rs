@@ -46,13 +46,16 @@ impl Status {
 
     /// Parses the canonical English name (also accepting spaces or dashes for `in_progress`).
     pub fn from_name(s: &str) -> Option<Status> {
-        let norm: String = s
-            .trim()
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| if c == ' ' || c == '-' { '_' } else { c })
-            .collect();
-        Status::ALL.into_iter().find(|st| st.as_str() == norm)
+        // Compared byte by byte rather than normalised into a new string: every status event
+        // of a year's history is parsed by each merge and assessment.
+        let s = s.trim().as_bytes();
+        let same = |name: &str| {
+            name.len() == s.len()
+                && name.bytes().zip(s).all(|(n, c)| {
+                    c.to_ascii_lowercase() == n || (n == b'_' && (*c == b' ' || *c == b'-'))
+                })
+        };
+        Status::ALL.into_iter().find(|st| same(st.as_str()))
     }
 
     /// Open tasks are the ones reminders are about and that can be overdue.

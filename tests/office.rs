@@ -530,6 +530,11 @@ name = "friday"
 cron = "0 17 * * FRI"
 kind = "digest"
 channels = ["county"]
+[[schedules]]
+name = "monthly"
+cron = "0 9 1 * *"
+kind = "assessment"
+channels = ["county"]
 [[people]]
 id = "zhang"
 name = "张明远"
@@ -693,4 +698,60 @@ admin = true
     );
     // The Monday after its deadline (31 January), red.
     assert!(reminder_of(&monday("2027-02-01"), "王伟").contains("〔红色预警〕【3】"));
+
+    // The monthly 通报 on 1 February ranks the units on January. Task 1 was closed late
+    // (30 December, due 15 December); task 2 on time, since its extension was granted before
+    // its first deadline; task 3 is still open, with no weekly report all month.
+    let january = weekbell_ok(
+        d,
+        c,
+        &[
+            "assess",
+            "--from",
+            "2027-01-01",
+            "--to",
+            "2027-01-31",
+            "--json",
+        ],
+        &[],
+    );
+    let january: serde_json::Value =
+        serde_json::from_str(&january).unwrap_or_else(|e| panic!("{e}: {january}"));
+    let row = |unit: &str| -> serde_json::Value {
+        january["rows"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["name"] == unit))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {unit} in {january}"))
+    };
+    assert_eq!(
+        (
+            row("县城管局")["done_late"].as_u64(),
+            row("县城管局")["done_on_time"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (
+            row("首山镇")["done_on_time"].as_u64(),
+            row("首山镇")["done_late"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(row("县住建局")["done"].as_u64(), Some(0));
+    let report = weekbell_ok(
+        d,
+        c,
+        &["preview", "monthly", "--at", "2027-02-01T09:00:00+08:00"],
+        &[],
+    );
+    // 首山镇 leads: done, and on time thanks to the extension; 县城管局 closed late and owed a
+    // report for the week it was still open; 县住建局 has done nothing.
+    assert!(
+        report.contains("【整改工作考核通报】1月1日至1月31日")
+            && report.contains("第一名：首山镇")
+            && report.contains("第 2 名 县城管局：40.0 分，办结率 100.0%，按期率 0.0%")
+            && report.contains("末位：县住建局"),
+        "{report}"
+    );
 }

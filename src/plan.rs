@@ -561,13 +561,7 @@ impl Plan {
             None => tasks.to_vec(),
         };
         let target = match channel {
-            Some(c) => RenderTarget {
-                platform: c.platform,
-                dialect: c.dialect(),
-                locale: c.locale.unwrap_or(self.config.locale),
-                template_dir: c.template_dir.as_deref(),
-                max_message_size: c.max_message_size,
-            },
+            Some(c) => self.channel_target(c),
             None => RenderTarget::new(crate::types::Platform::Console, self.config.locale),
         };
         let input = DigestInput {
@@ -583,6 +577,18 @@ impl Plan {
         Ok(self.renderer.digest(&target, &input, &self.people)?)
     }
 
+    /// How `channel` is written to: its platform, markup, language (the config's unless it
+    /// sets one), templates and size.
+    fn channel_target<'c>(&self, channel: &'c ChannelConfig) -> RenderTarget<'c> {
+        RenderTarget {
+            platform: channel.platform,
+            dialect: channel.dialect(),
+            locale: channel.locale.unwrap_or(self.config.locale),
+            template_dir: channel.template_dir.as_deref(),
+            max_message_size: channel.max_message_size,
+        }
+    }
+
     /// A notice from a command ([`crate::commands::Notice`]) as `channel` receives it: its
     /// people @mentioned, in the channel's markup and language.
     pub fn notice(
@@ -591,13 +597,7 @@ impl Plan {
         to: &[tasks::Assignee],
         text: &str,
     ) -> Result<RenderedMessage, PlanError> {
-        let target = RenderTarget {
-            platform: channel.platform,
-            dialect: channel.dialect(),
-            locale: channel.locale.unwrap_or(self.config.locale),
-            template_dir: channel.template_dir.as_deref(),
-            max_message_size: channel.max_message_size,
-        };
+        let target = self.channel_target(channel);
         Ok(self.renderer.notice(&target, &self.people, to, text)?)
     }
 
@@ -741,13 +741,7 @@ impl Plan {
                 let Some(channel) = self.config.channels.get(name) else {
                     return Err(PlanError::UnknownChannel(name.clone()));
                 };
-                let target = RenderTarget {
-                    platform: channel.platform,
-                    dialect: channel.dialect(),
-                    locale: channel.locale.unwrap_or(self.config.locale),
-                    template_dir: channel.template_dir.as_deref(),
-                    max_message_size: channel.max_message_size,
-                };
+                let target = self.channel_target(channel);
                 let slip = self.renderer.warning_slip(
                     &target,
                     &level.label,

@@ -475,10 +475,10 @@ pub fn execute(cmd: &Command, ctx: &Context<'_>) -> Response {
             ask_extension(ctx, sender, t, to, reason)
         }),
         Command::ApproveExtension { id, note } => change_task(ctx, sender, id, |t| {
-            answer_extension(ctx, sender, t, Err(note.as_deref()))
+            answer_extension(ctx, sender, t, ExtensionAnswer::Grant(note.as_deref()))
         }),
         Command::DenyExtension { id, reason } => change_task(ctx, sender, id, |t| {
-            answer_extension(ctx, sender, t, Ok(reason))
+            answer_extension(ctx, sender, t, ExtensionAnswer::Deny(reason))
         }),
         Command::Away { text } => away(ctx, sender, text),
         Command::Back { who } => back(ctx, sender, who.as_deref()),
@@ -628,13 +628,20 @@ fn ask_extension(ctx: &Context<'_>, sender: &Person, t: &Task, to: &str, reason:
     Planned::Change(vec![change], h, vec![notice])
 }
 
-/// The leader (or an admin) grants the pending request (`Err(note)`) or denies it
-/// (`Ok(reason)`); the owners are told either way.
+/// A leader's answer to an extension request: granted (with an optional note) or denied.
+#[derive(Clone, Copy)]
+enum ExtensionAnswer<'a> {
+    Grant(Option<&'a str>),
+    Deny(&'a str),
+}
+
+/// The leader (or an admin) answers the pending request; the owners and the asker are told
+/// either way.
 fn answer_extension(
     ctx: &Context<'_>,
     sender: &Person,
     t: &Task,
-    answer: Result<&str, Option<&str>>,
+    answer: ExtensionAnswer<'_>,
 ) -> Planned {
     let lang = ctx.lang;
     if !ctx.may_sign_off(sender, t, Review::Leader) {
@@ -660,7 +667,7 @@ fn answer_extension(
         });
     }
     let (changes, headline, denied) = match answer {
-        Err(note) => {
+        ExtensionAnswer::Grant(note) => {
             let mut changes = vec![Change::Due {
                 task_id: t.id.clone(),
                 old: t.due,
@@ -669,7 +676,7 @@ fn answer_extension(
             push_note(&mut changes, t, note);
             (changes, Headline::ExtensionGranted, None)
         }
-        Ok(reason) => (
+        ExtensionAnswer::Deny(reason) => (
             vec![Change::ExtensionDenied {
                 task_id: t.id.clone(),
                 reason: reason.to_string(),
